@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// `npm start`: the whole product locally on its embedded default.
+//  1. .dev.vars with development secrets (generated once, git-ignored)
+//  2. D1 migrations applied to the local database
+//  3. a development org and API key on an empty database (kept in .nudge-dev-key, so every
+//     later start prints the same working key)
+//  4. `wrangler dev`, plus a ticker for the cron watchdog (cron triggers do not fire locally)
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..");
+const port = Number(process.env.PORT ?? 8787);
+const stateDir = process.env.NUDGE_STATE_DIR; // optional: a separate local state (bench, crash test)
+const persist = stateDir ? ["--persist-to", stateDir] : [];
+const devVarsPath = join(root, process.env.NUDGE_DEV_VARS ?? ".dev.vars");
+const keyPath = join(root, process.env.NUDGE_KEY_FILE ?? ".nudge-dev-key");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
+const wrangler = join(root, "node_modules", ".bin", "wrangler");
+
+function run(args, opts = {}) {
+  const r = spawnSync(wrangler, args, { cwd: root, env, encoding: "utf8", ...opts });
+  if (r.status !== 0) {
+    process.stderr.write(r.stdout ?? "");
+    process.stderr.write(r.stderr ?? "");
+    throw new Error(`wrangler ${args.join(" ")} failed (${r.status})`);
+  }
+  return r.stdout;
+}
+
+function ensureDevVars() {
+  if (existsSync(devVarsPath)) return;
+  const lines = [
+    "ENVIRONMENT=development",
+    `PUBLIC_URL=http://localhost:${port}`,
+    `ADMIN_TOKEN=adm_${randomBytes(24).toString("base64url")}`,
+    `TOKEN_SIGNING_KEYS=k1:${randomBytes(32).toString("base64url")}`,
+    `ENCRYPTION_KEY=${randomBytes(32).toString("base64")}`,
+  ];
+  writeFileSync(devVarsPath, `${lines.join("\n")}\n`, { mode: 0o600 });
+  console.log(`Created ${devVarsPath} with development secrets.`);
+}
+
+const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+function newId(prefix) {
+  let t = Date.now();
+  let time = "";
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  let rand = "";
+  for (const b of randomBytes(16)) rand += ALPHABET[b % 32];
+  return `${prefix}_${time}${rand}`;
+}
+
+function sql(command) {
+  const out = run(["d1", "execute", "DB", "--local", ...persist, "--json", "--command", command]);
+  return JSON.parse(out)[0]?.results ?? [];
+}
+
+function ensureDevKey() {
+  if (existsSync(keyPath)) {
+    const key = readFileSync(keyPath, "utf8").trim();
+    const hash = createHash("sha256").update(key).digest("hex");
+    const rows = sql(`SELECT id FROM api_keys WHERE key_hash = '${hash}' AND revoked_at IS NULL`);
+    if (rows.length === 1) return key;
+    console.log("The saved development key is not in this database; creating a new org.");
+  }
+  const key = `nk_live_${randomBytes(24).toString("base64url")}`;
+  const hash = createHash("sha256").update(key).digest("hex");
+  const now = Date.now();
+  const orgId = newId("org");
+  sql(
+    `INSERT INTO orgs (id, name, created_at) VALUES ('${orgId}', 'Development', ${now}); ` +
+      `INSERT INTO api_keys (id, org_id, name, key_hash, prefix, last_four, expires_at, revoked_at, created_at) ` +
+      `VALUES ('${newId("key")}', '${orgId}', 'Development', '${hash}', 'nk_live_', '${key.slice(-4)}', NULL, NULL, ${now});`,
+  );
+  writeFileSync(keyPath, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+ensureDevVars();
+console.log("Applying D1 migrations to the local database…");
+run(["d1", "migrations", "apply", "DB", "--local", ...persist]);
+const key = ensureDevKey();
+console.log(`
+  Nudge is starting on http://localhost:${port}
+  Development API key: ${key}
+
+    curl -H "Authorization: Bearer ${key}" http://localhost:${port}/v1/account
+
+  Docs: http://localhost:${port}/docs · Email goes to the outbox: GET /v1/outbox
+`);
+
+const child = spawn(wrangler, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--test-scheduled", "--var", `PUBLIC_URL:http://localhost:${port}`, ...(process.env.NUDGE_DEV_ARGS?.split(" ").filter(Boolean) ?? []), ...persist, "--env-file", devVarsPath], {
+  cwd: root,
+  env,
+  stdio: "inherit",
+});
+
+// Cron triggers do not fire under `wrangler dev`: run the watchdog ourselves.
+const tickMs = Number(process.env.NUDGE_WATCHDOG_MS ?? 30_000);
+const ticker = setInterval(() => {
+  fetch(`http://127.0.0.1:${port}/cdn-cgi/local/scheduled`).catch(() => {});
+}, tickMs);
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    clearInterval(ticker);
+    child.kill(signal);
+  });
+}
+child.on("exit", (code) => {
+  clearInterval(ticker);
+  process.exit(code ?? 0);
+});

@@ -1,0 +1,45 @@
+// Email provider connections (credentials encrypted at rest).
+import { and, desc, eq, lt } from "drizzle-orm";
+import type { Db } from "./client";
+import { connections } from "./schema";
+
+export type ConnectionRow = typeof connections.$inferSelect;
+
+export const insertConnection = (db: Db, row: ConnectionRow) => db.insert(connections).values(row).run();
+
+export const getConnection = (db: Db, orgId: string, id: string) =>
+  db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.orgId, orgId), eq(connections.id, id)))
+    .get();
+
+export const getConnectionByKey = (db: Db, orgId: string, key: string) =>
+  db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.orgId, orgId), eq(connections.key, key)))
+    .get();
+
+export const listConnections = (db: Db, orgId: string, limit: number, before?: string) =>
+  db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.orgId, orgId), before ? lt(connections.id, before) : undefined))
+    .orderBy(desc(connections.id))
+    .limit(limit + 1)
+    .all();
+
+export const updateConnection = (db: Db, row: ConnectionRow) => db.update(connections).set(row).where(eq(connections.id, row.id)).run();
+
+export const deleteConnection = async (db: Db, orgId: string, id: string) =>
+  (
+    await db
+      .delete(connections)
+      .where(and(eq(connections.orgId, orgId), eq(connections.id, id)))
+      .returning({ id: connections.id })
+      .all()
+  ).length === 1;
+
+/** For inbound provider webhooks, whose URL names the connection (the org comes from it). */
+export const getConnectionById = (db: Db, id: string) => db.select().from(connections).where(eq(connections.id, id)).get();

@@ -1,0 +1,202 @@
+// The D1 index of enrollments: reservation (atomic "already enrolled"), the mirror the
+// enrollment objects write with a growing seq, funnels, and the watchdog's overdue scan.
+import { and, count, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import type { Db } from "./client";
+import { ACTIVE_STATUSES, enrollments, stepStats } from "./schema";
+
+export type EnrollmentRow = typeof enrollments.$inferSelect;
+
+/** Inserts the reservation; false when the contact already has an active enrollment in the workflow. */
+export async function reserveEnrollment(db: Db, row: EnrollmentRow) {
+  const res = await db.insert(enrollments).values(row).onConflictDoNothing().returning({ id: enrollments.id }).all();
+  return res.length === 1;
+}
+
+export const releaseReservation = (db: Db, id: string) =>
+  db
+    .delete(enrollments)
+    .where(and(eq(enrollments.id, id), eq(enrollments.seq, 0)))
+    .run();
+
+export const getEnrollment = (db: Db, orgId: string, id: string) =>
+  db
+    .select()
+    .from(enrollments)
+    .where(and(eq(enrollments.orgId, orgId), eq(enrollments.id, id)))
+    .get();
+
+export const getEnrollmentById = (db: Db, id: string) => db.select().from(enrollments).where(eq(enrollments.id, id)).get();
+
+export const priorEnrollment = (db: Db, workflowId: string, contactId: string) =>
+  db
+    .select({ id: enrollments.id, status: enrollments.status })
+    .from(enrollments)
+    .where(and(eq(enrollments.workflowId, workflowId), eq(enrollments.contactId, contactId)))
+    .orderBy(desc(enrollments.id))
+    .limit(1)
+    .get();
+
+export interface EnrollmentFilter {
+  workflowId?: string;
+  contactId?: string;
+  status?: EnrollmentRow["status"];
+}
+
+export const listEnrollments = (db: Db, orgId: string, f: EnrollmentFilter, limit: number, before?: string) =>
+  db
+    .select()
+    .from(enrollments)
+    .where(
+      and(
+        eq(enrollments.orgId, orgId),
+        f.workflowId ? eq(enrollments.workflowId, f.workflowId) : undefined,
+        f.contactId ? eq(enrollments.contactId, f.contactId) : undefined,
+        f.status ? eq(enrollments.status, f.status) : undefined,
+        before ? lt(enrollments.id, before) : undefined,
+      ),
+    )
+    .orderBy(desc(enrollments.id))
+    .limit(limit + 1)
+    .all();
+
+export async function countActiveEnrollments(db: Db, workflowId: string) {
+  const r = await db
+    .select({ n: count() })
+    .from(enrollments)
+    .where(and(eq(enrollments.workflowId, workflowId), inArray(enrollments.status, [...ACTIVE_STATUSES])))
+    .get();
+  return r?.n ?? 0;
+}
+
+export const activeEnrollmentIds = (db: Db, f: { workflowId?: string; contactId?: string; workflowIds?: string[] }, limit = 1000) =>
+  db
+    .select({ id: enrollments.id })
+    .from(enrollments)
+    .where(
+      and(
+        f.workflowId ? eq(enrollments.workflowId, f.workflowId) : undefined,
+        f.contactId ? eq(enrollments.contactId, f.contactId) : undefined,
+        f.workflowIds ? inArray(enrollments.workflowId, f.workflowIds) : undefined,
+        inArray(enrollments.status, [...ACTIVE_STATUSES]),
+      ),
+    )
+    .limit(limit)
+    .all();
+
+/** Enrollments of a contact that may be waiting for `event`: mirrored as waiting for it, or mid-run (not mirrored yet). */
+export const enrollmentsAwaiting = (db: Db, contactId: string, event: string) =>
+  db
+    .select({ id: enrollments.id })
+    .from(enrollments)
+    .where(
+      and(
+        eq(enrollments.contactId, contactId),
+        inArray(enrollments.status, [...ACTIVE_STATUSES]),
+        or(eq(enrollments.waitingEvent, event), eq(enrollments.status, "running")),
+      ),
+    )
+    .all();
+
+export interface Mirror {
+  id: string;
+  seq: number;
+  status: EnrollmentRow["status"];
+  currentStepId: string | null;
+  nextRunAt: number | null;
+  waitingEvent: string | null;
+  waitingUntil: number | null;
+  exitReason: string | null;
+  error: string | null;
+  updatedAt: number;
+  completedAt: number | null;
+}
+
+export interface StepCounts {
+  stepId: string;
+  entered: number;
+  completed: number;
+  failed: number;
+}
+
+/**
+ * The mirror write of one alarm, in one batch: the summary (ignored if a newer seq already
+ * landed), step counters, and contact data merges from update_contact steps.
+ */
+export async function writeMirror(
+  db: Db,
+  workflowId: string,
+  m: Mirror,
+  steps: StepCounts[],
+  contactMerge: { orgId: string; contactId: string; data: Record<string, unknown> } | null,
+) {
+  const { id, seq, ...fields } = m;
+  const stmts: Parameters<typeof db.batch>[0][number][] = [
+    db
+      .update(enrollments)
+      .set({ ...fields, seq })
+      .where(and(eq(enrollments.id, id), lt(enrollments.seq, seq))),
+  ];
+  for (const s of steps) {
+    stmts.push(
+      db
+        .insert(stepStats)
+        .values({ workflowId, ...s })
+        .onConflictDoUpdate({
+          target: [stepStats.workflowId, stepStats.stepId],
+          set: {
+            entered: sql`${stepStats.entered} + ${s.entered}`,
+            completed: sql`${stepStats.completed} + ${s.completed}`,
+            failed: sql`${stepStats.failed} + ${s.failed}`,
+          },
+        }),
+    );
+  }
+  if (contactMerge && Object.keys(contactMerge.data).length > 0) {
+    let expr = sql`data`;
+    for (const [k, v] of Object.entries(contactMerge.data)) {
+      expr = sql`json_set(${expr}, ${`$."${k.replace(/"/g, '\\"')}"`}, json(${JSON.stringify(v ?? null)}))`;
+    }
+    stmts.push(
+      sql`update contacts set data = ${expr}, updated_at = ${m.updatedAt} where id = ${contactMerge.contactId} and org_id = ${contactMerge.orgId} and erased_at is null` as never,
+    );
+  }
+  await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+}
+
+export const stepStatsFor = (db: Db, workflowId: string) => db.select().from(stepStats).where(eq(stepStats.workflowId, workflowId)).all();
+
+/** Per current step: active and waiting (nextRunAt in the future) counts. */
+export const funnelRows = (db: Db, workflowId: string, now: number) =>
+  db
+    .select({
+      stepId: enrollments.currentStepId,
+      active: count(),
+      waiting: sql<number>`sum(case when ${enrollments.nextRunAt} > ${now} then 1 else 0 end)`,
+    })
+    .from(enrollments)
+    .where(and(eq(enrollments.workflowId, workflowId), inArray(enrollments.status, [...ACTIVE_STATUSES])))
+    .groupBy(enrollments.currentStepId)
+    .all();
+
+export const statusTotals = (db: Db, workflowId: string) =>
+  db.select({ status: enrollments.status, n: count() }).from(enrollments).where(eq(enrollments.workflowId, workflowId)).groupBy(enrollments.status).all();
+
+/** Active enrollments whose wake time passed more than `graceMs` ago, or whose start never landed. */
+export const overdueEnrollments = (db: Db, now: number, graceMs: number, limit: number) =>
+  db
+    .select()
+    .from(enrollments)
+    .where(
+      and(
+        inArray(enrollments.status, [...ACTIVE_STATUSES]),
+        or(lt(enrollments.nextRunAt, now - graceMs), and(eq(enrollments.seq, 0), lt(enrollments.createdAt, now - graceMs))),
+      ),
+    )
+    .limit(limit)
+    .all();
+
+export const deleteEnrollmentRow = (db: Db, orgId: string, id: string) =>
+  db
+    .delete(enrollments)
+    .where(and(eq(enrollments.orgId, orgId), eq(enrollments.id, id)))
+    .run();

@@ -1,0 +1,100 @@
+// Email messages: one row per effect key, claimed before a provider call so it is made once.
+import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import type { Db } from "./client";
+import { messages } from "./schema";
+
+export type MessageRow = typeof messages.$inferSelect;
+
+/** Inserts the message for `key` if new and returns the stored row. */
+export async function ensureMessage(db: Db, row: MessageRow) {
+  await db.insert(messages).values(row).onConflictDoNothing().run();
+  return db.select().from(messages).where(eq(messages.key, row.key)).get();
+}
+
+/** Claims a queued message for one send attempt; a claim older than `staleMs` may be taken over. */
+export async function claimMessage(db: Db, id: string, now: number, staleMs: number) {
+  const r = await db
+    .update(messages)
+    .set({ sendingAt: now })
+    .where(and(eq(messages.id, id), eq(messages.status, "queued"), or(isNull(messages.sendingAt), lt(messages.sendingAt, now - staleMs))))
+    .returning({ id: messages.id })
+    .all();
+  return r.length === 1;
+}
+
+export const releaseClaim = (db: Db, id: string) => db.update(messages).set({ sendingAt: null }).where(eq(messages.id, id)).run();
+
+export const settleMessage = (db: Db, id: string, fields: Partial<MessageRow>) => db.update(messages).set(fields).where(eq(messages.id, id)).run();
+
+export const getMessage = (db: Db, orgId: string, id: string) =>
+  db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.orgId, orgId), eq(messages.id, id)))
+    .get();
+
+export const getMessageById = (db: Db, id: string) => db.select().from(messages).where(eq(messages.id, id)).get();
+
+export const findByProviderId = (db: Db, providerMessageId: string) =>
+  db.select().from(messages).where(eq(messages.providerMessageId, providerMessageId)).get();
+
+export const listMessages = (db: Db, orgId: string, f: { enrollmentId?: string; contactId?: string }, limit: number, before?: string) =>
+  db
+    .select()
+    .from(messages)
+    .where(
+      and(
+        eq(messages.orgId, orgId),
+        f.enrollmentId ? eq(messages.enrollmentId, f.enrollmentId) : undefined,
+        f.contactId ? eq(messages.contactId, f.contactId) : undefined,
+        before ? lt(messages.id, before) : undefined,
+      ),
+    )
+    .orderBy(desc(messages.id))
+    .limit(limit + 1)
+    .all();
+
+export const messagesOfEnrollment = (db: Db, enrollmentId: string) =>
+  db.select().from(messages).where(eq(messages.enrollmentId, enrollmentId)).orderBy(messages.id).all();
+
+/** Counts one open or click; returns the message (for "first open" logic) or undefined. */
+export async function countEngagement(db: Db, orgId: string, id: string, kind: "open" | "click", machine: boolean, at: number) {
+  const col =
+    kind === "open"
+      ? machine
+        ? { machineOpens: sql`${messages.machineOpens} + 1` }
+        : { opens: sql`${messages.opens} + 1`, firstOpenedAt: sql`coalesce(${messages.firstOpenedAt}, ${at})`, lastOpenedAt: at }
+      : machine
+        ? { machineClicks: sql`${messages.machineClicks} + 1` }
+        : { clicks: sql`${messages.clicks} + 1`, firstClickedAt: sql`coalesce(${messages.firstClickedAt}, ${at})`, lastClickedAt: at };
+  return db
+    .update(messages)
+    .set(col as unknown as Partial<MessageRow>)
+    .where(and(eq(messages.orgId, orgId), eq(messages.id, id)))
+    .returning()
+    .get();
+}
+
+/** Per email step of a workflow: delivery and engagement counts. */
+export const emailStatsByStep = (db: Db, workflowId: string) =>
+  db
+    .select({
+      stepId: messages.stepId,
+      sent: sql<number>`sum(case when ${messages.status} in ('sent','delivered','bounced','complained') then 1 else 0 end)`,
+      delivered: sql<number>`sum(case when ${messages.status} = 'delivered' then 1 else 0 end)`,
+      opened: sql<number>`sum(${messages.opens})`,
+      uniqueOpened: sql<number>`sum(case when ${messages.opens} > 0 then 1 else 0 end)`,
+      clicked: sql<number>`sum(${messages.clicks})`,
+      uniqueClicked: sql<number>`sum(case when ${messages.clicks} > 0 then 1 else 0 end)`,
+      machineOpened: sql<number>`sum(${messages.machineOpens})`,
+      machineClicked: sql<number>`sum(${messages.machineClicks})`,
+      bounced: sql<number>`sum(case when ${messages.status} = 'bounced' then 1 else 0 end)`,
+      complained: sql<number>`sum(case when ${messages.status} = 'complained' then 1 else 0 end)`,
+      unsubscribed: sql<number>`sum(case when ${messages.unsubscribed} then 1 else 0 end)`,
+      suppressed: sql<number>`sum(case when ${messages.status} = 'suppressed' then 1 else 0 end)`,
+      failed: sql<number>`sum(case when ${messages.status} = 'failed' then 1 else 0 end)`,
+    })
+    .from(messages)
+    .where(eq(messages.workflowId, workflowId))
+    .groupBy(messages.stepId)
+    .all();

@@ -1,0 +1,366 @@
+// The D1 schema (drizzle). Times are epoch milliseconds; JSON columns hold text.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const json = <T>(name: string) => text(name, { mode: "json" }).$type<T>();
+const ms = (name: string) => integer(name);
+
+export const orgs = sqliteTable("orgs", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: ms("created_at").notNull(),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    name: text("name").notNull(),
+    keyHash: text("key_hash").notNull(),
+    prefix: text("prefix").notNull(),
+    lastFour: text("last_four").notNull(),
+    expiresAt: ms("expires_at"),
+    revokedAt: ms("revoked_at"),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("api_keys_hash").on(t.keyHash), index("api_keys_org").on(t.orgId, t.id)],
+);
+
+/** Request counts per key per hour, flushed in batches (see src/http/usage.ts). */
+export const apiKeyUsage = sqliteTable(
+  "api_key_usage",
+  {
+    keyId: text("key_id").notNull(),
+    hour: integer("hour").notNull(),
+    requests: integer("requests").notNull(),
+    lastUsedAt: ms("last_used_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.hour] })],
+);
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    orgId: text("org_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    state: text("state", { enum: ["running", "done"] }).notNull(),
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    createdAt: ms("created_at").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.key] }), index("idempotency_expires").on(t.expiresAt)],
+);
+
+export const contacts = sqliteTable(
+  "contacts",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    email: text("email"),
+    phone: text("phone"),
+    externalId: text("external_id"),
+    firstName: text("first_name"),
+    lastName: text("last_name"),
+    timezone: text("timezone"),
+    data: json<Record<string, unknown>>("data").notNull(),
+    subscribed: integer("subscribed", { mode: "boolean" }).notNull(),
+    suppressed: text("suppressed", { enum: ["bounced", "complained"] }),
+    unsubscribedAt: ms("unsubscribed_at"),
+    erasedAt: ms("erased_at"),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("contacts_email").on(t.orgId, t.email).where(sql`email is not null`),
+    uniqueIndex("contacts_external").on(t.orgId, t.externalId).where(sql`external_id is not null`),
+    index("contacts_org").on(t.orgId, t.id),
+  ],
+);
+
+export const events = sqliteTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    contactId: text("contact_id").notNull(),
+    name: text("name").notNull(),
+    data: json<Record<string, unknown>>("data").notNull(),
+    occurredAt: ms("occurred_at").notNull(),
+    receivedAt: ms("received_at").notNull(),
+  },
+  (t) => [index("events_contact_time").on(t.orgId, t.contactId, t.occurredAt), index("events_name_time").on(t.orgId, t.name, t.occurredAt)],
+);
+
+export const templates = sqliteTable(
+  "templates",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    name: text("name").notNull(),
+    subject: text("subject").notNull(),
+    html: text("html").notNull(),
+    text: text("text"),
+    from: text("from_address"),
+    replyTo: text("reply_to"),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [index("templates_org").on(t.orgId, t.id)],
+);
+
+export const workflows = sqliteTable(
+  "workflows",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    name: text("name").notNull(),
+    description: text("description"),
+    status: text("status", { enum: ["draft", "active", "paused", "archived"] }).notNull(),
+    triggerType: text("trigger_type", { enum: ["manual", "event"] }).notNull(),
+    triggerEvent: text("trigger_event"),
+    allowReentry: integer("allow_reentry", { mode: "boolean" }).notNull(),
+    exitOn: json<string[]>("exit_on").notNull(),
+    timezone: text("timezone"),
+    sendWindow: json<unknown>("send_window"),
+    steps: json<unknown[]>("steps").notNull(),
+    transitions: json<unknown[]>("transitions").notNull(),
+    version: integer("version").notNull(),
+    deletedAt: ms("deleted_at"),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [index("workflows_org").on(t.orgId, t.id), index("workflows_trigger").on(t.orgId, t.triggerEvent, t.status)],
+);
+
+/** Immutable: one row per saved change of steps/transitions/settings. */
+export const workflowVersions = sqliteTable(
+  "workflow_versions",
+  {
+    workflowId: text("workflow_id").notNull(),
+    version: integer("version").notNull(),
+    definition: json<unknown>("definition").notNull(),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.version] })],
+);
+
+export const ACTIVE_STATUSES = ["running", "waiting"] as const;
+
+export const enrollments = sqliteTable(
+  "enrollments",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    workflowVersion: integer("workflow_version").notNull(),
+    contactId: text("contact_id").notNull(),
+    status: text("status", { enum: ["running", "waiting", "completed", "cancelled", "failed"] }).notNull(),
+    currentStepId: text("current_step_id"),
+    nextRunAt: ms("next_run_at"),
+    waitingEvent: text("waiting_event"),
+    waitingUntil: ms("waiting_until"),
+    variables: json<Record<string, unknown>>("variables").notNull(),
+    timezone: text("timezone").notNull(),
+    scheduledAt: ms("scheduled_at"),
+    bypassSendWindow: integer("bypass_send_window", { mode: "boolean" }).notNull(),
+    triggerEvent: json<{ name: string; data: Record<string, unknown> } | null>("trigger_event"),
+    exitReason: text("exit_reason"),
+    error: text("error"),
+    seq: integer("seq").notNull(),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+    completedAt: ms("completed_at"),
+  },
+  (t) => [
+    uniqueIndex("enrollments_one_active").on(t.workflowId, t.contactId).where(sql`status in ('running', 'waiting')`),
+    index("enrollments_org").on(t.orgId, t.id),
+    index("enrollments_workflow").on(t.workflowId, t.status, t.id),
+    index("enrollments_contact").on(t.contactId, t.status),
+    index("enrollments_waiting").on(t.contactId, t.waitingEvent),
+    index("enrollments_due").on(t.status, t.nextRunAt),
+  ],
+);
+
+/** Per-step counters kept by the enrollment objects in the same batch as their mirror write. */
+export const stepStats = sqliteTable(
+  "step_stats",
+  {
+    workflowId: text("workflow_id").notNull(),
+    stepId: text("step_id").notNull(),
+    entered: integer("entered").notNull(),
+    completed: integer("completed").notNull(),
+    failed: integer("failed").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.stepId] })],
+);
+
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    key: text("effect_key").notNull(),
+    enrollmentId: text("enrollment_id"),
+    workflowId: text("workflow_id"),
+    stepId: text("step_id"),
+    contactId: text("contact_id").notNull(),
+    to: text("to_address").notNull(),
+    subject: text("subject"),
+    provider: text("provider"),
+    providerMessageId: text("provider_message_id"),
+    status: text("status", {
+      enum: ["queued", "sent", "delivered", "bounced", "complained", "failed", "suppressed"],
+    }).notNull(),
+    error: text("error"),
+    opens: integer("opens").notNull(),
+    clicks: integer("clicks").notNull(),
+    machineOpens: integer("machine_opens").notNull(),
+    machineClicks: integer("machine_clicks").notNull(),
+    unsubscribed: integer("unsubscribed", { mode: "boolean" }).notNull(),
+    firstOpenedAt: ms("first_opened_at"),
+    lastOpenedAt: ms("last_opened_at"),
+    firstClickedAt: ms("first_clicked_at"),
+    lastClickedAt: ms("last_clicked_at"),
+    deliveredAt: ms("delivered_at"),
+    sendingAt: ms("sending_at"),
+    createdAt: ms("created_at").notNull(),
+    sentAt: ms("sent_at"),
+  },
+  (t) => [
+    uniqueIndex("messages_key").on(t.key),
+    index("messages_org").on(t.orgId, t.id),
+    index("messages_enrollment").on(t.enrollmentId),
+    index("messages_contact").on(t.contactId),
+    index("messages_provider_id").on(t.providerMessageId),
+    index("messages_step").on(t.workflowId, t.stepId),
+  ],
+);
+
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    messageId: text("message_id").notNull(),
+    to: text("to_address").notNull(),
+    from: text("from_address").notNull(),
+    subject: text("subject").notNull(),
+    html: text("html").notNull(),
+    text: text("text").notNull(),
+    headers: json<Record<string, string>>("headers").notNull(),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [index("outbox_org").on(t.orgId, t.id), uniqueIndex("outbox_message").on(t.messageId)],
+);
+
+export const connections = sqliteTable(
+  "connections",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    provider: text("provider").notNull(),
+    key: text("connection_key").notNull(),
+    credentials: text("credentials_enc").notNull(),
+    from: text("from_address"),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("connections_key").on(t.orgId, t.key), index("connections_org").on(t.orgId, t.id)],
+);
+
+export const webhooks = sqliteTable(
+  "webhooks",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    url: text("url").notNull(),
+    events: json<string[]>("events").notNull(),
+    description: text("description"),
+    active: integer("active", { mode: "boolean" }).notNull(),
+    secret: text("secret_enc").notNull(),
+    previousSecret: text("previous_secret_enc"),
+    previousSecretExpiresAt: ms("previous_secret_expires_at"),
+    failingSince: ms("failing_since"),
+    disabledReason: text("disabled_reason"),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [index("webhooks_org").on(t.orgId, t.id)],
+);
+
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    webhookId: text("webhook_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    payload: text("payload").notNull(),
+    status: text("status", { enum: ["pending", "succeeded", "failed"] }).notNull(),
+    attempts: integer("attempts").notNull(),
+    lastStatusCode: integer("last_status_code"),
+    nextAttemptAt: ms("next_attempt_at"),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("deliveries_once").on(t.webhookId, t.eventId), index("deliveries_webhook").on(t.webhookId, t.id)],
+);
+
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    deliveryId: text("delivery_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    statusCode: integer("status_code"),
+    durationMs: integer("duration_ms").notNull(),
+    error: text("error"),
+    nextAttemptAt: ms("next_attempt_at"),
+    at: ms("at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
+);
+
+export const imports = sqliteTable(
+  "imports",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    workflowId: text("workflow_id"),
+    status: text("status", { enum: ["queued", "processing", "completed", "failed"] }).notNull(),
+    total: integer("total").notNull(),
+    processed: integer("processed").notNull(),
+    created: integer("created").notNull(),
+    skipped: integer("skipped").notNull(),
+    failed: integer("failed").notNull(),
+    errors: json<{ row: number; message: string }[]>("errors").notNull(),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [index("imports_org").on(t.orgId, t.id)],
+);
+
+/** Rows of an import waiting for their chunk to be processed (kept out of queue messages' size limit). */
+export const importRows = sqliteTable(
+  "import_rows",
+  {
+    importId: text("import_id").notNull(),
+    chunk: integer("chunk").notNull(),
+    rows: json<unknown[]>("rows").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.chunk] })],
+);
+
+/** Provider event ids already applied, so a redelivered inbound webhook is ignored. */
+export const inboundEvents = sqliteTable(
+  "inbound_events",
+  {
+    provider: text("provider").notNull(),
+    eventId: text("event_id").notNull(),
+    receivedAt: ms("received_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.eventId] })],
+);

@@ -1,0 +1,119 @@
+// Workflows and their immutable versions.
+import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import type { WorkflowDefinition } from "../engine/types";
+import type { Db } from "./client";
+import { workflows, workflowVersions } from "./schema";
+
+export type WorkflowRow = typeof workflows.$inferSelect;
+
+export function definitionOf(w: WorkflowRow): WorkflowDefinition {
+  return {
+    id: w.id,
+    name: w.name,
+    version: w.version,
+    steps: w.steps as WorkflowDefinition["steps"],
+    transitions: w.transitions as WorkflowDefinition["transitions"],
+    timezone: w.timezone,
+    sendWindow: (w.sendWindow as WorkflowDefinition["sendWindow"]) ?? null,
+  };
+}
+
+export async function insertWorkflow(db: Db, row: WorkflowRow) {
+  await db.batch([
+    db.insert(workflows).values(row),
+    db.insert(workflowVersions).values({ workflowId: row.id, version: row.version, definition: definitionOf(row), createdAt: row.createdAt }),
+  ]);
+}
+
+export const getWorkflow = (db: Db, orgId: string, id: string) =>
+  db
+    .select()
+    .from(workflows)
+    .where(and(eq(workflows.orgId, orgId), eq(workflows.id, id), isNull(workflows.deletedAt)))
+    .get();
+
+export const listWorkflows = (db: Db, orgId: string, status: string | undefined, limit: number, before?: string) =>
+  db
+    .select()
+    .from(workflows)
+    .where(
+      and(
+        eq(workflows.orgId, orgId),
+        isNull(workflows.deletedAt),
+        status ? eq(workflows.status, status as WorkflowRow["status"]) : undefined,
+        before ? lt(workflows.id, before) : undefined,
+      ),
+    )
+    .orderBy(desc(workflows.id))
+    .limit(limit + 1)
+    .all();
+
+export class ConcurrentEditError extends Error {}
+
+/**
+ * Saves `next`; when `newVersion` the version row is written in the same batch, guarded
+ * by the previous version so two concurrent edits cannot both win.
+ */
+export async function saveWorkflow(db: Db, prevVersion: number, next: WorkflowRow, newVersion: boolean) {
+  const update = db
+    .update(workflows)
+    .set(next)
+    .where(and(eq(workflows.id, next.id), eq(workflows.version, prevVersion)));
+  try {
+    if (newVersion) {
+      await db.batch([
+        db.insert(workflowVersions).values({ workflowId: next.id, version: next.version, definition: definitionOf(next), createdAt: next.updatedAt }),
+        update,
+      ]);
+    } else {
+      const res = await update.returning({ id: workflows.id }).all();
+      if (res.length === 0) throw new ConcurrentEditError();
+    }
+  } catch (err) {
+    if (err instanceof ConcurrentEditError || String(err).includes("UNIQUE")) throw new ConcurrentEditError();
+    throw err;
+  }
+}
+
+export const getVersion = (db: Db, workflowId: string, version: number) =>
+  db
+    .select()
+    .from(workflowVersions)
+    .where(and(eq(workflowVersions.workflowId, workflowId), eq(workflowVersions.version, version)))
+    .get();
+
+export const listVersions = (db: Db, workflowId: string, limit: number, beforeVersion?: number) =>
+  db
+    .select()
+    .from(workflowVersions)
+    .where(and(eq(workflowVersions.workflowId, workflowId), beforeVersion ? lt(workflowVersions.version, beforeVersion) : undefined))
+    .orderBy(desc(workflowVersions.version))
+    .limit(limit + 1)
+    .all();
+
+export const activeWorkflowsTriggeredBy = (db: Db, orgId: string, event: string) =>
+  db
+    .select()
+    .from(workflows)
+    .where(and(eq(workflows.orgId, orgId), eq(workflows.triggerEvent, event), eq(workflows.status, "active"), isNull(workflows.deletedAt)))
+    .all();
+
+export const workflowStatuses = (db: Db, ids: string[]) =>
+  ids.length === 0
+    ? Promise.resolve([])
+    : db.select({ id: workflows.id, status: workflows.status, deletedAt: workflows.deletedAt }).from(workflows).where(inArray(workflows.id, ids)).all();
+
+export const softDeleteWorkflow = (db: Db, orgId: string, id: string, now = Date.now()) =>
+  db
+    .update(workflows)
+    .set({ deletedAt: now, status: "archived", updatedAt: now })
+    .where(and(eq(workflows.orgId, orgId), eq(workflows.id, id)))
+    .run();
+
+/** Workflows of the org whose exitOn lists `event`. */
+export const workflowsExitingOn = (db: Db, orgId: string, event: string) =>
+  db
+    .select({ id: workflows.id })
+    .from(workflows)
+    .where(and(eq(workflows.orgId, orgId), isNull(workflows.deletedAt), sql`exists (select 1 from json_each(${workflows.exitOn}) where value = ${event})`))
+    .all();

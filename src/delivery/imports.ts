@@ -1,0 +1,45 @@
+// Import chunks: each row is validated like POST /v1/contacts, upserted, and enrolled when the import names a workflow.
+import { database } from "../db/client";
+import { upsertContact } from "../db/contacts";
+import { completeChunk, getChunk, getImportById } from "../db/imports";
+import { getWorkflow } from "../db/workflows";
+import { enroll } from "../enrollments";
+import type { Env } from "../env";
+import { ContactInput } from "../routes/contacts/schemas";
+
+export const IMPORT_CHUNK_SIZE = 100;
+
+export async function processImportChunk(env: Env, importId: string, chunk: number) {
+  const db = database(env.DB);
+  const [imp, rows] = await Promise.all([getImportById(db, importId), getChunk(db, importId, chunk)]);
+  if (!imp || !rows) return; // already processed
+  const workflow = imp.workflowId ? await getWorkflow(db, imp.orgId, imp.workflowId) : undefined;
+  const counts = { processed: 0, created: 0, skipped: 0, failed: 0 };
+  const errors: { row: number; message: string }[] = [];
+  const items = rows.rows as unknown[];
+  for (let i = 0; i < items.length; i++) {
+    const rowNumber = chunk * IMPORT_CHUNK_SIZE + i;
+    counts.processed++;
+    const parsed = ContactInput.safeParse(items[i]);
+    if (!parsed.success) {
+      counts.failed++;
+      errors.push({ row: rowNumber, message: parsed.error.issues.map((x) => `${x.path.join(".") || "row"}: ${x.message}`).join("; ") });
+      continue;
+    }
+    const { contact, created } = await upsertContact(db, imp.orgId, parsed.data);
+    if (!imp.workflowId) {
+      if (created) counts.created++;
+      else counts.skipped++;
+      continue;
+    }
+    if (!workflow) {
+      counts.failed++;
+      errors.push({ row: rowNumber, message: "The workflow no longer exists" });
+      continue;
+    }
+    const r = await enroll(env, db, { workflow, contact });
+    if (r.ok) counts.created++;
+    else counts.skipped++;
+  }
+  await completeChunk(db, importId, chunk, counts, errors, Date.now());
+}

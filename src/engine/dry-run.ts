@@ -1,0 +1,94 @@
+// POST /v1/workflows/:id/test: the same advance() in simulated time, effects stubbed as "[test]" lines. Pure.
+import { advance, initialState } from "./advance";
+import type { Effect, EnrollmentState, WorkflowDefinition } from "./types";
+
+export const FIXTURE_PROFILES = {
+  minimal: { firstName: "Ada", lastName: "Lovelace", email: "ada@example.com", score: 42 },
+  demo: {
+    firstName: "Ada",
+    lastName: "Lovelace",
+    email: "ada@example.com",
+    score: 42,
+    company: "Analytical Engines Ltd",
+    industry: "Software",
+    segment: "mid-market",
+    title: "Head of Engineering",
+    plan: "trial",
+    city: "London",
+    country: "GB",
+  },
+} as const;
+export type FixtureProfile = keyof typeof FIXTURE_PROFILES;
+
+export interface TraceEntry {
+  stepId: string | null;
+  type: string | null;
+  outcome: string | null;
+  message: string;
+  simulatedAt: string;
+}
+
+export interface DryRunInput {
+  profile: FixtureProfile;
+  sampleData: Record<string, unknown>;
+  variables: Record<string, unknown>;
+  startAt: number;
+  timezone: string;
+  /** Subjects of the templates the workflow uses, for the "[test] Would send" lines. */
+  templateSubjects: Record<string, string>;
+}
+
+const MAX_WAKES = 1000;
+
+function describeEffect(e: Effect, state: EnrollmentState, subjects: Record<string, string>): string | null {
+  if (e.type === "send_email") {
+    const c = e.config as { templateId?: string; subject?: string };
+    const subject = c.templateId ? (subjects[c.templateId] ?? c.templateId) : c.subject;
+    return `[test] Would send "${subject}" to ${state.contact.email ?? "(no email)"}`;
+  }
+  if (e.type === "webhook") return `[test] Would call ${e.request.method} ${e.request.url}`;
+  return null;
+}
+
+export function dryRun(def: WorkflowDefinition, input: DryRunInput) {
+  const bag = { ...FIXTURE_PROFILES[input.profile], ...input.sampleData };
+  let state = initialState(
+    {
+      id: "enr_test",
+      orgId: "org_test",
+      workflowId: def.id,
+      contactId: "con_test",
+      contact: { ...bag, subscribed: true, suppressed: null, data: { ...bag } },
+      vars: input.variables,
+      event: {},
+      timezone: input.timezone,
+      bypassSendWindow: false,
+    },
+    null,
+  );
+  const trace: TraceEntry[] = [];
+  let now = input.startAt;
+  let result = advance(def, state, { type: "start" }, now, { skipDelays: true });
+  for (let wakes = 0; ; wakes++) {
+    const stubs = new Map<string, string>();
+    for (const e of result.effects) {
+      const line = describeEffect(e, result.state, input.templateSubjects);
+      if (line && "stepId" in e) stubs.set(e.stepId, line);
+    }
+    for (const l of result.logs) {
+      if (l.status === "started") continue;
+      trace.push({
+        stepId: l.stepId,
+        type: l.stepType,
+        outcome: l.outcome ?? (l.status === "waiting" ? "waiting" : l.status === "failed" ? "failed" : null),
+        message: (l.stepId && l.status === "completed" && stubs.get(l.stepId)) || l.message,
+        simulatedAt: new Date(l.at).toISOString(),
+      });
+    }
+    state = result.state;
+    if (state.status !== "waiting" || result.wakeAt == null || wakes >= MAX_WAKES) break;
+    now = Math.max(now, result.wakeAt);
+    result = advance(def, state, { type: "wake" }, now, { skipDelays: true });
+  }
+  return { sampleData: state.contact.data, trace, finalStatus: state.status, exitReason: state.exitReason, error: state.error };
+}

@@ -1,0 +1,52 @@
+// condition and split: choose a branch by a Condition, or deterministically by enrollment.
+import { z } from "@hono/zod-openapi";
+import { evaluate } from "../conditions";
+import { chooseVariant } from "../split";
+import { type Condition, ConditionSchema } from "../types";
+import { defineStep } from "./step";
+
+export const condition = defineStep<Condition>({
+  type: "condition",
+  description: "Branch on a Condition over contact.*, vars.* and event.*: outcome `true` or `false`.",
+  config: ConditionSchema,
+  outcomes: () => ["true", "false"],
+  pauses: false,
+  execute(config, ctx) {
+    const result = evaluate(config, ctx.scope);
+    return { kind: "outcome", outcome: String(result), message: `Condition is ${result}` };
+  },
+});
+
+export const SplitConfig = z
+  .object({
+    variants: z
+      .array(
+        z
+          .object({
+            key: z
+              .string()
+              .min(1)
+              .max(50)
+              .regex(/^[\w-]+$/),
+            weight: z.number().positive().max(1_000_000),
+          })
+          .strict(),
+      )
+      .min(2)
+      .max(20)
+      .refine((v) => new Set(v.map((x) => x.key)).size === v.length, "Variant keys must be unique"),
+  })
+  .strict();
+export type SplitConfig = z.infer<typeof SplitConfig>;
+
+export const split = defineStep<SplitConfig>({
+  type: "split",
+  description: "A/B split: each enrollment gets one variant by weight, deterministically by its id; the outcome is the variant key.",
+  config: SplitConfig,
+  outcomes: (c) => c.variants.map((v) => v.key),
+  pauses: false,
+  execute(config, ctx) {
+    const key = chooseVariant(ctx.state.id, ctx.step.id, config.variants);
+    return { kind: "outcome", outcome: key, message: `Split chose variant "${key}"` };
+  },
+});

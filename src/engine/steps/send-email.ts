@@ -1,0 +1,69 @@
+// send_email: queue an email (template or inline), inside the send window, unless suppressed.
+import { z } from "@hono/zod-openapi";
+import { nextWindowOpen } from "../schedule";
+import { defineStep, type StepContext, type StepResult } from "./step";
+
+const Track = z.object({ opens: z.boolean().default(true), clicks: z.boolean().default(true) }).strict();
+const common = {
+  from: z.string().max(320).optional(),
+  replyTo: z.string().max(320).optional(),
+  connectionId: z.string().max(100).optional(),
+  track: Track.optional(),
+  onError: z.enum(["fail", "continue"]).default("fail").optional(),
+};
+export const SendEmailConfig = z.union([
+  z.object({ templateId: z.string().min(1).max(100), ...common }).strict(),
+  z
+    .object({
+      subject: z.string().min(1).max(1000),
+      html: z
+        .string()
+        .min(1)
+        .max(512 * 1024),
+      text: z
+        .string()
+        .max(512 * 1024)
+        .optional(),
+      ...common,
+    })
+    .strict(),
+]);
+export type SendEmailConfig = z.infer<typeof SendEmailConfig>;
+
+function send(config: SendEmailConfig, ctx: StepContext): StepResult {
+  const { state, def, now } = ctx;
+  const window = def.sendWindow;
+  if (window && !state.bypassSendWindow) {
+    const open = nextWindowOpen(now, state.timezone, window);
+    if (open > now) {
+      return {
+        kind: "wait",
+        wait: { kind: "window", stepId: ctx.step.id, until: open },
+        message: `Outside the send window; waiting until ${new Date(open).toISOString()}`,
+      };
+    }
+  }
+  const c = state.contact;
+  if (c.subscribed === false || c.suppressed) {
+    const why = c.suppressed ? `suppressed (${c.suppressed})` : "unsubscribed";
+    return { kind: "outcome", outcome: "suppressed", message: `Not sent: the contact is ${why}` };
+  }
+  if (!c.email) return { kind: "outcome", outcome: "suppressed", message: "Not sent: the contact has no email address" };
+  const what = "templateId" in config ? `template ${config.templateId}` : `"${config.subject}"`;
+  return {
+    kind: "outcome",
+    outcome: "sent",
+    message: `Email ${what} queued to ${c.email}`,
+    effects: [{ type: "send_email", key: ctx.key, stepId: ctx.step.id, config: config as Record<string, unknown> }],
+  };
+}
+
+export default defineStep<SendEmailConfig>({
+  type: "send_email",
+  description: "Send an email from a template (or inline subject/html), honouring the send window, suppression and tracking settings.",
+  config: SendEmailConfig,
+  outcomes: () => ["sent", "suppressed"],
+  pauses: false,
+  execute: send,
+  resume: (config, ctx, wait, input) => (input.type === "wake" && wait.until != null && ctx.now >= wait.until ? send(config, ctx) : null),
+});

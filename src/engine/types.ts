@@ -1,0 +1,159 @@
+// The engine's vocabulary: workflow definitions, enrollment state, effects and log lines.
+import { z } from "@hono/zod-openapi";
+
+export type Condition = { field: string; operator: Operator; value?: unknown } | { all: Condition[] } | { any: Condition[] };
+
+export const OPERATORS = ["equals", "not_equals", "contains", "gt", "gte", "lt", "lte", "exists", "not_exists", "in"] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    z
+      .object({
+        field: z.string().regex(/^(contact|vars|event)(\.[\w-]+)+$/, "field must address contact.*, vars.* or event.*"),
+        operator: z.enum(OPERATORS),
+        value: z.unknown().optional(),
+      })
+      .strict(),
+    z.object({ all: z.array(ConditionSchema).min(1) }).strict(),
+    z.object({ any: z.array(ConditionSchema).min(1) }).strict(),
+  ]),
+) as z.ZodType<Condition>;
+
+/**
+ * The same validation for request bodies, documented as one object schema: the OpenAPI
+ * generator cannot walk a recursive (lazy) schema.
+ */
+export const ConditionInput = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    const r = ConditionSchema.safeParse(value);
+    if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  })
+  .transform((v) => v as Condition)
+  .openapi({
+    type: "object",
+    description: "A Condition: `{field, operator, value?}` (field addresses contact.*, vars.* or event.*), `{all: [Condition]}` or `{any: [Condition]}`",
+    example: { field: "contact.data.plan", operator: "equals", value: "pro" },
+  });
+
+export const DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
+export type DayName = (typeof DAY_NAMES)[number];
+
+export interface SendWindow {
+  days: DayName[];
+  start: string;
+  end: string;
+}
+
+export interface StepDef {
+  id: string;
+  type: string;
+  name?: string;
+  config: Record<string, unknown>;
+  position?: { x: number; y: number };
+}
+
+export interface TransitionDef {
+  id: string;
+  from: string;
+  to: string;
+  on?: string;
+  condition?: Condition;
+  priority?: number;
+}
+
+/** What an enrollment pins at start: one immutable version of a workflow. */
+export interface WorkflowDefinition {
+  id: string;
+  name: string;
+  version: number;
+  steps: StepDef[];
+  transitions: TransitionDef[];
+  timezone?: string | null;
+  sendWindow?: SendWindow | null;
+}
+
+export type EnrollmentStatus = "running" | "waiting" | "completed" | "cancelled" | "failed";
+
+export interface Wait {
+  kind: "schedule" | "delay" | "window" | "event";
+  stepId: string | null;
+  until: number | null;
+  event?: string;
+  match?: Condition;
+}
+
+export interface EnrollmentState {
+  id: string;
+  orgId: string;
+  workflowId: string;
+  contactId: string;
+  status: EnrollmentStatus;
+  currentStepId: string | null;
+  wait: Wait | null;
+  visits: Record<string, number>;
+  contact: Record<string, unknown> & { data: Record<string, unknown> };
+  vars: Record<string, unknown>;
+  event: Record<string, unknown>;
+  timezone: string;
+  bypassSendWindow: boolean;
+  exitReason: string | null;
+  error: string | null;
+  completedAt: number | null;
+}
+
+export interface SendEmailEffect {
+  type: "send_email";
+  key: string;
+  stepId: string;
+  config: Record<string, unknown>;
+}
+export interface WebhookEffect {
+  type: "webhook";
+  key: string;
+  stepId: string;
+  request: { url: string; method: string; headers: Record<string, string>; body: unknown };
+}
+export interface UpdateContactEffect {
+  type: "update_contact";
+  key: string;
+  stepId: string;
+  data: Record<string, unknown>;
+}
+/** An outbound notification (`enrollment.*`) for the customer's webhooks. */
+export interface EmitEffect {
+  type: "emit";
+  key: string;
+  eventType: "enrollment.created" | "enrollment.completed" | "enrollment.failed" | "enrollment.cancelled" | "enrollment.step_completed";
+  data: Record<string, unknown>;
+}
+export type Effect = SendEmailEffect | WebhookEffect | UpdateContactEffect | EmitEffect;
+
+export type LogStatus = "started" | "completed" | "waiting" | "skipped" | "failed";
+export interface LogLine {
+  at: number;
+  stepId: string | null;
+  stepType: string | null;
+  status: LogStatus;
+  message: string;
+  outcome?: string;
+  data?: Record<string, unknown>;
+}
+
+export type EngineInput = { type: "start" } | { type: "wake" } | { type: "event"; name: string; data: Record<string, unknown> };
+
+export interface AdvanceOptions {
+  /** Dry run: amount/unit delays and event waits resolve at once in simulated time. */
+  skipDelays?: boolean;
+}
+
+export interface AdvanceResult {
+  state: EnrollmentState;
+  effects: Effect[];
+  logs: LogLine[];
+  /** When the enrollment must be woken next; null when it is finished. */
+  wakeAt: number | null;
+  /** Whether the input changed anything (an event the enrollment was not waiting for does not). */
+  changed: boolean;
+}

@@ -1,0 +1,40 @@
+// The Worker's bindings, vars and secrets in one place.
+import type { EnrollmentDO } from "../durable-objects/enrollment";
+import type { EmailJob } from "./delivery/email";
+import type { EventJob } from "./delivery/events";
+import type { WebhookJob } from "./delivery/webhooks";
+
+export interface Env {
+  DB: D1Database;
+  ENROLLMENT: DurableObjectNamespace<EnrollmentDO>;
+  EMAIL_QUEUE: Queue<EmailJob>;
+  WEBHOOK_QUEUE: Queue<WebhookJob>;
+  EVENT_QUEUE: Queue<EventJob>;
+  EMAIL_DLQ: Queue<EmailJob>;
+  WEBHOOK_DLQ: Queue<WebhookJob>;
+  RATE_LIMITER: RateLimit;
+  /** Cloudflare Email Routing `send_email` binding; optional. */
+  SEND_EMAIL?: SendEmail;
+  /** "development" allows http://localhost webhook targets; anything else is production. */
+  ENVIRONMENT: string;
+  /** Public origin used in tracking and unsubscribe links. */
+  PUBLIC_URL: string;
+  /** Comma-separated seconds between webhook attempts. */
+  WEBHOOK_RETRY_SCHEDULE?: string;
+  /** Email queue backoff base in seconds (tests set it to 0). */
+  EMAIL_RETRY_BASE_SECONDS?: string;
+  ADMIN_TOKEN?: string;
+  /** Comma-separated `kid:secret` pairs; the first signs, all verify (rotation). */
+  TOKEN_SIGNING_KEYS?: string;
+  /** Base64 32-byte key for AES-GCM encryption of provider credentials. */
+  ENCRYPTION_KEY?: string;
+}
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    orgId: string;
+    apiKeyId: string;
+  };
+};

@@ -1,0 +1,126 @@
+// The one error model: a closed set of codes, each with its HTTP status, rendered in the
+// shape API.md fixes: {error, message, details?, requestId}.
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv } from "../env";
+
+export const ERROR_STATUS = {
+  invalid_json: 400,
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  already_enrolled: 409,
+  reentry_not_allowed: 409,
+  idempotency_key_in_use: 409,
+  workflow_has_active_enrollments: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  idempotency_key_reused: 422,
+  invalid_graph: 422,
+  workflow_archived: 422,
+  workflow_not_active: 422,
+  contacts_required: 422,
+  contacts_empty: 422,
+  too_many_contacts: 422,
+  no_enrollments_created: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  readonly details?: unknown[];
+  readonly extra?: Record<string, unknown>;
+  readonly headers?: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, opts: { details?: unknown[]; extra?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
+    super(ERROR_STATUS[code], { message });
+    this.code = code;
+    this.details = opts.details;
+    this.extra = opts.extra;
+    this.headers = opts.headers;
+  }
+}
+
+export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
+
+/** zod issues → `details: [{path, message}]` with dotted paths (`contacts.3.email`). */
+export function zodDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join("."),
+    message: issue.message,
+  }));
+}
+
+export function validationFailed(details: ErrorDetail[], message = "The request is invalid") {
+  return new ApiError("validation_failed", message, { details });
+}
+
+export const ErrorBody = z
+  .object({
+    error: z.string().openapi({ example: "validation_failed" }),
+    message: z.string(),
+    details: z.array(z.any()).optional(),
+    requestId: z.string(),
+  })
+  .openapi("Error");
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: "Malformed JSON (`invalid_json`) or a bad request",
+  401: "Missing, invalid, revoked or expired API key (`unauthorized`)",
+  404: "Not found in this org (`not_found`)",
+  409: "Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)",
+  413: "Body over 1 MiB (`payload_too_large`)",
+  415: "Body is not JSON (`unsupported_media_type`)",
+  422: "Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)",
+  429: "Rate limited (`rate_limited`), see `Retry-After`",
+  500: "Unexpected error (`internal_error`)",
+};
+
+/** The documented error responses every authenticated route shares, plus route-specific ones. */
+export function errorResponses(...extra: number[]) {
+  const statuses = new Set([400, 401, 413, 415, 422, 429, 500, ...extra]);
+  const out: Record<number, { description: string; content: { "application/json": { schema: typeof ErrorBody } } }> = {};
+  for (const s of [...statuses].sort()) {
+    out[s] = { description: DESCRIPTIONS[s] ?? "Error", content: { "application/json": { schema: ErrorBody } } };
+  }
+  return out;
+}
+
+export function errorJson(c: Context<AppEnv>, code: ErrorCode, message: string, details?: unknown[], extra?: Record<string, unknown>) {
+  const body: Record<string, unknown> = { error: code, message };
+  if (details) body.details = details;
+  if (extra) Object.assign(body, extra);
+  body.requestId = c.get("requestId") ?? "";
+  return c.json(body, ERROR_STATUS[code]);
+}
+
+/** app.onError: every error leaves in the one shape; unexpected ones are logged once. */
+export function renderError(err: Error, c: Context<AppEnv>) {
+  if (err instanceof ApiError) {
+    const res = errorJson(c, err.code, err.message, err.details, err.extra);
+    for (const [k, v] of Object.entries(err.headers ?? {})) res.headers.set(k, v);
+    return res;
+  }
+  if (err instanceof HTTPException) {
+    if (err.status === 400) return errorJson(c, "invalid_json", "The request body is not valid JSON");
+    if (err.status === 413) return errorJson(c, "payload_too_large", "The request body is larger than 1 MiB");
+    if (err.status === 401) return errorJson(c, "unauthorized", err.message);
+    return errorJson(c, "bad_request", err.message);
+  }
+  console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), path: c.req.path, error: String(err), stack: err.stack }));
+  return errorJson(c, "internal_error", "An unexpected error occurred");
+}

@@ -1,0 +1,38 @@
+// Route-building helpers: every router validates with zod and turns failures into the
+// contract's `validation_failed`; bodies are required JSON so a wrong type never skips validation.
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../env";
+import { validationFailed, zodDetails } from "./errors";
+
+export function router() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationFailed(zodDetails(result.error));
+    },
+  });
+}
+
+export const jsonBody = <T extends z.ZodTypeAny>(schema: T, description = "JSON body") => ({
+  content: { "application/json": { schema } },
+  required: true,
+  description,
+});
+
+export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+
+export const pathId = (name = "id", example = "con_01JD0000000000000000000000") =>
+  z.object({
+    [name]: z
+      .string()
+      .min(1)
+      .max(100)
+      .openapi({ param: { name, in: "path" }, example }),
+  });
+
+export const secured = [{ bearerAuth: [] }];
+
+/** ISO-8601 timestamp on output. */
+export const Timestamp = z.string().openapi({ example: "2026-11-22T09:00:00.000Z" });

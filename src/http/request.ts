@@ -1,0 +1,47 @@
+// Request id on every response; JSON-only bodies (415) under 1 MiB (413).
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { ApiError } from "./errors";
+import { newId } from "./ids";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export const requestId = createMiddleware<AppEnv>(async (c, next) => {
+  const incoming = c.req.header("x-request-id");
+  const id = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : newId("req");
+  c.set("requestId", id);
+  await next();
+  try {
+    c.res.headers.set("x-request-id", id);
+  } catch {
+    c.res = new Response(c.res.body, c.res);
+    c.res.headers.set("x-request-id", id);
+  }
+});
+
+export const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new ApiError("payload_too_large", "The request body is larger than 1 MiB");
+  },
+});
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+
+/** A body on a JSON route must say it is JSON. `extra` lists other accepted media types per path. */
+export function requireJsonBody(extra: Record<string, RegExp> = {}) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const method = c.req.method;
+    if (method !== "POST" && method !== "PATCH" && method !== "PUT") return next();
+    const length = c.req.header("content-length");
+    const hasBody = (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+    const type = c.req.header("content-type") ?? "";
+    if (!hasBody && !type) return next();
+    if (JSON_TYPE.test(type)) return next();
+    const allowed = Object.entries(extra).find(([path]) => c.req.path === path);
+    if (allowed?.[1].test(type)) return next();
+    if (!hasBody) return next();
+    throw new ApiError("unsupported_media_type", `Content-Type must be application/json (got ${type || "none"})`);
+  });
+}

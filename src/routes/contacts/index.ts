@@ -1,0 +1,81 @@
+import { database, iso } from "../../db/client";
+import { type ContactRow, eraseContact, getContact, listContacts, updateContact, upsertContact } from "../../db/contacts";
+import { listContactEvents } from "../../db/events";
+import { publish } from "../../delivery/webhooks";
+import { cancelContactEnrollments, systemEvent } from "../../enrollments";
+import { ApiError, notFound } from "../../http/errors";
+import { router } from "../../http/openapi";
+import { pageOf, toPage } from "../../http/pagination";
+import { eventJson } from "../events";
+import * as routes from "./routes";
+
+export const contactJson = (c: ContactRow) => ({
+  id: c.id,
+  email: c.email,
+  phone: c.phone,
+  externalId: c.externalId,
+  firstName: c.firstName,
+  lastName: c.lastName,
+  timezone: c.timezone,
+  data: c.data,
+  subscribed: c.subscribed,
+  suppressed: c.suppressed,
+  unsubscribedAt: iso(c.unsubscribedAt),
+  createdAt: iso(c.createdAt) as string,
+  updatedAt: iso(c.updatedAt) as string,
+});
+
+const contactEvent = (c: ContactRow) => ({ contactId: c.id, contact: contactJson(c) });
+
+async function liveContact(c: { env: { DB: D1Database }; get: (k: "orgId") => string }, id: string) {
+  const row = await getContact(database(c.env.DB), c.get("orgId"), id);
+  if (!row || row.erasedAt) throw notFound("Contact");
+  return row;
+}
+
+export default router()
+  .openapi(routes.upsert, async (c) => {
+    const orgId = c.get("orgId");
+    const { contact, created, previous } = await upsertContact(database(c.env.DB), orgId, c.req.valid("json"));
+    await publish(c.env, orgId, created ? "contact.created" : "contact.updated", contactEvent(contact));
+    if (previous?.subscribed && !contact.subscribed)
+      await systemEvent(c.env, database(c.env.DB), orgId, contact.id, "contact.unsubscribed", { contact: contactJson(contact), source: "api" });
+    return c.json(contactJson(contact), created ? 201 : 200);
+  })
+  .openapi(routes.list, async (c) => {
+    const q = c.req.valid("query");
+    const page = toPage(q);
+    const rows = await listContacts(database(c.env.DB), c.get("orgId"), { email: q.email?.toLowerCase(), externalId: q.externalId }, page.limit, page.before);
+    const { data, nextCursor } = pageOf(rows, page);
+    return c.json({ data: data.map(contactJson), nextCursor }, 200);
+  })
+  .openapi(routes.get, async (c) => c.json(contactJson(await liveContact(c, c.req.valid("param").id)), 200))
+  .openapi(routes.patch, async (c) => {
+    const row = await liveContact(c, c.req.valid("param").id);
+    const input = c.req.valid("json");
+    let next: ContactRow;
+    try {
+      next = await updateContact(database(c.env.DB), row, input);
+    } catch (err) {
+      if (String(err).includes("UNIQUE")) throw new ApiError("conflict", "Another contact already has this email or externalId");
+      throw err;
+    }
+    const orgId = c.get("orgId");
+    await publish(c.env, orgId, "contact.updated", contactEvent(next));
+    if (row.subscribed && !next.subscribed)
+      await systemEvent(c.env, database(c.env.DB), orgId, next.id, "contact.unsubscribed", { contact: contactJson(next), source: "api" });
+    return c.json(contactJson(next), 200);
+  })
+  .openapi(routes.erase, async (c) => {
+    const row = await liveContact(c, c.req.valid("param").id);
+    await cancelContactEnrollments(c.env, database(c.env.DB), row.id, "contact_deleted");
+    await eraseContact(database(c.env.DB), row.orgId, row.id);
+    return c.body(null, 204);
+  })
+  .openapi(routes.events, async (c) => {
+    const row = await liveContact(c, c.req.valid("param").id);
+    const page = toPage(c.req.valid("query"));
+    const rows = await listContactEvents(database(c.env.DB), row.orgId, row.id, page.limit, page.before);
+    const { data, nextCursor } = pageOf(rows, page);
+    return c.json({ data: data.map(eventJson), nextCursor }, 200);
+  });

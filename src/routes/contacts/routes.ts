@@ -1,0 +1,68 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses } from "../../http/errors";
+import { json, jsonBody, pathId, secured, Timestamp } from "../../http/openapi";
+import { listOf, PageQuery } from "../../http/pagination";
+import { Contact, ContactInput, ContactPatch } from "./schemas";
+
+const tags = ["Contacts"];
+const params = pathId("id", "con_01JD0000000000000000000000");
+
+export const Event = z
+  .object({ id: z.string(), name: z.string(), contactId: z.string(), data: z.record(z.string(), z.unknown()), occurredAt: Timestamp, receivedAt: Timestamp })
+  .openapi("Event");
+
+export const upsert = createRoute({
+  method: "post",
+  path: "/v1/contacts",
+  tags,
+  security: secured,
+  summary: "Create or update a contact (by email, else externalId)",
+  request: { body: jsonBody(ContactInput) },
+  responses: { 200: json(Contact, "Updated"), 201: json(Contact, "Created"), ...errorResponses() },
+});
+
+export const list = createRoute({
+  method: "get",
+  path: "/v1/contacts",
+  tags,
+  security: secured,
+  request: { query: PageQuery.extend({ email: z.string().optional(), externalId: z.string().optional() }) },
+  responses: { 200: json(listOf(Contact), "Contacts, newest first"), ...errorResponses() },
+});
+
+export const get = createRoute({
+  method: "get",
+  path: "/v1/contacts/{id}",
+  tags,
+  security: secured,
+  request: { params },
+  responses: { 200: json(Contact, "The contact"), ...errorResponses(404) },
+});
+
+export const patch = createRoute({
+  method: "patch",
+  path: "/v1/contacts/{id}",
+  tags,
+  security: secured,
+  request: { params, body: jsonBody(ContactPatch) },
+  responses: { 200: json(Contact, "Updated"), ...errorResponses(404, 409) },
+});
+
+export const erase = createRoute({
+  method: "delete",
+  path: "/v1/contacts/{id}",
+  tags,
+  security: secured,
+  summary: "Erase a contact's personal data and cancel its enrollments",
+  request: { params },
+  responses: { 204: { description: "Erased" }, ...errorResponses(404) },
+});
+
+export const events = createRoute({
+  method: "get",
+  path: "/v1/contacts/{id}/events",
+  tags,
+  security: secured,
+  request: { params, query: PageQuery },
+  responses: { 200: json(listOf(Event), "The contact's events, newest first"), ...errorResponses(404) },
+});

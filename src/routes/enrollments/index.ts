@@ -1,0 +1,279 @@
+// Enrollment handlers: create (single and bulk), read (with timeline and messages), cancel, funnel and stats.
+import type { EnrollmentSnapshot } from "../../../durable-objects/enrollment";
+import { database, iso } from "../../db/client";
+import { type ContactRow, getContact, upsertContact } from "../../db/contacts";
+import { deleteEnrollmentRow, type EnrollmentRow, funnelRows, getEnrollment, listEnrollments, statusTotals, stepStatsFor } from "../../db/enrollments";
+import { emailStatsByStep, messagesOfEnrollment } from "../../db/messages";
+import { getWorkflow, type WorkflowRow } from "../../db/workflows";
+import type { StepDef } from "../../engine/types";
+import { cancelWorkflowEnrollments, type EnrollOutcome, enroll, enrollmentStub, resolveContact } from "../../enrollments";
+import { ApiError, notFound } from "../../http/errors";
+import { router } from "../../http/openapi";
+import { pageOf, toPage } from "../../http/pagination";
+import { ContactInput } from "../contacts/schemas";
+import { messageJson } from "../messages";
+import * as routes from "./routes";
+
+type Db = ReturnType<typeof database>;
+
+export const enrollmentJson = (e: EnrollmentRow) => ({
+  id: e.id,
+  workflowId: e.workflowId,
+  workflowVersion: e.workflowVersion,
+  contactId: e.contactId,
+  status: e.status,
+  currentStepId: e.currentStepId,
+  nextRunAt: iso(e.nextRunAt),
+  waitingFor: e.waitingEvent ? { event: e.waitingEvent, until: iso(e.waitingUntil) } : null,
+  variables: e.variables,
+  timezone: e.timezone,
+  scheduledAt: iso(e.scheduledAt),
+  bypassSendWindow: e.bypassSendWindow,
+  exitReason: e.exitReason,
+  error: e.error,
+  createdAt: iso(e.createdAt) as string,
+  updatedAt: iso(e.updatedAt) as string,
+  completedAt: iso(e.completedAt),
+});
+
+const logJson = (l: {
+  at: number;
+  stepId: string | null;
+  stepType: string | null;
+  status: "started" | "completed" | "waiting" | "skipped" | "failed";
+  message: string;
+  outcome?: string;
+  data?: Record<string, unknown>;
+}) => ({
+  ...l,
+  at: iso(l.at) as string,
+});
+
+/** RPC typing cannot express `unknown` fields, so the snapshot's own type is restated here. */
+const snapshotOf = async (env: Parameters<typeof enrollmentStub>[0], id: string) =>
+  (await enrollmentStub(env, id).snapshot()) as unknown as EnrollmentSnapshot | null;
+
+async function ownedWorkflow(db: Db, orgId: string, id: string) {
+  const w = await getWorkflow(db, orgId, id);
+  if (!w) throw notFound("Workflow");
+  return w;
+}
+
+async function ownedEnrollment(db: Db, orgId: string, id: string) {
+  const e = await getEnrollment(db, orgId, id);
+  if (!e) throw notFound("Enrollment");
+  return e;
+}
+
+function refuse(r: Extract<EnrollOutcome, { ok: false }>): never {
+  throw new ApiError(r.code, r.message);
+}
+
+function assertEnrollable(w: WorkflowRow) {
+  if (w.status === "archived") throw new ApiError("workflow_archived", "The workflow is archived");
+  if (w.status !== "active") throw new ApiError("workflow_not_active", `The workflow is ${w.status}; activate it to enroll contacts`);
+}
+
+type BulkRow = { index: number; contactId?: string; enrollmentId?: string; status: "enrolled" | "skipped" | "invalid"; reason?: string };
+
+async function bulkRow(
+  c: { env: Parameters<typeof enroll>[0] },
+  db: Db,
+  orgId: string,
+  workflow: WorkflowRow,
+  item: unknown,
+  index: number,
+  byId: boolean,
+  shared: { variables?: Record<string, unknown>; timezone?: string },
+): Promise<BulkRow> {
+  let contactId: string | undefined;
+  try {
+    let contact: ContactRow | undefined;
+    if (byId) {
+      if (typeof item !== "string" || item.length === 0 || item.length > 100)
+        return { index, status: "invalid", reason: "Each contactIds entry must be a contact id string" };
+      contactId = item;
+      contact = await getContact(db, orgId, item);
+      if (!contact || contact.erasedAt) return { index, contactId, status: "invalid", reason: "Contact not found" };
+    } else {
+      const parsed = ContactInput.safeParse(item);
+      if (!parsed.success)
+        return { index, status: "invalid", reason: parsed.error.issues.map((x) => `${x.path.join(".") || "contact"}: ${x.message}`).join("; ") };
+      contact = (await upsertContact(db, orgId, parsed.data)).contact;
+      contactId = contact.id;
+    }
+    const r = await enroll(c.env, db, { workflow, contact, variables: shared.variables, timezone: shared.timezone });
+    if (r.ok) return { index, contactId, enrollmentId: r.enrollment.id, status: "enrolled" };
+    return { index, contactId, status: "skipped", reason: r.code };
+  } catch (err) {
+    if (err instanceof ApiError) return { index, contactId, status: "invalid", reason: err.message };
+    throw err;
+  }
+}
+
+export default router()
+  .openapi(routes.create, async (c) => {
+    const db = database(c.env.DB);
+    const orgId = c.get("orgId");
+    const body = c.req.valid("json");
+    const workflow = await ownedWorkflow(db, orgId, body.workflowId);
+    assertEnrollable(workflow);
+    const contact = body.contactId ? await resolveContact(db, orgId, { id: body.contactId }) : (await upsertContact(db, orgId, body.contact ?? {})).contact;
+    const r = await enroll(c.env, db, {
+      workflow,
+      contact,
+      variables: body.variables,
+      timezone: body.timezone,
+      scheduledAt: body.scheduledAt ? Date.parse(body.scheduledAt) : undefined,
+      bypassSendWindow: body.bypassSendWindow,
+    });
+    if (!r.ok) refuse(r);
+    return c.json(enrollmentJson(r.enrollment), 201);
+  })
+  .openapi(routes.bulk, async (c) => {
+    const db = database(c.env.DB);
+    const orgId = c.get("orgId");
+    const raw = c.req.valid("json");
+    const body = (raw.enrollment && typeof raw.enrollment === "object" ? { ...raw, ...raw.enrollment } : raw) as typeof raw;
+    const byId = Array.isArray(body.contactIds);
+    const items = byId ? (body.contactIds as unknown[]) : body.contacts;
+    if (items === undefined || items === null) throw new ApiError("contacts_required", "Send `contacts` (objects) or `contactIds` (strings)");
+    if (!Array.isArray(items)) throw new ApiError("contacts_required", "`contacts` must be an array");
+    if (items.length === 0) throw new ApiError("contacts_empty", "The contacts array is empty");
+    if (items.length > 100) throw new ApiError("too_many_contacts", `At most 100 contacts per request (got ${items.length}); use POST /v1/imports for more`);
+    if (typeof body.workflowId !== "string")
+      throw new ApiError("validation_failed", "workflowId is required", { details: [{ path: "workflowId", message: "Required" }] });
+    const workflow = await ownedWorkflow(db, orgId, body.workflowId);
+    assertEnrollable(workflow);
+    const results: BulkRow[] = [];
+    for (let i = 0; i < items.length; i += 10) {
+      const slice = items.slice(i, i + 10);
+      results.push(...(await Promise.all(slice.map((item, j) => bulkRow(c, db, orgId, workflow, item, i + j, byId, body)))));
+    }
+    const createdCount = results.filter((r) => r.status === "enrolled").length;
+    const skippedCount = results.length - createdCount;
+    if (createdCount === 0)
+      throw new ApiError("no_enrollments_created", "No enrollment was created; see results", { extra: { results, createdCount, skippedCount } });
+    return c.json({ results, createdCount, skippedCount }, 201);
+  })
+  .openapi(routes.list, async (c) => {
+    const q = c.req.valid("query");
+    const page = toPage(q);
+    const { data, nextCursor } = pageOf(await listEnrollments(database(c.env.DB), c.get("orgId"), q, page.limit, page.before), page);
+    return c.json({ data: data.map(enrollmentJson), nextCursor }, 200);
+  })
+  .openapi(routes.get, async (c) => {
+    const db = database(c.env.DB);
+    const e = await ownedEnrollment(db, c.get("orgId"), c.req.valid("param").id);
+    const [snap, msgs] = await Promise.all([snapshotOf(c.env, e.id), messagesOfEnrollment(db, e.id)]);
+    return c.json({ ...enrollmentJson(e), timeline: (snap?.logs ?? []).map(logJson), messages: msgs.map(messageJson) }, 200);
+  })
+  .openapi(routes.logs, async (c) => {
+    const e = await ownedEnrollment(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+    const snap = await snapshotOf(c.env, e.id);
+    return c.json({ data: (snap?.logs ?? []).map(logJson) }, 200);
+  })
+  .openapi(routes.cancel, async (c) => {
+    const db = database(c.env.DB);
+    const e = await ownedEnrollment(db, c.get("orgId"), c.req.valid("param").id);
+    if (e.status === "running" || e.status === "waiting") await enrollmentStub(c.env, e.id).cancel("cancelled_by_api");
+    return c.json(enrollmentJson(await ownedEnrollment(db, e.orgId, e.id)), 200);
+  })
+  .openapi(routes.remove, async (c) => {
+    const db = database(c.env.DB);
+    const e = await ownedEnrollment(db, c.get("orgId"), c.req.valid("param").id);
+    await enrollmentStub(c.env, e.id).destroy();
+    await deleteEnrollmentRow(db, e.orgId, e.id);
+    return c.body(null, 204);
+  })
+  .openapi(routes.ofWorkflow, async (c) => {
+    const db = database(c.env.DB);
+    const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
+    const q = c.req.valid("query");
+    const page = toPage(q);
+    const now = Date.now();
+    const [rows, funnel, totals] = await Promise.all([
+      listEnrollments(db, w.orgId, { workflowId: w.id, status: q.status }, page.limit, page.before),
+      funnelRows(db, w.id, now),
+      statusTotals(db, w.id),
+    ]);
+    const byStep = new Map(funnel.map((f) => [f.stepId, f]));
+    const steps = (w.steps as StepDef[]).map((s) => {
+      const f = byStep.get(s.id);
+      const active = Number(f?.active ?? 0);
+      const waiting = Number(f?.waiting ?? 0);
+      return { stepId: s.id, name: s.name ?? s.id, type: s.type, active, waiting, running: active - waiting };
+    });
+    const n = (status: string) => Number(totals.find((t) => t.status === status)?.n ?? 0);
+    const { data, nextCursor } = pageOf(rows, page);
+    return c.json(
+      {
+        data: data.map(enrollmentJson),
+        nextCursor,
+        stepFunnel: {
+          steps,
+          totals: {
+            active: n("running") + n("waiting"),
+            completed: n("completed"),
+            failed: n("failed"),
+            cancelled: n("cancelled"),
+            total: totals.reduce((s, t) => s + Number(t.n), 0),
+          },
+        },
+      },
+      200,
+    );
+  })
+  .openapi(routes.cancelAll, async (c) => {
+    const db = database(c.env.DB);
+    const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
+    return c.json({ cancelled: await cancelWorkflowEnrollments(c.env, db, w.id, "cancelled_by_api") }, 200);
+  })
+  .openapi(routes.stats, async (c) => {
+    const db = database(c.env.DB);
+    const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
+    const [counters, email] = await Promise.all([stepStatsFor(db, w.id), emailStatsByStep(db, w.id)]);
+    const byStep = new Map(counters.map((s) => [s.stepId, s]));
+    const emailBy = new Map(email.map((e) => [e.stepId, e]));
+    const num = (v: unknown) => Number(v ?? 0);
+    const steps = (w.steps as StepDef[]).map((s) => {
+      const k = byStep.get(s.id);
+      const e = emailBy.get(s.id);
+      return {
+        stepId: s.id,
+        name: s.name ?? s.id,
+        type: s.type,
+        entered: k?.entered ?? 0,
+        completed: k?.completed ?? 0,
+        failed: k?.failed ?? 0,
+        ...(s.type === "send_email"
+          ? {
+              email: {
+                sent: num(e?.sent),
+                delivered: num(e?.delivered),
+                opened: num(e?.opened),
+                uniqueOpened: num(e?.uniqueOpened),
+                clicked: num(e?.clicked),
+                uniqueClicked: num(e?.uniqueClicked),
+                bounced: num(e?.bounced),
+                complained: num(e?.complained),
+                unsubscribed: num(e?.unsubscribed),
+                suppressed: num(e?.suppressed),
+                failed: num(e?.failed),
+                machineOpened: num(e?.machineOpened),
+                machineClicked: num(e?.machineClicked),
+              },
+            }
+          : {}),
+      };
+    });
+    return c.json({ workflowId: w.id, steps }, 200);
+  })
+  .openapi(routes.ofContact, async (c) => {
+    const db = database(c.env.DB);
+    const contact = await getContact(db, c.get("orgId"), c.req.valid("param").id);
+    if (!contact || contact.erasedAt) throw notFound("Contact");
+    const page = toPage(c.req.valid("query"));
+    const { data, nextCursor } = pageOf(await listEnrollments(db, contact.orgId, { contactId: contact.id }, page.limit, page.before), page);
+    return c.json({ data: data.map(enrollmentJson), nextCursor }, 200);
+  });

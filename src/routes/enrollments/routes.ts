@@ -1,0 +1,151 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses } from "../../http/errors";
+import { json, jsonBody, secured } from "../../http/openapi";
+import { listOf, PageQuery } from "../../http/pagination";
+import { Message } from "../messages";
+import { BulkEnrollment, BulkResult, CreateEnrollment, Enrollment, EnrollmentStatus, Funnel, LogEntry } from "./schemas";
+
+const tags = ["Enrollments"];
+const id = (example: string) =>
+  z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: "id", in: "path" }, example });
+const enr = z.object({ id: id("enr_01JD0000000000000000000000") });
+const wf = z.object({ id: id("wf_01JD0000000000000000000000") });
+
+export const create = createRoute({
+  method: "post",
+  path: "/v1/enrollments",
+  tags,
+  security: secured,
+  summary: "Enroll one contact (send an Idempotency-Key to retry safely)",
+  request: { body: jsonBody(CreateEnrollment) },
+  responses: { 201: json(Enrollment, "Enrolled"), ...errorResponses(404, 409, 503) },
+});
+
+export const bulk = createRoute({
+  method: "post",
+  path: "/v1/enrollments/bulk",
+  tags,
+  security: secured,
+  summary: "Enroll up to 100 contacts with per-contact results",
+  request: { body: jsonBody(BulkEnrollment) },
+  responses: { 201: json(BulkResult, "At least one enrollment created"), ...errorResponses(404) },
+});
+
+export const list = createRoute({
+  method: "get",
+  path: "/v1/enrollments",
+  tags,
+  security: secured,
+  request: { query: PageQuery.extend({ workflowId: z.string().optional(), contactId: z.string().optional(), status: EnrollmentStatus.optional() }) },
+  responses: { 200: json(listOf(Enrollment), "Enrollments, newest first"), ...errorResponses() },
+});
+
+export const get = createRoute({
+  method: "get",
+  path: "/v1/enrollments/{id}",
+  tags,
+  security: secured,
+  request: { params: enr },
+  responses: {
+    200: json(Enrollment.extend({ timeline: z.array(LogEntry), messages: z.array(Message) }), "The enrollment with its timeline and messages"),
+    ...errorResponses(404),
+  },
+});
+
+export const logs = createRoute({
+  method: "get",
+  path: "/v1/enrollments/{id}/logs",
+  tags,
+  security: secured,
+  request: { params: enr },
+  responses: { 200: json(z.object({ data: z.array(LogEntry) }), "Per-step log, oldest first"), ...errorResponses(404) },
+});
+
+export const cancel = createRoute({
+  method: "post",
+  path: "/v1/enrollments/{id}/cancel",
+  tags,
+  security: secured,
+  request: { params: enr },
+  responses: { 200: json(Enrollment, "Cancelled (idempotent: a finished enrollment is returned as it is)"), ...errorResponses(404) },
+});
+
+export const remove = createRoute({
+  method: "delete",
+  path: "/v1/enrollments/{id}",
+  tags,
+  security: secured,
+  request: { params: enr },
+  responses: { 204: { description: "Cancelled if active, then deleted" }, ...errorResponses(404) },
+});
+
+export const ofWorkflow = createRoute({
+  method: "get",
+  path: "/v1/workflows/{id}/enrollments",
+  tags,
+  security: secured,
+  request: { params: wf, query: PageQuery.extend({ status: EnrollmentStatus.optional() }) },
+  responses: { 200: json(listOf(Enrollment).extend({ stepFunnel: Funnel }), "Enrollments with the step funnel"), ...errorResponses(404) },
+});
+
+export const cancelAll = createRoute({
+  method: "post",
+  path: "/v1/workflows/{id}/enrollments/cancel-all",
+  tags,
+  security: secured,
+  request: { params: wf },
+  responses: { 200: json(z.object({ cancelled: z.number().int() }), "Active enrollments cancelled"), ...errorResponses(404) },
+});
+
+const StepStats = z
+  .object({
+    stepId: z.string(),
+    name: z.string(),
+    type: z.string(),
+    entered: z.number(),
+    completed: z.number(),
+    failed: z.number(),
+    email: z
+      .object({
+        sent: z.number(),
+        delivered: z.number(),
+        opened: z.number(),
+        uniqueOpened: z.number(),
+        clicked: z.number(),
+        uniqueClicked: z.number(),
+        bounced: z.number(),
+        complained: z.number(),
+        unsubscribed: z.number(),
+        suppressed: z.number(),
+        failed: z.number(),
+        machineOpened: z.number(),
+        machineClicked: z.number(),
+      })
+      .optional(),
+  })
+  .openapi("StepStats");
+
+export const stats = createRoute({
+  method: "get",
+  path: "/v1/workflows/{id}/stats",
+  tags,
+  security: secured,
+  request: { params: wf },
+  responses: {
+    200: json(z.object({ workflowId: z.string(), steps: z.array(StepStats) }), "Per-step counts (machine opens/clicks apart)"),
+    ...errorResponses(404),
+  },
+});
+
+export const ofContact = createRoute({
+  method: "get",
+  path: "/v1/contacts/{id}/enrollments",
+  tags: ["Contacts"],
+  security: secured,
+  request: { params: z.object({ id: id("con_01JD0000000000000000000000") }), query: PageQuery },
+  responses: { 200: json(listOf(Enrollment), "The contact's enrollments, newest first"), ...errorResponses(404) },
+});

@@ -1,0 +1,135 @@
+// Workflow shapes: input (ids optional), output, steps and transitions.
+import { z } from "@hono/zod-openapi";
+import { ConditionInput, DAY_NAMES } from "../../engine/types";
+import { Timestamp } from "../../http/openapi";
+import { TimeZone } from "../contacts/schemas";
+import { EventName } from "../events";
+
+const LocalId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[\w-]+$/, "Ids use letters, digits, _ and -");
+const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Use HH:MM (24 h)");
+
+export const StepInput = z
+  .object({
+    id: LocalId.optional(),
+    type: z.string().min(1).max(50),
+    name: z.string().max(200).optional(),
+    config: z.record(z.string(), z.unknown()).default({}),
+    position: z.object({ x: z.number(), y: z.number() }).optional(),
+  })
+  .openapi("StepInput");
+
+export const TransitionInput = z
+  .object({
+    id: LocalId.optional(),
+    from: z.string().min(1).max(64),
+    to: z.string().min(1).max(64),
+    on: z.string().min(1).max(50).optional(),
+    condition: ConditionInput.optional(),
+    priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
+  })
+  .openapi("TransitionInput");
+
+export const Trigger = z.discriminatedUnion("type", [z.object({ type: z.literal("manual") }), z.object({ type: z.literal("event"), event: EventName })]);
+
+export const SendWindowSchema = z
+  .object({ days: z.array(z.enum(DAY_NAMES)).min(1), start: HHMM, end: HHMM })
+  .refine((w) => w.start < w.end, { message: "start must be before end", path: ["end"] });
+
+const settings = {
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).nullable().optional(),
+  trigger: Trigger.default({ type: "manual" }),
+  allowReentry: z.boolean().default(false),
+  exitOn: z.array(EventName).max(50).default([]),
+  timezone: TimeZone.nullable().optional(),
+  sendWindow: SendWindowSchema.nullable().optional(),
+};
+
+export const WorkflowStatus = z.enum(["draft", "active", "paused", "archived"]);
+
+export const WorkflowInput = z
+  .object({
+    ...settings,
+    status: z.enum(["draft", "active", "paused"]).default("draft").optional(),
+    steps: z.array(StepInput).max(200).default([]),
+    transitions: z.array(TransitionInput).max(1000).optional(),
+  })
+  .openapi("WorkflowInput");
+
+export const WorkflowPatch = z
+  .object({
+    name: settings.name.optional(),
+    description: settings.description,
+    trigger: Trigger.optional(),
+    allowReentry: z.boolean().optional(),
+    exitOn: z.array(EventName).max(50).optional(),
+    timezone: settings.timezone,
+    sendWindow: settings.sendWindow,
+    status: WorkflowStatus.optional(),
+    steps: z.array(StepInput).max(200).optional(),
+    transitions: z.array(TransitionInput).max(1000).optional(),
+  })
+  .openapi("WorkflowPatch");
+
+const Step = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    name: z.string().optional(),
+    config: z.record(z.string(), z.unknown()),
+    position: z.object({ x: z.number(), y: z.number() }).optional(),
+  })
+  .openapi("Step");
+const Transition = z
+  .object({ id: z.string(), from: z.string(), to: z.string(), on: z.string().optional(), condition: z.any().optional(), priority: z.number().optional() })
+  .openapi("Transition");
+
+export const Workflow = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    status: WorkflowStatus,
+    trigger: z.object({ type: z.enum(["manual", "event"]), event: z.string().optional() }),
+    allowReentry: z.boolean(),
+    exitOn: z.array(z.string()),
+    timezone: z.string().nullable(),
+    sendWindow: z.object({ days: z.array(z.string()), start: z.string(), end: z.string() }).nullable(),
+    steps: z.array(Step),
+    transitions: z.array(Transition),
+    version: z.number().int(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("Workflow");
+
+export const StepTypeInfo = z
+  .object({ type: z.string(), description: z.string(), outcomes: z.array(z.string()), configSchema: z.record(z.string(), z.unknown()) })
+  .openapi("StepType");
+
+export const TestInput = z
+  .object({
+    fixtureProfile: z.enum(["minimal", "demo"]).default("minimal"),
+    sampleData: z.record(z.string(), z.unknown()).default({}),
+    variables: z.record(z.string(), z.unknown()).default({}),
+    startAt: z.iso.datetime({ offset: true }).optional(),
+    timezone: TimeZone.optional(),
+  })
+  .openapi("WorkflowTestInput");
+
+export const TestResult = z
+  .object({
+    testFixtureProfile: z.string(),
+    sampleData: z.record(z.string(), z.unknown()),
+    trace: z.array(
+      z.object({ stepId: z.string().nullable(), type: z.string().nullable(), outcome: z.string().nullable(), message: z.string(), simulatedAt: Timestamp }),
+    ),
+    finalStatus: z.string(),
+  })
+  .openapi("WorkflowTestResult");
+
+export const Version = z.object({ version: z.number().int(), createdAt: Timestamp, definition: z.record(z.string(), z.unknown()) }).openapi("WorkflowVersion");

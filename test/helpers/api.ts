@@ -1,0 +1,43 @@
+// Drives the Worker through its real fetch handler, as a client would.
+import { exports } from "cloudflare:workers";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+const BASE = "https://nudge.test";
+
+export interface CallOptions {
+  key?: string;
+  body?: unknown;
+  raw?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+export async function call(method: string, path: string, opts: CallOptions = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  let body: BodyInit | undefined = opts.raw;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers["content-type"] ??= "application/json";
+  }
+  const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body, redirect: "manual" }));
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+export async function newOrg(name = "Acme") {
+  const res = await call("POST", "/v1/admin/orgs", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: { name } });
+  if (res.status !== 201) throw new Error(`org create failed: ${res.status} ${res.text}`);
+  return { orgId: res.json.org.id as string, key: res.json.apiKey.key as string };
+}
+
+export function expectError(res: { status: number; json: any }, status: number, code: string) {
+  if (res.status !== status || res.json?.error !== code || typeof res.json?.requestId !== "string" || typeof res.json?.message !== "string") {
+    throw new Error(`expected ${status} ${code}, got ${res.status} ${JSON.stringify(res.json)}`);
+  }
+}
