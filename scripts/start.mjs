@@ -94,11 +94,28 @@ console.log(`
   Docs: http://localhost:${port}/docs · Email goes to the outbox: GET /v1/outbox
 `);
 
-const child = spawn(wrangler, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--test-scheduled", "--var", `PUBLIC_URL:http://localhost:${port}`, ...(process.env.NUDGE_DEV_ARGS?.split(" ").filter(Boolean) ?? []), ...persist, "--env-file", devVarsPath], {
-  cwd: root,
-  env,
-  stdio: "inherit",
-});
+const child = spawn(
+  wrangler,
+  [
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--test-scheduled",
+    "--var",
+    `PUBLIC_URL:http://localhost:${port}`,
+    ...(process.env.NUDGE_DEV_ARGS?.split(" ").filter(Boolean) ?? []),
+    ...persist,
+    "--env-file",
+    devVarsPath,
+  ],
+  {
+    cwd: root,
+    env,
+    stdio: "inherit",
+  },
+);
 
 // Cron triggers do not fire under `wrangler dev`: run the watchdog ourselves.
 const tickMs = Number(process.env.NUDGE_WATCHDOG_MS ?? 30_000);

@@ -47,7 +47,11 @@ describe("error model", () => {
 
   it("answers a non-JSON body with 415", async () => {
     const { key } = await newOrg();
-    expectError(await call("POST", "/v1/api-keys", { key, raw: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "unsupported_media_type");
+    expectError(
+      await call("POST", "/v1/api-keys", { key, raw: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      415,
+      "unsupported_media_type",
+    );
   });
 
   it("answers a body over 1 MiB with 413", async () => {
@@ -84,7 +88,9 @@ describe("auth", () => {
     const { key } = await newOrg();
     const created = await call("POST", "/v1/api-keys", { key, body: { name: "short", expiresInDays: 1 } });
     const { env } = await import("cloudflare:workers");
-    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, created.json.id).run();
+    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, created.json.id)
+      .run();
     const res = await call("GET", "/v1/account", { key: created.json.key });
     expectError(res, 401, "unauthorized");
     expect(res.json.message).toMatch(/expired/);
