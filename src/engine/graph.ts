@@ -8,6 +8,17 @@ export interface GraphProblem {
   message: string;
 }
 
+type Issue = { code?: string; path: PropertyKey[]; message: string; errors?: Issue[][] };
+
+/** A union's error names the branch that came closest (fewest issues), not just "invalid input". */
+function specificIssues(issues: Issue[]): Issue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== "invalid_union" || !issue.errors?.length) return [issue];
+    const best = [...issue.errors].sort((a, b) => a.length - b.length)[0];
+    return specificIssues(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
+  });
+}
+
 export function validateGraph(steps: StepDef[], transitions: TransitionDef[], knownTemplateIds: Set<string>): GraphProblem[] {
   const problems: GraphProblem[] = [];
   const byId = new Map<string, StepDef>();
@@ -23,7 +34,7 @@ export function validateGraph(steps: StepDef[], transitions: TransitionDef[], kn
     }
     const parsed = type.config.safeParse(s.config ?? {});
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
+      for (const issue of specificIssues(parsed.error.issues as Issue[])) {
         problems.push({ path: [`steps.${i}.config`, ...issue.path.map(String)].join("."), message: issue.message });
       }
       return;

@@ -41,3 +41,20 @@ export function expectError(res: { status: number; json: any }, status: number, 
     throw new Error(`expected ${status} ${code}, got ${res.status} ${JSON.stringify(res.json)}`);
   }
 }
+
+/** An active workflow built from steps (linked in order) with optional extra fields. */
+export async function activeWorkflow(key: string, steps: unknown[], extra: Record<string, unknown> = {}) {
+  const res = await call("POST", "/v1/workflows", { key, body: { name: "Flow", status: "active", steps, ...extra } });
+  if (res.status !== 201) throw new Error(`workflow create failed: ${res.status} ${res.text}`);
+  return res.json as { id: string; steps: { id: string }[]; version: number };
+}
+
+export async function poll<T>(fn: () => Promise<T>, until: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (until(v)) return v;
+    if (Date.now() - started > timeoutMs) throw new Error(`poll timed out; last value: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
