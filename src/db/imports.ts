@@ -50,7 +50,7 @@ export async function completeChunk(
         created: sql`${imports.created} + ${counts.created}`,
         skipped: sql`${imports.skipped} + ${counts.skipped}`,
         failed: sql`${imports.failed} + ${counts.failed}`,
-        errors: sql`(select json_group_array(value) from (select value from json_each(${imports.errors}) union all select value from json_each(${JSON.stringify(errors)}) limit ${MAX_ERRORS}))`,
+        errors: sql`(select json_group_array(json(value)) from (select value from json_each(${imports.errors}) union all select value from json_each(${JSON.stringify(errors)}) limit ${MAX_ERRORS}))`,
         status: sql`case when ${imports.processed} + ${counts.processed} >= ${imports.total} then 'completed' else 'processing' end`,
         updatedAt: now,
       })

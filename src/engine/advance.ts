@@ -95,7 +95,8 @@ export function advance(def: WorkflowDefinition, input: EnrollmentState, event: 
   let step: StepDef | null = null;
   let changed = true;
   try {
-    if (event.type === "start" || (state.wait?.kind === "schedule" && event.type === "wake")) {
+    const neverStarted = state.status === "running" && state.currentStepId === null && Object.keys(state.visits).length === 0;
+    if (event.type === "start" || (event.type === "wake" && (state.wait?.kind === "schedule" || neverStarted))) {
       if (state.wait?.until != null && now < state.wait.until) return { state, effects, logs, wakeAt: state.wait.until, changed: false };
       state.wait = null;
       state.status = "running";

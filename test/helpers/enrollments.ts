@@ -1,6 +1,7 @@
 // Drive enrollment objects from tests: fire alarms now, read their state.
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { EnrollmentDO } from "../../durable-objects/enrollment";
 import { call, poll } from "./api";
 
 export const stubOf = (id: string) => env.ENROLLMENT.get(env.ENROLLMENT.idFromName(id));
@@ -21,4 +22,16 @@ export async function settle(key: string, id: string) {
     },
     (e) => e.status !== "running",
   );
+}
+
+/** Moves the enrollment's current wait into the past (time travel for delays), then fires its alarm. */
+export async function expireWait(id: string) {
+  await runInDurableObject(stubOf(id), async (_instance: EnrollmentDO, state) => {
+    const s = state.storage.kv.get<{ wait: { until: number } | null }>("state");
+    if (s?.wait) {
+      s.wait.until = Date.now() - 1;
+      state.storage.kv.put("state", s);
+    }
+  });
+  return fireAlarm(id);
 }

@@ -69,7 +69,10 @@ describe("contacts", () => {
 
   it("DELETE erases personal data and leaves an anonymous tombstone", async () => {
     const { key } = await newOrg();
-    const c = await call("POST", "/v1/contacts", { key, body: { email: "gone@x.co", phone: "+447911123456", firstName: "Gone", lastName: "Person", externalId: "ext-9", data: { secret: "s" } } });
+    const c = await call("POST", "/v1/contacts", {
+      key,
+      body: { email: "gone@x.co", phone: "+447911123456", firstName: "Gone", lastName: "Person", externalId: "ext-9", data: { secret: "s" } },
+    });
     expect((await call("DELETE", `/v1/contacts/${c.json.id}`, { key })).status).toBe(204);
     expectError(await call("GET", `/v1/contacts/${c.json.id}`, { key }), 404, "not_found");
     const row = await env.DB.prepare("SELECT * FROM contacts WHERE id = ?").bind(c.json.id).first<Record<string, unknown>>();
@@ -103,7 +106,10 @@ describe("contacts", () => {
 describe("events", () => {
   it("stores an event, upserting an unknown email, and lists it for the contact", async () => {
     const { key } = await newOrg();
-    const res = await call("POST", "/v1/events", { key, body: { name: "signed_up", email: "new@x.co", data: { plan: "pro" }, occurredAt: "2026-11-01T10:00:00Z" } });
+    const res = await call("POST", "/v1/events", {
+      key,
+      body: { name: "signed_up", email: "new@x.co", data: { plan: "pro" }, occurredAt: "2026-11-01T10:00:00Z" },
+    });
     expect(res.status).toBe(202);
     expect(res.json).toMatchObject({ enrolled: [], resumed: [], exited: [] });
     expect(res.json.id).toMatch(/^evt_/);
@@ -145,7 +151,10 @@ describe("templates", () => {
 
   it("refuses a Liquid syntax error at save, naming the line", async () => {
     const { key } = await newOrg();
-    const res = await call("POST", "/v1/templates", { key, body: { name: "Bad", subject: "ok", html: "<p>one</p>\n<p>two</p>\n{% if contact.firstName %}unclosed" } });
+    const res = await call("POST", "/v1/templates", {
+      key,
+      body: { name: "Bad", subject: "ok", html: "<p>one</p>\n<p>two</p>\n{% if contact.firstName %}unclosed" },
+    });
     expectError(res, 422, "validation_failed");
     expect(res.json.message).toMatch(/line 3/);
     expect(res.json.details[0].path).toBe("html");
@@ -162,12 +171,20 @@ describe("templates", () => {
     const { key } = await newOrg();
     const t = await call("POST", "/v1/templates", {
       key,
-      body: { name: "P", subject: "Hi {{ contact.firstName | default: \"there\" }}", html: "<p>{{ contact.firstName }} — {{ vars.hook }}</p>", text: "{{ contact.firstName }} / {{ vars.hook }}" },
+      body: {
+        name: "P",
+        subject: 'Hi {{ contact.firstName | default: "there" }}',
+        html: "<p>{{ contact.firstName }} — {{ vars.hook }}</p>",
+        text: "{{ contact.firstName }} / {{ vars.hook }}",
+      },
     });
     const plain = await call("POST", `/v1/templates/${t.json.id}/preview`, { key, body: { vars: { hook: "your Series A" } } });
     expect(plain.json.subject).toBe("Hi there");
     expect(plain.json.html).toContain("your Series A");
-    const xss = await call("POST", `/v1/templates/${t.json.id}/preview`, { key, body: { contact: { firstName: "<script>alert(1)</script>" }, vars: { hook: "a & b" } } });
+    const xss = await call("POST", `/v1/templates/${t.json.id}/preview`, {
+      key,
+      body: { contact: { firstName: "<script>alert(1)</script>" }, vars: { hook: "a & b" } },
+    });
     expect(xss.json.html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(xss.json.html).not.toContain("<script>");
     expect(xss.json.text).toBe("<script>alert(1)</script> / a & b");

@@ -6,7 +6,10 @@ const logStep = (message: string, id?: string) => ({ ...(id ? { id } : {}), type
 describe("workflows", () => {
   it("creates a draft, links steps in array order, and serves it back", async () => {
     const { key } = await newOrg();
-    const res = await call("POST", "/v1/workflows", { key, body: { name: "Welcome", trigger: { type: "event", event: "signed_up" }, steps: [logStep("a", "a"), logStep("b")] } });
+    const res = await call("POST", "/v1/workflows", {
+      key,
+      body: { name: "Welcome", trigger: { type: "event", event: "signed_up" }, steps: [logStep("a", "a"), logStep("b")] },
+    });
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ status: "draft", version: 1, trigger: { type: "event", event: "signed_up" }, allowReentry: false, exitOn: [] });
     expect(res.json.steps[1].id).toMatch(/^stp_/);
@@ -38,8 +41,22 @@ describe("workflows", () => {
     ["a bad config", { steps: [{ type: "delay", config: { amount: "soon", unit: "days" } }] }, "steps.0.config.amount"],
     ["a dangling transition", { steps: [logStep("x", "a")], transitions: [{ from: "a", to: "zz" }] }, "transitions.0.to"],
     ["an unreachable step", { steps: [logStep("x", "a"), logStep("y", "b")], transitions: [] }, "steps.1"],
-    ["a cycle with no wait", { steps: [logStep("x", "a"), logStep("y", "b")], transitions: [{ from: "a", to: "b" }, { from: "b", to: "a" }] }, "transitions"],
-    ["an outcome the step cannot produce", { steps: [logStep("x", "a"), logStep("y", "b")], transitions: [{ from: "a", to: "b", on: "sent" }] }, "transitions.0.on"],
+    [
+      "a cycle with no wait",
+      {
+        steps: [logStep("x", "a"), logStep("y", "b")],
+        transitions: [
+          { from: "a", to: "b" },
+          { from: "b", to: "a" },
+        ],
+      },
+      "transitions",
+    ],
+    [
+      "an outcome the step cannot produce",
+      { steps: [logStep("x", "a"), logStep("y", "b")], transitions: [{ from: "a", to: "b", on: "sent" }] },
+      "transitions.0.on",
+    ],
     ["a missing template", { steps: [{ type: "send_email", config: { templateId: "tpl_nope" } }] }, "steps.0.config.templateId"],
   ])("answers 422 invalid_graph for %s", async (_name, body, path) => {
     const { key } = await newOrg();
@@ -89,14 +106,29 @@ describe("workflows", () => {
     const w = (
       await call("POST", "/v1/workflows", {
         key,
-        body: { name: "D", steps: [{ type: "send_email", config: { templateId: tpl.id } }, { type: "delay", config: { amount: 2, unit: "days" } }, { type: "update_contact", config: { data: { stage: "warm" } } }] },
+        body: {
+          name: "D",
+          steps: [
+            { type: "send_email", config: { templateId: tpl.id } },
+            { type: "delay", config: { amount: 2, unit: "days" } },
+            { type: "update_contact", config: { data: { stage: "warm" } } },
+          ],
+        },
       })
     ).json;
-    const res = await call("POST", `/v1/workflows/${w.id}/test`, { key, body: { fixtureProfile: "demo", sampleData: { firstName: "Grace" }, startAt: "2026-03-09T14:00:00Z", timezone: "America/New_York" } });
+    const res = await call("POST", `/v1/workflows/${w.id}/test`, {
+      key,
+      body: { fixtureProfile: "demo", sampleData: { firstName: "Grace" }, startAt: "2026-03-09T14:00:00Z", timezone: "America/New_York" },
+    });
     expect(res.status).toBe(200);
     expect(res.json.testFixtureProfile).toBe("demo");
     expect(res.json.sampleData).toMatchObject({ firstName: "Grace", lastName: "Lovelace", company: "Analytical Engines Ltd", stage: "warm" });
-    expect(res.json.trace[0]).toMatchObject({ type: "send_email", outcome: "sent", message: '[test] Would send "Welcome aboard" to ada@example.com', simulatedAt: "2026-03-09T14:00:00.000Z" });
+    expect(res.json.trace[0]).toMatchObject({
+      type: "send_email",
+      outcome: "sent",
+      message: '[test] Would send "Welcome aboard" to ada@example.com',
+      simulatedAt: "2026-03-09T14:00:00.000Z",
+    });
     expect(res.json.finalStatus).toBe("completed");
     expect((await call("GET", "/v1/outbox", { key })).json.data).toEqual([]);
   });
