@@ -1,0 +1,294 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { deliverEmail, type EmailJob } from "../../src/delivery/email";
+import { PROVIDERS } from "../../src/delivery/providers";
+import type { OutgoingEmail } from "../../src/delivery/providers/provider";
+import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { settle } from "../helpers/enrollments";
+
+afterEach(() => vi.restoreAllMocks());
+
+const email: OutgoingEmail = {
+  messageId: "msg_01TEST",
+  idempotencyKey: "enr_1:s1:1",
+  from: "Acme <hi@acme.test>",
+  to: "ada@example.com",
+  replyTo: "support@acme.test",
+  subject: "Hello",
+  html: "<p>Hello</p>",
+  text: "Hello",
+  headers: { "List-Unsubscribe": "<https://nudge.test/t/u/x>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" },
+};
+
+/** Captures the provider's request and answers with `res`. */
+function intercept(...responses: Response[]) {
+  const requests: Request[] = [];
+  const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+    requests.push(new Request(input, init));
+    const next = responses.length > 1 ? responses.shift() : responses[0];
+    return (next as Response).clone();
+  });
+  return { requests, spy };
+}
+
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+const ctx = (credentials: Record<string, string>) => ({ env, orgId: "org_1", credentials });
+
+describe("providers against their documented HTTP APIs", () => {
+  it("Resend: POST /emails with Bearer auth and Idempotency-Key", async () => {
+    const { requests } = intercept(json({ id: "re_123" }));
+    const out = await PROVIDERS.resend.send(email, ctx({ apiKey: "re_key" }));
+    expect(out.providerMessageId).toBe("re_123");
+    const r = requests[0];
+    expect(r.url).toBe("https://api.resend.com/emails");
+    expect(r.headers.get("authorization")).toBe("Bearer re_key");
+    expect(r.headers.get("idempotency-key")).toBe("enr_1:s1:1");
+    const body = await r.json<Record<string, unknown>>();
+    expect(body).toMatchObject({ from: email.from, to: ["ada@example.com"], subject: "Hello", html: "<p>Hello</p>", text: "Hello", reply_to: "support@acme.test", headers: email.headers });
+  });
+
+  it("Resend: a 422 is permanent with the provider's message; a 429 is retryable with Retry-After", async () => {
+    intercept(json({ statusCode: 422, name: "validation_error", message: "Invalid `from` field" }, 422));
+    await expect(PROVIDERS.resend.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({ retryable: false, message: expect.stringContaining("Invalid `from` field") });
+    vi.restoreAllMocks();
+    intercept(json({ statusCode: 429, message: "Too many requests" }, 429, { "retry-after": "7" }));
+    await expect(PROVIDERS.resend.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({ retryable: true, retryAfterSeconds: 7 });
+  });
+
+  it("Postmark: POST /email with X-Postmark-Server-Token", async () => {
+    const { requests } = intercept(json({ To: "ada@example.com", SubmittedAt: "2026-11-22T00:00:00Z", MessageID: "pm-1", ErrorCode: 0, Message: "OK" }));
+    expect((await PROVIDERS.postmark.send(email, ctx({ serverToken: "pm_tok" }))).providerMessageId).toBe("pm-1");
+    const r = requests[0];
+    expect(r.url).toBe("https://api.postmarkapp.com/email");
+    expect(r.headers.get("x-postmark-server-token")).toBe("pm_tok");
+    expect(r.headers.get("accept")).toBe("application/json");
+    const body = await r.json<Record<string, unknown>>();
+    expect(body).toMatchObject({ From: email.from, To: "ada@example.com", Subject: "Hello", HtmlBody: "<p>Hello</p>", TextBody: "Hello", ReplyTo: "support@acme.test", MessageStream: "outbound" });
+    expect(body.Headers).toEqual([
+      { Name: "List-Unsubscribe", Value: "<https://nudge.test/t/u/x>" },
+      { Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click" },
+    ]);
+    vi.restoreAllMocks();
+    intercept(json({ ErrorCode: 300, Message: "Invalid email request" }, 422));
+    await expect(PROVIDERS.postmark.send(email, ctx({ serverToken: "t" }))).rejects.toMatchObject({ retryable: false, message: expect.stringContaining("300: Invalid email request") });
+  });
+
+  it("SendGrid: POST /v3/mail/send, 202 with X-Message-Id", async () => {
+    const { requests } = intercept(new Response(null, { status: 202, headers: { "x-message-id": "sg-abc" } }));
+    expect((await PROVIDERS.sendgrid.send(email, ctx({ apiKey: "SG.key" }))).providerMessageId).toBe("sg-abc");
+    const r = requests[0];
+    expect(r.url).toBe("https://api.sendgrid.com/v3/mail/send");
+    expect(r.headers.get("authorization")).toBe("Bearer SG.key");
+    const body = await r.json<Record<string, any>>();
+    expect(body.personalizations[0].to).toEqual([{ email: "ada@example.com" }]);
+    expect(body.from).toEqual({ email: email.from });
+    expect(body.content).toEqual([
+      { type: "text/plain", value: "Hello" },
+      { type: "text/html", value: "<p>Hello</p>" },
+    ]);
+    expect(body.headers).toEqual(email.headers);
+    vi.restoreAllMocks();
+    intercept(json({ errors: [{ message: "The from address does not match a verified Sender Identity.", field: "from" }] }, 403));
+    await expect(PROVIDERS.sendgrid.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({ retryable: false, status: 403 });
+  });
+
+  it("Amazon SES v2: SigV4-signed POST /v2/email/outbound-emails", async () => {
+    const { requests, spy } = intercept(json({ MessageId: "ses-1" }));
+    expect((await PROVIDERS.ses.send(email, ctx({ accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret", region: "eu-west-1" }))).providerMessageId).toBe("ses-1");
+    expect(spy).toHaveBeenCalledTimes(1);
+    const r = requests[0];
+    expect(r.url).toBe("https://email.eu-west-1.amazonaws.com/v2/email/outbound-emails");
+    expect(r.headers.get("authorization")).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/ses\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/);
+    expect(r.headers.get("x-amz-date")).toMatch(/^\d{8}T\d{6}Z$/);
+    const body = await r.json<Record<string, any>>();
+    expect(body).toMatchObject({ FromEmailAddress: email.from, Destination: { ToAddresses: ["ada@example.com"] }, ReplyToAddresses: ["support@acme.test"] });
+    expect(body.Content.Simple.Subject.Data).toBe("Hello");
+    expect(body.Content.Simple.Body.Html.Data).toBe("<p>Hello</p>");
+    vi.restoreAllMocks();
+    const fail = intercept(json({ message: "Maximum sending rate exceeded." }, 429));
+    await expect(PROVIDERS.ses.send(email, ctx({ accessKeyId: "a", secretAccessKey: "b", region: "us-east-1" }))).rejects.toMatchObject({ retryable: true });
+    expect(fail.spy).toHaveBeenCalledTimes(1); // aws4fetch's own retries are off
+  });
+
+  it("Mailgun: form POST /v3/{domain}/messages with basic auth", async () => {
+    const { requests } = intercept(json({ id: "<2026.abc@mg.acme.test>", message: "Queued. Thank you." }));
+    expect((await PROVIDERS.mailgun.send(email, ctx({ apiKey: "mg-key", domain: "mg.acme.test" }))).providerMessageId).toBe("2026.abc@mg.acme.test");
+    const r = requests[0];
+    expect(r.url).toBe("https://api.mailgun.net/v3/mg.acme.test/messages");
+    expect(r.headers.get("authorization")).toBe(`Basic ${btoa("api:mg-key")}`);
+    const form = await r.formData();
+    expect(form.get("to")).toBe("ada@example.com");
+    expect(form.get("subject")).toBe("Hello");
+    expect(form.get("h:List-Unsubscribe-Post")).toBe("List-Unsubscribe=One-Click");
+    expect(form.get("h:Reply-To")).toBe("support@acme.test");
+    vi.restoreAllMocks();
+    intercept(json({ message: "Domain not found: mg.acme.test" }, 404));
+    await expect(PROVIDERS.mailgun.send(email, ctx({ apiKey: "k", domain: "mg.acme.test" }))).rejects.toMatchObject({ retryable: false, message: expect.stringContaining("Domain not found") });
+  });
+
+  it("Cloudflare Email: the send_email binding gets the structured message", async () => {
+    const sent: unknown[] = [];
+    const binding = { send: async (m: unknown) => (sent.push(m), { messageId: "cf-1" }) };
+    const out = await PROVIDERS.cloudflare.send(email, { env: { ...env, SEND_EMAIL: binding as unknown as SendEmail }, orgId: "org_1", credentials: {} });
+    expect(out.providerMessageId).toBe("cf-1");
+    expect(sent[0]).toMatchObject({ from: email.from, to: "ada@example.com", subject: "Hello", html: "<p>Hello</p>", text: "Hello", headers: email.headers, replyTo: "support@acme.test" });
+  });
+
+  it("SMTP: connection failures are retryable, never silent", async () => {
+    await expect(PROVIDERS.smtp.send(email, ctx({ host: "127.0.0.1", port: "1" }))).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(/^SMTP:/) });
+  });
+});
+
+async function setup(steps?: unknown[]) {
+  const { key, orgId } = await newOrg();
+  const contact = (await call("POST", "/v1/contacts", { key, body: { email: "deliver@x.co", firstName: "Del" } })).json;
+  const w = await activeWorkflow(key, steps ?? [{ id: "d", type: "delay", config: { amount: 1, unit: "days" } }]);
+  const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contactId: contact.id } })).json;
+  await settle(key, e.id);
+  const job = (config: Record<string, unknown>, n = 1): EmailJob => ({
+    kind: "send",
+    key: `${e.id}:s1:${n}`,
+    orgId,
+    enrollmentId: e.id,
+    workflowId: w.id,
+    workflowName: "Flow",
+    stepId: "s1",
+    contactId: contact.id,
+    config,
+    vars: { hook: "H" },
+    event: {},
+  });
+  return { key, orgId, contact, enrollmentId: e.id as string, job };
+}
+
+const messages = async (key: string, enrollmentId: string) => (await call("GET", `/v1/messages?enrollmentId=${enrollmentId}`, { key })).json.data;
+
+describe("the email consumer", () => {
+  it("retries a 429 honouring Retry-After, then sends once", async () => {
+    const s = await setup();
+    await call("POST", "/v1/connections", { key: s.key, body: { provider: "resend", credentials: { apiKey: "re_k" }, from: "hi@acme.test" } });
+    const { spy } = intercept(json({ message: "slow down" }, 429, { "retry-after": "30" }), json({ id: "re_ok" }));
+    const job = s.job({ subject: "Hi", html: "<p>x</p>" });
+    expect(await deliverEmail(env, job, 1)).toBeGreaterThanOrEqual(30);
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "queued" });
+    expect(await deliverEmail(env, job, 2)).toBeNull();
+    expect(spy).toHaveBeenCalledTimes(2);
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "sent", provider: "resend", providerMessageId: "re_ok" });
+  });
+
+  it("calls the provider once when the same queue message is delivered twice", async () => {
+    const s = await setup();
+    await call("POST", "/v1/connections", { key: s.key, body: { provider: "resend", credentials: { apiKey: "re_k" }, from: "hi@acme.test" } });
+    const { spy } = intercept(json({ id: "re_once" }));
+    const job = s.job({ subject: "Once", html: "<p>x</p>" });
+    await Promise.all([deliverEmail(env, job, 1), deliverEmail(env, job, 1)]);
+    await deliverEmail(env, job, 2);
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(await messages(s.key, s.enrollmentId)).toHaveLength(1);
+  });
+
+  it("fails the message and the enrollment on a permanent 4xx", async () => {
+    const s = await setup();
+    await call("POST", "/v1/connections", { key: s.key, body: { provider: "postmark", credentials: { serverToken: "t" }, from: "hi@acme.test" } });
+    intercept(json({ ErrorCode: 406, Message: "You tried to send to a recipient that has been marked as inactive." }, 422));
+    expect(await deliverEmail(env, s.job({ subject: "Hi", html: "<p>x</p>" }), 1)).toBeNull();
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "failed", error: expect.stringContaining("406") });
+    const e = (await call("GET", `/v1/enrollments/${s.enrollmentId}`, { key: s.key })).json;
+    expect(e).toMatchObject({ status: "failed", error: expect.stringContaining("marked as inactive") });
+  });
+
+  it("keeps the enrollment going when the step says onError: continue", async () => {
+    const s = await setup();
+    await call("POST", "/v1/connections", { key: s.key, body: { provider: "postmark", credentials: { serverToken: "t" } } });
+    intercept(json({ ErrorCode: 406, Message: "inactive" }, 422));
+    await deliverEmail(env, s.job({ subject: "Hi", html: "<p>x</p>", onError: "continue" }), 1);
+    expect((await call("GET", `/v1/enrollments/${s.enrollmentId}`, { key: s.key })).json.status).toBe("waiting");
+  });
+
+  it("gives up after the last retry, records the failure and dead-letters the job", async () => {
+    const s = await setup();
+    await call("POST", "/v1/connections", { key: s.key, body: { provider: "resend", credentials: { apiKey: "k" } } });
+    intercept(json({ message: "boom" }, 503));
+    const dlq = vi.spyOn(env.EMAIL_DLQ, "send");
+    expect(await deliverEmail(env, s.job({ subject: "Hi", html: "<p>x</p>" }), 6)).toBeNull();
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "failed", error: expect.stringContaining("Gave up after 6 attempts") });
+    expect(dlq).toHaveBeenCalledTimes(1);
+  });
+
+  it("suppresses an unsubscribed contact without calling the provider", async () => {
+    const s = await setup();
+    await call("PATCH", `/v1/contacts/${s.contact.id}`, { key: s.key, body: { subscribed: false } });
+    const { spy } = intercept(json({ id: "never" }));
+    await deliverEmail(env, s.job({ subject: "Hi", html: "<p>x</p>" }), 1);
+    expect(spy).not.toHaveBeenCalled();
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "suppressed" });
+  });
+
+  it("renders, tracks and adds the RFC 8058 headers and a text part (outbox)", async () => {
+    const s = await setup();
+    const tpl = (await call("POST", "/v1/templates", { key: s.key, body: { name: "T", subject: "Hi {{ contact.firstName }}", html: '<html><body><p>{{ vars.hook }}</p><a href="https://acme.test/a">A</a> <a href="http://acme.test/b?x=1&amp;y=2">B</a> <a href="mailto:x@y.z">mail</a> <a href="{{ unsubscribeUrl }}">unsubscribe</a></body></html>' } })).json;
+    await deliverEmail(env, s.job({ templateId: tpl.id }), 1);
+    const [msg] = await messages(s.key, s.enrollmentId);
+    const out = (await call("GET", `/v1/outbox?messageId=${msg.id}`, { key: s.key })).json.data[0];
+    expect(out.subject).toBe("Hi Del");
+    expect(out.headers["List-Unsubscribe"]).toMatch(/^<https:\/\/nudge\.test\/t\/u\/[\w.-]+>$/);
+    expect(out.headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
+    expect(out.html).toMatch(/<img src="https:\/\/nudge\.test\/t\/o\/[\w.-]+" width="1" height="1"/);
+    const hrefs = [...out.html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
+    expect(hrefs.filter((h: string) => h.startsWith("https://nudge.test/t/c/"))).toHaveLength(3); // A, B and the unsubscribe link
+    expect(hrefs).toContain("mailto:x@y.z");
+    expect(out.html).not.toContain("https://acme.test/a");
+    expect(out.text).toContain("H");
+    expect(out.text).toContain("A (");
+    expect((await call("GET", `/v1/outbox/${out.id}`, { key: s.key })).json.id).toBe(out.id);
+  });
+
+  it("respects track: {opens: false, clicks: false}", async () => {
+    const s = await setup();
+    await deliverEmail(env, s.job({ subject: "Plain", html: '<p><a href="https://acme.test/a">A</a></p>', track: { opens: false, clicks: false } }), 1);
+    const out = (await call("GET", "/v1/outbox", { key: s.key })).json.data[0];
+    expect(out.html).toBe('<p><a href="https://acme.test/a">A</a></p>');
+    expect(out.headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
+  });
+
+  it("delivers a full journey from enrollment to the outbox, with an email.sent event", async () => {
+    const { key } = await newOrg();
+    const w = await activeWorkflow(key, [{ id: "m", type: "send_email", config: { subject: "Journey", html: "<p>x</p>" } }]);
+    const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contact: { email: "journey@x.co" } } })).json;
+    await settle(key, e.id);
+    const out = await poll(async () => (await call("GET", "/v1/outbox?to=journey@x.co", { key })).json.data, (d) => d.length === 1);
+    expect(out[0].subject).toBe("Journey");
+    const events = await poll(async () => (await call("GET", `/v1/contacts/${e.contactId}/events`, { key })).json.data, (d) => d.some((x: { name: string }) => x.name === "email.sent"));
+    expect(events.find((x: { name: string }) => x.name === "email.sent").data.enrollmentId).toBe(e.id);
+  });
+});
+
+describe("connections", () => {
+  it("encrypts credentials, never returns them, and keeps them to the org", async () => {
+    const a = await newOrg("A");
+    const b = await newOrg("B");
+    const res = await call("POST", "/v1/connections", { key: a.key, body: { provider: "resend", credentials: { apiKey: "re_supersecret" }, from: "a@acme.test" } });
+    expect(res.status).toBe(201);
+    expect(res.json).toMatchObject({ provider: "resend", key: "default", from: "a@acme.test" });
+    expect(JSON.stringify(res.json)).not.toContain("re_supersecret");
+    const row = await env.DB.prepare("SELECT credentials_enc FROM connections WHERE id = ?").bind(res.json.id).first<{ credentials_enc: string }>();
+    expect(row?.credentials_enc).not.toContain("re_supersecret");
+    expectError(await call("POST", "/v1/connections", { key: a.key, body: { provider: "resend", credentials: {} } }), 422, "validation_failed");
+    expectError(await call("POST", "/v1/connections", { key: a.key, body: { provider: "resend", credentials: { apiKey: "x" } } }), 409, "conflict");
+    expectError(await call("GET", `/v1/connections/${res.json.id}`, { key: b.key }), 404, "not_found");
+    expectError(await call("DELETE", `/v1/connections/${res.json.id}`, { key: b.key }), 404, "not_found");
+    expect((await call("PATCH", `/v1/connections/${res.json.id}`, { key: a.key, body: { from: "b@acme.test" } })).json.from).toBe("b@acme.test");
+    expect((await call("DELETE", `/v1/connections/${res.json.id}`, { key: a.key })).status).toBe(204);
+  });
+
+  it("keeps messages and the outbox to their org", async () => {
+    const s = await setup();
+    const other = await newOrg("B");
+    await deliverEmail(env, s.job({ subject: "Mine", html: "<p>x</p>" }), 1);
+    const [msg] = await messages(s.key, s.enrollmentId);
+    const out = (await call("GET", "/v1/outbox", { key: s.key })).json.data[0];
+    expectError(await call("GET", `/v1/messages/${msg.id}`, { key: other.key }), 404, "not_found");
+    expectError(await call("GET", `/v1/outbox/${out.id}`, { key: other.key }), 404, "not_found");
+    expect((await call("GET", "/v1/outbox", { key: other.key })).json.data).toEqual([]);
+  });
+});
