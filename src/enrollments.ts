@@ -1,7 +1,7 @@
 // Enrollment operations shared by routes and consumers: reserve + start, event fan-out,
 // and cancellation. Each enrollment is one Durable Object named by its id.
 import type { Db } from "./db/client";
-import { type ContactRow, findContactByEmail, findContactByExternalId, getContact, upsertContact } from "./db/contacts";
+import { type ContactFields, type ContactRow, findContactByEmail, findContactByExternalId, getContact, upsertContact } from "./db/contacts";
 import { activeEnrollmentIds, type EnrollmentRow, enrollmentsAwaiting, priorEnrollment, releaseReservation, reserveEnrollment } from "./db/enrollments";
 import { insertEvent } from "./db/events";
 import { activeWorkflowsTriggeredBy, definitionOf, getVersion, type WorkflowRow, workflowsExitingOn } from "./db/workflows";
@@ -11,6 +11,7 @@ import type { WorkflowDefinition } from "./engine/types";
 import type { Env } from "./env";
 import { ApiError, notFound } from "./http/errors";
 import { newId } from "./http/ids";
+import { contactJson } from "./routes/contacts/schemas";
 
 export const enrollmentStub = (env: Env, id: string) => env.ENROLLMENT.get(env.ENROLLMENT.idFromName(id));
 
@@ -135,9 +136,26 @@ export async function startPayloadFromD1(db: Db, row: EnrollmentRow): Promise<St
   return startPayload(row, version.definition as WorkflowDefinition, contact);
 }
 
+/**
+ * Creates or updates a contact and tells the org's webhooks (contact.created/updated), and
+ * records `contact.unsubscribed` when this change unsubscribed it. Every path that upserts
+ * a contact goes through here.
+ */
+export async function saveContact(env: Env, db: Db, orgId: string, input: ContactFields) {
+  const { contact, created, previous } = await upsertContact(db, orgId, input);
+  await notifyContactChange(env, db, previous, contact, created);
+  return { contact, created };
+}
+
+export async function notifyContactChange(env: Env, db: Db, before: ContactRow | null, after: ContactRow, created: boolean) {
+  const shaped = contactJson(after);
+  await publish(env, after.orgId, created ? "contact.created" : "contact.updated", { contactId: after.id, contact: shaped });
+  if (before?.subscribed && !after.subscribed) await systemEvent(env, db, after.orgId, after.id, "contact.unsubscribed", { contact: shaped, source: "api" });
+}
+
 export type ContactRef = { id: string } | { email: string } | { externalId: string };
 
-export async function resolveContact(db: Db, orgId: string, ref: ContactRef): Promise<ContactRow> {
+export async function resolveContact(env: Env, db: Db, orgId: string, ref: ContactRef): Promise<ContactRow> {
   if ("id" in ref) {
     const c = await getContact(db, orgId, ref.id);
     if (!c || c.erasedAt) throw notFound("Contact");
@@ -145,7 +163,7 @@ export async function resolveContact(db: Db, orgId: string, ref: ContactRef): Pr
   }
   const existing = "email" in ref ? await findContactByEmail(db, orgId, ref.email) : await findContactByExternalId(db, orgId, ref.externalId);
   if (existing) return existing;
-  return (await upsertContact(db, orgId, ref)).contact;
+  return (await saveContact(env, db, orgId, ref)).contact;
 }
 
 export interface TrackedEvent {
@@ -160,7 +178,7 @@ export interface TrackedEvent {
  * waiting for it (indexed lookup, no scan of objects), and starts workflows it triggers.
  */
 export async function trackEvent(env: Env, db: Db, orgId: string, ev: TrackedEvent, now = Date.now()) {
-  const contact = await resolveContact(db, orgId, ev.contact);
+  const contact = await resolveContact(env, db, orgId, ev.contact);
   const id = newId("evt", now);
   await insertEvent(db, { id, orgId, contactId: contact.id, name: ev.name, data: ev.data, occurredAt: ev.occurredAt ?? now, receivedAt: now });
 

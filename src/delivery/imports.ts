@@ -1,9 +1,8 @@
 // Import chunks: each row is validated like POST /v1/contacts, upserted, and enrolled when the import names a workflow.
 import { database } from "../db/client";
-import { upsertContact } from "../db/contacts";
 import { completeChunk, getChunk, getImportById } from "../db/imports";
 import { getWorkflow } from "../db/workflows";
-import { enroll } from "../enrollments";
+import { enroll, saveContact } from "../enrollments";
 import type { Env } from "../env";
 import { ContactInput } from "../routes/contacts/schemas";
 
@@ -26,7 +25,7 @@ export async function processImportChunk(env: Env, importId: string, chunk: numb
       errors.push({ row: rowNumber, message: parsed.error.issues.map((x) => `${x.path.join(".") || "row"}: ${x.message}`).join("; ") });
       continue;
     }
-    const { contact, created } = await upsertContact(db, imp.orgId, parsed.data);
+    const { contact, created } = await saveContact(env, db, imp.orgId, parsed.data);
     if (!imp.workflowId) {
       if (created) counts.created++;
       else counts.skipped++;

@@ -31,7 +31,8 @@ function intercept(...responses: Response[]) {
   return { requests, spy };
 }
 
-const json = (body: unknown, status = 200, headers: Record<string, string> = {}) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 const ctx = (credentials: Record<string, string>) => ({ env, orgId: "org_1", credentials });
 
 describe("providers against their documented HTTP APIs", () => {
@@ -44,12 +45,23 @@ describe("providers against their documented HTTP APIs", () => {
     expect(r.headers.get("authorization")).toBe("Bearer re_key");
     expect(r.headers.get("idempotency-key")).toBe("enr_1:s1:1");
     const body = await r.json<Record<string, unknown>>();
-    expect(body).toMatchObject({ from: email.from, to: ["ada@example.com"], subject: "Hello", html: "<p>Hello</p>", text: "Hello", reply_to: "support@acme.test", headers: email.headers });
+    expect(body).toMatchObject({
+      from: email.from,
+      to: ["ada@example.com"],
+      subject: "Hello",
+      html: "<p>Hello</p>",
+      text: "Hello",
+      reply_to: "support@acme.test",
+      headers: email.headers,
+    });
   });
 
   it("Resend: a 422 is permanent with the provider's message; a 429 is retryable with Retry-After", async () => {
     intercept(json({ statusCode: 422, name: "validation_error", message: "Invalid `from` field" }, 422));
-    await expect(PROVIDERS.resend.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({ retryable: false, message: expect.stringContaining("Invalid `from` field") });
+    await expect(PROVIDERS.resend.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({
+      retryable: false,
+      message: expect.stringContaining("Invalid `from` field"),
+    });
     vi.restoreAllMocks();
     intercept(json({ statusCode: 429, message: "Too many requests" }, 429, { "retry-after": "7" }));
     await expect(PROVIDERS.resend.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({ retryable: true, retryAfterSeconds: 7 });
@@ -63,14 +75,25 @@ describe("providers against their documented HTTP APIs", () => {
     expect(r.headers.get("x-postmark-server-token")).toBe("pm_tok");
     expect(r.headers.get("accept")).toBe("application/json");
     const body = await r.json<Record<string, unknown>>();
-    expect(body).toMatchObject({ From: email.from, To: "ada@example.com", Subject: "Hello", HtmlBody: "<p>Hello</p>", TextBody: "Hello", ReplyTo: "support@acme.test", MessageStream: "outbound" });
+    expect(body).toMatchObject({
+      From: email.from,
+      To: "ada@example.com",
+      Subject: "Hello",
+      HtmlBody: "<p>Hello</p>",
+      TextBody: "Hello",
+      ReplyTo: "support@acme.test",
+      MessageStream: "outbound",
+    });
     expect(body.Headers).toEqual([
       { Name: "List-Unsubscribe", Value: "<https://nudge.test/t/u/x>" },
       { Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click" },
     ]);
     vi.restoreAllMocks();
     intercept(json({ ErrorCode: 300, Message: "Invalid email request" }, 422));
-    await expect(PROVIDERS.postmark.send(email, ctx({ serverToken: "t" }))).rejects.toMatchObject({ retryable: false, message: expect.stringContaining("300: Invalid email request") });
+    await expect(PROVIDERS.postmark.send(email, ctx({ serverToken: "t" }))).rejects.toMatchObject({
+      retryable: false,
+      message: expect.stringContaining("300: Invalid email request"),
+    });
   });
 
   it("SendGrid: POST /v3/mail/send, 202 with X-Message-Id", async () => {
@@ -94,11 +117,15 @@ describe("providers against their documented HTTP APIs", () => {
 
   it("Amazon SES v2: SigV4-signed POST /v2/email/outbound-emails", async () => {
     const { requests, spy } = intercept(json({ MessageId: "ses-1" }));
-    expect((await PROVIDERS.ses.send(email, ctx({ accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret", region: "eu-west-1" }))).providerMessageId).toBe("ses-1");
+    expect((await PROVIDERS.ses.send(email, ctx({ accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret", region: "eu-west-1" }))).providerMessageId).toBe(
+      "ses-1",
+    );
     expect(spy).toHaveBeenCalledTimes(1);
     const r = requests[0];
     expect(r.url).toBe("https://email.eu-west-1.amazonaws.com/v2/email/outbound-emails");
-    expect(r.headers.get("authorization")).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/ses\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/);
+    expect(r.headers.get("authorization")).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/ses\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/,
+    );
     expect(r.headers.get("x-amz-date")).toMatch(/^\d{8}T\d{6}Z$/);
     const body = await r.json<Record<string, any>>();
     expect(body).toMatchObject({ FromEmailAddress: email.from, Destination: { ToAddresses: ["ada@example.com"] }, ReplyToAddresses: ["support@acme.test"] });
@@ -123,19 +150,38 @@ describe("providers against their documented HTTP APIs", () => {
     expect(form.get("h:Reply-To")).toBe("support@acme.test");
     vi.restoreAllMocks();
     intercept(json({ message: "Domain not found: mg.acme.test" }, 404));
-    await expect(PROVIDERS.mailgun.send(email, ctx({ apiKey: "k", domain: "mg.acme.test" }))).rejects.toMatchObject({ retryable: false, message: expect.stringContaining("Domain not found") });
+    await expect(PROVIDERS.mailgun.send(email, ctx({ apiKey: "k", domain: "mg.acme.test" }))).rejects.toMatchObject({
+      retryable: false,
+      message: expect.stringContaining("Domain not found"),
+    });
   });
 
   it("Cloudflare Email: the send_email binding gets the structured message", async () => {
     const sent: unknown[] = [];
-    const binding = { send: async (m: unknown) => (sent.push(m), { messageId: "cf-1" }) };
+    const binding = {
+      send: async (m: unknown) => {
+        sent.push(m);
+        return { messageId: "cf-1" };
+      },
+    };
     const out = await PROVIDERS.cloudflare.send(email, { env: { ...env, SEND_EMAIL: binding as unknown as SendEmail }, orgId: "org_1", credentials: {} });
     expect(out.providerMessageId).toBe("cf-1");
-    expect(sent[0]).toMatchObject({ from: email.from, to: "ada@example.com", subject: "Hello", html: "<p>Hello</p>", text: "Hello", headers: email.headers, replyTo: "support@acme.test" });
+    expect(sent[0]).toMatchObject({
+      from: email.from,
+      to: "ada@example.com",
+      subject: "Hello",
+      html: "<p>Hello</p>",
+      text: "Hello",
+      headers: email.headers,
+      replyTo: "support@acme.test",
+    });
   });
 
   it("SMTP: connection failures are retryable, never silent", async () => {
-    await expect(PROVIDERS.smtp.send(email, ctx({ host: "127.0.0.1", port: "1" }))).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(/^SMTP:/) });
+    await expect(PROVIDERS.smtp.send(email, ctx({ host: "127.0.0.1", port: "1" }))).rejects.toMatchObject({
+      retryable: true,
+      message: expect.stringMatching(/^SMTP:/),
+    });
   });
 });
 
@@ -226,7 +272,16 @@ describe("the email consumer", () => {
 
   it("renders, tracks and adds the RFC 8058 headers and a text part (outbox)", async () => {
     const s = await setup();
-    const tpl = (await call("POST", "/v1/templates", { key: s.key, body: { name: "T", subject: "Hi {{ contact.firstName }}", html: '<html><body><p>{{ vars.hook }}</p><a href="https://acme.test/a">A</a> <a href="http://acme.test/b?x=1&amp;y=2">B</a> <a href="mailto:x@y.z">mail</a> <a href="{{ unsubscribeUrl }}">unsubscribe</a></body></html>' } })).json;
+    const tpl = (
+      await call("POST", "/v1/templates", {
+        key: s.key,
+        body: {
+          name: "T",
+          subject: "Hi {{ contact.firstName }}",
+          html: '<html><body><p>{{ vars.hook }}</p><a href="https://acme.test/a">A</a> <a href="http://acme.test/b?x=1&amp;y=2">B</a> <a href="mailto:x@y.z">mail</a> <a href="{{ unsubscribeUrl }}">unsubscribe</a></body></html>',
+        },
+      })
+    ).json;
     await deliverEmail(env, s.job({ templateId: tpl.id }), 1);
     const [msg] = await messages(s.key, s.enrollmentId);
     const out = (await call("GET", `/v1/outbox?messageId=${msg.id}`, { key: s.key })).json.data[0];
@@ -256,9 +311,15 @@ describe("the email consumer", () => {
     const w = await activeWorkflow(key, [{ id: "m", type: "send_email", config: { subject: "Journey", html: "<p>x</p>" } }]);
     const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contact: { email: "journey@x.co" } } })).json;
     await settle(key, e.id);
-    const out = await poll(async () => (await call("GET", "/v1/outbox?to=journey@x.co", { key })).json.data, (d) => d.length === 1);
+    const out = await poll(
+      async () => (await call("GET", "/v1/outbox?to=journey@x.co", { key })).json.data,
+      (d) => d.length === 1,
+    );
     expect(out[0].subject).toBe("Journey");
-    const events = await poll(async () => (await call("GET", `/v1/contacts/${e.contactId}/events`, { key })).json.data, (d) => d.some((x: { name: string }) => x.name === "email.sent"));
+    const events = await poll(
+      async () => (await call("GET", `/v1/contacts/${e.contactId}/events`, { key })).json.data,
+      (d) => d.some((x: { name: string }) => x.name === "email.sent"),
+    );
     expect(events.find((x: { name: string }) => x.name === "email.sent").data.enrollmentId).toBe(e.id);
   });
 });
@@ -267,7 +328,10 @@ describe("connections", () => {
   it("encrypts credentials, never returns them, and keeps them to the org", async () => {
     const a = await newOrg("A");
     const b = await newOrg("B");
-    const res = await call("POST", "/v1/connections", { key: a.key, body: { provider: "resend", credentials: { apiKey: "re_supersecret" }, from: "a@acme.test" } });
+    const res = await call("POST", "/v1/connections", {
+      key: a.key,
+      body: { provider: "resend", credentials: { apiKey: "re_supersecret" }, from: "a@acme.test" },
+    });
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ provider: "resend", key: "default", from: "a@acme.test" });
     expect(JSON.stringify(res.json)).not.toContain("re_supersecret");

@@ -1,31 +1,15 @@
-import { database, iso } from "../../db/client";
-import { type ContactRow, eraseContact, getContact, listContacts, updateContact, upsertContact } from "../../db/contacts";
+import { database } from "../../db/client";
+import { type ContactRow, eraseContact, getContact, listContacts, updateContact } from "../../db/contacts";
 import { listContactEvents } from "../../db/events";
-import { publish } from "../../delivery/webhooks";
-import { cancelContactEnrollments, systemEvent } from "../../enrollments";
+import { cancelContactEnrollments, notifyContactChange, saveContact } from "../../enrollments";
 import { ApiError, notFound } from "../../http/errors";
 import { router } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
 import { eventJson } from "../events";
 import * as routes from "./routes";
+import { contactJson } from "./schemas";
 
-export const contactJson = (c: ContactRow) => ({
-  id: c.id,
-  email: c.email,
-  phone: c.phone,
-  externalId: c.externalId,
-  firstName: c.firstName,
-  lastName: c.lastName,
-  timezone: c.timezone,
-  data: c.data,
-  subscribed: c.subscribed,
-  suppressed: c.suppressed,
-  unsubscribedAt: iso(c.unsubscribedAt),
-  createdAt: iso(c.createdAt) as string,
-  updatedAt: iso(c.updatedAt) as string,
-});
-
-const contactEvent = (c: ContactRow) => ({ contactId: c.id, contact: contactJson(c) });
+export { contactJson };
 
 async function liveContact(c: { env: { DB: D1Database }; get: (k: "orgId") => string }, id: string) {
   const row = await getContact(database(c.env.DB), c.get("orgId"), id);
@@ -35,11 +19,7 @@ async function liveContact(c: { env: { DB: D1Database }; get: (k: "orgId") => st
 
 export default router()
   .openapi(routes.upsert, async (c) => {
-    const orgId = c.get("orgId");
-    const { contact, created, previous } = await upsertContact(database(c.env.DB), orgId, c.req.valid("json"));
-    await publish(c.env, orgId, created ? "contact.created" : "contact.updated", contactEvent(contact));
-    if (previous?.subscribed && !contact.subscribed)
-      await systemEvent(c.env, database(c.env.DB), orgId, contact.id, "contact.unsubscribed", { contact: contactJson(contact), source: "api" });
+    const { contact, created } = await saveContact(c.env, database(c.env.DB), c.get("orgId"), c.req.valid("json"));
     return c.json(contactJson(contact), created ? 201 : 200);
   })
   .openapi(routes.list, async (c) => {
@@ -60,10 +40,7 @@ export default router()
       if (String(err).includes("UNIQUE")) throw new ApiError("conflict", "Another contact already has this email or externalId");
       throw err;
     }
-    const orgId = c.get("orgId");
-    await publish(c.env, orgId, "contact.updated", contactEvent(next));
-    if (row.subscribed && !next.subscribed)
-      await systemEvent(c.env, database(c.env.DB), orgId, next.id, "contact.unsubscribed", { contact: contactJson(next), source: "api" });
+    await notifyContactChange(c.env, database(c.env.DB), row, next, false);
     return c.json(contactJson(next), 200);
   })
   .openapi(routes.erase, async (c) => {

@@ -1,6 +1,8 @@
 // Contact input validation: email syntax, E.164 phone, real IANA zone, data ≤ 64 KiB.
 import { z } from "@hono/zod-openapi";
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
+import { iso } from "../../db/client";
+import type { ContactRow } from "../../db/contacts";
 import { isTimeZone } from "../../engine/timezones";
 import { Timestamp } from "../../http/openapi";
 
@@ -62,3 +64,19 @@ export const Contact = z
     updatedAt: Timestamp,
   })
   .openapi("Contact");
+
+export const contactJson = (c: ContactRow) => ({
+  id: c.id,
+  email: c.email,
+  phone: c.phone,
+  externalId: c.externalId,
+  firstName: c.firstName,
+  lastName: c.lastName,
+  timezone: c.timezone,
+  data: c.data,
+  subscribed: c.subscribed,
+  suppressed: c.suppressed,
+  unsubscribedAt: iso(c.unsubscribedAt),
+  createdAt: iso(c.createdAt) as string,
+  updatedAt: iso(c.updatedAt) as string,
+});

@@ -1,12 +1,12 @@
 // Enrollment handlers: create (single and bulk), read (with timeline and messages), cancel, funnel and stats.
 import type { EnrollmentSnapshot } from "../../../durable-objects/enrollment";
 import { database, iso } from "../../db/client";
-import { type ContactRow, getContact, upsertContact } from "../../db/contacts";
+import { type ContactRow, getContact } from "../../db/contacts";
 import { deleteEnrollmentRow, type EnrollmentRow, funnelRows, getEnrollment, listEnrollments, statusTotals, stepStatsFor } from "../../db/enrollments";
 import { emailStatsByStep, messagesOfEnrollment } from "../../db/messages";
 import { getWorkflow, type WorkflowRow } from "../../db/workflows";
 import type { StepDef } from "../../engine/types";
-import { cancelWorkflowEnrollments, type EnrollOutcome, enroll, enrollmentStub, resolveContact } from "../../enrollments";
+import { cancelWorkflowEnrollments, type EnrollOutcome, enroll, enrollmentStub, resolveContact, saveContact } from "../../enrollments";
 import { ApiError, notFound } from "../../http/errors";
 import { router } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
@@ -99,7 +99,7 @@ async function bulkRow(
       const parsed = ContactInput.safeParse(item);
       if (!parsed.success)
         return { index, status: "invalid", reason: parsed.error.issues.map((x) => `${x.path.join(".") || "contact"}: ${x.message}`).join("; ") };
-      contact = (await upsertContact(db, orgId, parsed.data)).contact;
+      contact = (await saveContact(c.env, db, orgId, parsed.data)).contact;
       contactId = contact.id;
     }
     const r = await enroll(c.env, db, { workflow, contact, variables: shared.variables, timezone: shared.timezone });
@@ -118,7 +118,9 @@ export default router()
     const body = c.req.valid("json");
     const workflow = await ownedWorkflow(db, orgId, body.workflowId);
     assertEnrollable(workflow);
-    const contact = body.contactId ? await resolveContact(db, orgId, { id: body.contactId }) : (await upsertContact(db, orgId, body.contact ?? {})).contact;
+    const contact = body.contactId
+      ? await resolveContact(c.env, db, orgId, { id: body.contactId })
+      : (await saveContact(c.env, db, orgId, body.contact ?? {})).contact;
     const r = await enroll(c.env, db, {
       workflow,
       contact,
