@@ -33,7 +33,7 @@ const fresh = (ts: string | null, now = Date.now()) => ts !== null && /^\d+$/.te
 async function verifySendgrid(h: Headers, body: string, creds: Creds) {
   const sig = h.get("x-twilio-email-event-webhook-signature");
   const ts = h.get("x-twilio-email-event-webhook-timestamp");
-  if (!sig || !ts || !creds.webhookVerificationKey) return false;
+  if (!sig || !fresh(ts) || !creds.webhookVerificationKey) return false;
   const keyDer = creds.webhookVerificationKey.includes("BEGIN") ? pemToDer(creds.webhookVerificationKey) : b64(creds.webhookVerificationKey);
   const key = await crypto.subtle.importKey("spki", keyDer, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
   return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, ecdsaDerToRaw(b64(sig)), enc(ts + body));

@@ -1,0 +1,383 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { deliverEmail, type EmailJob } from "../../src/delivery/email";
+import { signToken } from "../../src/edge/tokens";
+import worker from "../../src/index";
+import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { certificatePem, rawToDer } from "../helpers/der";
+import { enrollment, settle } from "../helpers/enrollments";
+
+afterEach(() => vi.restoreAllMocks());
+
+const b64 = (buf: ArrayBuffer | Uint8Array) => btoa(String.fromCharCode(...new Uint8Array(buf)));
+
+/** Sends an email through the outbox for a fresh contact and returns its tracking links. */
+async function sentEmail(opts: { steps?: unknown[] } = {}) {
+  const { key, orgId } = await newOrg();
+  const w = await activeWorkflow(
+    key,
+    opts.steps ?? [
+      { id: "m", type: "send_email", config: { subject: "Hi", html: '<p><a href="https://acme.test/pricing?a=1">Pricing</a></p>' } },
+      { id: "w", type: "wait_for_event", config: { eventName: "email.opened", timeout: 86400 } },
+    ],
+  );
+  const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contact: { email: `edge${Math.random()}@x.co` } } })).json;
+  await settle(key, e.id);
+  const out = await poll(
+    async () => (await call("GET", "/v1/outbox", { key })).json.data,
+    (d) => d.length === 1,
+  );
+  const html: string = out[0].html;
+  const pixel = /src="https:\/\/nudge\.test(\/t\/o\/[^"]+)"/.exec(html)?.[1] as string;
+  const click = /href="https:\/\/nudge\.test(\/t\/c\/[^"]+)"/.exec(html)?.[1] as string;
+  const unsubscribe = /<https:\/\/nudge\.test(\/t\/u\/[^>]+)>/.exec(out[0].headers["List-Unsubscribe"])?.[1] as string;
+  const messageId: string = out[0].messageId;
+  return { key, orgId, enrollmentId: e.id as string, contactId: e.contactId as string, pixel, click, unsubscribe, messageId };
+}
+
+const message = async (key: string, id: string) => (await call("GET", `/v1/messages/${id}`, { key })).json;
+const ago = (ms: number) => env.DB.prepare("UPDATE messages SET sent_at = ? WHERE id = ?");
+
+function tamper(token: string) {
+  const [kid, body, sig] = token.split(".");
+  const payload = JSON.parse(atob(body.replace(/-/g, "+").replace(/_/g, "/")));
+  payload.u = "https://evil.test/";
+  const forged = btoa(JSON.stringify(payload)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return `${kid}.${forged}.${sig}`;
+}
+
+describe("tracking pixel and click redirect", () => {
+  it("answers a good pixel with a no-store GIF and a good click with a 302", async () => {
+    const s = await sentEmail();
+    const px = await call("GET", s.pixel);
+    expect(px.status).toBe(200);
+    expect(px.headers.get("content-type")).toBe("image/gif");
+    expect(px.headers.get("cache-control")).toContain("no-store");
+    await ago(0)
+      .bind(Date.now() - 60_000, s.messageId)
+      .run();
+    const click = await call("GET", s.click, { headers: { "user-agent": "Mozilla/5.0 (Macintosh) AppleWebKit/605 Safari/605" } });
+    expect(click.status).toBe(302);
+    expect(click.headers.get("location")).toBe("https://acme.test/pricing?a=1");
+  });
+
+  it("never redirects on an altered, foreign-key or wrong-kind token", async () => {
+    const s = await sentEmail();
+    const token = s.click.split("/").pop() as string;
+    expectError(await call("GET", `/t/c/${tamper(token)}`), 404, "not_found");
+    const foreign = await signToken(
+      { ...env, TOKEN_SIGNING_KEYS: "k1:some-other-secret" },
+      { k: "c", g: s.orgId, m: s.messageId, l: 0, u: "https://evil.test/" },
+    );
+    const r = await call("GET", `/t/c/${foreign}`);
+    expectError(r, 404, "not_found");
+    expect(r.headers.get("location")).toBeNull();
+    expectError(await call("GET", `/t/c/${s.pixel.split("/").pop()}`), 404, "not_found");
+    expectError(await call("GET", "/t/c/garbage"), 404, "not_found");
+    expectError(await call("GET", `/t/o/${tamper(s.pixel.split("/").pop() as string)}`), 404, "not_found");
+  });
+
+  it("verifies tokens signed with an older key still listed (rotation)", async () => {
+    const s = await sentEmail();
+    const old = await signToken(
+      { ...env, TOKEN_SIGNING_KEYS: "k0:test-signing-secret-zero" },
+      { k: "c", g: s.orgId, m: s.messageId, l: 0, u: "https://acme.test/old" },
+    );
+    const r = await call("GET", `/t/c/${old}`);
+    expect(r.status).toBe(302);
+    expect(r.headers.get("location")).toBe("https://acme.test/old");
+  });
+
+  it("touches no database before answering", async () => {
+    const s = await sentEmail();
+    const forbidden = new Proxy({} as D1Database, {
+      get() {
+        throw new Error("D1 was used on the edge path");
+      },
+    });
+    for (const path of [s.pixel, s.click]) {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(new Request(`https://nudge.test${path}`, { redirect: "manual" }), { ...env, DB: forbidden }, ctx);
+      expect([200, 302]).toContain(res.status);
+      await waitOnExecutionContext(ctx);
+    }
+  });
+
+  it("counts a human open, resumes the enrollment waiting for email.opened, and flags machine opens apart", async () => {
+    const s = await sentEmail();
+    await call("GET", s.pixel, { headers: { "user-agent": "Mozilla/5.0" } }); // Apple Mail Privacy Protection
+    await call("HEAD", s.pixel, { headers: { "user-agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/120" } });
+    await poll(
+      () => message(s.key, s.messageId),
+      (m) => m.machineOpens === 2,
+    );
+    expect((await enrollment(s.key, s.enrollmentId)).status).toBe("waiting");
+    await call("GET", s.pixel, { headers: { "user-agent": "Mozilla/5.0 (Windows NT 10.0) Thunderbird/115" } });
+    const m = await poll(
+      () => message(s.key, s.messageId),
+      (m) => m.opens === 1,
+    );
+    expect(m.machineOpens).toBe(2);
+    const e = await poll(
+      () => enrollment(s.key, s.enrollmentId),
+      (e) => e.status === "completed",
+    );
+    expect(e.timeline.some((l: { message: string }) => l.message.includes('"email.opened" received'))).toBe(true);
+  });
+
+  it("flags a click within seconds of sending as a machine click, and counts a later one", async () => {
+    const s = await sentEmail();
+    await call("GET", s.click, { headers: { "user-agent": "Mozilla/5.0 (Macintosh) Safari/605" } });
+    await poll(
+      () => message(s.key, s.messageId),
+      (m) => m.machineClicks === 1,
+    );
+    await call("GET", s.click, { headers: { "user-agent": "Proofpoint URL Defense" } });
+    await poll(
+      () => message(s.key, s.messageId),
+      (m) => m.machineClicks === 2,
+    );
+    await ago(0)
+      .bind(Date.now() - 60_000, s.messageId)
+      .run();
+    await call("GET", s.click, { headers: { "user-agent": "Mozilla/5.0 (Macintosh) Safari/605" } });
+    const m = await poll(
+      () => message(s.key, s.messageId),
+      (m) => m.clicks === 1,
+    );
+    expect(m.machineClicks).toBe(2);
+    const events = await poll(
+      async () => (await call("GET", `/v1/contacts/${s.contactId}/events`, { key: s.key })).json.data,
+      (d) => d.some((e: { name: string }) => e.name === "email.clicked"),
+    );
+    expect(events.find((e: { name: string }) => e.name === "email.clicked").data.url).toBe("https://acme.test/pricing?a=1");
+    const stats = (await call("GET", `/v1/workflows/${(await enrollment(s.key, s.enrollmentId)).workflowId}/stats`, { key: s.key })).json;
+    expect(stats.steps[0].email).toMatchObject({ clicked: 1, machineClicked: 2 });
+  });
+});
+
+describe("one-click unsubscribe", () => {
+  it("shows a confirmation page on GET and changes nothing", async () => {
+    const s = await sentEmail();
+    const page = await call("GET", s.unsubscribe);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(page.text).toContain('method="post"');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json.subscribed).toBe(true);
+  });
+
+  it.each([
+    ["form-encoded", () => ({ raw: "List-Unsubscribe=One-Click", headers: { "content-type": "application/x-www-form-urlencoded" } })],
+    [
+      "multipart",
+      () => {
+        const form = new FormData();
+        form.set("List-Unsubscribe", "One-Click");
+        return { raw: form };
+      },
+    ],
+  ])("unsubscribes on POST (%s), idempotently, and no further email is sent", async (_name, body) => {
+    const s = await sentEmail({ steps: [{ id: "m", type: "send_email", config: { subject: "Hi", html: "<p>x</p>" } }] });
+    const res = await call("POST", s.unsubscribe, body());
+    expect(res.status).toBe(200);
+    expect(res.headers.get("location")).toBeNull();
+    expect((await call("POST", s.unsubscribe, body())).status).toBe(200);
+    const c = await poll(
+      async () => (await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json,
+      (c) => c.subscribed === false,
+    );
+    expect(c.unsubscribedAt).toMatch(/Z$/);
+    const events = await poll(
+      async () => (await call("GET", `/v1/contacts/${s.contactId}/events`, { key: s.key })).json.data,
+      (d) => d.some((e: { name: string }) => e.name === "contact.unsubscribed"),
+    );
+    expect(events.filter((e: { name: string }) => e.name === "contact.unsubscribed")).toHaveLength(1);
+    const job: EmailJob = {
+      kind: "send",
+      key: `${s.enrollmentId}:later:1`,
+      orgId: s.orgId,
+      enrollmentId: s.enrollmentId,
+      workflowId: "wf",
+      workflowName: "W",
+      stepId: "later",
+      contactId: s.contactId,
+      config: { subject: "Again", html: "<p>x</p>" },
+      vars: {},
+      event: {},
+    };
+    await deliverEmail(env, job, 1);
+    const msgs = (await call("GET", `/v1/messages?contactId=${s.contactId}`, { key: s.key })).json.data;
+    expect(msgs.find((m: { stepId: string }) => m.stepId === "later").status).toBe("suppressed");
+    expect((await call("GET", "/v1/outbox", { key: s.key })).json.data).toHaveLength(1);
+  });
+
+  it("refuses a forged unsubscribe token", async () => {
+    const s = await sentEmail();
+    const forged = await signToken({ ...env, TOKEN_SIGNING_KEYS: "k1:not-ours" }, { k: "u", g: s.orgId, m: s.messageId, c: s.contactId });
+    expectError(
+      await call("POST", `/t/u/${forged}`, { raw: "List-Unsubscribe=One-Click", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      404,
+      "not_found",
+    );
+  });
+});
+
+describe("inbound provider webhooks", () => {
+  async function withProviderMessage(provider: string, credentials: Record<string, string>, providerMessageId: string) {
+    const s = await sentEmail({ steps: [{ id: "m", type: "send_email", config: { subject: "Hi", html: "<p>x</p>" } }] });
+    const conn = (await call("POST", "/v1/connections", { key: s.key, body: { provider, key: `in-${provider}`, credentials } })).json;
+    await env.DB.prepare("UPDATE messages SET provider_message_id = ? WHERE id = ?").bind(providerMessageId, s.messageId).run();
+    return { ...s, connectionId: conn.id as string };
+  }
+
+  async function expectSuppressed(s: { key: string; contactId: string; messageId: string }, status: "bounced" | "complained") {
+    expect((await message(s.key, s.messageId)).status).toBe(status);
+    expect((await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json.suppressed).toBe(status);
+    const events = (await call("GET", `/v1/contacts/${s.contactId}/events`, { key: s.key })).json.data;
+    expect(events.filter((e: { name: string }) => e.name === `email.${status}`)).toHaveLength(1);
+  }
+
+  it("SendGrid: ECDSA-signed events; a forged signature is 401; a repeat is ignored", async () => {
+    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const spki = (await crypto.subtle.exportKey("spki", pair.publicKey)) as ArrayBuffer;
+    const s = await withProviderMessage("sendgrid", { apiKey: "SG.x", webhookVerificationKey: b64(spki) }, "sg-msg-1");
+    const body = JSON.stringify([
+      {
+        email: "x@y.z",
+        event: "bounce",
+        type: "bounce",
+        reason: "550 5.1.1 user unknown",
+        sg_event_id: "sg-ev-1",
+        sg_message_id: "sg-msg-1.filter0001",
+        timestamp: 1,
+      },
+    ]);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, new TextEncoder().encode(ts + body)));
+    const headers = {
+      "content-type": "application/json",
+      "x-twilio-email-event-webhook-timestamp": ts,
+      "x-twilio-email-event-webhook-signature": b64(rawToDer(sig)),
+    };
+    expectError(await call("POST", `/inbound/sendgrid/${s.connectionId}`, { raw: body.replace("bounce", "delivered"), headers }), 401, "unauthorized");
+    const ok = await call("POST", `/inbound/sendgrid/${s.connectionId}`, { raw: body, headers });
+    expect(ok.json).toEqual({ received: 1, applied: 1 });
+    expect((await call("POST", `/inbound/sendgrid/${s.connectionId}`, { raw: body, headers })).json).toEqual({ received: 1, applied: 0 });
+    await expectSuppressed(s, "bounced");
+  });
+
+  it("Resend: Svix-signed events", async () => {
+    const secretBytes = crypto.getRandomValues(new Uint8Array(24));
+    const secret = `whsec_${b64(secretBytes)}`;
+    const s = await withProviderMessage("resend", { apiKey: "re_x", webhookSecret: secret }, "re-msg-1");
+    const body = JSON.stringify({ type: "email.complained", created_at: "2026-11-22T00:00:00Z", data: { email_id: "re-msg-1" } });
+    const id = "msg_svix_1";
+    const ts = String(Math.floor(Date.now() / 1000));
+    const key = await crypto.subtle.importKey("raw", secretBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const sig = b64(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${ts}.${body}`)));
+    const headers = { "content-type": "application/json", "svix-id": id, "svix-timestamp": ts, "svix-signature": `v1,${sig}` };
+    expectError(
+      await call("POST", `/inbound/resend/${s.connectionId}`, { raw: body, headers: { ...headers, "svix-signature": "v1,AAAA" } }),
+      401,
+      "unauthorized",
+    );
+    expect((await call("POST", `/inbound/resend/${s.connectionId}`, { raw: body, headers })).json).toEqual({ received: 1, applied: 1 });
+    await expectSuppressed(s, "complained");
+  });
+
+  it("Postmark: basic auth", async () => {
+    const s = await withProviderMessage("postmark", { serverToken: "t", webhookUsername: "hook", webhookPassword: "pw-123" }, "pm-msg-1");
+    const body = JSON.stringify({
+      RecordType: "Bounce",
+      Type: "HardBounce",
+      ID: 42,
+      MessageID: "pm-msg-1",
+      Description: "The server was unable to deliver your message",
+    });
+    expectError(
+      await call("POST", `/inbound/postmark/${s.connectionId}`, {
+        raw: body,
+        headers: { "content-type": "application/json", authorization: `Basic ${btoa("hook:wrong")}` },
+      }),
+      401,
+      "unauthorized",
+    );
+    const ok = await call("POST", `/inbound/postmark/${s.connectionId}`, {
+      raw: body,
+      headers: { "content-type": "application/json", authorization: `Basic ${btoa("hook:pw-123")}` },
+    });
+    expect(ok.json).toEqual({ received: 1, applied: 1 });
+    await expectSuppressed(s, "bounced");
+  });
+
+  it("Amazon SES via SNS: certificate-signed, subscription confirmed, wrong topic refused", async () => {
+    const pair = (await crypto.subtle.generateKey(
+      { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      true,
+      ["sign", "verify"],
+    )) as CryptoKeyPair;
+    const pem = certificatePem((await crypto.subtle.exportKey("spki", pair.publicKey)) as ArrayBuffer);
+    const topic = "arn:aws:sns:eu-west-1:123456789012:ses-events";
+    const s = await withProviderMessage("ses", { accessKeyId: "a", secretAccessKey: "b", region: "eu-west-1", topicArn: topic }, "ses-msg-1");
+    const certUrl = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem";
+    const confirmed: string[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url === certUrl) return new Response(pem);
+      confirmed.push(url);
+      return new Response("<ConfirmSubscriptionResponse/>");
+    });
+    const sign = async (m: Record<string, string>) => {
+      const fields =
+        m.Type === "Notification"
+          ? ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+          : ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"];
+      const text = fields
+        .filter((f) => m[f] !== undefined)
+        .map((f) => `${f}\n${m[f]}\n`)
+        .join("");
+      const sig = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", pair.privateKey, new TextEncoder().encode(text));
+      return JSON.stringify({ ...m, SignatureVersion: "2", Signature: b64(sig), SigningCertURL: certUrl });
+    };
+    const base = { Timestamp: new Date().toISOString(), TopicArn: topic };
+    const confirm = await sign({
+      ...base,
+      Type: "SubscriptionConfirmation",
+      MessageId: "sns-0",
+      Token: "tok",
+      Message: "confirm",
+      SubscribeURL: "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok",
+    });
+    expect((await call("POST", `/inbound/ses/${s.connectionId}`, { raw: confirm, headers: { "content-type": "text/plain" } })).status).toBe(200);
+    expect(confirmed).toEqual(["https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok"]);
+    const notification = {
+      notificationType: "Bounce",
+      bounce: { bounceType: "Permanent", bouncedRecipients: [{ diagnosticCode: "smtp; 550 user unknown" }] },
+      mail: { messageId: "ses-msg-1" },
+    };
+    const good = await sign({ ...base, Type: "Notification", MessageId: "sns-1", Message: JSON.stringify(notification) });
+    const tampered = good.replace("Permanent", "Transient");
+    expectError(await call("POST", `/inbound/ses/${s.connectionId}`, { raw: tampered, headers: { "content-type": "text/plain" } }), 401, "unauthorized");
+    const otherTopic = await sign({
+      ...base,
+      TopicArn: "arn:aws:sns:eu-west-1:999999999999:evil",
+      Type: "Notification",
+      MessageId: "sns-2",
+      Message: JSON.stringify(notification),
+    });
+    expectError(await call("POST", `/inbound/ses/${s.connectionId}`, { raw: otherTopic, headers: { "content-type": "text/plain" } }), 401, "unauthorized");
+    expect((await call("POST", `/inbound/ses/${s.connectionId}`, { raw: good, headers: { "content-type": "text/plain" } })).json).toEqual({
+      received: 1,
+      applied: 1,
+    });
+    await expectSuppressed(s, "bounced");
+  });
+
+  it("answers 404 for an unknown connection or the wrong provider", async () => {
+    const s = await withProviderMessage("postmark", { serverToken: "t", webhookUsername: "u", webhookPassword: "p" }, "pm-x");
+    expectError(await call("POST", "/inbound/postmark/cxn_nope", { raw: "{}", headers: { "content-type": "application/json" } }), 404, "not_found");
+    expectError(await call("POST", `/inbound/resend/${s.connectionId}`, { raw: "{}", headers: { "content-type": "application/json" } }), 404, "not_found");
+  });
+});
