@@ -6,12 +6,14 @@ import { eq } from "drizzle-orm";
 import { database } from "../src/db/client";
 import { type Mirror, type StepCounts, writeMirror } from "../src/db/enrollments";
 import { contacts, workflows } from "../src/db/schema";
-import { dispatchEffects } from "../src/delivery/dispatch";
+import { type EffectJob, jobsFor, sendJobs } from "../src/delivery/dispatch";
 import { advance, initialState } from "../src/engine/advance";
-import type { AdvanceResult, EngineInput, EnrollmentState, LogLine, WorkflowDefinition } from "../src/engine/types";
+import type { AdvanceResult, EmitEffect, EngineInput, EnrollmentState, LogLine, WorkflowDefinition } from "../src/engine/types";
 import { contactSnapshot, type StartPayload } from "../src/enrollments";
 import type { Env } from "../src/env";
 
+/** An effect not confirmed by its consumer within this long is sent again (consumers are idempotent by key). */
+const DEFAULT_REDELIVERY_MS = 120_000;
 /** While the workflow is paused, held enrollments look again this often. */
 const HOLD_RECHECK_MS = 30_000;
 /** The runtime retries a throwing alarm up to 6 times; on the last one we fail the enrollment instead. */
@@ -27,6 +29,23 @@ interface Meta {
   /** Logs whose step counters are not yet in D1. */
   pendingCounts: Record<string, StepCounts>;
   lastError?: string;
+}
+
+/** enrollment.created/completed/failed/cancelled, keyed once per enrollment and status. */
+function lifecycleEffect(state: EnrollmentState, eventType: EmitEffect["eventType"]): EmitEffect {
+  return {
+    type: "emit",
+    key: `${state.id}:${eventType}`,
+    eventType,
+    data: {
+      enrollmentId: state.id,
+      workflowId: state.workflowId,
+      contactId: state.contactId,
+      status: state.status,
+      exitReason: state.exitReason,
+      error: state.error,
+    },
+  };
 }
 
 function countsFor(counts: Record<string, StepCounts>, stepId: string): StepCounts {
@@ -52,6 +71,8 @@ export class EnrollmentDO extends DurableObject<Env> {
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS logs (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, step_id TEXT, step_type TEXT,
       status TEXT NOT NULL, message TEXT NOT NULL, outcome TEXT, data TEXT)`);
+    // Effects handed to a queue and not yet confirmed by their consumer; re-sent if a queue loses them.
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS pending_effects (key TEXT PRIMARY KEY, job TEXT NOT NULL, dispatched_at INTEGER NOT NULL)");
   }
 
   // ---- RPC -------------------------------------------------------------------------------
@@ -78,15 +99,8 @@ export class EnrollmentDO extends DurableObject<Env> {
       p.startAt,
     );
     const meta: Meta = { definition: p.definition, seq: 0, pendingContactData: {}, pendingCounts: {} };
-    await dispatchEffects(this.env, state, meta.definition, [
-      {
-        type: "emit",
-        key: `${state.id}:created`,
-        eventType: "enrollment.created",
-        data: { enrollmentId: state.id, workflowId: state.workflowId, contactId: state.contactId, status: state.status },
-      },
-    ]);
     this.kv.put("meta", meta);
+    await this.dispatch(await jobsFor(state, meta.definition, [lifecycleEffect(state, "enrollment.created")]));
     this.save(state, []);
     await this.ctx.storage.setAlarm(p.startAt ?? Date.now());
     return true;
@@ -112,6 +126,12 @@ export class EnrollmentDO extends DurableObject<Env> {
       return false;
     }
     return this.end("cancelled", reason, null, "enrollment.cancelled");
+  }
+
+  /** Consumers confirm effects they have durably recorded or finished. */
+  async ackEffects(keys: string[]): Promise<void> {
+    if (!this.state()) return; // never started, or deleted: nothing is tracked
+    for (const key of keys) this.ctx.storage.sql.exec("DELETE FROM pending_effects WHERE key = ?", key);
   }
 
   /** A permanent delivery failure reported by a consumer for a step that does not continue on error. */
@@ -154,13 +174,14 @@ export class EnrollmentDO extends DurableObject<Env> {
   async poke(): Promise<"rearmed" | "ok" | "finished" | "not_started"> {
     const state = this.state();
     if (!state) return "not_started";
-    if (state.status !== "running" && state.status !== "waiting") {
-      await this.serial(() => this.mirror(state));
-      return "finished";
-    }
-    if ((await this.ctx.storage.getAlarm()) == null) {
+    const active = state.status === "running" || state.status === "waiting";
+    if ((active || this.oldestPending() !== null) && (await this.ctx.storage.getAlarm()) == null) {
       await this.ctx.storage.setAlarm(Date.now());
       return "rearmed";
+    }
+    if (!active) {
+      await this.serial(() => this.mirror(state, this.redeliveryAt()));
+      return "finished";
     }
     return "ok";
   }
@@ -170,6 +191,7 @@ export class EnrollmentDO extends DurableObject<Env> {
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
     try {
       await this.serial(() => this.run({ type: "wake" }));
+      await this.serial(() => this.redeliver());
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const meta = this.meta();
@@ -211,10 +233,7 @@ export class EnrollmentDO extends DurableObject<Env> {
     const state = this.state();
     const meta = this.meta();
     if (!state || !meta) return null;
-    if (state.status !== "running" && state.status !== "waiting") {
-      await this.mirror(state);
-      return null;
-    }
+    if (state.status !== "running" && state.status !== "waiting") return null;
     const db = database(this.env.DB);
     const [wf, contact] = await db.batch([
       db.select({ status: workflows.status, deletedAt: workflows.deletedAt }).from(workflows).where(eq(workflows.id, state.workflowId)),
@@ -240,12 +259,11 @@ export class EnrollmentDO extends DurableObject<Env> {
 
     const result = advance(meta.definition, state, input, now);
     // Effects first: a crash after this re-runs the same visit with the same keys, which consumers dedupe.
-    await dispatchEffects(this.env, result.state, meta.definition, result.effects);
+    await this.dispatch(await jobsFor(result.state, meta.definition, result.effects));
     const merged = Object.assign({}, ...result.effects.map((e) => (e.type === "update_contact" ? e.data : {})));
     this.save(result.state, result.logs, merged);
     await this.mirror(result.state, result.wakeAt);
-    if (result.wakeAt != null) await this.ctx.storage.setAlarm(result.wakeAt);
-    else await this.ctx.storage.deleteAlarm();
+    await this.arm(result.wakeAt);
     return result;
   }
 
@@ -268,26 +286,75 @@ export class EnrollmentDO extends DurableObject<Env> {
       status: status === "failed" ? "failed" : "completed",
       message: error ?? `Enrollment ${status}${reason ? `: ${reason}` : ""}`,
     };
-    const emit = dispatchEffects(this.env, next, meta.definition, [
-      {
-        type: "emit",
-        key: `${state.id}:${status}`,
-        eventType,
-        data: { enrollmentId: state.id, workflowId: state.workflowId, contactId: state.contactId, status, exitReason: reason, error },
-      },
-    ]);
+    const emit = jobsFor(next, meta.definition, [lifecycleEffect(next, eventType)]).then((jobs) => this.dispatch(jobs));
     if (tolerant)
-      await emit.catch((err) => console.error(JSON.stringify({ level: "error", msg: "emit on failure lost", enrollmentId: state.id, error: String(err) })));
+      await emit.catch((err: unknown) =>
+        console.error(JSON.stringify({ level: "error", msg: "emit on failure lost", enrollmentId: state.id, error: String(err) })),
+      );
     else await emit;
     this.save(next, [line]);
-    await this.ctx.storage.deleteAlarm();
-    const mirrored = this.mirror(next, null);
+    await this.arm(null);
+    const mirrored = this.mirror(next, this.redeliveryAt());
     if (tolerant)
       await mirrored.catch((err) =>
         console.error(JSON.stringify({ level: "error", msg: "mirror deferred to watchdog", enrollmentId: state.id, error: String(err) })),
       );
     else await mirrored;
     return true;
+  }
+
+  private redeliveryMs() {
+    return Number(this.env.EFFECT_REDELIVERY_SECONDS ?? DEFAULT_REDELIVERY_MS / 1000) * 1000;
+  }
+
+  /** Records the jobs as pending (synchronously, with the state), then sends them. */
+  private async dispatch(jobs: EffectJob[]) {
+    if (jobs.length === 0) return;
+    const now = Date.now();
+    for (const j of jobs) {
+      this.ctx.storage.sql.exec("INSERT OR REPLACE INTO pending_effects (key, job, dispatched_at) VALUES (?, ?, ?)", j.key, JSON.stringify(j), now);
+    }
+    await sendJobs(this.env, jobs);
+  }
+
+  private oldestPending(): number | null {
+    const row = this.ctx.storage.sql.exec<{ at: number | null }>("SELECT min(dispatched_at) AS at FROM pending_effects").one();
+    return row.at ?? null;
+  }
+
+  /** When unconfirmed effects are due to be sent again, or null. */
+  private redeliveryAt(): number | null {
+    const oldest = this.oldestPending();
+    return oldest === null ? null : oldest + this.redeliveryMs();
+  }
+
+  /** Sends again the effects whose consumer never confirmed them (a queue lost them). */
+  private async redeliver() {
+    const cutoff = Date.now() - this.redeliveryMs();
+    const due = this.ctx.storage.sql
+      .exec<{ job: string }>("SELECT job FROM pending_effects WHERE dispatched_at <= ?", cutoff)
+      .toArray()
+      .map((r) => JSON.parse(r.job) as EffectJob);
+    if (due.length > 0) {
+      console.log(JSON.stringify({ level: "warn", msg: "re-sending unconfirmed effects", enrollmentId: this.state()?.id, count: due.length }));
+      await this.dispatch(due);
+    }
+    const state = this.state();
+    const active = state && (state.status === "running" || state.status === "waiting");
+    if (!active) {
+      await this.arm(null);
+      if (state && due.length > 0) await this.mirror(state, this.redeliveryAt());
+    } else if (due.length > 0) {
+      await this.arm(state.wait?.until ?? null);
+    }
+  }
+
+  /** The alarm is the earlier of the engine's wake time and the next redelivery check. */
+  private async arm(wakeAt: number | null) {
+    const redeliver = this.redeliveryAt();
+    const at = wakeAt === null ? redeliver : redeliver === null ? wakeAt : Math.min(wakeAt, redeliver);
+    if (at === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(at);
   }
 
   private save(state: EnrollmentState, logs: LogLine[], contactData: Record<string, unknown> = {}) {
@@ -326,7 +393,7 @@ export class EnrollmentDO extends DurableObject<Env> {
       seq: meta.seq,
       status: state.status,
       currentStepId: state.currentStepId,
-      nextRunAt: active ? (nextRunAt ?? state.wait?.until ?? null) : null,
+      nextRunAt: active ? (nextRunAt ?? state.wait?.until ?? null) : nextRunAt,
       waitingEvent: state.status === "waiting" && state.wait?.kind === "event" ? (state.wait.event ?? null) : null,
       waitingUntil: state.status === "waiting" ? (state.wait?.until ?? null) : null,
       exitReason: state.exitReason,

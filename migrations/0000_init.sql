@@ -83,7 +83,7 @@ CREATE INDEX `enrollments_org` ON `enrollments` (`org_id`,`id`);--> statement-br
 CREATE INDEX `enrollments_workflow` ON `enrollments` (`workflow_id`,`status`,`id`);--> statement-breakpoint
 CREATE INDEX `enrollments_contact` ON `enrollments` (`contact_id`,`status`);--> statement-breakpoint
 CREATE INDEX `enrollments_waiting` ON `enrollments` (`contact_id`,`waiting_event`);--> statement-breakpoint
-CREATE INDEX `enrollments_due` ON `enrollments` (`status`,`next_run_at`);--> statement-breakpoint
+CREATE INDEX `enrollments_due` ON `enrollments` (`next_run_at`);--> statement-breakpoint
 CREATE TABLE `events` (
 	`id` text PRIMARY KEY NOT NULL,
 	`org_id` text NOT NULL,
@@ -132,6 +132,7 @@ CREATE TABLE `imports` (
 );
 --> statement-breakpoint
 CREATE INDEX `imports_org` ON `imports` (`org_id`,`id`);--> statement-breakpoint
+CREATE INDEX `imports_status` ON `imports` (`status`,`updated_at`);--> statement-breakpoint
 CREATE TABLE `inbound_events` (
 	`provider` text NOT NULL,
 	`event_id` text NOT NULL,
@@ -164,10 +165,13 @@ CREATE TABLE `messages` (
 	`last_clicked_at` integer,
 	`delivered_at` integer,
 	`sending_at` integer,
+	`next_attempt_at` integer,
+	`job` text,
 	`created_at` integer NOT NULL,
 	`sent_at` integer
 );
 --> statement-breakpoint
+CREATE INDEX `messages_due` ON `messages` (`status`,`next_attempt_at`);--> statement-breakpoint
 CREATE UNIQUE INDEX `messages_key` ON `messages` (`effect_key`);--> statement-breakpoint
 CREATE INDEX `messages_org` ON `messages` (`org_id`,`id`);--> statement-breakpoint
 CREATE INDEX `messages_enrollment` ON `messages` (`enrollment_id`);--> statement-breakpoint
@@ -246,6 +250,7 @@ CREATE TABLE `webhook_deliveries` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `deliveries_once` ON `webhook_deliveries` (`webhook_id`,`event_id`);--> statement-breakpoint
 CREATE INDEX `deliveries_webhook` ON `webhook_deliveries` (`webhook_id`,`id`);--> statement-breakpoint
+CREATE INDEX `deliveries_due` ON `webhook_deliveries` (`status`,`next_attempt_at`);--> statement-breakpoint
 CREATE TABLE `webhooks` (
 	`id` text PRIMARY KEY NOT NULL,
 	`org_id` text NOT NULL,

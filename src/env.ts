@@ -23,6 +23,8 @@ export interface Env {
   WEBHOOK_RETRY_SCHEDULE?: string;
   /** Email queue backoff base in seconds (tests set it to 0). */
   EMAIL_RETRY_BASE_SECONDS?: string;
+  /** Seconds before an enrollment re-sends an effect its consumer has not confirmed (default 120). */
+  EFFECT_REDELIVERY_SECONDS?: string;
   ADMIN_TOKEN?: string;
   /** Comma-separated `kid:secret` pairs; the first signs, all verify (rotation). */
   TOKEN_SIGNING_KEYS?: string;

@@ -1,16 +1,30 @@
-// The cron watchdog: enrollments overdue by more than a minute are poked (their object
-// re-arms a lost alarm), and reservations whose start never landed are started from D1.
-import { database } from "./db/client";
+// The cron watchdog. Nothing is lost even when a queue or an alarm is:
+// - enrollments overdue by more than a minute are poked (their object re-arms a lost alarm
+//   and re-sends effects no consumer confirmed), and reservations whose start never landed
+//   are started from D1;
+// - queued emails, pending webhook deliveries and import chunks whose queue job is long
+//   overdue are queued again (every consumer is idempotent);
+// - expired idempotency keys are purged.
+import { type Db, database } from "./db/client";
 import { overdueEnrollments } from "./db/enrollments";
 import { purgeExpiredKeys } from "./db/idempotency";
+import { claimStalledChunks } from "./db/imports";
+import { claimOverdueMessages } from "./db/messages";
+import { claimOverdueDeliveries } from "./db/webhooks";
+import type { EmailJob } from "./delivery/email";
 import { enrollmentStub, startPayloadFromD1 } from "./enrollments";
 import type { Env } from "./env";
 
 const GRACE_MS = 60_000;
 const BATCH = 500;
+/** A re-queued job gets this long to run before it is considered lost again. */
+const REQUEUE_PUSH_MS = 5 * 60_000;
 
-export async function runWatchdog(env: Env, now = Date.now()) {
-  const db = database(env.DB);
+async function sendInBatches<T>(queue: Queue<T>, bodies: T[]) {
+  for (let i = 0; i < bodies.length; i += 100) await queue.sendBatch(bodies.slice(i, i + 100).map((body) => ({ body })));
+}
+
+async function pokeEnrollments(env: Env, db: Db, now: number) {
   const overdue = await overdueEnrollments(db, now, GRACE_MS, BATCH);
   const outcomes: Record<string, number> = {};
   for (let i = 0; i < overdue.length; i += 25) {
@@ -29,7 +43,29 @@ export async function runWatchdog(env: Env, now = Date.now()) {
       }),
     );
   }
-  await purgeExpiredKeys(db, now);
-  if (overdue.length > 0) console.log(JSON.stringify({ level: "info", msg: "watchdog", overdue: overdue.length, outcomes }));
   return { overdue: overdue.length, outcomes };
+}
+
+export async function runWatchdog(env: Env, now = Date.now()) {
+  const db = database(env.DB);
+  const enrollments = await pokeEnrollments(env, db, now);
+  const messages = await claimOverdueMessages(db, now, GRACE_MS, BATCH, REQUEUE_PUSH_MS);
+  await sendInBatches(
+    env.EMAIL_QUEUE,
+    messages.flatMap((m) => (m.job ? [m.job as EmailJob] : [])),
+  );
+  const deliveries = await claimOverdueDeliveries(db, now, GRACE_MS, BATCH, REQUEUE_PUSH_MS);
+  await sendInBatches(
+    env.WEBHOOK_QUEUE,
+    deliveries.map((d) => ({ kind: "deliver" as const, deliveryId: d.id })),
+  );
+  const chunks = await claimStalledChunks(db, now, GRACE_MS, BATCH);
+  await sendInBatches(
+    env.EVENT_QUEUE,
+    chunks.map((c) => ({ kind: "import" as const, importId: c.importId, chunk: c.chunk })),
+  );
+  await purgeExpiredKeys(db, now);
+  const report = { ...enrollments, requeued: { messages: messages.length, deliveries: deliveries.length, importChunks: chunks.length } };
+  if (report.overdue + messages.length + deliveries.length + chunks.length > 0) console.log(JSON.stringify({ level: "info", msg: "watchdog", ...report }));
+  return report;
 }

@@ -181,17 +181,15 @@ export const funnelRows = (db: Db, workflowId: string, now: number) =>
 export const statusTotals = (db: Db, workflowId: string) =>
   db.select({ status: enrollments.status, n: count() }).from(enrollments).where(eq(enrollments.workflowId, workflowId)).groupBy(enrollments.status).all();
 
-/** Active enrollments whose wake time passed more than `graceMs` ago, or whose start never landed. */
+/**
+ * Enrollments whose object should have woken more than `graceMs` ago (an active one's next
+ * step, or a finished one's check for unconfirmed effects), or whose start never landed.
+ */
 export const overdueEnrollments = (db: Db, now: number, graceMs: number, limit: number) =>
   db
     .select()
     .from(enrollments)
-    .where(
-      and(
-        inArray(enrollments.status, [...ACTIVE_STATUSES]),
-        or(lt(enrollments.nextRunAt, now - graceMs), and(eq(enrollments.seq, 0), lt(enrollments.createdAt, now - graceMs))),
-      ),
-    )
+    .where(or(lt(enrollments.nextRunAt, now - graceMs), and(eq(enrollments.seq, 0), lt(enrollments.createdAt, now - graceMs))))
     .limit(limit)
     .all();
 

@@ -1,5 +1,5 @@
 // Contact imports: the rows in chunks, and progress counters updated per chunk.
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { importRows, imports } from "./schema";
 
@@ -56,4 +56,18 @@ export async function completeChunk(
       })
       .where(eq(imports.id, importId)),
   ]);
+}
+
+/** Chunks of imports that have not moved for `graceMs` (their queue job was lost). Marks those imports as touched. */
+export async function claimStalledChunks(db: Db, now: number, graceMs: number, limit: number) {
+  const rows = await db
+    .select({ importId: importRows.importId, chunk: importRows.chunk })
+    .from(importRows)
+    .innerJoin(imports, eq(imports.id, importRows.importId))
+    .where(and(inArray(imports.status, ["queued", "processing"]), lt(imports.updatedAt, now - graceMs)))
+    .limit(limit)
+    .all();
+  const ids = [...new Set(rows.map((r) => r.importId))];
+  if (ids.length > 0) await db.update(imports).set({ updatedAt: now }).where(inArray(imports.id, ids)).run();
+  return rows;
 }

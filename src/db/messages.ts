@@ -1,5 +1,5 @@
 // Email messages: one row per effect key, claimed before a provider call so it is made once.
-import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { messages } from "./schema";
 
@@ -22,7 +22,27 @@ export async function claimMessage(db: Db, id: string, now: number, staleMs: num
   return r.length === 1;
 }
 
-export const releaseClaim = (db: Db, id: string) => db.update(messages).set({ sendingAt: null }).where(eq(messages.id, id)).run();
+/** Queued messages whose next attempt is long overdue: their queue job was lost. Pushes their due time on. */
+export async function claimOverdueMessages(db: Db, now: number, graceMs: number, limit: number, pushMs: number) {
+  const rows = await db
+    .select({ id: messages.id, job: messages.job })
+    .from(messages)
+    .where(and(eq(messages.status, "queued"), lt(messages.nextAttemptAt, now - graceMs)))
+    .limit(limit)
+    .all();
+  if (rows.length > 0)
+    await db
+      .update(messages)
+      .set({ nextAttemptAt: now + pushMs })
+      .where(
+        inArray(
+          messages.id,
+          rows.map((r) => r.id),
+        ),
+      )
+      .run();
+  return rows;
+}
 
 export const settleMessage = (db: Db, id: string, fields: Partial<MessageRow>) => db.update(messages).set(fields).where(eq(messages.id, id)).run();
 

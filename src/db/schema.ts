@@ -180,7 +180,7 @@ export const enrollments = sqliteTable(
     index("enrollments_workflow").on(t.workflowId, t.status, t.id),
     index("enrollments_contact").on(t.contactId, t.status),
     index("enrollments_waiting").on(t.contactId, t.waitingEvent),
-    index("enrollments_due").on(t.status, t.nextRunAt),
+    index("enrollments_due").on(t.nextRunAt),
   ],
 );
 
@@ -226,10 +226,15 @@ export const messages = sqliteTable(
     lastClickedAt: ms("last_clicked_at"),
     deliveredAt: ms("delivered_at"),
     sendingAt: ms("sending_at"),
+    /** When the next attempt is due; the watchdog re-queues a queued message long past it. */
+    nextAttemptAt: ms("next_attempt_at"),
+    /** The queue job, kept so a job lost by a queue can be sent again. */
+    job: json<unknown>("job"),
     createdAt: ms("created_at").notNull(),
     sentAt: ms("sent_at"),
   },
   (t) => [
+    index("messages_due").on(t.status, t.nextAttemptAt),
     uniqueIndex("messages_key").on(t.key),
     index("messages_org").on(t.orgId, t.id),
     index("messages_enrollment").on(t.enrollmentId),
@@ -307,7 +312,11 @@ export const webhookDeliveries = sqliteTable(
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("deliveries_once").on(t.webhookId, t.eventId), index("deliveries_webhook").on(t.webhookId, t.id)],
+  (t) => [
+    uniqueIndex("deliveries_once").on(t.webhookId, t.eventId),
+    index("deliveries_webhook").on(t.webhookId, t.id),
+    index("deliveries_due").on(t.status, t.nextAttemptAt),
+  ],
 );
 
 export const webhookAttempts = sqliteTable(
@@ -340,7 +349,7 @@ export const imports = sqliteTable(
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },
-  (t) => [index("imports_org").on(t.orgId, t.id)],
+  (t) => [index("imports_org").on(t.orgId, t.id), index("imports_status").on(t.status, t.updatedAt)],
 );
 
 /** Rows of an import waiting for their chunk to be processed (kept out of queue messages' size limit). */

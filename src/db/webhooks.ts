@@ -1,5 +1,5 @@
 // Webhook subscriptions, deliveries (one per subscription and event) and their attempts.
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { webhookAttempts, webhookDeliveries, webhooks } from "./schema";
 
@@ -94,3 +94,25 @@ export const markDeliveryFailed = (db: Db, id: string, now: number) =>
 
 export const setWebhookHealth = (db: Db, id: string, fields: Partial<Pick<WebhookRow, "failingSince" | "active" | "disabledReason" | "updatedAt">>) =>
   db.update(webhooks).set(fields).where(eq(webhooks.id, id)).run();
+
+/** Pending deliveries whose next attempt is long overdue (their queue job was lost). Pushes their due time on. */
+export async function claimOverdueDeliveries(db: Db, now: number, graceMs: number, limit: number, pushMs: number) {
+  const rows = await db
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.status, "pending"), lt(webhookDeliveries.nextAttemptAt, now - graceMs)))
+    .limit(limit)
+    .all();
+  if (rows.length > 0)
+    await db
+      .update(webhookDeliveries)
+      .set({ nextAttemptAt: now + pushMs })
+      .where(
+        inArray(
+          webhookDeliveries.id,
+          rows.map((r) => r.id),
+        ),
+      )
+      .run();
+  return rows;
+}

@@ -5,13 +5,14 @@
 import { type Db, database } from "../db/client";
 import { getConnection, getConnectionByKey } from "../db/connections";
 import { getContact } from "../db/contacts";
-import { claimMessage, ensureMessage, getMessageById, type MessageRow, releaseClaim, settleMessage } from "../db/messages";
+import { claimMessage, ensureMessage, getMessageById, type MessageRow, settleMessage } from "../db/messages";
 import { getTemplate } from "../db/templates";
 import { renderTemplate, type TemplateSource } from "../engine/templates";
 import { htmlToText } from "../engine/text";
 import { contactSnapshot, enrollmentStub, systemEvent } from "../enrollments";
 import type { Env } from "../env";
 import { newId } from "../http/ids";
+import { confirmEffects } from "./ack";
 import { decrypt } from "./crypto";
 import { PROVIDERS } from "./providers";
 import { type Provider, ProviderError } from "./providers/provider";
@@ -45,7 +46,8 @@ interface StepEmailConfig {
 
 /** Attempts per job before it is dead-lettered (the queue's max_retries is higher). */
 export const EMAIL_MAX_ATTEMPTS = 6;
-const CLAIM_STALE_MS = 5 * 60_000;
+/** A claim older than this is abandoned (providers time out after 30 s), so another attempt may take it. */
+const CLAIM_STALE_MS = 60_000;
 const DEFAULT_FROM = "Nudge <no-reply@nudge.local>";
 
 class PermanentFailure extends Error {}
@@ -76,6 +78,8 @@ function newMessageRow(job: EmailJob, to: string, now: number): MessageRow {
     lastClickedAt: null,
     deliveredAt: null,
     sendingAt: null,
+    nextAttemptAt: now,
+    job,
     createdAt: now,
     sentAt: null,
   };
@@ -107,6 +111,8 @@ export async function deliverEmail(env: Env, job: EmailJob, attempts: number): P
   const config = job.config as StepEmailConfig;
   const contact = await getContact(db, job.orgId, job.contactId);
   const message = (await ensureMessage(db, newMessageRow(job, contact?.email ?? "", now))) as MessageRow;
+  // The job is now durable in D1 (the watchdog re-queues it if the queue loses it): the enrollment may stop tracking it.
+  await confirmEffects(env, [{ enrollmentId: job.enrollmentId, key: job.key }]);
   if (message.status !== "queued") return null;
 
   if (!contact || contact.erasedAt || !contact.email || !contact.subscribed || contact.suppressed) {
@@ -190,9 +196,9 @@ export async function deliverEmail(env: Env, job: EmailJob, attempts: number): P
     const retryable = err instanceof ProviderError ? err.retryable : !(err instanceof PermanentFailure);
     const error = err instanceof Error ? err.message : String(err);
     if (retryable && attempts < EMAIL_MAX_ATTEMPTS) {
-      await releaseClaim(db, message.id);
-      await settleMessage(db, message.id, { error: `Attempt ${attempts} failed: ${error}` });
-      return backoffSeconds(env, attempts, err instanceof ProviderError ? err.retryAfterSeconds : 0);
+      const delay = backoffSeconds(env, attempts, err instanceof ProviderError ? err.retryAfterSeconds : 0);
+      await settleMessage(db, message.id, { sendingAt: null, error: `Attempt ${attempts} failed: ${error}`, nextAttemptAt: Date.now() + delay * 1000 });
+      return delay;
     }
     await failMessage(env, db, job, message.id, retryable ? `Gave up after ${attempts} attempts: ${error}` : error);
     if (retryable) await env.EMAIL_DLQ.send(job);

@@ -16,6 +16,7 @@ import {
 } from "../db/webhooks";
 import type { Env } from "../env";
 import { newId, sha256Hex } from "../http/ids";
+import { confirmEffects } from "./ack";
 import { checkPayload } from "./catalog";
 import { decrypt } from "./crypto";
 import { refuseUrl } from "./ssrf";
@@ -28,7 +29,7 @@ export interface OutboundEvent {
 }
 
 export type WebhookJob =
-  | { kind: "publish"; orgId: string; event: OutboundEvent }
+  | { kind: "publish"; orgId: string; event: OutboundEvent; origin?: { enrollmentId: string; key: string } }
   | { kind: "deliver"; deliveryId: string }
   | {
       kind: "call";
@@ -102,8 +103,17 @@ export function newDelivery(orgId: string, webhookId: string, event: OutboundEve
   };
 }
 
-async function fanOut(env: Env, db: Db, orgId: string, event: OutboundEvent) {
-  const subs = await subscribersOf(db, orgId, event.type);
+/** Subscriptions looked up once per org and event type within one queue batch. */
+type SubscriberCache = Map<string, Promise<WebhookRow[]>>;
+
+async function fanOut(env: Env, db: Db, orgId: string, event: OutboundEvent, cache: SubscriberCache) {
+  const cacheKey = `${orgId} ${event.type}`;
+  let lookup = cache.get(cacheKey);
+  if (!lookup) {
+    lookup = subscribersOf(db, orgId, event.type);
+    cache.set(cacheKey, lookup);
+  }
+  const subs = await lookup;
   const jobs: { body: WebhookJob }[] = [];
   const now = Date.now();
   for (const w of subs) {
@@ -228,16 +238,20 @@ async function callStep(env: Env, job: Extract<WebhookJob, { kind: "call" }>, at
 
 export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: Env) {
   const db = database(env.DB);
+  const subscribers: SubscriberCache = new Map();
   for (const msg of batch.messages) {
     const job = msg.body;
     try {
       if (job.kind === "publish") {
-        await fanOut(env, db, job.orgId, job.event);
+        await fanOut(env, db, job.orgId, job.event, subscribers);
+        if (job.origin) await confirmEffects(env, [job.origin]);
         msg.ack();
       } else if (job.kind === "call") {
         const delay = await callStep(env, job, msg.attempts);
-        if (delay === null) msg.ack();
-        else msg.retry({ delaySeconds: delay });
+        if (delay === null) {
+          await confirmEffects(env, [{ enrollmentId: job.enrollmentId, key: job.key }]);
+          msg.ack();
+        } else msg.retry({ delaySeconds: delay });
       } else {
         const d = await getDelivery(db, job.deliveryId);
         if (d?.status !== "pending") {

@@ -41,12 +41,8 @@ export function advance(def: WorkflowDefinition, input: EnrollmentState, event: 
     state.exitReason = reason;
     state.error = error;
     state.completedAt = now;
-    effects.push({
-      type: "emit",
-      key: `${state.id}:${status}`,
-      eventType: status === "completed" ? "enrollment.completed" : "enrollment.failed",
-      data: { ...summary(state), exitReason: reason, error },
-    });
+    const eventType = status === "completed" ? "enrollment.completed" : "enrollment.failed";
+    effects.push({ type: "emit", key: `${state.id}:${eventType}`, eventType, data: { ...summary(state), exitReason: reason, error } });
   };
 
   const ctxFor = (step: StepDef): StepContext => ({
