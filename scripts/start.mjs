@@ -8,19 +8,20 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 const root = join(import.meta.dirname, "..");
 const port = Number(process.env.PORT ?? 8787);
 const stateDir = process.env.NUDGE_STATE_DIR; // optional: a separate local state (bench, crash test)
 const persist = stateDir ? ["--persist-to", stateDir] : [];
-const devVarsPath = join(root, process.env.NUDGE_DEV_VARS ?? ".dev.vars");
-const keyPath = join(root, process.env.NUDGE_KEY_FILE ?? ".nudge-dev-key");
+const devVarsPath = resolve(root, process.env.NUDGE_DEV_VARS ?? ".dev.vars");
+const keyPath = resolve(root, process.env.NUDGE_KEY_FILE ?? ".nudge-dev-key");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
-const wrangler = join(root, "node_modules", ".bin", "wrangler");
+// Run wrangler with this Node (22, from the `node` devDependency under npm scripts), whatever PATH says.
+const wranglerJs = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 
 function run(args, opts = {}) {
-  const r = spawnSync(wrangler, args, { cwd: root, env, encoding: "utf8", ...opts });
+  const r = spawnSync(process.execPath, [wranglerJs, ...args], { cwd: root, env, encoding: "utf8", ...opts });
   if (r.status !== 0) {
     process.stderr.write(r.stdout ?? "");
     process.stderr.write(r.stderr ?? "");
@@ -95,8 +96,9 @@ console.log(`
 `);
 
 const child = spawn(
-  wrangler,
+  process.execPath,
   [
+    wranglerJs,
     "dev",
     "--port",
     String(port),

@@ -3,9 +3,9 @@
 import type { Db } from "./db/client";
 import { type ContactFields, type ContactRow, findContactByEmail, findContactByExternalId, getContact, upsertContact } from "./db/contacts";
 import { activeEnrollmentIds, type EnrollmentRow, enrollmentsAwaiting, priorEnrollment, releaseReservation, reserveEnrollment } from "./db/enrollments";
-import { insertEvent } from "./db/events";
+import { insertEvents } from "./db/events";
 import { activeWorkflowsTriggeredBy, definitionOf, getVersion, type WorkflowRow, workflowsExitingOn } from "./db/workflows";
-import { publish } from "./delivery/webhooks";
+import { outboundEvent, publish } from "./delivery/webhooks";
 import { timezoneFromPhone } from "./engine/phone-timezone";
 import type { WorkflowDefinition } from "./engine/types";
 import type { Env } from "./env";
@@ -173,36 +173,96 @@ export interface TrackedEvent {
   occurredAt?: number;
 }
 
-/**
- * Stores the event, then: ends enrollments whose workflow exits on it, resumes those
- * waiting for it (indexed lookup, no scan of objects), and starts workflows it triggers.
- */
-export async function trackEvent(env: Env, db: Db, orgId: string, ev: TrackedEvent, now = Date.now()) {
-  const contact = await resolveContact(env, db, orgId, ev.contact);
-  const id = newId("evt", now);
-  await insertEvent(db, { id, orgId, contactId: contact.id, name: ev.name, data: ev.data, occurredAt: ev.occurredAt ?? now, receivedAt: now });
+/** Per-batch memo of the org-level lookups of a fan-out (which workflows exit on / are triggered by a name). */
+export type FanOutCache = Map<string, Promise<unknown>>;
 
+function memo<T>(cache: FanOutCache | undefined, key: string, load: () => Promise<T>): Promise<T> {
+  if (!cache) return load();
+  let hit = cache.get(key) as Promise<T> | undefined;
+  if (!hit) {
+    hit = load();
+    cache.set(key, hit);
+  }
+  return hit;
+}
+
+/**
+ * Delivers a stored event to enrollments: ends those whose workflow exits on it, resumes
+ * those waiting for it (an indexed lookup, no scan of objects), and starts the workflows it
+ * triggers.
+ */
+export async function fanOutEvent(env: Env, db: Db, contact: ContactRow, name: string, data: Record<string, unknown>, now = Date.now(), cache?: FanOutCache) {
+  const orgId = contact.orgId;
   const exited: string[] = [];
-  const exiting = await workflowsExitingOn(db, orgId, ev.name);
+  const exiting = await memo(cache, `exit ${orgId} ${name}`, () => workflowsExitingOn(db, orgId, name));
   if (exiting.length > 0) {
     const targets = await activeEnrollmentIds(db, { contactId: contact.id, workflowIds: exiting.map((w) => w.id) });
     for (const t of targets) {
-      if (await enrollmentStub(env, t.id).exitOn(ev.name)) exited.push(t.id);
+      if (await enrollmentStub(env, t.id).exitOn(name)) exited.push(t.id);
     }
   }
 
   const resumed: string[] = [];
-  for (const t of await enrollmentsAwaiting(db, contact.id, ev.name)) {
+  for (const t of await enrollmentsAwaiting(db, contact.id, name)) {
     if (exited.includes(t.id)) continue;
-    if (await enrollmentStub(env, t.id).deliverEvent(ev.name, ev.data)) resumed.push(t.id);
+    if (await enrollmentStub(env, t.id).deliverEvent(name, data)) resumed.push(t.id);
   }
 
   const enrolled: string[] = [];
-  for (const workflow of await activeWorkflowsTriggeredBy(db, orgId, ev.name)) {
-    const r = await enroll(env, db, { workflow, contact, triggerEvent: { name: ev.name, data: ev.data } }, now);
+  for (const workflow of await memo(cache, `trigger ${orgId} ${name}`, () => activeWorkflowsTriggeredBy(db, orgId, name))) {
+    const r = await enroll(env, db, { workflow, contact, triggerEvent: { name, data } }, now);
     if (r.ok) enrolled.push(r.enrollment.id);
   }
-  return { id, enrolled, resumed, exited };
+  return { enrolled, resumed, exited };
+}
+
+/** POST /v1/events: resolve (or create) the contact, store the event, fan it out. */
+export async function trackEvent(env: Env, db: Db, orgId: string, ev: TrackedEvent, now = Date.now()) {
+  const contact = await resolveContact(env, db, orgId, ev.contact);
+  const id = newId("evt", now);
+  await insertEvents(db, [{ id, orgId, contactId: contact.id, name: ev.name, data: ev.data, occurredAt: ev.occurredAt ?? now, receivedAt: now }]);
+  return { id, ...(await fanOutEvent(env, db, contact, ev.name, ev.data, now)) };
+}
+
+export interface SystemEvent {
+  orgId: string;
+  contactId: string;
+  name: string;
+  data: Record<string, unknown>;
+  /** Makes the webhook event id stable across retries. */
+  key?: string;
+}
+
+/**
+ * System events (`email.*`, `contact.unsubscribed`), many at once: published to the org's
+ * webhooks in one send, stored in one batch, and fanned out once per contact and name.
+ */
+export async function systemEvents(env: Env, db: Db, list: SystemEvent[], now = Date.now()) {
+  if (list.length === 0) return;
+  const published = await Promise.all(
+    list.map(async (e) => ({
+      body: { kind: "publish" as const, orgId: e.orgId, event: await outboundEvent(e.name, { contactId: e.contactId, ...e.data }, e.key) },
+    })),
+  );
+  for (let i = 0; i < published.length; i += 100) await env.WEBHOOK_QUEUE.sendBatch(published.slice(i, i + 100));
+  await insertEvents(
+    db,
+    list.map((e) => ({ id: newId("evt", now), orgId: e.orgId, contactId: e.contactId, name: e.name, data: e.data, occurredAt: now, receivedAt: now })),
+  );
+  const cache: FanOutCache = new Map();
+  const seen = new Set<string>();
+  for (const e of list) {
+    const once = `${e.contactId} ${e.name}`;
+    if (seen.has(once)) continue;
+    seen.add(once);
+    const contact = await getContact(db, e.orgId, e.contactId);
+    if (contact && !contact.erasedAt) await fanOutEvent(env, db, contact, e.name, e.data, now, cache);
+  }
+}
+
+/** One system event; see systemEvents. */
+export function systemEvent(env: Env, db: Db, orgId: string, contactId: string, name: string, data: Record<string, unknown>, key?: string) {
+  return systemEvents(env, db, [{ orgId, contactId, name, data, key }]);
 }
 
 async function cancelAll(env: Env, ids: { id: string }[], reason: string) {
@@ -227,13 +287,4 @@ export async function cancelWorkflowEnrollments(env: Env, db: Db, workflowId: st
     total += n;
     if (batch.length < 500 || n === 0) return total;
   }
-}
-
-/**
- * A system event (`email.*`, `contact.unsubscribed`): stored and fanned out like a tracked
- * event, and published to the org's webhooks. `key` makes the webhook event id stable.
- */
-export async function systemEvent(env: Env, db: Db, orgId: string, contactId: string, name: string, data: Record<string, unknown>, key?: string) {
-  await publish(env, orgId, name, { contactId, ...data }, key);
-  return trackEvent(env, db, orgId, { name, contact: { id: contactId }, data });
 }

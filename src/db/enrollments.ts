@@ -160,7 +160,9 @@ export async function writeMirror(
       sql`update contacts set data = ${expr}, updated_at = ${m.updatedAt} where id = ${contactMerge.contactId} and org_id = ${contactMerge.orgId} and erased_at is null` as never,
     );
   }
-  await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+  const results = await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+  // Rows D1 reports as written by this batch (for the engine's per-pass metrics line).
+  return results.reduce((n, r) => n + Number((r as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0), 0);
 }
 
 export const stepStatsFor = (db: Db, workflowId: string) => db.select().from(stepStats).where(eq(stepStats.workflowId, workflowId)).all();

@@ -5,7 +5,13 @@ import { events } from "./schema";
 
 export type EventRow = typeof events.$inferSelect;
 
-export const insertEvent = (db: Db, row: EventRow) => db.insert(events).values(row).run();
+/** Inserts events in one statement per 10 rows (D1 caps bound parameters per statement at 100). */
+export async function insertEvents(db: Db, rows: EventRow[]) {
+  if (rows.length === 0) return;
+  const stmts = [];
+  for (let i = 0; i < rows.length; i += 10) stmts.push(db.insert(events).values(rows.slice(i, i + 10)));
+  await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+}
 
 export const listContactEvents = (db: Db, orgId: string, contactId: string, limit: number, before?: string) =>
   db

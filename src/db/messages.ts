@@ -77,22 +77,47 @@ export const listMessages = (db: Db, orgId: string, f: { enrollmentId?: string; 
 export const messagesOfEnrollment = (db: Db, enrollmentId: string) =>
   db.select().from(messages).where(eq(messages.enrollmentId, enrollmentId)).orderBy(messages.id).all();
 
-/** Counts one open or click; returns the message (for "first open" logic) or undefined. */
-export async function countEngagement(db: Db, orgId: string, id: string, kind: "open" | "click", machine: boolean, at: number) {
-  const col =
-    kind === "open"
-      ? machine
-        ? { machineOpens: sql`${messages.machineOpens} + 1` }
-        : { opens: sql`${messages.opens} + 1`, firstOpenedAt: sql`coalesce(${messages.firstOpenedAt}, ${at})`, lastOpenedAt: at }
-      : machine
-        ? { machineClicks: sql`${messages.machineClicks} + 1` }
-        : { clicks: sql`${messages.clicks} + 1`, firstClickedAt: sql`coalesce(${messages.firstClickedAt}, ${at})`, lastClickedAt: at };
-  return db
-    .update(messages)
-    .set(col as unknown as Partial<MessageRow>)
-    .where(and(eq(messages.orgId, orgId), eq(messages.id, id)))
-    .returning()
-    .get();
+export const messagesByIds = (db: Db, ids: string[]) =>
+  ids.length === 0 ? Promise.resolve([]) : db.select().from(messages).where(inArray(messages.id, ids)).all();
+
+export interface Engagement {
+  id: string;
+  opens: number;
+  clicks: number;
+  machineOpens: number;
+  machineClicks: number;
+  /** First and last human open/click times in this batch, when any. */
+  openedAt: [number, number] | null;
+  clickedAt: [number, number] | null;
+}
+
+/** Adds a batch of opens and clicks: one update per message. */
+export async function addEngagement(db: Db, rows: Engagement[]) {
+  if (rows.length === 0) return;
+  const stmts = rows.map((r) =>
+    db
+      .update(messages)
+      .set({
+        opens: sql`${messages.opens} + ${r.opens}`,
+        clicks: sql`${messages.clicks} + ${r.clicks}`,
+        machineOpens: sql`${messages.machineOpens} + ${r.machineOpens}`,
+        machineClicks: sql`${messages.machineClicks} + ${r.machineClicks}`,
+        ...(r.openedAt
+          ? {
+              firstOpenedAt: sql`coalesce(${messages.firstOpenedAt}, ${r.openedAt[0]})`,
+              lastOpenedAt: sql`max(coalesce(${messages.lastOpenedAt}, 0), ${r.openedAt[1]})`,
+            }
+          : {}),
+        ...(r.clickedAt
+          ? {
+              firstClickedAt: sql`coalesce(${messages.firstClickedAt}, ${r.clickedAt[0]})`,
+              lastClickedAt: sql`max(coalesce(${messages.lastClickedAt}, 0), ${r.clickedAt[1]})`,
+            }
+          : {}),
+      } as unknown as Partial<MessageRow>)
+      .where(eq(messages.id, r.id)),
+  );
+  await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
 }
 
 /** Per email step of a workflow: delivery and engagement counts. */

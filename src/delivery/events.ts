@@ -1,9 +1,9 @@
 // The event consumer: opens, clicks and unsubscribes sent by the edge, and import chunks.
 import { database } from "../db/client";
 import { unsubscribeContact } from "../db/contacts";
-import { countEngagement, getMessageById, settleMessage } from "../db/messages";
+import { addEngagement, type Engagement, getMessageById, messagesByIds, settleMessage } from "../db/messages";
 import { CLICK_AFTER_SEND_MIN_MS } from "../edge/machine";
-import { systemEvent } from "../enrollments";
+import { type SystemEvent, systemEvent, systemEvents } from "../enrollments";
 import type { Env } from "../env";
 import { processImportChunk } from "./imports";
 
@@ -12,22 +12,53 @@ export type EventJob =
   | { kind: "unsubscribe"; id: string; orgId: string; messageId: string; contactId: string; at: number }
   | { kind: "import"; importId: string; chunk: number };
 
-async function engagement(env: Env, job: Extract<EventJob, { kind: "open" | "click" }>) {
+type EngagementJob = Extract<EventJob, { kind: "open" | "click" }>;
+
+const span = (cur: [number, number] | null, at: number): [number, number] => (cur ? [Math.min(cur[0], at), Math.max(cur[1], at)] : [at, at]);
+
+/**
+ * A batch of opens and clicks: one read of their messages, one update per message, and the
+ * human ones become email.opened / email.clicked events (stored and fanned out together).
+ * Machine opens and clicks are counted apart and emit nothing.
+ */
+async function engagements(env: Env, jobs: EngagementJob[]) {
   const db = database(env.DB);
-  const msg = await getMessageById(db, job.messageId);
-  if (!msg || msg.orgId !== job.orgId) return;
-  const tooSoon = job.kind === "click" && msg.sentAt != null && job.at - msg.sentAt < CLICK_AFTER_SEND_MIN_MS;
-  const machine = job.machine ?? (tooSoon ? "clicked_on_arrival" : null);
-  await countEngagement(db, job.orgId, msg.id, job.kind, machine !== null, job.at);
-  if (machine) return;
-  const name = job.kind === "open" ? "email.opened" : "email.clicked";
-  const data = {
-    messageId: msg.id,
-    enrollmentId: msg.enrollmentId,
-    stepId: msg.stepId,
-    ...(job.kind === "click" ? { url: job.url, linkIndex: job.linkIndex } : {}),
-  };
-  await systemEvent(env, db, job.orgId, msg.contactId, name, data, `${job.id}:${name}`);
+  const byId = new Map((await messagesByIds(db, [...new Set(jobs.map((j) => j.messageId))])).map((m) => [m.id, m]));
+  const totals = new Map<string, Engagement>();
+  const events: SystemEvent[] = [];
+  for (const job of jobs) {
+    const msg = byId.get(job.messageId);
+    if (!msg || msg.orgId !== job.orgId) continue;
+    const tooSoon = job.kind === "click" && msg.sentAt != null && job.at - msg.sentAt < CLICK_AFTER_SEND_MIN_MS;
+    const machine = job.machine ?? (tooSoon ? "clicked_on_arrival" : null);
+    let t = totals.get(msg.id);
+    if (!t) {
+      t = { id: msg.id, opens: 0, clicks: 0, machineOpens: 0, machineClicks: 0, openedAt: null, clickedAt: null };
+      totals.set(msg.id, t);
+    }
+    if (job.kind === "open") {
+      if (machine) t.machineOpens++;
+      else {
+        t.opens++;
+        t.openedAt = span(t.openedAt, job.at);
+      }
+    } else if (machine) t.machineClicks++;
+    else {
+      t.clicks++;
+      t.clickedAt = span(t.clickedAt, job.at);
+    }
+    if (machine) continue;
+    const name = job.kind === "open" ? "email.opened" : "email.clicked";
+    const data = {
+      messageId: msg.id,
+      enrollmentId: msg.enrollmentId,
+      stepId: msg.stepId,
+      ...(job.kind === "click" ? { url: job.url, linkIndex: job.linkIndex } : {}),
+    };
+    events.push({ orgId: job.orgId, contactId: msg.contactId, name, data, key: `${job.id}:${name}` });
+  }
+  await addEngagement(db, [...totals.values()]);
+  await systemEvents(env, db, events);
 }
 
 async function unsubscribe(env: Env, job: Extract<EventJob, { kind: "unsubscribe" }>) {
@@ -40,12 +71,25 @@ async function unsubscribe(env: Env, job: Extract<EventJob, { kind: "unsubscribe
 }
 
 export async function handleEventBatch(batch: MessageBatch<EventJob>, env: Env) {
+  const opensAndClicks = batch.messages.filter((m) => m.body.kind === "open" || m.body.kind === "click") as Message<EngagementJob>[];
+  if (opensAndClicks.length > 0) {
+    try {
+      await engagements(
+        env,
+        opensAndClicks.map((m) => m.body),
+      );
+      for (const m of opensAndClicks) m.ack();
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", msg: "engagement batch failed", size: opensAndClicks.length, error: String(err) }));
+      for (const m of opensAndClicks) m.retry({ delaySeconds: Math.min(2 ** m.attempts, 300) });
+    }
+  }
   for (const msg of batch.messages) {
     const job = msg.body;
+    if (job.kind === "open" || job.kind === "click") continue;
     try {
       if (job.kind === "import") await processImportChunk(env, job.importId, job.chunk);
       else if (job.kind === "unsubscribe") await unsubscribe(env, job);
-      else await engagement(env, job);
       msg.ack();
     } catch (err) {
       console.error(JSON.stringify({ level: "error", msg: "event job failed", kind: job.kind, attempts: msg.attempts, error: String(err) }));

@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// npm run bench — starts the worker locally in a temporary state and measures, in one run:
+//   1. HTTP: a bare route (GET /health), then the tracking pixel, the click redirect,
+//      POST /v1/enrollments and POST /v1/events — requests/s, p50/p99, ratio to the bare route;
+//   2. the engine: N contacts (default 2,000; --n=) through send_email → delay 1 s → send_email
+//      into the outbox — enrollments/s accepted, steps/s, time to completion, D1 rows written
+//      per step, duplicate emails (must be 0).
+// Prints a table and writes bench/results/latest.json. `--smoke` runs a tiny version (CI).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { client, listAll, sleep, startLocal, tempState } from "./lib/local.mjs";
+
+const args = process.argv.slice(2);
+const smoke = args.includes("--smoke");
+const N = Number(args.find((a) => a.startsWith("--n="))?.slice(4) ?? (smoke ? 40 : 2000));
+const DURATION = Number(args.find((a) => a.startsWith("--duration="))?.slice(11) ?? (smoke ? 2 : 10));
+const CONNECTIONS = 10;
+const PORT = Number(process.env.BENCH_PORT ?? 8792);
+const TARGETS = { pixel: 0.9, click: 0.85 };
+
+const stateDir = tempState("nudge-bench-");
+const server = await startLocal({ port: PORT, stateDir, watchdogMs: 10_000 });
+const api = client(server.base, server.key);
+const auth = { authorization: `Bearer ${server.key}`, "content-type": "application/json" };
+
+try {
+  // Tracking links come from a real email in the outbox.
+  const wf = await api("POST", "/v1/workflows", {
+    name: "Bench links",
+    status: "active",
+    steps: [{ type: "send_email", config: { subject: "Links", html: '<p><a href="https://example.com/landing">go</a></p>' } }],
+  });
+  await api("POST", "/v1/enrollments", { workflowId: wf.json.id, contact: { email: "links@example.test" } });
+  let html = "";
+  for (let i = 0; i < 100 && !html; i++) {
+    html = (await api("GET", "/v1/outbox?to=links@example.test")).json.data[0]?.html ?? "";
+    if (!html) await sleep(100);
+  }
+  const pixel = new URL(/src="([^"]+\/t\/o\/[^"]+)"/.exec(html)[1]).pathname;
+  const click = new URL(/href="([^"]+\/t\/c\/[^"]+)"/.exec(html)[1]).pathname;
+  const manual = await api("POST", "/v1/workflows", {
+    name: "Bench enroll",
+    status: "active",
+    steps: [{ type: "delay", config: { amount: 1, unit: "days" } }],
+  });
+
+  let seq = 0;
+  const routes = [
+    { name: "GET /health (bare)", key: "bare", opts: { url: `${server.base}/health` } },
+    { name: "GET /t/o/:token (pixel)", key: "pixel", opts: { url: `${server.base}${pixel}`, headers: { "user-agent": "Mozilla/5.0 (bench) Thunderbird" } } },
+    { name: "GET /t/c/:token (click)", key: "click", opts: { url: `${server.base}${click}`, headers: { "user-agent": "Mozilla/5.0 (bench) Thunderbird" } } },
+    {
+      name: "POST /v1/enrollments",
+      key: "enroll",
+      opts: {
+        url: `${server.base}/v1/enrollments`,
+        method: "POST",
+        headers: auth,
+        requests: [
+          { setupRequest: (req) => ({ ...req, body: JSON.stringify({ workflowId: manual.json.id, contact: { email: `bench${seq++}@example.test` } }) }) },
+        ],
+      },
+    },
+    {
+      name: "POST /v1/events",
+      key: "events",
+      opts: {
+        url: `${server.base}/v1/events`,
+        method: "POST",
+        headers: auth,
+        requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ name: "bench_event", email: `ev${seq++ % 500}@example.test` }) }) }],
+      },
+    },
+  ];
+  const http = {};
+  for (const r of routes) {
+    const result = await autocannon({ ...r.opts, connections: CONNECTIONS, duration: DURATION });
+    const ok = result["2xx"] + result["3xx"];
+    http[r.key] = {
+      route: r.name,
+      rps: Math.round((ok / DURATION) * 10) / 10,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      non2xx: result.non2xx - result["3xx"],
+      errors: result.errors,
+    };
+    await sleep(500);
+  }
+  for (const k of Object.keys(http)) http[k].ratio = Math.round((http[k].rps / http.bare.rps) * 100) / 100;
+
+  // Engine: N contacts, send_email → delay 1 s → send_email.
+  const engineWf = await api("POST", "/v1/workflows", {
+    name: "Bench engine",
+    status: "active",
+    steps: [
+      { id: "e1", type: "send_email", config: { subject: "First", html: "<p>1</p>" } },
+      { id: "d", type: "delay", config: { amount: 1, unit: "seconds" } },
+      { id: "e2", type: "send_email", config: { subject: "Second", html: "<p>2</p>" } },
+    ],
+  });
+  const logStart = readFileSync(server.logPath, "utf8").length;
+  const t0 = Date.now();
+  const batches = [];
+  for (let i = 0; i < N; i += 100) batches.push(Array.from({ length: Math.min(100, N - i) }, (_, j) => ({ email: `engine${i + j}@example.test` })));
+  let accepted = 0;
+  for (let i = 0; i < batches.length; i += 4) {
+    const results = await Promise.all(
+      batches.slice(i, i + 4).map((contacts) => api("POST", "/v1/enrollments/bulk", { workflowId: engineWf.json.id, contacts })),
+    );
+    for (const r of results) accepted += r.json?.createdCount ?? 0;
+  }
+  const acceptMs = Date.now() - t0;
+  let completed = 0;
+  const deadline = Date.now() + 20 * 60_000;
+  while (completed < N && Date.now() < deadline) {
+    completed = (await api("GET", `/v1/workflows/${engineWf.json.id}/enrollments?limit=1`)).json.stepFunnel.totals.completed;
+    if (completed < N) await sleep(1000);
+  }
+  const completeMs = Date.now() - t0;
+  const messages = (await listAll(api, "/v1/messages")).filter((m) => m.stepId === "e1" || m.stepId === "e2");
+  let sentDeadline = Date.now() + 5 * 60_000;
+  while (messages.filter((m) => m.status === "sent").length < 2 * N && Date.now() < sentDeadline) {
+    await sleep(1000);
+    messages.splice(0, messages.length, ...(await listAll(api, "/v1/messages")).filter((m) => m.stepId === "e1" || m.stepId === "e2"));
+  }
+  sentDeadline = 0;
+  const keys = new Map();
+  for (const m of messages) keys.set(`${m.enrollmentId}:${m.stepId}`, (keys.get(`${m.enrollmentId}:${m.stepId}`) ?? 0) + 1);
+  const outbox = await listAll(api, "/v1/outbox");
+  const perMessage = new Map();
+  for (const o of outbox) perMessage.set(o.messageId, (perMessage.get(o.messageId) ?? 0) + 1);
+  const duplicates = [...keys.values()].filter((n) => n > 1).length + [...perMessage.values()].filter((n) => n > 1).length;
+
+  // The engine's own per-pass log lines: steps run and D1 rows written by the mirror batches.
+  let steps = 0;
+  let rows = 0;
+  for (const line of readFileSync(server.logPath, "utf8").slice(logStart).split("\n")) {
+    const i = line.indexOf('{"msg":"enrollment.advanced"');
+    if (i < 0) continue;
+    try {
+      const m = JSON.parse(line.slice(i));
+      steps += m.steps;
+      rows += m.d1RowsWritten;
+    } catch {}
+  }
+  const engine = {
+    contacts: N,
+    accepted,
+    enrollmentsPerSec: Math.round((accepted / (acceptMs / 1000)) * 10) / 10,
+    completed,
+    secondsToComplete: Math.round(completeMs / 100) / 10,
+    steps,
+    stepsPerSec: Math.round((steps / (completeMs / 1000)) * 10) / 10,
+    d1RowsWrittenPerStep: steps ? Math.round((rows / steps) * 100) / 100 : null,
+    emailsSent: messages.filter((m) => m.status === "sent").length,
+    duplicateEmails: duplicates,
+  };
+
+  const results = {
+    at: new Date().toISOString(),
+    machine: "local wrangler dev (workerd), 2 cores",
+    smoke,
+    durationSeconds: DURATION,
+    connections: CONNECTIONS,
+    http,
+    engine,
+    targets: TARGETS,
+  };
+  const out = join(import.meta.dirname, "..", "bench", "results", smoke ? "smoke.json" : "latest.json");
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+
+  const rows2 = Object.values(http).map((h) => `| ${h.route} | ${h.rps} | ${h.p50} | ${h.p99} | ${h.ratio} | ${h.non2xx} |`);
+  console.log("\n| route | req/s | p50 ms | p99 ms | × bare | non-2xx |\n| --- | --- | --- | --- | --- | --- |");
+  console.log(rows2.join("\n"));
+  console.log(`\ntargets: pixel ≥ ${TARGETS.pixel}× bare (got ${http.pixel.ratio}), click ≥ ${TARGETS.click}× bare (got ${http.click.ratio})`);
+  console.log("\n| engine | value |\n| --- | --- |");
+  for (const [k, v] of Object.entries(engine)) console.log(`| ${k} | ${v} |`);
+  console.log(`\nwrote ${out}`);
+  const ok = completed === N && duplicates === 0 && engine.emailsSent === 2 * N;
+  console.log(`bench: ${ok ? 1 : 0} passed, ${ok ? 0 : 1} failed`);
+  process.exitCode = ok ? 0 : 1;
+} finally {
+  await server.stop();
+}

@@ -1,0 +1,102 @@
+// Starts the product locally the way `npm start` does, in its own temporary state, for the
+// benchmark, the crash test, the fuzz and the isolation check. Bounded: every wait has a limit.
+import { spawn } from "node:child_process";
+import { createWriteStream, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..", "..");
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function tempState(prefix = "nudge-") {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Starts (or restarts, on the same state dir) a local server. */
+export async function startLocal({ port, stateDir, watchdogMs = 5000, vars = {}, logName = "server.log" }) {
+  const varArgs = Object.entries(vars)
+    .map(([k, v]) => `--var ${k}:${v}`)
+    .join(" ");
+  const log = createWriteStream(join(stateDir, logName), { flags: "a" });
+  const proc = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
+    cwd: root,
+    detached: true,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      NUDGE_STATE_DIR: join(stateDir, "state"),
+      NUDGE_DEV_VARS: join(stateDir, "dev.vars"),
+      NUDGE_KEY_FILE: join(stateDir, "key"),
+      NUDGE_WATCHDOG_MS: String(watchdogMs),
+      NUDGE_DEV_ARGS: varArgs,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  proc.stdout.pipe(log);
+  proc.stderr.pipe(log);
+  const base = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited early (${proc.exitCode}); see ${join(stateDir, logName)}`);
+    try {
+      const res = await fetch(`${base}/health`);
+      if (res.ok) break;
+    } catch {}
+    if (Date.now() - started > 90_000) throw new Error(`server did not answer within 90 s; see ${join(stateDir, logName)}`);
+    await sleep(250);
+  }
+  const key = readFileSync(join(stateDir, "key"), "utf8").trim();
+  return {
+    base,
+    key,
+    logPath: join(stateDir, logName),
+    /** SIGKILL the whole process group: the launcher, wrangler and workerd. */
+    kill() {
+      try {
+        process.kill(-proc.pid, "SIGKILL");
+      } catch {}
+      return new Promise((r) => (proc.exitCode !== null || proc.signalCode ? r() : proc.once("exit", r)));
+    },
+    async stop() {
+      try {
+        process.kill(-proc.pid, "SIGTERM");
+      } catch {}
+      await Promise.race([new Promise((r) => proc.once("exit", r)), sleep(5000)]);
+      try {
+        process.kill(-proc.pid, "SIGKILL");
+      } catch {}
+    },
+  };
+}
+
+/** A small JSON client bound to one server and key. */
+export function client(base, key) {
+  return async function api(method, path, body, headers = {}) {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      redirect: "manual",
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {}
+    return { status: res.status, json, text, headers: res.headers };
+  };
+}
+
+/** Every item of a cursor-paginated list. */
+export async function listAll(api, path) {
+  const out = [];
+  let cursor = null;
+  do {
+    const sep = path.includes("?") ? "&" : "?";
+    const res = await api("GET", `${path}${sep}limit=100${cursor ? `&cursor=${cursor}` : ""}`);
+    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.text}`);
+    out.push(...res.json.data);
+    cursor = res.json.nextCursor;
+  } while (cursor);
+  return out;
+}
