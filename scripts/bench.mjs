@@ -22,7 +22,11 @@ const TARGETS = { pixel: 0.9, click: 0.85 };
 const stateDir = tempState("nudge-bench-");
 const server = await startLocal({ port: PORT, stateDir, watchdogMs: 10_000 });
 const api = client(server.base, server.key);
-const auth = { authorization: `Bearer ${server.key}`, "content-type": "application/json" };
+// A fresh key per load phase: the rate limit is per key, and a phase must not spend the next one's budget.
+const freshAuth = async (name) => {
+  const created = await api("POST", "/v1/api-keys", { name });
+  return { authorization: `Bearer ${created.json.key}`, "content-type": "application/json" };
+};
 
 try {
   // Tracking links come from a real email in the outbox.
@@ -56,7 +60,7 @@ try {
       opts: {
         url: `${server.base}/v1/enrollments`,
         method: "POST",
-        headers: auth,
+        headers: await freshAuth("bench enrollments"),
         requests: [
           { setupRequest: (req) => ({ ...req, body: JSON.stringify({ workflowId: manual.json.id, contact: { email: `bench${seq++}@example.test` } }) }) },
         ],
@@ -68,7 +72,7 @@ try {
       opts: {
         url: `${server.base}/v1/events`,
         method: "POST",
-        headers: auth,
+        headers: await freshAuth("bench events"),
         requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ name: "bench_event", email: `ev${seq++ % 500}@example.test` }) }) }],
       },
     },
@@ -89,8 +93,10 @@ try {
   }
   for (const k of Object.keys(http)) http[k].ratio = Math.round((http[k].rps / http.bare.rps) * 100) / 100;
 
-  // Engine: N contacts, send_email → delay 1 s → send_email.
-  const engineWf = await api("POST", "/v1/workflows", {
+  // Engine: N contacts, send_email → delay 1 s → send_email (with a key of its own).
+  const engineKey = (await api("POST", "/v1/api-keys", { name: "bench engine" })).json.key;
+  const eng = client(server.base, engineKey);
+  const engineWf = await eng("POST", "/v1/workflows", {
     name: "Bench engine",
     status: "active",
     steps: [
@@ -106,7 +112,7 @@ try {
   let accepted = 0;
   for (let i = 0; i < batches.length; i += 4) {
     const results = await Promise.all(
-      batches.slice(i, i + 4).map((contacts) => api("POST", "/v1/enrollments/bulk", { workflowId: engineWf.json.id, contacts })),
+      batches.slice(i, i + 4).map((contacts) => eng("POST", "/v1/enrollments/bulk", { workflowId: engineWf.json.id, contacts })),
     );
     for (const r of results) accepted += r.json?.createdCount ?? 0;
   }
@@ -114,20 +120,24 @@ try {
   let completed = 0;
   const deadline = Date.now() + 20 * 60_000;
   while (completed < N && Date.now() < deadline) {
-    completed = (await api("GET", `/v1/workflows/${engineWf.json.id}/enrollments?limit=1`)).json.stepFunnel.totals.completed;
+    const res = await eng("GET", `/v1/workflows/${engineWf.json.id}/enrollments?limit=1`);
+    if (res.status !== 200) throw new Error(`funnel: ${res.status} ${res.text}`);
+    completed = res.json.stepFunnel.totals.completed;
     if (completed < N) await sleep(1000);
   }
   const completeMs = Date.now() - t0;
-  const messages = (await listAll(api, "/v1/messages")).filter((m) => m.stepId === "e1" || m.stepId === "e2");
-  let sentDeadline = Date.now() + 5 * 60_000;
-  while (messages.filter((m) => m.status === "sent").length < 2 * N && Date.now() < sentDeadline) {
-    await sleep(1000);
-    messages.splice(0, messages.length, ...(await listAll(api, "/v1/messages")).filter((m) => m.stepId === "e1" || m.stepId === "e2"));
+  // Emails are sent by the queue consumer a moment after their step: wait for both sends of every contact.
+  const sentDeadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    const stats = (await eng("GET", `/v1/workflows/${engineWf.json.id}/stats`)).json;
+    const sent = stats.steps.reduce((n, st) => n + (st.email?.sent ?? 0), 0);
+    if (sent >= 2 * N || Date.now() > sentDeadline) break;
+    await sleep(2000);
   }
-  sentDeadline = 0;
+  const messages = (await listAll(eng, "/v1/messages")).filter((m) => m.stepId === "e1" || m.stepId === "e2");
   const keys = new Map();
   for (const m of messages) keys.set(`${m.enrollmentId}:${m.stepId}`, (keys.get(`${m.enrollmentId}:${m.stepId}`) ?? 0) + 1);
-  const outbox = await listAll(api, "/v1/outbox");
+  const outbox = await listAll(eng, "/v1/outbox");
   const perMessage = new Map();
   for (const o of outbox) perMessage.set(o.messageId, (perMessage.get(o.messageId) ?? 0) + 1);
   const duplicates = [...keys.values()].filter((n) => n > 1).length + [...perMessage.values()].filter((n) => n > 1).length;

@@ -30,20 +30,8 @@ export interface StartPayload {
   startAt: number | null;
 }
 
-export function contactSnapshot(c: ContactRow): StartPayload["contact"] {
-  return {
-    id: c.id,
-    email: c.email,
-    phone: c.phone,
-    externalId: c.externalId,
-    firstName: c.firstName,
-    lastName: c.lastName,
-    timezone: c.timezone,
-    subscribed: c.subscribed,
-    suppressed: c.suppressed,
-    data: c.data ?? {},
-  };
-}
+/** The contact as templates and conditions see it: the API's shape (all fields, `data.*`). */
+export const contactSnapshot = (c: ContactRow): StartPayload["contact"] => contactJson(c);
 
 export interface EnrollRequest {
   workflow: WorkflowRow;

@@ -69,15 +69,20 @@ export async function startLocal({ port, stateDir, watchdogMs = 5000, vars = {},
   };
 }
 
-/** A small JSON client bound to one server and key. */
+/** A small JSON client bound to one server and key; it waits out a 429 (Retry-After) up to 3 times. */
 export function client(base, key) {
-  return async function api(method, path, body, headers = {}) {
+  return async function api(method, path, body, headers = {}, attempt = 0) {
     const res = await fetch(`${base}${path}`, {
       method,
       redirect: "manual",
       headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
+    if (res.status === 429 && attempt < 3) {
+      await res.text();
+      await sleep(Number(res.headers.get("retry-after") ?? 1) * 1000);
+      return api(method, path, body, headers, attempt + 1);
+    }
     const text = await res.text();
     let json = null;
     try {

@@ -17,6 +17,9 @@ export interface ContactFields {
   subscribed?: boolean;
 }
 
+/** Every personal field, cleared: a new contact starts from it, an erased one is reduced to it. */
+const NO_PERSONAL_DATA = { email: null, phone: null, externalId: null, firstName: null, lastName: null, timezone: null, data: {} };
+
 export const getContact = (db: Db, orgId: string, id: string) =>
   db
     .select()
@@ -71,13 +74,7 @@ export async function upsertContact(db: Db, orgId: string, input: ContactFields,
     const blank: ContactRow = {
       id: newId("con", now),
       orgId,
-      email: null,
-      phone: null,
-      externalId: null,
-      firstName: null,
-      lastName: null,
-      timezone: null,
-      data: {},
+      ...NO_PERSONAL_DATA,
       subscribed: true,
       suppressed: null,
       unsubscribedAt: null,
@@ -120,13 +117,7 @@ export const eraseContact = (db: Db, orgId: string, id: string, now = Date.now()
   db
     .update(contacts)
     .set({
-      email: null,
-      phone: null,
-      externalId: null,
-      firstName: null,
-      lastName: null,
-      timezone: null,
-      data: {},
+      ...NO_PERSONAL_DATA,
       subscribed: false,
       erasedAt: now,
       updatedAt: now,

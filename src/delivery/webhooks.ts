@@ -19,6 +19,7 @@ import { newId, sha256Hex } from "../http/ids";
 import { confirmEffects } from "./ack";
 import { checkPayload } from "./catalog";
 import { decrypt } from "./crypto";
+import { retryAfter } from "./providers/provider";
 import { refuseUrl } from "./ssrf";
 
 export interface OutboundEvent {
@@ -123,14 +124,8 @@ async function fanOut(env: Env, db: Db, orgId: string, event: OutboundEvent, cac
   for (let i = 0; i < jobs.length; i += 100) await env.WEBHOOK_QUEUE.sendBatch(jobs.slice(i, i + 100));
 }
 
-function retryAfterSeconds(res: Response): number {
-  const h = res.headers.get("retry-after");
-  if (!h) return 0;
-  const n = Number(h);
-  if (Number.isFinite(n)) return Math.max(0, Math.min(n, 43_200));
-  const at = Date.parse(h);
-  return Number.isNaN(at) ? 0 : Math.max(0, Math.min(Math.ceil((at - Date.now()) / 1000), 43_200));
-}
+/** Retry-After in seconds, capped at the 12 h a queue delay allows. */
+const retryAfterSeconds = (res: Response) => Math.min(retryAfter(res), 43_200);
 
 /** One attempt of one delivery. Returns the delay before the next attempt, or null when finished. */
 export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise<number | null> {
@@ -145,7 +140,7 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
   const event = JSON.parse(d.payload) as OutboundEvent;
   let status: number | null = null;
   let error: string | null = null;
-  let retryAfter = 0;
+  let askedWait = 0;
   const started = Date.now();
   const refused = refuseUrl(env, w.url);
   if (refused) {
@@ -169,7 +164,7 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
       await res.body?.cancel();
       if (status >= 300 && status < 400) error = `Redirect (${status}) not followed`;
       else if (status < 200 || status >= 300) error = `HTTP ${status}`;
-      if (status === 429 || status === 502 || status === 503 || status === 504) retryAfter = retryAfterSeconds(res);
+      if (status === 429 || status === 502 || status === 503 || status === 504) askedWait = retryAfterSeconds(res);
     } catch (err) {
       error = err instanceof Error && err.name === "TimeoutError" ? `Timed out after ${TIMEOUT_MS / 1000} s` : String(err);
     }
@@ -179,7 +174,7 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
   const schedule = retrySchedule(env);
   const gone = status === 410;
   const exhausted = !ok && (gone || attempt >= schedule.length);
-  const delay = ok || exhausted ? null : Math.max(schedule[attempt] ?? 0, retryAfter);
+  const delay = ok || exhausted ? null : Math.max(schedule[attempt] ?? 0, askedWait);
   const nextAttemptAt = delay === null ? null : now + delay * 1000;
   await recordAttempt(
     db,

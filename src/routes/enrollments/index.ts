@@ -16,6 +16,22 @@ import * as routes from "./routes";
 
 type Db = ReturnType<typeof database>;
 
+const EMAIL_STATS = [
+  "sent",
+  "delivered",
+  "opened",
+  "uniqueOpened",
+  "clicked",
+  "uniqueClicked",
+  "bounced",
+  "complained",
+  "unsubscribed",
+  "suppressed",
+  "failed",
+  "machineOpened",
+  "machineClicked",
+] as const;
+
 export const enrollmentJson = (e: EnrollmentRow) => ({
   id: e.id,
   workflowId: e.workflowId,
@@ -249,23 +265,7 @@ export default router()
         completed: k?.completed ?? 0,
         failed: k?.failed ?? 0,
         ...(s.type === "send_email"
-          ? {
-              email: {
-                sent: num(e?.sent),
-                delivered: num(e?.delivered),
-                opened: num(e?.opened),
-                uniqueOpened: num(e?.uniqueOpened),
-                clicked: num(e?.clicked),
-                uniqueClicked: num(e?.uniqueClicked),
-                bounced: num(e?.bounced),
-                complained: num(e?.complained),
-                unsubscribed: num(e?.unsubscribed),
-                suppressed: num(e?.suppressed),
-                failed: num(e?.failed),
-                machineOpened: num(e?.machineOpened),
-                machineClicked: num(e?.machineClicked),
-              },
-            }
+          ? { email: Object.fromEntries(EMAIL_STATS.map((k) => [k, num(e?.[k])])) as Record<(typeof EMAIL_STATS)[number], number> }
           : {}),
       };
     });
