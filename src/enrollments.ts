@@ -2,7 +2,15 @@
 // and cancellation. Each enrollment is one Durable Object named by its id.
 import type { Db } from "./db/client";
 import { type ContactFields, type ContactRow, findContactByEmail, findContactByExternalId, getContact, upsertContact } from "./db/contacts";
-import { activeEnrollmentIds, type EnrollmentRow, enrollmentsAwaiting, priorEnrollment, releaseReservation, reserveEnrollment } from "./db/enrollments";
+import {
+  activeEnrollmentIds,
+  cancelReservation,
+  type EnrollmentRow,
+  enrollmentsAwaiting,
+  priorEnrollment,
+  releaseReservation,
+  reserveEnrollment,
+} from "./db/enrollments";
 import { insertEvents } from "./db/events";
 import { activeWorkflowsTriggeredBy, definitionOf, getVersion, type WorkflowRow, workflowsExitingOn } from "./db/workflows";
 import { outboundEvent, publish } from "./delivery/webhooks";
@@ -253,17 +261,22 @@ export function systemEvent(env: Env, db: Db, orgId: string, contactId: string, 
   return systemEvents(env, db, [{ orgId, contactId, name, data, key }]);
 }
 
-async function cancelAll(env: Env, ids: { id: string }[], reason: string) {
+/** Cancels one enrollment: its object, or (if the object never started) its D1 reservation. */
+export async function cancelEnrollment(env: Env, db: Db, id: string, reason: string) {
+  return (await enrollmentStub(env, id).cancel(reason)) || (await cancelReservation(db, id, reason));
+}
+
+async function cancelAll(env: Env, db: Db, ids: { id: string }[], reason: string) {
   let n = 0;
   for (let i = 0; i < ids.length; i += 20) {
-    const results = await Promise.all(ids.slice(i, i + 20).map((t) => enrollmentStub(env, t.id).cancel(reason)));
+    const results = await Promise.all(ids.slice(i, i + 20).map((t) => cancelEnrollment(env, db, t.id, reason)));
     n += results.filter(Boolean).length;
   }
   return n;
 }
 
 export async function cancelContactEnrollments(env: Env, db: Db, contactId: string, reason: string) {
-  return cancelAll(env, await activeEnrollmentIds(db, { contactId }), reason);
+  return cancelAll(env, db, await activeEnrollmentIds(db, { contactId }), reason);
 }
 
 export async function cancelWorkflowEnrollments(env: Env, db: Db, workflowId: string, reason: string) {
@@ -271,7 +284,7 @@ export async function cancelWorkflowEnrollments(env: Env, db: Db, workflowId: st
   for (;;) {
     const batch = await activeEnrollmentIds(db, { workflowId }, 500);
     if (batch.length === 0) return total;
-    const n = await cancelAll(env, batch, reason);
+    const n = await cancelAll(env, db, batch, reason);
     total += n;
     if (batch.length < 500 || n === 0) return total;
   }

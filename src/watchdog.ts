@@ -6,7 +6,7 @@
 //   overdue are queued again (every consumer is idempotent);
 // - expired idempotency keys are purged.
 import { type Db, database } from "./db/client";
-import { overdueEnrollments } from "./db/enrollments";
+import { cancelReservation, overdueEnrollments } from "./db/enrollments";
 import { purgeExpiredKeys } from "./db/idempotency";
 import { claimStalledChunks } from "./db/imports";
 import { claimOverdueMessages } from "./db/messages";
@@ -31,13 +31,12 @@ async function pokeEnrollments(env: Env, db: Db, now: number) {
     await Promise.all(
       overdue.slice(i, i + 25).map(async (row) => {
         const stub = enrollmentStub(env, row.id);
-        let result = await stub.poke();
+        let result: string = await stub.poke();
         if (result === "not_started") {
           const payload = await startPayloadFromD1(db, row);
-          if (payload) {
-            await stub.start(payload);
-            result = "rearmed";
-          }
+          // A start refused by the object means it was cancelled before it ever ran.
+          if (payload && (await stub.start(payload))) result = "started";
+          else if (await cancelReservation(db, row.id, "never_started")) result = "cancelled";
         }
         outcomes[result] = (outcomes[result] ?? 0) + 1;
       }),

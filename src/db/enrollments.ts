@@ -195,6 +195,17 @@ export const overdueEnrollments = (db: Db, now: number, graceMs: number, limit: 
     .limit(limit)
     .all();
 
+/** A reservation whose object never started (seq 0) is cancelled directly in D1. True when it was. */
+export async function cancelReservation(db: Db, id: string, reason: string, now = Date.now()) {
+  const r = await db
+    .update(enrollments)
+    .set({ status: "cancelled", exitReason: reason, nextRunAt: null, completedAt: now, updatedAt: now, seq: 1 })
+    .where(and(eq(enrollments.id, id), eq(enrollments.seq, 0), inArray(enrollments.status, [...ACTIVE_STATUSES])))
+    .returning({ id: enrollments.id })
+    .all();
+  return r.length === 1;
+}
+
 export const deleteEnrollmentRow = (db: Db, orgId: string, id: string) =>
   db
     .delete(enrollments)

@@ -528,3 +528,35 @@ async function runInDurableObjectWithBrokenEmailQueue(key: string, workflowId: s
   });
   return e.id as string;
 }
+
+describe("reservations whose start never landed", () => {
+  async function orphan(key: string) {
+    const w = await activeWorkflow(key, [log("ran", "l")]);
+    const c = (await call("POST", "/v1/contacts", { key, body: { email: `orphan${Math.random()}@x.co` } })).json;
+    const id = `enr_01ORPHAN${Math.random().toString(36).slice(2, 12).toUpperCase().padEnd(18, "0")}`.slice(0, 30);
+    const org = await env.DB.prepare("SELECT org_id FROM workflows WHERE id = ?").bind(w.id).first<{ org_id: string }>();
+    const old = Date.now() - 120_000;
+    await env.DB.prepare(
+      "INSERT INTO enrollments (id, org_id, workflow_id, workflow_version, contact_id, status, next_run_at, variables, timezone, bypass_send_window, seq, created_at, updated_at) VALUES (?, ?, ?, 1, ?, 'running', ?, '{}', 'UTC', 0, 0, ?, ?)",
+    )
+      .bind(id, org?.org_id, w.id, c.id, old, old, old)
+      .run();
+    return id;
+  }
+
+  it("the watchdog starts them from what the row holds", async () => {
+    const { key } = await newOrg();
+    const id = await orphan(key);
+    const report = await runWatchdog(env);
+    expect(report.outcomes.started).toBeGreaterThanOrEqual(1);
+    expect((await settle(key, id)).status).toBe("completed");
+  });
+
+  it("cancelling one ends it in D1, and the watchdog never revives it", async () => {
+    const { key } = await newOrg();
+    const id = await orphan(key);
+    expect((await call("POST", `/v1/enrollments/${id}/cancel`, { key })).json).toMatchObject({ status: "cancelled", exitReason: "cancelled_by_api" });
+    await runWatchdog(env);
+    expect((await enrollment(key, id)).status).toBe("cancelled");
+  });
+});

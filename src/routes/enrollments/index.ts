@@ -6,7 +6,7 @@ import { deleteEnrollmentRow, type EnrollmentRow, funnelRows, getEnrollment, lis
 import { emailStatsByStep, messagesOfEnrollment } from "../../db/messages";
 import { getWorkflow, type WorkflowRow } from "../../db/workflows";
 import type { StepDef } from "../../engine/types";
-import { cancelWorkflowEnrollments, type EnrollOutcome, enroll, enrollmentStub, resolveContact, saveContact } from "../../enrollments";
+import { cancelEnrollment, cancelWorkflowEnrollments, type EnrollOutcome, enroll, enrollmentStub, resolveContact, saveContact } from "../../enrollments";
 import { ApiError, notFound } from "../../http/errors";
 import { router } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
@@ -194,7 +194,7 @@ export default router()
   .openapi(routes.cancel, async (c) => {
     const db = database(c.env.DB);
     const e = await ownedEnrollment(db, c.get("orgId"), c.req.valid("param").id);
-    if (e.status === "running" || e.status === "waiting") await enrollmentStub(c.env, e.id).cancel("cancelled_by_api");
+    if (e.status === "running" || e.status === "waiting") await cancelEnrollment(c.env, db, e.id, "cancelled_by_api");
     return c.json(enrollmentJson(await ownedEnrollment(db, e.orgId, e.id)), 200);
   })
   .openapi(routes.remove, async (c) => {
