@@ -31,6 +31,7 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             setupFiles: ["./test/helpers/setup.ts"],
+            globalSetup: ["./test/helpers/smtp-double.mjs"],
             include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
             testTimeout: 30_000,
           },

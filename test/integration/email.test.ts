@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { deliverEmail, type EmailJob } from "../../src/delivery/email";
 import { PROVIDERS } from "../../src/delivery/providers";
 import type { OutgoingEmail } from "../../src/delivery/providers/provider";
@@ -104,7 +104,8 @@ describe("providers against their documented HTTP APIs", () => {
     expect(r.headers.get("authorization")).toBe("Bearer SG.key");
     const body = await r.json<Record<string, any>>();
     expect(body.personalizations[0].to).toEqual([{ email: "ada@example.com" }]);
-    expect(body.from).toEqual({ email: email.from });
+    expect(body.from).toEqual({ email: "hi@acme.test", name: "Acme" });
+    expect(body.reply_to).toEqual({ email: "support@acme.test" });
     expect(body.content).toEqual([
       { type: "text/plain", value: "Hello" },
       { type: "text/html", value: "<p>Hello</p>" },
@@ -175,6 +176,22 @@ describe("providers against their documented HTTP APIs", () => {
       headers: email.headers,
       replyTo: "support@acme.test",
     });
+  });
+
+  it("SMTP: speaks to the relay over cloudflare:sockets with auth, envelope, headers and both parts", async () => {
+    const [smtpPort, inboxPort] = [inject("smtpPort" as never) as number, inject("smtpInboxPort" as never) as number];
+    await PROVIDERS.smtp.send(email, ctx({ host: "127.0.0.1", port: String(smtpPort), startTls: "false", username: "relay-user", password: "relay-pass" }));
+    const inbox = (await (await fetch(`http://127.0.0.1:${inboxPort}/`)).json()) as { auth: string; from: string; to: string[]; data: string }[];
+    const got = inbox.at(-1);
+    expect(got?.from).toBe("hi@acme.test");
+    expect(got?.to).toEqual(["ada@example.com"]);
+    expect(got?.auth).toMatch(/^(PLAIN|LOGIN)/);
+    expect(got?.data).toMatch(/^Subject: Hello\r$/m);
+    expect(got?.data).toContain("List-Unsubscribe: <https://nudge.test/t/u/x>");
+    expect(got?.data).toContain("List-Unsubscribe-Post: List-Unsubscribe=One-Click");
+    expect(got?.data).toContain("X-Nudge-Message-Id: msg_01TEST");
+    expect(got?.data).toContain("text/plain");
+    expect(got?.data).toContain("text/html");
   });
 
   it("SMTP: connection failures are retryable, never silent", async () => {

@@ -1,6 +1,6 @@
 // Providers written against their HTTP APIs: Resend, Postmark, SendGrid, Amazon SES v2, Mailgun.
 import { AwsClient } from "aws4fetch";
-import { failUnlessOk, headerList, httpSend, type Provider } from "./provider";
+import { failUnlessOk, headerList, httpSend, type Provider, parseAddress } from "./provider";
 
 type Json = Record<string, unknown>;
 
@@ -68,8 +68,8 @@ export const sendgrid: Provider = {
       headers: { authorization: `Bearer ${credentials.apiKey}`, "content-type": "application/json" },
       body: JSON.stringify({
         personalizations: [{ to: [{ email: email.to }], custom_args: { nudge_message_id: email.messageId } }],
-        from: { email: email.from },
-        ...(email.replyTo ? { reply_to: { email: email.replyTo } } : {}),
+        from: parseAddress(email.from),
+        ...(email.replyTo ? { reply_to: parseAddress(email.replyTo) } : {}),
         subject: email.subject,
         content: [
           { type: "text/plain", value: email.text },

@@ -3,7 +3,7 @@ import { database } from "../../db/client";
 import { captureInOutbox } from "../../db/outbox";
 import { newId } from "../../http/ids";
 import { mailgun, postmark, resend, sendgrid, ses } from "./http-providers";
-import { type Provider, ProviderError } from "./provider";
+import { type Provider, ProviderError, parseAddress } from "./provider";
 
 export const outboxProvider: Provider = {
   name: "outbox",
@@ -46,9 +46,10 @@ export const smtp: Provider = {
           responseTimeoutMs: 30_000,
         },
         {
-          from: email.from,
+          // worker-mailer takes the display name apart from the address (the envelope needs the bare address).
+          from: parseAddress(email.from),
           to: email.to,
-          reply: email.replyTo ?? undefined,
+          reply: email.replyTo ? parseAddress(email.replyTo) : undefined,
           subject: email.subject,
           html: email.html,
           text: email.text,

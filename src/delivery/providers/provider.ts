@@ -78,3 +78,10 @@ export async function httpSend(provider: string, url: string, init: RequestInit)
 }
 
 export const headerList = (h: Record<string, string>) => Object.entries(h).map(([Name, Value]) => ({ Name, Value }));
+
+/** "Acme <hi@acme.test>" → {name: "Acme", email: "hi@acme.test"}; a bare address has no name. */
+export function parseAddress(address: string): { email: string; name?: string } {
+  const m = /^\s*"?([^"<]*?)"?\s*<([^>]+)>\s*$/.exec(address);
+  if (!m) return { email: address.trim() };
+  return m[1] ? { name: m[1].trim(), email: m[2].trim() } : { email: m[2].trim() };
+}

@@ -1,11 +1,15 @@
 // The step catalog: one module per type; the API's /step-types is generated from it.
 import { z } from "@hono/zod-openapi";
-import { exit, log, updateContact, webhook } from "./actions";
-import { condition, split } from "./branching";
+import condition from "./condition";
 import delay from "./delay";
+import exit from "./exit";
+import log from "./log";
 import sendEmail from "./send-email";
+import split from "./split";
 import type { StepType } from "./step";
+import updateContact from "./update-contact";
 import waitForEvent from "./wait-for-event";
+import webhook from "./webhook";
 
 export const STEP_TYPES: Record<string, StepType> = Object.fromEntries(
   [sendEmail, delay, waitForEvent, condition, split, webhook, updateContact, exit, log].map((s) => [s.type, s]),

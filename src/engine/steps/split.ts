@@ -1,21 +1,7 @@
-// condition and split: choose a branch by a Condition, or deterministically by enrollment.
+// split: an A/B split by weight, deterministic per enrollment; the outcome is the variant key.
 import { z } from "@hono/zod-openapi";
-import { evaluate } from "../conditions";
 import { chooseVariant } from "../split";
-import { type Condition, ConditionSchema } from "../types";
 import { defineStep } from "./step";
-
-export const condition = defineStep<Condition>({
-  type: "condition",
-  description: "Branch on a Condition over contact.*, vars.* and event.*: outcome `true` or `false`.",
-  config: ConditionSchema,
-  outcomes: () => ["true", "false"],
-  pauses: false,
-  execute(config, ctx) {
-    const result = evaluate(config, ctx.scope);
-    return { kind: "outcome", outcome: String(result), message: `Condition is ${result}` };
-  },
-});
 
 export const SplitConfig = z
   .object({
@@ -39,7 +25,7 @@ export const SplitConfig = z
   .strict();
 export type SplitConfig = z.infer<typeof SplitConfig>;
 
-export const split = defineStep<SplitConfig>({
+export default defineStep<SplitConfig>({
   type: "split",
   description: "A/B split: each enrollment gets one variant by weight, deterministically by its id; the outcome is the variant key.",
   config: SplitConfig,
