@@ -1,6 +1,7 @@
 // send_email: queue an email (template or inline), inside the send window, unless suppressed.
 import { z } from "@hono/zod-openapi";
 import { nextWindowOpen } from "../schedule";
+import { EmailSourceFields } from "../templates";
 import { defineStep, type StepContext, type StepResult } from "./step";
 
 const Track = z.object({ opens: z.boolean().default(true), clicks: z.boolean().default(true) }).strict();
@@ -13,20 +14,7 @@ const common = {
 };
 export const SendEmailConfig = z.union([
   z.object({ templateId: z.string().min(1).max(100), ...common }).strict(),
-  z
-    .object({
-      subject: z.string().min(1).max(1000),
-      html: z
-        .string()
-        .min(1)
-        .max(512 * 1024),
-      text: z
-        .string()
-        .max(512 * 1024)
-        .optional(),
-      ...common,
-    })
-    .strict(),
+  z.object({ ...EmailSourceFields, ...common }).strict(),
 ]);
 export type SendEmailConfig = z.infer<typeof SendEmailConfig>;
 

@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { database, iso } from "../../db/client";
 import { deleteTemplate, getTemplate, insertTemplate, listTemplates, type TemplateRow, updateTemplate } from "../../db/templates";
-import { renderTemplate, validateTemplate } from "../../engine/templates";
+import { EmailSourceFields, renderTemplate, validateTemplate } from "../../engine/templates";
 import { htmlToText } from "../../engine/text";
 import { ApiError, errorResponses, notFound, validationFailed } from "../../http/errors";
 import { newId } from "../../http/ids";
@@ -14,16 +14,8 @@ const params = pathId("id", "tpl_01JD0000000000000000000000");
 
 const fields = {
   name: z.string().trim().min(1).max(200),
-  subject: z.string().min(1).max(1000),
-  html: z
-    .string()
-    .min(1)
-    .max(512 * 1024),
-  text: z
-    .string()
-    .max(512 * 1024)
-    .nullable()
-    .optional(),
+  ...EmailSourceFields,
+  text: EmailSourceFields.text.unwrap().nullable().optional(),
   from: z.string().max(320).nullable().optional(),
   replyTo: z.string().max(320).nullable().optional(),
 };
