@@ -68,7 +68,8 @@ describe("an enrollment's life", () => {
     );
     expect(msgs.messages[0].provider).toBe("outbox");
     const logs = await call("GET", `/v1/enrollments/${id}/logs`, { key });
-    expect(logs.json.data).toHaveLength(7);
+    expect(logs.json).toHaveLength(7);
+    expect(logs.json[0]).toMatchObject({ stepId: "m1", stepType: "send_email", status: "started" });
   });
 
   it("branches on a condition", async () => {

@@ -189,7 +189,7 @@ export default router()
   .openapi(routes.logs, async (c) => {
     const e = await ownedEnrollment(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
     const snap = await snapshotOf(c.env, e.id);
-    return c.json({ data: (snap?.logs ?? []).map(logJson) }, 200);
+    return c.json((snap?.logs ?? []).map(logJson), 200);
   })
   .openapi(routes.cancel, async (c) => {
     const db = database(c.env.DB);

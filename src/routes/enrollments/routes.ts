@@ -62,7 +62,7 @@ export const logs = createRoute({
   tags,
   security: secured,
   request: { params: enr },
-  responses: { 200: json(z.object({ data: z.array(LogEntry) }), "Per-step log, oldest first"), ...errorResponses(404) },
+  responses: { 200: json(z.array(LogEntry), "Per-step log, oldest first"), ...errorResponses(404) },
 });
 
 export const cancel = createRoute({
