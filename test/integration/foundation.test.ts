@@ -18,6 +18,20 @@ describe("health, bootstrap and account", () => {
     expect(res.json.createdAt).toMatch(/Z$/);
   });
 
+  it("hides the admin route (404) when ADMIN_TOKEN is not configured", async () => {
+    const { env } = await import("cloudflare:workers");
+    const { createExecutionContext } = await import("cloudflare:test");
+    const worker = (await import("../../src/index")).default;
+    const req = new Request("https://nudge.test/v1/admin/orgs", {
+      method: "POST",
+      headers: { authorization: "Bearer anything", "content-type": "application/json" },
+      body: '{"name":"x"}',
+    });
+    const res = await worker.fetch(req as Parameters<typeof worker.fetch>[0], { ...env, ADMIN_TOKEN: undefined }, createExecutionContext());
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: string }).error).toBe("not_found");
+  });
+
   it("refuses a wrong or missing admin token", async () => {
     expectError(await call("POST", "/v1/admin/orgs", { headers: { authorization: "Bearer nope" }, body: { name: "x" } }), 401, "unauthorized");
     expectError(await call("POST", "/v1/admin/orgs", { body: { name: "x" } }), 401, "unauthorized");
