@@ -75,6 +75,7 @@ export function client(base, key) {
     const res = await fetch(`${base}${path}`, {
       method,
       redirect: "manual",
+      signal: AbortSignal.timeout(30_000),
       headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
