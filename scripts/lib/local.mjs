@@ -69,8 +69,8 @@ export async function startLocal({ port, stateDir, watchdogMs = 5000, vars = {},
   };
 }
 
-/** A small JSON client bound to one server and key; it waits out a 429 (Retry-After) up to 3 times. */
-export function client(base, key) {
+/** A small JSON client bound to one server and key; unless told not to, it waits out a 429 (Retry-After) up to 3 times. */
+export function client(base, key, { waitOnRateLimit = true } = {}) {
   return async function api(method, path, body, headers = {}, attempt = 0) {
     const res = await fetch(`${base}${path}`, {
       method,
@@ -79,7 +79,7 @@ export function client(base, key) {
       headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
-    if (res.status === 429 && attempt < 3) {
+    if (res.status === 429 && waitOnRateLimit && attempt < 3) {
       await res.text();
       await sleep(Number(res.headers.get("retry-after") ?? 1) * 1000);
       return api(method, path, body, headers, attempt + 1);
