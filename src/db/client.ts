@@ -6,4 +6,3 @@ export type Db = ReturnType<typeof database>;
 export const database = (d1: D1Database) => drizzle(d1, { schema });
 
 export const iso = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString());
-export const isoOpt = (ms: number | null | undefined): string | undefined => (ms == null ? undefined : new Date(ms).toISOString());

@@ -25,8 +25,6 @@ export const getEnrollment = (db: Db, orgId: string, id: string) =>
     .where(and(eq(enrollments.orgId, orgId), eq(enrollments.id, id)))
     .get();
 
-export const getEnrollmentById = (db: Db, id: string) => db.select().from(enrollments).where(eq(enrollments.id, id)).get();
-
 export const priorEnrollment = (db: Db, workflowId: string, contactId: string) =>
   db
     .select({ id: enrollments.id, status: enrollments.status })

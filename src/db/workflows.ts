@@ -1,5 +1,5 @@
 // Workflows and their immutable versions.
-import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
 import type { WorkflowDefinition } from "../engine/types";
 import type { Db } from "./client";
 import { workflows, workflowVersions } from "./schema";
@@ -97,11 +97,6 @@ export const activeWorkflowsTriggeredBy = (db: Db, orgId: string, event: string)
     .from(workflows)
     .where(and(eq(workflows.orgId, orgId), eq(workflows.triggerEvent, event), eq(workflows.status, "active"), isNull(workflows.deletedAt)))
     .all();
-
-export const workflowStatuses = (db: Db, ids: string[]) =>
-  ids.length === 0
-    ? Promise.resolve([])
-    : db.select({ id: workflows.id, status: workflows.status, deletedAt: workflows.deletedAt }).from(workflows).where(inArray(workflows.id, ids)).all();
 
 export const softDeleteWorkflow = (db: Db, orgId: string, id: string, now = Date.now()) =>
   db
