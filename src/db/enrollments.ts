@@ -1,8 +1,8 @@
 // The D1 index of enrollments: reservation (atomic "already enrolled"), the mirror the
 // enrollment objects write with a growing seq, funnels, and the watchdog's overdue scan.
-import { and, count, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { ACTIVE_STATUSES, enrollments, stepStats } from "./schema";
+import { ACTIVE_STATUSES, contacts, enrollments, stepStats } from "./schema";
 
 export type EnrollmentRow = typeof enrollments.$inferSelect;
 
@@ -150,12 +150,15 @@ export async function writeMirror(
     );
   }
   if (contactMerge && Object.keys(contactMerge.data).length > 0) {
-    let expr = sql`data`;
+    let expr = sql`${contacts.data}`;
     for (const [k, v] of Object.entries(contactMerge.data)) {
       expr = sql`json_set(${expr}, ${`$."${k.replace(/"/g, '\\"')}"`}, json(${JSON.stringify(v ?? null)}))`;
     }
     stmts.push(
-      sql`update contacts set data = ${expr}, updated_at = ${m.updatedAt} where id = ${contactMerge.contactId} and org_id = ${contactMerge.orgId} and erased_at is null` as never,
+      db
+        .update(contacts)
+        .set({ data: expr as unknown as Record<string, unknown>, updatedAt: m.updatedAt })
+        .where(and(eq(contacts.id, contactMerge.contactId), eq(contacts.orgId, contactMerge.orgId), isNull(contacts.erasedAt))),
     );
   }
   const results = await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);

@@ -241,10 +241,11 @@ async function applyEvent(env: Env, db: Db, orgId: string, provider: string, e: 
 }
 
 export async function handleInbound(c: Context<AppEnv>, provider: string, connectionId: string) {
+  const handler = Object.hasOwn(PROVIDERS, provider) ? PROVIDERS[provider] : undefined;
+  if (!handler) return errorJson(c, "not_found", "Unknown inbound endpoint");
   const db = database(c.env.DB);
   const conn = await getConnectionById(db, connectionId);
   if (!conn || conn.provider !== provider) return errorJson(c, "not_found", "Unknown inbound endpoint");
-  const handler = PROVIDERS[provider];
   const body = await c.req.text();
   const creds = JSON.parse(await decrypt(c.env, conn.credentials)) as Creds;
   let verified = false;

@@ -5,7 +5,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { EventJob } from "../delivery/events";
 import type { AppEnv } from "../env";
-import { errorJson } from "../http/errors";
+import { ErrorBody, errorJson } from "../http/errors";
 import { newId } from "../http/ids";
 import { json, router } from "../http/openapi";
 import { handleInbound } from "./inbound";
@@ -24,6 +24,8 @@ const token = z.object({
     .openapi({ param: { name: "token", in: "path" } }),
 });
 const tags = ["Edge"];
+/** An error answer in the one shape every route uses. */
+const failure = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
 
 function enqueue(c: Context<AppEnv>, job: EventJob) {
   c.executionCtx.waitUntil(
@@ -46,7 +48,7 @@ const routes = {
     request: { params: token },
     responses: {
       200: { description: "A 1×1 GIF", content: { "image/gif": { schema: z.string().openapi({ format: "binary" }) } } },
-      404: json(z.object({ error: z.string() }), "Bad token"),
+      404: failure("Unknown, altered or foreign token (`not_found`)"),
     },
   }),
   click: createRoute({
@@ -55,7 +57,10 @@ const routes = {
     tags,
     summary: "Click redirect",
     request: { params: token },
-    responses: { 302: { description: "Redirect to the signed destination" }, 404: json(z.object({ error: z.string() }), "Bad token; never a redirect") },
+    responses: {
+      302: { description: "Redirect to the signed destination" },
+      404: failure("Unknown, altered or foreign token (`not_found`); never a redirect"),
+    },
   }),
   unsubscribePage: createRoute({
     method: "get",
@@ -63,7 +68,10 @@ const routes = {
     tags,
     summary: "Unsubscribe confirmation page (a GET never unsubscribes)",
     request: { params: token },
-    responses: { 200: { description: "HTML page", content: { "text/html": { schema: z.string() } } }, 404: json(z.object({ error: z.string() }), "Bad token") },
+    responses: {
+      200: { description: "HTML page", content: { "text/html": { schema: z.string() } } },
+      404: failure("Unknown, altered or foreign token (`not_found`)"),
+    },
   }),
   unsubscribe: createRoute({
     method: "post",
@@ -73,7 +81,7 @@ const routes = {
     request: { params: token },
     responses: {
       200: { description: "Unsubscribed", content: { "text/html": { schema: z.string() } } },
-      404: json(z.object({ error: z.string() }), "Bad token"),
+      404: failure("Unknown, altered or foreign token (`not_found`)"),
     },
   }),
   inbound: createRoute({
@@ -83,14 +91,17 @@ const routes = {
     summary: "Provider event webhooks (bounces, complaints, deliveries); signature checked first",
     request: {
       params: z.object({
-        provider: z.enum(["sendgrid", "resend", "postmark", "ses"]).openapi({ param: { name: "provider", in: "path" } }),
+        provider: z
+          .string()
+          .openapi({ param: { name: "provider", in: "path" }, description: "`sendgrid`, `resend`, `postmark` or `ses`; any other answers 404" }),
         connectionId: z.string().openapi({ param: { name: "connectionId", in: "path" } }),
       }),
     },
     responses: {
       200: json(z.object({ received: z.number().int(), applied: z.number().int() }), "Processed"),
-      401: json(z.object({ error: z.string() }), "Bad signature"),
-      404: json(z.object({ error: z.string() }), "Unknown connection"),
+      400: failure("The verified payload could not be parsed (`invalid_json`)"),
+      401: failure("Missing or wrong signature (`unauthorized`)"),
+      404: failure("No such connection of that provider (`not_found`)"),
     },
   }),
 };

@@ -29,7 +29,8 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   if (key === undefined) return next();
 
   const db = database(c.env.DB);
-  const orgId = c.get("orgId");
+  // Keys are scoped to the caller's org; admin routes have none and share one scope.
+  const orgId = c.get("orgId") ?? "admin";
   const body = await c.req.text();
   const hash = await sha256Hex(`${c.req.method} ${c.req.path}\n${body}`);
   const now = Date.now();

@@ -2,7 +2,19 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../http/errors";
 import { json, jsonBody, secured } from "../../http/openapi";
 import { listOf, PageQuery } from "../../http/pagination";
-import { StepInput, StepTypeInfo, TestInput, TestResult, TransitionInput, Version, Workflow, WorkflowInput, WorkflowPatch, WorkflowStatus } from "./schemas";
+import {
+  StepInput,
+  StepPatch,
+  StepTypeInfo,
+  TestInput,
+  TestResult,
+  TransitionInput,
+  Version,
+  Workflow,
+  WorkflowInput,
+  WorkflowPatch,
+  WorkflowStatus,
+} from "./schemas";
 
 const tags = ["Workflows"];
 const id = z
@@ -98,7 +110,7 @@ export const patchStep = createRoute({
   path: "/v1/workflows/{id}/steps/{stepId}",
   tags,
   security: secured,
-  request: { params: stepParams, body: jsonBody(StepInput.omit({ id: true, type: true }).partial()) },
+  request: { params: stepParams, body: jsonBody(StepPatch) },
   responses: { 200: json(Workflow, "Step updated"), ...errorResponses(404, 409) },
 });
 

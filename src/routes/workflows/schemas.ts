@@ -12,15 +12,22 @@ const LocalId = z
   .regex(/^[\w-]+$/, "Ids use letters, digits, _ and -");
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Use HH:MM (24 h)");
 
+const stepFields = {
+  name: z.string().max(200).optional(),
+  position: z.object({ x: z.number(), y: z.number() }).optional(),
+};
+
 export const StepInput = z
   .object({
     id: LocalId.optional(),
     type: z.string().min(1).max(50),
-    name: z.string().max(200).optional(),
+    ...stepFields,
     config: z.record(z.string(), z.unknown()).default({}),
-    position: z.object({ x: z.number(), y: z.number() }).optional(),
   })
   .openapi("StepInput");
+
+/** A step's changes: only what is given changes (no default config that would wipe the step's own). */
+export const StepPatch = z.object({ ...stepFields, config: z.record(z.string(), z.unknown()).optional() }).openapi("StepPatch");
 
 export const TransitionInput = z
   .object({
