@@ -11,6 +11,7 @@ import { advance, initialState } from "../src/engine/advance";
 import type { AdvanceResult, EmitEffect, EngineInput, EnrollmentState, LogLine, WorkflowDefinition } from "../src/engine/types";
 import { contactSnapshot, type StartPayload } from "../src/enrollments";
 import type { Env } from "../src/env";
+import { countEngine, inUnit } from "../src/metrics";
 
 /** An effect not confirmed by its consumer within this long is sent again (consumers are idempotent by key). */
 const DEFAULT_REDELIVERY_MS = 120_000;
@@ -139,6 +140,19 @@ export class EnrollmentDO extends DurableObject<Env> {
     return this.end("failed", null, `Step ${stepId}: ${error}`, "enrollment.failed");
   }
 
+  /**
+   * Contact erasure: drop the personal data this object holds — the contact snapshot, the
+   * variables and trigger data, and log text rendered from templates.
+   */
+  async forgetContact(): Promise<void> {
+    await this.serial(async () => {
+      const state = this.state();
+      if (!state) return;
+      this.kv.put("state", { ...state, contact: { id: state.contactId, data: {} }, vars: {}, event: {} });
+      this.ctx.storage.sql.exec("UPDATE logs SET message = '[erased]', data = NULL WHERE step_type IN ('log', 'webhook', 'update_contact')");
+    });
+  }
+
   /** DELETE /v1/enrollments/:id: cancel if active, then drop everything this object stored. */
   async destroy(): Promise<void> {
     await this.end("cancelled", "deleted", null, "enrollment.cancelled");
@@ -215,7 +229,8 @@ export class EnrollmentDO extends DurableObject<Env> {
   // ---- internals -------------------------------------------------------------------------
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(fn, fn);
+    const unit = () => inUnit("object", fn);
+    const p = this.chain.then(unit, unit);
     this.chain = p.catch(() => undefined);
     return p;
   }
@@ -263,19 +278,9 @@ export class EnrollmentDO extends DurableObject<Env> {
     await this.dispatch(await jobsFor(result.state, meta.definition, result.effects));
     const merged = Object.assign({}, ...result.effects.map((e) => (e.type === "update_contact" ? e.data : {})));
     this.save(result.state, result.logs, merged);
-    const rowsWritten = await this.mirror(result.state, result.wakeAt);
+    await this.mirror(result.state, result.wakeAt);
     await this.arm(result.wakeAt);
-    // One line per engine pass: the figures the benchmark sums (steps run, D1 rows written).
-    console.log(
-      JSON.stringify({
-        msg: "enrollment.advanced",
-        enrollmentId: state.id,
-        status: result.state.status,
-        steps,
-        effects: result.effects.length,
-        d1RowsWritten: rowsWritten,
-      }),
-    );
+    countEngine(steps);
     return result;
   }
 

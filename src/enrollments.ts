@@ -1,12 +1,13 @@
 // Enrollment operations shared by routes and consumers: reserve + start, event fan-out,
 // and cancellation. Each enrollment is one Durable Object named by its id.
 import type { Db } from "./db/client";
-import { type ContactFields, type ContactRow, findContactByEmail, findContactByExternalId, getContact, upsertContact } from "./db/contacts";
+import { type ContactFields, type ContactRow, eraseContact, findContactByEmail, findContactByExternalId, getContact, upsertContact } from "./db/contacts";
 import {
   activeEnrollmentIds,
   cancelReservation,
   type EnrollmentRow,
   enrollmentsAwaiting,
+  listEnrollments,
   priorEnrollment,
   releaseReservation,
   reserveEnrollment,
@@ -275,8 +276,21 @@ async function cancelAll(env: Env, db: Db, ids: { id: string }[], reason: string
   return n;
 }
 
-export async function cancelContactEnrollments(env: Env, db: Db, contactId: string, reason: string) {
-  return cancelAll(env, db, await activeEnrollmentIds(db, { contactId }), reason);
+/**
+ * DELETE /v1/contacts/:id: cancels the contact's active enrollments, erases its personal data
+ * from every D1 table that copied it, and has each of its enrollment objects forget it.
+ */
+export async function eraseContactEverywhere(env: Env, db: Db, contact: ContactRow) {
+  await cancelAll(env, db, await activeEnrollmentIds(db, { contactId: contact.id }), "contact_deleted");
+  await eraseContact(db, contact.orgId, contact.id);
+  let before: string | undefined;
+  for (;;) {
+    const page = await listEnrollments(db, contact.orgId, { contactId: contact.id }, 100, before);
+    const ids = page.slice(0, 100).map((e) => e.id);
+    for (let i = 0; i < ids.length; i += 20) await Promise.all(ids.slice(i, i + 20).map((id) => enrollmentStub(env, id).forgetContact()));
+    if (page.length <= 100) return;
+    before = ids[ids.length - 1];
+  }
 }
 
 export async function cancelWorkflowEnrollments(env: Env, db: Db, workflowId: string, reason: string) {

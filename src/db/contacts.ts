@@ -1,8 +1,8 @@
 // Contacts: upsert by email else externalId, index-backed listing, erase to a tombstone.
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { newId } from "../http/ids";
 import type { Db } from "./client";
-import { contacts } from "./schema";
+import { contacts, enrollments, events, messages, outbox, webhookDeliveries, webhooks } from "./schema";
 
 export type ContactRow = typeof contacts.$inferSelect;
 
@@ -112,18 +112,42 @@ export const listContacts = (db: Db, orgId: string, f: { email?: string; externa
     .limit(limit + 1)
     .all();
 
-/** Erases personal data; the id stays as an anonymous tombstone so history still joins. */
-export const eraseContact = (db: Db, orgId: string, id: string, now = Date.now()) =>
-  db
-    .update(contacts)
-    .set({
-      ...NO_PERSONAL_DATA,
-      subscribed: false,
-      erasedAt: now,
-      updatedAt: now,
-    })
-    .where(and(eq(contacts.orgId, orgId), eq(contacts.id, id)))
-    .run();
+/**
+ * Erases the contact's personal data everywhere Nudge copied it, in one batch: the contact
+ * row (the id stays as an anonymous tombstone so history still joins), its events' data, its
+ * messages' address, subject and stored job, the outbox copies of those messages, its
+ * enrollments' variables and trigger data, and the contact snapshot inside webhook payloads.
+ */
+export async function eraseContact(db: Db, orgId: string, id: string, now = Date.now()) {
+  const ofContact = db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.orgId, orgId), eq(messages.contactId, id)));
+  const orgWebhooks = db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.orgId, orgId));
+  await db.batch([
+    db
+      .update(contacts)
+      .set({ ...NO_PERSONAL_DATA, subscribed: false, erasedAt: now, updatedAt: now })
+      .where(and(eq(contacts.orgId, orgId), eq(contacts.id, id))),
+    db
+      .update(events)
+      .set({ data: {} })
+      .where(and(eq(events.orgId, orgId), eq(events.contactId, id))),
+    db.delete(outbox).where(and(eq(outbox.orgId, orgId), inArray(outbox.messageId, ofContact))),
+    db
+      .update(messages)
+      .set({ to: "", subject: null, job: null })
+      .where(and(eq(messages.orgId, orgId), eq(messages.contactId, id))),
+    db
+      .update(enrollments)
+      .set({ variables: {}, triggerEvent: null })
+      .where(and(eq(enrollments.orgId, orgId), eq(enrollments.contactId, id))),
+    db
+      .update(webhookDeliveries)
+      .set({ payload: sql`json_remove(${webhookDeliveries.payload}, '$.data.contact')` })
+      .where(and(inArray(webhookDeliveries.webhookId, orgWebhooks), sql`json_extract(${webhookDeliveries.payload}, '$.data.contactId') = ${id}`)),
+  ]);
+}
 
 /** Marks a contact unsubscribed (idempotent); returns true when this call changed it. */
 export async function unsubscribeContact(db: Db, orgId: string, id: string, now = Date.now()) {

@@ -35,3 +35,19 @@ export async function expireWait(id: string) {
   });
   return fireAlarm(id);
 }
+
+/** Keys of the effects the object has handed to queues and no consumer has confirmed yet. */
+export const pendingEffects = (id: string) =>
+  runInDurableObject(stubOf(id), async (_i: EnrollmentDO, state) =>
+    state.storage.sql
+      .exec<{ key: string }>("SELECT key FROM pending_effects")
+      .toArray()
+      .map((r) => r.key),
+  );
+
+/** Waits until every effect of the enrollment has been taken up by its consumer (the queues drained of its jobs). */
+export const drained = (id: string) =>
+  poll(
+    () => pendingEffects(id),
+    (keys) => keys.length === 0,
+  );

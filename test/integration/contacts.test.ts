@@ -1,6 +1,9 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { call, expectError, newOrg } from "../helpers/api";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { settle } from "../helpers/enrollments";
+
+afterEach(() => vi.restoreAllMocks());
 
 describe("contacts", () => {
   it("upserts by email (201 then 200) and shallow-merges data", async () => {
@@ -67,17 +70,56 @@ describe("contacts", () => {
     expect(events.json.data.map((e: { name: string }) => e.name)).toContain("contact.unsubscribed");
   });
 
-  it("DELETE erases personal data and leaves an anonymous tombstone", async () => {
+  it("DELETE erases personal data everywhere it was copied and leaves an anonymous tombstone", async () => {
     const { key } = await newOrg();
+    const hook = await call("POST", "/v1/webhooks", { key, body: { url: "https://hooks.acme.test/erase", events: ["*"] } });
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
     const c = await call("POST", "/v1/contacts", {
       key,
-      body: { email: "gone@x.co", phone: "+447911123456", firstName: "Gone", lastName: "Person", externalId: "ext-9", data: { secret: "s" } },
+      body: { email: "gone@x.co", phone: "+447911123456", firstName: "Gone", lastName: "Person", externalId: "ext-9", data: { secret: "s3cr3t" } },
     });
+    const w = await activeWorkflow(key, [
+      { id: "m", type: "send_email", config: { subject: "Hello {{ contact.firstName }}", html: "<p>{{ contact.email }}</p>" } },
+      { id: "l", type: "log", config: { message: "wrote to {{ contact.email }}" } },
+      { id: "d", type: "delay", config: { amount: 1, unit: "days" } },
+    ]);
+    const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contactId: c.json.id, variables: { nick: "Gonzo" } } })).json;
+    await call("POST", "/v1/events", { key, body: { name: "visited", contactId: c.json.id, data: { email: "gone@x.co" } } });
+    await settle(key, e.id);
+    await poll(
+      async () => (await call("GET", `/v1/outbox?to=gone@x.co`, { key })).json.data,
+      (d) => d.length === 1,
+    );
+    await poll(
+      async () =>
+        (
+          await env.DB.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE webhook_id = ? AND event_type = 'contact.created'")
+            .bind(hook.json.id)
+            .first<{ n: number }>()
+        )?.n,
+      (n) => n === 1,
+    );
     expect((await call("DELETE", `/v1/contacts/${c.json.id}`, { key })).status).toBe(204);
     expectError(await call("GET", `/v1/contacts/${c.json.id}`, { key }), 404, "not_found");
+    const personal = /gone@x\.co|gone%40x\.co|Gone|Person|ext-9|s3cr3t|447911123456|Gonzo/;
     const row = await env.DB.prepare("SELECT * FROM contacts WHERE id = ?").bind(c.json.id).first<Record<string, unknown>>();
     expect(row).toMatchObject({ email: null, phone: null, first_name: null, last_name: null, external_id: null, data: "{}" });
-    expect(JSON.stringify(row)).not.toMatch(/gone@x\.co|Gone|Person|ext-9|secret|447911123456/);
+    expect(JSON.stringify(row)).not.toMatch(personal);
+    for (const [table, where, id] of [
+      ["messages", "contact_id = ?", c.json.id],
+      ["events", "contact_id = ?", c.json.id],
+      ["enrollments", "contact_id = ?", c.json.id],
+      ["outbox", "message_id IN (SELECT id FROM messages WHERE contact_id = ?)", c.json.id],
+      ["webhook_deliveries", "webhook_id = ?", hook.json.id],
+    ]) {
+      const rows = await env.DB.prepare(`SELECT * FROM ${table} WHERE ${where}`).bind(id).all();
+      expect(JSON.stringify(rows.results), table).not.toMatch(personal);
+    }
+    expect((await call("GET", "/v1/outbox", { key })).json.data).toEqual([]);
+    // The enrollment object forgot too: its timeline and variables hold nothing personal.
+    const detail = await call("GET", `/v1/enrollments/${e.id}`, { key });
+    expect(detail.json).toMatchObject({ status: "cancelled", exitReason: "contact_deleted", variables: {} });
+    expect(JSON.stringify(detail.json)).not.toMatch(personal);
     // The email can be used again by a new contact.
     expect((await call("POST", "/v1/contacts", { key, body: { email: "gone@x.co" } })).status).toBe(201);
   });
@@ -98,6 +140,8 @@ describe("contacts", () => {
     }
     const list = await call("GET", "/v1/contacts?email=mine@x.co", { key: b.key });
     expect(list.json.data).toEqual([]);
+    // A's contact is untouched by B's PATCH and DELETE.
+    expect((await call("GET", `/v1/contacts/${c.json.id}`, { key: a.key })).json).toMatchObject({ id: c.json.id, email: "mine@x.co", firstName: null });
     // Same email in another org is a different contact.
     expect((await call("POST", "/v1/contacts", { key: b.key, body: { email: "mine@x.co" } })).status).toBe(201);
   });
@@ -197,6 +241,8 @@ describe("templates", () => {
     const t = await call("POST", "/v1/templates", { key: a.key, body: { name: "T", subject: "s", html: "h" } });
     expectError(await call("GET", `/v1/templates/${t.json.id}`, { key: b.key }), 404, "not_found");
     expectError(await call("POST", `/v1/templates/${t.json.id}/preview`, { key: b.key, body: {} }), 404, "not_found");
+    expectError(await call("PATCH", `/v1/templates/${t.json.id}`, { key: b.key, body: { name: "B's now" } }), 404, "not_found");
     expectError(await call("DELETE", `/v1/templates/${t.json.id}`, { key: b.key }), 404, "not_found");
+    expect((await call("GET", `/v1/templates/${t.json.id}`, { key: a.key })).json).toMatchObject({ id: t.json.id, name: "T" });
   });
 });

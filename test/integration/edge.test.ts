@@ -1,12 +1,11 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { deliverEmail, type EmailJob } from "../../src/delivery/email";
 import { signToken } from "../../src/edge/tokens";
 import worker from "../../src/index";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
 import { certificatePem, rawToDer } from "../helpers/der";
-import { enrollment, settle } from "../helpers/enrollments";
+import { drained, enrollment, settle } from "../helpers/enrollments";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -130,6 +129,7 @@ describe("tracking pixel and click redirect", () => {
 
   it("flags a click within seconds of sending as a machine click, and counts a later one", async () => {
     const s = await sentEmail();
+    await sentAgo(0, s.messageId); // sent just now: a click in the next 5 s is a scanner's
     await call("GET", s.click, { headers: { "user-agent": "Mozilla/5.0 (Macintosh) Safari/605" } });
     await poll(
       () => message(s.key, s.messageId),
@@ -160,11 +160,14 @@ describe("tracking pixel and click redirect", () => {
 describe("one-click unsubscribe", () => {
   it("shows a confirmation page on GET and changes nothing", async () => {
     const s = await sentEmail();
-    const page = await call("GET", s.unsubscribe);
+    const queued = vi.spyOn(env.EVENT_QUEUE, "send");
+    const ctx = createExecutionContext();
+    const page = await worker.fetch(new Request(`https://nudge.test${s.unsubscribe}`), env, ctx);
+    await waitOnExecutionContext(ctx); // everything the request started has finished
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
-    expect(page.text).toContain('method="post"');
-    await new Promise((r) => setTimeout(r, 300));
+    expect(await page.text()).toContain('method="post"');
+    expect(queued).not.toHaveBeenCalled();
     expect((await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json.subscribed).toBe(true);
   });
 
@@ -179,7 +182,13 @@ describe("one-click unsubscribe", () => {
       },
     ],
   ])("unsubscribes on POST (%s), idempotently, and no further email is sent", async (_name, body) => {
-    const s = await sentEmail({ steps: [{ id: "m", type: "send_email", config: { subject: "Hi", html: "<p>x</p>" } }] });
+    const s = await sentEmail({
+      steps: [
+        { id: "m", type: "send_email", config: { subject: "Hi", html: "<p>x</p>" } },
+        { id: "w", type: "wait_for_event", config: { eventName: "go", timeout: 86400 } },
+        { id: "again", type: "send_email", config: { subject: "Again", html: "<p>x</p>" } },
+      ],
+    });
     const res = await call("POST", s.unsubscribe, body());
     expect(res.status).toBe(200);
     expect(res.headers.get("location")).toBeNull();
@@ -194,22 +203,16 @@ describe("one-click unsubscribe", () => {
       (d) => d.some((e: { name: string }) => e.name === "contact.unsubscribed"),
     );
     expect(events.filter((e: { name: string }) => e.name === "contact.unsubscribed")).toHaveLength(1);
-    const job: EmailJob = {
-      kind: "send",
-      key: `${s.enrollmentId}:later:1`,
-      orgId: s.orgId,
-      enrollmentId: s.enrollmentId,
-      workflowId: "wf",
-      workflowName: "W",
-      stepId: "later",
-      contactId: s.contactId,
-      config: { subject: "Again", html: "<p>x</p>" },
-      vars: {},
-      event: {},
-    };
-    await deliverEmail(env, job, 1);
-    const msgs = (await call("GET", `/v1/messages?contactId=${s.contactId}`, { key: s.key })).json.data;
-    expect(msgs.find((m: { stepId: string }) => m.stepId === "later").status).toBe("suppressed");
+    // The journey goes on to its next email step: it is skipped, and nothing is sent.
+    expect((await call("POST", "/v1/events", { key: s.key, body: { name: "go", contactId: s.contactId } })).json.resumed).toEqual([s.enrollmentId]);
+    const done = await settle(s.key, s.enrollmentId);
+    expect(done.status).toBe("completed");
+    expect(done.timeline.find((l: { stepId: string; status: string }) => l.stepId === "again" && l.status !== "started")).toMatchObject({
+      status: "skipped",
+      outcome: "suppressed",
+    });
+    await drained(s.enrollmentId);
+    expect((await call("GET", `/v1/messages?contactId=${s.contactId}`, { key: s.key })).json.data.map((m: { stepId: string }) => m.stepId)).toEqual(["m"]);
     expect((await call("GET", "/v1/outbox", { key: s.key })).json.data).toHaveLength(1);
   });
 
@@ -378,6 +381,12 @@ describe("inbound provider webhooks", () => {
   it("answers 404 for an unknown connection or the wrong provider", async () => {
     const s = await withProviderMessage("postmark", { serverToken: "t", webhookUsername: "u", webhookPassword: "p" }, "pm-x");
     expectError(await call("POST", "/inbound/postmark/cxn_nope", { raw: "{}", headers: { "content-type": "application/json" } }), 404, "not_found");
+    expectError(
+      await call("POST", `/inbound/${"x".repeat(300)}/${s.connectionId}`, { raw: "{}", headers: { "content-type": "application/json" } }),
+      404,
+      "not_found",
+    );
+    expectError(await call("POST", `/inbound/smtp/${s.connectionId}`, { raw: "{}", headers: { "content-type": "application/json" } }), 404, "not_found");
     expectError(await call("POST", `/inbound/resend/${s.connectionId}`, { raw: "{}", headers: { "content-type": "application/json" } }), 404, "not_found");
   });
 });

@@ -1,10 +1,12 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
-import { deliverEmail, type EmailJob } from "../../src/delivery/email";
+import { decrypt } from "../../src/delivery/crypto";
+import { deliverEmail, EMAIL_MAX_ATTEMPTS, type EmailJob } from "../../src/delivery/email";
 import { PROVIDERS } from "../../src/delivery/providers";
 import type { OutgoingEmail } from "../../src/delivery/providers/provider";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
 import { settle } from "../helpers/enrollments";
+import { captureQueue, consume } from "../helpers/queues";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -202,104 +204,141 @@ describe("providers against their documented HTTP APIs", () => {
   });
 });
 
-async function setup(steps?: unknown[]) {
+/**
+ * A real enrollment whose first step sends an email: the job its object hands to the email
+ * queue is captured (not delivered), so each test drives the consumer with it. `prepare`
+ * runs first (connections, templates) and returns the step's config.
+ */
+async function setup(prepare: (key: string) => Promise<Record<string, unknown>> | Record<string, unknown> = () => ({ subject: "Hi", html: "<p>x</p>" })) {
   const { key, orgId } = await newOrg();
   const contact = (await call("POST", "/v1/contacts", { key, body: { email: "deliver@x.co", firstName: "Del" } })).json;
-  const w = await activeWorkflow(key, steps ?? [{ id: "d", type: "delay", config: { amount: 1, unit: "days" } }]);
-  const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contactId: contact.id } })).json;
-  await settle(key, e.id);
-  const job = (config: Record<string, unknown>, n = 1): EmailJob => ({
-    kind: "send",
-    key: `${e.id}:s1:${n}`,
-    orgId,
-    enrollmentId: e.id,
-    workflowId: w.id,
-    workflowName: "Flow",
-    stepId: "s1",
-    contactId: contact.id,
-    config,
-    vars: { hook: "H" },
-    event: {},
-  });
+  const config = await prepare(key);
+  const jobs = captureQueue<EmailJob>("EMAIL_QUEUE");
+  const w = await activeWorkflow(key, [
+    { id: "m", type: "send_email", config },
+    { id: "d", type: "delay", config: { amount: 1, unit: "days" } },
+  ]);
+  const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contactId: contact.id, variables: { hook: "Hook value" } } })).json;
+  await poll(
+    async () => jobs.captured.length,
+    (n) => n === 1,
+  );
+  jobs.restore();
+  const job = jobs.captured[0];
+  expect(job).toMatchObject({ kind: "send", key: `${e.id}:m:1`, stepId: "m", enrollmentId: e.id, contactId: contact.id, config });
   return { key, orgId, contact, enrollmentId: e.id as string, job };
 }
 
 const messages = async (key: string, enrollmentId: string) => (await call("GET", `/v1/messages?enrollmentId=${enrollmentId}`, { key })).json.data;
+const connect = (key: string, body: Record<string, unknown>) => call("POST", "/v1/connections", { key, body });
 
 describe("the email consumer", () => {
-  it("retries a 429 honouring Retry-After, then sends once", async () => {
-    const s = await setup();
-    await call("POST", "/v1/connections", { key: s.key, body: { provider: "resend", credentials: { apiKey: "re_k" }, from: "hi@acme.test" } });
+  it("retries a 429 with the delay Retry-After asks for, then sends once and acknowledges", async () => {
+    const s = await setup(async (key) => {
+      await connect(key, { provider: "resend", credentials: { apiKey: "re_k" }, from: "hi@acme.test" });
+      return { subject: "Hi", html: "<p>x</p>" };
+    });
     const { spy } = intercept(json({ message: "slow down" }, 429, { "retry-after": "30" }), json({ id: "re_ok" }));
-    const job = s.job({ subject: "Hi", html: "<p>x</p>" });
-    expect(await deliverEmail(env, job, 1)).toBeGreaterThanOrEqual(30);
-    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "queued" });
-    expect(await deliverEmail(env, job, 2)).toBeNull();
+    const first = await consume("nudge-email", [s.job], 1);
+    expect(first.delayOf(0)).toBe(30);
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "queued", error: expect.stringContaining("429") });
+    const second = await consume("nudge-email", [s.job], 2);
+    expect(second.delayOf(0)).toBeNull();
     expect(spy).toHaveBeenCalledTimes(2);
     expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "sent", provider: "resend", providerMessageId: "re_ok" });
   });
 
-  it("calls the provider once when the same queue message is delivered twice", async () => {
-    const s = await setup();
-    await call("POST", "/v1/connections", { key: s.key, body: { provider: "resend", credentials: { apiKey: "re_k" }, from: "hi@acme.test" } });
-    const { spy } = intercept(json({ id: "re_once" }));
-    const job = s.job({ subject: "Once", html: "<p>x</p>" });
-    await Promise.all([deliverEmail(env, job, 1), deliverEmail(env, job, 1)]);
-    await deliverEmail(env, job, 2);
-    expect(spy).toHaveBeenCalledTimes(1);
-    expect(await messages(s.key, s.enrollmentId)).toHaveLength(1);
+  it("backs off exponentially from EMAIL_RETRY_BASE_SECONDS when the provider gives no Retry-After", async () => {
+    const s = await setup(async (key) => {
+      await connect(key, { provider: "resend", credentials: { apiKey: "re_k" } });
+      return { subject: "Hi", html: "<p>x</p>" };
+    });
+    intercept(json({ message: "down" }, 503));
+    const base = { ...env, EMAIL_RETRY_BASE_SECONDS: "10" };
+    expect(await deliverEmail(base, s.job, 1)).toBe(10);
+    expect(await deliverEmail(base, s.job, 3)).toBe(40);
   });
 
-  it("fails the message and the enrollment on a permanent 4xx", async () => {
-    const s = await setup();
-    await call("POST", "/v1/connections", { key: s.key, body: { provider: "postmark", credentials: { serverToken: "t" }, from: "hi@acme.test" } });
+  it("calls the provider once when the same queue message is delivered twice", async () => {
+    const s = await setup(async (key) => {
+      await connect(key, { provider: "resend", credentials: { apiKey: "re_k" }, from: "hi@acme.test" });
+      return { subject: "Once", html: "<p>x</p>" };
+    });
+    const { spy } = intercept(json({ id: "re_once" }));
+    const [a, b] = await Promise.all([consume("nudge-email", [s.job], 1), consume("nudge-email", [s.job], 1)]);
+    const again = await consume("nudge-email", [s.job], 2);
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(again.delayOf(0)).toBeNull();
+    // The copy that lost the claim looks again later (it may be retried), never sends.
+    expect([a.delayOf(0), b.delayOf(0)]).toContain(null);
+    const rows = await messages(s.key, s.enrollmentId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].status).toBe("sent");
+  });
+
+  it("fails the message and the enrollment on a permanent 4xx, and acknowledges the job", async () => {
+    const s = await setup(async (key) => {
+      await connect(key, { provider: "postmark", credentials: { serverToken: "t" }, from: "hi@acme.test" });
+      return { subject: "Hi", html: "<p>x</p>" };
+    });
     intercept(json({ ErrorCode: 406, Message: "You tried to send to a recipient that has been marked as inactive." }, 422));
-    expect(await deliverEmail(env, s.job({ subject: "Hi", html: "<p>x</p>" }), 1)).toBeNull();
+    expect((await consume("nudge-email", [s.job], 1)).delayOf(0)).toBeNull();
     expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "failed", error: expect.stringContaining("406") });
     const e = (await call("GET", `/v1/enrollments/${s.enrollmentId}`, { key: s.key })).json;
     expect(e).toMatchObject({ status: "failed", error: expect.stringContaining("marked as inactive") });
   });
 
   it("keeps the enrollment going when the step says onError: continue", async () => {
-    const s = await setup();
-    await call("POST", "/v1/connections", { key: s.key, body: { provider: "postmark", credentials: { serverToken: "t" } } });
+    const s = await setup(async (key) => {
+      await connect(key, { provider: "postmark", credentials: { serverToken: "t" } });
+      return { subject: "Hi", html: "<p>x</p>", onError: "continue" };
+    });
     intercept(json({ ErrorCode: 406, Message: "inactive" }, 422));
-    await deliverEmail(env, s.job({ subject: "Hi", html: "<p>x</p>", onError: "continue" }), 1);
+    await consume("nudge-email", [s.job], 1);
+    expect((await messages(s.key, s.enrollmentId))[0].status).toBe("failed");
     expect((await call("GET", `/v1/enrollments/${s.enrollmentId}`, { key: s.key })).json.status).toBe("waiting");
   });
 
   it("gives up after the last retry, records the failure and dead-letters the job", async () => {
-    const s = await setup();
-    await call("POST", "/v1/connections", { key: s.key, body: { provider: "resend", credentials: { apiKey: "k" } } });
+    const s = await setup(async (key) => {
+      await connect(key, { provider: "resend", credentials: { apiKey: "k" } });
+      return { subject: "Hi", html: "<p>x</p>" };
+    });
     intercept(json({ message: "boom" }, 503));
     const dlq = vi.spyOn(env.EMAIL_DLQ, "send");
-    expect(await deliverEmail(env, s.job({ subject: "Hi", html: "<p>x</p>" }), 6)).toBeNull();
-    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "failed", error: expect.stringContaining("Gave up after 6 attempts") });
+    expect((await consume("nudge-email", [s.job], EMAIL_MAX_ATTEMPTS)).delayOf(0)).toBeNull();
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining(`Gave up after ${EMAIL_MAX_ATTEMPTS} attempts`),
+    });
     expect(dlq).toHaveBeenCalledTimes(1);
+    expect(dlq.mock.calls[0][0]).toEqual(s.job);
   });
 
-  it("suppresses an unsubscribed contact without calling the provider", async () => {
+  it("suppresses a contact unsubscribed since the step ran, without calling the provider", async () => {
     const s = await setup();
     await call("PATCH", `/v1/contacts/${s.contact.id}`, { key: s.key, body: { subscribed: false } });
     const { spy } = intercept(json({ id: "never" }));
-    await deliverEmail(env, s.job({ subject: "Hi", html: "<p>x</p>" }), 1);
+    expect((await consume("nudge-email", [s.job], 1)).delayOf(0)).toBeNull();
     expect(spy).not.toHaveBeenCalled();
-    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "suppressed" });
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "suppressed", error: "Not sent: unsubscribed" });
   });
 
   it("renders, tracks and adds the RFC 8058 headers and a text part (outbox)", async () => {
-    const s = await setup();
-    const tpl = (
-      await call("POST", "/v1/templates", {
-        key: s.key,
-        body: {
-          name: "T",
-          subject: "Hi {{ contact.firstName }}",
-          html: '<html><body><p>{{ vars.hook }}</p><a href="https://acme.test/a">A</a> <a href="http://acme.test/b?x=1&amp;y=2">B</a> <a href="mailto:x@y.z">mail</a> <a href="{{ unsubscribeUrl }}">unsubscribe</a></body></html>',
-        },
-      })
-    ).json;
-    await deliverEmail(env, s.job({ templateId: tpl.id }), 1);
+    const s = await setup(async (key) => {
+      const tpl = (
+        await call("POST", "/v1/templates", {
+          key,
+          body: {
+            name: "T",
+            subject: "Hi {{ contact.firstName }}",
+            html: '<html><body><p>{{ vars.hook }}</p><a href="https://acme.test/a">A</a> <a href="http://acme.test/b?x=1&amp;y=2">B</a> <a href="mailto:x@y.z">mail</a> <a href="{{ unsubscribeUrl }}">unsubscribe</a></body></html>',
+          },
+        })
+      ).json;
+      return { templateId: tpl.id };
+    });
+    await consume("nudge-email", [s.job], 1);
     const [msg] = await messages(s.key, s.enrollmentId);
     const out = (await call("GET", `/v1/outbox?messageId=${msg.id}`, { key: s.key })).json.data[0];
     expect(out.subject).toBe("Hi Del");
@@ -310,14 +349,14 @@ describe("the email consumer", () => {
     expect(hrefs.filter((h: string) => h.startsWith("https://nudge.test/t/c/"))).toHaveLength(3); // A, B and the unsubscribe link
     expect(hrefs).toContain("mailto:x@y.z");
     expect(out.html).not.toContain("https://acme.test/a");
-    expect(out.text).toContain("H");
-    expect(out.text).toContain("A (");
+    const unsubscribeUrl = out.headers["List-Unsubscribe"].slice(1, -1);
+    expect(out.text).toBe(`Hook value\n\nA (https://acme.test/a) B (http://acme.test/b?x=1&y=2) mail (mailto:x@y.z) unsubscribe (${unsubscribeUrl})`);
     expect((await call("GET", `/v1/outbox/${out.id}`, { key: s.key })).json.id).toBe(out.id);
   });
 
   it("respects track: {opens: false, clicks: false}", async () => {
-    const s = await setup();
-    await deliverEmail(env, s.job({ subject: "Plain", html: '<p><a href="https://acme.test/a">A</a></p>', track: { opens: false, clicks: false } }), 1);
+    const s = await setup(() => ({ subject: "Plain", html: '<p><a href="https://acme.test/a">A</a></p>', track: { opens: false, clicks: false } }));
+    await consume("nudge-email", [s.job], 1);
     const out = (await call("GET", "/v1/outbox", { key: s.key })).json.data[0];
     expect(out.html).toBe('<p><a href="https://acme.test/a">A</a></p>');
     expect(out.headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
@@ -353,11 +392,17 @@ describe("connections", () => {
     expect(res.json).toMatchObject({ provider: "resend", key: "default", from: "a@acme.test" });
     expect(JSON.stringify(res.json)).not.toContain("re_supersecret");
     const row = await env.DB.prepare("SELECT credentials_enc FROM connections WHERE id = ?").bind(res.json.id).first<{ credentials_enc: string }>();
-    expect(row?.credentials_enc).not.toContain("re_supersecret");
+    const sealed = row?.credentials_enc as string;
+    expect(sealed).toMatch(/^v1\.[\w-]+\.[\w-]+$/); // version . IV . AES-GCM ciphertext
+    for (const encoded of ["re_supersecret", btoa("re_supersecret"), btoa(JSON.stringify({ apiKey: "re_supersecret" }))]) expect(sealed).not.toContain(encoded);
+    expect(JSON.parse(await decrypt(env, sealed))).toEqual({ apiKey: "re_supersecret" });
+    await expect(decrypt({ ...env, ENCRYPTION_KEY: btoa("x".repeat(32)) }, sealed)).rejects.toThrow();
     expectError(await call("POST", "/v1/connections", { key: a.key, body: { provider: "resend", credentials: {} } }), 422, "validation_failed");
     expectError(await call("POST", "/v1/connections", { key: a.key, body: { provider: "resend", credentials: { apiKey: "x" } } }), 409, "conflict");
     expectError(await call("GET", `/v1/connections/${res.json.id}`, { key: b.key }), 404, "not_found");
+    expectError(await call("PATCH", `/v1/connections/${res.json.id}`, { key: b.key, body: { from: "b@evil.test" } }), 404, "not_found");
     expectError(await call("DELETE", `/v1/connections/${res.json.id}`, { key: b.key }), 404, "not_found");
+    expect((await call("GET", `/v1/connections/${res.json.id}`, { key: a.key })).json).toMatchObject({ id: res.json.id, from: "a@acme.test" });
     expect((await call("PATCH", `/v1/connections/${res.json.id}`, { key: a.key, body: { from: "b@acme.test" } })).json.from).toBe("b@acme.test");
     expect((await call("DELETE", `/v1/connections/${res.json.id}`, { key: a.key })).status).toBe(204);
   });
@@ -365,7 +410,7 @@ describe("connections", () => {
   it("keeps messages and the outbox to their org", async () => {
     const s = await setup();
     const other = await newOrg("B");
-    await deliverEmail(env, s.job({ subject: "Mine", html: "<p>x</p>" }), 1);
+    await consume("nudge-email", [s.job], 1);
     const [msg] = await messages(s.key, s.enrollmentId);
     const out = (await call("GET", "/v1/outbox", { key: s.key })).json.data[0];
     expectError(await call("GET", `/v1/messages/${msg.id}`, { key: other.key }), 404, "not_found");

@@ -2,9 +2,12 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EnrollmentDO } from "../../durable-objects/enrollment";
+import type { EmailJob } from "../../src/delivery/email";
+import { chooseVariant } from "../../src/engine/split";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
-import { enrollment, expireWait, fireAlarm, settle, stubOf } from "../helpers/enrollments";
+import { drained, enrollment, expireWait, fireAlarm, settle, stubOf } from "../helpers/enrollments";
+import { captureQueue, consume } from "../helpers/queues";
 
 const log = (message: string, id?: string) => ({ ...(id ? { id } : {}), type: "log", config: { message } });
 const mail = (subject: string, id?: string) => ({
@@ -21,6 +24,27 @@ async function enroll(
   extra: Record<string, unknown> = {},
 ) {
   return call("POST", "/v1/enrollments", { key, body: { workflowId, contact, ...extra } });
+}
+
+/**
+ * The split's specification, written here independently of src/engine/split.ts: FNV-1a over
+ * `enrollmentId:stepId`, finished with murmur3's avalanche, as a fraction of the total weight;
+ * the variant whose cumulative weight first exceeds it.
+ */
+function expectedVariant(enrollmentId: string, stepId: string, variants: { key: string; weight: number }[]) {
+  let h = 0x811c9dc5;
+  for (const ch of `${enrollmentId}:${stepId}`) {
+    h ^= ch.charCodeAt(0);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  const point = ((h >>> 0) / 2 ** 32) * variants.reduce((n, v) => n + v.weight, 0);
+  let acc = 0;
+  return variants.find((v) => point < (acc += v.weight))?.key ?? variants[variants.length - 1].key;
 }
 
 const outboxFor = async (key: string, to: string) => (await call("GET", `/v1/outbox?to=${encodeURIComponent(to)}`, { key })).json.data as { subject: string }[];
@@ -193,9 +217,19 @@ describe("an enrollment's life", () => {
         ],
       },
     );
-    const ends = new Set<string>();
-    for (let i = 0; i < 8; i++) ends.add((await settle(key, (await enroll(key, w.id)).json.id)).currentStepId);
-    expect([...ends].every((s) => s === "A" || s === "B")).toBe(true);
+    const variants = [
+      { key: "a", weight: 1 },
+      { key: "b", weight: 1 },
+    ];
+    for (let i = 0; i < 12; i++) {
+      const e = (await enroll(key, w.id)).json;
+      const chosen = expectedVariant(e.id, "s", variants);
+      expect(chooseVariant(e.id, "s", variants)).toBe(chosen); // the engine's choice is the specified one
+      expect(chooseVariant(e.id, "s", variants)).toBe(chosen); // and the same every time
+      const done = await settle(key, e.id);
+      expect(done.currentStepId).toBe(chosen === "a" ? "A" : "B");
+      expect(done.timeline.find((l: { stepId: string; status: string }) => l.stepId === "s" && l.status === "completed").outcome).toBe(chosen);
+    }
   });
 
   it("holds enrollments of a paused workflow at their next step, then resumes", async () => {
@@ -222,9 +256,12 @@ describe("an enrollment's life", () => {
     const c2 = await call("POST", `/v1/enrollments/${e.json.id}/cancel`, { key });
     expect(c2.json.status).toBe("cancelled");
     await expireWait(e.json.id); // even if its alarm fires, nothing more happens
-    await new Promise((r) => setTimeout(r, 300));
+    await drained(e.json.id); // every job it handed to a queue has been taken up
+    expect((await call("GET", `/v1/messages?enrollmentId=${e.json.id}`, { key })).json.data).toEqual([]);
     expect(await outboxFor(key, "cancel@x.co")).toEqual([]);
-    expect((await enrollment(key, e.json.id)).status).toBe("cancelled");
+    const after = await enrollment(key, e.json.id);
+    expect(after.status).toBe("cancelled");
+    expect(after.timeline.filter((l: { stepType: string }) => l.stepType === "send_email")).toEqual([]);
   });
 
   it("refuses a second active enrollment and re-entry unless allowed", async () => {
@@ -472,6 +509,9 @@ describe("bulk, funnel, cancel-all and imports", () => {
     }
     expectError(await enroll(b.key, w.id), 404, "not_found");
     expect((await call("GET", "/v1/enrollments", { key: b.key })).json.data).toEqual([]);
+    // A's enrollment is untouched by B's cancel, cancel-all and DELETE.
+    expect(await enrollment(a.key, e.json.id)).toMatchObject({ id: e.json.id, status: expect.stringMatching(/^(running|waiting)$/) });
+    expect(await fireAlarm(e.json.id)).toBe(true); // its object is alive and armed
   });
 });
 
@@ -558,6 +598,166 @@ describe("reservations whose start never landed", () => {
     const id = await orphan(key);
     expect((await call("POST", `/v1/enrollments/${id}/cancel`, { key })).json).toMatchObject({ status: "cancelled", exitReason: "cancelled_by_api" });
     await runWatchdog(env);
+    // A revival would have started the object and armed its alarm: nothing may run.
+    expect(await fireAlarm(id)).toBe(false);
+    expect(await runInDurableObject(stubOf(id), async (i: EnrollmentDO) => i.snapshot())).toBeNull();
     expect((await enrollment(key, id)).status).toBe("cancelled");
+  });
+});
+
+describe("what the README promises about enrollments", () => {
+  it("update_contact merges templated values into the stored contact", async () => {
+    const { key } = await newOrg();
+    const w = await activeWorkflow(key, [{ id: "u", type: "update_contact", config: { data: { stage: "{{ vars.stage }}", plan: "pro" } } }]);
+    const e = await enroll(key, w.id, { email: "upd@x.co", data: { plan: "free", keep: 1 } }, { variables: { stage: "warm" } });
+    expect((await settle(key, e.json.id)).status).toBe("completed");
+    const c = await poll(
+      async () => (await call("GET", `/v1/contacts/${e.json.contactId}`, { key })).json,
+      (c) => c.data.stage === "warm",
+    );
+    expect(c.data).toEqual({ plan: "pro", keep: 1, stage: "warm" });
+  });
+
+  it("waits for the send window when enrolled outside it, unless bypassSendWindow", async () => {
+    const { key } = await newOrg();
+    const now = new Date();
+    const startHour = (now.getUTCHours() + 2) % 24;
+    const hh = (h: number) => `${String(h).padStart(2, "0")}:00`;
+    const sendWindow = { days: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"], start: hh(startHour), end: startHour === 23 ? "23:59" : hh(startHour + 1) };
+    let opens = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), startHour);
+    if (opens <= now.getTime()) opens += 86_400_000;
+    const w = await activeWorkflow(key, [mail("Windowed", "m")], { sendWindow });
+    const held = (await enroll(key, w.id, { email: "win@x.co" })).json;
+    const waiting = await settle(key, held.id);
+    expect(waiting).toMatchObject({ status: "waiting", currentStepId: "m", nextRunAt: new Date(opens).toISOString() });
+    expect(waiting.timeline.at(-1).message).toMatch(/Outside the send window/);
+    await drained(held.id);
+    expect((await call("GET", `/v1/messages?enrollmentId=${held.id}`, { key })).json.data).toEqual([]);
+    const bypass = (await enroll(key, w.id, { email: "bypass@x.co" }, { bypassSendWindow: true })).json;
+    expect(bypass.bypassSendWindow).toBe(true);
+    expect((await settle(key, bypass.id)).status).toBe("completed");
+    await poll(
+      () => outboxFor(key, "bypass@x.co"),
+      (o) => o.length === 1,
+    );
+  });
+
+  it("DELETE /v1/workflows/{id}: 409 while enrollments are active, ?force=true cancels them", async () => {
+    const { key } = await newOrg();
+    const w = await activeWorkflow(key, [delay(3600)]);
+    const e = (await enroll(key, w.id)).json;
+    await settle(key, e.id);
+    expectError(await call("DELETE", `/v1/workflows/${w.id}`, { key }), 409, "workflow_has_active_enrollments");
+    expect((await enrollment(key, e.id)).status).toBe("waiting");
+    expect((await call("DELETE", `/v1/workflows/${w.id}?force=true`, { key })).status).toBe(204);
+    expect(await enrollment(key, e.id)).toMatchObject({ status: "cancelled", exitReason: "workflow_deleted" });
+    expectError(await call("GET", `/v1/workflows/${w.id}`, { key }), 404, "not_found");
+    expectError(await enroll(key, w.id), 404, "not_found");
+    const idle = await activeWorkflow(key, [log("x")]);
+    expect((await call("DELETE", `/v1/workflows/${idle.id}`, { key })).status).toBe(204);
+  });
+
+  it("lists a contact's enrollments, newest first, with cursor paging", async () => {
+    const { key } = await newOrg();
+    const w1 = await activeWorkflow(key, [delay(3600)]);
+    const w2 = await activeWorkflow(key, [delay(3600)]);
+    const first = (await enroll(key, w1.id, { email: "many@x.co" })).json;
+    const second = (await enroll(key, w2.id, { email: "many@x.co" })).json;
+    await enroll(key, w1.id, { email: "other@x.co" });
+    const page1 = await call("GET", `/v1/contacts/${first.contactId}/enrollments?limit=1`, { key });
+    expect(page1.json.data.map((e: { id: string }) => e.id)).toEqual([second.id]);
+    const page2 = await call("GET", `/v1/contacts/${first.contactId}/enrollments?limit=1&cursor=${page1.json.nextCursor}`, { key });
+    expect(page2.json.data.map((e: { id: string }) => e.id)).toEqual([first.id]);
+    expect(page2.json.nextCursor).toBeNull();
+  });
+
+  it("honours Idempotency-Key on POST /v1/enrollments and /bulk", async () => {
+    const { key } = await newOrg();
+    const w = await activeWorkflow(key, [delay(3600)]);
+    const body = { workflowId: w.id, contact: { email: "idem@x.co" } };
+    const a = await call("POST", "/v1/enrollments", { key, body, headers: { "idempotency-key": "enr-1" } });
+    const b = await call("POST", "/v1/enrollments", { key, body, headers: { "idempotency-key": "enr-1" } });
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(201);
+    expect(b.json.id).toBe(a.json.id);
+    expect(b.headers.get("idempotent-replayed")).toBe("true");
+    const bulkBody = { workflowId: w.id, contacts: [{ email: "b1@x.co" }, { email: "b2@x.co" }] };
+    const c = await call("POST", "/v1/enrollments/bulk", { key, body: bulkBody, headers: { "idempotency-key": "bulk-1" } });
+    const d = await call("POST", "/v1/enrollments/bulk", { key, body: bulkBody, headers: { "idempotency-key": "bulk-1" } });
+    expect(d.json).toEqual(c.json);
+    expect(d.headers.get("idempotent-replayed")).toBe("true");
+    expectError(
+      await call("POST", "/v1/enrollments/bulk", { key, body: { ...bulkBody, contacts: [{ email: "b3@x.co" }] }, headers: { "idempotency-key": "bulk-1" } }),
+      422,
+      "idempotency_key_reused",
+    );
+    expect((await call("GET", `/v1/enrollments?workflowId=${w.id}`, { key })).json.data).toHaveLength(3);
+  });
+
+  it("resumes an enrollment whose wait is not yet mirrored to D1 (an event arriving mid-run)", async () => {
+    const { key } = await newOrg();
+    const w = await activeWorkflow(key, [{ id: "w", type: "wait_for_event", config: { eventName: "ping", timeout: 3600 } }, log("got it", "yes")], {
+      transitions: [{ from: "w", to: "yes", on: "event" }],
+    });
+    const e = (await enroll(key, w.id, { email: "midrun@x.co" })).json;
+    await settle(key, e.id);
+    // The object is waiting; D1 still shows it running, as between persisting the wait and mirroring it.
+    await env.DB.prepare("UPDATE enrollments SET status = 'running', waiting_event = NULL WHERE id = ?").bind(e.id).run();
+    const ev = await call("POST", "/v1/events", { key, body: { name: "ping", email: "midrun@x.co" } });
+    expect(ev.json.resumed).toEqual([e.id]);
+    expect(await enrollment(key, e.id)).toMatchObject({ status: "completed", currentStepId: "yes" });
+  });
+});
+
+describe("recovery paths", () => {
+  it("the watchdog re-queues an import chunk whose queue job was lost", { timeout: 60_000 }, async () => {
+    const { key } = await newOrg();
+    const lost = captureQueue<{ kind: string }>("EVENT_QUEUE", (b) => b.kind === "import");
+    const res = await call("POST", "/v1/imports", { key, body: { contacts: [{ email: "lostchunk@x.co" }] } });
+    lost.restore();
+    expect(res.status).toBe(202);
+    expect(lost.captured).toHaveLength(1);
+    expect((await call("GET", `/v1/imports/${res.json.id}`, { key })).json.status).toBe("queued");
+    await env.DB.prepare("UPDATE imports SET updated_at = ? WHERE id = ?")
+      .bind(Date.now() - 120_000, res.json.id)
+      .run();
+    const report = await runWatchdog(env);
+    expect(report.requeued.importChunks).toBeGreaterThanOrEqual(1);
+    const done = await poll(
+      async () => (await call("GET", `/v1/imports/${res.json.id}`, { key })).json,
+      (i) => i.status === "completed",
+      30_000,
+    );
+    expect(done).toMatchObject({ total: 1, processed: 1, created: 1 });
+  });
+
+  it("the email dead-letter consumer records the failure and fails the enrollment", async () => {
+    const { key } = await newOrg();
+    const jobs = captureQueue<EmailJob>("EMAIL_QUEUE");
+    const w = await activeWorkflow(key, [mail("Dead", "m"), delay(3600)]);
+    const e = (await enroll(key, w.id, { email: "dlq@x.co" })).json;
+    await poll(
+      async () => jobs.captured.length,
+      (n) => n === 1,
+    );
+    jobs.restore();
+    const r = await consume("nudge-email-dlq", jobs.captured);
+    expect(r.delayOf(0)).toBeNull();
+    const [msg] = (await call("GET", `/v1/messages?enrollmentId=${e.id}`, { key })).json.data;
+    expect(msg).toMatchObject({ stepId: "m", status: "failed", error: "Dead-lettered after exhausting queue retries" });
+    expect(
+      await poll(
+        () => enrollment(key, e.id),
+        (x) => x.status !== "running" && x.status !== "waiting",
+      ),
+    ).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining("Dead-lettered"),
+    });
+  });
+
+  it("the event dead-letter consumer acknowledges what it is given", async () => {
+    const r = await consume("nudge-event-dlq", [{ kind: "import", importId: "imp_gone", chunk: 0 }]);
+    expect(r.delayOf(0)).toBeNull();
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { call, expectError, newOrg } from "../helpers/api";
+import { routeQueue } from "../../src/index";
+import { ADMIN_TOKEN, call, expectError, newOrg } from "../helpers/api";
+import { consume } from "../helpers/queues";
 
 describe("health, bootstrap and account", () => {
   it("answers health without auth, with a request id", async () => {
@@ -116,16 +118,70 @@ describe("auth", () => {
     const created = await call("POST", "/v1/api-keys", { key: a.key, body: { name: "a2" } });
     expectError(await call("GET", `/v1/api-keys/${created.json.id}`, { key: b.key }), 404, "not_found");
     expectError(await call("POST", `/v1/api-keys/${created.json.id}/revoke`, { key: b.key }), 404, "not_found");
+    expect((await call("GET", `/v1/api-keys/${created.json.id}`, { key: a.key })).json).toMatchObject({ id: created.json.id, revokedAt: null });
+    expect((await call("GET", "/v1/account", { key: created.json.key })).status).toBe(200);
   });
 
-  it("reports usage per key", async () => {
+  it("reports usage per key, exactly", async () => {
     const { key } = await newOrg();
     for (let i = 0; i < 3; i++) await call("GET", "/v1/account", { key });
+    const second = (await call("POST", "/v1/api-keys", { key, body: { name: "second" } })).json;
+    for (let i = 0; i < 2; i++) await call("GET", "/v1/account", { key: second.key });
     const usage = await call("GET", "/v1/api-keys/usage", { key });
     expect(usage.status).toBe(200);
-    expect(usage.json.data).toHaveLength(1);
-    expect(usage.json.data[0].requests24h).toBeGreaterThanOrEqual(4);
-    expect(usage.json.data[0].lastUsedAt).toMatch(/Z$/);
+    const by = Object.fromEntries(usage.json.data.map((u: { id: string; requests24h: number }) => [u.id, u.requests24h]));
+    const first = (await call("GET", "/v1/api-keys", { key: second.key })).json.data.find((k: { name: string }) => k.name === "Default").id;
+    // 3 reads, the key creation and the usage read itself; the second key's 2 reads.
+    expect(by).toEqual({ [first]: 5, [second.id]: 2 });
+    expect(usage.json.data.every((u: { lastUsedAt: string }) => /Z$/.test(u.lastUsedAt))).toBe(true);
+  });
+
+  it("counts usage over the last 24 whole hours only", async () => {
+    const { key } = await newOrg();
+    const keyId = (await call("GET", "/v1/api-keys", { key })).json.data[0].id;
+    const { env } = await import("cloudflare:workers");
+    const hour = Math.floor(Date.now() / 3_600_000);
+    for (const [h, n] of [
+      [hour - 23, 7],
+      [hour - 24, 100],
+      [hour - 30, 1000],
+    ]) {
+      await env.DB.prepare("INSERT INTO api_key_usage (key_id, hour, requests, last_used_at) VALUES (?, ?, ?, ?)")
+        .bind(keyId, h, n, h * 3_600_000)
+        .run();
+    }
+    const usage = await call("GET", "/v1/api-keys/usage", { key });
+    expect(usage.json.data[0]).toMatchObject({ id: keyId, requests24h: 7 + 2 }); // the list call and this one
+  });
+});
+
+describe("queues", () => {
+  it.each([
+    ["nudge-email", "email", false],
+    ["nudge-email-0", "email", false],
+    ["nudge-email-17", "email", false],
+    ["nudge-email-dlq", "email", true],
+    ["nudge-email-3-dlq", "email", true],
+    ["nudge-email-dlq-3", "email", true],
+    ["nudge-webhook-2", "webhook", false],
+    ["nudge-webhook-dlq", "webhook", true],
+    ["nudge-event", "event", false],
+    ["nudge-event-12-staging", "event", false],
+    ["nudge-event-dlq-production", "event", true],
+  ])("routes %s to the %s consumer (dead letters: %s)", (name, kind, deadLetter) => {
+    expect(routeQueue(name)).toEqual({ kind, deadLetter });
+  });
+
+  it.each(["nudge-mail", "other-email", "nudge-email-x", "nudge-email-dlq-dlq"])("knows no consumer for %s", (name) => {
+    expect(routeQueue(name)).toBeNull();
+  });
+
+  it("processes a sharded queue's batch instead of retrying it", async () => {
+    const r = await consume("nudge-event-3", [{ kind: "import", importId: "imp_gone", chunk: 0 }]);
+    expect(r.delayOf(0)).toBeNull();
+    expect(r.retryBatch.retry).toBe(false);
+    const unknown = await consume("nudge-mystery", [{ kind: "import", importId: "imp_gone", chunk: 0 }]);
+    expect(unknown.retryBatch.retry).toBe(true);
   });
 });
 
@@ -166,6 +222,16 @@ describe("idempotency", () => {
     const rb = await call("POST", "/v1/api-keys", { key: b.key, headers: { "idempotency-key": "same" }, body: { name: "k" } });
     expect(rb.headers.get("idempotent-replayed")).toBeNull();
     expect(rb.json.id).not.toBe(ra.json.id);
+  });
+
+  it("replays an admin POST too (admin keys share one scope)", async () => {
+    const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, "idempotency-key": `admin-${crypto.randomUUID()}` };
+    const first = await call("POST", "/v1/admin/orgs", { headers, body: { name: "Once" } });
+    const again = await call("POST", "/v1/admin/orgs", { headers, body: { name: "Once" } });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.json.org.id).toBe(first.json.org.id);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
   });
 
   it("rejects an over-long key", async () => {

@@ -2,8 +2,10 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { refuseUrl } from "../../src/delivery/ssrf";
+import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
-import { settle } from "../helpers/enrollments";
+import { drained, expireWait, settle } from "../helpers/enrollments";
+import { captureQueue, consume } from "../helpers/queues";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -14,11 +16,17 @@ interface Captured {
   redirect: RequestInit["redirect"];
 }
 
-/** Stands in for the customer's endpoint: records each delivery and answers from `answer`. */
-function endpoint(answer: (n: number, c: Captured) => Response = () => new Response("ok")) {
+const hookUrl = () => `https://hooks.acme.test/${crypto.randomUUID()}`;
+
+/**
+ * Stands in for one customer endpoint: records each request to `url` and answers from
+ * `answer`. Other URLs (stray retries of earlier tests' deliveries) get a 200, unrecorded.
+ */
+function endpoint(url: string, answer: (n: number, c: Captured) => Response = () => new Response("ok")) {
   const hits: Captured[] = [];
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
     const req = new Request(input, init);
+    if (req.url !== url) return new Response("ok");
     const c: Captured = { url: req.url, headers: Object.fromEntries(req.headers), body: await req.text(), redirect: init?.redirect };
     hits.push(c);
     return answer(hits.length, c);
@@ -26,10 +34,10 @@ function endpoint(answer: (n: number, c: Captured) => Response = () => new Respo
   return hits;
 }
 
-async function subscribe(key: string, events: string[] = ["*"], url = "https://hooks.acme.test/nudge") {
+async function subscribe(key: string, events: string[] = ["*"], url = hookUrl()) {
   const res = await call("POST", "/v1/webhooks", { key, body: { url, events } });
   if (res.status !== 201) throw new Error(res.text);
-  return res.json as { id: string; secret: string };
+  return { ...(res.json as { id: string; secret: string }), url };
 }
 
 const deliveries = async (key: string, id: string) => (await call("GET", `/v1/webhooks/${id}/deliveries`, { key })).json.data;
@@ -90,7 +98,7 @@ describe("webhook subscriptions", () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
     await env.DB.prepare("UPDATE webhooks SET url = 'https://169.254.169.254/x' WHERE id = ?").bind(w.id).run();
-    const hits = endpoint();
+    const hits = endpoint("https://169.254.169.254/x");
     await call("POST", `/v1/webhooks/${w.id}/test`, { key });
     const d = await poll(
       () => deliveries(key, w.id),
@@ -140,6 +148,10 @@ describe("webhook subscriptions", () => {
     ]) {
       expectError(await call(method, path, { key: b.key, body: method === "PATCH" ? { active: false } : undefined }), 404, "not_found");
     }
+    // A's subscription is untouched by B's attempts.
+    const mine = await call("GET", `/v1/webhooks/${w.id}`, { key: a.key });
+    expect(mine.json).toMatchObject({ id: w.id, active: true, url: w.url });
+    expect(await deliveries(a.key, w.id)).toEqual([]);
   });
 });
 
@@ -147,7 +159,7 @@ describe("webhook delivery", () => {
   it("signs per Standard Webhooks so the standardwebhooks library verifies it", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    const hits = endpoint();
+    const hits = endpoint(w.url);
     const res = await call("POST", `/v1/webhooks/${w.id}/test`, { key });
     expect(res.status).toBe(202);
     await poll(
@@ -168,12 +180,12 @@ describe("webhook delivery", () => {
     expect(d[0].attempts[0]).toMatchObject({ attempt: 1, statusCode: 200, error: null });
   });
 
-  it("signs with both secrets for a day after a rotation", async () => {
+  it("signs with both secrets for a day after a rotation, then with the new one only", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
     const rotated = (await call("POST", `/v1/webhooks/${w.id}/rotate-secret`, { key })).json;
     expect(rotated.secret).not.toBe(w.secret);
-    const hits = endpoint();
+    const hits = endpoint(w.url);
     await call("POST", `/v1/webhooks/${w.id}/test`, { key });
     await poll(
       async () => hits.length,
@@ -182,12 +194,24 @@ describe("webhook delivery", () => {
     expect(hits[0].headers["webhook-signature"].split(" ")).toHaveLength(2);
     expect(() => new Webhook(w.secret).verify(hits[0].body, hits[0].headers)).not.toThrow();
     expect(() => new Webhook(rotated.secret).verify(hits[0].body, hits[0].headers)).not.toThrow();
+    // The day is over: the old secret no longer signs.
+    await env.DB.prepare("UPDATE webhooks SET previous_secret_expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, w.id)
+      .run();
+    await call("POST", `/v1/webhooks/${w.id}/test`, { key });
+    await poll(
+      async () => hits.length,
+      (n) => n === 2,
+    );
+    expect(hits[1].headers["webhook-signature"].split(" ")).toHaveLength(1);
+    expect(() => new Webhook(rotated.secret).verify(hits[1].body, hits[1].headers)).not.toThrow();
+    expect(() => new Webhook(w.secret).verify(hits[1].body, hits[1].headers)).toThrow();
   });
 
   it("retries with the same webhook-id until a 2xx", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    const hits = endpoint((n) => (n < 3 ? new Response("no", { status: 500 }) : new Response(null, { status: 204 })));
+    const hits = endpoint(w.url, (n) => (n < 3 ? new Response("no", { status: 500 }) : new Response(null, { status: 204 })));
     await call("POST", `/v1/webhooks/${w.id}/test`, { key });
     const d = await poll(
       () => deliveries(key, w.id),
@@ -202,7 +226,7 @@ describe("webhook delivery", () => {
   it("treats a redirect as a failure and does not follow it", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    endpoint(() => new Response(null, { status: 301, headers: { location: "https://elsewhere.test/" } }));
+    endpoint(w.url, () => new Response(null, { status: 301, headers: { location: "https://elsewhere.test/" } }));
     await call("POST", `/v1/webhooks/${w.id}/test`, { key });
     const d = await poll(
       () => deliveries(key, w.id),
@@ -214,7 +238,7 @@ describe("webhook delivery", () => {
   it("disables the endpoint on 410 Gone", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    endpoint(() => new Response("gone", { status: 410 }));
+    endpoint(w.url, () => new Response("gone", { status: 410 }));
     await call("POST", `/v1/webhooks/${w.id}/test`, { key });
     await poll(
       () => deliveries(key, w.id),
@@ -227,8 +251,9 @@ describe("webhook delivery", () => {
   it("records failure and dead-letters after the last retry", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    endpoint(() => new Response("down", { status: 503 }));
-    await call("POST", `/v1/webhooks/${w.id}/test`, { key });
+    endpoint(w.url, () => new Response("down", { status: 503 }));
+    const dlq = vi.spyOn(env.WEBHOOK_DLQ, "send");
+    const { deliveryId } = (await call("POST", `/v1/webhooks/${w.id}/test`, { key })).json;
     const d = await poll(
       () => deliveries(key, w.id),
       (d) => d[0]?.status === "failed",
@@ -236,73 +261,180 @@ describe("webhook delivery", () => {
     );
     expect(d[0].attempts).toHaveLength(4); // WEBHOOK_RETRY_SCHEDULE in tests: 0,1,1,1
     expect(d[0].nextAttemptAt).toBeNull();
+    await poll(
+      async () => dlq.mock.calls.length,
+      (n) => n === 1,
+    );
+    expect(dlq.mock.calls[0][0]).toEqual({ kind: "deliver", deliveryId });
   });
 
-  it("disables an endpoint that has been failing for more than 5 days", async () => {
+  it("the webhook dead-letter consumer records a delivery whose queue retries ran out as failed", async () => {
+    const { key } = await newOrg();
+    const w = await subscribe(key);
+    const lost = captureQueue<{ kind: string }>("WEBHOOK_QUEUE", (b) => b.kind === "deliver");
+    const { deliveryId } = (await call("POST", `/v1/webhooks/${w.id}/test`, { key })).json;
+    lost.restore();
+    expect((await deliveries(key, w.id))[0]).toMatchObject({ id: deliveryId, status: "pending" });
+    expect((await consume("nudge-webhook-dlq", lost.captured)).delayOf(0)).toBeNull();
+    expect((await deliveries(key, w.id))[0]).toMatchObject({ id: deliveryId, status: "failed", nextAttemptAt: null });
+  });
+
+  it("the watchdog re-queues a delivery whose queue job was lost", async () => {
+    const { key } = await newOrg();
+    const w = await subscribe(key);
+    const lost = captureQueue<{ kind: string }>("WEBHOOK_QUEUE", (b) => b.kind === "deliver");
+    const { deliveryId } = (await call("POST", `/v1/webhooks/${w.id}/test`, { key })).json;
+    lost.restore();
+    expect(lost.captured).toHaveLength(1);
+    const hits = endpoint(w.url);
+    await env.DB.prepare("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?")
+      .bind(Date.now() - 120_000, deliveryId)
+      .run();
+    const report = await runWatchdog(env);
+    expect(report.requeued.deliveries).toBeGreaterThanOrEqual(1);
+    const d = await poll(
+      () => deliveries(key, w.id),
+      (d) => d[0]?.status === "succeeded",
+    );
+    expect(d[0].attempts).toHaveLength(1);
+    expect(hits).toHaveLength(1);
+  });
+
+  it("disables an endpoint that has been failing for more than 5 days; re-enabling clears the failure clock", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
     await env.DB.prepare("UPDATE webhooks SET failing_since = ? WHERE id = ?")
       .bind(Date.now() - 6 * 86_400_000, w.id)
       .run();
-    endpoint(() => new Response("down", { status: 500 }));
+    endpoint(w.url, () => new Response("down", { status: 500 }));
     await call("POST", `/v1/webhooks/${w.id}/test`, { key });
     await poll(
       async () => (await call("GET", `/v1/webhooks/${w.id}`, { key })).json,
       (x) => x.active === false,
     );
-    // Re-enabling clears the failure clock.
     const back = await call("PATCH", `/v1/webhooks/${w.id}`, { key, body: { active: true } });
     expect(back.json).toMatchObject({ active: true, disabledReason: null });
+    const clock = async () =>
+      (await env.DB.prepare("SELECT failing_since FROM webhooks WHERE id = ?").bind(w.id).first<{ failing_since: number | null }>())?.failing_since;
+    expect(await clock()).toBeNull();
+    // A new failure starts a new clock instead of disabling the endpoint again at once.
+    const before = Date.now();
+    const { deliveryId } = (await call("POST", `/v1/webhooks/${w.id}/test`, { key })).json;
+    await poll(
+      () => deliveries(key, w.id),
+      (d) => d.find((x: { id: string }) => x.id === deliveryId)?.attempts.length >= 1,
+    );
+    expect(await clock()).toBeGreaterThanOrEqual(before);
+    expect((await call("GET", `/v1/webhooks/${w.id}`, { key })).json.active).toBe(true);
   });
 
   it("emits each event type once, at the moment it happens, in a full journey", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    const hits = endpoint();
-    const flow = await activeWorkflow(key, [{ id: "m", type: "send_email", config: { subject: "Hi", html: "<p>x</p>" } }]);
+    const hits = endpoint(w.url);
+    const flow = await activeWorkflow(key, [
+      { id: "m", type: "send_email", config: { subject: "Hi", html: "<p>x</p>" } },
+      { id: "d", type: "delay", config: { amount: 1, unit: "hours" } },
+      { id: "l", type: "log", config: { message: "done" } },
+    ]);
     const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: flow.id, contact: { email: "journey@x.co" } } })).json;
+    const delivered = async () => (await deliveries(key, w.id)).map((d: { eventType: string; eventId: string }) => d);
+    const types = (list: { eventType: string }[]) => list.map((d) => d.eventType).sort();
+    // Until the delay: the contact, the enrollment, its first step and the email — nothing of the end yet.
     await settle(key, e.id);
-    const wanted = ["contact.created", "enrollment.created", "enrollment.step_completed", "enrollment.completed", "email.sent"];
-    // Only this test's endpoint: retries of earlier tests' deliveries may still arrive.
-    const mine = () =>
-      hits.filter((h) => {
-        try {
-          new Webhook(w.secret).verify(h.body, h.headers);
-          return true;
-        } catch {
-          return false;
-        }
-      });
-    await poll(
-      async () => mine().map((h) => (JSON.parse(h.body) as { type: string }).type),
-      (types) => wanted.every((t) => types.includes(t)),
-      15_000,
+    await drained(e.id);
+    const first = await poll(delivered, (d) => d.some((x: { eventType: string }) => x.eventType === "email.sent"));
+    expect(types(first)).toEqual(["contact.created", "email.sent", "enrollment.created", "enrollment.step_completed"]);
+    // The hour passes: the delay and the log step complete, then the enrollment.
+    await expireWait(e.id);
+    await drained(e.id);
+    const all = await delivered();
+    expect(types(all)).toEqual([
+      "contact.created",
+      "email.sent",
+      "enrollment.completed",
+      "enrollment.created",
+      "enrollment.step_completed",
+      "enrollment.step_completed",
+      "enrollment.step_completed",
+    ]);
+    expect(new Set(all.map((d: { eventId: string }) => d.eventId)).size).toBe(all.length);
+    const received = await poll(
+      async () => hits.map((h) => JSON.parse(h.body) as { type: string; data: Record<string, unknown> }),
+      (r) => r.length === all.length,
     );
-    await new Promise((r) => setTimeout(r, 500));
-    const types = mine()
-      .map((h) => (JSON.parse(h.body) as { type: string }).type)
-      .sort();
-    expect(types).toEqual([...wanted].sort());
-    const completed = mine()
-      .map((h) => JSON.parse(h.body))
-      .find((p) => p.type === "enrollment.completed");
-    expect(completed.data).toMatchObject({ enrollmentId: e.id, workflowId: flow.id, status: "completed" });
+    for (const h of hits) expect(() => new Webhook(w.secret).verify(h.body, h.headers)).not.toThrow();
+    expect(received.filter((p) => p.type === "enrollment.step_completed").map((p) => p.data.stepId)).toEqual(["m", "d", "l"]);
+    expect(received.find((p) => p.type === "enrollment.completed")?.data).toMatchObject({ enrollmentId: e.id, workflowId: flow.id, status: "completed" });
   });
 
   it("only sends the subscribed types, and nothing to another org", async () => {
     const a = await newOrg("A");
     const b = await newOrg("B");
-    await subscribe(a.key, ["contact.created"]);
-    await subscribe(b.key, ["*"], "https://hooks.b.test/x");
-    const hits = endpoint();
-    await call("POST", "/v1/contacts", { key: a.key, body: { email: "only@x.co" } });
-    await call("PATCH", `/v1/contacts/${(await call("GET", "/v1/contacts", { key: a.key })).json.data[0].id}`, { key: a.key, body: { firstName: "O" } });
+    const wa = await subscribe(a.key, ["contact.created"]);
+    const wb = await subscribe(b.key, ["*"]);
+    const hits = endpoint(wa.url);
+    const first = (await call("POST", "/v1/contacts", { key: a.key, body: { email: "only@x.co" } })).json;
+    await call("PATCH", `/v1/contacts/${first.id}`, { key: a.key, body: { firstName: "O" } });
+    // A later subscribed event: once it has arrived, the update published before it has been processed too.
+    await call("POST", "/v1/contacts", { key: a.key, body: { email: "sentinel@x.co" } });
     await poll(
       async () => hits.length,
-      (n) => n >= 1,
+      (n) => n === 2,
     );
-    await new Promise((r) => setTimeout(r, 500));
-    expect(hits.map((h) => h.url)).toEqual(["https://hooks.acme.test/nudge"]);
-    expect(JSON.parse(hits[0].body).type).toBe("contact.created");
+    expect(hits.map((h) => JSON.parse(h.body).type)).toEqual(["contact.created", "contact.created"]);
+    expect((await deliveries(a.key, wa.id)).map((d: { eventType: string }) => d.eventType)).toEqual(["contact.created", "contact.created"]);
+    expect(await deliveries(b.key, wb.id)).toEqual([]);
+  });
+
+  it("calls the webhook step's endpoint with its templated request, once per visit, retrying failures", async () => {
+    const { key } = await newOrg();
+    const url = hookUrl();
+    const calls = captureQueue<{ kind: string }>("WEBHOOK_QUEUE", (b) => b.kind === "call");
+    const flow = await activeWorkflow(key, [
+      {
+        id: "hook",
+        type: "webhook",
+        config: {
+          url: `${url}?plan={{ contact.data.plan }}`,
+          method: "PUT",
+          headers: { "x-token": "{{ vars.token }}" },
+          body: { email: "{{ contact.email }}", fixed: 1 },
+        },
+      },
+    ]);
+    const e = (
+      await call("POST", "/v1/enrollments", {
+        key,
+        body: { workflowId: flow.id, contact: { email: "step@x.co", data: { plan: "pro" } }, variables: { token: "t-1" } },
+      })
+    ).json;
+    await poll(
+      async () => calls.captured.length,
+      (n) => n === 1,
+    );
+    calls.restore();
+    const hits = endpoint(`${url}?plan=pro`, (n) => (n === 1 ? new Response("busy", { status: 503 }) : new Response(null, { status: 204 })));
+    const first = await consume("nudge-webhook", calls.captured, 1);
+    expect(first.delayOf(0)).toBe(10); // 2^attempt × 5 s
+    expect((await consume("nudge-webhook", calls.captured, 2)).delayOf(0)).toBeNull();
+    expect(hits).toHaveLength(2);
+    for (const h of hits) {
+      expect(h.redirect).toBe("manual");
+      expect(h.headers).toMatchObject({ "x-token": "t-1", "idempotency-key": `${e.id}:hook:1`, "content-type": "application/json" });
+      expect(JSON.parse(h.body)).toEqual({ email: "step@x.co", fixed: 1 });
+    }
+    await drained(e.id);
+  });
+
+  it("refuses a webhook step's call at send time when its URL points inside", async () => {
+    const { key } = await newOrg();
+    const inside = "https://10.0.0.7/steal?who=ssrf%40x.co";
+    const hits = endpoint(inside);
+    const flow = await activeWorkflow(key, [{ id: "hook", type: "webhook", config: { url: "https://10.0.0.7/steal?who={{ contact.email | url_encode }}" } }]);
+    const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: flow.id, contact: { email: "ssrf@x.co" } } })).json;
+    expect((await settle(key, e.id)).status).toBe("completed");
+    await drained(e.id); // the consumer took the call up and confirmed it
+    expect(hits).toEqual([]);
   });
 });

@@ -88,6 +88,53 @@ describe("workflows", () => {
     expect(versions.json.data[1].definition.steps[1].config.message).toBe("TWO");
   });
 
+  it("changes only what a step PATCH gives: a new name keeps the config", async () => {
+    const { key } = await newOrg();
+    const w = (
+      await call("POST", "/v1/workflows", { key, body: { name: "R", steps: [{ id: "d", type: "delay", config: { until: "2030-01-01T00:00:00Z" } }] } })
+    ).json;
+    const renamed = await call("PATCH", `/v1/workflows/${w.id}/steps/d`, { key, body: { name: "Wait for launch", position: { x: 10, y: 20 } } });
+    expect(renamed.status).toBe(200);
+    expect(renamed.json.steps[0]).toEqual({
+      id: "d",
+      type: "delay",
+      name: "Wait for launch",
+      config: { until: "2030-01-01T00:00:00Z" },
+      position: { x: 10, y: 20 },
+    });
+  });
+
+  it("adds a transition as a new version, and refuses one that breaks the graph", async () => {
+    const { key } = await newOrg();
+    const w = (
+      await call("POST", "/v1/workflows", {
+        key,
+        body: {
+          name: "T",
+          steps: [
+            { id: "c", type: "condition", config: { field: "contact.data.plan", operator: "equals", value: "pro" } },
+            logStep("pro", "p"),
+            logStep("free", "f"),
+          ],
+          transitions: [
+            { from: "c", to: "p", on: "true" },
+            { from: "p", to: "f" },
+          ],
+        },
+      })
+    ).json;
+    expect(w.version).toBe(1);
+    expectError(await call("POST", `/v1/workflows/${w.id}/transitions`, { key, body: { from: "c", to: "nope" } }), 422, "invalid_graph");
+    const added = await call("POST", `/v1/workflows/${w.id}/transitions`, { key, body: { id: "to-free", from: "c", to: "f", on: "false", priority: 2 } });
+    expect(added.status).toBe(201);
+    expect(added.json.version).toBe(2);
+    expect(added.json.transitions).toContainEqual({ id: "to-free", from: "c", to: "f", on: "false", priority: 2 });
+    expectError(await call("POST", `/v1/workflows/${w.id}/transitions`, { key, body: { id: "to-free", from: "c", to: "p" } }), 409, "conflict");
+    expectError(await call("POST", `/v1/workflows/${w.id}/transitions`, { key, body: { from: "c", to: "f", on: "maybe" } }), 422, "invalid_graph");
+    const versions = (await call("GET", `/v1/workflows/${w.id}/versions`, { key })).json.data;
+    expect(versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+  });
+
   it("serves the step catalog with JSON Schemas", async () => {
     const { key } = await newOrg();
     const res = await call("GET", "/v1/workflows/step-types", { key });
@@ -147,8 +194,13 @@ describe("workflows", () => {
       ["POST", `/v1/workflows/${w.id}/test`, {}],
       ["GET", `/v1/workflows/${w.id}/enrollments`],
       ["GET", `/v1/workflows/${w.id}/stats`],
+      ["POST", `/v1/workflows/${w.id}/transitions`, { from: "s1", to: "s1" }],
+      ["DELETE", `/v1/workflows/${w.id}/steps/s1`],
+      ["DELETE", `/v1/workflows/${w.id}/transitions/t1`],
     ] as [string, string, unknown?][]) {
       expectError(await call(method, path, { key: b.key, body }), 404, "not_found");
     }
+    // A's workflow is untouched by B's PATCH and DELETEs.
+    expect((await call("GET", `/v1/workflows/${w.id}`, { key: a.key })).json).toMatchObject({ id: w.id, name: "W", version: 1, steps: [{ id: "s1" }] });
   });
 });

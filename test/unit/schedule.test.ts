@@ -44,7 +44,10 @@ describe("delays", () => {
   it("adds exact durations for seconds, minutes and hours", () => {
     const start = Date.parse("2026-03-08T06:30:00Z");
     expect(addDelay(start, 90, "seconds", "America/New_York") - start).toBe(90_000);
+    expect(addDelay(start, 45, "minutes", "America/New_York") - start).toBe(2_700_000);
     expect(addDelay(start, 2, "hours", "America/New_York") - start).toBe(7_200_000);
+    // 2026-03-08 is New York's spring-forward: exact durations ignore the wall clock.
+    expect(addDelay(start, 150, "minutes", "America/New_York") - start).toBe(9_000_000);
   });
 
   it("untilLocalTime picks the next 09:00 strictly after now, honouring allowed days", () => {

@@ -41,7 +41,7 @@ function send(config: SendEmailConfig, ctx: StepContext): StepResult {
   return {
     kind: "outcome",
     outcome: "sent",
-    message: `Email ${what} queued to ${c.email}`,
+    message: `Email ${what} queued`,
     effects: [{ type: "send_email", key: ctx.key, stepId: ctx.step.id, config: config as Record<string, unknown> }],
   };
 }

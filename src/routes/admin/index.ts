@@ -2,6 +2,7 @@ import { createOrgWithKey, getOrg } from "../../db/api-keys";
 import { database, iso } from "../../db/client";
 import { notFound } from "../../http/errors";
 import { router } from "../../http/openapi";
+import { metricsSnapshot } from "../../metrics";
 import { keyCreatedJson } from "../api-keys";
 import * as routes from "./routes";
 
@@ -13,6 +14,7 @@ export default router()
     const { org, apiKey, key } = await createOrgWithKey(database(c.env.DB), name);
     return c.json({ org: orgJson(org), apiKey: keyCreatedJson(apiKey, key) }, 201);
   })
+  .openapi(routes.metrics, (c) => c.json(metricsSnapshot(), 200))
   .openapi(routes.account, async (c) => {
     const org = await getOrg(database(c.env.DB), c.get("orgId"));
     if (!org) throw notFound("Org");

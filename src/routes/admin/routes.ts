@@ -19,6 +19,29 @@ export const createOrg = createRoute({
   },
 });
 
+const D1Counts = z.object({ queries: z.number().int(), rowsWritten: z.number().int() });
+
+export const metrics = createRoute({
+  method: "get",
+  path: "/v1/admin/metrics",
+  tags: ["Admin"],
+  summary: "This isolate's counters: D1 statements and rows written per unit of work, engine steps (ADMIN_TOKEN)",
+  description:
+    "Counters kept in memory by the isolate that answers, since it started: for benchmarks and debugging, not billing. `rowsWritten` is what D1 reports, index entries included.",
+  security: [{ adminToken: [] }],
+  responses: {
+    200: json(
+      z.object({
+        startedAt: Timestamp,
+        d1: z.object({ request: D1Counts, object: D1Counts, queue: D1Counts, cron: D1Counts, other: D1Counts }),
+        engine: z.object({ steps: z.number().int(), alarms: z.number().int() }),
+      }),
+      "Counters",
+    ),
+    ...errorResponses(404),
+  },
+});
+
 export const account = createRoute({
   method: "get",
   path: "/v1/account",

@@ -1,7 +1,7 @@
 import { database } from "../../db/client";
-import { type ContactRow, eraseContact, getContact, listContacts, updateContact } from "../../db/contacts";
+import { type ContactRow, getContact, listContacts, updateContact } from "../../db/contacts";
 import { listContactEvents } from "../../db/events";
-import { cancelContactEnrollments, notifyContactChange, saveContact } from "../../enrollments";
+import { eraseContactEverywhere, notifyContactChange, saveContact } from "../../enrollments";
 import { ApiError, notFound } from "../../http/errors";
 import { router } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
@@ -45,8 +45,7 @@ export default router()
   })
   .openapi(routes.erase, async (c) => {
     const row = await liveContact(c, c.req.valid("param").id);
-    await cancelContactEnrollments(c.env, database(c.env.DB), row.id, "contact_deleted");
-    await eraseContact(database(c.env.DB), row.orgId, row.id);
+    await eraseContactEverywhere(c.env, database(c.env.DB), row);
     return c.body(null, 204);
   })
   .openapi(routes.events, async (c) => {
