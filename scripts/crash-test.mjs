@@ -1,22 +1,38 @@
 #!/usr/bin/env node
-// npm run test:crash — 500 contacts through a three-email workflow with delays while the
-// server is killed with SIGKILL twice and restarted; then every enrollment must complete and
-// each (enrollment, email step) must have produced exactly one outbox message. Lost alarms
-// and jobs are recovered by the product (watchdog, effect redelivery), not by this script.
-import { client, listAll, sleep, startLocal, tempState } from "./lib/local.mjs";
+// npm run test:crash — 500 contacts through a three-email workflow with delays, sent over
+// SMTP to a sink outside the product, while the server is killed with SIGKILL twice and
+// restarted. Then: every enrollment completed, every email reached the sink, and every
+// provider call beyond the first for a message is explained by a send that was in flight at
+// a kill (claimed, not yet recorded as sent: SMTP has no idempotency key, so such a send can
+// only be repeated or lost, and Nudge repeats rather than loses). Lost alarms and jobs are
+// recovered by the product (watchdog, effect redelivery), not by this script.
+//
+// Settings: by default the fast ones below (redelivery after 10 s, a watchdog tick every
+// 5 s); `--defaults` runs with exactly what `npm start` uses (no overrides, a tick every 30 s).
+import { client, listAll, queryLocalD1, sleep, startLocal, tempState } from "./lib/local.mjs";
+import { startSmtpSink } from "./lib/smtp-sink.mjs";
 
-const N = Number(process.argv.find((a) => a.startsWith("--n="))?.slice(4) ?? 500);
+const args = process.argv.slice(2);
+const defaults = args.includes("--defaults");
+const N = Number(args.find((a) => a.startsWith("--n="))?.slice(4) ?? 500);
 const PORT = Number(process.env.CRASH_PORT ?? 8791);
-const TIMEOUT_MS = 8 * 60_000;
+const TIMEOUT_MS = 10 * 60_000;
+const settings = defaults ? { watchdogMs: 30_000, vars: {} } : { watchdogMs: 5_000, vars: { EFFECT_REDELIVERY_SECONDS: "10" } };
 const stateDir = tempState("nudge-crash-");
-// Short redelivery so a lost job is re-sent within seconds.
-const vars = { EFFECT_REDELIVERY_SECONDS: "10" };
+const sink = await startSmtpSink();
 
 const t0 = Date.now();
-let server = await startLocal({ port: PORT, stateDir, vars });
+const start = () => startLocal({ port: PORT, stateDir, ...settings });
+let server = await start();
 let api = client(server.base, server.key);
-console.log(`crash test: ${N} contacts, state in ${stateDir}`);
+console.log(`crash test (${defaults ? "default settings" : "fast settings: redelivery 10 s, watchdog every 5 s"}): ${N} contacts, state in ${stateDir}`);
 
+const conn = await api("POST", "/v1/connections", {
+  provider: "smtp",
+  credentials: { host: "127.0.0.1", port: String(sink.port), startTls: "false", username: "crash", password: "crash-test" },
+  from: "Crash <crash@example.test>",
+});
+if (conn.status !== 201) throw new Error(`connection: ${conn.status} ${conn.text}`);
 const step = (id, type, config) => ({ id, type, config });
 const wf = await api("POST", "/v1/workflows", {
   name: "Crash test",
@@ -39,56 +55,84 @@ for (let i = 0; i < N; i += 100) {
 }
 console.log(`enrolled ${N} in ${Date.now() - t0} ms`);
 
+/** What the database held when the process died (read from its file while it is down). */
+async function inFlight() {
+  const enrollments = await queryLocalD1(stateDir, "SELECT status, count(*) AS n FROM enrollments GROUP BY status");
+  const [m] = await queryLocalD1(
+    stateDir,
+    "SELECT sum(status = 'sent') AS sent, sum(status = 'queued' AND sending_at IS NULL) AS queued, sum(status = 'queued' AND sending_at IS NOT NULL) AS claimed, sum(status NOT IN ('sent', 'queued')) AS other FROM messages",
+  );
+  return {
+    enrollments: Object.fromEntries(enrollments.map((r) => [r.status, r.n])),
+    messages: { sent: m.sent ?? 0, queued: m.queued ?? 0, claimed: m.claimed ?? 0, other: m.other ?? 0 },
+    sinkReceived: sink.inbox.length,
+  };
+}
+
+let ambiguous = 0;
 for (const pause of [1500, 3000]) {
   await sleep(pause);
   await server.kill();
-  console.log(`SIGKILL at +${Date.now() - t0} ms`);
-  server = await startLocal({ port: PORT, stateDir, vars });
+  const at = await inFlight();
+  ambiguous += at.messages.claimed;
+  console.log(`SIGKILL at +${Date.now() - t0} ms; in flight: ${JSON.stringify(at)}`);
+  server = await start();
   api = client(server.base, server.key);
   console.log(`restarted at +${Date.now() - t0} ms`);
 }
 const restartedAt = Date.now();
 
 let totals;
+let messages = [];
 for (;;) {
   const res = await api("GET", `/v1/workflows/${workflowId}/enrollments?limit=1`);
   totals = res.json?.stepFunnel?.totals;
-  const messages = await api("GET", "/v1/messages?limit=1");
   if (totals?.completed === N) {
-    const sent = (await listAll(api, "/v1/messages")).filter((m) => m.status === "sent").length;
-    if (sent === 3 * N) break;
+    messages = await listAll(api, "/v1/messages");
+    if (messages.filter((m) => m.status === "sent").length === 3 * N) break;
   }
   if (Date.now() - t0 > TIMEOUT_MS) {
-    console.error(`timed out: ${JSON.stringify(totals)}, last messages page: ${messages.status}`);
+    console.error(`timed out: ${JSON.stringify(totals)}, sent ${messages.filter((m) => m.status === "sent").length} of ${3 * N}`);
     await server.stop();
+    await sink.close();
     process.exit(1);
   }
-  await sleep(2000);
+  await sleep(1000);
 }
 const recoveredMs = Date.now() - restartedAt;
+const lastSend = Math.max(...messages.map((m) => Date.parse(m.sentAt)));
+await server.stop();
+await sink.close();
 
-const messages = await listAll(api, "/v1/messages");
-const outbox = await listAll(api, "/v1/outbox");
 const perStep = new Map();
 for (const m of messages) perStep.set(`${m.enrollmentId}:${m.stepId}`, (perStep.get(`${m.enrollmentId}:${m.stepId}`) ?? 0) + 1);
-const perMessage = new Map();
-for (const o of outbox) perMessage.set(o.messageId, (perMessage.get(o.messageId) ?? 0) + 1);
-const duplicates = [...perStep.values()].filter((n) => n > 1).length + [...perMessage.values()].filter((n) => n > 1).length;
-const missing = 3 * N - perStep.size + messages.filter((m) => !perMessage.has(m.id)).length;
-await server.stop();
-
+const calls = new Map();
+for (const r of sink.inbox) calls.set(r.messageId, (calls.get(r.messageId) ?? 0) + 1);
+const ours = new Set(messages.map((m) => m.id));
 const figures = {
+  settings: defaults ? "defaults" : "fast",
   contacts: N,
   completed: totals.completed,
   failed: totals.failed,
   messages: messages.length,
-  outbox: outbox.length,
-  duplicates,
-  missing,
+  providerCalls: sink.inbox.length,
+  messagesDelivered: messages.filter((m) => calls.has(m.id)).length,
+  rowsPerStepDuplicated: [...perStep.values()].filter((n) => n > 1).length,
+  repeatedProviderCalls: [...calls.values()].reduce((n, c) => n + c - 1, 0),
+  sendsInFlightAtKills: ambiguous,
+  strangers: [...calls.keys()].filter((id) => !ours.has(id)).length,
   recoveredMs,
+  lastEmailAfterRestartMs: lastSend - restartedAt,
   totalMs: Date.now() - t0,
 };
 console.log(JSON.stringify(figures));
-const ok = totals.completed === N && outbox.length === 3 * N && duplicates === 0 && missing === 0;
+const ok =
+  figures.completed === N &&
+  figures.messages === 3 * N &&
+  perStep.size === 3 * N &&
+  figures.rowsPerStepDuplicated === 0 &&
+  figures.messagesDelivered === 3 * N &&
+  figures.strangers === 0 &&
+  figures.repeatedProviderCalls <= figures.sendsInFlightAtKills;
 console.log(`crash: ${ok ? 1 : 0} passed, ${ok ? 0 : 1} failed`);
 process.exit(ok ? 0 : 1);

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // npm run test:fuzz — bounded (≤ 5,000 requests, ≤ 3 minutes) generated requests against every
 // operation in /openapi.json: malformed JSON, wrong types, boundary sizes, unicode, huge
-// strings, unknown fields, bad ids. Asserts no 5xx and the contract's error shape on every 4xx.
-import { client, startLocal, tempState } from "./lib/local.mjs";
+// strings, unknown fields, bad ids — and real ids of the fuzzing org's own resources, so that
+// operations with path ids get past their 404. Fails on any 5xx, any error outside the
+// contract's shape, any status the document does not list for the operation, and any
+// operation that never got past 401/404 (the fuzz never reached its code).
+import { adminToken, client, startLocal, tempState } from "./lib/local.mjs";
 
 const MAX_REQUESTS = 5000;
 const MAX_MS = 3 * 60_000;
@@ -18,11 +21,85 @@ const pick = (xs) => xs[Math.floor(rand() * xs.length)];
 const stateDir = tempState("nudge-fuzz-");
 const server = await startLocal({ port: PORT, stateDir });
 const api = client(server.base, server.key);
+const setupFailures = [];
+const must = (what, res, status) => {
+  if (res.status !== status) setupFailures.push(`setup: ${what} → ${res.status} ${res.text.slice(0, 200)}`);
+  return res.json ?? {};
+};
+
 // A 429 is a valid answer here (checked like any 4xx), never waited out; several keys spread the per-key limit.
 const keys = [server.key];
-for (let i = 0; i < 4; i++) keys.push((await api("POST", "/v1/api-keys", { name: `fuzz ${i}` })).json.key);
-const clients = keys.map((k) => client(server.base, k, { waitOnRateLimit: false }));
+for (let i = 0; i < 4; i++) keys.push(must(`fuzz key ${i}`, await api("POST", "/v1/api-keys", { name: `fuzz ${i}` }), 201).key);
+const clients = keys.filter(Boolean).map((k) => client(server.base, k, { waitOnRateLimit: false }));
 const anonymous = client(server.base, null, { waitOnRateLimit: false });
+const admin = client(server.base, adminToken(stateDir), { waitOnRateLimit: false });
+
+// Real resources of this org, two of each: one the other operations use, one DELETE may take.
+async function seedResources() {
+  const pool = {};
+  const add = (resource, id) => {
+    if (!id) return;
+    pool[resource] ??= [];
+    pool[resource].push(id);
+  };
+  const tokens = [];
+  let workflow;
+  for (let n = 0; n < 2; n++) {
+    const contact = must("contact", await api("POST", "/v1/contacts", { email: `fuzz${n}@example.test`, firstName: "Fuzz" }), 201);
+    add("contacts", contact.id);
+    add(
+      "templates",
+      must("template", await api("POST", "/v1/templates", { name: `T${n}`, subject: "S", html: '<p><a href="https://example.com/x">x</a></p>' }), 201).id,
+    );
+    const wf = must(
+      "workflow",
+      await api("POST", "/v1/workflows", {
+        name: `W${n}`,
+        status: "active",
+        steps: [
+          { id: "send", type: "send_email", config: { subject: "Hi", html: '<p><a href="https://example.com/x">x</a></p>' } },
+          { id: "wait", type: "delay", config: { amount: 1, unit: "days" } },
+          { id: "after", type: "log", config: { message: "x" } },
+        ],
+      }),
+      201,
+    );
+    workflow ??= wf;
+    add("workflows", wf.id);
+    const enrollment = must("enrollment", await api("POST", "/v1/enrollments", { workflowId: wf.id, contactId: contact.id }), 201);
+    add("enrollments", enrollment.id);
+    add("webhooks", must("webhook", await api("POST", "/v1/webhooks", { url: `https://hooks.example.test/${n}`, events: ["*"] }), 201).id);
+    add(
+      "connections",
+      must(
+        "connection",
+        await api("POST", "/v1/connections", {
+          provider: "postmark",
+          key: `fuzz-${n}`,
+          credentials: { serverToken: "t", webhookUsername: "hook", webhookPassword: "pw" },
+        }),
+        201,
+      ).id,
+    );
+    add("imports", must("import", await api("POST", "/v1/imports", { contacts: [{ email: `imported${n}@example.test` }] }), 202).id);
+    add("api-keys", must("api key", await api("POST", "/v1/api-keys", { name: `spare ${n}` }), 201).id);
+  }
+  for (let i = 0; i < 100 && !(pool.outbox?.length >= 1); i++) {
+    const out = (await api("GET", "/v1/outbox")).json?.data ?? [];
+    for (const o of out) {
+      add("outbox", o.id);
+      add("messages", o.messageId);
+      tokens.push(...[...o.html.matchAll(/\/t\/[oc]\/([\w.-]+)/g)].map((m) => m[1]));
+      const unsubscribe = /\/t\/u\/([\w.-]+)>/.exec(o.headers["List-Unsubscribe"])?.[1];
+      if (unsubscribe) tokens.push(unsubscribe);
+    }
+    if (!pool.outbox) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!pool.outbox) setupFailures.push("setup: no email reached the outbox");
+  return { pool, tokens, steps: workflow?.steps?.map((s) => s.id) ?? [], transitions: workflow?.transitions?.map((t) => t.id) ?? [] };
+}
+
+const seeded = await seedResources();
 const started = Date.now();
 
 const ODD_STRINGS = [
@@ -60,7 +137,7 @@ function sample(schema, doc, depth = 0) {
   if (type === "boolean") return rand() < 0.5;
   if (schema.format === "email") return pick(["a@b.co", "not-an-email", "A@B.CO"]);
   if (schema.format === "date-time") return pick(["2026-11-22T09:00:00Z", "yesterday", "2026-13-45T99:00:00Z"]);
-  return pick(["hello", "signed_up", "America/New_York", "Mars/Base", "+14155552671", ...ODD_STRINGS]);
+  return pick(["hello", "signed_up", "America/New_York", "Mars/Base", "+14155552671", ...ODD_STRINGS, ...Object.values(seeded.pool).flat()]);
 }
 
 function mutate(value) {
@@ -85,8 +162,23 @@ function body(op, doc) {
   return { raw: JSON.stringify(rand() < 0.7 ? mutate(value) : value), type: "application/json" };
 }
 
-function fillPath(path) {
-  return path.replace(/\{(\w+)\}/g, () => encodeURIComponent(pick(BAD_IDS)).replace(/%25/g, "%"));
+/** Path parameters: a real id of this org most of the time (DELETE takes the spare one), else a bad one. */
+function fillPath(path, method) {
+  const resource = path.split("/")[2];
+  const real = (list, spare) => (list?.length ? (spare ? list[list.length - 1] : list[0]) : undefined);
+  return path.replace(/\{(\w+)\}/g, (_m, name) => {
+    let value;
+    if (rand() < 0.7) {
+      // Sub-resources (steps, transitions) belong to the first workflow; DELETE of a whole resource takes the spare.
+      if (name === "id") value = real(seeded.pool[resource], method === "DELETE" && !path.includes("}/"));
+      else if (name === "stepId") value = pick(seeded.steps);
+      else if (name === "transitionId") value = pick(seeded.transitions);
+      else if (name === "token") value = pick(seeded.tokens);
+      else if (name === "connectionId") value = real(seeded.pool.connections);
+      else if (name === "provider") value = "postmark";
+    }
+    return value ?? encodeURIComponent(pick(BAD_IDS)).replace(/%25/g, "%");
+  });
 }
 
 function query(op) {
@@ -100,14 +192,17 @@ function query(op) {
 const doc = (await anonymous("GET", "/openapi.json")).json;
 const ops = [];
 for (const [path, methods] of Object.entries(doc.paths)) {
-  for (const [method, op] of Object.entries(methods)) ops.push({ path, method: method.toUpperCase(), op });
+  for (const [method, op] of Object.entries(methods))
+    ops.push({ path, method: method.toUpperCase(), op, name: `${method.toUpperCase()} ${path}`, seen: new Set() });
 }
 
 let sent = 0;
 const failures = [];
-function check(res, what) {
+function check(res, what, op) {
+  op.seen.add(res.status);
   if (res.status >= 500) failures.push(`${what} → ${res.status} ${res.text.slice(0, 200)}`);
-  else if (res.status >= 400) {
+  if (!op.op.responses[String(res.status)]) failures.push(`${what} → ${res.status}, a status the document does not list for ${op.name}`);
+  if (res.status >= 400) {
     const j = res.json;
     const shaped = j && typeof j.error === "string" && /^[a-z_]+$/.test(j.error) && typeof j.message === "string" && typeof j.requestId === "string";
     if (!shaped) failures.push(`${what} → ${res.status} not in the error shape: ${res.text.slice(0, 200)}`);
@@ -115,8 +210,9 @@ function check(res, what) {
 }
 
 async function one() {
-  const { path, method, op } = pick(ops);
-  const target = fillPath(path) + query(op);
+  const entry = pick(ops);
+  const { path, method, op } = entry;
+  const target = fillPath(path, method) + query(op);
   const headers = {};
   let raw;
   if (["POST", "PATCH", "PUT"].includes(method)) {
@@ -125,16 +221,18 @@ async function one() {
     headers["content-type"] = b.type;
     if (rand() < 0.1) headers["idempotency-key"] = pick(["k1", "", "x".repeat(300), '"quoted"']);
   }
-  const useKey = path.startsWith("/v1/") && !path.startsWith("/v1/admin") && rand() < 0.95;
+  if (path.startsWith("/inbound/") && rand() < 0.7) headers.authorization = `Basic ${btoa("hook:pw")}`;
+  const authenticated = rand() < 0.95;
+  const caller = path.startsWith("/v1/admin") ? (authenticated ? admin : anonymous) : path.startsWith("/v1/") && authenticated ? pick(clients) : anonymous;
   sent++;
   let res;
   try {
-    res = await (useKey ? pick(clients) : anonymous)(method, target, raw, headers);
+    res = await caller(method, target, raw, headers);
   } catch (err) {
     failures.push(`${method} ${target.slice(0, 120)} → no answer: ${err}`);
     return;
   }
-  check(res, `${method} ${target.slice(0, 120)}`);
+  check(res, `${method} ${target.slice(0, 120)}`, entry);
 }
 
 let seconds = 0;
@@ -147,7 +245,13 @@ try {
 } finally {
   await server.stop();
 }
-console.log(`fuzz: ${sent} requests over ${ops.length} operations in ${seconds} s, ${failures.length} contract violations`);
-for (const f of failures.slice(0, 20)) console.log(`  ${f}`);
-console.log(`fuzz: ${failures.length === 0 ? 1 : 0} passed, ${failures.length === 0 ? 0 : 1} failed`);
-process.exit(failures.length === 0 ? 0 : 1);
+const unreached = ops
+  .filter((o) => ![...o.seen].some((s) => s !== 401 && s !== 404))
+  .map((o) => `${o.name} never got past 401/404 (saw ${[...o.seen].join(", ") || "nothing"})`);
+const all = [...setupFailures, ...failures, ...unreached];
+console.log(
+  `fuzz: ${sent} requests over ${ops.length} operations in ${seconds} s; ${ops.length - unreached.length} operations reached their code; ${all.length} problems`,
+);
+for (const f of all.slice(0, 30)) console.log(`  ${f}`);
+console.log(`fuzz: ${all.length === 0 ? 1 : 0} passed, ${all.length === 0 ? 0 : 1} failed`);
+process.exit(all.length === 0 ? 0 : 1);

@@ -1,99 +1,265 @@
 #!/usr/bin/env node
-// npm run test:isolation — for every operation with a path id in /openapi.json (API-key
-// routes), org B's key on org A's resource must be a 404 with nothing of A's in the body.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { client, sleep, startLocal, tempState } from "./lib/local.mjs";
+// npm run test:isolation — org B's key against org A's resources, for every operation with a
+// path id in /openapi.json, and with A's ids inside B's query strings and bodies. Each check
+// has a same-org control: A's key on the same request must succeed, so a 404 can only mean
+// "not yours". Every operation is given a fresh resource and a valid body (the answer can only
+// depend on who owns the id); fails when the document lists an operation the harness does not
+// check, on any answer other than 404 for B, and on any of A's data in B's answers.
+import { adminToken, client, sleep, startLocal, tempState } from "./lib/local.mjs";
 
 const PORT = Number(process.env.ISOLATION_PORT ?? 8794);
 const stateDir = tempState("nudge-isolation-");
 const server = await startLocal({ port: PORT, stateDir });
 const failures = [];
 let checked = 0;
+let n = 0;
+const uniq = (label) => `${label}-${++n}-a@example.test`;
 
 try {
-  const adminToken = /ADMIN_TOKEN=(.+)/.exec(readFileSync(join(stateDir, "dev.vars"), "utf8"))[1].trim();
-  const admin = client(server.base, adminToken);
+  const admin = client(server.base, adminToken(stateDir));
   const orgA = (await admin("POST", "/v1/admin/orgs", { name: "Org A" })).json;
   const orgB = (await admin("POST", "/v1/admin/orgs", { name: "Org B" })).json;
   const a = client(server.base, orgA.apiKey.key);
   const b = client(server.base, orgB.apiKey.key);
+  const secrets = new Set([orgA.org.id, "secret-a@example.test", "Alice", "a-token", "hooks.a.example"]);
+  const made = async (res, status, what) => {
+    if (res.status !== status) throw new Error(`setting up ${what}: ${res.status} ${res.text.slice(0, 200)}`);
+    if (res.json?.id) secrets.add(res.json.id);
+    return res.json;
+  };
 
-  // Org A gets one of everything.
-  const contact = (await a("POST", "/v1/contacts", { email: "secret-a@example.test", firstName: "Alice" })).json;
-  const template = (await a("POST", "/v1/templates", { name: "A template", subject: "A", html: "<p>A</p>" })).json;
-  const workflow = (
-    await a("POST", "/v1/workflows", {
-      name: "A flow",
-      status: "active",
-      steps: [
-        { id: "a_send", type: "send_email", config: { templateId: template.id } },
-        { id: "a_wait", type: "delay", config: { amount: 1, unit: "days" } },
-      ],
-    })
-  ).json;
-  const enrollment = (await a("POST", "/v1/enrollments", { workflowId: workflow.id, contactId: contact.id })).json;
-  const webhook = (await a("POST", "/v1/webhooks", { url: "https://hooks.a.example/x", events: ["*"] })).json;
-  const connection = (await a("POST", "/v1/connections", { provider: "postmark", key: "a-postmark", credentials: { serverToken: "a-token" } })).json;
-  const imp = (await a("POST", "/v1/imports", { contacts: [{ email: "imported-a@example.test" }] })).json;
-  const apiKey = (await a("POST", "/v1/api-keys", { name: "A second key" })).json;
+  const template = async () => made(await a("POST", "/v1/templates", { name: "A template", subject: "A", html: "<p>A</p>" }), 201, "template");
+  const workflow = async () => {
+    const t = await template();
+    const w = await made(
+      await a("POST", "/v1/workflows", {
+        name: "A flow",
+        status: "active",
+        steps: [
+          { id: "a_send", type: "send_email", config: { templateId: t.id } },
+          { id: "a_wait", type: "delay", config: { amount: 1, unit: "days" } },
+        ],
+        // Two links, so either may be deleted and the graph stays whole.
+        transitions: [
+          { id: "a_link", from: "a_send", to: "a_wait" },
+          { id: "a_spare", from: "a_send", to: "a_wait" },
+        ],
+      }),
+      201,
+      "workflow",
+    );
+    return { id: w.id, stepId: "a_wait", transitionId: "a_spare" };
+  };
+  const contact = async () => made(await a("POST", "/v1/contacts", { email: uniq("c"), firstName: "Alice" }), 201, "contact");
+  const enrollment = async () => {
+    const w = await workflow();
+    return made(await a("POST", "/v1/enrollments", { workflowId: w.id, contact: { email: uniq("e"), firstName: "Alice" } }), 201, "enrollment");
+  };
+  const make = {
+    "api-keys": async () => made(await a("POST", "/v1/api-keys", { name: "A key" }), 201, "api key"),
+    contacts: contact,
+    templates: template,
+    workflows: workflow,
+    enrollments: enrollment,
+    imports: async () => made(await a("POST", "/v1/imports", { contacts: [{ email: uniq("i") }] }), 202, "import"),
+    connections: async () =>
+      made(await a("POST", "/v1/connections", { provider: "postmark", key: `a-${++n}`, credentials: { serverToken: "a-token" } }), 201, "connection"),
+    webhooks: async () => made(await a("POST", "/v1/webhooks", { url: `https://hooks.a.example/${++n}`, events: ["*"] }), 201, "webhook"),
+  };
+
+  // One email of A's, for the read-only message and outbox operations.
+  const sent = await enrollment();
   let message;
   let outbox;
   for (let i = 0; i < 100 && !outbox; i++) {
-    message = (await a("GET", `/v1/messages?enrollmentId=${enrollment.id}`)).json.data[0];
+    message = (await a("GET", `/v1/messages?enrollmentId=${sent.id}`)).json.data[0];
     outbox = (await a("GET", "/v1/outbox")).json.data[0];
     if (!outbox) await sleep(100);
   }
-  const ids = {
-    contacts: contact.id,
-    templates: template.id,
-    workflows: workflow.id,
-    enrollments: enrollment.id,
-    webhooks: webhook.id,
-    connections: connection.id,
-    imports: imp.id,
-    "api-keys": apiKey.id,
-    messages: message?.id,
-    outbox: outbox?.id,
-  };
-  const secrets = [...Object.values(ids).filter(Boolean), "secret-a@example.test", "Alice", "a-token", "hooks.a.example", orgA.org.id];
+  for (const x of [message?.id, outbox?.id]) if (x) secrets.add(x);
+  make.messages = async () => ({ id: message?.id });
+  make.outbox = async () => ({ id: outbox?.id });
 
+  // Every operation with a path id: the resource it needs, a valid body, and what A gets back.
+  const SPECS = {
+    "GET /v1/api-keys/{id}": { ok: 200 },
+    "POST /v1/api-keys/{id}/revoke": { ok: 200 },
+    "GET /v1/contacts/{id}": { ok: 200 },
+    "PATCH /v1/contacts/{id}": { body: { firstName: "Mallory" }, ok: 200 },
+    "DELETE /v1/contacts/{id}": { ok: 204 },
+    "GET /v1/contacts/{id}/events": { ok: 200 },
+    "GET /v1/contacts/{id}/enrollments": { ok: 200 },
+    "GET /v1/templates/{id}": { ok: 200 },
+    "PATCH /v1/templates/{id}": { body: { name: "Mallory's" }, ok: 200 },
+    "DELETE /v1/templates/{id}": { ok: 204 },
+    "POST /v1/templates/{id}/preview": { body: { vars: { x: 1 } }, ok: 200 },
+    "GET /v1/workflows/{id}": { ok: 200 },
+    "PATCH /v1/workflows/{id}": { body: { name: "Mallory's" }, ok: 200 },
+    "DELETE /v1/workflows/{id}": { ok: 204 },
+    "POST /v1/workflows/{id}/steps": { body: { type: "log", config: { message: "Mallory" }, autoConnect: true }, ok: 201 },
+    "PATCH /v1/workflows/{id}/steps/{stepId}": { body: { name: "Mallory's" }, ok: 200 },
+    "DELETE /v1/workflows/{id}/steps/{stepId}": { ok: 204 },
+    "POST /v1/workflows/{id}/transitions": { body: { from: "a_send", to: "a_wait" }, ok: 201 },
+    "DELETE /v1/workflows/{id}/transitions/{transitionId}": { ok: 204 },
+    "GET /v1/workflows/{id}/versions": { ok: 200 },
+    "POST /v1/workflows/{id}/test": { body: { sampleData: { firstName: "Mallory" } }, ok: 200 },
+    "GET /v1/workflows/{id}/enrollments": { ok: 200 },
+    "POST /v1/workflows/{id}/enrollments/cancel-all": { ok: 200 },
+    "GET /v1/workflows/{id}/stats": { ok: 200 },
+    "GET /v1/enrollments/{id}": { ok: 200 },
+    "DELETE /v1/enrollments/{id}": { ok: 204 },
+    "GET /v1/enrollments/{id}/logs": { ok: 200 },
+    "POST /v1/enrollments/{id}/cancel": { ok: 200 },
+    "GET /v1/imports/{id}": { ok: 200 },
+    "GET /v1/messages/{id}": { ok: 200 },
+    "GET /v1/outbox/{id}": { ok: 200 },
+    "GET /v1/connections/{id}": { ok: 200 },
+    "PATCH /v1/connections/{id}": { body: { from: "mallory@evil.example" }, ok: 200 },
+    "DELETE /v1/connections/{id}": { ok: 204 },
+    "GET /v1/webhooks/{id}": { ok: 200 },
+    "PATCH /v1/webhooks/{id}": { body: { description: "Mallory's" }, ok: 200 },
+    "DELETE /v1/webhooks/{id}": { ok: 204 },
+    "POST /v1/webhooks/{id}/rotate-secret": { ok: 200 },
+    "POST /v1/webhooks/{id}/test": { ok: 202 },
+    "GET /v1/webhooks/{id}/deliveries": { ok: 200 },
+  };
+
+  /** A's data in an answer to B, apart from what B itself sent (an id B put in its request may be echoed). */
+  const leaks = (text, sentByB = "") => [...secrets].filter((s) => text.includes(s) && !sentByB.includes(s));
   const doc = (await a("GET", "/openapi.json")).json;
+  const listed = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
     if (!path.startsWith("/v1/") || path.startsWith("/v1/admin") || !path.includes("{")) continue;
-    for (const [method, op] of Object.entries(methods)) {
-      const resource = path.split("/")[2];
-      const url = path
-        .replace("{id}", ids[resource] ?? "missing")
-        .replace("{stepId}", "a_send")
-        .replace("{transitionId}", workflow.transitions[0].id);
-      // A valid body, so the answer can only depend on who owns the id.
-      const validBodies = {
-        "/v1/workflows/{id}/steps": { type: "log", config: { message: "x" } },
-        "/v1/workflows/{id}/transitions": { from: "a_send", to: "a_wait" },
-      };
-      const jsonBody = op.requestBody?.content?.["application/json"] ? (validBodies[path] ?? {}) : undefined;
-      const res = await b(method.toUpperCase(), url, jsonBody);
-      checked++;
-      const leaked = secrets.filter((s) => res.text.includes(s));
-      if (res.status !== 404 || res.json?.error !== "not_found" || leaked.length > 0) {
-        failures.push(`${method.toUpperCase()} ${url} → ${res.status} ${leaked.length ? `leaks ${leaked.join(", ")}` : res.text.slice(0, 120)}`);
-      }
-    }
+    for (const method of Object.keys(methods)) listed.push(`${method.toUpperCase()} ${path}`);
   }
-  // And A still sees its own resources (the check above is not vacuous).
-  for (const [resource, id] of Object.entries(ids)) {
-    if (!id) {
-      failures.push(`org A has no ${resource} to test with`);
+  for (const op of listed) {
+    const spec = SPECS[op];
+    if (!spec) {
+      failures.push(`${op}: listed in the document but not checked by this harness`);
       continue;
     }
-    const res = await a("GET", `/v1/${resource}/${id}`);
-    if (res.status !== 200) failures.push(`org A cannot read its own ${resource} ${id}: ${res.status}`);
+    const [method, path] = op.split(" ");
+    const resource = path.split("/")[2];
+    const ids = await make[resource]();
+    const url = path
+      .replace("{id}", ids.id)
+      .replace("{stepId}", ids.stepId ?? "")
+      .replace("{transitionId}", ids.transitionId ?? "");
+    const before = (await a("GET", `/v1/${resource}/${ids.id}`)).text;
+    const res = await b(method, url, spec.body);
+    checked++;
+    const leaked = leaks(res.text);
+    if (res.status !== 404 || res.json?.error !== "not_found" || leaked.length > 0) {
+      failures.push(`B: ${op} → ${res.status} ${leaked.length ? `leaks ${leaked.join(", ")}` : res.text.slice(0, 120)}`);
+    }
+    const after = (await a("GET", `/v1/${resource}/${ids.id}`)).text;
+    if (after !== before && !(resource === "api-keys" || resource === "enrollments" || resource === "imports")) {
+      failures.push(`B: ${op} changed A's ${resource} ${ids.id}`);
+    }
+    const control = await a(method, url, spec.body);
+    if (control.status !== spec.ok) failures.push(`A (control): ${op} → ${control.status}, expected ${spec.ok}: ${control.text.slice(0, 160)}`);
   }
+
+  // A's ids inside B's query strings and bodies.
+  const own = {
+    workflow: await workflow(),
+    contact: await contact(),
+    template: await template(),
+  };
+  const bFlow = (await b("POST", "/v1/workflows", { name: "B flow", status: "active", steps: [{ type: "delay", config: { amount: 1, unit: "days" } }] })).json;
+  const crossRefs = [
+    {
+      what: "enrollments filtered by A's workflow",
+      req: ["GET", `/v1/enrollments?workflowId=${sent.workflowId}`],
+      b: (r) => r.status === 200 && r.json.data.length === 0,
+      a: (r) => r.json?.data?.length >= 1,
+    },
+    {
+      what: "enrollments filtered by A's contact",
+      req: ["GET", `/v1/enrollments?contactId=${sent.contactId}`],
+      b: (r) => r.status === 200 && r.json.data.length === 0,
+      a: (r) => r.json?.data?.length === 1,
+    },
+    {
+      what: "messages filtered by A's enrollment",
+      req: ["GET", `/v1/messages?enrollmentId=${sent.id}`],
+      b: (r) => r.status === 200 && r.json.data.length === 0,
+      a: (r) => r.json?.data?.length === 1,
+    },
+    {
+      what: "messages filtered by A's contact",
+      req: ["GET", `/v1/messages?contactId=${sent.contactId}`],
+      b: (r) => r.status === 200 && r.json.data.length === 0,
+      a: (r) => r.json?.data?.length === 1,
+    },
+    {
+      what: "outbox filtered by A's message",
+      req: ["GET", `/v1/outbox?messageId=${message?.id}`],
+      b: (r) => r.status === 200 && r.json.data.length === 0,
+      a: (r) => r.json?.data?.length === 1,
+    },
+    {
+      what: "an enrollment into A's workflow",
+      req: ["POST", "/v1/enrollments", { workflowId: own.workflow.id, contact: { email: "b-new@example.test" } }],
+      b: (r) => r.status === 404,
+      a: (r) => r.status === 201,
+    },
+    {
+      what: "an enrollment of A's contact",
+      req: ["POST", "/v1/enrollments", { workflowId: bFlow.id, contactId: own.contact.id }],
+      b: (r) => r.status === 404,
+      a: null,
+    },
+    {
+      what: "a bulk enrollment of A's contact",
+      req: ["POST", "/v1/enrollments/bulk", { workflowId: bFlow.id, contactIds: [own.contact.id] }],
+      b: (r) => r.status === 422 && r.json.error === "no_enrollments_created" && r.json.results[0].reason === "Contact not found",
+      a: null,
+    },
+    {
+      what: "an event for A's contact",
+      req: ["POST", "/v1/events", { name: "visited", contactId: own.contact.id }],
+      b: (r) => r.status === 404,
+      a: (r) => r.status === 202,
+    },
+    {
+      what: "a workflow sending A's template",
+      req: ["POST", "/v1/workflows", { name: "uses A's template", steps: [{ type: "send_email", config: { templateId: own.template.id } }] }],
+      b: (r) => r.status === 422 && r.json.error === "invalid_graph",
+      a: (r) => r.status === 201,
+    },
+    {
+      what: "an import into A's workflow",
+      req: ["POST", "/v1/imports", { workflowId: own.workflow.id, contacts: [{ email: "b-import@example.test" }] }],
+      b: (r) => r.status === 404,
+      a: (r) => r.status === 202,
+    },
+    {
+      what: "a CSV import into A's workflow",
+      req: ["POST", `/v1/imports?workflowId=${own.workflow.id}`, "email\nb-csv@example.test\n", { "content-type": "text/csv" }],
+      b: (r) => r.status === 404,
+      a: (r) => r.status === 202,
+    },
+  ];
+  // The controls for B's own workflow with A's contact: A enrolls its contact into its workflow.
+  const aFlow = await workflow();
+  crossRefs[6].a = async () => (await a("POST", "/v1/enrollments", { workflowId: aFlow.id, contactId: own.contact.id })).status === 201;
+  crossRefs[7].a = async () => (await a("POST", "/v1/enrollments/bulk", { workflowId: (await workflow()).id, contactIds: [own.contact.id] })).status === 201;
+  for (const x of crossRefs) {
+    const [method, url, body, headers] = x.req;
+    const res = await b(method, url, body, headers);
+    checked++;
+    const leaked = leaks(res.text, `${url} ${typeof body === "string" ? body : JSON.stringify(body ?? null)}`);
+    if (!x.b(res) || leaked.length > 0) failures.push(`B: ${x.what} → ${res.status} ${leaked.length ? `leaks ${leaked.join(", ")}` : res.text.slice(0, 160)}`);
+    const ok = x.a.length === 0 ? await x.a() : x.a(await a(method, url, body, headers));
+    if (!ok) failures.push(`A (control): ${x.what} did not succeed for the owner`);
+  }
+  if (checked < listed.length + crossRefs.length) failures.push(`checked ${checked} of ${listed.length + crossRefs.length} cross-org requests`);
+  console.log(`isolation: ${listed.length} operations with path ids in the document, ${crossRefs.length} cross-org references in queries and bodies`);
 } finally {
   await server.stop();
 }
-console.log(`isolation: ${checked} cross-org requests checked, ${failures.length} failures`);
+console.log(`isolation: ${checked} cross-org requests checked, each with a same-org control; ${failures.length} failures`);
 for (const f of failures) console.log(`  ${f}`);
 console.log(`isolation: ${failures.length === 0 ? 1 : 0} passed, ${failures.length === 0 ? 0 : 1} failed`);
 process.exit(failures.length === 0 ? 0 : 1);

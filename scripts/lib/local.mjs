@@ -1,7 +1,7 @@
 // Starts the product locally the way `npm start` does, in its own temporary state, for the
 // benchmark, the crash test, the fuzz and the isolation check. Bounded: every wait has a limit.
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -105,4 +105,25 @@ export async function listAll(api, path) {
     cursor = res.json.nextCursor;
   } while (cursor);
   return out;
+}
+
+/** The admin token `npm start` wrote for this state dir. */
+export function adminToken(stateDir) {
+  return /ADMIN_TOKEN=(.+)/.exec(readFileSync(join(stateDir, "dev.vars"), "utf8"))[1].trim();
+}
+
+/**
+ * Runs read-only SQL on the local D1 database of a state dir, straight from its SQLite file.
+ * Only while the server is down (after a kill): nothing else holds the file then.
+ */
+export async function queryLocalD1(stateDir, sql) {
+  const { DatabaseSync } = await import("node:sqlite");
+  const dir = join(stateDir, "state", "v3", "d1", "miniflare-D1DatabaseObject");
+  const file = readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
+  const db = new DatabaseSync(join(dir, file), { readOnly: true });
+  try {
+    return db.prepare(sql).all();
+  } finally {
+    db.close();
+  }
 }
