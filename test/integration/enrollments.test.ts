@@ -44,7 +44,11 @@ function expectedVariant(enrollmentId: string, stepId: string, variants: { key: 
   h ^= h >>> 16;
   const point = ((h >>> 0) / 2 ** 32) * variants.reduce((n, v) => n + v.weight, 0);
   let acc = 0;
-  return variants.find((v) => point < (acc += v.weight))?.key ?? variants[variants.length - 1].key;
+  for (const v of variants) {
+    acc += v.weight;
+    if (point < acc) return v.key;
+  }
+  return variants[variants.length - 1].key;
 }
 
 const outboxFor = async (key: string, to: string) => (await call("GET", `/v1/outbox?to=${encodeURIComponent(to)}`, { key })).json.data as { subject: string }[];
