@@ -73,7 +73,7 @@ try {
   let outbox;
   for (let i = 0; i < 100 && !outbox; i++) {
     message = (await a("GET", `/v1/messages?enrollmentId=${sent.id}`)).json.data[0];
-    outbox = (await a("GET", "/v1/outbox")).json.data[0];
+    if (message) outbox = (await a("GET", `/v1/outbox?messageId=${message.id}`)).json.data[0];
     if (!outbox) await sleep(100);
   }
   for (const x of [message?.id, outbox?.id]) if (x) secrets.add(x);
@@ -145,14 +145,16 @@ try {
       .replace("{id}", ids.id)
       .replace("{stepId}", ids.stepId ?? "")
       .replace("{transitionId}", ids.transitionId ?? "");
-    const before = (await a("GET", `/v1/${resource}/${ids.id}`)).text;
+    // What B could change, read before and after its request (updatedAt moves with A's own background work).
+    const state = async () => JSON.stringify({ ...(await a("GET", `/v1/${resource}/${ids.id}`)).json, updatedAt: undefined });
+    const before = await state();
     const res = await b(method, url, spec.body);
     checked++;
     const leaked = leaks(res.text);
     if (res.status !== 404 || res.json?.error !== "not_found" || leaked.length > 0) {
       failures.push(`B: ${op} → ${res.status} ${leaked.length ? `leaks ${leaked.join(", ")}` : res.text.slice(0, 120)}`);
     }
-    const after = (await a("GET", `/v1/${resource}/${ids.id}`)).text;
+    const after = await state();
     if (after !== before && !(resource === "api-keys" || resource === "enrollments" || resource === "imports")) {
       failures.push(`B: ${op} changed A's ${resource} ${ids.id}`);
     }

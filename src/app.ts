@@ -3,12 +3,13 @@
 //   usage) → idempotency for POSTs → resource routes. Errors leave in one shape (errors.ts).
 import { Scalar } from "@scalar/hono-api-reference";
 import edge from "./edge";
-import type { AppEnv } from "./env";
+import type { AppEnv } from "./ground/env";
 import { requireAdmin, requireApiKey } from "./http/auth";
 import { errorJson, renderError } from "./http/errors";
 import { idempotency } from "./http/idempotency";
 import { router } from "./http/openapi";
 import { limitBody, requestId, requireJsonBody } from "./http/request";
+import account from "./routes/account";
 import admin from "./routes/admin";
 import apiKeys from "./routes/api-keys";
 import connections from "./routes/connections";
@@ -38,6 +39,7 @@ export function buildApp() {
   app.use("/v1/*", idempotency);
 
   app.route("/", admin);
+  app.route("/", account);
   app.route("/", apiKeys);
   app.route("/", contacts);
   app.route("/", events);

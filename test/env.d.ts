@@ -1,5 +1,5 @@
 // Types for the test runtime: the Worker's Env plus test-only bindings, and `exports.default`.
-type NudgeEnv = import("../src/env").Env;
+type NudgeEnv = import("../src/ground/env").Env;
 type NudgeMigration = import("cloudflare:test").D1Migration;
 
 declare namespace Cloudflare {
@@ -7,7 +7,7 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: NudgeMigration[];
   }
   interface GlobalProps {
-    mainModule: typeof import("../src/index");
+    mainModule: typeof import("../src");
     durableNamespaces: "EnrollmentDO";
   }
 }

@@ -1,6 +1,7 @@
 // Orgs, API keys and their usage counters.
 import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
-import { newId, randomSecret, sha256Hex } from "../http/ids";
+import { newId } from "../ground/ids";
+import { randomSecret, sha256Hex } from "../security/encoding";
 import type { Db } from "./client";
 import { apiKeys, apiKeyUsage, orgs } from "./schema";
 

@@ -1,7 +1,7 @@
 // One drizzle handle per request/alarm over the D1 binding, metered: every statement and the
 // rows D1 reports written are counted (src/metrics.ts).
 import { drizzle } from "drizzle-orm/d1";
-import { countD1 } from "../metrics";
+import { countD1 } from "../ground/metrics";
 import * as schema from "./schema";
 
 export type Db = ReturnType<typeof database>;

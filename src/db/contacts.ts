@@ -1,6 +1,6 @@
 // Contacts: upsert by email else externalId, index-backed listing, erase to a tombstone.
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { newId } from "../http/ids";
+import { newId } from "../ground/ids";
 import type { Db } from "./client";
 import { contacts, enrollments, events, messages, outbox, webhookDeliveries, webhooks } from "./schema";
 

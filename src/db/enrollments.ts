@@ -2,7 +2,7 @@
 // enrollment objects write with a growing seq, funnels, and the watchdog's overdue scan.
 import { and, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { ACTIVE_STATUSES, contacts, enrollments, stepStats } from "./schema";
+import { ACTIVE_STATUSES, contacts, enrollments, stepStats, workflows } from "./schema";
 
 export type EnrollmentRow = typeof enrollments.$inferSelect;
 
@@ -212,3 +212,12 @@ export const deleteEnrollmentRow = (db: Db, orgId: string, id: string) =>
     .delete(enrollments)
     .where(and(eq(enrollments.orgId, orgId), eq(enrollments.id, id)))
     .run();
+
+/** What an enrollment object reads at each run, in one round trip: its workflow's status and its contact. */
+export async function enrollmentContext(db: Db, workflowId: string, contactId: string) {
+  const [wf, contact] = await db.batch([
+    db.select({ status: workflows.status, deletedAt: workflows.deletedAt }).from(workflows).where(eq(workflows.id, workflowId)),
+    db.select().from(contacts).where(eq(contacts.id, contactId)),
+  ]);
+  return { workflow: wf[0], contact: contact[0] };
+}

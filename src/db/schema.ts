@@ -1,6 +1,8 @@
 // The D1 schema (drizzle). Times are epoch milliseconds; JSON columns hold text.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { SendWindow, StepDef, TransitionDef, WorkflowDefinition } from "../engine/types";
+import type { EmailJob } from "../ground/queues";
 
 const json = <T>(name: string) => text(name, { mode: "json" }).$type<T>();
 const ms = (name: string) => integer(name);
@@ -124,9 +126,9 @@ export const workflows = sqliteTable(
     allowReentry: integer("allow_reentry", { mode: "boolean" }).notNull(),
     exitOn: json<string[]>("exit_on").notNull(),
     timezone: text("timezone"),
-    sendWindow: json<unknown>("send_window"),
-    steps: json<unknown[]>("steps").notNull(),
-    transitions: json<unknown[]>("transitions").notNull(),
+    sendWindow: json<SendWindow>("send_window"),
+    steps: json<StepDef[]>("steps").notNull(),
+    transitions: json<TransitionDef[]>("transitions").notNull(),
     version: integer("version").notNull(),
     deletedAt: ms("deleted_at"),
     createdAt: ms("created_at").notNull(),
@@ -141,7 +143,7 @@ export const workflowVersions = sqliteTable(
   {
     workflowId: text("workflow_id").notNull(),
     version: integer("version").notNull(),
-    definition: json<unknown>("definition").notNull(),
+    definition: json<WorkflowDefinition>("definition").notNull(),
     createdAt: ms("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.workflowId, t.version] })],
@@ -229,7 +231,7 @@ export const messages = sqliteTable(
     /** When the next attempt is due; the watchdog re-queues a queued message long past it. */
     nextAttemptAt: ms("next_attempt_at"),
     /** The queue job, kept so a job lost by a queue can be sent again. */
-    job: json<unknown>("job"),
+    job: json<EmailJob>("job"),
     createdAt: ms("created_at").notNull(),
     sentAt: ms("sent_at"),
   },

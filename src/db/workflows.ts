@@ -11,10 +11,10 @@ export function definitionOf(w: WorkflowRow): WorkflowDefinition {
     id: w.id,
     name: w.name,
     version: w.version,
-    steps: w.steps as WorkflowDefinition["steps"],
-    transitions: w.transitions as WorkflowDefinition["transitions"],
+    steps: w.steps,
+    transitions: w.transitions,
     timezone: w.timezone,
-    sendWindow: (w.sendWindow as WorkflowDefinition["sendWindow"]) ?? null,
+    sendWindow: w.sendWindow ?? null,
   };
 }
 

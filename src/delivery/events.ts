@@ -1,25 +1,27 @@
-// The event consumer: opens, clicks and unsubscribes sent by the edge, and import chunks.
+// The event consumer: opens, clicks and unsubscribes sent by the edge, import chunks, and the
+// fan-out of recorded system events to enrollments.
 import { database } from "../db/client";
 import { unsubscribeContact } from "../db/contacts";
 import { addEngagement, type Engagement, getMessageById, messagesByIds, settleMessage } from "../db/messages";
-import { CLICK_AFTER_SEND_MIN_MS } from "../edge/machine";
-import { type SystemEvent, systemEvent, systemEvents } from "../enrollments";
-import type { Env } from "../env";
+import { fanOutSystemEvents } from "../domain/events";
+import { recordSystemEvent, recordSystemEvents } from "../domain/history";
+import type { Env } from "../ground/env";
+import { errorText, type Logger } from "../ground/log";
+import type { EventJob, SystemEvent } from "../ground/queues";
+import { backoffSeconds } from "../ground/retry";
 import { processImportChunk } from "./imports";
 
-export type EventJob =
-  | { kind: "open" | "click"; id: string; orgId: string; messageId: string; at: number; machine: string | null; linkIndex?: number; url?: string }
-  | { kind: "unsubscribe"; id: string; orgId: string; messageId: string; contactId: string; at: number }
-  | { kind: "import"; importId: string; chunk: number };
-
 type EngagementJob = Extract<EventJob, { kind: "open" | "click" }>;
+
+/** A click this soon after sending is a scanner following links on arrival. */
+export const CLICK_AFTER_SEND_MIN_MS = 5_000;
 
 const span = (cur: [number, number] | null, at: number): [number, number] => (cur ? [Math.min(cur[0], at), Math.max(cur[1], at)] : [at, at]);
 
 /**
  * A batch of opens and clicks: one read of their messages, one update per message, and the
- * human ones become email.opened / email.clicked events (stored and fanned out together).
- * Machine opens and clicks are counted apart and emit nothing.
+ * human ones become email.opened / email.clicked events (recorded together). Machine opens
+ * and clicks are counted apart and emit nothing.
  */
 async function engagements(env: Env, jobs: EngagementJob[]) {
   const db = database(env.DB);
@@ -58,7 +60,7 @@ async function engagements(env: Env, jobs: EngagementJob[]) {
     events.push({ orgId: job.orgId, contactId: msg.contactId, name, data, key: `${job.id}:${name}` });
   }
   await addEngagement(db, [...totals.values()]);
-  await systemEvents(env, db, events);
+  await recordSystemEvents(env, db, events);
 }
 
 async function unsubscribe(env: Env, job: Extract<EventJob, { kind: "unsubscribe" }>) {
@@ -66,11 +68,19 @@ async function unsubscribe(env: Env, job: Extract<EventJob, { kind: "unsubscribe
   const msg = await getMessageById(db, job.messageId);
   if (msg && msg.orgId === job.orgId) await settleMessage(db, msg.id, { unsubscribed: true });
   if (await unsubscribeContact(db, job.orgId, job.contactId, job.at)) {
-    await systemEvent(env, db, job.orgId, job.contactId, "contact.unsubscribed", { messageId: job.messageId, source: "one_click" }, `${job.id}:unsubscribed`);
+    await recordSystemEvent(env, db, {
+      orgId: job.orgId,
+      contactId: job.contactId,
+      name: "contact.unsubscribed",
+      data: { messageId: job.messageId, source: "one_click" },
+      key: `${job.id}:unsubscribed`,
+    });
   }
 }
 
-export async function handleEventBatch(batch: MessageBatch<EventJob>, env: Env) {
+const unexpectedRetry = (attempts: number) => backoffSeconds(attempts, { baseSeconds: 2, capSeconds: 300, jitter: 0.5 });
+
+export async function handleEventBatch(batch: MessageBatch<EventJob>, env: Env, log: Logger) {
   const opensAndClicks = batch.messages.filter((m) => m.body.kind === "open" || m.body.kind === "click") as Message<EngagementJob>[];
   if (opensAndClicks.length > 0) {
     try {
@@ -80,27 +90,42 @@ export async function handleEventBatch(batch: MessageBatch<EventJob>, env: Env) 
       );
       for (const m of opensAndClicks) m.ack();
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "engagement batch failed", size: opensAndClicks.length, error: String(err) }));
-      for (const m of opensAndClicks) m.retry({ delaySeconds: Math.min(2 ** m.attempts, 300) });
+      log.error("engagement batch failed", { size: opensAndClicks.length, error: errorText(err) });
+      for (const m of opensAndClicks) m.retry({ delaySeconds: unexpectedRetry(m.attempts) });
+    }
+  }
+  const system = batch.messages.filter((m) => m.body.kind === "system") as Message<Extract<EventJob, { kind: "system" }>>[];
+  if (system.length > 0) {
+    try {
+      await fanOutSystemEvents(
+        env,
+        database(env.DB),
+        system.flatMap((m) => m.body.events),
+        log,
+      );
+      for (const m of system) m.ack();
+    } catch (err) {
+      log.error("event fan-out failed", { size: system.length, error: errorText(err) });
+      for (const m of system) m.retry({ delaySeconds: unexpectedRetry(m.attempts) });
     }
   }
   for (const msg of batch.messages) {
     const job = msg.body;
-    if (job.kind === "open" || job.kind === "click") continue;
+    if (job.kind === "open" || job.kind === "click" || job.kind === "system") continue;
     try {
-      if (job.kind === "import") await processImportChunk(env, job.importId, job.chunk);
+      if (job.kind === "import") await processImportChunk(env, job.importId, job.chunk, log);
       else if (job.kind === "unsubscribe") await unsubscribe(env, job);
       msg.ack();
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "event job failed", kind: job.kind, attempts: msg.attempts, error: String(err) }));
-      msg.retry({ delaySeconds: Math.min(2 ** msg.attempts, 300) });
+      log.error("event job failed", { kind: job.kind, attempts: msg.attempts, error: errorText(err) });
+      msg.retry({ delaySeconds: unexpectedRetry(msg.attempts) });
     }
   }
 }
 
-export function handleEventDeadLetters(batch: MessageBatch<EventJob>) {
+export function handleEventDeadLetters(batch: MessageBatch<EventJob>, log: Logger) {
   for (const msg of batch.messages) {
-    console.error(JSON.stringify({ level: "error", msg: "event job dead-lettered", job: msg.body }));
+    log.error("event job dead-lettered", { kind: msg.body.kind });
     msg.ack();
   }
 }

@@ -2,13 +2,13 @@
 import { database } from "../db/client";
 import { completeChunk, getChunk, getImportById } from "../db/imports";
 import { getWorkflow } from "../db/workflows";
-import { enroll, saveContact } from "../enrollments";
-import type { Env } from "../env";
-import { ContactInput } from "../routes/contacts/schemas";
+import { ContactInput, saveContact } from "../domain/contacts";
+import { enroll } from "../domain/enrollments";
+import type { Env } from "../ground/env";
+import type { Logger } from "../ground/log";
+import { IMPORT_CHUNK_SIZE } from "../ground/queues";
 
-export const IMPORT_CHUNK_SIZE = 100;
-
-export async function processImportChunk(env: Env, importId: string, chunk: number) {
+export async function processImportChunk(env: Env, importId: string, chunk: number, log: Logger) {
   const db = database(env.DB);
   const [imp, rows] = await Promise.all([getImportById(db, importId), getChunk(db, importId, chunk)]);
   if (!imp || !rows) return; // already processed
@@ -36,7 +36,7 @@ export async function processImportChunk(env: Env, importId: string, chunk: numb
       errors.push({ row: rowNumber, message: "The workflow no longer exists" });
       continue;
     }
-    const r = await enroll(env, db, { workflow, contact });
+    const r = await enroll(env, db, { workflow, contact }, log);
     if (r.ok) counts.created++;
     else counts.skipped++;
   }

@@ -1,6 +1,6 @@
-// Outbound webhooks: publish an event → one delivery per subscription → signed POST per
-// Standard Webhooks, retried on the API.md schedule; 410 disables; failing 5 days disables.
-// Also performs the `webhook` workflow step's HTTP calls.
+// The webhook consumer: publish an event → one delivery per subscription → a POST signed per
+// Standard Webhooks, retried on the API.md schedule; 410 disables the endpoint; failing for 5
+// days disables it. Also performs the `webhook` workflow step's HTTP calls.
 import type { Db } from "../db/client";
 import { database } from "../db/client";
 import {
@@ -14,46 +14,19 @@ import {
   subscribersOf,
   type WebhookRow,
 } from "../db/webhooks";
-import type { Env } from "../env";
-import { newId, sha256Hex } from "../http/ids";
-import { confirmEffects } from "./ack";
-import { checkPayload } from "./catalog";
-import { decrypt } from "./crypto";
-import { retryAfter } from "./providers/provider";
-import { refuseUrl } from "./ssrf";
-
-export interface OutboundEvent {
-  id: string;
-  type: string;
-  createdAt: string;
-  data: Record<string, unknown>;
-}
-
-export type WebhookJob =
-  | { kind: "publish"; orgId: string; event: OutboundEvent; origin?: { enrollmentId: string; key: string } }
-  | { kind: "deliver"; deliveryId: string }
-  | {
-      kind: "call";
-      key: string;
-      orgId: string;
-      enrollmentId: string;
-      stepId: string;
-      request: { url: string; method: string; headers: Record<string, string>; body: unknown };
-    };
+import { confirmEffects } from "../domain/enrollments";
+import { newDelivery } from "../domain/outbound";
+import type { Env } from "../ground/env";
+import { errorText, type Logger } from "../ground/log";
+import type { OutboundEvent, WebhookJob } from "../ground/queues";
+import { backoffSeconds, honourRetryAfter, retryAfterSeconds, sendInSlices } from "../ground/retry";
+import { decrypt } from "../security/credentials";
+import { base64, fromBase64, hmac } from "../security/encoding";
+import { refuseUrl } from "../security/ssrf";
 
 const TIMEOUT_MS = 15_000;
 const DISABLE_AFTER_MS = 5 * 86_400_000;
 const STEP_CALL_ATTEMPTS = 5;
-
-/** An event with a stable id: derived from `key` when given, so a re-run never publishes it twice. */
-export async function outboundEvent(type: string, data: Record<string, unknown>, key?: string): Promise<OutboundEvent> {
-  const id = key ? `evt_${(await sha256Hex(key)).slice(0, 26).toUpperCase()}` : newId("evt");
-  return { id, type, createdAt: new Date().toISOString(), data: checkPayload(type, data) };
-}
-
-export async function publish(env: Env, orgId: string, type: string, data: Record<string, unknown>, key?: string) {
-  await env.WEBHOOK_QUEUE.send({ kind: "publish", orgId, event: await outboundEvent(type, data, key) });
-}
 
 export function retrySchedule(env: Env): number[] {
   return (env.WEBHOOK_RETRY_SCHEDULE ?? "0,5,300,1800,7200,18000,36000,36000").split(",").map((s) => Number(s.trim()));
@@ -61,21 +34,10 @@ export function retrySchedule(env: Env): number[] {
 
 // ---- signing (Standard Webhooks) -----------------------------------------------------------
 
-async function hmacBase64(secret: string, content: string) {
-  const raw = Uint8Array.from(atob(secret.replace(/^whsec_/, "")), (c) => c.charCodeAt(0));
-  const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(content)));
-  return btoa(String.fromCharCode(...sig));
-}
-
 /** `v1,<sig>` per secret, space-separated (both secrets during a rotation). */
 export async function signatureHeader(secrets: string[], id: string, timestamp: number, body: string) {
-  const sigs = await Promise.all(secrets.map((s) => hmacBase64(s, `${id}.${timestamp}.${body}`)));
+  const sigs = await Promise.all(secrets.map(async (s) => base64(await hmac("SHA-256", fromBase64(s.replace(/^whsec_/, "")), `${id}.${timestamp}.${body}`))));
   return sigs.map((s) => `v1,${s}`).join(" ");
-}
-
-export function newWebhookSecret() {
-  return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
 }
 
 async function signingSecrets(env: Env, w: WebhookRow, now: number) {
@@ -85,24 +47,6 @@ async function signingSecrets(env: Env, w: WebhookRow, now: number) {
 }
 
 // ---- the consumer --------------------------------------------------------------------------
-
-/** A pending delivery of `event` to one subscription. */
-export function newDelivery(orgId: string, webhookId: string, event: OutboundEvent, now = Date.now()): DeliveryRow {
-  return {
-    id: newId("dlv", now),
-    orgId,
-    webhookId,
-    eventId: event.id,
-    eventType: event.type,
-    payload: JSON.stringify(event),
-    status: "pending",
-    attempts: 0,
-    lastStatusCode: null,
-    nextAttemptAt: now,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
 
 /** Subscriptions looked up once per org and event type within one queue batch. */
 type SubscriberCache = Map<string, Promise<WebhookRow[]>>;
@@ -114,18 +58,14 @@ async function fanOut(env: Env, db: Db, orgId: string, event: OutboundEvent, cac
     lookup = subscribersOf(db, orgId, event.type);
     cache.set(cacheKey, lookup);
   }
-  const subs = await lookup;
-  const jobs: { body: WebhookJob }[] = [];
+  const jobs: WebhookJob[] = [];
   const now = Date.now();
-  for (const w of subs) {
+  for (const w of await lookup) {
     const d = await ensureDelivery(db, newDelivery(orgId, w.id, event, now));
-    if (d && d.attempts === 0) jobs.push({ body: { kind: "deliver", deliveryId: d.id } });
+    if (d && d.attempts === 0) jobs.push({ kind: "deliver", deliveryId: d.id });
   }
-  for (let i = 0; i < jobs.length; i += 100) await env.WEBHOOK_QUEUE.sendBatch(jobs.slice(i, i + 100));
+  await sendInSlices(env.WEBHOOK_QUEUE, jobs);
 }
-
-/** Retry-After in seconds, capped at the 12 h a queue delay allows. */
-const retryAfterSeconds = (res: Response) => Math.min(retryAfter(res), 43_200);
 
 /** One attempt of one delivery. Returns the delay before the next attempt, or null when finished. */
 export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise<number | null> {
@@ -174,7 +114,7 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
   const schedule = retrySchedule(env);
   const gone = status === 410;
   const exhausted = !ok && (gone || attempt >= schedule.length);
-  const delay = ok || exhausted ? null : Math.max(schedule[attempt] ?? 0, askedWait);
+  const delay = ok || exhausted ? null : honourRetryAfter(schedule[attempt] ?? 0, askedWait);
   const nextAttemptAt = delay === null ? null : now + delay * 1000;
   await recordAttempt(
     db,
@@ -204,14 +144,15 @@ export class DeliveryExhausted extends Error {
 }
 
 /** The `webhook` workflow step: an HTTP call with the effect key as Idempotency-Key. Returns a retry delay or null. */
-async function callStep(env: Env, job: Extract<WebhookJob, { kind: "call" }>, attempts: number): Promise<number | null> {
+async function callStep(env: Env, job: Extract<WebhookJob, { kind: "call" }>, attempts: number, log: Logger): Promise<number | null> {
   const refused = refuseUrl(env, job.request.url);
   if (refused) {
-    console.error(JSON.stringify({ level: "error", msg: "webhook step refused", key: job.key, url: job.request.url, reason: refused }));
+    log.error("webhook step refused", { key: job.key, reason: refused });
     return null;
   }
   const method = job.request.method.toUpperCase();
   const hasBody = method !== "GET" && method !== "DELETE";
+  const retry = (retryAfter = 0) => (attempts < STEP_CALL_ATTEMPTS ? backoffSeconds(attempts, { baseSeconds: 10, retryAfterSeconds: retryAfter }) : null);
   try {
     const res = await fetch(job.request.url, {
       method,
@@ -221,17 +162,20 @@ async function callStep(env: Env, job: Extract<WebhookJob, { kind: "call" }>, at
       body: hasBody ? JSON.stringify(job.request.body ?? {}) : undefined,
     });
     await res.body?.cancel();
-    if (res.status === 429 || res.status >= 500) return attempts < STEP_CALL_ATTEMPTS ? Math.max(2 ** attempts * 5, retryAfterSeconds(res)) : null;
-    if (res.status >= 300) console.error(JSON.stringify({ level: "error", msg: "webhook step got a permanent failure", key: job.key, status: res.status }));
+    if (res.status === 429 || res.status >= 500) return retry(retryAfterSeconds(res));
+    if (res.status >= 300) log.error("webhook step got a permanent failure", { key: job.key, status: res.status });
     return null;
   } catch (err) {
-    if (attempts < STEP_CALL_ATTEMPTS) return 2 ** attempts * 5;
-    console.error(JSON.stringify({ level: "error", msg: "webhook step failed", key: job.key, error: String(err) }));
-    return null;
+    const delay = retry();
+    if (delay === null) log.error("webhook step failed", { key: job.key, error: errorText(err) });
+    return delay;
   }
 }
 
-export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: Env) {
+/** A generic retry for an unexpected failure, spread out so failing jobs do not retry in step. */
+const unexpectedRetry = (attempts: number) => backoffSeconds(attempts, { baseSeconds: 2, capSeconds: 300, jitter: 0.5 });
+
+export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: Env, log: Logger) {
   const db = database(env.DB);
   const subscribers: SubscriberCache = new Map();
   for (const msg of batch.messages) {
@@ -239,12 +183,12 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: E
     try {
       if (job.kind === "publish") {
         await fanOut(env, db, job.orgId, job.event, subscribers);
-        if (job.origin) await confirmEffects(env, [job.origin]);
+        if (job.origin) await confirmEffects(env, [job.origin], log);
         msg.ack();
       } else if (job.kind === "call") {
-        const delay = await callStep(env, job, msg.attempts);
+        const delay = await callStep(env, job, msg.attempts, log);
         if (delay === null) {
-          await confirmEffects(env, [{ enrollmentId: job.enrollmentId, key: job.key }]);
+          await confirmEffects(env, [{ enrollmentId: job.enrollmentId, key: job.key }], log);
           msg.ack();
         } else msg.retry({ delaySeconds: delay });
       } else {
@@ -264,19 +208,23 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: E
         msg.ack();
         continue;
       }
-      console.error(JSON.stringify({ level: "error", msg: "webhook job failed", kind: job.kind, attempts: msg.attempts, error: String(err) }));
-      msg.retry({ delaySeconds: Math.min(2 ** msg.attempts, 300) });
+      log.error("webhook job failed", { kind: job.kind, attempts: msg.attempts, error: errorText(err) });
+      msg.retry({ delaySeconds: unexpectedRetry(msg.attempts) });
     }
   }
 }
 
 /** Messages that exhausted the queue's own retries: record the delivery as failed. */
-export async function handleWebhookDeadLetters(batch: MessageBatch<WebhookJob>, env: Env) {
+export async function handleWebhookDeadLetters(batch: MessageBatch<WebhookJob>, env: Env, log: Logger) {
   const db = database(env.DB);
   for (const msg of batch.messages) {
     const job = msg.body;
     if (job.kind === "deliver") await markDeliveryFailed(db, job.deliveryId, Date.now());
-    console.error(JSON.stringify({ level: "error", msg: "webhook job dead-lettered", job }));
+    log.error("webhook job dead-lettered", {
+      kind: job.kind,
+      deliveryId: job.kind === "deliver" ? job.deliveryId : null,
+      key: job.kind === "call" ? job.key : null,
+    });
     msg.ack();
   }
 }

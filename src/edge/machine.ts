@@ -15,6 +15,3 @@ export function machineReason(method: string, ua: string | null, ip: string | nu
   if (SCANNER_UA.test(agent)) return "scanner";
   return null;
 }
-
-/** A click this soon after sending is a scanner following links on arrival. */
-export const CLICK_AFTER_SEND_MIN_MS = 5_000;

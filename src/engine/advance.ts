@@ -4,7 +4,18 @@
 import { evaluate } from "./conditions";
 import { STEP_TYPES } from "./steps";
 import { type StepContext, StepFailure, type StepResult } from "./steps/step";
-import type { AdvanceOptions, AdvanceResult, Effect, EngineInput, EnrollmentState, LogLine, StepDef, WorkflowDefinition } from "./types";
+import type {
+  AdvanceOptions,
+  AdvanceResult,
+  Effect,
+  EmitEffect,
+  EngineInput,
+  EnrollmentState,
+  LifecycleEvent,
+  LogLine,
+  StepDef,
+  WorkflowDefinition,
+} from "./types";
 
 /** Steps one alarm may run before yielding (a guard; graph validation forbids wait-free cycles). */
 export const MAX_STEPS_PER_RUN = 100;
@@ -23,6 +34,34 @@ function summary(state: EnrollmentState) {
   return { enrollmentId: state.id, workflowId: state.workflowId, contactId: state.contactId, status: state.status };
 }
 
+/** enrollment.created/completed/failed/cancelled: one per enrollment and event type (the key makes it so). */
+export function lifecycleEffect(state: EnrollmentState, eventType: LifecycleEvent): EmitEffect {
+  return {
+    type: "emit",
+    key: `${state.id}:${eventType}`,
+    eventType,
+    data: { ...summary(state), exitReason: state.exitReason, error: state.error },
+  };
+}
+
+const ENDED = { completed: "enrollment.completed", failed: "enrollment.failed", cancelled: "enrollment.cancelled" } as const;
+
+/** An ending decided outside the steps: the state, its one log line and its lifecycle event. */
+function endFromOutside(state: EnrollmentState, input: Extract<EngineInput, { type: "cancel" | "exit_on" | "fail" }>, now: number): AdvanceResult {
+  const status = input.type === "cancel" ? "cancelled" : input.type === "exit_on" ? "completed" : "failed";
+  const reason = input.type === "cancel" ? input.reason : input.type === "exit_on" ? `exit_on:${input.event}` : null;
+  const error = input.type === "fail" ? (input.stepId ? `Step ${input.stepId}: ${input.error}` : input.error) : null;
+  const next: EnrollmentState = { ...state, status, wait: null, exitReason: reason, error, completedAt: now };
+  const line: LogLine = {
+    at: now,
+    stepId: state.currentStepId,
+    stepType: null,
+    status: status === "failed" ? "failed" : "completed",
+    message: error ?? `Enrollment ${status}${reason ? `: ${reason}` : ""}`,
+  };
+  return { state: next, effects: [lifecycleEffect(next, ENDED[status])], logs: [line], wakeAt: null, changed: true };
+}
+
 export function advance(def: WorkflowDefinition, input: EnrollmentState, event: EngineInput, now: number, opts: AdvanceOptions = {}): AdvanceResult {
   const state: EnrollmentState = structuredClone(input);
   const effects: Effect[] = [];
@@ -34,6 +73,7 @@ export function advance(def: WorkflowDefinition, input: EnrollmentState, event: 
   if (state.status === "completed" || state.status === "cancelled" || state.status === "failed") {
     return { state, effects, logs, wakeAt: null, changed: false };
   }
+  if (event.type === "cancel" || event.type === "exit_on" || event.type === "fail") return endFromOutside(state, event, now);
 
   const finish = (status: "completed" | "failed", reason: string | null, error: string | null = null) => {
     state.status = status;
@@ -41,8 +81,7 @@ export function advance(def: WorkflowDefinition, input: EnrollmentState, event: 
     state.exitReason = reason;
     state.error = error;
     state.completedAt = now;
-    const eventType = status === "completed" ? "enrollment.completed" : "enrollment.failed";
-    effects.push({ type: "emit", key: `${state.id}:${eventType}`, eventType, data: { ...summary(state), exitReason: reason, error } });
+    effects.push(lifecycleEffect(state, ENDED[status]));
   };
 
   const ctxFor = (step: StepDef): StepContext => ({

@@ -1,21 +1,7 @@
 // Liquid rendering shared by previews, the dry run and the email consumer. Pure: no I/O.
 // Variables are HTML-escaped in `html` and left raw in `subject` and `text`; an unknown
 // filter is an error, never silently dropped.
-import { z } from "@hono/zod-openapi";
 import { Liquid, type Template } from "liquidjs";
-
-/** The Liquid sources of an email, as saved templates and inline send_email steps accept them. */
-export const EmailSourceFields = {
-  subject: z.string().min(1).max(1000),
-  html: z
-    .string()
-    .min(1)
-    .max(512 * 1024),
-  text: z
-    .string()
-    .max(512 * 1024)
-    .optional(),
-};
 
 const htmlLiquid = new Liquid({ strictFilters: true, outputEscape: "escape", cache: 200 });
 const textLiquid = new Liquid({ strictFilters: true, cache: 200 });

@@ -1,5 +1,6 @@
 // The engine's vocabulary: workflow definitions, enrollment state, effects and log lines.
 import { z } from "@hono/zod-openapi";
+import type { SendEmailConfig } from "./email";
 
 export type Condition = { field: string; operator: Operator; value?: unknown } | { all: Condition[] } | { any: Condition[] };
 
@@ -107,7 +108,7 @@ export interface SendEmailEffect {
   type: "send_email";
   key: string;
   stepId: string;
-  config: Record<string, unknown>;
+  config: SendEmailConfig;
 }
 export interface WebhookEffect {
   type: "webhook";
@@ -125,7 +126,7 @@ export interface UpdateContactEffect {
 export interface EmitEffect {
   type: "emit";
   key: string;
-  eventType: "enrollment.created" | "enrollment.completed" | "enrollment.failed" | "enrollment.cancelled" | "enrollment.step_completed";
+  eventType: LifecycleEvent | "enrollment.step_completed";
   data: Record<string, unknown>;
 }
 export type Effect = SendEmailEffect | WebhookEffect | UpdateContactEffect | EmitEffect;
@@ -141,7 +142,20 @@ export interface LogLine {
   data?: Record<string, unknown>;
 }
 
-export type EngineInput = { type: "start" } | { type: "wake" } | { type: "event"; name: string; data: Record<string, unknown> };
+/**
+ * What moves an enrollment: its start, an alarm, an event — or an ending decided outside the
+ * steps: a cancellation, an `exitOn` event, a failure reported for a step (a delivery that
+ * failed for good) or for the enrollment itself (its alarm kept failing).
+ */
+export type EngineInput =
+  | { type: "start" }
+  | { type: "wake" }
+  | { type: "event"; name: string; data: Record<string, unknown> }
+  | { type: "cancel"; reason: string }
+  | { type: "exit_on"; event: string }
+  | { type: "fail"; error: string; stepId?: string };
+
+export type LifecycleEvent = "enrollment.created" | "enrollment.completed" | "enrollment.failed" | "enrollment.cancelled";
 
 export interface AdvanceOptions {
   /** Dry run: amount/unit delays and event waits resolve at once in simulated time. */

@@ -3,9 +3,9 @@
 import { createMiddleware } from "hono/factory";
 import { findKeyByHash, KEY_PREFIX } from "../db/api-keys";
 import { database } from "../db/client";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../ground/env";
+import { sha256Hex, timingSafeEqual } from "../security/encoding";
 import { ApiError } from "./errors";
-import { sha256Hex, timingSafeEqual } from "./ids";
 import { flushUsage, recordUsage } from "./usage";
 
 const RATE_LIMIT_PERIOD_SECONDS = 60;
@@ -36,7 +36,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   }
   c.set("orgId", row.orgId);
   c.set("apiKeyId", row.id);
-  if (recordUsage(row.id, now)) c.executionCtx.waitUntil(flushUsage(db));
+  if (recordUsage(row.id, now)) c.executionCtx.waitUntil(flushUsage(db, c.get("log")));
   await next();
 });
 

@@ -4,7 +4,8 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../ground/env";
+import { createLogger, errorText } from "../ground/log";
 
 export const ERROR_STATUS = {
   invalid_json: 400,
@@ -121,6 +122,6 @@ export function renderError(err: Error, c: Context<AppEnv>) {
     if (err.status === 401) return errorJson(c, "unauthorized", err.message);
     return errorJson(c, "bad_request", err.message);
   }
-  console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), path: c.req.path, error: String(err), stack: err.stack }));
+  (c.get("log") ?? createLogger()).error("unexpected error", { route: c.req.routePath, method: c.req.method, error: errorText(err), stack: err.stack ?? null });
   return errorJson(c, "internal_error", "An unexpected error occurred");
 }

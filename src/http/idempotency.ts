@@ -5,9 +5,9 @@
 import { createMiddleware } from "hono/factory";
 import { database } from "../db/client";
 import { claimKey, completeKey, dropIfStale, getKey, releaseKey } from "../db/idempotency";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../ground/env";
+import { sha256Hex } from "../security/encoding";
 import { ApiError } from "./errors";
-import { sha256Hex } from "./ids";
 
 const TTL_MS = 24 * 3600_000;
 

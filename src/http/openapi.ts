@@ -1,7 +1,7 @@
 // Route-building helpers: every router validates with zod and turns failures into the
 // contract's `validation_failed`; bodies are required JSON so a wrong type never skips validation.
-import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../env";
+import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../ground/env";
 import { validationFailed, zodDetails } from "./errors";
 
 export function router() {
@@ -11,6 +11,9 @@ export function router() {
     },
   });
 }
+
+/** A handler for a route declared with createRoute: typed input, typed responses. */
+export type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
 export const jsonBody = <T extends z.ZodTypeAny>(schema: T, description = "JSON body") => ({
   content: { "application/json": { schema } },

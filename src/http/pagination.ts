@@ -1,7 +1,8 @@
 // Cursor pagination over time-sortable ids: newest first, `?limit=1..100&cursor=`.
 import { z } from "@hono/zod-openapi";
+import { ID_SHAPE } from "../ground/ids";
+import { base64url, fromBase64url } from "../security/encoding";
 import { ApiError } from "./errors";
-import { base64url, fromBase64url } from "./ids";
 
 export const PageQuery = z.object({
   limit: z.coerce
@@ -28,7 +29,7 @@ export function toPage(q: { limit: number; cursor?: string }): Page {
   if (!q.cursor) return { limit: q.limit };
   try {
     const before = new TextDecoder().decode(fromBase64url(q.cursor));
-    if (!/^[a-z]+_[0-9A-Z]{26}$/.test(before)) throw new Error("shape");
+    if (!ID_SHAPE.test(before)) throw new Error("shape");
     return { limit: q.limit, before };
   } catch {
     throw new ApiError("validation_failed", "The cursor is invalid", { details: [{ path: "cursor", message: "Invalid cursor" }] });

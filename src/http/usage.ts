@@ -4,6 +4,7 @@
 // "last 24 h" is counted in whole hours (the current hour plus the previous 23).
 import { addUsage, type UsageDelta } from "../db/api-keys";
 import type { Db } from "../db/client";
+import { errorText, type Logger } from "../ground/log";
 
 const FLUSH_MS = 10_000;
 const pending = new Map<string, UsageDelta>();
@@ -24,7 +25,7 @@ export function recordUsage(keyId: string, now = Date.now()): boolean {
   return now - lastFlush >= FLUSH_MS || pending.size >= 200;
 }
 
-export async function flushUsage(db: Db): Promise<void> {
+export async function flushUsage(db: Db, log: Logger): Promise<void> {
   if (pending.size === 0) return;
   const deltas = [...pending.values()];
   pending.clear();
@@ -41,6 +42,6 @@ export async function flushUsage(db: Db): Promise<void> {
         cur.lastUsedAt = Math.max(cur.lastUsedAt, d.lastUsedAt);
       } else pending.set(id, d);
     }
-    console.error(JSON.stringify({ level: "error", msg: "usage flush failed", error: String(err) }));
+    log.error("usage flush failed", { error: errorText(err) });
   }
 }

@@ -1,5 +1,6 @@
 // Drives the Worker through its real fetch handler, as a client would.
 import { exports } from "cloudflare:workers";
+import { createLogger } from "../../src/ground/log";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 const BASE = "https://nudge.test";
@@ -58,3 +59,6 @@ export async function poll<T>(fn: () => Promise<T>, until: (v: T) => boolean, ti
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A logger for calling consumers and the watchdog directly. */
+export const testLog = createLogger({ test: true }, "warn");

@@ -1,8 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { signToken } from "../../src/edge/tokens";
-import worker from "../../src/index";
+import worker from "../../src";
+import { signToken } from "../../src/security/tokens";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
 import { certificatePem, rawToDer } from "../helpers/der";
 import { drained, enrollment, settle } from "../helpers/enrollments";
@@ -376,6 +376,55 @@ describe("inbound provider webhooks", () => {
       applied: 1,
     });
     await expectSuppressed(s, "bounced");
+  });
+
+  it("Mailgun: HMAC-signed events; permanent failures bounce, temporary ones do not, complaints complain", async () => {
+    const signingKey = "mg-webhook-signing-key-0123";
+    const s = await withProviderMessage("mailgun", { apiKey: "mg", domain: "mg.acme.test", webhookSigningKey: signingKey }, "mg-msg-1");
+    const hmacHex = async (content: string) => {
+      const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      return [...new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(content)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    };
+    const post = async (eventData: Record<string, unknown>, opts: { timestamp?: number; tamper?: boolean } = {}) => {
+      const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+      const token = crypto.randomUUID();
+      const signature = await hmacHex(`${timestamp}${token}`);
+      const body = JSON.stringify({
+        signature: { timestamp, token, signature: opts.tamper ? signature.replace(/^./, "0") : signature },
+        "event-data": eventData,
+      });
+      return call("POST", `/inbound/mailgun/${s.connectionId}`, { raw: body, headers: { "content-type": "application/json" } });
+    };
+    const event = (id: string, extra: Record<string, unknown>) => ({ id, message: { headers: { "message-id": "<mg-msg-1>" } }, ...extra });
+    expectError(await post(event("mg-ev-0", { event: "failed", severity: "permanent" }), { tamper: true }), 401, "unauthorized");
+    expectError(
+      await post(event("mg-ev-0", { event: "failed", severity: "permanent" }), { timestamp: Math.floor(Date.now() / 1000) - 3600 }),
+      401,
+      "unauthorized",
+    );
+    expect((await post(event("mg-ev-1", { event: "failed", severity: "temporary", reason: "greylisted" }))).json).toEqual({ received: 1, applied: 0 });
+    expect((await message(s.key, s.messageId)).status).toBe("sent");
+    const bounce = await post(
+      event("mg-ev-2", { event: "failed", severity: "permanent", "delivery-status": { description: "550 5.1.1 mailbox unavailable" } }),
+    );
+    expect(bounce.json).toEqual({ received: 1, applied: 1 });
+    expect((await post(event("mg-ev-2", { event: "failed", severity: "permanent" }))).json).toEqual({ received: 1, applied: 0 }); // a repeat
+    await expectSuppressed(s, "bounced");
+    expect((await message(s.key, s.messageId)).error).toBe("550 5.1.1 mailbox unavailable");
+    const other = await withProviderMessage("mailgun", { apiKey: "mg", domain: "mg.acme.test", webhookSigningKey: signingKey }, "mg-msg-2");
+    const complaint = JSON.stringify({
+      signature: await (async () => {
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        const token = "tok-complaint";
+        return { timestamp, token, signature: await hmacHex(`${timestamp}${token}`) };
+      })(),
+      "event-data": { id: "mg-ev-3", event: "complained", "user-variables": { nudge_message_id: other.messageId } },
+    });
+    expect((await call("POST", `/inbound/mailgun/${other.connectionId}`, { raw: complaint, headers: { "content-type": "application/json" } })).json).toEqual({
+      received: 1,
+      applied: 1,
+    });
+    await expectSuppressed(other, "complained");
   });
 
   it("answers 404 for an unknown connection or the wrong provider", async () => {

@@ -1,10 +1,11 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
-import { decrypt } from "../../src/delivery/crypto";
-import { deliverEmail, EMAIL_MAX_ATTEMPTS, type EmailJob } from "../../src/delivery/email";
-import { PROVIDERS } from "../../src/delivery/providers";
-import type { OutgoingEmail } from "../../src/delivery/providers/provider";
-import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { deliverEmail, EMAIL_MAX_ATTEMPTS } from "../../src/delivery/email";
+import type { EmailJob } from "../../src/ground/queues";
+import { PROVIDERS } from "../../src/providers";
+import type { OutgoingEmail } from "../../src/providers/provider";
+import { decrypt } from "../../src/security/credentials";
+import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { settle } from "../helpers/enrollments";
 import { captureQueue, consume } from "../helpers/queues";
 
@@ -255,8 +256,8 @@ describe("the email consumer", () => {
     });
     intercept(json({ message: "down" }, 503));
     const base = { ...env, EMAIL_RETRY_BASE_SECONDS: "10" };
-    expect(await deliverEmail(base, s.job, 1)).toBe(10);
-    expect(await deliverEmail(base, s.job, 3)).toBe(40);
+    expect(await deliverEmail(base, s.job, 1, testLog)).toBe(10);
+    expect(await deliverEmail(base, s.job, 3, testLog)).toBe(40);
   });
 
   it("calls the provider once when the same queue message is delivered twice", async () => {

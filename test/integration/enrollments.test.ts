@@ -2,10 +2,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EnrollmentDO } from "../../durable-objects/enrollment";
-import type { EmailJob } from "../../src/delivery/email";
+import { runWatchdog } from "../../src/delivery/watchdog";
 import { chooseVariant } from "../../src/engine/split";
-import { runWatchdog } from "../../src/watchdog";
-import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import type { EmailJob } from "../../src/ground/queues";
+import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { drained, enrollment, expireWait, fireAlarm, settle, stubOf } from "../helpers/enrollments";
 import { captureQueue, consume } from "../helpers/queues";
 
@@ -377,7 +377,7 @@ describe("an enrollment's life", () => {
       .bind(Date.now() - 120_000, e.json.id)
       .run();
     expect(await fireAlarm(e.json.id)).toBe(false); // nothing would ever wake it
-    const report = await runWatchdog(env);
+    const report = await runWatchdog(env, testLog);
     expect(report.outcomes.rearmed).toBeGreaterThanOrEqual(1);
     expect(await expireWait(e.json.id)).toBe(true);
     expect((await enrollment(key, e.json.id)).status).toBe("completed");
@@ -551,7 +551,7 @@ describe("nothing is lost when a queue loses a job", () => {
       .bind(Date.now() - 120_000, e)
       .run();
     await env.DB.prepare("DELETE FROM outbox WHERE to_address = 'lost@x.co'").run();
-    const report = await runWatchdog(env);
+    const report = await runWatchdog(env, testLog);
     expect(report.requeued.messages).toBeGreaterThanOrEqual(1);
     await poll(
       () => outboxFor(key, "lost@x.co"),
@@ -592,7 +592,7 @@ describe("reservations whose start never landed", () => {
   it("the watchdog starts them from what the row holds", async () => {
     const { key } = await newOrg();
     const id = await orphan(key);
-    const report = await runWatchdog(env);
+    const report = await runWatchdog(env, testLog);
     expect(report.outcomes.started).toBeGreaterThanOrEqual(1);
     expect((await settle(key, id)).status).toBe("completed");
   });
@@ -601,7 +601,7 @@ describe("reservations whose start never landed", () => {
     const { key } = await newOrg();
     const id = await orphan(key);
     expect((await call("POST", `/v1/enrollments/${id}/cancel`, { key })).json).toMatchObject({ status: "cancelled", exitReason: "cancelled_by_api" });
-    await runWatchdog(env);
+    await runWatchdog(env, testLog);
     // A revival would have started the object and armed its alarm: nothing may run.
     expect(await fireAlarm(id)).toBe(false);
     expect(await runInDurableObject(stubOf(id), async (i: EnrollmentDO) => i.snapshot())).toBeNull();
@@ -725,7 +725,7 @@ describe("recovery paths", () => {
     await env.DB.prepare("UPDATE imports SET updated_at = ? WHERE id = ?")
       .bind(Date.now() - 120_000, res.json.id)
       .run();
-    const report = await runWatchdog(env);
+    const report = await runWatchdog(env, testLog);
     expect(report.requeued.importChunks).toBeGreaterThanOrEqual(1);
     const done = await poll(
       async () => (await call("GET", `/v1/imports/${res.json.id}`, { key })).json,

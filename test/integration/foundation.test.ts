@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { routeQueue } from "../../src/index";
+import { routeQueue } from "../../src/ground/queues";
 import { ADMIN_TOKEN, call, expectError, newOrg } from "../helpers/api";
 import { consume } from "../helpers/queues";
 
@@ -23,7 +23,7 @@ describe("health, bootstrap and account", () => {
   it("hides the admin route (404) when ADMIN_TOKEN is not configured", async () => {
     const { env } = await import("cloudflare:workers");
     const { createExecutionContext } = await import("cloudflare:test");
-    const worker = (await import("../../src/index")).default;
+    const worker = (await import("../../src")).default;
     const req = new Request("https://nudge.test/v1/admin/orgs", {
       method: "POST",
       headers: { authorization: "Bearer anything", "content-type": "application/json" },

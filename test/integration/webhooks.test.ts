@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { refuseUrl } from "../../src/delivery/ssrf";
-import { runWatchdog } from "../../src/watchdog";
-import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { runWatchdog } from "../../src/delivery/watchdog";
+import { refuseUrl } from "../../src/security/ssrf";
+import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { drained, expireWait, settle } from "../helpers/enrollments";
 import { captureQueue, consume } from "../helpers/queues";
 
@@ -290,7 +290,7 @@ describe("webhook delivery", () => {
     await env.DB.prepare("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?")
       .bind(Date.now() - 120_000, deliveryId)
       .run();
-    const report = await runWatchdog(env);
+    const report = await runWatchdog(env, testLog);
     expect(report.requeued.deliveries).toBeGreaterThanOrEqual(1);
     const d = await poll(
       () => deliveries(key, w.id),

@@ -1,22 +1,7 @@
 // send_email: queue an email (template or inline), inside the send window, unless suppressed.
-import { z } from "@hono/zod-openapi";
+import { SendEmailConfig } from "../email";
 import { nextWindowOpen } from "../schedule";
-import { EmailSourceFields } from "../templates";
 import { defineStep, type StepContext, type StepResult } from "./step";
-
-const Track = z.object({ opens: z.boolean().default(true), clicks: z.boolean().default(true) }).strict();
-const common = {
-  from: z.string().max(320).optional(),
-  replyTo: z.string().max(320).optional(),
-  connectionId: z.string().max(100).optional(),
-  track: Track.optional(),
-  onError: z.enum(["fail", "continue"]).default("fail").optional(),
-};
-export const SendEmailConfig = z.union([
-  z.object({ templateId: z.string().min(1).max(100), ...common }).strict(),
-  z.object({ ...EmailSourceFields, ...common }).strict(),
-]);
-export type SendEmailConfig = z.infer<typeof SendEmailConfig>;
 
 function send(config: SendEmailConfig, ctx: StepContext): StepResult {
   const { state, def, now } = ctx;
@@ -42,7 +27,7 @@ function send(config: SendEmailConfig, ctx: StepContext): StepResult {
     kind: "outcome",
     outcome: "sent",
     message: `Email ${what} queued`,
-    effects: [{ type: "send_email", key: ctx.key, stepId: ctx.step.id, config: config as Record<string, unknown> }],
+    effects: [{ type: "send_email", key: ctx.key, stepId: ctx.step.id, config }],
   };
 }
 

@@ -1,15 +1,13 @@
-import { createRoute, z } from "@hono/zod-openapi";
+// Contacts: upsert, list, read, update, erase, and a contact's events.
+import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../../http/errors";
-import { json, jsonBody, pathId, secured, Timestamp } from "../../http/openapi";
+import { json, jsonBody, pathId, secured } from "../../http/openapi";
 import { listOf, PageQuery } from "../../http/pagination";
-import { Contact, ContactInput, ContactPatch } from "./schemas";
+import { Event } from "../events/schemas";
+import { Contact, ContactInput, ContactPatch, ContactQuery } from "./schemas";
 
 const tags = ["Contacts"];
 const params = pathId("id", "con_01JD0000000000000000000000");
-
-export const Event = z
-  .object({ id: z.string(), name: z.string(), contactId: z.string(), data: z.record(z.string(), z.unknown()), occurredAt: Timestamp, receivedAt: Timestamp })
-  .openapi("Event");
 
 export const upsert = createRoute({
   method: "post",
@@ -26,7 +24,7 @@ export const list = createRoute({
   path: "/v1/contacts",
   tags,
   security: secured,
-  request: { query: PageQuery.extend({ email: z.string().optional(), externalId: z.string().optional() }) },
+  request: { query: ContactQuery },
   responses: { 200: json(listOf(Contact), "Contacts, newest first"), ...errorResponses() },
 });
 

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../http/errors";
 import { json, jsonBody, secured } from "../../http/openapi";
 import { listOf, PageQuery } from "../../http/pagination";
-import { Message } from "../messages";
+import { Message } from "../messages/schemas";
 import { BulkEnrollment, BulkResult, CreateEnrollment, Enrollment, EnrollmentStatus, Funnel, LogEntry } from "./schemas";
 
 const tags = ["Enrollments"];

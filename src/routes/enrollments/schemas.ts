@@ -1,6 +1,10 @@
+// Enrollment shapes: creating one or many, an enrollment, its log, the step funnel.
 import { z } from "@hono/zod-openapi";
+import { iso } from "../../db/client";
+import type { EnrollmentRow } from "../../db/enrollments";
+import { ContactInput, TimeZone } from "../../domain/contacts";
+import type { LogLine } from "../../engine/types";
 import { Timestamp } from "../../http/openapi";
-import { ContactInput, TimeZone } from "../contacts/schemas";
 
 export const EnrollmentStatus = z.enum(["running", "waiting", "completed", "cancelled", "failed"]);
 
@@ -87,3 +91,25 @@ export const Funnel = z
     totals: z.object({ active: z.number(), completed: z.number(), failed: z.number(), cancelled: z.number(), total: z.number() }),
   })
   .openapi("StepFunnel");
+
+export const enrollmentJson = (e: EnrollmentRow) => ({
+  id: e.id,
+  workflowId: e.workflowId,
+  workflowVersion: e.workflowVersion,
+  contactId: e.contactId,
+  status: e.status,
+  currentStepId: e.currentStepId,
+  nextRunAt: iso(e.nextRunAt),
+  waitingFor: e.waitingEvent ? { event: e.waitingEvent, until: iso(e.waitingUntil) } : null,
+  variables: e.variables,
+  timezone: e.timezone,
+  scheduledAt: iso(e.scheduledAt),
+  bypassSendWindow: e.bypassSendWindow,
+  exitReason: e.exitReason,
+  error: e.error,
+  createdAt: iso(e.createdAt) as string,
+  updatedAt: iso(e.updatedAt) as string,
+  completedAt: iso(e.completedAt),
+});
+
+export const logJson = (l: LogLine) => ({ ...l, at: iso(l.at) as string });

@@ -1,9 +1,9 @@
 // Workflow shapes: input (ids optional), output, steps and transitions.
 import { z } from "@hono/zod-openapi";
+import { TimeZone } from "../../domain/contacts";
 import { ConditionInput, DAY_NAMES } from "../../engine/types";
 import { Timestamp } from "../../http/openapi";
-import { TimeZone } from "../contacts/schemas";
-import { EventName } from "../events";
+import { EventName } from "../events/schemas";
 
 const LocalId = z
   .string()

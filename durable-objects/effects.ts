@@ -1,0 +1,59 @@
+// An enrollment's effects as queue jobs. Every job names the enrollment and effect key it came
+// from, so its consumer can confirm it (ackEffects) once the effect is durably recorded or done.
+import { outboundEvent } from "../src/domain/outbound";
+import type { Effect, EnrollmentState, WorkflowDefinition } from "../src/engine/types";
+import type { Env } from "../src/ground/env";
+import type { EmailJob, WebhookJob } from "../src/ground/queues";
+import { sendInSlices } from "../src/ground/retry";
+
+export type EffectJob = { key: string; queue: "email"; body: EmailJob } | { key: string; queue: "webhook"; body: WebhookJob };
+
+type Builder<T extends Effect["type"]> = (e: Extract<Effect, { type: T }>, state: EnrollmentState, def: WorkflowDefinition) => Promise<EffectJob | null>;
+
+/** How each kind of effect leaves the object. update_contact leaves through the mirror instead. */
+const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
+  send_email: async (e, state, def) => ({
+    key: e.key,
+    queue: "email",
+    body: {
+      kind: "send",
+      key: e.key,
+      orgId: state.orgId,
+      enrollmentId: state.id,
+      workflowId: state.workflowId,
+      workflowName: def.name,
+      stepId: e.stepId,
+      contactId: state.contactId,
+      config: e.config,
+      vars: state.vars,
+      event: state.event,
+    },
+  }),
+  webhook: async (e, state) => ({
+    key: e.key,
+    queue: "webhook",
+    body: { kind: "call", key: e.key, orgId: state.orgId, enrollmentId: state.id, stepId: e.stepId, request: e.request },
+  }),
+  emit: async (e, state) => ({
+    key: e.key,
+    queue: "webhook",
+    body: { kind: "publish", orgId: state.orgId, event: await outboundEvent(e.eventType, e.data, e.key), origin: { enrollmentId: state.id, key: e.key } },
+  }),
+  update_contact: async () => null,
+};
+
+export async function jobsFor(state: EnrollmentState, def: WorkflowDefinition, effects: Effect[]): Promise<EffectJob[]> {
+  const jobs = await Promise.all(effects.map((e) => (BUILDERS[e.type] as Builder<typeof e.type>)(e, state, def)));
+  return jobs.filter((j): j is EffectJob => j !== null);
+}
+
+export async function sendJobs(env: Env, jobs: EffectJob[]) {
+  await sendInSlices(
+    env.EMAIL_QUEUE,
+    jobs.flatMap((j) => (j.queue === "email" ? [j.body] : [])),
+  );
+  await sendInSlices(
+    env.WEBHOOK_QUEUE,
+    jobs.flatMap((j) => (j.queue === "webhook" ? [j.body] : [])),
+  );
+}

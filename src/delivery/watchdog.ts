@@ -1,0 +1,70 @@
+// The cron watchdog. Nothing is lost even when a queue or an alarm is:
+// - enrollments overdue by more than a minute are poked (their object re-arms a lost alarm
+//   and re-sends effects no consumer confirmed), and reservations whose start never landed
+//   are started from D1;
+// - queued emails, pending webhook deliveries and import chunks whose queue job is long
+//   overdue are queued again (every consumer is idempotent);
+// - expired idempotency keys are purged.
+import { type Db, database } from "../db/client";
+import { cancelReservation, overdueEnrollments } from "../db/enrollments";
+import { purgeExpiredKeys } from "../db/idempotency";
+import { claimStalledChunks } from "../db/imports";
+import { claimOverdueMessages } from "../db/messages";
+import { claimOverdueDeliveries } from "../db/webhooks";
+import { enrollmentStub, startPayloadFromD1 } from "../domain/enrollments";
+import type { Env } from "../ground/env";
+import type { Logger } from "../ground/log";
+import type { EmailJob } from "../ground/queues";
+import { sendInSlices } from "../ground/retry";
+
+const GRACE_MS = 60_000;
+const BATCH = 500;
+/** A re-queued job gets this long to run before it is considered lost again. */
+const REQUEUE_PUSH_MS = 5 * 60_000;
+
+async function pokeEnrollments(env: Env, db: Db, now: number) {
+  const overdue = await overdueEnrollments(db, now, GRACE_MS, BATCH);
+  const outcomes: Record<string, number> = {};
+  for (let i = 0; i < overdue.length; i += 25) {
+    await Promise.all(
+      overdue.slice(i, i + 25).map(async (row) => {
+        const stub = enrollmentStub(env, row.id);
+        let result: string = await stub.poke();
+        if (result === "not_started") {
+          const payload = await startPayloadFromD1(db, row);
+          // A start refused by the object means it was cancelled before it ever ran.
+          if (payload && (await stub.start(payload))) result = "started";
+          else if (await cancelReservation(db, row.id, "never_started")) result = "cancelled";
+        }
+        outcomes[result] = (outcomes[result] ?? 0) + 1;
+      }),
+    );
+  }
+  return { overdue: overdue.length, outcomes };
+}
+
+export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
+  const db = database(env.DB);
+  const enrollments = await pokeEnrollments(env, db, now);
+  const messages = await claimOverdueMessages(db, now, GRACE_MS, BATCH, REQUEUE_PUSH_MS);
+  await sendInSlices(
+    env.EMAIL_QUEUE,
+    messages.flatMap((m): EmailJob[] => (m.job ? [m.job] : [])),
+  );
+  const deliveries = await claimOverdueDeliveries(db, now, GRACE_MS, BATCH, REQUEUE_PUSH_MS);
+  await sendInSlices(
+    env.WEBHOOK_QUEUE,
+    deliveries.map((d) => ({ kind: "deliver" as const, deliveryId: d.id })),
+  );
+  const chunks = await claimStalledChunks(db, now, GRACE_MS, BATCH);
+  await sendInSlices(
+    env.EVENT_QUEUE,
+    chunks.map((c) => ({ kind: "import" as const, importId: c.importId, chunk: c.chunk })),
+  );
+  await purgeExpiredKeys(db, now);
+  const report = { ...enrollments, requeued: { messages: messages.length, deliveries: deliveries.length, importChunks: chunks.length } };
+  if (report.overdue + messages.length + deliveries.length + chunks.length > 0) {
+    log.info("watchdog", { overdue: report.overdue, ...report.outcomes, ...report.requeued });
+  }
+  return report;
+}

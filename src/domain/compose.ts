@@ -1,0 +1,119 @@
+// What an email looks like when it leaves: the template (or the step's inline sources)
+// rendered for the contact, every <a href> rewritten to a signed click link, an open pixel
+// appended (HTMLRewriter), a text part, and RFC 8058 headers pointing at the signed
+// unsubscribe URL.
+import type { Db } from "../db/client";
+import type { ContactRow } from "../db/contacts";
+import { getTemplate } from "../db/templates";
+import { renderTemplate, type TemplateSource } from "../engine/templates";
+import { htmlToText } from "../engine/text";
+import type { Env } from "../ground/env";
+import type { EmailJob } from "../ground/queues";
+import type { OutgoingEmail } from "../providers/provider";
+import { signToken, trackingUrl } from "../security/tokens";
+import { contactSnapshot } from "./contacts";
+
+const DEFAULT_FROM = "Nudge <no-reply@nudge.local>";
+const TRACKABLE = /^https?:\/\//i;
+
+export interface TrackingOptions {
+  opens: boolean;
+  clicks: boolean;
+}
+
+/** An email that cannot be composed (a missing template, a template that fails to render): retrying will not help. */
+export class CompositionError extends Error {}
+
+export async function unsubscribeUrl(env: Env, orgId: string, messageId: string, contactId: string) {
+  return trackingUrl(env, "u", await signToken(env, { k: "u", g: orgId, m: messageId, c: contactId }));
+}
+
+export function unsubscribeHeaders(url: string): Record<string, string> {
+  return { "List-Unsubscribe": `<${url}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
+}
+
+export async function injectTracking(env: Env, html: string, orgId: string, messageId: string, opts: TrackingOptions): Promise<string> {
+  const hrefs: string[] = [];
+  if (opts.clicks) {
+    // First pass collects the links so their tokens can be signed (async) before rewriting.
+    await new HTMLRewriter()
+      .on("a[href]", {
+        element(el) {
+          const href = el.getAttribute("href") ?? "";
+          if (TRACKABLE.test(href)) hrefs.push(href);
+        },
+      })
+      .transform(new Response(html))
+      .text();
+  }
+  const links = await Promise.all(hrefs.map((u, l) => signToken(env, { k: "c", g: orgId, m: messageId, l, u }).then((t) => trackingUrl(env, "c", t))));
+  const pixel = opts.opens ? trackingUrl(env, "o", await signToken(env, { k: "o", g: orgId, m: messageId })) : null;
+  let index = 0;
+  let pixelPlaced = false;
+  const img = pixel ? `<img src="${pixel}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />` : "";
+  const rewriter = new HTMLRewriter();
+  if (opts.clicks) {
+    rewriter.on("a[href]", {
+      element(el) {
+        const href = el.getAttribute("href") ?? "";
+        if (TRACKABLE.test(href) && index < links.length) el.setAttribute("href", links[index++]);
+      },
+    });
+  }
+  if (pixel) {
+    rewriter.on("body", {
+      element(el) {
+        el.append(img, { html: true });
+        pixelPlaced = true;
+      },
+    });
+  }
+  const out = await rewriter.transform(new Response(html)).text();
+  return pixel && !pixelPlaced ? out + img : out;
+}
+
+/** The email for one send_email job, ready for a provider. */
+export async function composeEmail(
+  env: Env,
+  db: Db,
+  job: EmailJob,
+  messageId: string,
+  contact: ContactRow & { email: string },
+  connectionFrom: string | null,
+): Promise<OutgoingEmail> {
+  const config = job.config;
+  let source: TemplateSource & { from?: string | null; replyTo?: string | null };
+  if ("templateId" in config) {
+    const t = await getTemplate(db, job.orgId, config.templateId);
+    if (!t) throw new CompositionError(`Template ${config.templateId} does not exist`);
+    source = t;
+  } else {
+    source = { subject: config.subject, html: config.html, text: config.text ?? null };
+  }
+  const unsubscribe = await unsubscribeUrl(env, job.orgId, messageId, contact.id);
+  let rendered: ReturnType<typeof renderTemplate>;
+  try {
+    rendered = renderTemplate(source, {
+      contact: contactSnapshot(contact),
+      vars: job.vars,
+      event: job.event,
+      workflow: { id: job.workflowId, name: job.workflowName },
+      enrollment: { id: job.enrollmentId },
+      unsubscribeUrl: unsubscribe,
+    });
+  } catch (err) {
+    throw new CompositionError((err as Error).message);
+  }
+  const html = await injectTracking(env, rendered.html, job.orgId, messageId, { opens: config.track?.opens ?? true, clicks: config.track?.clicks ?? true });
+  return {
+    messageId,
+    idempotencyKey: job.key,
+    from: config.from ?? source.from ?? connectionFrom ?? DEFAULT_FROM,
+    to: contact.email,
+    replyTo: config.replyTo ?? source.replyTo ?? null,
+    subject: rendered.subject,
+    html,
+    text: rendered.text ?? htmlToText(rendered.html),
+    headers: unsubscribeHeaders(unsubscribe),
+  };
+}

@@ -1,0 +1,124 @@
+// Contacts: what a valid contact is (email syntax, E.164 phone, real IANA zone, data ≤ 64 KiB),
+// its JSON shape (the API's, and what templates and conditions see as `contact`), and saving
+// one — every path that creates or updates a contact goes through saveContact.
+import { z } from "@hono/zod-openapi";
+import { parsePhoneNumberFromString } from "libphonenumber-js/min";
+import type { Db } from "../db/client";
+import { iso } from "../db/client";
+import { type ContactFields, type ContactRow, findContactByEmail, findContactByExternalId, getContact, upsertContact } from "../db/contacts";
+import { isTimeZone } from "../engine/timezones";
+import type { Env } from "../ground/env";
+import { notFound } from "../http/errors";
+import { Timestamp } from "../http/openapi";
+import { recordSystemEvent } from "./history";
+import { publish } from "./outbound";
+
+export const Email = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email({ message: "Must be a valid email address" }))
+  .transform((s) => s.toLowerCase());
+
+export const Phone = z
+  .string()
+  .trim()
+  .refine((s) => /^\+[1-9]\d{6,14}$/.test(s) && parsePhoneNumberFromString(s)?.isValid() === true, {
+    message: "Must be a valid phone number in E.164 format, e.g. +14155552671",
+  });
+
+export const TimeZone = z.string().refine(isTimeZone, { message: "Must be an IANA time zone, e.g. America/New_York" });
+
+export const ContactData = z
+  .record(z.string(), z.unknown())
+  .refine((d) => new TextEncoder().encode(JSON.stringify(d)).length <= 64 * 1024, { message: "data must be at most 64 KiB of JSON" });
+
+const fields = {
+  email: Email.optional(),
+  phone: Phone.nullable().optional(),
+  externalId: z.string().trim().min(1).max(255).optional(),
+  firstName: z.string().max(200).nullable().optional(),
+  lastName: z.string().max(200).nullable().optional(),
+  timezone: TimeZone.nullable().optional(),
+  data: ContactData.optional(),
+  subscribed: z.boolean().optional(),
+};
+
+export const ContactInput = z
+  .object(fields)
+  .refine((c) => c.email !== undefined || c.externalId !== undefined, {
+    message: "A contact needs an email or an externalId",
+    path: ["email"],
+  })
+  .openapi("ContactInput");
+
+export const ContactPatch = z.object(fields).openapi("ContactPatch");
+
+export const Contact = z
+  .object({
+    id: z.string(),
+    email: z.string().nullable(),
+    phone: z.string().nullable(),
+    externalId: z.string().nullable(),
+    firstName: z.string().nullable(),
+    lastName: z.string().nullable(),
+    timezone: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()),
+    subscribed: z.boolean(),
+    suppressed: z.enum(["bounced", "complained"]).nullable(),
+    unsubscribedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("Contact");
+
+export const contactJson = (c: ContactRow) => ({
+  id: c.id,
+  email: c.email,
+  phone: c.phone,
+  externalId: c.externalId,
+  firstName: c.firstName,
+  lastName: c.lastName,
+  timezone: c.timezone,
+  data: c.data,
+  subscribed: c.subscribed,
+  suppressed: c.suppressed,
+  unsubscribedAt: iso(c.unsubscribedAt),
+  createdAt: iso(c.createdAt) as string,
+  updatedAt: iso(c.updatedAt) as string,
+});
+
+/** The contact as templates and conditions see it: the API's shape (all fields, `data.*`). */
+export const contactSnapshot = (c: ContactRow): Record<string, unknown> & { data: Record<string, unknown> } => contactJson(c);
+
+/**
+ * Creates or updates a contact and tells the org's webhooks (contact.created/updated), and
+ * records `contact.unsubscribed` when this change unsubscribed it.
+ */
+export async function saveContact(env: Env, db: Db, orgId: string, input: ContactFields) {
+  const { contact, created, previous } = await upsertContact(db, orgId, input);
+  await notifyContactChange(env, db, previous, contact, created);
+  return { contact, created };
+}
+
+export async function notifyContactChange(env: Env, db: Db, before: ContactRow | null, after: ContactRow, created: boolean) {
+  const shaped = contactJson(after);
+  await publish(env, after.orgId, created ? "contact.created" : "contact.updated", { contactId: after.id, contact: shaped });
+  if (before?.subscribed && !after.subscribed) {
+    await recordSystemEvent(env, db, { orgId: after.orgId, contactId: after.id, name: "contact.unsubscribed", data: { contact: shaped, source: "api" } });
+  }
+}
+
+export type ContactRef = { id: string } | { email: string } | { externalId: string };
+
+/** The contact an id, email or external id names; an unknown email or external id creates one. */
+export async function resolveContact(env: Env, db: Db, orgId: string, ref: ContactRef): Promise<ContactRow> {
+  if ("id" in ref) {
+    const c = await getContact(db, orgId, ref.id);
+    if (!c || c.erasedAt) throw notFound("Contact");
+    return c;
+  }
+  const existing = "email" in ref ? await findContactByEmail(db, orgId, ref.email) : await findContactByExternalId(db, orgId, ref.externalId);
+  if (existing) return existing;
+  return (await saveContact(env, db, orgId, ref)).contact;
+}

@@ -1,0 +1,67 @@
+// What travels on the queues — one message type per queue — and which consumer a queue feeds.
+import type { SendEmailConfig } from "../engine/email";
+import type { WebhookEffect } from "../engine/types";
+
+/** An outbound webhook event, as the customer's endpoint receives it. */
+export interface OutboundEvent {
+  id: string;
+  type: string;
+  createdAt: string;
+  data: Record<string, unknown>;
+}
+
+/** nudge-email: one send_email effect of one enrollment. */
+export interface EmailJob {
+  kind: "send";
+  key: string;
+  orgId: string;
+  enrollmentId: string;
+  workflowId: string;
+  workflowName: string;
+  stepId: string;
+  contactId: string;
+  config: SendEmailConfig;
+  vars: Record<string, unknown>;
+  event: Record<string, unknown>;
+}
+
+/** nudge-webhook: publish an event to the org's subscriptions, deliver one, or call a webhook step's endpoint. */
+export type WebhookJob =
+  | { kind: "publish"; orgId: string; event: OutboundEvent; origin?: { enrollmentId: string; key: string } }
+  | { kind: "deliver"; deliveryId: string }
+  | { kind: "call"; key: string; orgId: string; enrollmentId: string; stepId: string; request: WebhookEffect["request"] };
+
+/** An event the system records for a contact (`email.*`, `contact.unsubscribed`, ...). */
+export interface SystemEvent {
+  orgId: string;
+  contactId: string;
+  name: string;
+  data: Record<string, unknown>;
+  /** Makes the stored event and the webhook event ids stable across retries. */
+  key?: string;
+}
+
+/** nudge-event: opens, clicks and unsubscribes from the edge, import chunks, and system events to record. */
+export type EventJob =
+  | { kind: "open" | "click"; id: string; orgId: string; messageId: string; at: number; machine: string | null; linkIndex?: number; url?: string }
+  | { kind: "unsubscribe"; id: string; orgId: string; messageId: string; contactId: string; at: number }
+  | { kind: "import"; importId: string; chunk: number }
+  | { kind: "system"; events: SystemEvent[] };
+
+/** Rows per import chunk (one nudge-event job each). */
+export const IMPORT_CHUNK_SIZE = 100;
+
+export interface QueueRoute {
+  kind: "email" | "webhook" | "event";
+  deadLetter: boolean;
+}
+
+/**
+ * Which consumer a queue feeds, by its name: `nudge-<kind>`, optionally sharded (`-<n>`), a
+ * dead-letter queue (`-dlq`, before or after the shard number), and an environment suffix
+ * (`-staging`, `-production`, `-dev`). Null for a name that is none of these.
+ */
+export function routeQueue(name: string): QueueRoute | null {
+  const m = /^nudge-(email|webhook|event)(?:-\d+)?(-dlq)?(?:-\d+)?(?:-(?:staging|production|dev))?$/.exec(name);
+  return m ? { kind: m[1] as QueueRoute["kind"], deadLetter: m[2] !== undefined } : null;
+}

@@ -1,0 +1,50 @@
+// What each Durable Object answers over RPC, declared on the ground floor so that everything
+// reaching an object (routes, consumers, the domain) depends on this contract, not on a class.
+import type { EnrollmentState, LogLine, WorkflowDefinition } from "../engine/types";
+
+/** What an enrollment object needs to begin; also rebuilt from D1 by the watchdog. */
+export interface StartPayload {
+  enrollmentId: string;
+  orgId: string;
+  workflowId: string;
+  contactId: string;
+  definition: WorkflowDefinition;
+  contact: Record<string, unknown> & { data: Record<string, unknown> };
+  vars: Record<string, unknown>;
+  event: Record<string, unknown>;
+  timezone: string;
+  bypassSendWindow: boolean;
+  startAt: number | null;
+}
+
+export interface EnrollmentSnapshot {
+  state: EnrollmentState;
+  logs: LogLine[];
+  nextRunAt: number | null;
+  version: number;
+}
+
+export type PokeResult = "rearmed" | "ok" | "finished" | "not_started";
+
+/** One enrollment = one object (named by the enrollment id). */
+export interface EnrollmentRpc extends Rpc.DurableObjectBranded {
+  /** Idempotent: a second start of the same enrollment changes nothing; false when refused. */
+  start(p: StartPayload): Promise<boolean>;
+  /** An event for this enrollment; true when it resumed a wait. */
+  deliverEvent(name: string, data: Record<string, unknown>): Promise<boolean>;
+  /** exitOn: ends an active enrollment as completed with `exit_on:<name>`. */
+  exitOn(name: string): Promise<boolean>;
+  /** False when the object never started (a tombstone then refuses a late start). */
+  cancel(reason: string): Promise<boolean>;
+  /** Consumers confirm the effects they have durably recorded or finished. */
+  ackEffects(keys: string[]): Promise<void>;
+  /** A permanent delivery failure of a step that does not continue on error. */
+  failFromDelivery(stepId: string, error: string): Promise<boolean>;
+  /** Contact erasure: drop the personal data the object holds. */
+  forgetContact(): Promise<void>;
+  /** DELETE /v1/enrollments/:id: cancel if active, then drop everything stored. */
+  destroy(): Promise<void>;
+  snapshot(): Promise<EnrollmentSnapshot | null>;
+  /** The watchdog: re-arm a lost alarm and re-mirror. */
+  poke(): Promise<PokeResult>;
+}

@@ -1,0 +1,115 @@
+// The one interface every email provider implements: its sender and, where the provider has
+// one, its inbound webhook (verify the signature, parse the payload into Nudge's delivery
+// events). Plus the HTTP helpers the senders share.
+import type { Env } from "../ground/env";
+import { retryAfterSeconds } from "../ground/retry";
+
+export interface OutgoingEmail {
+  /** Our message id (`msg_...`). */
+  messageId: string;
+  /** The effect key; passed to providers that accept an idempotency key. */
+  idempotencyKey: string;
+  from: string;
+  to: string;
+  replyTo?: string | null;
+  subject: string;
+  html: string;
+  text: string;
+  headers: Record<string, string>;
+}
+
+export interface SendResult {
+  providerMessageId: string | null;
+}
+
+/** A provider failure: `retryable` for 429/5xx/network, permanent otherwise. */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterSeconds = 0,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export type Credentials = Record<string, string>;
+
+export interface SendContext {
+  env: Env;
+  orgId: string;
+  credentials: Credentials;
+}
+
+/** What a provider told us happened to a message we sent. */
+export interface DeliveryEvent {
+  /** The provider's id of this event: a redelivered webhook carries the same one. */
+  eventId: string;
+  kind: "bounced" | "complained" | "delivered" | "ignored";
+  ourMessageId?: string;
+  providerMessageId?: string;
+  reason?: string;
+}
+
+export interface InboundRequest {
+  headers: Headers;
+  body: string;
+}
+
+export interface InboundWebhook {
+  /** True when the request carries the provider's valid signature for this connection. */
+  verify(req: InboundRequest, credentials: Credentials): Promise<boolean>;
+  /** Answers a control message (e.g. an SNS subscription confirmation); true when it was one. */
+  handshake?(req: InboundRequest, credentials: Credentials): Promise<boolean>;
+  /** The verified payload as delivery events; throws on a payload it cannot read. */
+  parse(req: InboundRequest): DeliveryEvent[];
+}
+
+export interface Provider<N extends string = string> {
+  name: N;
+  /** Credential fields a connection of this provider must have. */
+  requiredCredentials: readonly string[];
+  send(email: OutgoingEmail, ctx: SendContext): Promise<SendResult>;
+  inbound?: InboundWebhook;
+}
+
+/** Keeps the provider's name as a literal type, so the registry can derive its name enum. */
+export const defineProvider = <const N extends string>(p: Provider<N>): Provider<N> => p;
+
+/** Throws a ProviderError for a non-2xx answer, with the provider's own message. */
+export async function failUnlessOk(provider: string, res: Response, describe: (body: unknown, text: string) => string | undefined): Promise<void> {
+  if (res.ok) return;
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = null;
+  }
+  const detail = describe(body, text) ?? text.slice(0, 500);
+  const retryable = res.status === 429 || res.status >= 500;
+  throw new ProviderError(`${provider} ${res.status}: ${detail}`, retryable, retryable ? retryAfterSeconds(res) : 0, res.status);
+}
+
+/** Network errors are retryable. */
+export async function httpSend(provider: string, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+  } catch (err) {
+    throw new ProviderError(`${provider}: ${String(err)}`, true);
+  }
+}
+
+export const headerList = (h: Record<string, string>) => Object.entries(h).map(([Name, Value]) => ({ Name, Value }));
+
+/** "Acme <hi@acme.test>" → {name: "Acme", email: "hi@acme.test"}; a bare address has no name. */
+export function parseAddress(address: string): { email: string; name?: string } {
+  const m = /^\s*"?([^"<]*?)"?\s*<([^>]+)>\s*$/.exec(address);
+  if (!m) return { email: address.trim() };
+  return m[1] ? { name: m[1].trim(), email: m[2].trim() } : { email: m[2].trim() };
+}
+
+/** A signature timestamp (seconds) within `toleranceSeconds` of now. */
+export const freshTimestamp = (ts: string | null, toleranceSeconds = 300, now = Date.now()) =>
+  ts !== null && /^\d+$/.test(ts) && Math.abs(now / 1000 - Number(ts)) <= toleranceSeconds;

@@ -1,0 +1,41 @@
+// SMTP over `cloudflare:sockets` (worker-mailer): host, port, username, password, secure?/startTls?.
+import { defineProvider, ProviderError, parseAddress } from "./provider";
+
+export default defineProvider({
+  name: "smtp",
+  requiredCredentials: ["host", "port"],
+  async send(email, { credentials }) {
+    try {
+      // Loaded on first use: it pulls in `cloudflare:sockets`, which only SMTP needs.
+      const { WorkerMailer } = await import("worker-mailer");
+      await WorkerMailer.send(
+        {
+          host: credentials.host,
+          port: Number(credentials.port),
+          secure: credentials.secure === "true",
+          startTls: credentials.startTls !== "false",
+          ...(credentials.username ? { credentials: { username: credentials.username, password: credentials.password ?? "" } } : {}),
+          authType: ["plain", "login"],
+          socketTimeoutMs: 30_000,
+          responseTimeoutMs: 30_000,
+        },
+        {
+          // worker-mailer takes the display name apart from the address (the envelope needs the bare address).
+          from: parseAddress(email.from),
+          to: email.to,
+          reply: email.replyTo ? parseAddress(email.replyTo) : undefined,
+          subject: email.subject,
+          html: email.html,
+          text: email.text,
+          headers: { ...email.headers, "X-Nudge-Message-Id": email.messageId },
+        },
+      );
+      return { providerMessageId: null };
+    } catch (err) {
+      const message = String(err);
+      // SMTP 5xx replies are permanent; connection problems and 4xx replies are worth retrying.
+      const permanent = /\b5\d\d\b/.test(message);
+      throw new ProviderError(`SMTP: ${message}`, !permanent);
+    }
+  },
+});

@@ -1,0 +1,14 @@
+// GET /v1/account: the org the API key belongs to.
+import { createRoute } from "@hono/zod-openapi";
+import { errorResponses } from "../../http/errors";
+import { json, secured } from "../../http/openapi";
+import { Org } from "./schemas";
+
+export const get = createRoute({
+  method: "get",
+  path: "/v1/account",
+  tags: ["Account"],
+  summary: "The caller's org",
+  security: secured,
+  responses: { 200: json(Org, "The org"), ...errorResponses() },
+});

@@ -1,0 +1,2 @@
+// The caller's account: its org.
+export { Org, orgJson } from "../admin/schemas";

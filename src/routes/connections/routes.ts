@@ -1,0 +1,54 @@
+// Email provider connections: credentials encrypted at rest and never returned.
+import { createRoute } from "@hono/zod-openapi";
+import { errorResponses } from "../../http/errors";
+import { json, jsonBody, pathId, secured } from "../../http/openapi";
+import { listOf, PageQuery } from "../../http/pagination";
+import { Connection, ConnectionInput, ConnectionPatch } from "./schemas";
+
+const tags = ["Connections"];
+const params = pathId("id", "cxn_01JD0000000000000000000000");
+
+export const create = createRoute({
+  method: "post",
+  path: "/v1/connections",
+  tags,
+  security: secured,
+  request: { body: jsonBody(ConnectionInput) },
+  responses: { 201: json(Connection, "Created (credentials are never returned)"), ...errorResponses(409) },
+});
+
+export const list = createRoute({
+  method: "get",
+  path: "/v1/connections",
+  tags,
+  security: secured,
+  request: { query: PageQuery },
+  responses: { 200: json(listOf(Connection), "Connections"), ...errorResponses() },
+});
+
+export const get = createRoute({
+  method: "get",
+  path: "/v1/connections/{id}",
+  tags,
+  security: secured,
+  request: { params },
+  responses: { 200: json(Connection, "The connection"), ...errorResponses(404) },
+});
+
+export const patch = createRoute({
+  method: "patch",
+  path: "/v1/connections/{id}",
+  tags,
+  security: secured,
+  request: { params, body: jsonBody(ConnectionPatch) },
+  responses: { 200: json(Connection, "Updated"), ...errorResponses(404, 409) },
+});
+
+export const remove = createRoute({
+  method: "delete",
+  path: "/v1/connections/{id}",
+  tags,
+  security: secured,
+  request: { params },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(404) },
+});

@@ -1,0 +1,40 @@
+// Connection shapes: credentials are write-only.
+import { z } from "@hono/zod-openapi";
+import { iso } from "../../db/client";
+import type { ConnectionRow } from "../../db/connections";
+import { Timestamp } from "../../http/openapi";
+import { PROVIDER_NAMES } from "../../providers";
+
+const Credentials = z.record(z.string(), z.string().max(10_000)).openapi({ description: "Provider credentials (write-only)", example: { apiKey: "re_..." } });
+const Key = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[\w-]+$/);
+
+export const ConnectionInput = z
+  .object({
+    provider: z.enum(PROVIDER_NAMES),
+    key: Key.default("default"),
+    credentials: Credentials.default({}),
+    from: z.string().max(320).nullable().optional(),
+  })
+  .openapi("ConnectionInput");
+
+export const ConnectionPatch = z
+  .object({ key: Key.optional(), credentials: Credentials.optional(), from: z.string().max(320).nullable().optional() })
+  .openapi("ConnectionPatch");
+
+export const Connection = z
+  .object({ id: z.string(), provider: z.string(), key: z.string(), from: z.string().nullable(), createdAt: Timestamp, updatedAt: Timestamp })
+  .openapi("Connection");
+
+export const connectionJson = (c: ConnectionRow) => ({
+  id: c.id,
+  provider: c.provider,
+  key: c.key,
+  from: c.from,
+  createdAt: iso(c.createdAt) as string,
+  updatedAt: iso(c.updatedAt) as string,
+});

@@ -1,0 +1,64 @@
+// Contact handlers.
+
+import type { Db } from "../../db/client";
+import { database } from "../../db/client";
+import { type ContactRow, getContact, listContacts, updateContact } from "../../db/contacts";
+import { listContactEvents } from "../../db/events";
+import { notifyContactChange, saveContact } from "../../domain/contacts";
+import { eraseContactEverywhere } from "../../domain/erasure";
+import { ApiError, notFound } from "../../http/errors";
+import type { Handler } from "../../http/openapi";
+import { pageOf, toPage } from "../../http/pagination";
+import { eventJson } from "../events/schemas";
+import type * as routes from "./routes";
+import { contactJson } from "./schemas";
+
+async function liveContact(db: Db, orgId: string, id: string) {
+  const row = await getContact(db, orgId, id);
+  if (!row || row.erasedAt) throw notFound("Contact");
+  return row;
+}
+
+export const upsert: Handler<typeof routes.upsert> = async (c) => {
+  const { contact, created } = await saveContact(c.env, database(c.env.DB), c.get("orgId"), c.req.valid("json"));
+  return c.json(contactJson(contact), created ? 201 : 200);
+};
+
+export const list: Handler<typeof routes.list> = async (c) => {
+  const q = c.req.valid("query");
+  const page = toPage(q);
+  const rows = await listContacts(database(c.env.DB), c.get("orgId"), { email: q.email?.toLowerCase(), externalId: q.externalId }, page.limit, page.before);
+  const { data, nextCursor } = pageOf(rows, page);
+  return c.json({ data: data.map(contactJson), nextCursor }, 200);
+};
+
+export const get: Handler<typeof routes.get> = async (c) =>
+  c.json(contactJson(await liveContact(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)), 200);
+
+export const patch: Handler<typeof routes.patch> = async (c) => {
+  const db = database(c.env.DB);
+  const row = await liveContact(db, c.get("orgId"), c.req.valid("param").id);
+  let next: ContactRow;
+  try {
+    next = await updateContact(db, row, c.req.valid("json"));
+  } catch (err) {
+    if (String(err).includes("UNIQUE")) throw new ApiError("conflict", "Another contact already has this email or externalId");
+    throw err;
+  }
+  await notifyContactChange(c.env, db, row, next, false);
+  return c.json(contactJson(next), 200);
+};
+
+export const erase: Handler<typeof routes.erase> = async (c) => {
+  const db = database(c.env.DB);
+  await eraseContactEverywhere(c.env, db, await liveContact(db, c.get("orgId"), c.req.valid("param").id));
+  return c.body(null, 204);
+};
+
+export const events: Handler<typeof routes.events> = async (c) => {
+  const db = database(c.env.DB);
+  const row = await liveContact(db, c.get("orgId"), c.req.valid("param").id);
+  const page = toPage(c.req.valid("query"));
+  const { data, nextCursor } = pageOf(await listContactEvents(db, row.orgId, row.id, page.limit, page.before), page);
+  return c.json({ data: data.map(eventJson), nextCursor }, 200);
+};

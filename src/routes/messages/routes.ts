@@ -1,0 +1,43 @@
+// Messages (one per send_email effect) and the built-in outbox.
+import { createRoute } from "@hono/zod-openapi";
+import { errorResponses } from "../../http/errors";
+import { json, pathId, secured } from "../../http/openapi";
+import { listOf } from "../../http/pagination";
+import { Message, MessageQuery, OutboxItem, OutboxQuery } from "./schemas";
+
+export const list = createRoute({
+  method: "get",
+  path: "/v1/messages",
+  tags: ["Messages"],
+  security: secured,
+  request: { query: MessageQuery },
+  responses: { 200: json(listOf(Message), "Messages, newest first"), ...errorResponses() },
+});
+
+export const get = createRoute({
+  method: "get",
+  path: "/v1/messages/{id}",
+  tags: ["Messages"],
+  security: secured,
+  request: { params: pathId("id", "msg_01JD0000000000000000000000") },
+  responses: { 200: json(Message, "The message"), ...errorResponses(404) },
+});
+
+export const outbox = createRoute({
+  method: "get",
+  path: "/v1/outbox",
+  tags: ["Outbox"],
+  security: secured,
+  summary: "Emails captured by the built-in outbox (no provider connected)",
+  request: { query: OutboxQuery },
+  responses: { 200: json(listOf(OutboxItem), "Captured emails, newest first"), ...errorResponses() },
+});
+
+export const outboxItem = createRoute({
+  method: "get",
+  path: "/v1/outbox/{id}",
+  tags: ["Outbox"],
+  security: secured,
+  request: { params: pathId("id", "obx_01JD0000000000000000000000") },
+  responses: { 200: json(OutboxItem, "A captured email"), ...errorResponses(404) },
+});

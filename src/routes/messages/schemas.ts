@@ -1,0 +1,76 @@
+// Message and outbox shapes.
+import { z } from "@hono/zod-openapi";
+import { iso } from "../../db/client";
+import type { MessageRow } from "../../db/messages";
+import type { OutboxRow } from "../../db/outbox";
+import { Timestamp } from "../../http/openapi";
+import { PageQuery } from "../../http/pagination";
+
+export const Message = z
+  .object({
+    id: z.string(),
+    enrollmentId: z.string().nullable(),
+    stepId: z.string().nullable(),
+    contactId: z.string(),
+    to: z.string(),
+    subject: z.string().nullable(),
+    provider: z.string().nullable(),
+    providerMessageId: z.string().nullable(),
+    status: z.enum(["queued", "sent", "delivered", "bounced", "complained", "failed", "suppressed"]),
+    error: z.string().nullable(),
+    opens: z.number().int(),
+    clicks: z.number().int(),
+    machineOpens: z.number().int(),
+    machineClicks: z.number().int(),
+    createdAt: Timestamp,
+    sentAt: Timestamp.nullable(),
+  })
+  .openapi("Message");
+
+export const OutboxItem = z
+  .object({
+    id: z.string(),
+    messageId: z.string(),
+    to: z.string(),
+    from: z.string(),
+    subject: z.string(),
+    html: z.string(),
+    text: z.string(),
+    headers: z.record(z.string(), z.string()),
+    createdAt: Timestamp,
+  })
+  .openapi("OutboxMessage");
+
+export const MessageQuery = PageQuery.extend({ enrollmentId: z.string().optional(), contactId: z.string().optional() });
+export const OutboxQuery = PageQuery.extend({ to: z.string().optional(), messageId: z.string().optional() });
+
+export const messageJson = (m: MessageRow) => ({
+  id: m.id,
+  enrollmentId: m.enrollmentId,
+  stepId: m.stepId,
+  contactId: m.contactId,
+  to: m.to,
+  subject: m.subject,
+  provider: m.provider,
+  providerMessageId: m.providerMessageId,
+  status: m.status,
+  error: m.error,
+  opens: m.opens,
+  clicks: m.clicks,
+  machineOpens: m.machineOpens,
+  machineClicks: m.machineClicks,
+  createdAt: iso(m.createdAt) as string,
+  sentAt: iso(m.sentAt),
+});
+
+export const outboxJson = (o: OutboxRow) => ({
+  id: o.id,
+  messageId: o.messageId,
+  to: o.to,
+  from: o.from,
+  subject: o.subject,
+  html: o.html,
+  text: o.text,
+  headers: o.headers,
+  createdAt: iso(o.createdAt) as string,
+});
