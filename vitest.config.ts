@@ -24,7 +24,9 @@ export default defineConfig(async () => {
                   WEBHOOK_RETRY_SCHEDULE: "0,1,1,1",
                   EMAIL_RETRY_BASE_SECONDS: "0",
                 },
-                ratelimits: { RATE_LIMITER: { namespace_id: "1001", simple: { limit: 400, period: 60 } } },
+                ratelimits: {
+                  RATE_LIMITER: { namespace_id: "1001", simple: { limit: 400, period: 60 } },
+                },
               },
             }),
           ],
@@ -37,8 +39,17 @@ export default defineConfig(async () => {
           },
         },
         {
-          resolve: { alias: { "cloudflare:sockets": path.join(import.meta.dirname, "test/node/sockets-stub.ts") } },
-          test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 30_000 },
+          resolve: {
+            alias: {
+              "cloudflare:sockets": path.join(import.meta.dirname, "test/node/sockets-stub.ts"),
+            },
+          },
+          test: {
+            name: "node",
+            environment: "node",
+            include: ["test/node/**/*.test.ts"],
+            testTimeout: 30_000,
+          },
         },
       ],
     },

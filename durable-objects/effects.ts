@@ -6,9 +6,15 @@ import type { Env } from "../src/ground/env";
 import type { EmailJob, WebhookJob } from "../src/ground/queues";
 import { sendInSlices } from "../src/ground/retry";
 
-export type EffectJob = { key: string; queue: "email"; body: EmailJob } | { key: string; queue: "webhook"; body: WebhookJob };
+export type EffectJob =
+  | { key: string; queue: "email"; body: EmailJob }
+  | { key: string; queue: "webhook"; body: WebhookJob };
 
-type Builder<T extends Effect["type"]> = (e: Extract<Effect, { type: T }>, state: EnrollmentState, def: WorkflowDefinition) => Promise<EffectJob | null>;
+type Builder<T extends Effect["type"]> = (
+  e: Extract<Effect, { type: T }>,
+  state: EnrollmentState,
+  def: WorkflowDefinition,
+) => Promise<EffectJob | null>;
 
 /** How each kind of effect leaves the object. update_contact leaves through the mirror instead. */
 const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
@@ -32,18 +38,36 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
   webhook: async (e, state) => ({
     key: e.key,
     queue: "webhook",
-    body: { kind: "call", key: e.key, orgId: state.orgId, enrollmentId: state.id, stepId: e.stepId, request: e.request },
+    body: {
+      kind: "call",
+      key: e.key,
+      orgId: state.orgId,
+      enrollmentId: state.id,
+      stepId: e.stepId,
+      request: e.request,
+    },
   }),
   emit: async (e, state) => ({
     key: e.key,
     queue: "webhook",
-    body: { kind: "publish", orgId: state.orgId, event: await outboundEvent(e.eventType, e.data, e.key), origin: { enrollmentId: state.id, key: e.key } },
+    body: {
+      kind: "publish",
+      orgId: state.orgId,
+      event: await outboundEvent(e.eventType, e.data, e.key),
+      origin: { enrollmentId: state.id, key: e.key },
+    },
   }),
   update_contact: async () => null,
 };
 
-export async function jobsFor(state: EnrollmentState, def: WorkflowDefinition, effects: Effect[]): Promise<EffectJob[]> {
-  const jobs = await Promise.all(effects.map((e) => (BUILDERS[e.type] as Builder<typeof e.type>)(e, state, def)));
+export async function jobsFor(
+  state: EnrollmentState,
+  def: WorkflowDefinition,
+  effects: Effect[],
+): Promise<EffectJob[]> {
+  const jobs = await Promise.all(
+    effects.map((e) => (BUILDERS[e.type] as Builder<typeof e.type>)(e, state, def)),
+  );
   return jobs.filter((j): j is EffectJob => j !== null);
 }
 

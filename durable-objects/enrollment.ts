@@ -13,7 +13,12 @@ import type { AdvanceResult, EngineInput, EnrollmentState } from "../src/engine/
 import type { Env } from "../src/ground/env";
 import { createLogger, errorText, type Logger, levelOf } from "../src/ground/log";
 import { countEngine, inUnit } from "../src/ground/metrics";
-import type { EnrollmentRpc, EnrollmentSnapshot, PokeResult, StartPayload } from "../src/ground/rpc";
+import type {
+  EnrollmentRpc,
+  EnrollmentSnapshot,
+  PokeResult,
+  StartPayload,
+} from "../src/ground/rpc";
 import { EffectOutbox } from "./effect-outbox";
 import { jobsFor, sendJobs } from "./effects";
 import { Mirror } from "./mirror";
@@ -28,7 +33,8 @@ const LAST_ALARM_RETRY = 5;
 
 type Ending = Extract<EngineInput, { type: "cancel" | "exit_on" | "fail" }>;
 
-const isActive = (s: EnrollmentState | undefined) => s?.status === "running" || s?.status === "waiting";
+const isActive = (s: EnrollmentState | undefined) =>
+  s?.status === "running" || s?.status === "waiting";
 
 export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   private readonly store: EnrollmentStore;
@@ -41,17 +47,27 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new EnrollmentStore(ctx.storage);
-    const redeliveryMs = Number(env.EFFECT_REDELIVERY_SECONDS ?? DEFAULT_REDELIVERY_MS / 1000) * 1000;
-    this.outbox = new EffectOutbox(ctx.storage.sql, (jobs) => sendJobs(this.env, jobs), redeliveryMs);
+    const redeliveryMs =
+      Number(env.EFFECT_REDELIVERY_SECONDS ?? DEFAULT_REDELIVERY_MS / 1000) * 1000;
+    this.outbox = new EffectOutbox(
+      ctx.storage.sql,
+      (jobs) => sendJobs(this.env, jobs),
+      redeliveryMs,
+    );
     this.mirror = new Mirror(ctx.storage.kv, () => database(this.env.DB));
-    this.log = createLogger({ enrollmentId: this.store.state()?.id ?? null }, levelOf(env.LOG_LEVEL));
+    this.log = createLogger(
+      { enrollmentId: this.store.state()?.id ?? null },
+      levelOf(env.LOG_LEVEL),
+    );
   }
 
   // ---- RPC -------------------------------------------------------------------------------
 
   async start(p: StartPayload): Promise<boolean> {
     return this.serial(async () => {
-      if (this.store.state() || this.store.tombstoned()) return false;
+      if (this.store.state() || this.store.tombstoned()) {
+        return false;
+      }
       const state = initialState(
         {
           id: p.enrollmentId,
@@ -68,7 +84,9 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       );
       this.log = this.log.child({ enrollmentId: p.enrollmentId });
       this.store.begin(p.definition);
-      await this.outbox.dispatch(await jobsFor(state, p.definition, [lifecycleEffect(state, "enrollment.created")]));
+      await this.outbox.dispatch(
+        await jobsFor(state, p.definition, [lifecycleEffect(state, "enrollment.created")]),
+      );
       this.store.save(state, []);
       await this.ctx.storage.setAlarm(p.startAt ?? Date.now());
       return true;
@@ -77,7 +95,9 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
 
   async deliverEvent(name: string, data: Record<string, unknown>): Promise<boolean> {
     const state = this.store.state();
-    if (state?.status !== "waiting" || state.wait?.kind !== "event" || state.wait.event !== name) return false;
+    if (state?.status !== "waiting" || state.wait?.kind !== "event" || state.wait.event !== name) {
+      return false;
+    }
     const result = await this.serial(() => this.run({ type: "event", name, data }));
     return result?.changed === true;
   }
@@ -96,7 +116,9 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   }
 
   async ackEffects(keys: string[]): Promise<void> {
-    if (this.store.state()) this.outbox.confirm(keys); // never started, or deleted: nothing is tracked
+    if (this.store.state()) {
+      this.outbox.confirm(keys); // never started, or deleted: nothing is tracked
+    }
   }
 
   async failFromDelivery(stepId: string, error: string): Promise<boolean> {
@@ -119,15 +141,27 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   async snapshot(): Promise<EnrollmentSnapshot | null> {
     const state = this.store.state();
     const definition = this.store.definition();
-    if (!state || !definition) return null;
-    return { state, logs: this.store.logs(), nextRunAt: await this.ctx.storage.getAlarm(), version: definition.version };
+    if (!state || !definition) {
+      return null;
+    }
+    return {
+      state,
+      logs: this.store.logs(),
+      nextRunAt: await this.ctx.storage.getAlarm(),
+      version: definition.version,
+    };
   }
 
   async poke(): Promise<PokeResult> {
     const state = this.store.state();
-    if (!state) return "not_started";
+    if (!state) {
+      return "not_started";
+    }
     const active = isActive(state);
-    if ((active || this.outbox.nextWake() !== null) && (await this.ctx.storage.getAlarm()) == null) {
+    if (
+      (active || this.outbox.nextWake() !== null) &&
+      (await this.ctx.storage.getAlarm()) == null
+    ) {
       await this.ctx.storage.setAlarm(Date.now());
       return "rearmed";
     }
@@ -151,7 +185,12 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       if (retryCount >= LAST_ALARM_RETRY) {
         // Never silently stuck: record the failure even if the queues or D1 are what is failing.
         const message = err instanceof Error ? err.message : String(err);
-        await this.serial(() => this.end({ type: "fail", error: `Alarm failed after ${retryCount + 1} attempts: ${message}` }, true));
+        await this.serial(() =>
+          this.end(
+            { type: "fail", error: `Alarm failed after ${retryCount + 1} attempts: ${message}` },
+            true,
+          ),
+        );
         return;
       }
       throw err;
@@ -171,8 +210,14 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   private async run(input: EngineInput): Promise<AdvanceResult | null> {
     const state = this.store.state();
     const def = this.store.definition();
-    if (!state || !def || !isActive(state)) return null;
-    const { workflow, contact } = await enrollmentContext(database(this.env.DB), state.workflowId, state.contactId);
+    if (!state || !def || !isActive(state)) {
+      return null;
+    }
+    const { workflow, contact } = await enrollmentContext(
+      database(this.env.DB),
+      state.workflowId,
+      state.contactId,
+    );
     if (!workflow || workflow.deletedAt != null) {
       await this.end({ type: "cancel", reason: "workflow_deleted" });
       return null;
@@ -181,7 +226,12 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       await this.end({ type: "cancel", reason: "contact_deleted" });
       return null;
     }
-    if (contact) state.contact = { ...contactSnapshot(contact), data: { ...contact.data, ...this.mirror.unwrittenContactData() } };
+    if (contact) {
+      state.contact = {
+        ...contactSnapshot(contact),
+        data: { ...contact.data, ...this.mirror.unwrittenContactData() },
+      };
+    }
     const now = Date.now();
     if (workflow.status === "paused" && input.type === "wake") {
       // Held at its next step until the workflow is active again.
@@ -195,7 +245,10 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     // Effects first: a crash after this re-runs the same visit with the same keys, which consumers dedupe.
     await this.outbox.dispatch(await jobsFor(result.state, def, result.effects));
     this.store.save(result.state, result.logs);
-    this.mirror.note(result.logs, Object.assign({}, ...result.effects.map((e) => (e.type === "update_contact" ? e.data : {}))));
+    this.mirror.note(
+      result.logs,
+      Object.assign({}, ...result.effects.map((e) => (e.type === "update_contact" ? e.data : {}))),
+    );
     await this.mirror.write(result.state, result.wakeAt);
     await this.arm(result.wakeAt);
     countEngine(result.logs.filter((l) => l.status === "started").length);
@@ -210,17 +263,25 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   private async end(input: Ending, tolerant = false): Promise<boolean> {
     const state = this.store.state();
     const def = this.store.definition();
-    if (!state || !def || !isActive(state)) return false;
+    if (!state || !def || !isActive(state)) {
+      return false;
+    }
     const result = advance(def, state, input, Date.now());
     const tolerate = (what: string) => (err: unknown) => {
-      if (!tolerant) throw err;
+      if (!tolerant) {
+        throw err;
+      }
       this.log.error(what, { error: errorText(err) });
     };
-    await this.outbox.dispatch(await jobsFor(result.state, def, result.effects)).catch(tolerate("emit on failure lost"));
+    await this.outbox
+      .dispatch(await jobsFor(result.state, def, result.effects))
+      .catch(tolerate("emit on failure lost"));
     this.store.save(result.state, result.logs);
     this.mirror.note(result.logs);
     await this.arm(null);
-    await this.mirror.write(result.state, this.outbox.nextWake()).catch(tolerate("mirror deferred to watchdog"));
+    await this.mirror
+      .write(result.state, this.outbox.nextWake())
+      .catch(tolerate("mirror deferred to watchdog"));
     return true;
   }
 
@@ -234,7 +295,9 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     const state = this.store.state();
     if (!isActive(state)) {
       await this.arm(null);
-      if (state && due.length > 0) await this.mirror.write(state, this.outbox.nextWake());
+      if (state && due.length > 0) {
+        await this.mirror.write(state, this.outbox.nextWake());
+      }
     } else if (due.length > 0) {
       await this.arm(state?.wait?.until ?? null);
     }
@@ -243,8 +306,16 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   /** The one alarm: the earlier of the engine's wake time and the outbox's next redelivery check. */
   private async arm(engineWake: number | null) {
     const outboxWake = this.outbox.nextWake();
-    const at = engineWake === null ? outboxWake : outboxWake === null ? engineWake : Math.min(engineWake, outboxWake);
-    if (at === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(at);
+    const at =
+      engineWake === null
+        ? outboxWake
+        : outboxWake === null
+          ? engineWake
+          : Math.min(engineWake, outboxWake);
+    if (at === null) {
+      await this.ctx.storage.deleteAlarm();
+    } else {
+      await this.ctx.storage.setAlarm(at);
+    }
   }
 }

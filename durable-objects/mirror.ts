@@ -29,10 +29,20 @@ export class Mirror {
 
   private pending(): Pending {
     const stored = this.kv.get<Pending>(KEY);
-    if (stored) return stored;
+    if (stored) {
+      return stored;
+    }
     // Objects started before the mirror kept its own key held these in "meta".
-    const legacy = this.kv.get<{ seq?: number; pendingCounts?: Record<string, StepCounts>; pendingContactData?: Record<string, unknown> }>("meta");
-    return { seq: legacy?.seq ?? 0, counts: legacy?.pendingCounts ?? {}, contactData: legacy?.pendingContactData ?? {} };
+    const legacy = this.kv.get<{
+      seq?: number;
+      pendingCounts?: Record<string, StepCounts>;
+      pendingContactData?: Record<string, unknown>;
+    }>("meta");
+    return {
+      seq: legacy?.seq ?? 0,
+      counts: legacy?.pendingCounts ?? {},
+      contactData: legacy?.pendingContactData ?? {},
+    };
   }
 
   /** update_contact merges the object has made and D1 does not hold yet. */
@@ -45,11 +55,17 @@ export class Mirror {
     const p = this.pending();
     Object.assign(p.contactData, contactData);
     for (const l of logs) {
-      if (!l.stepId || !l.stepType) continue;
+      if (!l.stepId || !l.stepType) {
+        continue;
+      }
       const c = countsFor(p.counts, l.stepId);
-      if (l.status === "started") c.entered++;
-      else if (l.status === "completed" || l.status === "skipped") c.completed++;
-      else if (l.status === "failed") c.failed++;
+      if (l.status === "started") {
+        c.entered++;
+      } else if (l.status === "completed" || l.status === "skipped") {
+        c.completed++;
+      } else if (l.status === "failed") {
+        c.failed++;
+      }
     }
     this.kv.put(KEY, p);
   }
@@ -60,7 +76,10 @@ export class Mirror {
     const seq = p.seq + 1;
     this.kv.put(KEY, { seq, counts: {}, contactData: {} });
     const active = state.status === "running" || state.status === "waiting";
-    const merge = Object.keys(p.contactData).length > 0 ? { orgId: state.orgId, contactId: state.contactId, data: p.contactData } : null;
+    const merge =
+      Object.keys(p.contactData).length > 0
+        ? { orgId: state.orgId, contactId: state.contactId, data: p.contactData }
+        : null;
     try {
       await writeMirror(
         this.db(),
@@ -71,7 +90,10 @@ export class Mirror {
           status: state.status,
           currentStepId: state.currentStepId,
           nextRunAt: active ? (nextRunAt ?? state.wait?.until ?? null) : nextRunAt,
-          waitingEvent: state.status === "waiting" && state.wait?.kind === "event" ? (state.wait.event ?? null) : null,
+          waitingEvent:
+            state.status === "waiting" && state.wait?.kind === "event"
+              ? (state.wait.event ?? null)
+              : null,
           waitingUntil: state.status === "waiting" ? (state.wait?.until ?? null) : null,
           exitReason: state.exitReason,
           error: state.error,

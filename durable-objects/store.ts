@@ -7,7 +7,15 @@ interface Meta {
   lastError?: string;
 }
 
-type LogRow = { at: number; step_id: string | null; step_type: string | null; status: string; message: string; outcome: string | null; data: string | null };
+type LogRow = {
+  at: number;
+  step_id: string | null;
+  step_type: string | null;
+  status: string;
+  message: string;
+  outcome: string | null;
+  data: string | null;
+};
 
 export class EnrollmentStore {
   private readonly kv: SyncKvStorage;
@@ -60,12 +68,16 @@ export class EnrollmentStore {
 
   noteError(message: string) {
     const meta = this.kv.get<Meta>("meta");
-    if (meta) this.kv.put("meta", { ...meta, lastError: message });
+    if (meta) {
+      this.kv.put("meta", { ...meta, lastError: message });
+    }
   }
 
   logs(): LogLine[] {
     return this.sql
-      .exec<LogRow>("SELECT at, step_id, step_type, status, message, outcome, data FROM logs ORDER BY seq")
+      .exec<LogRow>(
+        "SELECT at, step_id, step_type, status, message, outcome, data FROM logs ORDER BY seq",
+      )
       .toArray()
       .map((r) => ({
         at: r.at,
@@ -81,8 +93,17 @@ export class EnrollmentStore {
   /** Contact erasure: the snapshot, variables and trigger data, and log text rendered from templates. */
   forgetContact() {
     const state = this.state();
-    if (!state) return;
-    this.kv.put("state", { ...state, contact: { id: state.contactId, data: {} }, vars: {}, event: {} });
-    this.sql.exec("UPDATE logs SET message = '[erased]', data = NULL WHERE step_type IN ('log', 'webhook', 'update_contact')");
+    if (!state) {
+      return;
+    }
+    this.kv.put("state", {
+      ...state,
+      contact: { id: state.contactId, data: {} },
+      vars: {},
+      event: {},
+    });
+    this.sql.exec(
+      "UPDATE logs SET message = '[erased]', data = NULL WHERE step_type IN ('log', 'webhook', 'update_contact')",
+    );
   }
 }

@@ -22,7 +22,9 @@ import { adminToken, client, listAll, sleep, startLocal, tempState } from "./lib
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
 const N = Number(args.find((a) => a.startsWith("--n="))?.slice(4) ?? (smoke ? 40 : 2000));
-const DURATION = Number(args.find((a) => a.startsWith("--duration="))?.slice(11) ?? (smoke ? 2 : 10));
+const DURATION = Number(
+  args.find((a) => a.startsWith("--duration="))?.slice(11) ?? (smoke ? 2 : 10),
+);
 const CONNECTIONS = 10;
 const PORT = Number(process.env.BENCH_PORT ?? 8792);
 const TARGETS = { pixel: 0.9, click: 0.85 };
@@ -34,7 +36,9 @@ const api = client(server.base, server.key);
 const admin = client(server.base, adminToken(stateDir));
 const metrics = async () => {
   const res = await admin("GET", "/v1/admin/metrics");
-  if (res.status !== 200) throw new Error(`metrics: ${res.status} ${res.text}`);
+  if (res.status !== 200) {
+    throw new Error(`metrics: ${res.status} ${res.text}`);
+  }
   return res.json;
 };
 const failures = [];
@@ -49,13 +53,23 @@ try {
   const wf = await api("POST", "/v1/workflows", {
     name: "Bench links",
     status: "active",
-    steps: [{ type: "send_email", config: { subject: "Links", html: '<p><a href="https://example.com/landing">go</a></p>' } }],
+    steps: [
+      {
+        type: "send_email",
+        config: { subject: "Links", html: '<p><a href="https://example.com/landing">go</a></p>' },
+      },
+    ],
   });
-  await api("POST", "/v1/enrollments", { workflowId: wf.json.id, contact: { email: "links@example.test" } });
+  await api("POST", "/v1/enrollments", {
+    workflowId: wf.json.id,
+    contact: { email: "links@example.test" },
+  });
   let html = "";
   for (let i = 0; i < 100 && !html; i++) {
     html = (await api("GET", "/v1/outbox?to=links@example.test")).json.data[0]?.html ?? "";
-    if (!html) await sleep(100);
+    if (!html) {
+      await sleep(100);
+    }
   }
   const pixel = new URL(/src="([^"]+\/t\/o\/[^"]+)"/.exec(html)[1]).pathname;
   const click = new URL(/href="([^"]+\/t\/c\/[^"]+)"/.exec(html)[1]).pathname;
@@ -67,11 +81,27 @@ try {
 
   let seq = 0;
   const eventKeys = [];
-  for (let i = 0; i < 4; i++) eventKeys.push((await freshAuth(`bench events ${i}`)).authorization);
+  for (let i = 0; i < 4; i++) {
+    eventKeys.push((await freshAuth(`bench events ${i}`)).authorization);
+  }
   const routes = [
     { name: "GET /health (bare)", key: "bare", opts: { url: `${server.base}/health` } },
-    { name: "GET /t/o/:token (pixel)", key: "pixel", opts: { url: `${server.base}${pixel}`, headers: { "user-agent": "Mozilla/5.0 (bench) Thunderbird" } } },
-    { name: "GET /t/c/:token (click)", key: "click", opts: { url: `${server.base}${click}`, headers: { "user-agent": "Mozilla/5.0 (bench) Thunderbird" } } },
+    {
+      name: "GET /t/o/:token (pixel)",
+      key: "pixel",
+      opts: {
+        url: `${server.base}${pixel}`,
+        headers: { "user-agent": "Mozilla/5.0 (bench) Thunderbird" },
+      },
+    },
+    {
+      name: "GET /t/c/:token (click)",
+      key: "click",
+      opts: {
+        url: `${server.base}${click}`,
+        headers: { "user-agent": "Mozilla/5.0 (bench) Thunderbird" },
+      },
+    },
     {
       name: "POST /v1/enrollments",
       key: "enroll",
@@ -80,7 +110,15 @@ try {
         method: "POST",
         headers: await freshAuth("bench enrollments"),
         requests: [
-          { setupRequest: (req) => ({ ...req, body: JSON.stringify({ workflowId: manual.json.id, contact: { email: `bench${seq++}@example.test` } }) }) },
+          {
+            setupRequest: (req) => ({
+              ...req,
+              body: JSON.stringify({
+                workflowId: manual.json.id,
+                contact: { email: `bench${seq++}@example.test` },
+              }),
+            }),
+          },
         ],
       },
     },
@@ -118,7 +156,9 @@ try {
     };
     await sleep(500);
   }
-  for (const k of Object.keys(http)) http[k].ratio = Math.round((http[k].rps / http.bare.rps) * 100) / 100;
+  for (const k of Object.keys(http)) {
+    http[k].ratio = Math.round((http[k].rps / http.bare.rps) * 100) / 100;
+  }
 
   // Engine: N contacts, send_email → delay 1 s → send_email (with a key of its own).
   const engineKey = (await api("POST", "/v1/api-keys", { name: "bench engine" })).json.key;
@@ -135,13 +175,25 @@ try {
   const m0 = await metrics();
   const t0 = Date.now();
   const batches = [];
-  for (let i = 0; i < N; i += 100) batches.push(Array.from({ length: Math.min(100, N - i) }, (_, j) => ({ email: `engine${i + j}@example.test` })));
+  for (let i = 0; i < N; i += 100) {
+    batches.push(
+      Array.from({ length: Math.min(100, N - i) }, (_, j) => ({
+        email: `engine${i + j}@example.test`,
+      })),
+    );
+  }
   let accepted = 0;
   for (let i = 0; i < batches.length; i += 4) {
     const results = await Promise.all(
-      batches.slice(i, i + 4).map((contacts) => eng("POST", "/v1/enrollments/bulk", { workflowId: engineWf.json.id, contacts })),
+      batches
+        .slice(i, i + 4)
+        .map((contacts) =>
+          eng("POST", "/v1/enrollments/bulk", { workflowId: engineWf.json.id, contacts }),
+        ),
     );
-    for (const r of results) accepted += r.json?.createdCount ?? 0;
+    for (const r of results) {
+      accepted += r.json?.createdCount ?? 0;
+    }
   }
   const acceptMs = Date.now() - t0;
   const m1 = await metrics();
@@ -149,9 +201,13 @@ try {
   const deadline = Date.now() + 20 * 60_000;
   while (completed < N && Date.now() < deadline) {
     const res = await eng("GET", `/v1/workflows/${engineWf.json.id}/enrollments?limit=1`);
-    if (res.status !== 200) throw new Error(`funnel: ${res.status} ${res.text}`);
+    if (res.status !== 200) {
+      throw new Error(`funnel: ${res.status} ${res.text}`);
+    }
     completed = res.json.stepFunnel.totals.completed;
-    if (completed < N) await sleep(1000);
+    if (completed < N) {
+      await sleep(1000);
+    }
   }
   const completeMs = Date.now() - t0;
   // Emails are sent by the queue consumer a moment after their step: wait for both sends of every contact.
@@ -159,23 +215,35 @@ try {
   for (;;) {
     const stats = (await eng("GET", `/v1/workflows/${engineWf.json.id}/stats`)).json;
     const sent = stats.steps.reduce((n, st) => n + (st.email?.sent ?? 0), 0);
-    if (sent >= 2 * N || Date.now() > sentDeadline) break;
+    if (sent >= 2 * N || Date.now() > sentDeadline) {
+      break;
+    }
     await sleep(2000);
   }
-  const messages = (await listAll(eng, "/v1/messages")).filter((m) => m.stepId === "e1" || m.stepId === "e2");
+  const messages = (await listAll(eng, "/v1/messages")).filter(
+    (m) => m.stepId === "e1" || m.stepId === "e2",
+  );
   const keys = new Map();
-  for (const m of messages) keys.set(`${m.enrollmentId}:${m.stepId}`, (keys.get(`${m.enrollmentId}:${m.stepId}`) ?? 0) + 1);
+  for (const m of messages) {
+    keys.set(`${m.enrollmentId}:${m.stepId}`, (keys.get(`${m.enrollmentId}:${m.stepId}`) ?? 0) + 1);
+  }
   const outbox = await listAll(eng, "/v1/outbox");
   const perMessage = new Map();
-  for (const o of outbox) perMessage.set(o.messageId, (perMessage.get(o.messageId) ?? 0) + 1);
-  const duplicates = [...keys.values()].filter((n) => n > 1).length + [...perMessage.values()].filter((n) => n > 1).length;
+  for (const o of outbox) {
+    perMessage.set(o.messageId, (perMessage.get(o.messageId) ?? 0) + 1);
+  }
+  const duplicates =
+    [...keys.values()].filter((n) => n > 1).length +
+    [...perMessage.values()].filter((n) => n > 1).length;
 
   const m2 = await metrics();
   // Engine and consumers: the objects' work and the queue batches between the last create and the end.
   const steps = m2.engine.steps - m0.engine.steps;
   const d1 = (m, kinds, f) => kinds.reduce((n, k) => n + m.d1[k][f], 0);
-  const engineRows = d1(m2, ["object", "queue"], "rowsWritten") - d1(m0, ["object", "queue"], "rowsWritten");
-  const engineQueries = d1(m2, ["object", "queue"], "queries") - d1(m0, ["object", "queue"], "queries");
+  const engineRows =
+    d1(m2, ["object", "queue"], "rowsWritten") - d1(m0, ["object", "queue"], "rowsWritten");
+  const engineQueries =
+    d1(m2, ["object", "queue"], "queries") - d1(m0, ["object", "queue"], "queries");
   const createRows = m1.d1.request.rowsWritten - m0.d1.request.rowsWritten;
   const engine = {
     shape: "send_email → delay 1 s → send_email",
@@ -194,22 +262,44 @@ try {
   };
 
   for (const h of Object.values(http)) {
-    if (h.non2xx > 0) failures.push(`${h.route}: ${h.non2xx} non-2xx answers`);
-    if (h.errors > 0) failures.push(`${h.route}: ${h.errors} transport errors`);
+    if (h.non2xx > 0) {
+      failures.push(`${h.route}: ${h.non2xx} non-2xx answers`);
+    }
+    if (h.errors > 0) {
+      failures.push(`${h.route}: ${h.errors} transport errors`);
+    }
   }
-  if (accepted !== N) failures.push(`accepted ${accepted} of ${N} enrollments`);
-  if (completed !== N) failures.push(`completed ${completed} of ${N} enrollments`);
-  if (engine.emailsSent !== 2 * N) failures.push(`sent ${engine.emailsSent} of ${2 * N} emails`);
-  if (duplicates !== 0) failures.push(`${duplicates} duplicate emails`);
+  if (accepted !== N) {
+    failures.push(`accepted ${accepted} of ${N} enrollments`);
+  }
+  if (completed !== N) {
+    failures.push(`completed ${completed} of ${N} enrollments`);
+  }
+  if (engine.emailsSent !== 2 * N) {
+    failures.push(`sent ${engine.emailsSent} of ${2 * N} emails`);
+  }
+  if (duplicates !== 0) {
+    failures.push(`${duplicates} duplicate emails`);
+  }
   if (!smoke) {
-    for (const [k, target] of Object.entries(TARGETS))
-      if (!(http[k].ratio >= target)) failures.push(`${k}: ${http[k].ratio}× the bare route, target ≥ ${target}×`);
+    for (const [k, target] of Object.entries(TARGETS)) {
+      if (!(http[k].ratio >= target)) {
+        failures.push(`${k}: ${http[k].ratio}× the bare route, target ≥ ${target}×`);
+      }
+    }
   }
-  for (const [k, target] of Object.entries(TARGETS)) http[k].target = target;
+  for (const [k, target] of Object.entries(TARGETS)) {
+    http[k].target = target;
+  }
 
   const results = {
     at: new Date().toISOString(),
-    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? "unknown", node: process.version, runtime: "local wrangler dev (workerd)" },
+    machine: {
+      cores: availableParallelism(),
+      cpu: cpus()[0]?.model ?? "unknown",
+      node: process.version,
+      runtime: "local wrangler dev (workerd)",
+    },
     smoke,
     passed: failures.length === 0,
     failures,
@@ -226,16 +316,24 @@ try {
     writeFileSync(readme, withBench(readFileSync(readme, "utf8"), results));
   }
 
-  const rows2 = Object.values(http).map((h) => `| ${h.route} | ${h.rps} | ${h.p50} | ${h.p99} | ${h.ratio} | ${h.non2xx} |`);
-  console.log("\n| route | req/s | p50 ms | p99 ms | × bare | non-2xx |\n| --- | --- | --- | --- | --- | --- |");
+  const rows2 = Object.values(http).map(
+    (h) => `| ${h.route} | ${h.rps} | ${h.p50} | ${h.p99} | ${h.ratio} | ${h.non2xx} |`,
+  );
+  console.log(
+    "\n| route | req/s | p50 ms | p99 ms | × bare | non-2xx |\n| --- | --- | --- | --- | --- | --- |",
+  );
   console.log(rows2.join("\n"));
   console.log(
     `\ntargets: pixel ≥ ${TARGETS.pixel}× bare (got ${http.pixel.ratio}), click ≥ ${TARGETS.click}× bare (got ${http.click.ratio})${smoke ? " (not gated in a smoke run)" : ""}`,
   );
   console.log("\n| engine | value |\n| --- | --- |");
-  for (const [k, v] of Object.entries(engine)) console.log(`| ${k} | ${v} |`);
+  for (const [k, v] of Object.entries(engine)) {
+    console.log(`| ${k} | ${v} |`);
+  }
   console.log(`\nwrote ${out}${smoke ? "" : " and the README's performance section"}`);
-  for (const f of failures) console.log(`  gate failed: ${f}`);
+  for (const f of failures) {
+    console.log(`  gate failed: ${f}`);
+  }
   console.log(`bench: ${results.passed ? 1 : 0} passed, ${results.passed ? 0 : 1} failed`);
   process.exitCode = results.passed ? 0 : 1;
 } finally {

@@ -17,7 +17,9 @@ const defaults = args.includes("--defaults");
 const N = Number(args.find((a) => a.startsWith("--n="))?.slice(4) ?? 500);
 const PORT = Number(process.env.CRASH_PORT ?? 8791);
 const TIMEOUT_MS = 10 * 60_000;
-const settings = defaults ? { watchdogMs: 30_000, vars: {} } : { watchdogMs: 5_000, vars: { EFFECT_REDELIVERY_SECONDS: "10" } };
+const settings = defaults
+  ? { watchdogMs: 30_000, vars: {} }
+  : { watchdogMs: 5_000, vars: { EFFECT_REDELIVERY_SECONDS: "10" } };
 const stateDir = tempState("nudge-crash-");
 const sink = await startSmtpSink();
 
@@ -25,14 +27,24 @@ const t0 = Date.now();
 const start = () => startLocal({ port: PORT, stateDir, ...settings });
 let server = await start();
 let api = client(server.base, server.key);
-console.log(`crash test (${defaults ? "default settings" : "fast settings: redelivery 10 s, watchdog every 5 s"}): ${N} contacts, state in ${stateDir}`);
+console.log(
+  `crash test (${defaults ? "default settings" : "fast settings: redelivery 10 s, watchdog every 5 s"}): ${N} contacts, state in ${stateDir}`,
+);
 
 const conn = await api("POST", "/v1/connections", {
   provider: "smtp",
-  credentials: { host: "127.0.0.1", port: String(sink.port), startTls: "false", username: "crash", password: "crash-test" },
+  credentials: {
+    host: "127.0.0.1",
+    port: String(sink.port),
+    startTls: "false",
+    username: "crash",
+    password: "crash-test",
+  },
   from: "Crash <crash@example.test>",
 });
-if (conn.status !== 201) throw new Error(`connection: ${conn.status} ${conn.text}`);
+if (conn.status !== 201) {
+  throw new Error(`connection: ${conn.status} ${conn.text}`);
+}
 const step = (id, type, config) => ({ id, type, config });
 const wf = await api("POST", "/v1/workflows", {
   name: "Crash test",
@@ -45,26 +57,45 @@ const wf = await api("POST", "/v1/workflows", {
     step("m3", "send_email", { subject: "Three", html: "<p>3</p>" }),
   ],
 });
-if (wf.status !== 201) throw new Error(`workflow: ${wf.status} ${wf.text}`);
+if (wf.status !== 201) {
+  throw new Error(`workflow: ${wf.status} ${wf.text}`);
+}
 const workflowId = wf.json.id;
 
 for (let i = 0; i < N; i += 100) {
-  const contacts = Array.from({ length: Math.min(100, N - i) }, (_, j) => ({ email: `crash${i + j}@example.test` }));
-  const res = await api("POST", "/v1/enrollments/bulk", { workflowId, contacts }, { "idempotency-key": `crash-${i}` });
-  if (res.status !== 201 || res.json.createdCount !== contacts.length) throw new Error(`bulk ${i}: ${res.status} ${res.text.slice(0, 300)}`);
+  const contacts = Array.from({ length: Math.min(100, N - i) }, (_, j) => ({
+    email: `crash${i + j}@example.test`,
+  }));
+  const res = await api(
+    "POST",
+    "/v1/enrollments/bulk",
+    { workflowId, contacts },
+    { "idempotency-key": `crash-${i}` },
+  );
+  if (res.status !== 201 || res.json.createdCount !== contacts.length) {
+    throw new Error(`bulk ${i}: ${res.status} ${res.text.slice(0, 300)}`);
+  }
 }
 console.log(`enrolled ${N} in ${Date.now() - t0} ms`);
 
 /** What the database held when the process died (read from its file while it is down). */
 async function inFlight() {
-  const enrollments = await queryLocalD1(stateDir, "SELECT status, count(*) AS n FROM enrollments GROUP BY status");
+  const enrollments = await queryLocalD1(
+    stateDir,
+    "SELECT status, count(*) AS n FROM enrollments GROUP BY status",
+  );
   const [m] = await queryLocalD1(
     stateDir,
     "SELECT sum(status = 'sent') AS sent, sum(status = 'queued' AND sending_at IS NULL) AS queued, sum(status = 'queued' AND sending_at IS NOT NULL) AS claimed, sum(status NOT IN ('sent', 'queued')) AS other FROM messages",
   );
   return {
     enrollments: Object.fromEntries(enrollments.map((r) => [r.status, r.n])),
-    messages: { sent: m.sent ?? 0, queued: m.queued ?? 0, claimed: m.claimed ?? 0, other: m.other ?? 0 },
+    messages: {
+      sent: m.sent ?? 0,
+      queued: m.queued ?? 0,
+      claimed: m.claimed ?? 0,
+      other: m.other ?? 0,
+    },
     sinkReceived: sink.inbox.length,
   };
 }
@@ -89,10 +120,14 @@ for (;;) {
   totals = res.json?.stepFunnel?.totals;
   if (totals?.completed === N) {
     messages = await listAll(api, "/v1/messages");
-    if (messages.filter((m) => m.status === "sent").length === 3 * N) break;
+    if (messages.filter((m) => m.status === "sent").length === 3 * N) {
+      break;
+    }
   }
   if (Date.now() - t0 > TIMEOUT_MS) {
-    console.error(`timed out: ${JSON.stringify(totals)}, sent ${messages.filter((m) => m.status === "sent").length} of ${3 * N}`);
+    console.error(
+      `timed out: ${JSON.stringify(totals)}, sent ${messages.filter((m) => m.status === "sent").length} of ${3 * N}`,
+    );
     await server.stop();
     await sink.close();
     process.exit(1);
@@ -105,9 +140,16 @@ await server.stop();
 await sink.close();
 
 const perStep = new Map();
-for (const m of messages) perStep.set(`${m.enrollmentId}:${m.stepId}`, (perStep.get(`${m.enrollmentId}:${m.stepId}`) ?? 0) + 1);
+for (const m of messages) {
+  perStep.set(
+    `${m.enrollmentId}:${m.stepId}`,
+    (perStep.get(`${m.enrollmentId}:${m.stepId}`) ?? 0) + 1,
+  );
+}
 const calls = new Map();
-for (const r of sink.inbox) calls.set(r.messageId, (calls.get(r.messageId) ?? 0) + 1);
+for (const r of sink.inbox) {
+  calls.set(r.messageId, (calls.get(r.messageId) ?? 0) + 1);
+}
 const ours = new Set(messages.map((m) => m.id));
 const figures = {
   settings: defaults ? "defaults" : "fast",

@@ -23,13 +23,19 @@ const server = await startLocal({ port: PORT, stateDir });
 const api = client(server.base, server.key);
 const setupFailures = [];
 const must = (what, res, status) => {
-  if (res.status !== status) setupFailures.push(`setup: ${what} → ${res.status} ${res.text.slice(0, 200)}`);
+  if (res.status !== status) {
+    setupFailures.push(`setup: ${what} → ${res.status} ${res.text.slice(0, 200)}`);
+  }
   return res.json ?? {};
 };
 
 // A 429 is a valid answer here (checked like any 4xx), never waited out; several keys spread the per-key limit.
 const keys = [server.key];
-for (let i = 0; i < 4; i++) keys.push(must(`fuzz key ${i}`, await api("POST", "/v1/api-keys", { name: `fuzz ${i}` }), 201).key);
+for (let i = 0; i < 4; i++) {
+  keys.push(
+    must(`fuzz key ${i}`, await api("POST", "/v1/api-keys", { name: `fuzz ${i}` }), 201).key,
+  );
+}
 const clients = keys.filter(Boolean).map((k) => client(server.base, k, { waitOnRateLimit: false }));
 const anonymous = client(server.base, null, { waitOnRateLimit: false });
 const admin = client(server.base, adminToken(stateDir), { waitOnRateLimit: false });
@@ -38,18 +44,32 @@ const admin = client(server.base, adminToken(stateDir), { waitOnRateLimit: false
 async function seedResources() {
   const pool = {};
   const add = (resource, id) => {
-    if (!id) return;
+    if (!id) {
+      return;
+    }
     pool[resource] ??= [];
     pool[resource].push(id);
   };
   const tokens = [];
   let workflow;
   for (let n = 0; n < 2; n++) {
-    const contact = must("contact", await api("POST", "/v1/contacts", { email: `fuzz${n}@example.test`, firstName: "Fuzz" }), 201);
+    const contact = must(
+      "contact",
+      await api("POST", "/v1/contacts", { email: `fuzz${n}@example.test`, firstName: "Fuzz" }),
+      201,
+    );
     add("contacts", contact.id);
     add(
       "templates",
-      must("template", await api("POST", "/v1/templates", { name: `T${n}`, subject: "S", html: '<p><a href="https://example.com/x">x</a></p>' }), 201).id,
+      must(
+        "template",
+        await api("POST", "/v1/templates", {
+          name: `T${n}`,
+          subject: "S",
+          html: '<p><a href="https://example.com/x">x</a></p>',
+        }),
+        201,
+      ).id,
     );
     const wf = must(
       "workflow",
@@ -57,7 +77,11 @@ async function seedResources() {
         name: `W${n}`,
         status: "active",
         steps: [
-          { id: "send", type: "send_email", config: { subject: "Hi", html: '<p><a href="https://example.com/x">x</a></p>' } },
+          {
+            id: "send",
+            type: "send_email",
+            config: { subject: "Hi", html: '<p><a href="https://example.com/x">x</a></p>' },
+          },
           { id: "wait", type: "delay", config: { amount: 1, unit: "days" } },
           { id: "after", type: "log", config: { message: "x" } },
         ],
@@ -66,9 +90,23 @@ async function seedResources() {
     );
     workflow ??= wf;
     add("workflows", wf.id);
-    const enrollment = must("enrollment", await api("POST", "/v1/enrollments", { workflowId: wf.id, contactId: contact.id }), 201);
+    const enrollment = must(
+      "enrollment",
+      await api("POST", "/v1/enrollments", { workflowId: wf.id, contactId: contact.id }),
+      201,
+    );
     add("enrollments", enrollment.id);
-    add("webhooks", must("webhook", await api("POST", "/v1/webhooks", { url: `https://hooks.example.test/${n}`, events: ["*"] }), 201).id);
+    add(
+      "webhooks",
+      must(
+        "webhook",
+        await api("POST", "/v1/webhooks", {
+          url: `https://hooks.example.test/${n}`,
+          events: ["*"],
+        }),
+        201,
+      ).id,
+    );
     add(
       "connections",
       must(
@@ -81,8 +119,18 @@ async function seedResources() {
         201,
       ).id,
     );
-    add("imports", must("import", await api("POST", "/v1/imports", { contacts: [{ email: `imported${n}@example.test` }] }), 202).id);
-    add("api-keys", must("api key", await api("POST", "/v1/api-keys", { name: `spare ${n}` }), 201).id);
+    add(
+      "imports",
+      must(
+        "import",
+        await api("POST", "/v1/imports", { contacts: [{ email: `imported${n}@example.test` }] }),
+        202,
+      ).id,
+    );
+    add(
+      "api-keys",
+      must("api key", await api("POST", "/v1/api-keys", { name: `spare ${n}` }), 201).id,
+    );
   }
   for (let i = 0; i < 100 && !(pool.outbox?.length >= 1); i++) {
     const out = (await api("GET", "/v1/outbox")).json?.data ?? [];
@@ -91,12 +139,23 @@ async function seedResources() {
       add("messages", o.messageId);
       tokens.push(...[...o.html.matchAll(/\/t\/[oc]\/([\w.-]+)/g)].map((m) => m[1]));
       const unsubscribe = /\/t\/u\/([\w.-]+)>/.exec(o.headers["List-Unsubscribe"])?.[1];
-      if (unsubscribe) tokens.push(unsubscribe);
+      if (unsubscribe) {
+        tokens.push(unsubscribe);
+      }
     }
-    if (!pool.outbox) await new Promise((r) => setTimeout(r, 100));
+    if (!pool.outbox) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
-  if (!pool.outbox) setupFailures.push("setup: no email reached the outbox");
-  return { pool, tokens, steps: workflow?.steps?.map((s) => s.id) ?? [], transitions: workflow?.transitions?.map((t) => t.id) ?? [] };
+  if (!pool.outbox) {
+    setupFailures.push("setup: no email reached the outbox");
+  }
+  return {
+    pool,
+    tokens,
+    steps: workflow?.steps?.map((s) => s.id) ?? [],
+    transitions: workflow?.transitions?.map((t) => t.id) ?? [],
+  };
 }
 
 const seeded = await seedResources();
@@ -117,36 +176,96 @@ const ODD_STRINGS = [
   "{{ 7*7 }}",
   "{% raw %}",
 ];
-const ODD_VALUES = [null, true, false, 0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, [], {}, [1, 2, 3], { nested: { deep: [null] } }, ...ODD_STRINGS];
-const BAD_IDS = ["nope", "con_01JD0000000000000000000000", "x".repeat(300), "%F0%9F%92%A5", "..%2F..%2Fv1", "123", "wf_' OR 1=1", "enr_\u00e9"];
+const ODD_VALUES = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  [],
+  {},
+  [1, 2, 3],
+  { nested: { deep: [null] } },
+  ...ODD_STRINGS,
+];
+const BAD_IDS = [
+  "nope",
+  "con_01JD0000000000000000000000",
+  "x".repeat(300),
+  "%F0%9F%92%A5",
+  "..%2F..%2Fv1",
+  "123",
+  "wf_' OR 1=1",
+  "enr_\u00e9",
+];
 
 /** A value of roughly the shape the schema asks for, then mutated. */
 function sample(schema, doc, depth = 0) {
-  if (!schema || depth > 4) return pick(ODD_VALUES);
-  if (schema.$ref) return sample(doc.components.schemas[schema.$ref.split("/").pop()], doc, depth + 1);
-  if (schema.anyOf || schema.oneOf) return sample(pick(schema.anyOf ?? schema.oneOf), doc, depth + 1);
-  if (schema.enum) return pick(schema.enum);
+  if (!schema || depth > 4) {
+    return pick(ODD_VALUES);
+  }
+  if (schema.$ref) {
+    return sample(doc.components.schemas[schema.$ref.split("/").pop()], doc, depth + 1);
+  }
+  if (schema.anyOf || schema.oneOf) {
+    return sample(pick(schema.anyOf ?? schema.oneOf), doc, depth + 1);
+  }
+  if (schema.enum) {
+    return pick(schema.enum);
+  }
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   if (type === "object" || schema.properties) {
     const out = {};
-    for (const [k, v] of Object.entries(schema.properties ?? {})) if (rand() < 0.8) out[k] = sample(v, doc, depth + 1);
+    for (const [k, v] of Object.entries(schema.properties ?? {})) {
+      if (rand() < 0.8) {
+        out[k] = sample(v, doc, depth + 1);
+      }
+    }
     return out;
   }
-  if (type === "array") return Array.from({ length: Math.floor(rand() * 3) }, () => sample(schema.items, doc, depth + 1));
-  if (type === "integer" || type === "number") return pick([0, 1, 50, 100, 101, -5, 3.7]);
-  if (type === "boolean") return rand() < 0.5;
-  if (schema.format === "email") return pick(["a@b.co", "not-an-email", "A@B.CO"]);
-  if (schema.format === "date-time") return pick(["2026-11-22T09:00:00Z", "yesterday", "2026-13-45T99:00:00Z"]);
-  return pick(["hello", "signed_up", "America/New_York", "Mars/Base", "+14155552671", ...ODD_STRINGS, ...Object.values(seeded.pool).flat()]);
+  if (type === "array") {
+    return Array.from({ length: Math.floor(rand() * 3) }, () =>
+      sample(schema.items, doc, depth + 1),
+    );
+  }
+  if (type === "integer" || type === "number") {
+    return pick([0, 1, 50, 100, 101, -5, 3.7]);
+  }
+  if (type === "boolean") {
+    return rand() < 0.5;
+  }
+  if (schema.format === "email") {
+    return pick(["a@b.co", "not-an-email", "A@B.CO"]);
+  }
+  if (schema.format === "date-time") {
+    return pick(["2026-11-22T09:00:00Z", "yesterday", "2026-13-45T99:00:00Z"]);
+  }
+  return pick([
+    "hello",
+    "signed_up",
+    "America/New_York",
+    "Mars/Base",
+    "+14155552671",
+    ...ODD_STRINGS,
+    ...Object.values(seeded.pool).flat(),
+  ]);
 }
 
 function mutate(value) {
   const r = rand();
   if (value && typeof value === "object" && !Array.isArray(value)) {
     const keys = Object.keys(value);
-    if (r < 0.3 && keys.length) value[pick(keys)] = pick(ODD_VALUES);
-    else if (r < 0.5) value[`unknown_${Math.floor(rand() * 1000)}`] = pick(ODD_VALUES);
-    else if (r < 0.6 && keys.length) delete value[pick(keys)];
+    if (r < 0.3 && keys.length) {
+      value[pick(keys)] = pick(ODD_VALUES);
+    } else if (r < 0.5) {
+      value[`unknown_${Math.floor(rand() * 1000)}`] = pick(ODD_VALUES);
+    } else if (r < 0.6 && keys.length) {
+      delete value[pick(keys)];
+    }
     return value;
   }
   return pick(ODD_VALUES);
@@ -155,9 +274,21 @@ function mutate(value) {
 function body(op, doc) {
   const schema = op.requestBody?.content?.["application/json"]?.schema;
   const r = rand();
-  if (r < 0.12) return { raw: pick(['{"a":', "{", "[1,2", "nul", '{"name": "x",}', "\u00ff\u00fe"]), type: "application/json" };
-  if (r < 0.17) return { raw: "name=x", type: pick(["application/x-www-form-urlencoded", "text/plain", "text/csv"]) };
-  if (r < 0.2) return { raw: JSON.stringify({ big: "y".repeat(1024 * 1024 + 10) }), type: "application/json" };
+  if (r < 0.12) {
+    return {
+      raw: pick(['{"a":', "{", "[1,2", "nul", '{"name": "x",}', "\u00ff\u00fe"]),
+      type: "application/json",
+    };
+  }
+  if (r < 0.17) {
+    return {
+      raw: "name=x",
+      type: pick(["application/x-www-form-urlencoded", "text/plain", "text/csv"]),
+    };
+  }
+  if (r < 0.2) {
+    return { raw: JSON.stringify({ big: "y".repeat(1024 * 1024 + 10) }), type: "application/json" };
+  }
   const value = sample(schema, doc);
   return { raw: JSON.stringify(rand() < 0.7 ? mutate(value) : value), type: "application/json" };
 }
@@ -165,17 +296,25 @@ function body(op, doc) {
 /** Path parameters: a real id of this org most of the time (DELETE takes the spare one), else a bad one. */
 function fillPath(path, method) {
   const resource = path.split("/")[2];
-  const real = (list, spare) => (list?.length ? (spare ? list[list.length - 1] : list[0]) : undefined);
+  const real = (list, spare) =>
+    list?.length ? (spare ? list[list.length - 1] : list[0]) : undefined;
   return path.replace(/\{(\w+)\}/g, (_m, name) => {
     let value;
     if (rand() < 0.7) {
       // Sub-resources (steps, transitions) belong to the first workflow; DELETE of a whole resource takes the spare.
-      if (name === "id") value = real(seeded.pool[resource], method === "DELETE" && !path.includes("}/"));
-      else if (name === "stepId") value = pick(seeded.steps);
-      else if (name === "transitionId") value = pick(seeded.transitions);
-      else if (name === "token") value = pick(seeded.tokens);
-      else if (name === "connectionId") value = real(seeded.pool.connections);
-      else if (name === "provider") value = "postmark";
+      if (name === "id") {
+        value = real(seeded.pool[resource], method === "DELETE" && !path.includes("}/"));
+      } else if (name === "stepId") {
+        value = pick(seeded.steps);
+      } else if (name === "transitionId") {
+        value = pick(seeded.transitions);
+      } else if (name === "token") {
+        value = pick(seeded.tokens);
+      } else if (name === "connectionId") {
+        value = real(seeded.pool.connections);
+      } else if (name === "provider") {
+        value = "postmark";
+      }
     }
     return value ?? encodeURIComponent(pick(BAD_IDS)).replace(/%25/g, "%");
   });
@@ -184,28 +323,54 @@ function fillPath(path, method) {
 function query(op) {
   const params = (op.parameters ?? []).filter((p) => p.in === "query");
   // URLs stay under the platform's own limit (over ~16 KB the runtime answers 414 before the Worker runs).
-  const values = [...ODD_VALUES.filter((v) => typeof v !== "object" && String(v).length < 1000), "10", "abc", "-1", "1000"];
-  const qs = params.filter(() => rand() < 0.5).map((p) => `${p.name}=${encodeURIComponent(String(pick(values)))}`);
+  const values = [
+    ...ODD_VALUES.filter((v) => typeof v !== "object" && String(v).length < 1000),
+    "10",
+    "abc",
+    "-1",
+    "1000",
+  ];
+  const qs = params
+    .filter(() => rand() < 0.5)
+    .map((p) => `${p.name}=${encodeURIComponent(String(pick(values)))}`);
   return qs.length ? `?${qs.join("&")}` : "";
 }
 
 const doc = (await anonymous("GET", "/openapi.json")).json;
 const ops = [];
 for (const [path, methods] of Object.entries(doc.paths)) {
-  for (const [method, op] of Object.entries(methods))
-    ops.push({ path, method: method.toUpperCase(), op, name: `${method.toUpperCase()} ${path}`, seen: new Set() });
+  for (const [method, op] of Object.entries(methods)) {
+    ops.push({
+      path,
+      method: method.toUpperCase(),
+      op,
+      name: `${method.toUpperCase()} ${path}`,
+      seen: new Set(),
+    });
+  }
 }
 
 let sent = 0;
 const failures = [];
 function check(res, what, op) {
   op.seen.add(res.status);
-  if (res.status >= 500) failures.push(`${what} → ${res.status} ${res.text.slice(0, 200)}`);
-  if (!op.op.responses[String(res.status)]) failures.push(`${what} → ${res.status}, a status the document does not list for ${op.name}`);
+  if (res.status >= 500) {
+    failures.push(`${what} → ${res.status} ${res.text.slice(0, 200)}`);
+  }
+  if (!op.op.responses[String(res.status)]) {
+    failures.push(`${what} → ${res.status}, a status the document does not list for ${op.name}`);
+  }
   if (res.status >= 400) {
     const j = res.json;
-    const shaped = j && typeof j.error === "string" && /^[a-z_]+$/.test(j.error) && typeof j.message === "string" && typeof j.requestId === "string";
-    if (!shaped) failures.push(`${what} → ${res.status} not in the error shape: ${res.text.slice(0, 200)}`);
+    const shaped =
+      j &&
+      typeof j.error === "string" &&
+      /^[a-z_]+$/.test(j.error) &&
+      typeof j.message === "string" &&
+      typeof j.requestId === "string";
+    if (!shaped) {
+      failures.push(`${what} → ${res.status} not in the error shape: ${res.text.slice(0, 200)}`);
+    }
   }
 }
 
@@ -219,11 +384,21 @@ async function one() {
     const b = body(op, doc);
     raw = b.raw;
     headers["content-type"] = b.type;
-    if (rand() < 0.1) headers["idempotency-key"] = pick(["k1", "", "x".repeat(300), '"quoted"']);
+    if (rand() < 0.1) {
+      headers["idempotency-key"] = pick(["k1", "", "x".repeat(300), '"quoted"']);
+    }
   }
-  if (path.startsWith("/inbound/") && rand() < 0.7) headers.authorization = `Basic ${btoa("hook:pw")}`;
+  if (path.startsWith("/inbound/") && rand() < 0.7) {
+    headers.authorization = `Basic ${btoa("hook:pw")}`;
+  }
   const authenticated = rand() < 0.95;
-  const caller = path.startsWith("/v1/admin") ? (authenticated ? admin : anonymous) : path.startsWith("/v1/") && authenticated ? pick(clients) : anonymous;
+  const caller = path.startsWith("/v1/admin")
+    ? authenticated
+      ? admin
+      : anonymous
+    : path.startsWith("/v1/") && authenticated
+      ? pick(clients)
+      : anonymous;
   sent++;
   let res;
   try {
@@ -238,7 +413,9 @@ async function one() {
 let seconds = 0;
 try {
   const workers = Array.from({ length: 8 }, async () => {
-    while (sent < MAX_REQUESTS && Date.now() - started < MAX_MS) await one();
+    while (sent < MAX_REQUESTS && Date.now() - started < MAX_MS) {
+      await one();
+    }
   });
   await Promise.all(workers);
   seconds = Math.round((Date.now() - started) / 1000);
@@ -252,6 +429,8 @@ const all = [...setupFailures, ...failures, ...unreached];
 console.log(
   `fuzz: ${sent} requests over ${ops.length} operations in ${seconds} s; ${ops.length - unreached.length} operations reached their code; ${all.length} problems`,
 );
-for (const f of all.slice(0, 30)) console.log(`  ${f}`);
+for (const f of all.slice(0, 30)) {
+  console.log(`  ${f}`);
+}
 console.log(`fuzz: ${all.length === 0 ? 1 : 0} passed, ${all.length === 0 ? 0 : 1} failed`);
 process.exit(all.length === 0 ? 0 : 1);

@@ -21,14 +21,29 @@ try {
   const orgB = (await admin("POST", "/v1/admin/orgs", { name: "Org B" })).json;
   const a = client(server.base, orgA.apiKey.key);
   const b = client(server.base, orgB.apiKey.key);
-  const secrets = new Set([orgA.org.id, "secret-a@example.test", "Alice", "a-token", "hooks.a.example"]);
+  const secrets = new Set([
+    orgA.org.id,
+    "secret-a@example.test",
+    "Alice",
+    "a-token",
+    "hooks.a.example",
+  ]);
   const made = async (res, status, what) => {
-    if (res.status !== status) throw new Error(`setting up ${what}: ${res.status} ${res.text.slice(0, 200)}`);
-    if (res.json?.id) secrets.add(res.json.id);
+    if (res.status !== status) {
+      throw new Error(`setting up ${what}: ${res.status} ${res.text.slice(0, 200)}`);
+    }
+    if (res.json?.id) {
+      secrets.add(res.json.id);
+    }
     return res.json;
   };
 
-  const template = async () => made(await a("POST", "/v1/templates", { name: "A template", subject: "A", html: "<p>A</p>" }), 201, "template");
+  const template = async () =>
+    made(
+      await a("POST", "/v1/templates", { name: "A template", subject: "A", html: "<p>A</p>" }),
+      201,
+      "template",
+    );
   const workflow = async () => {
     const t = await template();
     const w = await made(
@@ -50,21 +65,44 @@ try {
     );
     return { id: w.id, stepId: "a_wait", transitionId: "a_spare" };
   };
-  const contact = async () => made(await a("POST", "/v1/contacts", { email: uniq("c"), firstName: "Alice" }), 201, "contact");
+  const contact = async () =>
+    made(await a("POST", "/v1/contacts", { email: uniq("c"), firstName: "Alice" }), 201, "contact");
   const enrollment = async () => {
     const w = await workflow();
-    return made(await a("POST", "/v1/enrollments", { workflowId: w.id, contact: { email: uniq("e"), firstName: "Alice" } }), 201, "enrollment");
+    return made(
+      await a("POST", "/v1/enrollments", {
+        workflowId: w.id,
+        contact: { email: uniq("e"), firstName: "Alice" },
+      }),
+      201,
+      "enrollment",
+    );
   };
   const make = {
-    "api-keys": async () => made(await a("POST", "/v1/api-keys", { name: "A key" }), 201, "api key"),
+    "api-keys": async () =>
+      made(await a("POST", "/v1/api-keys", { name: "A key" }), 201, "api key"),
     contacts: contact,
     templates: template,
     workflows: workflow,
     enrollments: enrollment,
-    imports: async () => made(await a("POST", "/v1/imports", { contacts: [{ email: uniq("i") }] }), 202, "import"),
+    imports: async () =>
+      made(await a("POST", "/v1/imports", { contacts: [{ email: uniq("i") }] }), 202, "import"),
     connections: async () =>
-      made(await a("POST", "/v1/connections", { provider: "postmark", key: `a-${++n}`, credentials: { serverToken: "a-token" } }), 201, "connection"),
-    webhooks: async () => made(await a("POST", "/v1/webhooks", { url: `https://hooks.a.example/${++n}`, events: ["*"] }), 201, "webhook"),
+      made(
+        await a("POST", "/v1/connections", {
+          provider: "postmark",
+          key: `a-${++n}`,
+          credentials: { serverToken: "a-token" },
+        }),
+        201,
+        "connection",
+      ),
+    webhooks: async () =>
+      made(
+        await a("POST", "/v1/webhooks", { url: `https://hooks.a.example/${++n}`, events: ["*"] }),
+        201,
+        "webhook",
+      ),
   };
 
   // One email of A's, for the read-only message and outbox operations.
@@ -73,10 +111,18 @@ try {
   let outbox;
   for (let i = 0; i < 100 && !outbox; i++) {
     message = (await a("GET", `/v1/messages?enrollmentId=${sent.id}`)).json.data[0];
-    if (message) outbox = (await a("GET", `/v1/outbox?messageId=${message.id}`)).json.data[0];
-    if (!outbox) await sleep(100);
+    if (message) {
+      outbox = (await a("GET", `/v1/outbox?messageId=${message.id}`)).json.data[0];
+    }
+    if (!outbox) {
+      await sleep(100);
+    }
   }
-  for (const x of [message?.id, outbox?.id]) if (x) secrets.add(x);
+  for (const x of [message?.id, outbox?.id]) {
+    if (x) {
+      secrets.add(x);
+    }
+  }
   make.messages = async () => ({ id: message?.id });
   make.outbox = async () => ({ id: outbox?.id });
 
@@ -96,7 +142,10 @@ try {
     "GET /v1/workflows/{id}": { ok: 200 },
     "PATCH /v1/workflows/{id}": { body: { name: "Mallory's" }, ok: 200 },
     "DELETE /v1/workflows/{id}": { ok: 204 },
-    "POST /v1/workflows/{id}/steps": { body: { type: "log", config: { message: "Mallory" }, autoConnect: true }, ok: 201 },
+    "POST /v1/workflows/{id}/steps": {
+      body: { type: "log", config: { message: "Mallory" }, autoConnect: true },
+      ok: 201,
+    },
     "PATCH /v1/workflows/{id}/steps/{stepId}": { body: { name: "Mallory's" }, ok: 200 },
     "DELETE /v1/workflows/{id}/steps/{stepId}": { ok: 204 },
     "POST /v1/workflows/{id}/transitions": { body: { from: "a_send", to: "a_wait" }, ok: 201 },
@@ -125,12 +174,17 @@ try {
   };
 
   /** A's data in an answer to B, apart from what B itself sent (an id B put in its request may be echoed). */
-  const leaks = (text, sentByB = "") => [...secrets].filter((s) => text.includes(s) && !sentByB.includes(s));
+  const leaks = (text, sentByB = "") =>
+    [...secrets].filter((s) => text.includes(s) && !sentByB.includes(s));
   const doc = (await a("GET", "/openapi.json")).json;
   const listed = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
-    if (!path.startsWith("/v1/") || path.startsWith("/v1/admin") || !path.includes("{")) continue;
-    for (const method of Object.keys(methods)) listed.push(`${method.toUpperCase()} ${path}`);
+    if (!path.startsWith("/v1/") || path.startsWith("/v1/admin") || !path.includes("{")) {
+      continue;
+    }
+    for (const method of Object.keys(methods)) {
+      listed.push(`${method.toUpperCase()} ${path}`);
+    }
   }
   for (const op of listed) {
     const spec = SPECS[op];
@@ -146,20 +200,33 @@ try {
       .replace("{stepId}", ids.stepId ?? "")
       .replace("{transitionId}", ids.transitionId ?? "");
     // What B could change, read before and after its request (updatedAt moves with A's own background work).
-    const state = async () => JSON.stringify({ ...(await a("GET", `/v1/${resource}/${ids.id}`)).json, updatedAt: undefined });
+    const state = async () =>
+      JSON.stringify({
+        ...(await a("GET", `/v1/${resource}/${ids.id}`)).json,
+        updatedAt: undefined,
+      });
     const before = await state();
     const res = await b(method, url, spec.body);
     checked++;
     const leaked = leaks(res.text);
     if (res.status !== 404 || res.json?.error !== "not_found" || leaked.length > 0) {
-      failures.push(`B: ${op} → ${res.status} ${leaked.length ? `leaks ${leaked.join(", ")}` : res.text.slice(0, 120)}`);
+      failures.push(
+        `B: ${op} → ${res.status} ${leaked.length ? `leaks ${leaked.join(", ")}` : res.text.slice(0, 120)}`,
+      );
     }
     const after = await state();
-    if (after !== before && !(resource === "api-keys" || resource === "enrollments" || resource === "imports")) {
+    if (
+      after !== before &&
+      !(resource === "api-keys" || resource === "enrollments" || resource === "imports")
+    ) {
       failures.push(`B: ${op} changed A's ${resource} ${ids.id}`);
     }
     const control = await a(method, url, spec.body);
-    if (control.status !== spec.ok) failures.push(`A (control): ${op} → ${control.status}, expected ${spec.ok}: ${control.text.slice(0, 160)}`);
+    if (control.status !== spec.ok) {
+      failures.push(
+        `A (control): ${op} → ${control.status}, expected ${spec.ok}: ${control.text.slice(0, 160)}`,
+      );
+    }
   }
 
   // A's ids inside B's query strings and bodies.
@@ -168,7 +235,13 @@ try {
     contact: await contact(),
     template: await template(),
   };
-  const bFlow = (await b("POST", "/v1/workflows", { name: "B flow", status: "active", steps: [{ type: "delay", config: { amount: 1, unit: "days" } }] })).json;
+  const bFlow = (
+    await b("POST", "/v1/workflows", {
+      name: "B flow",
+      status: "active",
+      steps: [{ type: "delay", config: { amount: 1, unit: "days" } }],
+    })
+  ).json;
   const crossRefs = [
     {
       what: "enrollments filtered by A's workflow",
@@ -202,7 +275,11 @@ try {
     },
     {
       what: "an enrollment into A's workflow",
-      req: ["POST", "/v1/enrollments", { workflowId: own.workflow.id, contact: { email: "b-new@example.test" } }],
+      req: [
+        "POST",
+        "/v1/enrollments",
+        { workflowId: own.workflow.id, contact: { email: "b-new@example.test" } },
+      ],
       b: (r) => r.status === 404,
       a: (r) => r.status === 201,
     },
@@ -215,7 +292,10 @@ try {
     {
       what: "a bulk enrollment of A's contact",
       req: ["POST", "/v1/enrollments/bulk", { workflowId: bFlow.id, contactIds: [own.contact.id] }],
-      b: (r) => r.status === 422 && r.json.error === "no_enrollments_created" && r.json.results[0].reason === "Contact not found",
+      b: (r) =>
+        r.status === 422 &&
+        r.json.error === "no_enrollments_created" &&
+        r.json.results[0].reason === "Contact not found",
       a: null,
     },
     {
@@ -226,42 +306,85 @@ try {
     },
     {
       what: "a workflow sending A's template",
-      req: ["POST", "/v1/workflows", { name: "uses A's template", steps: [{ type: "send_email", config: { templateId: own.template.id } }] }],
+      req: [
+        "POST",
+        "/v1/workflows",
+        {
+          name: "uses A's template",
+          steps: [{ type: "send_email", config: { templateId: own.template.id } }],
+        },
+      ],
       b: (r) => r.status === 422 && r.json.error === "invalid_graph",
       a: (r) => r.status === 201,
     },
     {
       what: "an import into A's workflow",
-      req: ["POST", "/v1/imports", { workflowId: own.workflow.id, contacts: [{ email: "b-import@example.test" }] }],
+      req: [
+        "POST",
+        "/v1/imports",
+        { workflowId: own.workflow.id, contacts: [{ email: "b-import@example.test" }] },
+      ],
       b: (r) => r.status === 404,
       a: (r) => r.status === 202,
     },
     {
       what: "a CSV import into A's workflow",
-      req: ["POST", `/v1/imports?workflowId=${own.workflow.id}`, "email\nb-csv@example.test\n", { "content-type": "text/csv" }],
+      req: [
+        "POST",
+        `/v1/imports?workflowId=${own.workflow.id}`,
+        "email\nb-csv@example.test\n",
+        { "content-type": "text/csv" },
+      ],
       b: (r) => r.status === 404,
       a: (r) => r.status === 202,
     },
   ];
   // The controls for B's own workflow with A's contact: A enrolls its contact into its workflow.
   const aFlow = await workflow();
-  crossRefs[6].a = async () => (await a("POST", "/v1/enrollments", { workflowId: aFlow.id, contactId: own.contact.id })).status === 201;
-  crossRefs[7].a = async () => (await a("POST", "/v1/enrollments/bulk", { workflowId: (await workflow()).id, contactIds: [own.contact.id] })).status === 201;
+  crossRefs[6].a = async () =>
+    (await a("POST", "/v1/enrollments", { workflowId: aFlow.id, contactId: own.contact.id }))
+      .status === 201;
+  crossRefs[7].a = async () =>
+    (
+      await a("POST", "/v1/enrollments/bulk", {
+        workflowId: (await workflow()).id,
+        contactIds: [own.contact.id],
+      })
+    ).status === 201;
   for (const x of crossRefs) {
     const [method, url, body, headers] = x.req;
     const res = await b(method, url, body, headers);
     checked++;
-    const leaked = leaks(res.text, `${url} ${typeof body === "string" ? body : JSON.stringify(body ?? null)}`);
-    if (!x.b(res) || leaked.length > 0) failures.push(`B: ${x.what} → ${res.status} ${leaked.length ? `leaks ${leaked.join(", ")}` : res.text.slice(0, 160)}`);
+    const leaked = leaks(
+      res.text,
+      `${url} ${typeof body === "string" ? body : JSON.stringify(body ?? null)}`,
+    );
+    if (!x.b(res) || leaked.length > 0) {
+      failures.push(
+        `B: ${x.what} → ${res.status} ${leaked.length ? `leaks ${leaked.join(", ")}` : res.text.slice(0, 160)}`,
+      );
+    }
     const ok = x.a.length === 0 ? await x.a() : x.a(await a(method, url, body, headers));
-    if (!ok) failures.push(`A (control): ${x.what} did not succeed for the owner`);
+    if (!ok) {
+      failures.push(`A (control): ${x.what} did not succeed for the owner`);
+    }
   }
-  if (checked < listed.length + crossRefs.length) failures.push(`checked ${checked} of ${listed.length + crossRefs.length} cross-org requests`);
-  console.log(`isolation: ${listed.length} operations with path ids in the document, ${crossRefs.length} cross-org references in queries and bodies`);
+  if (checked < listed.length + crossRefs.length) {
+    failures.push(`checked ${checked} of ${listed.length + crossRefs.length} cross-org requests`);
+  }
+  console.log(
+    `isolation: ${listed.length} operations with path ids in the document, ${crossRefs.length} cross-org references in queries and bodies`,
+  );
 } finally {
   await server.stop();
 }
-console.log(`isolation: ${checked} cross-org requests checked, each with a same-org control; ${failures.length} failures`);
-for (const f of failures) console.log(`  ${f}`);
-console.log(`isolation: ${failures.length === 0 ? 1 : 0} passed, ${failures.length === 0 ? 0 : 1} failed`);
+console.log(
+  `isolation: ${checked} cross-org requests checked, each with a same-org control; ${failures.length} failures`,
+);
+for (const f of failures) {
+  console.log(`  ${f}`);
+}
+console.log(
+  `isolation: ${failures.length === 0 ? 1 : 0} passed, ${failures.length === 0 ? 0 : 1} failed`,
+);
 process.exit(failures.length === 0 ? 0 : 1);

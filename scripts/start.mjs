@@ -21,7 +21,12 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
 const wranglerJs = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 
 function run(args, opts = {}) {
-  const r = spawnSync(process.execPath, [wranglerJs, ...args], { cwd: root, env, encoding: "utf8", ...opts });
+  const r = spawnSync(process.execPath, [wranglerJs, ...args], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+    ...opts,
+  });
   if (r.status !== 0) {
     process.stderr.write(r.stdout ?? "");
     process.stderr.write(r.stderr ?? "");
@@ -31,7 +36,9 @@ function run(args, opts = {}) {
 }
 
 function ensureDevVars() {
-  if (existsSync(devVarsPath)) return;
+  if (existsSync(devVarsPath)) {
+    return;
+  }
   const lines = [
     "ENVIRONMENT=development",
     `PUBLIC_URL=http://localhost:${port}`,
@@ -52,7 +59,9 @@ function newId(prefix) {
     t = Math.floor(t / 32);
   }
   let rand = "";
-  for (const b of randomBytes(16)) rand += ALPHABET[b % 32];
+  for (const b of randomBytes(16)) {
+    rand += ALPHABET[b % 32];
+  }
   return `${prefix}_${time}${rand}`;
 }
 
@@ -66,7 +75,9 @@ function ensureDevKey() {
     const key = readFileSync(keyPath, "utf8").trim();
     const hash = createHash("sha256").update(key).digest("hex");
     const rows = sql(`SELECT id FROM api_keys WHERE key_hash = '${hash}' AND revoked_at IS NULL`);
-    if (rows.length === 1) return key;
+    if (rows.length === 1) {
+      return key;
+    }
     console.log("The saved development key is not in this database; creating a new org.");
   }
   const key = `nk_live_${randomBytes(24).toString("base64url")}`;

@@ -33,7 +33,9 @@ export function buildApp() {
   app.use("/v1/*", limitBody, requireJsonBody({ "/v1/imports": /^text\/csv\b/i }));
   app.use("/v1/admin/*", requireAdmin);
   app.use("/v1/*", async (c, next) => {
-    if (c.req.path === "/v1/health" || c.req.path.startsWith("/v1/admin/")) return next();
+    if (c.req.path === "/v1/health" || c.req.path.startsWith("/v1/admin/")) {
+      return next();
+    }
     return requireApiKey(c, next);
   });
   app.use("/v1/*", idempotency);
@@ -58,14 +60,23 @@ export function buildApp() {
     scheme: "bearer",
     description: "An API key: `nk_live_...`",
   });
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+  });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
-    info: { title: "Nudge API", version: "1.0.0", description: "Drip and outreach automation at the edge." },
+    info: {
+      title: "Nudge API",
+      version: "1.0.0",
+      description: "Drip and outreach automation at the edge.",
+    },
     servers: [{ url: new URL(c.req.url).origin }],
   }));
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Nudge API reference" }));
-  app.get("/docs/skills.md", (c) => c.body(SKILLS_MD, 200, { "content-type": "text/markdown; charset=utf-8" }));
+  app.get("/docs/skills.md", (c) =>
+    c.body(SKILLS_MD, 200, { "content-type": "text/markdown; charset=utf-8" }),
+  );
 
   app.notFound((c) => errorJson(c, "not_found", `No route for ${c.req.method} ${c.req.path}`));
   app.onError(renderError);

@@ -22,20 +22,30 @@ async function consume(batch: MessageBatch, env: Env) {
   }
   if (route.kind === "email") {
     const emails = batch as MessageBatch<EmailJob>;
-    return route.deadLetter ? handleEmailDeadLetters(emails, env) : handleEmailBatch(emails, env, log);
+    return route.deadLetter
+      ? handleEmailDeadLetters(emails, env)
+      : handleEmailBatch(emails, env, log);
   }
   if (route.kind === "webhook") {
     const hooks = batch as MessageBatch<WebhookJob>;
-    return route.deadLetter ? handleWebhookDeadLetters(hooks, env, log) : handleWebhookBatch(hooks, env, log);
+    return route.deadLetter
+      ? handleWebhookDeadLetters(hooks, env, log)
+      : handleWebhookBatch(hooks, env, log);
   }
   const events = batch as MessageBatch<EventJob>;
-  return route.deadLetter ? handleEventDeadLetters(events, log) : handleEventBatch(events, env, log);
+  return route.deadLetter
+    ? handleEventDeadLetters(events, log)
+    : handleEventBatch(events, env, log);
 }
 
 export default {
   fetch: (req, env, ctx) => inUnit("request", () => app.fetch(req, env, ctx)),
   queue: (batch, env, _ctx) => inUnit("queue", () => consume(batch, env)),
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(inUnit("cron", () => runWatchdog(env, createLogger({ cron: "watchdog" }, levelOf(env.LOG_LEVEL)))));
+    ctx.waitUntil(
+      inUnit("cron", () =>
+        runWatchdog(env, createLogger({ cron: "watchdog" }, levelOf(env.LOG_LEVEL))),
+      ),
+    );
   },
 } satisfies ExportedHandler<Env, unknown>;

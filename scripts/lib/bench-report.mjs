@@ -1,9 +1,13 @@
 // Renders bench/results/latest.json as the README's performance section, so the README's
 // figures are always those of the committed results file (test/node/readme.test.ts checks it).
-export const START = "<!-- bench:start (written by npm run bench from bench/results/latest.json) -->";
+export const START =
+  "<!-- bench:start (written by npm run bench from bench/results/latest.json) -->";
 export const END = "<!-- bench:end -->";
 
-const fmt = (n) => (typeof n === "number" ? n.toLocaleString("en-US", { maximumFractionDigits: 2 }) : String(n ?? "—"));
+const fmt = (n) =>
+  typeof n === "number"
+    ? n.toLocaleString("en-US", { maximumFractionDigits: 2 })
+    : String(n ?? "—");
 
 export function renderBench(r) {
   const lines = [
@@ -13,7 +17,8 @@ export function renderBench(r) {
     "| route | req/s | p50 ms | p99 ms | × bare route | non-2xx |",
     "| --- | --- | --- | --- | --- | --- |",
     ...Object.values(r.http).map(
-      (h) => `| ${h.route} | ${fmt(h.rps)} | ${fmt(h.p50)} | ${fmt(h.p99)} | ${fmt(h.ratio)}${h.target ? ` (target ≥ ${h.target})` : ""} | ${fmt(h.non2xx)} |`,
+      (h) =>
+        `| ${h.route} | ${fmt(h.rps)} | ${fmt(h.p50)} | ${fmt(h.p99)} | ${fmt(h.ratio)}${h.target ? ` (target ≥ ${h.target})` : ""} | ${fmt(h.non2xx)} |`,
     ),
     "",
     `| engine: ${fmt(r.engine.contacts)} contacts, ${r.engine.shape} | value |`,
@@ -34,6 +39,8 @@ export function renderBench(r) {
 export function withBench(readme, results) {
   const a = readme.indexOf(START);
   const b = readme.indexOf(END);
-  if (a < 0 || b < 0) throw new Error("README.md has no bench section markers");
+  if (a < 0 || b < 0) {
+    throw new Error("README.md has no bench section markers");
+  }
   return readme.slice(0, a) + renderBench(results) + readme.slice(b + END.length);
 }

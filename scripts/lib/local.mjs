@@ -13,7 +13,13 @@ export function tempState(prefix = "nudge-") {
 }
 
 /** Starts (or restarts, on the same state dir) a local server. */
-export async function startLocal({ port, stateDir, watchdogMs = 5000, vars = {}, logName = "server.log" }) {
+export async function startLocal({
+  port,
+  stateDir,
+  watchdogMs = 5000,
+  vars = {},
+  logName = "server.log",
+}) {
   const varArgs = Object.entries(vars)
     .map(([k, v]) => `--var ${k}:${v}`)
     .join(" ");
@@ -37,12 +43,18 @@ export async function startLocal({ port, stateDir, watchdogMs = 5000, vars = {},
   const base = `http://127.0.0.1:${port}`;
   const started = Date.now();
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited early (${proc.exitCode}); see ${join(stateDir, logName)}`);
+    if (proc.exitCode !== null) {
+      throw new Error(`server exited early (${proc.exitCode}); see ${join(stateDir, logName)}`);
+    }
     try {
       const res = await fetch(`${base}/health`);
-      if (res.ok) break;
+      if (res.ok) {
+        break;
+      }
     } catch {}
-    if (Date.now() - started > 90_000) throw new Error(`server did not answer within 90 s; see ${join(stateDir, logName)}`);
+    if (Date.now() - started > 90_000) {
+      throw new Error(`server did not answer within 90 s; see ${join(stateDir, logName)}`);
+    }
     await sleep(250);
   }
   const key = readFileSync(join(stateDir, "key"), "utf8").trim();
@@ -55,7 +67,9 @@ export async function startLocal({ port, stateDir, watchdogMs = 5000, vars = {},
       try {
         process.kill(-proc.pid, "SIGKILL");
       } catch {}
-      return new Promise((r) => (proc.exitCode !== null || proc.signalCode ? r() : proc.once("exit", r)));
+      return new Promise((r) =>
+        proc.exitCode !== null || proc.signalCode ? r() : proc.once("exit", r),
+      );
     },
     async stop() {
       try {
@@ -76,7 +90,11 @@ export function client(base, key, { waitOnRateLimit = true } = {}) {
       method,
       redirect: "manual",
       signal: AbortSignal.timeout(30_000),
-      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     if (res.status === 429 && waitOnRateLimit && attempt < 3) {
@@ -100,7 +118,9 @@ export async function listAll(api, path) {
   do {
     const sep = path.includes("?") ? "&" : "?";
     const res = await api("GET", `${path}${sep}limit=100${cursor ? `&cursor=${cursor}` : ""}`);
-    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.text}`);
+    if (res.status !== 200) {
+      throw new Error(`${path}: ${res.status} ${res.text}`);
+    }
     out.push(...res.json.data);
     cursor = res.json.nextCursor;
   } while (cursor);

@@ -17,7 +17,9 @@ export async function startSmtpSink() {
       for (;;) {
         if (inData) {
           const end = buffer.indexOf("\r\n.\r\n");
-          if (end < 0) return;
+          if (end < 0) {
+            return;
+          }
           const data = buffer.slice(0, end);
           buffer = buffer.slice(end + 5);
           inData = false;
@@ -28,12 +30,15 @@ export async function startSmtpSink() {
           continue;
         }
         const nl = buffer.indexOf("\r\n");
-        if (nl < 0) return;
+        if (nl < 0) {
+          return;
+        }
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 2);
         const verb = line.split(" ")[0].toUpperCase();
-        if (verb === "EHLO" || verb === "HELO") socket.write("250-smtp.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n");
-        else if (verb === "AUTH") {
+        if (verb === "EHLO" || verb === "HELO") {
+          socket.write("250-smtp.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n");
+        } else if (verb === "AUTH") {
           current.auth = line.slice(5);
           socket.write("235 2.7.0 Authentication successful\r\n");
         } else if (verb === "MAIL") {
@@ -48,7 +53,9 @@ export async function startSmtpSink() {
         } else if (verb === "QUIT") {
           socket.end("221 2.0.0 Bye\r\n");
           return;
-        } else socket.write("250 OK\r\n");
+        } else {
+          socket.write("250 OK\r\n");
+        }
       }
     });
     socket.on("error", () => {});

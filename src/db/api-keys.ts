@@ -15,7 +15,12 @@ export async function createOrgWithKey(db: Db, name: string, now = Date.now()) {
   return { org, apiKey: row, key };
 }
 
-export async function newKeyRow(orgId: string, name: string, expiresAt: number | null, now = Date.now()) {
+export async function newKeyRow(
+  orgId: string,
+  name: string,
+  expiresAt: number | null,
+  now = Date.now(),
+) {
   const key = `${KEY_PREFIX}${randomSecret(24)}`;
   const row: ApiKeyRow = {
     id: newId("key", now),
@@ -37,9 +42,11 @@ export async function createApiKey(db: Db, orgId: string, name: string, expiresA
   return { row, key };
 }
 
-export const findKeyByHash = (db: Db, keyHash: string) => db.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).get();
+export const findKeyByHash = (db: Db, keyHash: string) =>
+  db.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).get();
 
-export const getOrg = (db: Db, orgId: string) => db.select().from(orgs).where(eq(orgs.id, orgId)).get();
+export const getOrg = (db: Db, orgId: string) =>
+  db.select().from(orgs).where(eq(orgs.id, orgId)).get();
 
 export const getApiKey = (db: Db, orgId: string, id: string) =>
   db
@@ -74,7 +81,9 @@ export interface UsageDelta {
 
 /** Adds buffered counts in one batch of upserts. */
 export async function addUsage(db: Db, deltas: UsageDelta[]) {
-  if (deltas.length === 0) return;
+  if (deltas.length === 0) {
+    return;
+  }
   const stmts = deltas.map((d) =>
     db
       .insert(apiKeyUsage)
@@ -92,7 +101,12 @@ export async function addUsage(db: Db, deltas: UsageDelta[]) {
 
 /** Per key of the org: requests in the last 24 whole hours and the last use. */
 export async function usageForOrg(db: Db, orgId: string, sinceHour: number) {
-  const keys = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.orgId, orgId)).orderBy(desc(apiKeys.id)).all();
+  const keys = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(eq(apiKeys.orgId, orgId))
+    .orderBy(desc(apiKeys.id))
+    .all();
   const sums = await db
     .select({
       keyId: apiKeyUsage.keyId,
@@ -105,5 +119,9 @@ export async function usageForOrg(db: Db, orgId: string, sinceHour: number) {
     .groupBy(apiKeyUsage.keyId)
     .all();
   const byKey = new Map(sums.map((s) => [s.keyId, s]));
-  return keys.map((k) => ({ id: k.id, requests24h: Number(byKey.get(k.id)?.requests ?? 0), lastUsedAt: byKey.get(k.id)?.lastUsedAt ?? null }));
+  return keys.map((k) => ({
+    id: k.id,
+    requests24h: Number(byKey.get(k.id)?.requests ?? 0),
+    lastUsedAt: byKey.get(k.id)?.lastUsedAt ?? null,
+  }));
 }

@@ -7,14 +7,18 @@ import * as schema from "./schema";
 export type Db = ReturnType<typeof database>;
 export const database = (d1: D1Database) => drizzle(metered(d1), { schema });
 
-export const iso = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString());
+export const iso = (ms: number | null | undefined): string | null =>
+  ms == null ? null : new Date(ms).toISOString();
 
-const written = (r: unknown) => Number((r as { meta?: { rows_written?: number } } | null)?.meta?.rows_written ?? 0);
+const written = (r: unknown) =>
+  Number((r as { meta?: { rows_written?: number } } | null)?.meta?.rows_written ?? 0);
 
 function meteredStatement(stmt: D1PreparedStatement): D1PreparedStatement {
   return new Proxy(stmt, {
     get(target, prop) {
-      if (prop === "bind") return (...values: unknown[]) => meteredStatement(target.bind(...values));
+      if (prop === "bind") {
+        return (...values: unknown[]) => meteredStatement(target.bind(...values));
+      }
       if (prop === "run" || prop === "all") {
         return async () => {
           const r = await target[prop]();
@@ -47,7 +51,9 @@ function meteredStatement(stmt: D1PreparedStatement): D1PreparedStatement {
 function metered(d1: D1Database): D1Database {
   return new Proxy(d1, {
     get(target, prop) {
-      if (prop === "prepare") return (query: string) => meteredStatement(target.prepare(query));
+      if (prop === "prepare") {
+        return (query: string) => meteredStatement(target.prepare(query));
+      }
       if (prop === "batch") {
         return async (statements: D1PreparedStatement[]) => {
           // Statements prepared through the proxy unwrap to themselves: the batch counts them once.

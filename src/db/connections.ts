@@ -5,7 +5,8 @@ import { connections } from "./schema";
 
 export type ConnectionRow = typeof connections.$inferSelect;
 
-export const insertConnection = (db: Db, row: ConnectionRow) => db.insert(connections).values(row).run();
+export const insertConnection = (db: Db, row: ConnectionRow) =>
+  db.insert(connections).values(row).run();
 
 export const getConnection = (db: Db, orgId: string, id: string) =>
   db
@@ -30,7 +31,8 @@ export const listConnections = (db: Db, orgId: string, limit: number, before?: s
     .limit(limit + 1)
     .all();
 
-export const updateConnection = (db: Db, row: ConnectionRow) => db.update(connections).set(row).where(eq(connections.id, row.id)).run();
+export const updateConnection = (db: Db, row: ConnectionRow) =>
+  db.update(connections).set(row).where(eq(connections.id, row.id)).run();
 
 export const deleteConnection = async (db: Db, orgId: string, id: string) =>
   (
@@ -42,4 +44,5 @@ export const deleteConnection = async (db: Db, orgId: string, id: string) =>
   ).length === 1;
 
 /** For inbound provider webhooks, whose URL names the connection (the org comes from it). */
-export const getConnectionById = (db: Db, id: string) => db.select().from(connections).where(eq(connections.id, id)).get();
+export const getConnectionById = (db: Db, id: string) =>
+  db.select().from(connections).where(eq(connections.id, id)).get();

@@ -2,7 +2,15 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { newId } from "../ground/ids";
 import type { Db } from "./client";
-import { contacts, enrollments, events, messages, outbox, webhookDeliveries, webhooks } from "./schema";
+import {
+  contacts,
+  enrollments,
+  events,
+  messages,
+  outbox,
+  webhookDeliveries,
+  webhooks,
+} from "./schema";
 
 export type ContactRow = typeof contacts.$inferSelect;
 
@@ -18,7 +26,15 @@ export interface ContactFields {
 }
 
 /** Every personal field, cleared: a new contact starts from it, an erased one is reduced to it. */
-const NO_PERSONAL_DATA = { email: null, phone: null, externalId: null, firstName: null, lastName: null, timezone: null, data: {} };
+const NO_PERSONAL_DATA = {
+  email: null,
+  phone: null,
+  externalId: null,
+  firstName: null,
+  lastName: null,
+  timezone: null,
+  data: {},
+};
 
 export const getContact = (db: Db, orgId: string, id: string) =>
   db
@@ -45,9 +61,13 @@ export const findContactByExternalId = (db: Db, orgId: string, externalId: strin
 function applyFields(row: ContactRow, input: ContactFields, now: number): ContactRow {
   const next: ContactRow = { ...row, updatedAt: now };
   for (const k of ["email", "phone", "externalId", "firstName", "lastName", "timezone"] as const) {
-    if (input[k] !== undefined) next[k] = input[k] ?? null;
+    if (input[k] !== undefined) {
+      next[k] = input[k] ?? null;
+    }
   }
-  if (input.data) next.data = { ...row.data, ...input.data };
+  if (input.data) {
+    next.data = { ...row.data, ...input.data };
+  }
   if (input.subscribed !== undefined && input.subscribed !== row.subscribed) {
     next.subscribed = input.subscribed;
     next.unsubscribedAt = input.subscribed ? null : now;
@@ -83,19 +103,37 @@ export async function upsertContact(db: Db, orgId: string, input: ContactFields,
       updatedAt: now,
     };
     const row = applyFields(blank, input, now);
-    const inserted = await db.insert(contacts).values(row).onConflictDoNothing().returning({ id: contacts.id }).all();
-    if (inserted.length === 1) return { contact: row, created: true, previous: null };
+    const inserted = await db
+      .insert(contacts)
+      .values(row)
+      .onConflictDoNothing()
+      .returning({ id: contacts.id })
+      .all();
+    if (inserted.length === 1) {
+      return { contact: row, created: true, previous: null };
+    }
   }
   throw new Error("contact upsert did not converge");
 }
 
-export async function updateContact(db: Db, row: ContactRow, input: ContactFields, now = Date.now()) {
+export async function updateContact(
+  db: Db,
+  row: ContactRow,
+  input: ContactFields,
+  now = Date.now(),
+) {
   const next = applyFields(row, input, now);
   await db.update(contacts).set(next).where(eq(contacts.id, row.id)).run();
   return next;
 }
 
-export const listContacts = (db: Db, orgId: string, f: { email?: string; externalId?: string }, limit: number, before?: string) =>
+export const listContacts = (
+  db: Db,
+  orgId: string,
+  f: { email?: string; externalId?: string },
+  limit: number,
+  before?: string,
+) =>
   db
     .select()
     .from(contacts)
@@ -123,7 +161,10 @@ export async function eraseContact(db: Db, orgId: string, id: string, now = Date
     .select({ id: messages.id })
     .from(messages)
     .where(and(eq(messages.orgId, orgId), eq(messages.contactId, id)));
-  const orgWebhooks = db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.orgId, orgId));
+  const orgWebhooks = db
+    .select({ id: webhooks.id })
+    .from(webhooks)
+    .where(eq(webhooks.orgId, orgId));
   await db.batch([
     db
       .update(contacts)
@@ -145,7 +186,12 @@ export async function eraseContact(db: Db, orgId: string, id: string, now = Date
     db
       .update(webhookDeliveries)
       .set({ payload: sql`json_remove(${webhookDeliveries.payload}, '$.data.contact')` })
-      .where(and(inArray(webhookDeliveries.webhookId, orgWebhooks), sql`json_extract(${webhookDeliveries.payload}, '$.data.contactId') = ${id}`)),
+      .where(
+        and(
+          inArray(webhookDeliveries.webhookId, orgWebhooks),
+          sql`json_extract(${webhookDeliveries.payload}, '$.data.contactId') = ${id}`,
+        ),
+      ),
   ]);
 }
 
@@ -160,7 +206,13 @@ export async function unsubscribeContact(db: Db, orgId: string, id: string, now 
   return changed.length === 1;
 }
 
-export const suppressContact = (db: Db, orgId: string, id: string, reason: "bounced" | "complained", now = Date.now()) =>
+export const suppressContact = (
+  db: Db,
+  orgId: string,
+  id: string,
+  reason: "bounced" | "complained",
+  now = Date.now(),
+) =>
   db
     .update(contacts)
     .set({ suppressed: reason, updatedAt: now })

@@ -8,7 +8,12 @@ export type EnrollmentRow = typeof enrollments.$inferSelect;
 
 /** Inserts the reservation; false when the contact already has an active enrollment in the workflow. */
 export async function reserveEnrollment(db: Db, row: EnrollmentRow) {
-  const res = await db.insert(enrollments).values(row).onConflictDoNothing().returning({ id: enrollments.id }).all();
+  const res = await db
+    .insert(enrollments)
+    .values(row)
+    .onConflictDoNothing()
+    .returning({ id: enrollments.id })
+    .all();
   return res.length === 1;
 }
 
@@ -40,7 +45,13 @@ export interface EnrollmentFilter {
   status?: EnrollmentRow["status"];
 }
 
-export const listEnrollments = (db: Db, orgId: string, f: EnrollmentFilter, limit: number, before?: string) =>
+export const listEnrollments = (
+  db: Db,
+  orgId: string,
+  f: EnrollmentFilter,
+  limit: number,
+  before?: string,
+) =>
   db
     .select()
     .from(enrollments)
@@ -61,12 +72,21 @@ export async function countActiveEnrollments(db: Db, workflowId: string) {
   const r = await db
     .select({ n: count() })
     .from(enrollments)
-    .where(and(eq(enrollments.workflowId, workflowId), inArray(enrollments.status, [...ACTIVE_STATUSES])))
+    .where(
+      and(
+        eq(enrollments.workflowId, workflowId),
+        inArray(enrollments.status, [...ACTIVE_STATUSES]),
+      ),
+    )
     .get();
   return r?.n ?? 0;
 }
 
-export const activeEnrollmentIds = (db: Db, f: { workflowId?: string; contactId?: string; workflowIds?: string[] }, limit = 1000) =>
+export const activeEnrollmentIds = (
+  db: Db,
+  f: { workflowId?: string; contactId?: string; workflowIds?: string[] },
+  limit = 1000,
+) =>
   db
     .select({ id: enrollments.id })
     .from(enrollments)
@@ -158,15 +178,25 @@ export async function writeMirror(
       db
         .update(contacts)
         .set({ data: expr as unknown as Record<string, unknown>, updatedAt: m.updatedAt })
-        .where(and(eq(contacts.id, contactMerge.contactId), eq(contacts.orgId, contactMerge.orgId), isNull(contacts.erasedAt))),
+        .where(
+          and(
+            eq(contacts.id, contactMerge.contactId),
+            eq(contacts.orgId, contactMerge.orgId),
+            isNull(contacts.erasedAt),
+          ),
+        ),
     );
   }
   const results = await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
   // Rows D1 reports as written by this batch (for the engine's per-pass metrics line).
-  return results.reduce((n, r) => n + Number((r as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0), 0);
+  return results.reduce(
+    (n, r) => n + Number((r as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0),
+    0,
+  );
 }
 
-export const stepStatsFor = (db: Db, workflowId: string) => db.select().from(stepStats).where(eq(stepStats.workflowId, workflowId)).all();
+export const stepStatsFor = (db: Db, workflowId: string) =>
+  db.select().from(stepStats).where(eq(stepStats.workflowId, workflowId)).all();
 
 /** Per current step: active and waiting (nextRunAt in the future) counts. */
 export const funnelRows = (db: Db, workflowId: string, now: number) =>
@@ -177,12 +207,22 @@ export const funnelRows = (db: Db, workflowId: string, now: number) =>
       waiting: sql<number>`sum(case when ${enrollments.nextRunAt} > ${now} then 1 else 0 end)`,
     })
     .from(enrollments)
-    .where(and(eq(enrollments.workflowId, workflowId), inArray(enrollments.status, [...ACTIVE_STATUSES])))
+    .where(
+      and(
+        eq(enrollments.workflowId, workflowId),
+        inArray(enrollments.status, [...ACTIVE_STATUSES]),
+      ),
+    )
     .groupBy(enrollments.currentStepId)
     .all();
 
 export const statusTotals = (db: Db, workflowId: string) =>
-  db.select({ status: enrollments.status, n: count() }).from(enrollments).where(eq(enrollments.workflowId, workflowId)).groupBy(enrollments.status).all();
+  db
+    .select({ status: enrollments.status, n: count() })
+    .from(enrollments)
+    .where(eq(enrollments.workflowId, workflowId))
+    .groupBy(enrollments.status)
+    .all();
 
 /**
  * Enrollments whose object should have woken more than `graceMs` ago (an active one's next
@@ -192,7 +232,12 @@ export const overdueEnrollments = (db: Db, now: number, graceMs: number, limit: 
   db
     .select()
     .from(enrollments)
-    .where(or(lt(enrollments.nextRunAt, now - graceMs), and(eq(enrollments.seq, 0), lt(enrollments.createdAt, now - graceMs))))
+    .where(
+      or(
+        lt(enrollments.nextRunAt, now - graceMs),
+        and(eq(enrollments.seq, 0), lt(enrollments.createdAt, now - graceMs)),
+      ),
+    )
     .limit(limit)
     .all();
 
@@ -200,8 +245,21 @@ export const overdueEnrollments = (db: Db, now: number, graceMs: number, limit: 
 export async function cancelReservation(db: Db, id: string, reason: string, now = Date.now()) {
   const r = await db
     .update(enrollments)
-    .set({ status: "cancelled", exitReason: reason, nextRunAt: null, completedAt: now, updatedAt: now, seq: 1 })
-    .where(and(eq(enrollments.id, id), eq(enrollments.seq, 0), inArray(enrollments.status, [...ACTIVE_STATUSES])))
+    .set({
+      status: "cancelled",
+      exitReason: reason,
+      nextRunAt: null,
+      completedAt: now,
+      updatedAt: now,
+      seq: 1,
+    })
+    .where(
+      and(
+        eq(enrollments.id, id),
+        eq(enrollments.seq, 0),
+        inArray(enrollments.status, [...ACTIVE_STATUSES]),
+      ),
+    )
     .returning({ id: enrollments.id })
     .all();
   return r.length === 1;
@@ -216,7 +274,10 @@ export const deleteEnrollmentRow = (db: Db, orgId: string, id: string) =>
 /** What an enrollment object reads at each run, in one round trip: its workflow's status and its contact. */
 export async function enrollmentContext(db: Db, workflowId: string, contactId: string) {
   const [wf, contact] = await db.batch([
-    db.select({ status: workflows.status, deletedAt: workflows.deletedAt }).from(workflows).where(eq(workflows.id, workflowId)),
+    db
+      .select({ status: workflows.status, deletedAt: workflows.deletedAt })
+      .from(workflows)
+      .where(eq(workflows.id, workflowId)),
     db.select().from(contacts).where(eq(contacts.id, contactId)),
   ]);
   return { workflow: wf[0], contact: contact[0] };

@@ -6,7 +6,14 @@ import { idempotencyKeys } from "./schema";
 export type IdempotencyRow = typeof idempotencyKeys.$inferSelect;
 
 /** Claims the key; returns true when this request owns it. */
-export async function claimKey(db: Db, orgId: string, key: string, requestHash: string, now: number, ttlMs: number) {
+export async function claimKey(
+  db: Db,
+  orgId: string,
+  key: string,
+  requestHash: string,
+  now: number,
+  ttlMs: number,
+) {
   const inserted = await db
     .insert(idempotencyKeys)
     .values({ orgId, key, requestHash, state: "running", createdAt: now, expiresAt: now + ttlMs })
@@ -40,7 +47,14 @@ export const releaseKey = (db: Db, orgId: string, key: string) =>
 export const dropIfStale = (db: Db, orgId: string, key: string, staleBefore: number) =>
   db
     .delete(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.orgId, orgId), eq(idempotencyKeys.key, key), lt(idempotencyKeys.expiresAt, staleBefore)))
+    .where(
+      and(
+        eq(idempotencyKeys.orgId, orgId),
+        eq(idempotencyKeys.key, key),
+        lt(idempotencyKeys.expiresAt, staleBefore),
+      ),
+    )
     .run();
 
-export const purgeExpiredKeys = (db: Db, now: number) => db.delete(idempotencyKeys).where(lt(idempotencyKeys.expiresAt, now)).run();
+export const purgeExpiredKeys = (db: Db, now: number) =>
+  db.delete(idempotencyKeys).where(lt(idempotencyKeys.expiresAt, now)).run();

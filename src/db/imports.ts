@@ -6,7 +6,10 @@ import { importRows, imports } from "./schema";
 export type ImportRow = typeof imports.$inferSelect;
 
 export async function createImport(db: Db, row: ImportRow, chunks: unknown[][]) {
-  const stmts = [db.insert(imports).values(row), ...chunks.map((rows, chunk) => db.insert(importRows).values({ importId: row.id, chunk, rows }))];
+  const stmts = [
+    db.insert(imports).values(row),
+    ...chunks.map((rows, chunk) => db.insert(importRows).values({ importId: row.id, chunk, rows })),
+  ];
   // D1 limits a batch's size; insert in groups.
   for (let i = 0; i < stmts.length; i += 50) {
     const group = stmts.slice(i, i + 50);
@@ -21,7 +24,8 @@ export const getImport = (db: Db, orgId: string, id: string) =>
     .where(and(eq(imports.orgId, orgId), eq(imports.id, id)))
     .get();
 
-export const getImportById = (db: Db, id: string) => db.select().from(imports).where(eq(imports.id, id)).get();
+export const getImportById = (db: Db, id: string) =>
+  db.select().from(imports).where(eq(imports.id, id)).get();
 
 export const getChunk = (db: Db, importId: string, chunk: number) =>
   db
@@ -42,7 +46,9 @@ export async function completeChunk(
   now: number,
 ) {
   await db.batch([
-    db.delete(importRows).where(and(eq(importRows.importId, importId), eq(importRows.chunk, chunk))),
+    db
+      .delete(importRows)
+      .where(and(eq(importRows.importId, importId), eq(importRows.chunk, chunk))),
     db
       .update(imports)
       .set({
@@ -64,10 +70,14 @@ export async function claimStalledChunks(db: Db, now: number, graceMs: number, l
     .select({ importId: importRows.importId, chunk: importRows.chunk })
     .from(importRows)
     .innerJoin(imports, eq(imports.id, importRows.importId))
-    .where(and(inArray(imports.status, ["queued", "processing"]), lt(imports.updatedAt, now - graceMs)))
+    .where(
+      and(inArray(imports.status, ["queued", "processing"]), lt(imports.updatedAt, now - graceMs)),
+    )
     .limit(limit)
     .all();
   const ids = [...new Set(rows.map((r) => r.importId))];
-  if (ids.length > 0) await db.update(imports).set({ updatedAt: now }).where(inArray(imports.id, ids)).run();
+  if (ids.length > 0) {
+    await db.update(imports).set({ updatedAt: now }).where(inArray(imports.id, ids)).run();
+  }
   return rows;
 }

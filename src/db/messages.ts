@@ -16,21 +16,33 @@ export async function claimMessage(db: Db, id: string, now: number, staleMs: num
   const r = await db
     .update(messages)
     .set({ sendingAt: now })
-    .where(and(eq(messages.id, id), eq(messages.status, "queued"), or(isNull(messages.sendingAt), lt(messages.sendingAt, now - staleMs))))
+    .where(
+      and(
+        eq(messages.id, id),
+        eq(messages.status, "queued"),
+        or(isNull(messages.sendingAt), lt(messages.sendingAt, now - staleMs)),
+      ),
+    )
     .returning({ id: messages.id })
     .all();
   return r.length === 1;
 }
 
 /** Queued messages whose next attempt is long overdue: their queue job was lost. Pushes their due time on. */
-export async function claimOverdueMessages(db: Db, now: number, graceMs: number, limit: number, pushMs: number) {
+export async function claimOverdueMessages(
+  db: Db,
+  now: number,
+  graceMs: number,
+  limit: number,
+  pushMs: number,
+) {
   const rows = await db
     .select({ id: messages.id, job: messages.job })
     .from(messages)
     .where(and(eq(messages.status, "queued"), lt(messages.nextAttemptAt, now - graceMs)))
     .limit(limit)
     .all();
-  if (rows.length > 0)
+  if (rows.length > 0) {
     await db
       .update(messages)
       .set({ nextAttemptAt: now + pushMs })
@@ -41,10 +53,12 @@ export async function claimOverdueMessages(db: Db, now: number, graceMs: number,
         ),
       )
       .run();
+  }
   return rows;
 }
 
-export const settleMessage = (db: Db, id: string, fields: Partial<MessageRow>) => db.update(messages).set(fields).where(eq(messages.id, id)).run();
+export const settleMessage = (db: Db, id: string, fields: Partial<MessageRow>) =>
+  db.update(messages).set(fields).where(eq(messages.id, id)).run();
 
 export const getMessage = (db: Db, orgId: string, id: string) =>
   db
@@ -53,12 +67,19 @@ export const getMessage = (db: Db, orgId: string, id: string) =>
     .where(and(eq(messages.orgId, orgId), eq(messages.id, id)))
     .get();
 
-export const getMessageById = (db: Db, id: string) => db.select().from(messages).where(eq(messages.id, id)).get();
+export const getMessageById = (db: Db, id: string) =>
+  db.select().from(messages).where(eq(messages.id, id)).get();
 
 export const findByProviderId = (db: Db, providerMessageId: string) =>
   db.select().from(messages).where(eq(messages.providerMessageId, providerMessageId)).get();
 
-export const listMessages = (db: Db, orgId: string, f: { enrollmentId?: string; contactId?: string }, limit: number, before?: string) =>
+export const listMessages = (
+  db: Db,
+  orgId: string,
+  f: { enrollmentId?: string; contactId?: string },
+  limit: number,
+  before?: string,
+) =>
   db
     .select()
     .from(messages)
@@ -75,10 +96,17 @@ export const listMessages = (db: Db, orgId: string, f: { enrollmentId?: string; 
     .all();
 
 export const messagesOfEnrollment = (db: Db, enrollmentId: string) =>
-  db.select().from(messages).where(eq(messages.enrollmentId, enrollmentId)).orderBy(messages.id).all();
+  db
+    .select()
+    .from(messages)
+    .where(eq(messages.enrollmentId, enrollmentId))
+    .orderBy(messages.id)
+    .all();
 
 export const messagesByIds = (db: Db, ids: string[]) =>
-  ids.length === 0 ? Promise.resolve([]) : db.select().from(messages).where(inArray(messages.id, ids)).all();
+  ids.length === 0
+    ? Promise.resolve([])
+    : db.select().from(messages).where(inArray(messages.id, ids)).all();
 
 export interface Engagement {
   id: string;
@@ -93,7 +121,9 @@ export interface Engagement {
 
 /** Adds a batch of opens and clicks: one update per message. */
 export async function addEngagement(db: Db, rows: Engagement[]) {
-  if (rows.length === 0) return;
+  if (rows.length === 0) {
+    return;
+  }
   const stmts = rows.map((r) =>
     db
       .update(messages)

@@ -6,7 +6,8 @@ import { outbox } from "./schema";
 export type OutboxRow = typeof outbox.$inferSelect;
 
 /** One row per message (unique), so a redelivered job cannot capture twice. */
-export const captureInOutbox = (db: Db, row: OutboxRow) => db.insert(outbox).values(row).onConflictDoNothing().run();
+export const captureInOutbox = (db: Db, row: OutboxRow) =>
+  db.insert(outbox).values(row).onConflictDoNothing().run();
 
 export const getOutboxItem = (db: Db, orgId: string, id: string) =>
   db
@@ -15,7 +16,13 @@ export const getOutboxItem = (db: Db, orgId: string, id: string) =>
     .where(and(eq(outbox.orgId, orgId), eq(outbox.id, id)))
     .get();
 
-export const listOutbox = (db: Db, orgId: string, f: { to?: string; messageId?: string }, limit: number, before?: string) =>
+export const listOutbox = (
+  db: Db,
+  orgId: string,
+  f: { to?: string; messageId?: string },
+  limit: number,
+  before?: string,
+) =>
   db
     .select()
     .from(outbox)

@@ -1,6 +1,13 @@
 // The D1 schema (drizzle). Times are epoch milliseconds; JSON columns hold text.
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 import type { SendWindow, StepDef, TransitionDef, WorkflowDefinition } from "../engine/types";
 import type { EmailJob } from "../ground/queues";
 
@@ -93,7 +100,10 @@ export const events = sqliteTable(
     occurredAt: ms("occurred_at").notNull(),
     receivedAt: ms("received_at").notNull(),
   },
-  (t) => [index("events_contact_time").on(t.orgId, t.contactId, t.occurredAt), index("events_name_time").on(t.orgId, t.name, t.occurredAt)],
+  (t) => [
+    index("events_contact_time").on(t.orgId, t.contactId, t.occurredAt),
+    index("events_name_time").on(t.orgId, t.name, t.occurredAt),
+  ],
 );
 
 export const templates = sqliteTable(
@@ -134,7 +144,10 @@ export const workflows = sqliteTable(
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },
-  (t) => [index("workflows_org").on(t.orgId, t.id), index("workflows_trigger").on(t.orgId, t.triggerEvent, t.status)],
+  (t) => [
+    index("workflows_org").on(t.orgId, t.id),
+    index("workflows_trigger").on(t.orgId, t.triggerEvent, t.status),
+  ],
 );
 
 /** Immutable: one row per saved change of steps/transitions/settings. */
@@ -159,7 +172,9 @@ export const enrollments = sqliteTable(
     workflowId: text("workflow_id").notNull(),
     workflowVersion: integer("workflow_version").notNull(),
     contactId: text("contact_id").notNull(),
-    status: text("status", { enum: ["running", "waiting", "completed", "cancelled", "failed"] }).notNull(),
+    status: text("status", {
+      enum: ["running", "waiting", "completed", "cancelled", "failed"],
+    }).notNull(),
     currentStepId: text("current_step_id"),
     nextRunAt: ms("next_run_at"),
     waitingEvent: text("waiting_event"),
@@ -177,7 +192,9 @@ export const enrollments = sqliteTable(
     completedAt: ms("completed_at"),
   },
   (t) => [
-    uniqueIndex("enrollments_one_active").on(t.workflowId, t.contactId).where(sql`status in ('running', 'waiting')`),
+    uniqueIndex("enrollments_one_active")
+      .on(t.workflowId, t.contactId)
+      .where(sql`status in ('running', 'waiting')`),
     index("enrollments_org").on(t.orgId, t.id),
     index("enrollments_workflow").on(t.workflowId, t.status, t.id),
     index("enrollments_contact").on(t.contactId, t.status),
@@ -275,7 +292,10 @@ export const connections = sqliteTable(
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("connections_key").on(t.orgId, t.key), index("connections_org").on(t.orgId, t.id)],
+  (t) => [
+    uniqueIndex("connections_key").on(t.orgId, t.key),
+    index("connections_org").on(t.orgId, t.id),
+  ],
 );
 
 export const webhooks = sqliteTable(
@@ -351,7 +371,10 @@ export const imports = sqliteTable(
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },
-  (t) => [index("imports_org").on(t.orgId, t.id), index("imports_status").on(t.status, t.updatedAt)],
+  (t) => [
+    index("imports_org").on(t.orgId, t.id),
+    index("imports_status").on(t.status, t.updatedAt),
+  ],
 );
 
 /** Rows of an import waiting for their chunk to be processed (kept out of queue messages' size limit). */

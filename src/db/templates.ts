@@ -15,7 +15,9 @@ export const getTemplate = (db: Db, orgId: string, id: string) =>
     .get();
 
 export async function existingTemplateIds(db: Db, orgId: string, ids: string[]) {
-  if (ids.length === 0) return new Set<string>();
+  if (ids.length === 0) {
+    return new Set<string>();
+  }
   const rows = await db
     .select({ id: templates.id })
     .from(templates)

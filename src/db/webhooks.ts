@@ -16,7 +16,8 @@ export const getWebhook = (db: Db, orgId: string, id: string) =>
     .where(and(eq(webhooks.orgId, orgId), eq(webhooks.id, id)))
     .get();
 
-export const getWebhookById = (db: Db, id: string) => db.select().from(webhooks).where(eq(webhooks.id, id)).get();
+export const getWebhookById = (db: Db, id: string) =>
+  db.select().from(webhooks).where(eq(webhooks.id, id)).get();
 
 export const listWebhooks = (db: Db, orgId: string, limit: number, before?: string) =>
   db
@@ -27,7 +28,8 @@ export const listWebhooks = (db: Db, orgId: string, limit: number, before?: stri
     .limit(limit + 1)
     .all();
 
-export const updateWebhook = (db: Db, row: WebhookRow) => db.update(webhooks).set(row).where(eq(webhooks.id, row.id)).run();
+export const updateWebhook = (db: Db, row: WebhookRow) =>
+  db.update(webhooks).set(row).where(eq(webhooks.id, row.id)).run();
 
 export const deleteWebhook = async (db: Db, orgId: string, id: string) =>
   (
@@ -43,7 +45,13 @@ export const subscribersOf = (db: Db, orgId: string, type: string) =>
   db
     .select()
     .from(webhooks)
-    .where(and(eq(webhooks.orgId, orgId), eq(webhooks.active, true), sql`exists (select 1 from json_each(${webhooks.events}) where value in ('*', ${type}))`))
+    .where(
+      and(
+        eq(webhooks.orgId, orgId),
+        eq(webhooks.active, true),
+        sql`exists (select 1 from json_each(${webhooks.events}) where value in ('*', ${type}))`,
+      ),
+    )
     .all();
 
 /** Creates the delivery unless it exists; returns the pending row either way (null when already finished). */
@@ -52,18 +60,29 @@ export async function ensureDelivery(db: Db, row: DeliveryRow) {
   const cur = await db
     .select()
     .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.webhookId, row.webhookId), eq(webhookDeliveries.eventId, row.eventId)))
+    .where(
+      and(
+        eq(webhookDeliveries.webhookId, row.webhookId),
+        eq(webhookDeliveries.eventId, row.eventId),
+      ),
+    )
     .get();
   return cur?.status === "pending" ? cur : null;
 }
 
-export const getDelivery = (db: Db, id: string) => db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)).get();
+export const getDelivery = (db: Db, id: string) =>
+  db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)).get();
 
 export const listDeliveries = (db: Db, webhookId: string, limit: number, before?: string) =>
   db
     .select()
     .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.webhookId, webhookId), before ? lt(webhookDeliveries.id, before) : undefined))
+    .where(
+      and(
+        eq(webhookDeliveries.webhookId, webhookId),
+        before ? lt(webhookDeliveries.id, before) : undefined,
+      ),
+    )
     .orderBy(desc(webhookDeliveries.id))
     .limit(limit + 1)
     .all();
@@ -71,13 +90,21 @@ export const listDeliveries = (db: Db, webhookId: string, limit: number, before?
 export const attemptsOf = (db: Db, deliveryIds: string[]) =>
   deliveryIds.length === 0
     ? Promise.resolve([] as AttemptRow[])
-    : db.select().from(webhookAttempts).where(sql`${webhookAttempts.deliveryId} in ${deliveryIds}`).orderBy(webhookAttempts.attempt).all();
+    : db
+        .select()
+        .from(webhookAttempts)
+        .where(sql`${webhookAttempts.deliveryId} in ${deliveryIds}`)
+        .orderBy(webhookAttempts.attempt)
+        .all();
 
 /** Records an attempt and the delivery's new state in one batch. */
 export async function recordAttempt(
   db: Db,
   attempt: AttemptRow,
-  delivery: Pick<DeliveryRow, "id" | "status" | "attempts" | "lastStatusCode" | "nextAttemptAt" | "updatedAt">,
+  delivery: Pick<
+    DeliveryRow,
+    "id" | "status" | "attempts" | "lastStatusCode" | "nextAttemptAt" | "updatedAt"
+  >,
 ) {
   await db.batch([
     db.insert(webhookAttempts).values(attempt).onConflictDoNothing(),
@@ -92,18 +119,32 @@ export const markDeliveryFailed = (db: Db, id: string, now: number) =>
     .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.status, "pending")))
     .run();
 
-export const setWebhookHealth = (db: Db, id: string, fields: Partial<Pick<WebhookRow, "failingSince" | "active" | "disabledReason" | "updatedAt">>) =>
-  db.update(webhooks).set(fields).where(eq(webhooks.id, id)).run();
+export const setWebhookHealth = (
+  db: Db,
+  id: string,
+  fields: Partial<Pick<WebhookRow, "failingSince" | "active" | "disabledReason" | "updatedAt">>,
+) => db.update(webhooks).set(fields).where(eq(webhooks.id, id)).run();
 
 /** Pending deliveries whose next attempt is long overdue (their queue job was lost). Pushes their due time on. */
-export async function claimOverdueDeliveries(db: Db, now: number, graceMs: number, limit: number, pushMs: number) {
+export async function claimOverdueDeliveries(
+  db: Db,
+  now: number,
+  graceMs: number,
+  limit: number,
+  pushMs: number,
+) {
   const rows = await db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.status, "pending"), lt(webhookDeliveries.nextAttemptAt, now - graceMs)))
+    .where(
+      and(
+        eq(webhookDeliveries.status, "pending"),
+        lt(webhookDeliveries.nextAttemptAt, now - graceMs),
+      ),
+    )
     .limit(limit)
     .all();
-  if (rows.length > 0)
+  if (rows.length > 0) {
     await db
       .update(webhookDeliveries)
       .set({ nextAttemptAt: now + pushMs })
@@ -114,5 +155,6 @@ export async function claimOverdueDeliveries(db: Db, now: number, graceMs: numbe
         ),
       )
       .run();
+  }
   return rows;
 }

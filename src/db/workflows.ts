@@ -21,7 +21,12 @@ export function definitionOf(w: WorkflowRow): WorkflowDefinition {
 export async function insertWorkflow(db: Db, row: WorkflowRow) {
   await db.batch([
     db.insert(workflows).values(row),
-    db.insert(workflowVersions).values({ workflowId: row.id, version: row.version, definition: definitionOf(row), createdAt: row.createdAt }),
+    db.insert(workflowVersions).values({
+      workflowId: row.id,
+      version: row.version,
+      definition: definitionOf(row),
+      createdAt: row.createdAt,
+    }),
   ]);
 }
 
@@ -32,7 +37,13 @@ export const getWorkflow = (db: Db, orgId: string, id: string) =>
     .where(and(eq(workflows.orgId, orgId), eq(workflows.id, id), isNull(workflows.deletedAt)))
     .get();
 
-export const listWorkflows = (db: Db, orgId: string, status: string | undefined, limit: number, before?: string) =>
+export const listWorkflows = (
+  db: Db,
+  orgId: string,
+  status: string | undefined,
+  limit: number,
+  before?: string,
+) =>
   db
     .select()
     .from(workflows)
@@ -54,7 +65,12 @@ export class ConcurrentEditError extends Error {}
  * Saves `next`; when `newVersion` the version row is written in the same batch, guarded
  * by the previous version so two concurrent edits cannot both win.
  */
-export async function saveWorkflow(db: Db, prevVersion: number, next: WorkflowRow, newVersion: boolean) {
+export async function saveWorkflow(
+  db: Db,
+  prevVersion: number,
+  next: WorkflowRow,
+  newVersion: boolean,
+) {
   const update = db
     .update(workflows)
     .set(next)
@@ -62,15 +78,24 @@ export async function saveWorkflow(db: Db, prevVersion: number, next: WorkflowRo
   try {
     if (newVersion) {
       await db.batch([
-        db.insert(workflowVersions).values({ workflowId: next.id, version: next.version, definition: definitionOf(next), createdAt: next.updatedAt }),
+        db.insert(workflowVersions).values({
+          workflowId: next.id,
+          version: next.version,
+          definition: definitionOf(next),
+          createdAt: next.updatedAt,
+        }),
         update,
       ]);
     } else {
       const res = await update.returning({ id: workflows.id }).all();
-      if (res.length === 0) throw new ConcurrentEditError();
+      if (res.length === 0) {
+        throw new ConcurrentEditError();
+      }
     }
   } catch (err) {
-    if (err instanceof ConcurrentEditError || String(err).includes("UNIQUE")) throw new ConcurrentEditError();
+    if (err instanceof ConcurrentEditError || String(err).includes("UNIQUE")) {
+      throw new ConcurrentEditError();
+    }
     throw err;
   }
 }
@@ -86,7 +111,12 @@ export const listVersions = (db: Db, workflowId: string, limit: number, beforeVe
   db
     .select()
     .from(workflowVersions)
-    .where(and(eq(workflowVersions.workflowId, workflowId), beforeVersion ? lt(workflowVersions.version, beforeVersion) : undefined))
+    .where(
+      and(
+        eq(workflowVersions.workflowId, workflowId),
+        beforeVersion ? lt(workflowVersions.version, beforeVersion) : undefined,
+      ),
+    )
     .orderBy(desc(workflowVersions.version))
     .limit(limit + 1)
     .all();
@@ -95,7 +125,14 @@ export const activeWorkflowsTriggeredBy = (db: Db, orgId: string, event: string)
   db
     .select()
     .from(workflows)
-    .where(and(eq(workflows.orgId, orgId), eq(workflows.triggerEvent, event), eq(workflows.status, "active"), isNull(workflows.deletedAt)))
+    .where(
+      and(
+        eq(workflows.orgId, orgId),
+        eq(workflows.triggerEvent, event),
+        eq(workflows.status, "active"),
+        isNull(workflows.deletedAt),
+      ),
+    )
     .all();
 
 export const softDeleteWorkflow = (db: Db, orgId: string, id: string, now = Date.now()) =>
@@ -110,5 +147,11 @@ export const workflowsExitingOn = (db: Db, orgId: string, event: string) =>
   db
     .select({ id: workflows.id })
     .from(workflows)
-    .where(and(eq(workflows.orgId, orgId), isNull(workflows.deletedAt), sql`exists (select 1 from json_each(${workflows.exitOn}) where value = ${event})`))
+    .where(
+      and(
+        eq(workflows.orgId, orgId),
+        isNull(workflows.deletedAt),
+        sql`exists (select 1 from json_each(${workflows.exitOn}) where value = ${event})`,
+      ),
+    )
     .all();

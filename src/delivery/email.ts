@@ -5,7 +5,13 @@
 import { type Db, database } from "../db/client";
 import { type ConnectionRow, getConnection, getConnectionByKey } from "../db/connections";
 import { type ContactRow, getContact } from "../db/contacts";
-import { claimMessage, ensureMessage, getMessageById, type MessageRow, settleMessage } from "../db/messages";
+import {
+  claimMessage,
+  ensureMessage,
+  getMessageById,
+  type MessageRow,
+  settleMessage,
+} from "../db/messages";
 import { CompositionError, composeEmail } from "../domain/compose";
 import { confirmEffects, enrollmentStub } from "../domain/enrollments";
 import { recordSystemEvent } from "../domain/history";
@@ -66,35 +72,68 @@ async function resolveProvider(
   orgId: string,
   connectionId?: string,
 ): Promise<{ provider: Provider; credentials: Credentials; from: string | null }> {
-  const conn: ConnectionRow | undefined = connectionId ? await getConnection(db, orgId, connectionId) : await getConnectionByKey(db, orgId, "default");
-  if (connectionId && !conn) throw new PermanentFailure(`Connection ${connectionId} does not exist`);
-  if (!conn) return { provider: OUTBOX, credentials: {}, from: null };
+  const conn: ConnectionRow | undefined = connectionId
+    ? await getConnection(db, orgId, connectionId)
+    : await getConnectionByKey(db, orgId, "default");
+  if (connectionId && !conn) {
+    throw new PermanentFailure(`Connection ${connectionId} does not exist`);
+  }
+  if (!conn) {
+    return { provider: OUTBOX, credentials: {}, from: null };
+  }
   const provider = providerOf(conn.provider);
-  if (!provider) throw new PermanentFailure(`Unknown provider ${conn.provider}`);
-  return { provider, credentials: JSON.parse(await decrypt(env, conn.credentials)) as Credentials, from: conn.from };
+  if (!provider) {
+    throw new PermanentFailure(`Unknown provider ${conn.provider}`);
+  }
+  return {
+    provider,
+    credentials: JSON.parse(await decrypt(env, conn.credentials)) as Credentials,
+    from: conn.from,
+  };
 }
 
 const emailBackoff = (env: Env, attempts: number, retryAfterSeconds = 0) =>
-  backoffSeconds(attempts, { baseSeconds: Number(env.EMAIL_RETRY_BASE_SECONDS ?? "30"), retryAfterSeconds });
+  backoffSeconds(attempts, {
+    baseSeconds: Number(env.EMAIL_RETRY_BASE_SECONDS ?? "30"),
+    retryAfterSeconds,
+  });
 
 /** Why the contact may not be emailed now, or null. */
 function unsendable(contact: ContactRow | undefined): string | null {
-  if (!contact || contact.erasedAt) return "erased";
-  if (!contact.email) return "no email address";
-  if (contact.suppressed) return `suppressed (${contact.suppressed})`;
-  if (!contact.subscribed) return "unsubscribed";
+  if (!contact || contact.erasedAt) {
+    return "erased";
+  }
+  if (!contact.email) {
+    return "no email address";
+  }
+  if (contact.suppressed) {
+    return `suppressed (${contact.suppressed})`;
+  }
+  if (!contact.subscribed) {
+    return "unsubscribed";
+  }
   return null;
 }
 
 /** Sends one job; returns a retry delay in seconds, or null when the job is finished. */
-export async function deliverEmail(env: Env, job: EmailJob, attempts: number, log: Logger): Promise<number | null> {
+export async function deliverEmail(
+  env: Env,
+  job: EmailJob,
+  attempts: number,
+  log: Logger,
+): Promise<number | null> {
   const db = database(env.DB);
   const now = Date.now();
   const contact = await getContact(db, job.orgId, job.contactId);
-  const message = (await ensureMessage(db, newMessageRow(job, contact?.email ?? "", now))) as MessageRow;
+  const message = (await ensureMessage(
+    db,
+    newMessageRow(job, contact?.email ?? "", now),
+  )) as MessageRow;
   // The job is now durable in D1 (the watchdog re-queues it if the queue loses it): the enrollment may stop tracking it.
   await confirmEffects(env, [{ enrollmentId: job.enrollmentId, key: job.key }], log);
-  if (message.status !== "queued") return null;
+  if (message.status !== "queued") {
+    return null;
+  }
 
   const why = unsendable(contact);
   if (why) {
@@ -108,8 +147,20 @@ export async function deliverEmail(env: Env, job: EmailJob, attempts: number, lo
   }
 
   try {
-    const { provider, credentials, from } = await resolveProvider(env, db, job.orgId, job.config.connectionId);
-    const email = await composeEmail(env, db, job, message.id, contact as ContactRow & { email: string }, from);
+    const { provider, credentials, from } = await resolveProvider(
+      env,
+      db,
+      job.orgId,
+      job.config.connectionId,
+    );
+    const email = await composeEmail(
+      env,
+      db,
+      job,
+      message.id,
+      contact as ContactRow & { email: string },
+      from,
+    );
     const result = await provider.send(email, { env, orgId: job.orgId, credentials });
     await settleMessage(db, message.id, {
       status: "sent",
@@ -124,7 +175,12 @@ export async function deliverEmail(env: Env, job: EmailJob, attempts: number, lo
       orgId: job.orgId,
       contactId: job.contactId,
       name: "email.sent",
-      data: { messageId: message.id, enrollmentId: job.enrollmentId, stepId: job.stepId, provider: provider.name },
+      data: {
+        messageId: message.id,
+        enrollmentId: job.enrollmentId,
+        stepId: job.stepId,
+        provider: provider.name,
+      },
       key: `${job.key}:email.sent`,
     });
     return null;
@@ -133,29 +189,54 @@ export async function deliverEmail(env: Env, job: EmailJob, attempts: number, lo
     const retryable = err instanceof ProviderError ? err.retryable : !permanent;
     const error = err instanceof Error ? err.message : String(err);
     if (retryable && attempts < EMAIL_MAX_ATTEMPTS) {
-      const delay = emailBackoff(env, attempts, err instanceof ProviderError ? err.retryAfterSeconds : 0);
-      await settleMessage(db, message.id, { sendingAt: null, error: `Attempt ${attempts} failed: ${error}`, nextAttemptAt: Date.now() + delay * 1000 });
+      const delay = emailBackoff(
+        env,
+        attempts,
+        err instanceof ProviderError ? err.retryAfterSeconds : 0,
+      );
+      await settleMessage(db, message.id, {
+        sendingAt: null,
+        error: `Attempt ${attempts} failed: ${error}`,
+        nextAttemptAt: Date.now() + delay * 1000,
+      });
       return delay;
     }
-    await failMessage(env, db, job, message.id, retryable ? `Gave up after ${attempts} attempts: ${error}` : error);
-    if (retryable) await env.EMAIL_DLQ.send(job);
+    await failMessage(
+      env,
+      db,
+      job,
+      message.id,
+      retryable ? `Gave up after ${attempts} attempts: ${error}` : error,
+    );
+    if (retryable) {
+      await env.EMAIL_DLQ.send(job);
+    }
     return null;
   }
 }
 
 async function failMessage(env: Env, db: Db, job: EmailJob, messageId: string, error: string) {
   await settleMessage(db, messageId, { status: "failed", error, sendingAt: null });
-  if (job.config.onError !== "continue") await enrollmentStub(env, job.enrollmentId).failFromDelivery(job.stepId, error);
+  if (job.config.onError !== "continue") {
+    await enrollmentStub(env, job.enrollmentId).failFromDelivery(job.stepId, error);
+  }
 }
 
 export async function handleEmailBatch(batch: MessageBatch<EmailJob>, env: Env, log: Logger) {
   for (const msg of batch.messages) {
     try {
       const delay = await deliverEmail(env, msg.body, msg.attempts, log);
-      if (delay === null) msg.ack();
-      else msg.retry({ delaySeconds: delay });
+      if (delay === null) {
+        msg.ack();
+      } else {
+        msg.retry({ delaySeconds: delay });
+      }
     } catch (err) {
-      log.error("email job failed", { key: msg.body.key, attempts: msg.attempts, error: errorText(err) });
+      log.error("email job failed", {
+        key: msg.body.key,
+        attempts: msg.attempts,
+        error: errorText(err),
+      });
       msg.retry({ delaySeconds: emailBackoff(env, msg.attempts) });
     }
   }
@@ -167,7 +248,9 @@ export async function handleEmailDeadLetters(batch: MessageBatch<EmailJob>, env:
   for (const msg of batch.messages) {
     const job = msg.body;
     const row = await ensureMessage(db, newMessageRow(job, "", Date.now()));
-    if (row && row.status === "queued") await failMessage(env, db, job, row.id, "Dead-lettered after exhausting queue retries");
+    if (row && row.status === "queued") {
+      await failMessage(env, db, job, row.id, "Dead-lettered after exhausting queue retries");
+    }
     msg.ack();
   }
 }

@@ -10,8 +10,13 @@ import { IMPORT_CHUNK_SIZE } from "../ground/queues";
 
 export async function processImportChunk(env: Env, importId: string, chunk: number, log: Logger) {
   const db = database(env.DB);
-  const [imp, rows] = await Promise.all([getImportById(db, importId), getChunk(db, importId, chunk)]);
-  if (!imp || !rows) return; // already processed
+  const [imp, rows] = await Promise.all([
+    getImportById(db, importId),
+    getChunk(db, importId, chunk),
+  ]);
+  if (!imp || !rows) {
+    return; // already processed
+  }
   const workflow = imp.workflowId ? await getWorkflow(db, imp.orgId, imp.workflowId) : undefined;
   const counts = { processed: 0, created: 0, skipped: 0, failed: 0 };
   const errors: { row: number; message: string }[] = [];
@@ -22,13 +27,21 @@ export async function processImportChunk(env: Env, importId: string, chunk: numb
     const parsed = ContactInput.safeParse(items[i]);
     if (!parsed.success) {
       counts.failed++;
-      errors.push({ row: rowNumber, message: parsed.error.issues.map((x) => `${x.path.join(".") || "row"}: ${x.message}`).join("; ") });
+      errors.push({
+        row: rowNumber,
+        message: parsed.error.issues
+          .map((x) => `${x.path.join(".") || "row"}: ${x.message}`)
+          .join("; "),
+      });
       continue;
     }
     const { contact, created } = await saveContact(env, db, imp.orgId, parsed.data);
     if (!imp.workflowId) {
-      if (created) counts.created++;
-      else counts.skipped++;
+      if (created) {
+        counts.created++;
+      } else {
+        counts.skipped++;
+      }
       continue;
     }
     if (!workflow) {
@@ -37,8 +50,11 @@ export async function processImportChunk(env: Env, importId: string, chunk: numb
       continue;
     }
     const r = await enroll(env, db, { workflow, contact }, log);
-    if (r.ok) counts.created++;
-    else counts.skipped++;
+    if (r.ok) {
+      counts.created++;
+    } else {
+      counts.skipped++;
+    }
   }
   await completeChunk(db, importId, chunk, counts, errors, Date.now());
 }

@@ -33,8 +33,11 @@ async function pokeEnrollments(env: Env, db: Db, now: number) {
         if (result === "not_started") {
           const payload = await startPayloadFromD1(db, row);
           // A start refused by the object means it was cancelled before it ever ran.
-          if (payload && (await stub.start(payload))) result = "started";
-          else if (await cancelReservation(db, row.id, "never_started")) result = "cancelled";
+          if (payload && (await stub.start(payload))) {
+            result = "started";
+          } else if (await cancelReservation(db, row.id, "never_started")) {
+            result = "cancelled";
+          }
         }
         outcomes[result] = (outcomes[result] ?? 0) + 1;
       }),
@@ -62,7 +65,14 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
     chunks.map((c) => ({ kind: "import" as const, importId: c.importId, chunk: c.chunk })),
   );
   await purgeExpiredKeys(db, now);
-  const report = { ...enrollments, requeued: { messages: messages.length, deliveries: deliveries.length, importChunks: chunks.length } };
+  const report = {
+    ...enrollments,
+    requeued: {
+      messages: messages.length,
+      deliveries: deliveries.length,
+      importChunks: chunks.length,
+    },
+  };
   if (report.overdue + messages.length + deliveries.length + chunks.length > 0) {
     log.info("watchdog", { overdue: report.overdue, ...report.outcomes, ...report.requeued });
   }

@@ -29,20 +29,35 @@ const DISABLE_AFTER_MS = 5 * 86_400_000;
 const STEP_CALL_ATTEMPTS = 5;
 
 export function retrySchedule(env: Env): number[] {
-  return (env.WEBHOOK_RETRY_SCHEDULE ?? "0,5,300,1800,7200,18000,36000,36000").split(",").map((s) => Number(s.trim()));
+  return (env.WEBHOOK_RETRY_SCHEDULE ?? "0,5,300,1800,7200,18000,36000,36000")
+    .split(",")
+    .map((s) => Number(s.trim()));
 }
 
 // ---- signing (Standard Webhooks) -----------------------------------------------------------
 
 /** `v1,<sig>` per secret, space-separated (both secrets during a rotation). */
-export async function signatureHeader(secrets: string[], id: string, timestamp: number, body: string) {
-  const sigs = await Promise.all(secrets.map(async (s) => base64(await hmac("SHA-256", fromBase64(s.replace(/^whsec_/, "")), `${id}.${timestamp}.${body}`))));
+export async function signatureHeader(
+  secrets: string[],
+  id: string,
+  timestamp: number,
+  body: string,
+) {
+  const sigs = await Promise.all(
+    secrets.map(async (s) =>
+      base64(
+        await hmac("SHA-256", fromBase64(s.replace(/^whsec_/, "")), `${id}.${timestamp}.${body}`),
+      ),
+    ),
+  );
   return sigs.map((s) => `v1,${s}`).join(" ");
 }
 
 async function signingSecrets(env: Env, w: WebhookRow, now: number) {
   const out = [await decrypt(env, w.secret)];
-  if (w.previousSecret && (w.previousSecretExpiresAt ?? 0) > now) out.push(await decrypt(env, w.previousSecret));
+  if (w.previousSecret && (w.previousSecretExpiresAt ?? 0) > now) {
+    out.push(await decrypt(env, w.previousSecret));
+  }
   return out;
 }
 
@@ -51,7 +66,13 @@ async function signingSecrets(env: Env, w: WebhookRow, now: number) {
 /** Subscriptions looked up once per org and event type within one queue batch. */
 type SubscriberCache = Map<string, Promise<WebhookRow[]>>;
 
-async function fanOut(env: Env, db: Db, orgId: string, event: OutboundEvent, cache: SubscriberCache) {
+async function fanOut(
+  env: Env,
+  db: Db,
+  orgId: string,
+  event: OutboundEvent,
+  cache: SubscriberCache,
+) {
   const cacheKey = `${orgId} ${event.type}`;
   let lookup = cache.get(cacheKey);
   if (!lookup) {
@@ -62,7 +83,9 @@ async function fanOut(env: Env, db: Db, orgId: string, event: OutboundEvent, cac
   const now = Date.now();
   for (const w of await lookup) {
     const d = await ensureDelivery(db, newDelivery(orgId, w.id, event, now));
-    if (d && d.attempts === 0) jobs.push({ kind: "deliver", deliveryId: d.id });
+    if (d && d.attempts === 0) {
+      jobs.push({ kind: "deliver", deliveryId: d.id });
+    }
   }
   await sendInSlices(env.WEBHOOK_QUEUE, jobs);
 }
@@ -96,17 +119,30 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
           "user-agent": "Nudge-Webhooks/1.0",
           "webhook-id": event.id,
           "webhook-timestamp": String(timestamp),
-          "webhook-signature": await signatureHeader(await signingSecrets(env, w, now), event.id, timestamp, d.payload),
+          "webhook-signature": await signatureHeader(
+            await signingSecrets(env, w, now),
+            event.id,
+            timestamp,
+            d.payload,
+          ),
         },
         body: d.payload,
       });
       status = res.status;
       await res.body?.cancel();
-      if (status >= 300 && status < 400) error = `Redirect (${status}) not followed`;
-      else if (status < 200 || status >= 300) error = `HTTP ${status}`;
-      if (status === 429 || status === 502 || status === 503 || status === 504) askedWait = retryAfterSeconds(res);
+      if (status >= 300 && status < 400) {
+        error = `Redirect (${status}) not followed`;
+      } else if (status < 200 || status >= 300) {
+        error = `HTTP ${status}`;
+      }
+      if (status === 429 || status === 502 || status === 503 || status === 504) {
+        askedWait = retryAfterSeconds(res);
+      }
     } catch (err) {
-      error = err instanceof Error && err.name === "TimeoutError" ? `Timed out after ${TIMEOUT_MS / 1000} s` : String(err);
+      error =
+        err instanceof Error && err.name === "TimeoutError"
+          ? `Timed out after ${TIMEOUT_MS / 1000} s`
+          : String(err);
     }
   }
   const durationMs = Date.now() - started;
@@ -119,18 +155,37 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
   await recordAttempt(
     db,
     { deliveryId: d.id, attempt, statusCode: status, durationMs, error, nextAttemptAt, at: now },
-    { id: d.id, status: ok ? "succeeded" : exhausted ? "failed" : "pending", attempts: attempt, lastStatusCode: status, nextAttemptAt, updatedAt: now },
+    {
+      id: d.id,
+      status: ok ? "succeeded" : exhausted ? "failed" : "pending",
+      attempts: attempt,
+      lastStatusCode: status,
+      nextAttemptAt,
+      updatedAt: now,
+    },
   );
   if (ok) {
-    if (w.failingSince) await setWebhookHealth(db, w.id, { failingSince: null, updatedAt: now });
+    if (w.failingSince) {
+      await setWebhookHealth(db, w.id, { failingSince: null, updatedAt: now });
+    }
   } else if (gone) {
-    await setWebhookHealth(db, w.id, { active: false, disabledReason: "The endpoint answered 410 Gone", updatedAt: now });
+    await setWebhookHealth(db, w.id, {
+      active: false,
+      disabledReason: "The endpoint answered 410 Gone",
+      updatedAt: now,
+    });
   } else if (w.failingSince && now - w.failingSince > DISABLE_AFTER_MS) {
-    await setWebhookHealth(db, w.id, { active: false, disabledReason: "Failing for more than 5 days", updatedAt: now });
+    await setWebhookHealth(db, w.id, {
+      active: false,
+      disabledReason: "Failing for more than 5 days",
+      updatedAt: now,
+    });
   } else if (!w.failingSince) {
     await setWebhookHealth(db, w.id, { failingSince: now, updatedAt: now });
   }
-  if (exhausted && !gone) throw new DeliveryExhausted(d.id, error ?? "failed");
+  if (exhausted && !gone) {
+    throw new DeliveryExhausted(d.id, error ?? "failed");
+  }
   return delay;
 }
 
@@ -144,7 +199,12 @@ export class DeliveryExhausted extends Error {
 }
 
 /** The `webhook` workflow step: an HTTP call with the effect key as Idempotency-Key. Returns a retry delay or null. */
-async function callStep(env: Env, job: Extract<WebhookJob, { kind: "call" }>, attempts: number, log: Logger): Promise<number | null> {
+async function callStep(
+  env: Env,
+  job: Extract<WebhookJob, { kind: "call" }>,
+  attempts: number,
+  log: Logger,
+): Promise<number | null> {
   const refused = refuseUrl(env, job.request.url);
   if (refused) {
     log.error("webhook step refused", { key: job.key, reason: refused });
@@ -152,28 +212,43 @@ async function callStep(env: Env, job: Extract<WebhookJob, { kind: "call" }>, at
   }
   const method = job.request.method.toUpperCase();
   const hasBody = method !== "GET" && method !== "DELETE";
-  const retry = (retryAfter = 0) => (attempts < STEP_CALL_ATTEMPTS ? backoffSeconds(attempts, { baseSeconds: 10, retryAfterSeconds: retryAfter }) : null);
+  const retry = (retryAfter = 0) =>
+    attempts < STEP_CALL_ATTEMPTS
+      ? backoffSeconds(attempts, { baseSeconds: 10, retryAfterSeconds: retryAfter })
+      : null;
   try {
     const res = await fetch(job.request.url, {
       method,
       redirect: "manual",
       signal: AbortSignal.timeout(TIMEOUT_MS),
-      headers: { "content-type": "application/json", "user-agent": "Nudge-Webhooks/1.0", "idempotency-key": job.key, ...job.request.headers },
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "Nudge-Webhooks/1.0",
+        "idempotency-key": job.key,
+        ...job.request.headers,
+      },
       body: hasBody ? JSON.stringify(job.request.body ?? {}) : undefined,
     });
     await res.body?.cancel();
-    if (res.status === 429 || res.status >= 500) return retry(retryAfterSeconds(res));
-    if (res.status >= 300) log.error("webhook step got a permanent failure", { key: job.key, status: res.status });
+    if (res.status === 429 || res.status >= 500) {
+      return retry(retryAfterSeconds(res));
+    }
+    if (res.status >= 300) {
+      log.error("webhook step got a permanent failure", { key: job.key, status: res.status });
+    }
     return null;
   } catch (err) {
     const delay = retry();
-    if (delay === null) log.error("webhook step failed", { key: job.key, error: errorText(err) });
+    if (delay === null) {
+      log.error("webhook step failed", { key: job.key, error: errorText(err) });
+    }
     return delay;
   }
 }
 
 /** A generic retry for an unexpected failure, spread out so failing jobs do not retry in step. */
-const unexpectedRetry = (attempts: number) => backoffSeconds(attempts, { baseSeconds: 2, capSeconds: 300, jitter: 0.5 });
+const unexpectedRetry = (attempts: number) =>
+  backoffSeconds(attempts, { baseSeconds: 2, capSeconds: 300, jitter: 0.5 });
 
 export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: Env, log: Logger) {
   const db = database(env.DB);
@@ -183,14 +258,18 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: E
     try {
       if (job.kind === "publish") {
         await fanOut(env, db, job.orgId, job.event, subscribers);
-        if (job.origin) await confirmEffects(env, [job.origin], log);
+        if (job.origin) {
+          await confirmEffects(env, [job.origin], log);
+        }
         msg.ack();
       } else if (job.kind === "call") {
         const delay = await callStep(env, job, msg.attempts, log);
         if (delay === null) {
           await confirmEffects(env, [{ enrollmentId: job.enrollmentId, key: job.key }], log);
           msg.ack();
-        } else msg.retry({ delaySeconds: delay });
+        } else {
+          msg.retry({ delaySeconds: delay });
+        }
       } else {
         const d = await getDelivery(db, job.deliveryId);
         if (d?.status !== "pending") {
@@ -198,8 +277,11 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: E
           continue;
         }
         const delay = await attemptDelivery(env, db, d);
-        if (delay === null) msg.ack();
-        else msg.retry({ delaySeconds: delay });
+        if (delay === null) {
+          msg.ack();
+        } else {
+          msg.retry({ delaySeconds: delay });
+        }
       }
     } catch (err) {
       if (err instanceof DeliveryExhausted) {
@@ -208,18 +290,28 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: E
         msg.ack();
         continue;
       }
-      log.error("webhook job failed", { kind: job.kind, attempts: msg.attempts, error: errorText(err) });
+      log.error("webhook job failed", {
+        kind: job.kind,
+        attempts: msg.attempts,
+        error: errorText(err),
+      });
       msg.retry({ delaySeconds: unexpectedRetry(msg.attempts) });
     }
   }
 }
 
 /** Messages that exhausted the queue's own retries: record the delivery as failed. */
-export async function handleWebhookDeadLetters(batch: MessageBatch<WebhookJob>, env: Env, log: Logger) {
+export async function handleWebhookDeadLetters(
+  batch: MessageBatch<WebhookJob>,
+  env: Env,
+  log: Logger,
+) {
   const db = database(env.DB);
   for (const msg of batch.messages) {
     const job = msg.body;
-    if (job.kind === "deliver") await markDeliveryFailed(db, job.deliveryId, Date.now());
+    if (job.kind === "deliver") {
+      await markDeliveryFailed(db, job.deliveryId, Date.now());
+    }
     log.error("webhook job dead-lettered", {
       kind: job.kind,
       deliveryId: job.kind === "deliver" ? job.deliveryId : null,

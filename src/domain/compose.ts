@@ -24,15 +24,30 @@ export interface TrackingOptions {
 /** An email that cannot be composed (a missing template, a template that fails to render): retrying will not help. */
 export class CompositionError extends Error {}
 
-export async function unsubscribeUrl(env: Env, orgId: string, messageId: string, contactId: string) {
-  return trackingUrl(env, "u", await signToken(env, { k: "u", g: orgId, m: messageId, c: contactId }));
+export async function unsubscribeUrl(
+  env: Env,
+  orgId: string,
+  messageId: string,
+  contactId: string,
+) {
+  return trackingUrl(
+    env,
+    "u",
+    await signToken(env, { k: "u", g: orgId, m: messageId, c: contactId }),
+  );
 }
 
 export function unsubscribeHeaders(url: string): Record<string, string> {
   return { "List-Unsubscribe": `<${url}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
 }
 
-export async function injectTracking(env: Env, html: string, orgId: string, messageId: string, opts: TrackingOptions): Promise<string> {
+export async function injectTracking(
+  env: Env,
+  html: string,
+  orgId: string,
+  messageId: string,
+  opts: TrackingOptions,
+): Promise<string> {
   const hrefs: string[] = [];
   if (opts.clicks) {
     // First pass collects the links so their tokens can be signed (async) before rewriting.
@@ -40,23 +55,37 @@ export async function injectTracking(env: Env, html: string, orgId: string, mess
       .on("a[href]", {
         element(el) {
           const href = el.getAttribute("href") ?? "";
-          if (TRACKABLE.test(href)) hrefs.push(href);
+          if (TRACKABLE.test(href)) {
+            hrefs.push(href);
+          }
         },
       })
       .transform(new Response(html))
       .text();
   }
-  const links = await Promise.all(hrefs.map((u, l) => signToken(env, { k: "c", g: orgId, m: messageId, l, u }).then((t) => trackingUrl(env, "c", t))));
-  const pixel = opts.opens ? trackingUrl(env, "o", await signToken(env, { k: "o", g: orgId, m: messageId })) : null;
+  const links = await Promise.all(
+    hrefs.map((u, l) =>
+      signToken(env, { k: "c", g: orgId, m: messageId, l, u }).then((t) =>
+        trackingUrl(env, "c", t),
+      ),
+    ),
+  );
+  const pixel = opts.opens
+    ? trackingUrl(env, "o", await signToken(env, { k: "o", g: orgId, m: messageId }))
+    : null;
   let index = 0;
   let pixelPlaced = false;
-  const img = pixel ? `<img src="${pixel}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />` : "";
+  const img = pixel
+    ? `<img src="${pixel}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`
+    : "";
   const rewriter = new HTMLRewriter();
   if (opts.clicks) {
     rewriter.on("a[href]", {
       element(el) {
         const href = el.getAttribute("href") ?? "";
-        if (TRACKABLE.test(href) && index < links.length) el.setAttribute("href", links[index++]);
+        if (TRACKABLE.test(href) && index < links.length) {
+          el.setAttribute("href", links[index++]);
+        }
       },
     });
   }
@@ -85,7 +114,9 @@ export async function composeEmail(
   let source: TemplateSource & { from?: string | null; replyTo?: string | null };
   if ("templateId" in config) {
     const t = await getTemplate(db, job.orgId, config.templateId);
-    if (!t) throw new CompositionError(`Template ${config.templateId} does not exist`);
+    if (!t) {
+      throw new CompositionError(`Template ${config.templateId} does not exist`);
+    }
     source = t;
   } else {
     source = { subject: config.subject, html: config.html, text: config.text ?? null };
@@ -104,7 +135,10 @@ export async function composeEmail(
   } catch (err) {
     throw new CompositionError((err as Error).message);
   }
-  const html = await injectTracking(env, rendered.html, job.orgId, messageId, { opens: config.track?.opens ?? true, clicks: config.track?.clicks ?? true });
+  const html = await injectTracking(env, rendered.html, job.orgId, messageId, {
+    opens: config.track?.opens ?? true,
+    clicks: config.track?.clicks ?? true,
+  });
   return {
     messageId,
     idempotencyKey: job.key,

@@ -5,7 +5,14 @@ import { z } from "@hono/zod-openapi";
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
 import type { Db } from "../db/client";
 import { iso } from "../db/client";
-import { type ContactFields, type ContactRow, findContactByEmail, findContactByExternalId, getContact, upsertContact } from "../db/contacts";
+import {
+  type ContactFields,
+  type ContactRow,
+  findContactByEmail,
+  findContactByExternalId,
+  getContact,
+  upsertContact,
+} from "../db/contacts";
 import { isTimeZone } from "../engine/timezones";
 import type { Env } from "../ground/env";
 import { notFound } from "../http/errors";
@@ -27,11 +34,15 @@ export const Phone = z
     message: "Must be a valid phone number in E.164 format, e.g. +14155552671",
   });
 
-export const TimeZone = z.string().refine(isTimeZone, { message: "Must be an IANA time zone, e.g. America/New_York" });
+export const TimeZone = z
+  .string()
+  .refine(isTimeZone, { message: "Must be an IANA time zone, e.g. America/New_York" });
 
 export const ContactData = z
   .record(z.string(), z.unknown())
-  .refine((d) => new TextEncoder().encode(JSON.stringify(d)).length <= 64 * 1024, { message: "data must be at most 64 KiB of JSON" });
+  .refine((d) => new TextEncoder().encode(JSON.stringify(d)).length <= 64 * 1024, {
+    message: "data must be at most 64 KiB of JSON",
+  });
 
 const fields = {
   email: Email.optional(),
@@ -89,7 +100,9 @@ export const contactJson = (c: ContactRow) => ({
 });
 
 /** The contact as templates and conditions see it: the API's shape (all fields, `data.*`). */
-export const contactSnapshot = (c: ContactRow): Record<string, unknown> & { data: Record<string, unknown> } => contactJson(c);
+export const contactSnapshot = (
+  c: ContactRow,
+): Record<string, unknown> & { data: Record<string, unknown> } => contactJson(c);
 
 /**
  * Creates or updates a contact and tells the org's webhooks (contact.created/updated), and
@@ -101,24 +114,50 @@ export async function saveContact(env: Env, db: Db, orgId: string, input: Contac
   return { contact, created };
 }
 
-export async function notifyContactChange(env: Env, db: Db, before: ContactRow | null, after: ContactRow, created: boolean) {
+export async function notifyContactChange(
+  env: Env,
+  db: Db,
+  before: ContactRow | null,
+  after: ContactRow,
+  created: boolean,
+) {
   const shaped = contactJson(after);
-  await publish(env, after.orgId, created ? "contact.created" : "contact.updated", { contactId: after.id, contact: shaped });
+  await publish(env, after.orgId, created ? "contact.created" : "contact.updated", {
+    contactId: after.id,
+    contact: shaped,
+  });
   if (before?.subscribed && !after.subscribed) {
-    await recordSystemEvent(env, db, { orgId: after.orgId, contactId: after.id, name: "contact.unsubscribed", data: { contact: shaped, source: "api" } });
+    await recordSystemEvent(env, db, {
+      orgId: after.orgId,
+      contactId: after.id,
+      name: "contact.unsubscribed",
+      data: { contact: shaped, source: "api" },
+    });
   }
 }
 
 export type ContactRef = { id: string } | { email: string } | { externalId: string };
 
 /** The contact an id, email or external id names; an unknown email or external id creates one. */
-export async function resolveContact(env: Env, db: Db, orgId: string, ref: ContactRef): Promise<ContactRow> {
+export async function resolveContact(
+  env: Env,
+  db: Db,
+  orgId: string,
+  ref: ContactRef,
+): Promise<ContactRow> {
   if ("id" in ref) {
     const c = await getContact(db, orgId, ref.id);
-    if (!c || c.erasedAt) throw notFound("Contact");
+    if (!c || c.erasedAt) {
+      throw notFound("Contact");
+    }
     return c;
   }
-  const existing = "email" in ref ? await findContactByEmail(db, orgId, ref.email) : await findContactByExternalId(db, orgId, ref.externalId);
-  if (existing) return existing;
+  const existing =
+    "email" in ref
+      ? await findContactByEmail(db, orgId, ref.email)
+      : await findContactByExternalId(db, orgId, ref.externalId);
+  if (existing) {
+    return existing;
+  }
   return (await saveContact(env, db, orgId, ref)).contact;
 }

@@ -10,32 +10,73 @@ import type { DeliveryEvent } from "../providers/provider";
 import { recordSystemEvent } from "./history";
 
 /** Applies one provider event; true when it changed something. */
-async function applyOne(env: Env, db: Db, orgId: string, provider: string, e: DeliveryEvent): Promise<boolean> {
-  if (!(await markInboundSeen(db, provider, e.eventId))) return false;
-  if (e.kind === "ignored") return false;
+async function applyOne(
+  env: Env,
+  db: Db,
+  orgId: string,
+  provider: string,
+  e: DeliveryEvent,
+): Promise<boolean> {
+  if (!(await markInboundSeen(db, provider, e.eventId))) {
+    return false;
+  }
+  if (e.kind === "ignored") {
+    return false;
+  }
   let msg = e.ourMessageId ? await getMessage(db, orgId, e.ourMessageId) : undefined;
   if (!msg && e.providerMessageId) {
     const found = await findByProviderId(db, e.providerMessageId);
     msg = found?.orgId === orgId ? found : undefined;
   }
-  if (!msg) return false;
-  const data = { messageId: msg.id, enrollmentId: msg.enrollmentId, stepId: msg.stepId, ...(e.reason ? { reason: e.reason } : {}) };
+  if (!msg) {
+    return false;
+  }
+  const data = {
+    messageId: msg.id,
+    enrollmentId: msg.enrollmentId,
+    stepId: msg.stepId,
+    ...(e.reason ? { reason: e.reason } : {}),
+  };
   const key = `${provider}:${e.eventId}`;
   if (e.kind === "delivered") {
-    if (msg.status !== "sent") return false;
+    if (msg.status !== "sent") {
+      return false;
+    }
     await settleMessage(db, msg.id, { status: "delivered", deliveredAt: Date.now() });
-    await recordSystemEvent(env, db, { orgId, contactId: msg.contactId, name: "email.delivered", data, key });
+    await recordSystemEvent(env, db, {
+      orgId,
+      contactId: msg.contactId,
+      name: "email.delivered",
+      data,
+      key,
+    });
     return true;
   }
   await settleMessage(db, msg.id, { status: e.kind, error: e.reason ?? null });
   await suppressContact(db, orgId, msg.contactId, e.kind);
-  await recordSystemEvent(env, db, { orgId, contactId: msg.contactId, name: e.kind === "bounced" ? "email.bounced" : "email.complained", data, key });
+  await recordSystemEvent(env, db, {
+    orgId,
+    contactId: msg.contactId,
+    name: e.kind === "bounced" ? "email.bounced" : "email.complained",
+    data,
+    key,
+  });
   return true;
 }
 
 /** Applies a verified webhook's events in order; returns how many changed something. */
-export async function applyDeliveryEvents(env: Env, db: Db, orgId: string, provider: string, events: DeliveryEvent[]) {
+export async function applyDeliveryEvents(
+  env: Env,
+  db: Db,
+  orgId: string,
+  provider: string,
+  events: DeliveryEvent[],
+) {
   let applied = 0;
-  for (const e of events) if (await applyOne(env, db, orgId, provider, e)) applied++;
+  for (const e of events) {
+    if (await applyOne(env, db, orgId, provider, e)) {
+      applied++;
+    }
+  }
   return applied;
 }

@@ -4,7 +4,14 @@
 // named by its id.
 import type { Db } from "../db/client";
 import { type ContactRow, getContact } from "../db/contacts";
-import { activeEnrollmentIds, cancelReservation, type EnrollmentRow, priorEnrollment, releaseReservation, reserveEnrollment } from "../db/enrollments";
+import {
+  activeEnrollmentIds,
+  cancelReservation,
+  type EnrollmentRow,
+  priorEnrollment,
+  releaseReservation,
+  reserveEnrollment,
+} from "../db/enrollments";
 import { definitionOf, getVersion, type WorkflowRow } from "../db/workflows";
 import { timezoneFromPhone } from "../engine/phone-timezone";
 import type { WorkflowDefinition } from "../engine/types";
@@ -15,13 +22,15 @@ import type { EnrollmentSnapshot, StartPayload } from "../ground/rpc";
 import { ApiError } from "../http/errors";
 import { contactSnapshot } from "./contacts";
 
-export const enrollmentStub = (env: Env, id: string) => env.ENROLLMENT.get(env.ENROLLMENT.idFromName(id));
+export const enrollmentStub = (env: Env, id: string) =>
+  env.ENROLLMENT.get(env.ENROLLMENT.idFromName(id));
 
 /**
  * The enrollment's live state and timeline. The RPC stub's types cannot carry `unknown`-valued
  * fields (contact data, variables), so the contract's own type is restated here, once.
  */
-export const snapshotOf = async (env: Env, id: string) => (await enrollmentStub(env, id).snapshot()) as unknown as EnrollmentSnapshot | null;
+export const snapshotOf = async (env: Env, id: string) =>
+  (await enrollmentStub(env, id).snapshot()) as unknown as EnrollmentSnapshot | null;
 
 export interface EnrollRequest {
   workflow: WorkflowRow;
@@ -35,24 +44,60 @@ export interface EnrollRequest {
 
 export type EnrollOutcome =
   | { ok: true; enrollment: EnrollmentRow }
-  | { ok: false; code: "already_enrolled" | "reentry_not_allowed" | "workflow_not_active" | "workflow_archived"; message: string };
+  | {
+      ok: false;
+      code:
+        | "already_enrolled"
+        | "reentry_not_allowed"
+        | "workflow_not_active"
+        | "workflow_archived";
+      message: string;
+    };
 
 /** Given, else the contact's, else the phone number's, else the workflow's, else UTC. */
-export function resolveTimezone(given: string | undefined, contact: ContactRow, workflow: WorkflowRow): string {
-  return given ?? contact.timezone ?? timezoneFromPhone(contact.phone) ?? workflow.timezone ?? "UTC";
+export function resolveTimezone(
+  given: string | undefined,
+  contact: ContactRow,
+  workflow: WorkflowRow,
+): string {
+  return (
+    given ?? contact.timezone ?? timezoneFromPhone(contact.phone) ?? workflow.timezone ?? "UTC"
+  );
 }
 
 /** Reserves the D1 row (atomic "already enrolled") and starts the object; releases the row if the start fails. */
-export async function enroll(env: Env, db: Db, req: EnrollRequest, log: Logger, now = Date.now()): Promise<EnrollOutcome> {
+export async function enroll(
+  env: Env,
+  db: Db,
+  req: EnrollRequest,
+  log: Logger,
+  now = Date.now(),
+): Promise<EnrollOutcome> {
   const { workflow, contact } = req;
-  if (workflow.status === "archived") return { ok: false, code: "workflow_archived", message: "The workflow is archived" };
-  if (workflow.status !== "active") return { ok: false, code: "workflow_not_active", message: `The workflow is ${workflow.status}, not active` };
+  if (workflow.status === "archived") {
+    return { ok: false, code: "workflow_archived", message: "The workflow is archived" };
+  }
+  if (workflow.status !== "active") {
+    return {
+      ok: false,
+      code: "workflow_not_active",
+      message: `The workflow is ${workflow.status}, not active`,
+    };
+  }
   const prior = await priorEnrollment(db, workflow.id, contact.id);
   if (prior && (prior.status === "running" || prior.status === "waiting")) {
-    return { ok: false, code: "already_enrolled", message: `The contact is already enrolled (${prior.id})` };
+    return {
+      ok: false,
+      code: "already_enrolled",
+      message: `The contact is already enrolled (${prior.id})`,
+    };
   }
   if (prior && !workflow.allowReentry) {
-    return { ok: false, code: "reentry_not_allowed", message: `The contact went through this workflow before (${prior.id}) and re-entry is off` };
+    return {
+      ok: false,
+      code: "reentry_not_allowed",
+      message: `The contact went through this workflow before (${prior.id}) and re-entry is off`,
+    };
   }
   const startAt = req.scheduledAt && req.scheduledAt > now ? req.scheduledAt : null;
   const row: EnrollmentRow = {
@@ -79,19 +124,30 @@ export async function enroll(env: Env, db: Db, req: EnrollRequest, log: Logger, 
     completedAt: null,
   };
   if (!(await reserveEnrollment(db, row))) {
-    return { ok: false, code: "already_enrolled", message: "The contact is already enrolled in this workflow" };
+    return {
+      ok: false,
+      code: "already_enrolled",
+      message: "The contact is already enrolled in this workflow",
+    };
   }
   try {
     await enrollmentStub(env, row.id).start(startPayload(row, definitionOf(workflow), contact));
   } catch (err) {
     await releaseReservation(db, row.id);
     log.error("enrollment start failed", { enrollmentId: row.id, error: errorText(err) });
-    throw new ApiError("service_unavailable", "The enrollment could not be started; retry with the same Idempotency-Key");
+    throw new ApiError(
+      "service_unavailable",
+      "The enrollment could not be started; retry with the same Idempotency-Key",
+    );
   }
   return { ok: true, enrollment: row };
 }
 
-export function startPayload(row: EnrollmentRow, definition: WorkflowDefinition, contact: ContactRow): StartPayload {
+export function startPayload(
+  row: EnrollmentRow,
+  definition: WorkflowDefinition,
+  contact: ContactRow,
+): StartPayload {
   return {
     enrollmentId: row.id,
     orgId: row.orgId,
@@ -109,34 +165,52 @@ export function startPayload(row: EnrollmentRow, definition: WorkflowDefinition,
 
 /** The watchdog's way to finish a start that never landed: everything comes from D1. */
 export async function startPayloadFromD1(db: Db, row: EnrollmentRow): Promise<StartPayload | null> {
-  const [version, contact] = await Promise.all([getVersion(db, row.workflowId, row.workflowVersion), getContact(db, row.orgId, row.contactId)]);
-  if (!version || !contact) return null;
+  const [version, contact] = await Promise.all([
+    getVersion(db, row.workflowId, row.workflowVersion),
+    getContact(db, row.orgId, row.contactId),
+  ]);
+  if (!version || !contact) {
+    return null;
+  }
   return startPayload(row, version.definition, contact);
 }
 
 /** Cancels one enrollment: its object, or (if the object never started) its D1 reservation. */
 export async function cancelEnrollment(env: Env, db: Db, id: string, reason: string) {
-  return (await enrollmentStub(env, id).cancel(reason)) || (await cancelReservation(db, id, reason));
+  return (
+    (await enrollmentStub(env, id).cancel(reason)) || (await cancelReservation(db, id, reason))
+  );
 }
 
 /** Cancels enrollments, 20 at a time; returns how many it cancelled. */
 export async function cancelAll(env: Env, db: Db, ids: { id: string }[], reason: string) {
   let n = 0;
   for (let i = 0; i < ids.length; i += 20) {
-    const results = await Promise.all(ids.slice(i, i + 20).map((t) => cancelEnrollment(env, db, t.id, reason)));
+    const results = await Promise.all(
+      ids.slice(i, i + 20).map((t) => cancelEnrollment(env, db, t.id, reason)),
+    );
     n += results.filter(Boolean).length;
   }
   return n;
 }
 
-export async function cancelWorkflowEnrollments(env: Env, db: Db, workflowId: string, reason: string) {
+export async function cancelWorkflowEnrollments(
+  env: Env,
+  db: Db,
+  workflowId: string,
+  reason: string,
+) {
   let total = 0;
   for (;;) {
     const batch = await activeEnrollmentIds(db, { workflowId }, 500);
-    if (batch.length === 0) return total;
+    if (batch.length === 0) {
+      return total;
+    }
     const n = await cancelAll(env, db, batch, reason);
     total += n;
-    if (batch.length < 500 || n === 0) return total;
+    if (batch.length < 500 || n === 0) {
+      return total;
+    }
   }
 }
 
@@ -144,14 +218,22 @@ export async function cancelWorkflowEnrollments(env: Env, db: Db, workflowId: st
  * Consumers confirm the effects they took up, so their objects stop re-sending them. A failed
  * confirmation is only logged: the object re-sends, and every consumer is idempotent by key.
  */
-export async function confirmEffects(env: Env, acks: { enrollmentId: string; key: string }[], log: Logger) {
+export async function confirmEffects(
+  env: Env,
+  acks: { enrollmentId: string; key: string }[],
+  log: Logger,
+) {
   const byEnrollment = new Map<string, string[]>();
-  for (const a of acks) byEnrollment.set(a.enrollmentId, [...(byEnrollment.get(a.enrollmentId) ?? []), a.key]);
+  for (const a of acks) {
+    byEnrollment.set(a.enrollmentId, [...(byEnrollment.get(a.enrollmentId) ?? []), a.key]);
+  }
   await Promise.all(
     [...byEnrollment].map(([id, keys]) =>
       enrollmentStub(env, id)
         .ackEffects(keys)
-        .catch((err) => log.warn("effect confirmation failed", { enrollmentId: id, error: errorText(err) })),
+        .catch((err) =>
+          log.warn("effect confirmation failed", { enrollmentId: id, error: errorText(err) }),
+        ),
     ),
   );
 }

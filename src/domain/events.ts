@@ -24,7 +24,9 @@ export interface TrackedEvent {
 export type FanOutCache = Map<string, Promise<unknown>>;
 
 function memo<T>(cache: FanOutCache | undefined, key: string, load: () => Promise<T>): Promise<T> {
-  if (!cache) return load();
+  if (!cache) {
+    return load();
+  }
   let hit = cache.get(key) as Promise<T> | undefined;
   if (!hit) {
     hit = load();
@@ -45,45 +47,87 @@ export async function fanOutEvent(
 ) {
   const orgId = contact.orgId;
   const exited: string[] = [];
-  const exiting = await memo(cache, `exit ${orgId} ${name}`, () => workflowsExitingOn(db, orgId, name));
+  const exiting = await memo(cache, `exit ${orgId} ${name}`, () =>
+    workflowsExitingOn(db, orgId, name),
+  );
   if (exiting.length > 0) {
-    const targets = await activeEnrollmentIds(db, { contactId: contact.id, workflowIds: exiting.map((w) => w.id) });
+    const targets = await activeEnrollmentIds(db, {
+      contactId: contact.id,
+      workflowIds: exiting.map((w) => w.id),
+    });
     for (const t of targets) {
-      if (await enrollmentStub(env, t.id).exitOn(name)) exited.push(t.id);
+      if (await enrollmentStub(env, t.id).exitOn(name)) {
+        exited.push(t.id);
+      }
     }
   }
 
   const resumed: string[] = [];
   for (const t of await enrollmentsAwaiting(db, contact.id, name)) {
-    if (exited.includes(t.id)) continue;
-    if (await enrollmentStub(env, t.id).deliverEvent(name, data)) resumed.push(t.id);
+    if (exited.includes(t.id)) {
+      continue;
+    }
+    if (await enrollmentStub(env, t.id).deliverEvent(name, data)) {
+      resumed.push(t.id);
+    }
   }
 
   const enrolled: string[] = [];
-  for (const workflow of await memo(cache, `trigger ${orgId} ${name}`, () => activeWorkflowsTriggeredBy(db, orgId, name))) {
+  for (const workflow of await memo(cache, `trigger ${orgId} ${name}`, () =>
+    activeWorkflowsTriggeredBy(db, orgId, name),
+  )) {
     const r = await enroll(env, db, { workflow, contact, triggerEvent: { name, data } }, log, now);
-    if (r.ok) enrolled.push(r.enrollment.id);
+    if (r.ok) {
+      enrolled.push(r.enrollment.id);
+    }
   }
   return { enrolled, resumed, exited };
 }
 
 /** POST /v1/events: resolve (or create) the contact, store the event, fan it out. */
-export async function trackEvent(env: Env, db: Db, orgId: string, ev: TrackedEvent, log: Logger, now = Date.now()) {
+export async function trackEvent(
+  env: Env,
+  db: Db,
+  orgId: string,
+  ev: TrackedEvent,
+  log: Logger,
+  now = Date.now(),
+) {
   const contact = await resolveContact(env, db, orgId, ev.contact);
   const id = newId("evt", now);
-  await insertEvents(db, [{ id, orgId, contactId: contact.id, name: ev.name, data: ev.data, occurredAt: ev.occurredAt ?? now, receivedAt: now }]);
+  await insertEvents(db, [
+    {
+      id,
+      orgId,
+      contactId: contact.id,
+      name: ev.name,
+      data: ev.data,
+      occurredAt: ev.occurredAt ?? now,
+      receivedAt: now,
+    },
+  ]);
   return { id, ...(await fanOutEvent(env, db, contact, ev.name, ev.data, log, now)) };
 }
 
 /** The event consumer's part of system events: fan each out once per contact and name in the batch. */
-export async function fanOutSystemEvents(env: Env, db: Db, list: SystemEvent[], log: Logger, now = Date.now()) {
+export async function fanOutSystemEvents(
+  env: Env,
+  db: Db,
+  list: SystemEvent[],
+  log: Logger,
+  now = Date.now(),
+) {
   const cache: FanOutCache = new Map();
   const seen = new Set<string>();
   for (const e of list) {
     const once = `${e.contactId} ${e.name}`;
-    if (seen.has(once)) continue;
+    if (seen.has(once)) {
+      continue;
+    }
     seen.add(once);
     const contact = await getContact(db, e.orgId, e.contactId);
-    if (contact && !contact.erasedAt) await fanOutEvent(env, db, contact, e.name, e.data, log, now, cache);
+    if (contact && !contact.erasedAt) {
+      await fanOutEvent(env, db, contact, e.name, e.data, log, now, cache);
+    }
   }
 }

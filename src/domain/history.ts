@@ -11,14 +11,28 @@ import { sendInSlices } from "../ground/retry";
 import { outboundEvent } from "./outbound";
 
 export async function recordSystemEvents(env: Env, db: Db, list: SystemEvent[], now = Date.now()) {
-  if (list.length === 0) return;
+  if (list.length === 0) {
+    return;
+  }
   const published = await Promise.all(
-    list.map(async (e) => ({ kind: "publish" as const, orgId: e.orgId, event: await outboundEvent(e.name, { contactId: e.contactId, ...e.data }, e.key) })),
+    list.map(async (e) => ({
+      kind: "publish" as const,
+      orgId: e.orgId,
+      event: await outboundEvent(e.name, { contactId: e.contactId, ...e.data }, e.key),
+    })),
   );
   await sendInSlices(env.WEBHOOK_QUEUE, published);
   await insertEvents(
     db,
-    list.map((e) => ({ id: newId("evt", now), orgId: e.orgId, contactId: e.contactId, name: e.name, data: e.data, occurredAt: now, receivedAt: now })),
+    list.map((e) => ({
+      id: newId("evt", now),
+      orgId: e.orgId,
+      contactId: e.contactId,
+      name: e.name,
+      data: e.data,
+      occurredAt: now,
+      receivedAt: now,
+    })),
   );
   await env.EVENT_QUEUE.send({ kind: "system", events: list });
 }

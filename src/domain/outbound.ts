@@ -8,8 +8,17 @@ import { newId } from "../ground/ids";
 import type { OutboundEvent } from "../ground/queues";
 import { base64, sha256Hex } from "../security/encoding";
 
-const enrollment = { enrollmentId: z.string(), workflowId: z.string(), contactId: z.string(), status: z.string() };
-const ended = { ...enrollment, exitReason: z.string().nullable().optional(), error: z.string().nullable().optional() };
+const enrollment = {
+  enrollmentId: z.string(),
+  workflowId: z.string(),
+  contactId: z.string(),
+  status: z.string(),
+};
+const ended = {
+  ...enrollment,
+  exitReason: z.string().nullable().optional(),
+  error: z.string().nullable().optional(),
+};
 const email = {
   contactId: z.string(),
   messageId: z.string(),
@@ -19,27 +28,69 @@ const email = {
 const contact = { contactId: z.string(), contact: z.record(z.string(), z.unknown()).optional() };
 
 export const EVENT_TYPES = {
-  "enrollment.created": { description: "A contact was enrolled in a workflow.", schema: z.looseObject(enrollment) },
+  "enrollment.created": {
+    description: "A contact was enrolled in a workflow.",
+    schema: z.looseObject(enrollment),
+  },
   "enrollment.step_completed": {
     description: "An enrollment finished a step.",
-    schema: z.looseObject({ ...enrollment, stepId: z.string(), stepType: z.string(), outcome: z.string() }),
+    schema: z.looseObject({
+      ...enrollment,
+      stepId: z.string(),
+      stepType: z.string(),
+      outcome: z.string(),
+    }),
   },
-  "enrollment.completed": { description: "An enrollment reached the end, an exit step, or an exitOn event.", schema: z.looseObject(ended) },
-  "enrollment.failed": { description: "An enrollment failed; `error` says why.", schema: z.looseObject(ended) },
-  "enrollment.cancelled": { description: "An enrollment was cancelled.", schema: z.looseObject(ended) },
-  "email.sent": { description: "A provider accepted an email.", schema: z.looseObject({ ...email, provider: z.string() }) },
-  "email.delivered": { description: "The provider reported delivery.", schema: z.looseObject(email) },
-  "email.opened": { description: "A human open (machine opens are counted apart, not emitted).", schema: z.looseObject(email) },
+  "enrollment.completed": {
+    description: "An enrollment reached the end, an exit step, or an exitOn event.",
+    schema: z.looseObject(ended),
+  },
+  "enrollment.failed": {
+    description: "An enrollment failed; `error` says why.",
+    schema: z.looseObject(ended),
+  },
+  "enrollment.cancelled": {
+    description: "An enrollment was cancelled.",
+    schema: z.looseObject(ended),
+  },
+  "email.sent": {
+    description: "A provider accepted an email.",
+    schema: z.looseObject({ ...email, provider: z.string() }),
+  },
+  "email.delivered": {
+    description: "The provider reported delivery.",
+    schema: z.looseObject(email),
+  },
+  "email.opened": {
+    description: "A human open (machine opens are counted apart, not emitted).",
+    schema: z.looseObject(email),
+  },
   "email.clicked": {
     description: "A human click on a tracked link.",
-    schema: z.looseObject({ ...email, url: z.string().optional(), linkIndex: z.number().optional() }),
+    schema: z.looseObject({
+      ...email,
+      url: z.string().optional(),
+      linkIndex: z.number().optional(),
+    }),
   },
-  "email.bounced": { description: "A hard bounce; the contact is suppressed.", schema: z.looseObject({ ...email, reason: z.string().optional() }) },
-  "email.complained": { description: "A spam complaint; the contact is suppressed.", schema: z.looseObject({ ...email, reason: z.string().optional() }) },
+  "email.bounced": {
+    description: "A hard bounce; the contact is suppressed.",
+    schema: z.looseObject({ ...email, reason: z.string().optional() }),
+  },
+  "email.complained": {
+    description: "A spam complaint; the contact is suppressed.",
+    schema: z.looseObject({ ...email, reason: z.string().optional() }),
+  },
   "contact.created": { description: "A contact was created.", schema: z.looseObject(contact) },
   "contact.updated": { description: "A contact was updated.", schema: z.looseObject(contact) },
-  "contact.unsubscribed": { description: "A contact unsubscribed (API or one-click).", schema: z.looseObject(contact) },
-  "webhook.test": { description: "Sent by POST /v1/webhooks/:id/test.", schema: z.looseObject({ webhookId: z.string(), message: z.string() }) },
+  "contact.unsubscribed": {
+    description: "A contact unsubscribed (API or one-click).",
+    schema: z.looseObject(contact),
+  },
+  "webhook.test": {
+    description: "Sent by POST /v1/webhooks/:id/test.",
+    schema: z.looseObject({ webhookId: z.string(), message: z.string() }),
+  },
 } as const;
 
 export type EventType = keyof typeof EVENT_TYPES;
@@ -49,32 +100,61 @@ export function eventCatalog() {
   return EVENT_TYPE_NAMES.map((type) => ({
     type,
     description: EVENT_TYPES[type].description,
-    schema: z.toJSONSchema(z.object({ id: z.string(), type: z.literal(type), createdAt: z.string(), data: EVENT_TYPES[type].schema }), {
-      unrepresentable: "any",
-    }) as Record<string, unknown>,
+    schema: z.toJSONSchema(
+      z.object({
+        id: z.string(),
+        type: z.literal(type),
+        createdAt: z.string(),
+        data: EVENT_TYPES[type].schema,
+      }),
+      {
+        unrepresentable: "any",
+      },
+    ) as Record<string, unknown>,
   }));
 }
 
 /** Checks a payload against its type's schema; a mismatch is a bug on our side, so it throws. */
 export function checkPayload(type: string, data: Record<string, unknown>): Record<string, unknown> {
   const entry = EVENT_TYPES[type as EventType];
-  if (!entry) throw new Error(`Unknown outbound event type ${type}`);
+  if (!entry) {
+    throw new Error(`Unknown outbound event type ${type}`);
+  }
   return entry.schema.parse(data) as Record<string, unknown>;
 }
 
 /** An event with a stable id: derived from `key` when given, so a re-run never publishes it twice. */
-export async function outboundEvent(type: string, data: Record<string, unknown>, key?: string): Promise<OutboundEvent> {
+export async function outboundEvent(
+  type: string,
+  data: Record<string, unknown>,
+  key?: string,
+): Promise<OutboundEvent> {
   const id = key ? `evt_${(await sha256Hex(key)).slice(0, 26).toUpperCase()}` : newId("evt");
   return { id, type, createdAt: new Date().toISOString(), data: checkPayload(type, data) };
 }
 
 /** Hands an event to the webhook queue, which fans it out to the org's subscriptions. */
-export async function publish(env: Env, orgId: string, type: string, data: Record<string, unknown>, key?: string) {
-  await env.WEBHOOK_QUEUE.send({ kind: "publish", orgId, event: await outboundEvent(type, data, key) });
+export async function publish(
+  env: Env,
+  orgId: string,
+  type: string,
+  data: Record<string, unknown>,
+  key?: string,
+) {
+  await env.WEBHOOK_QUEUE.send({
+    kind: "publish",
+    orgId,
+    event: await outboundEvent(type, data, key),
+  });
 }
 
 /** A pending delivery of `event` to one subscription. */
-export function newDelivery(orgId: string, webhookId: string, event: OutboundEvent, now = Date.now()): DeliveryRow {
+export function newDelivery(
+  orgId: string,
+  webhookId: string,
+  event: OutboundEvent,
+  now = Date.now(),
+): DeliveryRow {
   return {
     id: newId("dlv", now),
     orgId,

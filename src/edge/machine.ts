@@ -8,10 +8,18 @@ function appleProxy(ua: string, ip: string | null) {
 }
 
 export function machineReason(method: string, ua: string | null, ip: string | null): string | null {
-  if (method === "HEAD") return "head_request";
+  if (method === "HEAD") {
+    return "head_request";
+  }
   const agent = ua ?? "";
-  if (!agent) return "no_user_agent";
-  if (appleProxy(agent, ip)) return "apple_mpp";
-  if (SCANNER_UA.test(agent)) return "scanner";
+  if (!agent) {
+    return "no_user_agent";
+  }
+  if (appleProxy(agent, ip)) {
+    return "apple_mpp";
+  }
+  if (SCANNER_UA.test(agent)) {
+    return "scanner";
+  }
   return null;
 }

@@ -14,7 +14,10 @@ const token = z.object({
 });
 const tags = ["Edge"];
 /** An error answer in the one shape every route uses. */
-const failure = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+const failure = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ErrorBody } },
+});
 const badToken = failure("Unknown, altered or foreign token (`not_found`)");
 
 export const open = createRoute({
@@ -24,7 +27,10 @@ export const open = createRoute({
   summary: "Open pixel",
   request: { params: token },
   responses: {
-    200: { description: "A 1×1 GIF", content: { "image/gif": { schema: z.string().openapi({ format: "binary" }) } } },
+    200: {
+      description: "A 1×1 GIF",
+      content: { "image/gif": { schema: z.string().openapi({ format: "binary" }) } },
+    },
     404: badToken,
   },
 });
@@ -35,7 +41,10 @@ export const click = createRoute({
   tags,
   summary: "Click redirect",
   request: { params: token },
-  responses: { 302: { description: "Redirect to the signed destination" }, 404: failure("Unknown, altered or foreign token (`not_found`); never a redirect") },
+  responses: {
+    302: { description: "Redirect to the signed destination" },
+    404: failure("Unknown, altered or foreign token (`not_found`); never a redirect"),
+  },
 });
 
 export const unsubscribePage = createRoute({
@@ -44,7 +53,10 @@ export const unsubscribePage = createRoute({
   tags,
   summary: "Unsubscribe confirmation page (a GET never unsubscribes)",
   request: { params: token },
-  responses: { 200: { description: "HTML page", content: { "text/html": { schema: z.string() } } }, 404: badToken },
+  responses: {
+    200: { description: "HTML page", content: { "text/html": { schema: z.string() } } },
+    404: badToken,
+  },
 });
 
 export const unsubscribe = createRoute({
@@ -53,7 +65,10 @@ export const unsubscribe = createRoute({
   tags,
   summary: "RFC 8058 one-click unsubscribe",
   request: { params: token },
-  responses: { 200: { description: "Unsubscribed", content: { "text/html": { schema: z.string() } } }, 404: badToken },
+  responses: {
+    200: { description: "Unsubscribed", content: { "text/html": { schema: z.string() } } },
+    404: badToken,
+  },
 });
 
 export const inbound = createRoute({

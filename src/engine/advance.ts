@@ -31,7 +31,12 @@ function scopeOf(def: WorkflowDefinition, state: EnrollmentState) {
 }
 
 function summary(state: EnrollmentState) {
-  return { enrollmentId: state.id, workflowId: state.workflowId, contactId: state.contactId, status: state.status };
+  return {
+    enrollmentId: state.id,
+    workflowId: state.workflowId,
+    contactId: state.contactId,
+    status: state.status,
+  };
 }
 
 /** enrollment.created/completed/failed/cancelled: one per enrollment and event type (the key makes it so). */
@@ -44,14 +49,40 @@ export function lifecycleEffect(state: EnrollmentState, eventType: LifecycleEven
   };
 }
 
-const ENDED = { completed: "enrollment.completed", failed: "enrollment.failed", cancelled: "enrollment.cancelled" } as const;
+const ENDED = {
+  completed: "enrollment.completed",
+  failed: "enrollment.failed",
+  cancelled: "enrollment.cancelled",
+} as const;
 
 /** An ending decided outside the steps: the state, its one log line and its lifecycle event. */
-function endFromOutside(state: EnrollmentState, input: Extract<EngineInput, { type: "cancel" | "exit_on" | "fail" }>, now: number): AdvanceResult {
-  const status = input.type === "cancel" ? "cancelled" : input.type === "exit_on" ? "completed" : "failed";
-  const reason = input.type === "cancel" ? input.reason : input.type === "exit_on" ? `exit_on:${input.event}` : null;
-  const error = input.type === "fail" ? (input.stepId ? `Step ${input.stepId}: ${input.error}` : input.error) : null;
-  const next: EnrollmentState = { ...state, status, wait: null, exitReason: reason, error, completedAt: now };
+function endFromOutside(
+  state: EnrollmentState,
+  input: Extract<EngineInput, { type: "cancel" | "exit_on" | "fail" }>,
+  now: number,
+): AdvanceResult {
+  const status =
+    input.type === "cancel" ? "cancelled" : input.type === "exit_on" ? "completed" : "failed";
+  const reason =
+    input.type === "cancel"
+      ? input.reason
+      : input.type === "exit_on"
+        ? `exit_on:${input.event}`
+        : null;
+  const error =
+    input.type === "fail"
+      ? input.stepId
+        ? `Step ${input.stepId}: ${input.error}`
+        : input.error
+      : null;
+  const next: EnrollmentState = {
+    ...state,
+    status,
+    wait: null,
+    exitReason: reason,
+    error,
+    completedAt: now,
+  };
   const line: LogLine = {
     at: now,
     stepId: state.currentStepId,
@@ -59,23 +90,53 @@ function endFromOutside(state: EnrollmentState, input: Extract<EngineInput, { ty
     status: status === "failed" ? "failed" : "completed",
     message: error ?? `Enrollment ${status}${reason ? `: ${reason}` : ""}`,
   };
-  return { state: next, effects: [lifecycleEffect(next, ENDED[status])], logs: [line], wakeAt: null, changed: true };
+  return {
+    state: next,
+    effects: [lifecycleEffect(next, ENDED[status])],
+    logs: [line],
+    wakeAt: null,
+    changed: true,
+  };
 }
 
-export function advance(def: WorkflowDefinition, input: EnrollmentState, event: EngineInput, now: number, opts: AdvanceOptions = {}): AdvanceResult {
+export function advance(
+  def: WorkflowDefinition,
+  input: EnrollmentState,
+  event: EngineInput,
+  now: number,
+  opts: AdvanceOptions = {},
+): AdvanceResult {
   const state: EnrollmentState = structuredClone(input);
   const effects: Effect[] = [];
   const logs: LogLine[] = [];
   const stepsById = new Map(def.steps.map((s) => [s.id, s]));
-  const log = (step: StepDef | null, status: LogLine["status"], message: string, outcome?: string) =>
-    logs.push({ at: now, stepId: step?.id ?? null, stepType: step?.type ?? null, status, message, ...(outcome ? { outcome } : {}) });
+  const log = (
+    step: StepDef | null,
+    status: LogLine["status"],
+    message: string,
+    outcome?: string,
+  ) =>
+    logs.push({
+      at: now,
+      stepId: step?.id ?? null,
+      stepType: step?.type ?? null,
+      status,
+      message,
+      ...(outcome ? { outcome } : {}),
+    });
 
   if (state.status === "completed" || state.status === "cancelled" || state.status === "failed") {
     return { state, effects, logs, wakeAt: null, changed: false };
   }
-  if (event.type === "cancel" || event.type === "exit_on" || event.type === "fail") return endFromOutside(state, event, now);
+  if (event.type === "cancel" || event.type === "exit_on" || event.type === "fail") {
+    return endFromOutside(state, event, now);
+  }
 
-  const finish = (status: "completed" | "failed", reason: string | null, error: string | null = null) => {
+  const finish = (
+    status: "completed" | "failed",
+    reason: string | null,
+    error: string | null = null,
+  ) => {
     state.status = status;
     state.wait = null;
     state.exitReason = reason;
@@ -109,9 +170,16 @@ export function advance(def: WorkflowDefinition, input: EnrollmentState, event: 
       finish("completed", result.reason);
       return null;
     }
-    if (result.contactData) state.contact = { ...state.contact, data: { ...state.contact.data, ...result.contactData } };
+    if (result.contactData) {
+      state.contact = { ...state.contact, data: { ...state.contact.data, ...result.contactData } };
+    }
     effects.push(...(result.effects ?? []));
-    log(step, result.outcome === "suppressed" ? "skipped" : "completed", result.message, result.outcome);
+    log(
+      step,
+      result.outcome === "suppressed" ? "skipped" : "completed",
+      result.message,
+      result.outcome,
+    );
     effects.push({
       type: "emit",
       key: `${ctxFor(step).key}:completed`,
@@ -130,20 +198,35 @@ export function advance(def: WorkflowDefinition, input: EnrollmentState, event: 
   let step: StepDef | null = null;
   let changed = true;
   try {
-    const neverStarted = state.status === "running" && state.currentStepId === null && Object.keys(state.visits).length === 0;
-    if (event.type === "start" || (event.type === "wake" && (state.wait?.kind === "schedule" || neverStarted))) {
-      if (state.wait?.until != null && now < state.wait.until) return { state, effects, logs, wakeAt: state.wait.until, changed: false };
+    const neverStarted =
+      state.status === "running" &&
+      state.currentStepId === null &&
+      Object.keys(state.visits).length === 0;
+    if (
+      event.type === "start" ||
+      (event.type === "wake" && (state.wait?.kind === "schedule" || neverStarted))
+    ) {
+      if (state.wait?.until != null && now < state.wait.until) {
+        return { state, effects, logs, wakeAt: state.wait.until, changed: false };
+      }
       state.wait = null;
       state.status = "running";
       step = def.steps[0] ?? null;
       state.currentStepId = step?.id ?? null;
-      if (!step) finish("completed", "completed");
+      if (!step) {
+        finish("completed", "completed");
+      }
     } else if (state.wait) {
       const parked = stepsById.get(state.wait.stepId ?? "");
-      if (!parked) throw new StepFailure(`Step "${state.wait.stepId}" is not in version ${def.version}`);
+      if (!parked) {
+        throw new StepFailure(`Step "${state.wait.stepId}" is not in version ${def.version}`);
+      }
       const type = STEP_TYPES[parked.type];
-      const result = type.resume?.(type.config.parse(parked.config), ctxFor(parked), state.wait, event) ?? null;
-      if (!result) return { state, effects, logs, wakeAt: state.wait.until, changed: false };
+      const result =
+        type.resume?.(type.config.parse(parked.config), ctxFor(parked), state.wait, event) ?? null;
+      if (!result) {
+        return { state, effects, logs, wakeAt: state.wait.until, changed: false };
+      }
       step = apply(parked, result);
     } else if (event.type === "wake" && state.status === "running") {
       step = state.currentStepId ? (stepsById.get(state.currentStepId) ?? null) : null;
@@ -160,7 +243,9 @@ export function advance(def: WorkflowDefinition, input: EnrollmentState, event: 
       state.currentStepId = step.id;
       state.visits[step.id] = (state.visits[step.id] ?? 0) + 1;
       const type = STEP_TYPES[step.type];
-      if (!type) throw new StepFailure(`Unknown step type "${step.type}"`);
+      if (!type) {
+        throw new StepFailure(`Unknown step type "${step.type}"`);
+      }
       log(step, "started", `Step ${step.name ?? step.id} (${step.type}) started`);
       step = apply(step, type.execute(type.config.parse(step.config), ctxFor(step)));
     }
@@ -175,14 +260,23 @@ export function advance(def: WorkflowDefinition, input: EnrollmentState, event: 
 }
 
 /** Outgoing transitions by priority (low first, then array order): first whose `on` and `condition` hold. */
-export function chooseTransition(def: WorkflowDefinition, step: StepDef, outcome: string, scope: Parameters<typeof evaluate>[1]): string | null {
+export function chooseTransition(
+  def: WorkflowDefinition,
+  step: StepDef,
+  outcome: string,
+  scope: Parameters<typeof evaluate>[1],
+): string | null {
   const candidates = def.transitions
     .map((t, i) => ({ t, i }))
     .filter(({ t }) => t.from === step.id)
     .sort((a, b) => (a.t.priority ?? 0) - (b.t.priority ?? 0) || a.i - b.i);
   for (const { t } of candidates) {
-    if (t.on !== undefined && t.on !== outcome) continue;
-    if (t.condition && !evaluate(t.condition, scope)) continue;
+    if (t.on !== undefined && t.on !== outcome) {
+      continue;
+    }
+    if (t.condition && !evaluate(t.condition, scope)) {
+      continue;
+    }
     return t.to;
   }
   return null;
@@ -190,7 +284,10 @@ export function chooseTransition(def: WorkflowDefinition, step: StepDef, outcome
 
 /** The state a new enrollment starts from (before its first `advance`). */
 export function initialState(
-  p: Omit<EnrollmentState, "status" | "currentStepId" | "wait" | "visits" | "exitReason" | "error" | "completedAt">,
+  p: Omit<
+    EnrollmentState,
+    "status" | "currentStepId" | "wait" | "visits" | "exitReason" | "error" | "completedAt"
+  >,
   startAt: number | null,
 ): EnrollmentState {
   return {

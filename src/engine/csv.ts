@@ -25,41 +25,63 @@ export function parseCsv(text: string): string[][] {
       if (ch === '"' && text[i + 1] === '"') {
         field += '"';
         i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"' && field === "") quoted = true;
-    else if (ch === ",") {
+      } else if (ch === '"') {
+        quoted = false;
+      } else {
+        field += ch;
+      }
+    } else if (ch === '"' && field === "") {
+      quoted = true;
+    } else if (ch === ",") {
       row.push(field);
       field = "";
     } else if (ch === "\n" || ch === "\r") {
-      if (ch === "\r" && text[i + 1] === "\n") i++;
+      if (ch === "\r" && text[i + 1] === "\n") {
+        i++;
+      }
       row.push(field);
       field = "";
-      if (row.some((f) => f !== "")) rows.push(row);
+      if (row.some((f) => f !== "")) {
+        rows.push(row);
+      }
       row = [];
-    } else field += ch;
+    } else {
+      field += ch;
+    }
   }
   row.push(field);
-  if (row.some((f) => f !== "")) rows.push(row);
+  if (row.some((f) => f !== "")) {
+    rows.push(row);
+  }
   return rows;
 }
 
 export function csvToContacts(text: string): Record<string, unknown>[] {
   const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ""));
-  if (!header) return [];
+  if (!header) {
+    return [];
+  }
   const keys = header.map((h) => h.trim());
   return rows.map((cells) => {
     const contact: Record<string, unknown> = {};
     const data: Record<string, unknown> = {};
     keys.forEach((k, i) => {
       const value = cells[i]?.trim() ?? "";
-      if (value === "") return;
+      if (value === "") {
+        return;
+      }
       const field = FIELD_ALIASES[k.toLowerCase()];
-      if (field === "subscribed") contact.subscribed = !/^(false|0|no)$/i.test(value);
-      else if (field) contact[field] = value;
-      else data[k] = value;
+      if (field === "subscribed") {
+        contact.subscribed = !/^(false|0|no)$/i.test(value);
+      } else if (field) {
+        contact[field] = value;
+      } else {
+        data[k] = value;
+      }
     });
-    if (Object.keys(data).length > 0) contact.data = data;
+    if (Object.keys(data).length > 0) {
+      contact.data = data;
+    }
     return contact;
   });
 }

@@ -40,13 +40,19 @@ export interface DryRunInput {
 
 const MAX_WAKES = 1000;
 
-function describeEffect(e: Effect, state: EnrollmentState, subjects: Record<string, string>): string | null {
+function describeEffect(
+  e: Effect,
+  state: EnrollmentState,
+  subjects: Record<string, string>,
+): string | null {
   if (e.type === "send_email") {
     const c = e.config as { templateId?: string; subject?: string };
     const subject = c.templateId ? (subjects[c.templateId] ?? c.templateId) : c.subject;
     return `[test] Would send "${subject}" to ${state.contact.email ?? "(no email)"}`;
   }
-  if (e.type === "webhook") return `[test] Would call ${e.request.method} ${e.request.url}`;
+  if (e.type === "webhook") {
+    return `[test] Would call ${e.request.method} ${e.request.url}`;
+  }
   return null;
 }
 
@@ -73,22 +79,36 @@ export function dryRun(def: WorkflowDefinition, input: DryRunInput) {
     const stubs = new Map<string, string>();
     for (const e of result.effects) {
       const line = describeEffect(e, result.state, input.templateSubjects);
-      if (line && "stepId" in e) stubs.set(e.stepId, line);
+      if (line && "stepId" in e) {
+        stubs.set(e.stepId, line);
+      }
     }
     for (const l of result.logs) {
-      if (l.status === "started") continue;
+      if (l.status === "started") {
+        continue;
+      }
       trace.push({
         stepId: l.stepId,
         type: l.stepType,
-        outcome: l.outcome ?? (l.status === "waiting" ? "waiting" : l.status === "failed" ? "failed" : null),
+        outcome:
+          l.outcome ??
+          (l.status === "waiting" ? "waiting" : l.status === "failed" ? "failed" : null),
         message: (l.stepId && l.status === "completed" && stubs.get(l.stepId)) || l.message,
         simulatedAt: new Date(l.at).toISOString(),
       });
     }
     state = result.state;
-    if (state.status !== "waiting" || result.wakeAt == null || wakes >= MAX_WAKES) break;
+    if (state.status !== "waiting" || result.wakeAt == null || wakes >= MAX_WAKES) {
+      break;
+    }
     now = Math.max(now, result.wakeAt);
     result = advance(def, state, { type: "wake" }, now, { skipDelays: true });
   }
-  return { sampleData: state.contact.data, trace, finalStatus: state.status, exitReason: state.exitReason, error: state.error };
+  return {
+    sampleData: state.contact.data,
+    trace,
+    finalStatus: state.status,
+    exitReason: state.exitReason,
+    error: state.error,
+  };
 }

@@ -16,7 +16,9 @@ export const EmailSourceFields = {
     .optional(),
 };
 
-const Track = z.object({ opens: z.boolean().default(true), clicks: z.boolean().default(true) }).strict();
+const Track = z
+  .object({ opens: z.boolean().default(true), clicks: z.boolean().default(true) })
+  .strict();
 const common = {
   from: z.string().max(320).optional(),
   replyTo: z.string().max(320).optional(),

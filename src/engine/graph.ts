@@ -13,46 +13,79 @@ type Issue = { code?: string; path: PropertyKey[]; message: string; errors?: Iss
 /** A union's error names the branch that came closest (fewest issues), not just "invalid input". */
 function specificIssues(issues: Issue[]): Issue[] {
   return issues.flatMap((issue) => {
-    if (issue.code !== "invalid_union" || !issue.errors?.length) return [issue];
+    if (issue.code !== "invalid_union" || !issue.errors?.length) {
+      return [issue];
+    }
     const best = [...issue.errors].sort((a, b) => a.length - b.length)[0];
     return specificIssues(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
   });
 }
 
-export function validateGraph(steps: StepDef[], transitions: TransitionDef[], knownTemplateIds: Set<string>): GraphProblem[] {
+export function validateGraph(
+  steps: StepDef[],
+  transitions: TransitionDef[],
+  knownTemplateIds: Set<string>,
+): GraphProblem[] {
   const problems: GraphProblem[] = [];
   const byId = new Map<string, StepDef>();
   const parsedConfigs = new Map<string, unknown>();
 
   steps.forEach((s, i) => {
-    if (byId.has(s.id)) problems.push({ path: `steps.${i}.id`, message: `Duplicate step id "${s.id}"` });
+    if (byId.has(s.id)) {
+      problems.push({ path: `steps.${i}.id`, message: `Duplicate step id "${s.id}"` });
+    }
     byId.set(s.id, s);
     const type = STEP_TYPES[s.type];
     if (!type) {
-      problems.push({ path: `steps.${i}.type`, message: `Unknown step type "${s.type}" (see GET /v1/workflows/step-types)` });
+      problems.push({
+        path: `steps.${i}.type`,
+        message: `Unknown step type "${s.type}" (see GET /v1/workflows/step-types)`,
+      });
       return;
     }
     const parsed = type.config.safeParse(s.config ?? {});
     if (!parsed.success) {
       for (const issue of specificIssues(parsed.error.issues as Issue[])) {
-        problems.push({ path: [`steps.${i}.config`, ...issue.path.map(String)].join("."), message: issue.message });
+        problems.push({
+          path: [`steps.${i}.config`, ...issue.path.map(String)].join("."),
+          message: issue.message,
+        });
       }
       return;
     }
     parsedConfigs.set(s.id, parsed.data);
     const templateId = (s.config as { templateId?: unknown }).templateId;
-    if (s.type === "send_email" && typeof templateId === "string" && !knownTemplateIds.has(templateId)) {
-      problems.push({ path: `steps.${i}.config.templateId`, message: `Template "${templateId}" does not exist` });
+    if (
+      s.type === "send_email" &&
+      typeof templateId === "string" &&
+      !knownTemplateIds.has(templateId)
+    ) {
+      problems.push({
+        path: `steps.${i}.config.templateId`,
+        message: `Template "${templateId}" does not exist`,
+      });
     }
   });
 
   const seenTransitions = new Set<string>();
   transitions.forEach((t, i) => {
-    if (seenTransitions.has(t.id)) problems.push({ path: `transitions.${i}.id`, message: `Duplicate transition id "${t.id}"` });
+    if (seenTransitions.has(t.id)) {
+      problems.push({ path: `transitions.${i}.id`, message: `Duplicate transition id "${t.id}"` });
+    }
     seenTransitions.add(t.id);
     const from = byId.get(t.from);
-    if (!from) problems.push({ path: `transitions.${i}.from`, message: `Transition from unknown step "${t.from}"` });
-    if (!byId.has(t.to)) problems.push({ path: `transitions.${i}.to`, message: `Transition to unknown step "${t.to}"` });
+    if (!from) {
+      problems.push({
+        path: `transitions.${i}.from`,
+        message: `Transition from unknown step "${t.from}"`,
+      });
+    }
+    if (!byId.has(t.to)) {
+      problems.push({
+        path: `transitions.${i}.to`,
+        message: `Transition to unknown step "${t.to}"`,
+      });
+    }
     if (from && t.on !== undefined && parsedConfigs.has(from.id)) {
       const outcomes = STEP_TYPES[from.type].outcomes(parsedConfigs.get(from.id) as never);
       if (!outcomes.includes(t.on)) {
@@ -62,12 +95,21 @@ export function validateGraph(steps: StepDef[], transitions: TransitionDef[], kn
         });
       }
     }
-    if (from?.type === "exit") problems.push({ path: `transitions.${i}.from`, message: `An exit step ("${from.id}") has no outgoing transitions` });
+    if (from?.type === "exit") {
+      problems.push({
+        path: `transitions.${i}.from`,
+        message: `An exit step ("${from.id}") has no outgoing transitions`,
+      });
+    }
   });
-  if (problems.length > 0 || steps.length === 0) return problems;
+  if (problems.length > 0 || steps.length === 0) {
+    return problems;
+  }
 
   const out = new Map<string, string[]>();
-  for (const t of transitions) out.set(t.from, [...(out.get(t.from) ?? []), t.to]);
+  for (const t of transitions) {
+    out.set(t.from, [...(out.get(t.from) ?? []), t.to]);
+  }
 
   // Reachability from the entry (the first step).
   const reached = new Set<string>([steps[0].id]);
@@ -81,7 +123,12 @@ export function validateGraph(steps: StepDef[], transitions: TransitionDef[], kn
     }
   }
   steps.forEach((s, i) => {
-    if (!reached.has(s.id)) problems.push({ path: `steps.${i}`, message: `Step "${s.id}" is unreachable from the entry step "${steps[0].id}"` });
+    if (!reached.has(s.id)) {
+      problems.push({
+        path: `steps.${i}`,
+        message: `Step "${s.id}" is unreachable from the entry step "${steps[0].id}"`,
+      });
+    }
   });
 
   // A cycle must pass through a step that pauses in time, or it would spin forever.
@@ -90,22 +137,33 @@ export function validateGraph(steps: StepDef[], transitions: TransitionDef[], kn
   const visit = (id: string, path: string[]): string[] | null => {
     color.set(id, 1);
     for (const next of out.get(id) ?? []) {
-      if (pauses(next)) continue;
-      if (color.get(next) === 1) return [...path, id, next];
+      if (pauses(next)) {
+        continue;
+      }
+      if (color.get(next) === 1) {
+        return [...path, id, next];
+      }
       if (!color.get(next)) {
         const found = visit(next, [...path, id]);
-        if (found) return found;
+        if (found) {
+          return found;
+        }
       }
     }
     color.set(id, 2);
     return null;
   };
   for (const s of steps) {
-    if (pauses(s.id) || color.get(s.id)) continue;
+    if (pauses(s.id) || color.get(s.id)) {
+      continue;
+    }
     const cycle = visit(s.id, []);
     if (cycle) {
       const start = cycle.indexOf(cycle[cycle.length - 1]);
-      problems.push({ path: "transitions", message: `Cycle with no delay or wait in it: ${cycle.slice(start).join(" → ")}` });
+      problems.push({
+        path: "transitions",
+        message: `Cycle with no delay or wait in it: ${cycle.slice(start).join(" → ")}`,
+      });
       break;
     }
   }

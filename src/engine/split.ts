@@ -14,13 +14,19 @@ export function hashUnit(s: string): number {
   return (h >>> 0) / 0x1_0000_0000;
 }
 
-export function chooseVariant(enrollmentId: string, stepId: string, variants: { key: string; weight: number }[]): string {
+export function chooseVariant(
+  enrollmentId: string,
+  stepId: string,
+  variants: { key: string; weight: number }[],
+): string {
   const total = variants.reduce((s, v) => s + v.weight, 0);
   const point = hashUnit(`${enrollmentId}:${stepId}`) * total;
   let acc = 0;
   for (const v of variants) {
     acc += v.weight;
-    if (point < acc) return v.key;
+    if (point < acc) {
+      return v.key;
+    }
   }
   return variants[variants.length - 1].key;
 }

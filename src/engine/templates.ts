@@ -33,7 +33,10 @@ function parseOne(liquid: Liquid, field: string, source: string): Template[] | T
     const e = err as { message?: string; token?: { getPosition?: () => [number, number] } };
     const pos = e.token?.getPosition?.();
     const line = pos ? pos[0] : Number(/line:(\d+)/.exec(e.message ?? "")?.[1] ?? 1);
-    return { path: field, message: `Liquid syntax error on line ${line}: ${(e.message ?? String(err)).split(", line:")[0]}` };
+    return {
+      path: field,
+      message: `Liquid syntax error on line ${line}: ${(e.message ?? String(err)).split(", line:")[0]}`,
+    };
   }
 }
 
@@ -46,9 +49,13 @@ export function validateTemplate(src: Partial<TemplateSource>): TemplateProblem[
     ["text", textLiquid],
   ] as const) {
     const source = src[field];
-    if (typeof source !== "string") continue;
+    if (typeof source !== "string") {
+      continue;
+    }
     const parsed = parseOne(liquid, field, source);
-    if (!Array.isArray(parsed)) problems.push(parsed);
+    if (!Array.isArray(parsed)) {
+      problems.push(parsed);
+    }
   }
   return problems;
 }
@@ -57,7 +64,9 @@ export class TemplateRenderError extends Error {}
 
 function renderWith(liquid: Liquid, field: string, source: string, ctx: object): string {
   const parsed = parseOne(liquid, field, source);
-  if (!Array.isArray(parsed)) throw new TemplateRenderError(parsed.message);
+  if (!Array.isArray(parsed)) {
+    throw new TemplateRenderError(parsed.message);
+  }
   try {
     return liquid.renderSync(parsed, ctx) as string;
   } catch (err) {
@@ -78,14 +87,20 @@ export function renderTemplate(src: TemplateSource, ctx: RenderContext) {
 
 /** Renders one templated string value (webhook bodies, update_contact values). */
 export function renderString(source: string, ctx: object): string {
-  if (!source.includes("{{") && !source.includes("{%")) return source;
+  if (!source.includes("{{") && !source.includes("{%")) {
+    return source;
+  }
   return renderWith(textLiquid, "value", source, ctx);
 }
 
 /** Renders every string inside a JSON value. */
 export function renderDeep(value: unknown, ctx: object): unknown {
-  if (typeof value === "string") return renderString(value, ctx);
-  if (Array.isArray(value)) return value.map((v) => renderDeep(v, ctx));
+  if (typeof value === "string") {
+    return renderString(value, ctx);
+  }
+  if (Array.isArray(value)) {
+    return value.map((v) => renderDeep(v, ctx));
+  }
   if (value && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, ctx)]));
   }

@@ -50,7 +50,9 @@ const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 export function localParts(ms: number, tz: string): LocalParts {
   const parts: Record<string, string> = {};
-  for (const p of formatter(tz).formatToParts(new Date(ms))) parts[p.type] = p.value;
+  for (const p of formatter(tz).formatToParts(new Date(ms))) {
+    parts[p.type] = p.value;
+  }
   return {
     year: Number(parts.year),
     month: Number(parts.month),
@@ -74,18 +76,40 @@ function offsetAt(ms: number, tz: string): number {
  * not exist (skipped by a spring-forward) resolves to the first instant after the gap; an
  * ambiguous one (fall-back) to its first occurrence.
  */
-export function zonedTime(tz: string, year: number, month: number, day: number, hour: number, minute: number): number {
+export function zonedTime(
+  tz: string,
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+): number {
   const guess = Date.UTC(year, month - 1, day, hour, minute);
   const o1 = offsetAt(guess - offsetAt(guess, tz), tz);
-  const candidates = [guess - o1, guess - offsetAt(guess, tz), guess - offsetAt(guess - 86_400_000, tz), guess - offsetAt(guess + 86_400_000, tz)];
+  const candidates = [
+    guess - o1,
+    guess - offsetAt(guess, tz),
+    guess - offsetAt(guess - 86_400_000, tz),
+    guess - offsetAt(guess + 86_400_000, tz),
+  ];
   const exact = candidates.filter((t) => {
     const p = localParts(t, tz);
-    return p.year === year && p.month === month && p.day === day && p.hour === hour && p.minute === minute;
+    return (
+      p.year === year &&
+      p.month === month &&
+      p.day === day &&
+      p.hour === hour &&
+      p.minute === minute
+    );
   });
-  if (exact.length > 0) return Math.min(...exact);
+  if (exact.length > 0) {
+    return Math.min(...exact);
+  }
   // In a DST gap: the wall time never occurs; take the moment the clock jumps past it.
-  const before = guess - Math.max(offsetAt(guess - 86_400_000, tz), offsetAt(guess + 86_400_000, tz));
-  const after = guess - Math.min(offsetAt(guess - 86_400_000, tz), offsetAt(guess + 86_400_000, tz));
+  const before =
+    guess - Math.max(offsetAt(guess - 86_400_000, tz), offsetAt(guess + 86_400_000, tz));
+  const after =
+    guess - Math.min(offsetAt(guess - 86_400_000, tz), offsetAt(guess + 86_400_000, tz));
   let lo = Math.min(before, after);
   let hi = Math.max(before, after);
   const target = hour * 60 + minute;
@@ -93,8 +117,11 @@ export function zonedTime(tz: string, year: number, month: number, day: number, 
     const mid = lo + Math.floor((hi - lo) / 2);
     const p = localParts(mid, tz);
     const same = p.year === year && p.month === month && p.day === day;
-    if (same && p.hour * 60 + p.minute < target) lo = mid;
-    else hi = mid;
+    if (same && p.hour * 60 + p.minute < target) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
   }
   return hi - (hi % 60_000);
 }
@@ -102,7 +129,12 @@ export function zonedTime(tz: string, year: number, month: number, day: number, 
 /** Adds whole local days to a local date (calendar arithmetic, not 24 h steps). */
 export function addLocalDays(year: number, month: number, day: number, days: number) {
   const d = new Date(Date.UTC(year, month - 1, day + days));
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), weekday: d.getUTCDay() };
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    weekday: d.getUTCDay(),
+  };
 }
 
 export function parseHhMm(s: string): { hour: number; minute: number } {

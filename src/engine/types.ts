@@ -2,16 +2,35 @@
 import { z } from "@hono/zod-openapi";
 import type { SendEmailConfig } from "./email";
 
-export type Condition = { field: string; operator: Operator; value?: unknown } | { all: Condition[] } | { any: Condition[] };
+export type Condition =
+  | { field: string; operator: Operator; value?: unknown }
+  | { all: Condition[] }
+  | { any: Condition[] };
 
-export const OPERATORS = ["equals", "not_equals", "contains", "gt", "gte", "lt", "lte", "exists", "not_exists", "in"] as const;
+export const OPERATORS = [
+  "equals",
+  "not_equals",
+  "contains",
+  "gt",
+  "gte",
+  "lt",
+  "lte",
+  "exists",
+  "not_exists",
+  "in",
+] as const;
 export type Operator = (typeof OPERATORS)[number];
 
 export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
     z
       .object({
-        field: z.string().regex(/^(contact|vars|event)(\.[\w-]+)+$/, "field must address contact.*, vars.* or event.*"),
+        field: z
+          .string()
+          .regex(
+            /^(contact|vars|event)(\.[\w-]+)+$/,
+            "field must address contact.*, vars.* or event.*",
+          ),
         operator: z.enum(OPERATORS),
         value: z.unknown().optional(),
       })
@@ -29,12 +48,17 @@ export const ConditionInput = z
   .unknown()
   .superRefine((value, ctx) => {
     const r = ConditionSchema.safeParse(value);
-    if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    if (!r.success) {
+      for (const issue of r.error.issues) {
+        ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+      }
+    }
   })
   .transform((v) => v as Condition)
   .openapi({
     type: "object",
-    description: "A Condition: `{field, operator, value?}` (field addresses contact.*, vars.* or event.*), `{all: [Condition]}` or `{any: [Condition]}`",
+    description:
+      "A Condition: `{field, operator, value?}` (field addresses contact.*, vars.* or event.*), `{all: [Condition]}` or `{any: [Condition]}`",
     example: { field: "contact.data.plan", operator: "equals", value: "pro" },
   });
 
@@ -155,7 +179,11 @@ export type EngineInput =
   | { type: "exit_on"; event: string }
   | { type: "fail"; error: string; stepId?: string };
 
-export type LifecycleEvent = "enrollment.created" | "enrollment.completed" | "enrollment.failed" | "enrollment.cancelled";
+export type LifecycleEvent =
+  | "enrollment.created"
+  | "enrollment.completed"
+  | "enrollment.failed"
+  | "enrollment.cancelled";
 
 export interface AdvanceOptions {
   /** Dry run: amount/unit delays and event waits resolve at once in simulated time. */

@@ -2,7 +2,23 @@
 // Crockford base32, so ordering by id is ordering by creation time.
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-export type IdPrefix = "org" | "key" | "con" | "evt" | "tpl" | "wf" | "stp" | "trn" | "enr" | "msg" | "whk" | "dlv" | "cxn" | "imp" | "req" | "obx";
+export type IdPrefix =
+  | "org"
+  | "key"
+  | "con"
+  | "evt"
+  | "tpl"
+  | "wf"
+  | "stp"
+  | "trn"
+  | "enr"
+  | "msg"
+  | "whk"
+  | "dlv"
+  | "cxn"
+  | "imp"
+  | "req"
+  | "obx";
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   let time = "";
@@ -13,7 +29,9 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
   }
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   let rand = "";
-  for (const b of bytes) rand += ALPHABET[b % 32];
+  for (const b of bytes) {
+    rand += ALPHABET[b % 32];
+  }
   return `${prefix}_${time}${rand}`;
 }
 

@@ -15,18 +15,26 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export const levelOf = (raw: string | undefined): LogLevel => (raw && raw in RANK ? (raw as LogLevel) : "info");
+export const levelOf = (raw: string | undefined): LogLevel =>
+  raw && raw in RANK ? (raw as LogLevel) : "info";
 
 /** The text of an error for a log line: its message only (never a payload it may carry). */
-export const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+export const errorText = (err: unknown) =>
+  err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 
 export function createLogger(base: LogFields = {}, level: LogLevel = "info"): Logger {
   const write = (at: LogLevel, msg: string, fields?: LogFields) => {
-    if (RANK[at] < RANK[level]) return;
+    if (RANK[at] < RANK[level]) {
+      return;
+    }
     const line = JSON.stringify({ level: at, msg, ...base, ...fields });
-    if (at === "error") console.error(line);
-    else if (at === "warn") console.warn(line);
-    else console.log(line);
+    if (at === "error") {
+      console.error(line);
+    } else if (at === "warn") {
+      console.warn(line);
+    } else {
+      console.log(line);
+    }
   };
   return {
     debug: (msg, fields) => write("debug", msg, fields),

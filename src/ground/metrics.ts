@@ -38,5 +38,9 @@ export function countEngine(steps: number) {
 }
 
 export function metricsSnapshot() {
-  return { startedAt: new Date(startedAt).toISOString(), d1: structuredClone(d1), engine: { ...engine } };
+  return {
+    startedAt: new Date(startedAt).toISOString(),
+    d1: structuredClone(d1),
+    engine: { ...engine },
+  };
 }

@@ -27,9 +27,21 @@ export interface EmailJob {
 
 /** nudge-webhook: publish an event to the org's subscriptions, deliver one, or call a webhook step's endpoint. */
 export type WebhookJob =
-  | { kind: "publish"; orgId: string; event: OutboundEvent; origin?: { enrollmentId: string; key: string } }
+  | {
+      kind: "publish";
+      orgId: string;
+      event: OutboundEvent;
+      origin?: { enrollmentId: string; key: string };
+    }
   | { kind: "deliver"; deliveryId: string }
-  | { kind: "call"; key: string; orgId: string; enrollmentId: string; stepId: string; request: WebhookEffect["request"] };
+  | {
+      kind: "call";
+      key: string;
+      orgId: string;
+      enrollmentId: string;
+      stepId: string;
+      request: WebhookEffect["request"];
+    };
 
 /** An event the system records for a contact (`email.*`, `contact.unsubscribed`, ...). */
 export interface SystemEvent {
@@ -43,8 +55,24 @@ export interface SystemEvent {
 
 /** nudge-event: opens, clicks and unsubscribes from the edge, import chunks, and system events to record. */
 export type EventJob =
-  | { kind: "open" | "click"; id: string; orgId: string; messageId: string; at: number; machine: string | null; linkIndex?: number; url?: string }
-  | { kind: "unsubscribe"; id: string; orgId: string; messageId: string; contactId: string; at: number }
+  | {
+      kind: "open" | "click";
+      id: string;
+      orgId: string;
+      messageId: string;
+      at: number;
+      machine: string | null;
+      linkIndex?: number;
+      url?: string;
+    }
+  | {
+      kind: "unsubscribe";
+      id: string;
+      orgId: string;
+      messageId: string;
+      contactId: string;
+      at: number;
+    }
   | { kind: "import"; importId: string; chunk: number }
   | { kind: "system"; events: SystemEvent[] };
 
@@ -62,6 +90,9 @@ export interface QueueRoute {
  * (`-staging`, `-production`, `-dev`). Null for a name that is none of these.
  */
 export function routeQueue(name: string): QueueRoute | null {
-  const m = /^nudge-(email|webhook|event)(?:-\d+)?(-dlq)?(?:-\d+)?(?:-(?:staging|production|dev))?$/.exec(name);
+  const m =
+    /^nudge-(email|webhook|event)(?:-\d+)?(-dlq)?(?:-\d+)?(?:-(?:staging|production|dev))?$/.exec(
+      name,
+    );
   return m ? { kind: m[1] as QueueRoute["kind"], deadLetter: m[2] !== undefined } : null;
 }

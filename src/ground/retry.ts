@@ -25,20 +25,29 @@ export function backoffSeconds(attempt: number, b: Backoff): number {
 }
 
 /** A planned delay, raised to what Retry-After asks for, within a queue's limit. */
-export const honourRetryAfter = (delaySeconds: number, retryAfter: number) => Math.min(Math.max(delaySeconds, retryAfter), MAX_QUEUE_DELAY_SECONDS);
+export const honourRetryAfter = (delaySeconds: number, retryAfter: number) =>
+  Math.min(Math.max(delaySeconds, retryAfter), MAX_QUEUE_DELAY_SECONDS);
 
 /** Retry-After in seconds (a number or an HTTP date), 0 when absent or unreadable. */
 export function retryAfterSeconds(res: Response): number {
   const h = res.headers.get("retry-after");
-  if (!h) return 0;
+  if (!h) {
+    return 0;
+  }
   const n = Number(h);
-  if (Number.isFinite(n)) return Math.max(0, n);
+  if (Number.isFinite(n)) {
+    return Math.max(0, n);
+  }
   const at = Date.parse(h);
   return Number.isNaN(at) ? 0 : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 /** Sends every body, at most 100 per sendBatch. */
-export async function sendInSlices<T>(queue: Queue<T>, bodies: T[], options?: QueueSendOptions): Promise<void> {
+export async function sendInSlices<T>(
+  queue: Queue<T>,
+  bodies: T[],
+  options?: QueueSendOptions,
+): Promise<void> {
   for (let i = 0; i < bodies.length; i += 100) {
     await queue.sendBatch(bodies.slice(i, i + 100).map((body) => ({ body, ...options })));
   }

@@ -17,16 +17,24 @@ export function bearer(header: string | undefined): string | null {
 
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearer(c.req.header("authorization"));
-  if (!token) throw new ApiError("unauthorized", "Missing API key: send `Authorization: Bearer nk_live_...`");
+  if (!token) {
+    throw new ApiError("unauthorized", "Missing API key: send `Authorization: Bearer nk_live_...`");
+  }
   if (!token.startsWith(KEY_PREFIX) || token.length < KEY_PREFIX.length + 32) {
     throw new ApiError("unauthorized", "Malformed API key");
   }
   const db = database(c.env.DB);
   const row = await findKeyByHash(db, await sha256Hex(token));
   const now = Date.now();
-  if (!row) throw new ApiError("unauthorized", "Invalid API key");
-  if (row.revokedAt != null) throw new ApiError("unauthorized", "This API key has been revoked");
-  if (row.expiresAt != null && row.expiresAt <= now) throw new ApiError("unauthorized", "This API key has expired");
+  if (!row) {
+    throw new ApiError("unauthorized", "Invalid API key");
+  }
+  if (row.revokedAt != null) {
+    throw new ApiError("unauthorized", "This API key has been revoked");
+  }
+  if (row.expiresAt != null && row.expiresAt <= now) {
+    throw new ApiError("unauthorized", "This API key has expired");
+  }
 
   const { success } = await c.env.RATE_LIMITER.limit({ key: row.id });
   if (!success) {
@@ -36,15 +44,21 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   }
   c.set("orgId", row.orgId);
   c.set("apiKeyId", row.id);
-  if (recordUsage(row.id, now)) c.executionCtx.waitUntil(flushUsage(db, c.get("log")));
+  if (recordUsage(row.id, now)) {
+    c.executionCtx.waitUntil(flushUsage(db, c.get("log")));
+  }
   await next();
 });
 
 /** POST /v1/admin/orgs: the ADMIN_TOKEN secret, compared in constant time; 404 when unset. */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const expected = c.env.ADMIN_TOKEN;
-  if (!expected) throw new ApiError("not_found", "Route not found");
+  if (!expected) {
+    throw new ApiError("not_found", "Route not found");
+  }
   const token = bearer(c.req.header("authorization"));
-  if (!token || !timingSafeEqual(token, expected)) throw new ApiError("unauthorized", "Invalid admin token");
+  if (!token || !timingSafeEqual(token, expected)) {
+    throw new ApiError("unauthorized", "Invalid admin token");
+  }
   await next();
 });

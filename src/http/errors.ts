@@ -47,7 +47,15 @@ export class ApiError extends HTTPException {
   readonly extra?: Record<string, unknown>;
   readonly headers?: Record<string, string>;
 
-  constructor(code: ErrorCode, message: string, opts: { details?: unknown[]; extra?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: {
+      details?: unknown[];
+      extra?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    } = {},
+  ) {
     super(ERROR_STATUS[code], { message });
     this.code = code;
     this.details = opts.details;
@@ -94,17 +102,33 @@ const DESCRIPTIONS: Record<number, string> = {
 /** The documented error responses every authenticated route shares, plus route-specific ones. */
 export function errorResponses(...extra: number[]) {
   const statuses = new Set([400, 401, 413, 415, 422, 429, 500, ...extra]);
-  const out: Record<number, { description: string; content: { "application/json": { schema: typeof ErrorBody } } }> = {};
+  const out: Record<
+    number,
+    { description: string; content: { "application/json": { schema: typeof ErrorBody } } }
+  > = {};
   for (const s of [...statuses].sort()) {
-    out[s] = { description: DESCRIPTIONS[s] ?? "Error", content: { "application/json": { schema: ErrorBody } } };
+    out[s] = {
+      description: DESCRIPTIONS[s] ?? "Error",
+      content: { "application/json": { schema: ErrorBody } },
+    };
   }
   return out;
 }
 
-export function errorJson(c: Context<AppEnv>, code: ErrorCode, message: string, details?: unknown[], extra?: Record<string, unknown>) {
+export function errorJson(
+  c: Context<AppEnv>,
+  code: ErrorCode,
+  message: string,
+  details?: unknown[],
+  extra?: Record<string, unknown>,
+) {
   const body: Record<string, unknown> = { error: code, message };
-  if (details) body.details = details;
-  if (extra) Object.assign(body, extra);
+  if (details) {
+    body.details = details;
+  }
+  if (extra) {
+    Object.assign(body, extra);
+  }
   body.requestId = c.get("requestId") ?? "";
   return c.json(body, ERROR_STATUS[code]);
 }
@@ -113,15 +137,28 @@ export function errorJson(c: Context<AppEnv>, code: ErrorCode, message: string, 
 export function renderError(err: Error, c: Context<AppEnv>) {
   if (err instanceof ApiError) {
     const res = errorJson(c, err.code, err.message, err.details, err.extra);
-    for (const [k, v] of Object.entries(err.headers ?? {})) res.headers.set(k, v);
+    for (const [k, v] of Object.entries(err.headers ?? {})) {
+      res.headers.set(k, v);
+    }
     return res;
   }
   if (err instanceof HTTPException) {
-    if (err.status === 400) return errorJson(c, "invalid_json", "The request body is not valid JSON");
-    if (err.status === 413) return errorJson(c, "payload_too_large", "The request body is larger than 1 MiB");
-    if (err.status === 401) return errorJson(c, "unauthorized", err.message);
+    if (err.status === 400) {
+      return errorJson(c, "invalid_json", "The request body is not valid JSON");
+    }
+    if (err.status === 413) {
+      return errorJson(c, "payload_too_large", "The request body is larger than 1 MiB");
+    }
+    if (err.status === 401) {
+      return errorJson(c, "unauthorized", err.message);
+    }
     return errorJson(c, "bad_request", err.message);
   }
-  (c.get("log") ?? createLogger()).error("unexpected error", { route: c.req.routePath, method: c.req.method, error: errorText(err), stack: err.stack ?? null });
+  (c.get("log") ?? createLogger()).error("unexpected error", {
+    route: c.req.routePath,
+    method: c.req.method,
+    error: errorText(err),
+    stack: err.stack ?? null,
+  });
   return errorJson(c, "internal_error", "An unexpected error occurred");
 }

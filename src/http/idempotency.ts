@@ -12,9 +12,13 @@ import { ApiError } from "./errors";
 const TTL_MS = 24 * 3600_000;
 
 export function parseIdempotencyKey(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
+  if (raw === undefined) {
+    return undefined;
+  }
   let key = raw.trim();
-  if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1);
+  if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) {
+    key = key.slice(1, -1);
+  }
   if (key.length < 1 || key.length > 255) {
     throw new ApiError("validation_failed", "Idempotency-Key must be 1 to 255 characters", {
       details: [{ path: "Idempotency-Key", message: "Must be 1 to 255 characters" }],
@@ -24,9 +28,13 @@ export function parseIdempotencyKey(raw: string | undefined): string | undefined
 }
 
 export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.req.method !== "POST") return next();
+  if (c.req.method !== "POST") {
+    return next();
+  }
   const key = parseIdempotencyKey(c.req.header("idempotency-key"));
-  if (key === undefined) return next();
+  if (key === undefined) {
+    return next();
+  }
 
   const db = database(c.env.DB);
   // Keys are scoped to the caller's org; admin routes have none and share one scope.
@@ -43,12 +51,23 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   }
   if (!owned) {
     const prior = await getKey(db, orgId, key);
-    if (!prior) throw new ApiError("idempotency_key_in_use", "A request with this Idempotency-Key is in progress");
+    if (!prior) {
+      throw new ApiError(
+        "idempotency_key_in_use",
+        "A request with this Idempotency-Key is in progress",
+      );
+    }
     if (prior.requestHash !== hash) {
-      throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request");
+      throw new ApiError(
+        "idempotency_key_reused",
+        "This Idempotency-Key was used with a different request",
+      );
     }
     if (prior.state === "running") {
-      throw new ApiError("idempotency_key_in_use", "A request with this Idempotency-Key is still in progress; retry shortly");
+      throw new ApiError(
+        "idempotency_key_in_use",
+        "A request with this Idempotency-Key is still in progress; retry shortly",
+      );
     }
     return new Response(prior.responseBody, {
       status: prior.responseStatus ?? 200,

@@ -7,7 +7,9 @@ import { validationFailed, zodDetails } from "./errors";
 export function router() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw validationFailed(zodDetails(result.error));
+      if (!result.success) {
+        throw validationFailed(zodDetails(result.error));
+      }
     },
   });
 }

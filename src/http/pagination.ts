@@ -26,13 +26,19 @@ export interface Page {
 }
 
 export function toPage(q: { limit: number; cursor?: string }): Page {
-  if (!q.cursor) return { limit: q.limit };
+  if (!q.cursor) {
+    return { limit: q.limit };
+  }
   try {
     const before = new TextDecoder().decode(fromBase64url(q.cursor));
-    if (!ID_SHAPE.test(before)) throw new Error("shape");
+    if (!ID_SHAPE.test(before)) {
+      throw new Error("shape");
+    }
     return { limit: q.limit, before };
   } catch {
-    throw new ApiError("validation_failed", "The cursor is invalid", { details: [{ path: "cursor", message: "Invalid cursor" }] });
+    throw new ApiError("validation_failed", "The cursor is invalid", {
+      details: [{ path: "cursor", message: "Invalid cursor" }],
+    });
   }
 }
 

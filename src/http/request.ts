@@ -35,15 +35,29 @@ const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 export function requireJsonBody(extra: Record<string, RegExp> = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const method = c.req.method;
-    if (method !== "POST" && method !== "PATCH" && method !== "PUT") return next();
+    if (method !== "POST" && method !== "PATCH" && method !== "PUT") {
+      return next();
+    }
     const length = c.req.header("content-length");
-    const hasBody = (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+    const hasBody =
+      (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
     const type = c.req.header("content-type") ?? "";
-    if (!hasBody && !type) return next();
-    if (JSON_TYPE.test(type)) return next();
+    if (!hasBody && !type) {
+      return next();
+    }
+    if (JSON_TYPE.test(type)) {
+      return next();
+    }
     const allowed = Object.entries(extra).find(([path]) => c.req.path === path);
-    if (allowed?.[1].test(type)) return next();
-    if (!hasBody) return next();
-    throw new ApiError("unsupported_media_type", `Content-Type must be application/json (got ${type || "none"})`);
+    if (allowed?.[1].test(type)) {
+      return next();
+    }
+    if (!hasBody) {
+      return next();
+    }
+    throw new ApiError(
+      "unsupported_media_type",
+      `Content-Type must be application/json (got ${type || "none"})`,
+    );
   });
 }

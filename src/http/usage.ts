@@ -26,7 +26,9 @@ export function recordUsage(keyId: string, now = Date.now()): boolean {
 }
 
 export async function flushUsage(db: Db, log: Logger): Promise<void> {
-  if (pending.size === 0) return;
+  if (pending.size === 0) {
+    return;
+  }
   const deltas = [...pending.values()];
   pending.clear();
   lastFlush = Date.now();
@@ -40,7 +42,9 @@ export async function flushUsage(db: Db, log: Logger): Promise<void> {
       if (cur) {
         cur.requests += d.requests;
         cur.lastUsedAt = Math.max(cur.lastUsedAt, d.lastUsedAt);
-      } else pending.set(id, d);
+      } else {
+        pending.set(id, d);
+      }
     }
     log.error("usage flush failed", { error: errorText(err) });
   }

@@ -5,7 +5,9 @@ export default defineProvider({
   name: "cloudflare",
   requiredCredentials: [],
   async send(email, { env }) {
-    if (!env.SEND_EMAIL) throw new ProviderError("The SEND_EMAIL binding is not configured", false);
+    if (!env.SEND_EMAIL) {
+      throw new ProviderError("The SEND_EMAIL binding is not configured", false);
+    }
     try {
       const res = await env.SEND_EMAIL.send({
         from: email.from,

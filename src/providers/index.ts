@@ -21,9 +21,13 @@ export const PROVIDER_NAMES = REGISTRY.map((p) => p.name) as [ProviderName, ...P
 export const INBOUND_PROVIDER_NAMES = REGISTRY.filter((p) => p.inbound).map((p) => p.name);
 
 /** Every provider by name. */
-export const PROVIDERS = Object.fromEntries(REGISTRY.map((p) => [p.name, p])) as Record<ProviderName, Provider>;
+export const PROVIDERS = Object.fromEntries(REGISTRY.map((p) => [p.name, p])) as Record<
+  ProviderName,
+  Provider
+>;
 
 export const OUTBOX: Provider = outbox;
 
 /** The provider of that name, or undefined. */
-export const providerOf = (name: string): Provider | undefined => (Object.hasOwn(PROVIDERS, name) ? PROVIDERS[name as ProviderName] : undefined);
+export const providerOf = (name: string): Provider | undefined =>
+  Object.hasOwn(PROVIDERS, name) ? PROVIDERS[name as ProviderName] : undefined;

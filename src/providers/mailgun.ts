@@ -23,29 +23,40 @@ export default defineProvider({
   name: "mailgun",
   requiredCredentials: ["apiKey", "domain"],
   async send(email, { credentials }) {
-    const base = credentials.region === "eu" ? "https://api.eu.mailgun.net" : "https://api.mailgun.net";
+    const base =
+      credentials.region === "eu" ? "https://api.eu.mailgun.net" : "https://api.mailgun.net";
     const form = new FormData();
     form.set("from", email.from);
     form.set("to", email.to);
     form.set("subject", email.subject);
     form.set("html", email.html);
     form.set("text", email.text);
-    if (email.replyTo) form.set("h:Reply-To", email.replyTo);
-    for (const [k, v] of Object.entries(email.headers)) form.set(`h:${k}`, v);
+    if (email.replyTo) {
+      form.set("h:Reply-To", email.replyTo);
+    }
+    for (const [k, v] of Object.entries(email.headers)) {
+      form.set(`h:${k}`, v);
+    }
     form.set("o:tracking", "no");
     form.set("v:nudge_message_id", email.messageId);
-    const res = await httpSend("Mailgun", `${base}/v3/${encodeURIComponent(credentials.domain)}/messages`, {
-      method: "POST",
-      headers: { authorization: `Basic ${btoa(`api:${credentials.apiKey}`)}` },
-      body: form,
-    });
+    const res = await httpSend(
+      "Mailgun",
+      `${base}/v3/${encodeURIComponent(credentials.domain)}/messages`,
+      {
+        method: "POST",
+        headers: { authorization: `Basic ${btoa(`api:${credentials.apiKey}`)}` },
+        body: form,
+      },
+    );
     await failUnlessOk("Mailgun", res, (b) => (b as Json | null)?.message as string | undefined);
     const id = ((await res.json()) as { id?: string }).id ?? null;
     return { providerMessageId: id ? id.replace(/^<|>$/g, "") : null };
   },
   inbound: {
     async verify({ body }, credentials) {
-      if (!credentials.webhookSigningKey) return false;
+      if (!credentials.webhookSigningKey) {
+        return false;
+      }
       let signature: MailgunWebhook["signature"];
       try {
         signature = (JSON.parse(body) as MailgunWebhook).signature;
@@ -53,12 +64,19 @@ export default defineProvider({
         return false;
       }
       const { timestamp, token, signature: sig } = signature ?? {};
-      if (!timestamp || !token || !sig || !freshTimestamp(timestamp)) return false;
-      return timingSafeEqual(sig, hex(await hmac("SHA-256", credentials.webhookSigningKey, `${timestamp}${token}`)));
+      if (!timestamp || !token || !sig || !freshTimestamp(timestamp)) {
+        return false;
+      }
+      return timingSafeEqual(
+        sig,
+        hex(await hmac("SHA-256", credentials.webhookSigningKey, `${timestamp}${token}`)),
+      );
     },
     parse({ body }) {
       const e = (JSON.parse(body) as MailgunWebhook)["event-data"];
-      if (!e?.id) return [];
+      if (!e?.id) {
+        return [];
+      }
       const kind =
         e.event === "failed" && e.severity === "permanent"
           ? "bounced"

@@ -11,7 +11,11 @@ export default defineProvider({
   async send(email, { credentials }) {
     const res = await httpSend("Postmark", "https://api.postmarkapp.com/email", {
       method: "POST",
-      headers: { accept: "application/json", "content-type": "application/json", "x-postmark-server-token": credentials.serverToken },
+      headers: {
+        accept: "application/json",
+        "content-type": "application/json",
+        "x-postmark-server-token": credentials.serverToken,
+      },
       body: JSON.stringify({
         From: email.from,
         To: email.to,
@@ -34,14 +38,25 @@ export default defineProvider({
   },
   inbound: {
     async verify({ headers }, credentials) {
-      if (!credentials.webhookUsername || !credentials.webhookPassword) return false;
-      return timingSafeEqual(headers.get("authorization") ?? "", `Basic ${btoa(`${credentials.webhookUsername}:${credentials.webhookPassword}`)}`);
+      if (!credentials.webhookUsername || !credentials.webhookPassword) {
+        return false;
+      }
+      return timingSafeEqual(
+        headers.get("authorization") ?? "",
+        `Basic ${btoa(`${credentials.webhookUsername}:${credentials.webhookPassword}`)}`,
+      );
     },
     parse({ body }) {
       const e = JSON.parse(body) as Json;
       const record = String(e.RecordType);
       const hard = record === "Bounce" && HARD.includes(String(e.Type));
-      const kind = hard ? "bounced" : record === "SpamComplaint" ? "complained" : record === "Delivery" ? "delivered" : "ignored";
+      const kind = hard
+        ? "bounced"
+        : record === "SpamComplaint"
+          ? "complained"
+          : record === "Delivery"
+            ? "delivered"
+            : "ignored";
       const meta = e.Metadata as Record<string, string> | undefined;
       return [
         {

@@ -78,8 +78,14 @@ export interface Provider<N extends string = string> {
 export const defineProvider = <const N extends string>(p: Provider<N>): Provider<N> => p;
 
 /** Throws a ProviderError for a non-2xx answer, with the provider's own message. */
-export async function failUnlessOk(provider: string, res: Response, describe: (body: unknown, text: string) => string | undefined): Promise<void> {
-  if (res.ok) return;
+export async function failUnlessOk(
+  provider: string,
+  res: Response,
+  describe: (body: unknown, text: string) => string | undefined,
+): Promise<void> {
+  if (res.ok) {
+    return;
+  }
   const text = await res.text();
   let body: unknown = null;
   try {
@@ -89,11 +95,20 @@ export async function failUnlessOk(provider: string, res: Response, describe: (b
   }
   const detail = describe(body, text) ?? text.slice(0, 500);
   const retryable = res.status === 429 || res.status >= 500;
-  throw new ProviderError(`${provider} ${res.status}: ${detail}`, retryable, retryable ? retryAfterSeconds(res) : 0, res.status);
+  throw new ProviderError(
+    `${provider} ${res.status}: ${detail}`,
+    retryable,
+    retryable ? retryAfterSeconds(res) : 0,
+    res.status,
+  );
 }
 
 /** Network errors are retryable. */
-export async function httpSend(provider: string, url: string, init: RequestInit): Promise<Response> {
+export async function httpSend(
+  provider: string,
+  url: string,
+  init: RequestInit,
+): Promise<Response> {
   try {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
   } catch (err) {
@@ -101,12 +116,15 @@ export async function httpSend(provider: string, url: string, init: RequestInit)
   }
 }
 
-export const headerList = (h: Record<string, string>) => Object.entries(h).map(([Name, Value]) => ({ Name, Value }));
+export const headerList = (h: Record<string, string>) =>
+  Object.entries(h).map(([Name, Value]) => ({ Name, Value }));
 
 /** "Acme <hi@acme.test>" → {name: "Acme", email: "hi@acme.test"}; a bare address has no name. */
 export function parseAddress(address: string): { email: string; name?: string } {
   const m = /^\s*"?([^"<]*?)"?\s*<([^>]+)>\s*$/.exec(address);
-  if (!m) return { email: address.trim() };
+  if (!m) {
+    return { email: address.trim() };
+  }
   return m[1] ? { name: m[1].trim(), email: m[2].trim() } : { email: m[2].trim() };
 }
 

@@ -11,7 +11,11 @@ export default defineProvider({
   async send(email, { credentials }) {
     const res = await httpSend("Resend", "https://api.resend.com/emails", {
       method: "POST",
-      headers: { authorization: `Bearer ${credentials.apiKey}`, "content-type": "application/json", "idempotency-key": email.idempotencyKey },
+      headers: {
+        authorization: `Bearer ${credentials.apiKey}`,
+        "content-type": "application/json",
+        "idempotency-key": email.idempotencyKey,
+      },
       body: JSON.stringify({
         from: email.from,
         to: [email.to],
@@ -31,18 +35,42 @@ export default defineProvider({
       const id = headers.get("svix-id");
       const ts = headers.get("svix-timestamp");
       const sigs = headers.get("svix-signature");
-      if (!id || !sigs || !freshTimestamp(ts) || !credentials.webhookSecret) return false;
-      const expected = base64(await hmac("SHA-256", fromBase64(credentials.webhookSecret.replace(/^whsec_/, "")), `${id}.${ts}.${body}`));
+      if (!id || !sigs || !freshTimestamp(ts) || !credentials.webhookSecret) {
+        return false;
+      }
+      const expected = base64(
+        await hmac(
+          "SHA-256",
+          fromBase64(credentials.webhookSecret.replace(/^whsec_/, "")),
+          `${id}.${ts}.${body}`,
+        ),
+      );
       return sigs.split(" ").some((s) => {
         const [version, sig] = s.split(",");
         return version === "v1" && sig !== undefined && timingSafeEqual(sig, expected);
       });
     },
     parse({ headers, body }) {
-      const e = JSON.parse(body) as { type?: string; data?: { email_id?: string; bounce?: { message?: string } } };
+      const e = JSON.parse(body) as {
+        type?: string;
+        data?: { email_id?: string; bounce?: { message?: string } };
+      };
       const kind =
-        e.type === "email.bounced" ? "bounced" : e.type === "email.complained" ? "complained" : e.type === "email.delivered" ? "delivered" : "ignored";
-      return [{ eventId: headers.get("svix-id") as string, kind, providerMessageId: e.data?.email_id, reason: e.data?.bounce?.message }];
+        e.type === "email.bounced"
+          ? "bounced"
+          : e.type === "email.complained"
+            ? "complained"
+            : e.type === "email.delivered"
+              ? "delivered"
+              : "ignored";
+      return [
+        {
+          eventId: headers.get("svix-id") as string,
+          kind,
+          providerMessageId: e.data?.email_id,
+          reason: e.data?.bounce?.message,
+        },
+      ];
     },
   },
 });

@@ -10,9 +10,14 @@ export default defineProvider({
   async send(email, { credentials }) {
     const res = await httpSend("SendGrid", "https://api.sendgrid.com/v3/mail/send", {
       method: "POST",
-      headers: { authorization: `Bearer ${credentials.apiKey}`, "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${credentials.apiKey}`,
+        "content-type": "application/json",
+      },
       body: JSON.stringify({
-        personalizations: [{ to: [{ email: email.to }], custom_args: { nudge_message_id: email.messageId } }],
+        personalizations: [
+          { to: [{ email: email.to }], custom_args: { nudge_message_id: email.messageId } },
+        ],
         from: parseAddress(email.from),
         ...(email.replyTo ? { reply_to: parseAddress(email.replyTo) } : {}),
         subject: email.subject,
@@ -24,7 +29,14 @@ export default defineProvider({
         tracking_settings: { click_tracking: { enable: false }, open_tracking: { enable: false } },
       }),
     });
-    await failUnlessOk("SendGrid", res, (b) => ((b as { errors?: { message: string }[] })?.errors ?? []).map((e) => e.message).join("; ") || undefined);
+    await failUnlessOk(
+      "SendGrid",
+      res,
+      (b) =>
+        ((b as { errors?: { message: string }[] })?.errors ?? [])
+          .map((e) => e.message)
+          .join("; ") || undefined,
+    );
     return { providerMessageId: res.headers.get("x-message-id") };
   },
   inbound: {
@@ -32,7 +44,9 @@ export default defineProvider({
       const sig = headers.get("x-twilio-email-event-webhook-signature");
       const ts = headers.get("x-twilio-email-event-webhook-timestamp");
       const pub = credentials.webhookVerificationKey;
-      if (!sig || !freshTimestamp(ts) || !pub) return false;
+      if (!sig || !freshTimestamp(ts) || !pub) {
+        return false;
+      }
       const key = await crypto.subtle.importKey(
         "spki",
         pub.includes("BEGIN") ? pemToDer(pub) : fromBase64(pub),
@@ -40,19 +54,31 @@ export default defineProvider({
         false,
         ["verify"],
       );
-      return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, ecdsaDerToRaw(fromBase64(sig)), utf8(`${ts}${body}`));
+      return crypto.subtle.verify(
+        { name: "ECDSA", hash: "SHA-256" },
+        key,
+        ecdsaDerToRaw(fromBase64(sig)),
+        utf8(`${ts}${body}`),
+      );
     },
     parse({ body }) {
       const events = JSON.parse(body) as Record<string, unknown>[];
       return events.map((e) => {
         const type = String(e.event);
         const kind =
-          type === "bounce" && e.type !== "blocked" ? "bounced" : type === "spamreport" ? "complained" : type === "delivered" ? "delivered" : "ignored";
+          type === "bounce" && e.type !== "blocked"
+            ? "bounced"
+            : type === "spamreport"
+              ? "complained"
+              : type === "delivered"
+                ? "delivered"
+                : "ignored";
         return {
           eventId: String(e.sg_event_id ?? `${e.sg_message_id}:${type}:${e.timestamp}`),
           kind,
           ourMessageId: typeof e.nudge_message_id === "string" ? e.nudge_message_id : undefined,
-          providerMessageId: typeof e.sg_message_id === "string" ? e.sg_message_id.split(".")[0] : undefined,
+          providerMessageId:
+            typeof e.sg_message_id === "string" ? e.sg_message_id.split(".")[0] : undefined,
           reason: typeof e.reason === "string" ? e.reason : undefined,
         };
       });

@@ -42,9 +42,13 @@ async function certificateKey(url: string, hash: "SHA-1" | "SHA-256") {
   if (!k) {
     k = (async () => {
       const res = await fetch(url);
-      if (!res.ok) throw new Error(`certificate fetch failed: ${res.status}`);
+      if (!res.ok) {
+        throw new Error(`certificate fetch failed: ${res.status}`);
+      }
       const spki = spkiFromCertificate(pemToDer(await res.text()));
-      return crypto.subtle.importKey("spki", spki, { name: "RSASSA-PKCS1-v1_5", hash }, false, ["verify"]);
+      return crypto.subtle.importKey("spki", spki, { name: "RSASSA-PKCS1-v1_5", hash }, false, [
+        "verify",
+      ]);
     })();
     certKeys.set(id, k);
     k.catch(() => certKeys.delete(id));
@@ -79,52 +83,89 @@ export default defineProvider({
       Content: {
         Simple: {
           Subject: { Data: email.subject, Charset: "UTF-8" },
-          Body: { Html: { Data: email.html, Charset: "UTF-8" }, Text: { Data: email.text, Charset: "UTF-8" } },
+          Body: {
+            Html: { Data: email.html, Charset: "UTF-8" },
+            Text: { Data: email.text, Charset: "UTF-8" },
+          },
           Headers: headerList(email.headers),
         },
       },
       EmailTags: [{ Name: "nudge_message_id", Value: email.messageId }],
-      ...(credentials.configurationSet ? { ConfigurationSetName: credentials.configurationSet } : {}),
+      ...(credentials.configurationSet
+        ? { ConfigurationSetName: credentials.configurationSet }
+        : {}),
     });
     let signed: Request;
     try {
-      signed = await aws.sign(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+      signed = await aws.sign(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
     } catch (err) {
       throw new Error(`SES request signing failed: ${String(err)}`);
     }
-    const res = await httpSend("SES", signed.url, { method: "POST", headers: signed.headers, body });
+    const res = await httpSend("SES", signed.url, {
+      method: "POST",
+      headers: signed.headers,
+      body,
+    });
     await failUnlessOk("SES", res, (b) => (b as Json | null)?.message as string | undefined);
     return { providerMessageId: ((await res.json()) as { MessageId?: string }).MessageId ?? null };
   },
   inbound: {
     async verify({ body }, credentials) {
       const m = readSns(body);
-      if (!m) return false;
+      if (!m) {
+        return false;
+      }
       let certUrl: URL;
       try {
         certUrl = new URL(m.SigningCertURL);
       } catch {
         return false;
       }
-      if (certUrl.protocol !== "https:" || !SNS_HOST.test(certUrl.hostname) || !certUrl.pathname.endsWith(".pem")) return false;
-      if (m.SignatureVersion !== "1" && m.SignatureVersion !== "2") return false;
-      const key = await certificateKey(certUrl.toString(), m.SignatureVersion === "1" ? "SHA-1" : "SHA-256");
-      const ok = await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, fromBase64(m.Signature), utf8(stringToSign(m)));
+      if (
+        certUrl.protocol !== "https:" ||
+        !SNS_HOST.test(certUrl.hostname) ||
+        !certUrl.pathname.endsWith(".pem")
+      ) {
+        return false;
+      }
+      if (m.SignatureVersion !== "1" && m.SignatureVersion !== "2") {
+        return false;
+      }
+      const key = await certificateKey(
+        certUrl.toString(),
+        m.SignatureVersion === "1" ? "SHA-1" : "SHA-256",
+      );
+      const ok = await crypto.subtle.verify(
+        "RSASSA-PKCS1-v1_5",
+        key,
+        fromBase64(m.Signature),
+        utf8(stringToSign(m)),
+      );
       // The topic must be the one configured on the connection.
       return ok && (!credentials.topicArn || m.TopicArn === credentials.topicArn);
     },
     async handshake({ body }) {
       const m = readSns(body);
-      if (m?.Type !== "SubscriptionConfirmation" || !m.SubscribeURL) return false;
+      if (m?.Type !== "SubscriptionConfirmation" || !m.SubscribeURL) {
+        return false;
+      }
       const url = new URL(m.SubscribeURL);
-      if (url.protocol !== "https:" || !SNS_HOST.test(url.hostname)) return false;
+      if (url.protocol !== "https:" || !SNS_HOST.test(url.hostname)) {
+        return false;
+      }
       const res = await fetch(url.toString());
       await res.body?.cancel();
       return res.ok;
     },
     parse({ body }): DeliveryEvent[] {
       const m = JSON.parse(body) as SnsMessage;
-      if (m.Type !== "Notification") return [];
+      if (m.Type !== "Notification") {
+        return [];
+      }
       const n = JSON.parse(m.Message) as {
         notificationType?: string;
         eventType?: string;

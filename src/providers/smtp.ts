@@ -14,7 +14,14 @@ export default defineProvider({
           port: Number(credentials.port),
           secure: credentials.secure === "true",
           startTls: credentials.startTls !== "false",
-          ...(credentials.username ? { credentials: { username: credentials.username, password: credentials.password ?? "" } } : {}),
+          ...(credentials.username
+            ? {
+                credentials: {
+                  username: credentials.username,
+                  password: credentials.password ?? "",
+                },
+              }
+            : {}),
           authType: ["plain", "login"],
           socketTimeoutMs: 30_000,
           responseTimeoutMs: 30_000,

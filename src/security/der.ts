@@ -13,28 +13,42 @@ function readTlv(buf: Uint8Array, offset: number): Tlv {
   let start = offset + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 4) throw new Error("Unsupported DER length");
+    if (n === 0 || n > 4) {
+      throw new Error("Unsupported DER length");
+    }
     len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[start + i];
+    for (let i = 0; i < n; i++) {
+      len = len * 256 + buf[start + i];
+    }
     start += n;
   }
   const end = start + len;
-  if (end > buf.length) throw new Error("Truncated DER");
+  if (end > buf.length) {
+    throw new Error("Truncated DER");
+  }
   return { tag, start, end, next: end };
 }
 
 /** DER `SEQUENCE { INTEGER r, INTEGER s }` → 64 bytes r||s (P-256). */
 export function ecdsaDerToRaw(der: Uint8Array, size = 32): Uint8Array {
   const seq = readTlv(der, 0);
-  if (seq.tag !== 0x30) throw new Error("Not a DER sequence");
+  if (seq.tag !== 0x30) {
+    throw new Error("Not a DER sequence");
+  }
   const r = readTlv(der, seq.start);
   const s = readTlv(der, r.next);
-  if (r.tag !== 0x02 || s.tag !== 0x02) throw new Error("Not DER integers");
+  if (r.tag !== 0x02 || s.tag !== 0x02) {
+    throw new Error("Not DER integers");
+  }
   const out = new Uint8Array(size * 2);
   const put = (t: Tlv, at: number) => {
     let bytes = der.slice(t.start, t.end);
-    while (bytes.length > size && bytes[0] === 0) bytes = bytes.slice(1);
-    if (bytes.length > size) throw new Error("Integer too long");
+    while (bytes.length > size && bytes[0] === 0) {
+      bytes = bytes.slice(1);
+    }
+    if (bytes.length > size) {
+      throw new Error("Integer too long");
+    }
     out.set(bytes, at + size - bytes.length);
   };
   put(r, 0);
@@ -57,7 +71,9 @@ export function spkiFromCertificate(cert: Uint8Array): Uint8Array {
     at = readTlv(cert, at).next;
   }
   const spki = readTlv(cert, at);
-  if (spki.tag !== 0x30) throw new Error("No SubjectPublicKeyInfo");
+  if (spki.tag !== 0x30) {
+    throw new Error("No SubjectPublicKeyInfo");
+  }
   return cert.slice(at, spki.end);
 }
 

@@ -14,13 +14,17 @@ export interface CallOptions {
 
 export async function call(method: string, path: string, opts: CallOptions = {}) {
   const headers: Record<string, string> = { ...opts.headers };
-  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  if (opts.key) {
+    headers.authorization = `Bearer ${opts.key}`;
+  }
   let body: BodyInit | undefined = opts.raw;
   if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
     headers["content-type"] ??= "application/json";
   }
-  const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body, redirect: "manual" }));
+  const res = await exports.default.fetch(
+    new Request(`${BASE}${path}`, { method, headers, body, redirect: "manual" }),
+  );
   const text = await res.text();
   let json: any = null;
   try {
@@ -32,30 +36,57 @@ export async function call(method: string, path: string, opts: CallOptions = {})
 }
 
 export async function newOrg(name = "Acme") {
-  const res = await call("POST", "/v1/admin/orgs", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: { name } });
-  if (res.status !== 201) throw new Error(`org create failed: ${res.status} ${res.text}`);
+  const res = await call("POST", "/v1/admin/orgs", {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: { name },
+  });
+  if (res.status !== 201) {
+    throw new Error(`org create failed: ${res.status} ${res.text}`);
+  }
   return { orgId: res.json.org.id as string, key: res.json.apiKey.key as string };
 }
 
 export function expectError(res: { status: number; json: any }, status: number, code: string) {
-  if (res.status !== status || res.json?.error !== code || typeof res.json?.requestId !== "string" || typeof res.json?.message !== "string") {
+  if (
+    res.status !== status ||
+    res.json?.error !== code ||
+    typeof res.json?.requestId !== "string" ||
+    typeof res.json?.message !== "string"
+  ) {
     throw new Error(`expected ${status} ${code}, got ${res.status} ${JSON.stringify(res.json)}`);
   }
 }
 
 /** An active workflow built from steps (linked in order) with optional extra fields. */
-export async function activeWorkflow(key: string, steps: unknown[], extra: Record<string, unknown> = {}) {
-  const res = await call("POST", "/v1/workflows", { key, body: { name: "Flow", status: "active", steps, ...extra } });
-  if (res.status !== 201) throw new Error(`workflow create failed: ${res.status} ${res.text}`);
+export async function activeWorkflow(
+  key: string,
+  steps: unknown[],
+  extra: Record<string, unknown> = {},
+) {
+  const res = await call("POST", "/v1/workflows", {
+    key,
+    body: { name: "Flow", status: "active", steps, ...extra },
+  });
+  if (res.status !== 201) {
+    throw new Error(`workflow create failed: ${res.status} ${res.text}`);
+  }
   return res.json as { id: string; steps: { id: string }[]; version: number };
 }
 
-export async function poll<T>(fn: () => Promise<T>, until: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+export async function poll<T>(
+  fn: () => Promise<T>,
+  until: (v: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
   const started = Date.now();
   for (;;) {
     const v = await fn();
-    if (until(v)) return v;
-    if (Date.now() - started > timeoutMs) throw new Error(`poll timed out; last value: ${JSON.stringify(v)}`);
+    if (until(v)) {
+      return v;
+    }
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`poll timed out; last value: ${JSON.stringify(v)}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

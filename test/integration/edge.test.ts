@@ -17,11 +17,23 @@ async function sentEmail(opts: { steps?: unknown[] } = {}) {
   const w = await activeWorkflow(
     key,
     opts.steps ?? [
-      { id: "m", type: "send_email", config: { subject: "Hi", html: '<p><a href="https://acme.test/pricing?a=1">Pricing</a></p>' } },
+      {
+        id: "m",
+        type: "send_email",
+        config: {
+          subject: "Hi",
+          html: '<p><a href="https://acme.test/pricing?a=1">Pricing</a></p>',
+        },
+      },
       { id: "w", type: "wait_for_event", config: { eventName: "email.opened", timeout: 86400 } },
     ],
   );
-  const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contact: { email: `edge${Math.random()}@x.co` } } })).json;
+  const e = (
+    await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: w.id, contact: { email: `edge${Math.random()}@x.co` } },
+    })
+  ).json;
   await settle(key, e.id);
   const out = await poll(
     async () => (await call("GET", "/v1/outbox", { key })).json.data,
@@ -30,12 +42,24 @@ async function sentEmail(opts: { steps?: unknown[] } = {}) {
   const html: string = out[0].html;
   const pixel = /src="https:\/\/nudge\.test(\/t\/o\/[^"]+)"/.exec(html)?.[1] as string;
   const click = /href="https:\/\/nudge\.test(\/t\/c\/[^"]+)"/.exec(html)?.[1] as string;
-  const unsubscribe = /<https:\/\/nudge\.test(\/t\/u\/[^>]+)>/.exec(out[0].headers["List-Unsubscribe"])?.[1] as string;
+  const unsubscribe = /<https:\/\/nudge\.test(\/t\/u\/[^>]+)>/.exec(
+    out[0].headers["List-Unsubscribe"],
+  )?.[1] as string;
   const messageId: string = out[0].messageId;
-  return { key, orgId, enrollmentId: e.id as string, contactId: e.contactId as string, pixel, click, unsubscribe, messageId };
+  return {
+    key,
+    orgId,
+    enrollmentId: e.id as string,
+    contactId: e.contactId as string,
+    pixel,
+    click,
+    unsubscribe,
+    messageId,
+  };
 }
 
-const message = async (key: string, id: string) => (await call("GET", `/v1/messages/${id}`, { key })).json;
+const message = async (key: string, id: string) =>
+  (await call("GET", `/v1/messages/${id}`, { key })).json;
 /** Moves a message's send time back, so a click is not "within seconds of sending". */
 const sentAgo = (ms: number, id: string) =>
   env.DB.prepare("UPDATE messages SET sent_at = ? WHERE id = ?")
@@ -46,7 +70,10 @@ function tamper(token: string) {
   const [kid, body, sig] = token.split(".");
   const payload = JSON.parse(atob(body.replace(/-/g, "+").replace(/_/g, "/")));
   payload.u = "https://evil.test/";
-  const forged = btoa(JSON.stringify(payload)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const forged = btoa(JSON.stringify(payload))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
   return `${kid}.${forged}.${sig}`;
 }
 
@@ -58,7 +85,9 @@ describe("tracking pixel and click redirect", () => {
     expect(px.headers.get("content-type")).toBe("image/gif");
     expect(px.headers.get("cache-control")).toContain("no-store");
     await sentAgo(60_000, s.messageId);
-    const click = await call("GET", s.click, { headers: { "user-agent": "Mozilla/5.0 (Macintosh) AppleWebKit/605 Safari/605" } });
+    const click = await call("GET", s.click, {
+      headers: { "user-agent": "Mozilla/5.0 (Macintosh) AppleWebKit/605 Safari/605" },
+    });
     expect(click.status).toBe(302);
     expect(click.headers.get("location")).toBe("https://acme.test/pricing?a=1");
   });
@@ -76,7 +105,11 @@ describe("tracking pixel and click redirect", () => {
     expect(r.headers.get("location")).toBeNull();
     expectError(await call("GET", `/t/c/${s.pixel.split("/").pop()}`), 404, "not_found");
     expectError(await call("GET", "/t/c/garbage"), 404, "not_found");
-    expectError(await call("GET", `/t/o/${tamper(s.pixel.split("/").pop() as string)}`), 404, "not_found");
+    expectError(
+      await call("GET", `/t/o/${tamper(s.pixel.split("/").pop() as string)}`),
+      404,
+      "not_found",
+    );
   });
 
   it("verifies tokens signed with an older key still listed (rotation)", async () => {
@@ -99,7 +132,11 @@ describe("tracking pixel and click redirect", () => {
     });
     for (const path of [s.pixel, s.click]) {
       const ctx = createExecutionContext();
-      const res = await worker.fetch(new Request(`https://nudge.test${path}`, { redirect: "manual" }), { ...env, DB: forbidden }, ctx);
+      const res = await worker.fetch(
+        new Request(`https://nudge.test${path}`, { redirect: "manual" }),
+        { ...env, DB: forbidden },
+        ctx,
+      );
       expect([200, 302]).toContain(res.status);
       await waitOnExecutionContext(ctx);
     }
@@ -108,13 +145,17 @@ describe("tracking pixel and click redirect", () => {
   it("counts a human open, resumes the enrollment waiting for email.opened, and flags machine opens apart", async () => {
     const s = await sentEmail();
     await call("GET", s.pixel, { headers: { "user-agent": "Mozilla/5.0" } }); // Apple Mail Privacy Protection
-    await call("HEAD", s.pixel, { headers: { "user-agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/120" } });
+    await call("HEAD", s.pixel, {
+      headers: { "user-agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/120" },
+    });
     await poll(
       () => message(s.key, s.messageId),
       (m) => m.machineOpens === 2,
     );
     expect((await enrollment(s.key, s.enrollmentId)).status).toBe("waiting");
-    await call("GET", s.pixel, { headers: { "user-agent": "Mozilla/5.0 (Windows NT 10.0) Thunderbird/115" } });
+    await call("GET", s.pixel, {
+      headers: { "user-agent": "Mozilla/5.0 (Windows NT 10.0) Thunderbird/115" },
+    });
     const m = await poll(
       () => message(s.key, s.messageId),
       (m) => m.opens === 1,
@@ -124,7 +165,9 @@ describe("tracking pixel and click redirect", () => {
       () => enrollment(s.key, s.enrollmentId),
       (e) => e.status === "completed",
     );
-    expect(e.timeline.some((l: { message: string }) => l.message.includes('"email.opened" received'))).toBe(true);
+    expect(
+      e.timeline.some((l: { message: string }) => l.message.includes('"email.opened" received')),
+    ).toBe(true);
   });
 
   it("flags a click within seconds of sending as a machine click, and counts a later one", async () => {
@@ -148,11 +191,20 @@ describe("tracking pixel and click redirect", () => {
     );
     expect(m.machineClicks).toBe(2);
     const events = await poll(
-      async () => (await call("GET", `/v1/contacts/${s.contactId}/events`, { key: s.key })).json.data,
+      async () =>
+        (await call("GET", `/v1/contacts/${s.contactId}/events`, { key: s.key })).json.data,
       (d) => d.some((e: { name: string }) => e.name === "email.clicked"),
     );
-    expect(events.find((e: { name: string }) => e.name === "email.clicked").data.url).toBe("https://acme.test/pricing?a=1");
-    const stats = (await call("GET", `/v1/workflows/${(await enrollment(s.key, s.enrollmentId)).workflowId}/stats`, { key: s.key })).json;
+    expect(events.find((e: { name: string }) => e.name === "email.clicked").data.url).toBe(
+      "https://acme.test/pricing?a=1",
+    );
+    const stats = (
+      await call(
+        "GET",
+        `/v1/workflows/${(await enrollment(s.key, s.enrollmentId)).workflowId}/stats`,
+        { key: s.key },
+      )
+    ).json;
     expect(stats.steps[0].email).toMatchObject({ clicked: 1, machineClicked: 2 });
   });
 });
@@ -168,11 +220,19 @@ describe("one-click unsubscribe", () => {
     expect(page.headers.get("content-type")).toContain("text/html");
     expect(await page.text()).toContain('method="post"');
     expect(queued).not.toHaveBeenCalled();
-    expect((await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json.subscribed).toBe(true);
+    expect((await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json.subscribed).toBe(
+      true,
+    );
   });
 
   it.each([
-    ["form-encoded", () => ({ raw: "List-Unsubscribe=One-Click", headers: { "content-type": "application/x-www-form-urlencoded" } })],
+    [
+      "form-encoded",
+      () => ({
+        raw: "List-Unsubscribe=One-Click",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
+    ],
     [
       "multipart",
       () => {
@@ -181,46 +241,73 @@ describe("one-click unsubscribe", () => {
         return { raw: form };
       },
     ],
-  ])("unsubscribes on POST (%s), idempotently, and no further email is sent", async (_name, body) => {
-    const s = await sentEmail({
-      steps: [
-        { id: "m", type: "send_email", config: { subject: "Hi", html: "<p>x</p>" } },
-        { id: "w", type: "wait_for_event", config: { eventName: "go", timeout: 86400 } },
-        { id: "again", type: "send_email", config: { subject: "Again", html: "<p>x</p>" } },
-      ],
-    });
-    const res = await call("POST", s.unsubscribe, body());
-    expect(res.status).toBe(200);
-    expect(res.headers.get("location")).toBeNull();
-    expect((await call("POST", s.unsubscribe, body())).status).toBe(200);
-    const c = await poll(
-      async () => (await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json,
-      (c) => c.subscribed === false,
-    );
-    expect(c.unsubscribedAt).toMatch(/Z$/);
-    const events = await poll(
-      async () => (await call("GET", `/v1/contacts/${s.contactId}/events`, { key: s.key })).json.data,
-      (d) => d.some((e: { name: string }) => e.name === "contact.unsubscribed"),
-    );
-    expect(events.filter((e: { name: string }) => e.name === "contact.unsubscribed")).toHaveLength(1);
-    // The journey goes on to its next email step: it is skipped, and nothing is sent.
-    expect((await call("POST", "/v1/events", { key: s.key, body: { name: "go", contactId: s.contactId } })).json.resumed).toEqual([s.enrollmentId]);
-    const done = await settle(s.key, s.enrollmentId);
-    expect(done.status).toBe("completed");
-    expect(done.timeline.find((l: { stepId: string; status: string }) => l.stepId === "again" && l.status !== "started")).toMatchObject({
-      status: "skipped",
-      outcome: "suppressed",
-    });
-    await drained(s.enrollmentId);
-    expect((await call("GET", `/v1/messages?contactId=${s.contactId}`, { key: s.key })).json.data.map((m: { stepId: string }) => m.stepId)).toEqual(["m"]);
-    expect((await call("GET", "/v1/outbox", { key: s.key })).json.data).toHaveLength(1);
-  });
+  ])(
+    "unsubscribes on POST (%s), idempotently, and no further email is sent",
+    async (_name, body) => {
+      const s = await sentEmail({
+        steps: [
+          { id: "m", type: "send_email", config: { subject: "Hi", html: "<p>x</p>" } },
+          { id: "w", type: "wait_for_event", config: { eventName: "go", timeout: 86400 } },
+          { id: "again", type: "send_email", config: { subject: "Again", html: "<p>x</p>" } },
+        ],
+      });
+      const res = await call("POST", s.unsubscribe, body());
+      expect(res.status).toBe(200);
+      expect(res.headers.get("location")).toBeNull();
+      expect((await call("POST", s.unsubscribe, body())).status).toBe(200);
+      const c = await poll(
+        async () => (await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json,
+        (c) => c.subscribed === false,
+      );
+      expect(c.unsubscribedAt).toMatch(/Z$/);
+      const events = await poll(
+        async () =>
+          (await call("GET", `/v1/contacts/${s.contactId}/events`, { key: s.key })).json.data,
+        (d) => d.some((e: { name: string }) => e.name === "contact.unsubscribed"),
+      );
+      expect(
+        events.filter((e: { name: string }) => e.name === "contact.unsubscribed"),
+      ).toHaveLength(1);
+      // The journey goes on to its next email step: it is skipped, and nothing is sent.
+      expect(
+        (
+          await call("POST", "/v1/events", {
+            key: s.key,
+            body: { name: "go", contactId: s.contactId },
+          })
+        ).json.resumed,
+      ).toEqual([s.enrollmentId]);
+      const done = await settle(s.key, s.enrollmentId);
+      expect(done.status).toBe("completed");
+      expect(
+        done.timeline.find(
+          (l: { stepId: string; status: string }) => l.stepId === "again" && l.status !== "started",
+        ),
+      ).toMatchObject({
+        status: "skipped",
+        outcome: "suppressed",
+      });
+      await drained(s.enrollmentId);
+      expect(
+        (await call("GET", `/v1/messages?contactId=${s.contactId}`, { key: s.key })).json.data.map(
+          (m: { stepId: string }) => m.stepId,
+        ),
+      ).toEqual(["m"]);
+      expect((await call("GET", "/v1/outbox", { key: s.key })).json.data).toHaveLength(1);
+    },
+  );
 
   it("refuses a forged unsubscribe token", async () => {
     const s = await sentEmail();
-    const forged = await signToken({ ...env, TOKEN_SIGNING_KEYS: "k1:not-ours" }, { k: "u", g: s.orgId, m: s.messageId, c: s.contactId });
+    const forged = await signToken(
+      { ...env, TOKEN_SIGNING_KEYS: "k1:not-ours" },
+      { k: "u", g: s.orgId, m: s.messageId, c: s.contactId },
+    );
     expectError(
-      await call("POST", `/t/u/${forged}`, { raw: "List-Unsubscribe=One-Click", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      await call("POST", `/t/u/${forged}`, {
+        raw: "List-Unsubscribe=One-Click",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
       404,
       "not_found",
     );
@@ -228,24 +315,50 @@ describe("one-click unsubscribe", () => {
 });
 
 describe("inbound provider webhooks", () => {
-  async function withProviderMessage(provider: string, credentials: Record<string, string>, providerMessageId: string) {
-    const s = await sentEmail({ steps: [{ id: "m", type: "send_email", config: { subject: "Hi", html: "<p>x</p>" } }] });
-    const conn = (await call("POST", "/v1/connections", { key: s.key, body: { provider, key: `in-${provider}`, credentials } })).json;
-    await env.DB.prepare("UPDATE messages SET provider_message_id = ? WHERE id = ?").bind(providerMessageId, s.messageId).run();
+  async function withProviderMessage(
+    provider: string,
+    credentials: Record<string, string>,
+    providerMessageId: string,
+  ) {
+    const s = await sentEmail({
+      steps: [{ id: "m", type: "send_email", config: { subject: "Hi", html: "<p>x</p>" } }],
+    });
+    const conn = (
+      await call("POST", "/v1/connections", {
+        key: s.key,
+        body: { provider, key: `in-${provider}`, credentials },
+      })
+    ).json;
+    await env.DB.prepare("UPDATE messages SET provider_message_id = ? WHERE id = ?")
+      .bind(providerMessageId, s.messageId)
+      .run();
     return { ...s, connectionId: conn.id as string };
   }
 
-  async function expectSuppressed(s: { key: string; contactId: string; messageId: string }, status: "bounced" | "complained") {
+  async function expectSuppressed(
+    s: { key: string; contactId: string; messageId: string },
+    status: "bounced" | "complained",
+  ) {
     expect((await message(s.key, s.messageId)).status).toBe(status);
-    expect((await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json.suppressed).toBe(status);
-    const events = (await call("GET", `/v1/contacts/${s.contactId}/events`, { key: s.key })).json.data;
+    expect((await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json.suppressed).toBe(
+      status,
+    );
+    const events = (await call("GET", `/v1/contacts/${s.contactId}/events`, { key: s.key })).json
+      .data;
     expect(events.filter((e: { name: string }) => e.name === `email.${status}`)).toHaveLength(1);
   }
 
   it("SendGrid: ECDSA-signed events; a forged signature is 401; a repeat is ignored", async () => {
-    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
     const spki = (await crypto.subtle.exportKey("spki", pair.publicKey)) as ArrayBuffer;
-    const s = await withProviderMessage("sendgrid", { apiKey: "SG.x", webhookVerificationKey: b64(spki) }, "sg-msg-1");
+    const s = await withProviderMessage(
+      "sendgrid",
+      { apiKey: "SG.x", webhookVerificationKey: b64(spki) },
+      "sg-msg-1",
+    );
     const body = JSON.stringify([
       {
         email: "x@y.z",
@@ -258,40 +371,85 @@ describe("inbound provider webhooks", () => {
       },
     ]);
     const ts = String(Math.floor(Date.now() / 1000));
-    const sig = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, new TextEncoder().encode(ts + body)));
+    const sig = new Uint8Array(
+      await crypto.subtle.sign(
+        { name: "ECDSA", hash: "SHA-256" },
+        pair.privateKey,
+        new TextEncoder().encode(ts + body),
+      ),
+    );
     const headers = {
       "content-type": "application/json",
       "x-twilio-email-event-webhook-timestamp": ts,
       "x-twilio-email-event-webhook-signature": b64(rawToDer(sig)),
     };
-    expectError(await call("POST", `/inbound/sendgrid/${s.connectionId}`, { raw: body.replace("bounce", "delivered"), headers }), 401, "unauthorized");
+    expectError(
+      await call("POST", `/inbound/sendgrid/${s.connectionId}`, {
+        raw: body.replace("bounce", "delivered"),
+        headers,
+      }),
+      401,
+      "unauthorized",
+    );
     const ok = await call("POST", `/inbound/sendgrid/${s.connectionId}`, { raw: body, headers });
     expect(ok.json).toEqual({ received: 1, applied: 1 });
-    expect((await call("POST", `/inbound/sendgrid/${s.connectionId}`, { raw: body, headers })).json).toEqual({ received: 1, applied: 0 });
+    expect(
+      (await call("POST", `/inbound/sendgrid/${s.connectionId}`, { raw: body, headers })).json,
+    ).toEqual({ received: 1, applied: 0 });
     await expectSuppressed(s, "bounced");
   });
 
   it("Resend: Svix-signed events", async () => {
     const secretBytes = crypto.getRandomValues(new Uint8Array(24));
     const secret = `whsec_${b64(secretBytes)}`;
-    const s = await withProviderMessage("resend", { apiKey: "re_x", webhookSecret: secret }, "re-msg-1");
-    const body = JSON.stringify({ type: "email.complained", created_at: "2026-11-22T00:00:00Z", data: { email_id: "re-msg-1" } });
+    const s = await withProviderMessage(
+      "resend",
+      { apiKey: "re_x", webhookSecret: secret },
+      "re-msg-1",
+    );
+    const body = JSON.stringify({
+      type: "email.complained",
+      created_at: "2026-11-22T00:00:00Z",
+      data: { email_id: "re-msg-1" },
+    });
     const id = "msg_svix_1";
     const ts = String(Math.floor(Date.now() / 1000));
-    const key = await crypto.subtle.importKey("raw", secretBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    const sig = b64(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${ts}.${body}`)));
-    const headers = { "content-type": "application/json", "svix-id": id, "svix-timestamp": ts, "svix-signature": `v1,${sig}` };
+    const key = await crypto.subtle.importKey(
+      "raw",
+      secretBytes,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const sig = b64(
+      await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${ts}.${body}`)),
+    );
+    const headers = {
+      "content-type": "application/json",
+      "svix-id": id,
+      "svix-timestamp": ts,
+      "svix-signature": `v1,${sig}`,
+    };
     expectError(
-      await call("POST", `/inbound/resend/${s.connectionId}`, { raw: body, headers: { ...headers, "svix-signature": "v1,AAAA" } }),
+      await call("POST", `/inbound/resend/${s.connectionId}`, {
+        raw: body,
+        headers: { ...headers, "svix-signature": "v1,AAAA" },
+      }),
       401,
       "unauthorized",
     );
-    expect((await call("POST", `/inbound/resend/${s.connectionId}`, { raw: body, headers })).json).toEqual({ received: 1, applied: 1 });
+    expect(
+      (await call("POST", `/inbound/resend/${s.connectionId}`, { raw: body, headers })).json,
+    ).toEqual({ received: 1, applied: 1 });
     await expectSuppressed(s, "complained");
   });
 
   it("Postmark: basic auth", async () => {
-    const s = await withProviderMessage("postmark", { serverToken: "t", webhookUsername: "hook", webhookPassword: "pw-123" }, "pm-msg-1");
+    const s = await withProviderMessage(
+      "postmark",
+      { serverToken: "t", webhookUsername: "hook", webhookPassword: "pw-123" },
+      "pm-msg-1",
+    );
     const body = JSON.stringify({
       RecordType: "Bounce",
       Type: "HardBounce",
@@ -302,14 +460,20 @@ describe("inbound provider webhooks", () => {
     expectError(
       await call("POST", `/inbound/postmark/${s.connectionId}`, {
         raw: body,
-        headers: { "content-type": "application/json", authorization: `Basic ${btoa("hook:wrong")}` },
+        headers: {
+          "content-type": "application/json",
+          authorization: `Basic ${btoa("hook:wrong")}`,
+        },
       }),
       401,
       "unauthorized",
     );
     const ok = await call("POST", `/inbound/postmark/${s.connectionId}`, {
       raw: body,
-      headers: { "content-type": "application/json", authorization: `Basic ${btoa("hook:pw-123")}` },
+      headers: {
+        "content-type": "application/json",
+        authorization: `Basic ${btoa("hook:pw-123")}`,
+      },
     });
     expect(ok.json).toEqual({ received: 1, applied: 1 });
     await expectSuppressed(s, "bounced");
@@ -317,18 +481,31 @@ describe("inbound provider webhooks", () => {
 
   it("Amazon SES via SNS: certificate-signed, subscription confirmed, wrong topic refused", async () => {
     const pair = (await crypto.subtle.generateKey(
-      { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      {
+        name: "RSASSA-PKCS1-v1_5",
+        modulusLength: 2048,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: "SHA-256",
+      },
       true,
       ["sign", "verify"],
     )) as CryptoKeyPair;
-    const pem = certificatePem((await crypto.subtle.exportKey("spki", pair.publicKey)) as ArrayBuffer);
+    const pem = certificatePem(
+      (await crypto.subtle.exportKey("spki", pair.publicKey)) as ArrayBuffer,
+    );
     const topic = "arn:aws:sns:eu-west-1:123456789012:ses-events";
-    const s = await withProviderMessage("ses", { accessKeyId: "a", secretAccessKey: "b", region: "eu-west-1", topicArn: topic }, "ses-msg-1");
+    const s = await withProviderMessage(
+      "ses",
+      { accessKeyId: "a", secretAccessKey: "b", region: "eu-west-1", topicArn: topic },
+      "ses-msg-1",
+    );
     const certUrl = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem";
     const confirmed: string[] = [];
     vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL) => {
       const url = String(input instanceof Request ? input.url : input);
-      if (url === certUrl) return new Response(pem);
+      if (url === certUrl) {
+        return new Response(pem);
+      }
       confirmed.push(url);
       return new Response("<ConfirmSubscriptionResponse/>");
     });
@@ -341,8 +518,17 @@ describe("inbound provider webhooks", () => {
         .filter((f) => m[f] !== undefined)
         .map((f) => `${f}\n${m[f]}\n`)
         .join("");
-      const sig = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", pair.privateKey, new TextEncoder().encode(text));
-      return JSON.stringify({ ...m, SignatureVersion: "2", Signature: b64(sig), SigningCertURL: certUrl });
+      const sig = await crypto.subtle.sign(
+        "RSASSA-PKCS1-v1_5",
+        pair.privateKey,
+        new TextEncoder().encode(text),
+      );
+      return JSON.stringify({
+        ...m,
+        SignatureVersion: "2",
+        Signature: b64(sig),
+        SigningCertURL: certUrl,
+      });
     };
     const base = { Timestamp: new Date().toISOString(), TopicArn: topic };
     const confirm = await sign({
@@ -353,16 +539,40 @@ describe("inbound provider webhooks", () => {
       Message: "confirm",
       SubscribeURL: "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok",
     });
-    expect((await call("POST", `/inbound/ses/${s.connectionId}`, { raw: confirm, headers: { "content-type": "text/plain" } })).status).toBe(200);
-    expect(confirmed).toEqual(["https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok"]);
+    expect(
+      (
+        await call("POST", `/inbound/ses/${s.connectionId}`, {
+          raw: confirm,
+          headers: { "content-type": "text/plain" },
+        })
+      ).status,
+    ).toBe(200);
+    expect(confirmed).toEqual([
+      "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok",
+    ]);
     const notification = {
       notificationType: "Bounce",
-      bounce: { bounceType: "Permanent", bouncedRecipients: [{ diagnosticCode: "smtp; 550 user unknown" }] },
+      bounce: {
+        bounceType: "Permanent",
+        bouncedRecipients: [{ diagnosticCode: "smtp; 550 user unknown" }],
+      },
       mail: { messageId: "ses-msg-1" },
     };
-    const good = await sign({ ...base, Type: "Notification", MessageId: "sns-1", Message: JSON.stringify(notification) });
+    const good = await sign({
+      ...base,
+      Type: "Notification",
+      MessageId: "sns-1",
+      Message: JSON.stringify(notification),
+    });
     const tampered = good.replace("Permanent", "Transient");
-    expectError(await call("POST", `/inbound/ses/${s.connectionId}`, { raw: tampered, headers: { "content-type": "text/plain" } }), 401, "unauthorized");
+    expectError(
+      await call("POST", `/inbound/ses/${s.connectionId}`, {
+        raw: tampered,
+        headers: { "content-type": "text/plain" },
+      }),
+      401,
+      "unauthorized",
+    );
     const otherTopic = await sign({
       ...base,
       TopicArn: "arn:aws:sns:eu-west-1:999999999999:evil",
@@ -370,8 +580,22 @@ describe("inbound provider webhooks", () => {
       MessageId: "sns-2",
       Message: JSON.stringify(notification),
     });
-    expectError(await call("POST", `/inbound/ses/${s.connectionId}`, { raw: otherTopic, headers: { "content-type": "text/plain" } }), 401, "unauthorized");
-    expect((await call("POST", `/inbound/ses/${s.connectionId}`, { raw: good, headers: { "content-type": "text/plain" } })).json).toEqual({
+    expectError(
+      await call("POST", `/inbound/ses/${s.connectionId}`, {
+        raw: otherTopic,
+        headers: { "content-type": "text/plain" },
+      }),
+      401,
+      "unauthorized",
+    );
+    expect(
+      (
+        await call("POST", `/inbound/ses/${s.connectionId}`, {
+          raw: good,
+          headers: { "content-type": "text/plain" },
+        })
+      ).json,
+    ).toEqual({
       received: 1,
       applied: 1,
     });
@@ -380,47 +604,108 @@ describe("inbound provider webhooks", () => {
 
   it("Mailgun: HMAC-signed events; permanent failures bounce, temporary ones do not, complaints complain", async () => {
     const signingKey = "mg-webhook-signing-key-0123";
-    const s = await withProviderMessage("mailgun", { apiKey: "mg", domain: "mg.acme.test", webhookSigningKey: signingKey }, "mg-msg-1");
+    const s = await withProviderMessage(
+      "mailgun",
+      { apiKey: "mg", domain: "mg.acme.test", webhookSigningKey: signingKey },
+      "mg-msg-1",
+    );
     const hmacHex = async (content: string) => {
-      const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      return [...new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(content)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+      const key = await crypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(signingKey),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      );
+      return [
+        ...new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(content))),
+      ]
+        .map((b) => b.toString(16).padStart(2, "0"))
+        .join("");
     };
-    const post = async (eventData: Record<string, unknown>, opts: { timestamp?: number; tamper?: boolean } = {}) => {
+    const post = async (
+      eventData: Record<string, unknown>,
+      opts: { timestamp?: number; tamper?: boolean } = {},
+    ) => {
       const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
       const token = crypto.randomUUID();
       const signature = await hmacHex(`${timestamp}${token}`);
       const body = JSON.stringify({
-        signature: { timestamp, token, signature: opts.tamper ? signature.replace(/^./, "0") : signature },
+        signature: {
+          timestamp,
+          token,
+          signature: opts.tamper ? signature.replace(/^./, "0") : signature,
+        },
         "event-data": eventData,
       });
-      return call("POST", `/inbound/mailgun/${s.connectionId}`, { raw: body, headers: { "content-type": "application/json" } });
+      return call("POST", `/inbound/mailgun/${s.connectionId}`, {
+        raw: body,
+        headers: { "content-type": "application/json" },
+      });
     };
-    const event = (id: string, extra: Record<string, unknown>) => ({ id, message: { headers: { "message-id": "<mg-msg-1>" } }, ...extra });
-    expectError(await post(event("mg-ev-0", { event: "failed", severity: "permanent" }), { tamper: true }), 401, "unauthorized");
+    const event = (id: string, extra: Record<string, unknown>) => ({
+      id,
+      message: { headers: { "message-id": "<mg-msg-1>" } },
+      ...extra,
+    });
     expectError(
-      await post(event("mg-ev-0", { event: "failed", severity: "permanent" }), { timestamp: Math.floor(Date.now() / 1000) - 3600 }),
+      await post(event("mg-ev-0", { event: "failed", severity: "permanent" }), { tamper: true }),
       401,
       "unauthorized",
     );
-    expect((await post(event("mg-ev-1", { event: "failed", severity: "temporary", reason: "greylisted" }))).json).toEqual({ received: 1, applied: 0 });
+    expectError(
+      await post(event("mg-ev-0", { event: "failed", severity: "permanent" }), {
+        timestamp: Math.floor(Date.now() / 1000) - 3600,
+      }),
+      401,
+      "unauthorized",
+    );
+    expect(
+      (
+        await post(
+          event("mg-ev-1", { event: "failed", severity: "temporary", reason: "greylisted" }),
+        )
+      ).json,
+    ).toEqual({ received: 1, applied: 0 });
     expect((await message(s.key, s.messageId)).status).toBe("sent");
     const bounce = await post(
-      event("mg-ev-2", { event: "failed", severity: "permanent", "delivery-status": { description: "550 5.1.1 mailbox unavailable" } }),
+      event("mg-ev-2", {
+        event: "failed",
+        severity: "permanent",
+        "delivery-status": { description: "550 5.1.1 mailbox unavailable" },
+      }),
     );
     expect(bounce.json).toEqual({ received: 1, applied: 1 });
-    expect((await post(event("mg-ev-2", { event: "failed", severity: "permanent" }))).json).toEqual({ received: 1, applied: 0 }); // a repeat
+    expect((await post(event("mg-ev-2", { event: "failed", severity: "permanent" }))).json).toEqual(
+      { received: 1, applied: 0 },
+    ); // a repeat
     await expectSuppressed(s, "bounced");
     expect((await message(s.key, s.messageId)).error).toBe("550 5.1.1 mailbox unavailable");
-    const other = await withProviderMessage("mailgun", { apiKey: "mg", domain: "mg.acme.test", webhookSigningKey: signingKey }, "mg-msg-2");
+    const other = await withProviderMessage(
+      "mailgun",
+      { apiKey: "mg", domain: "mg.acme.test", webhookSigningKey: signingKey },
+      "mg-msg-2",
+    );
     const complaint = JSON.stringify({
       signature: await (async () => {
         const timestamp = String(Math.floor(Date.now() / 1000));
         const token = "tok-complaint";
         return { timestamp, token, signature: await hmacHex(`${timestamp}${token}`) };
       })(),
-      "event-data": { id: "mg-ev-3", event: "complained", "user-variables": { nudge_message_id: other.messageId } },
+      "event-data": {
+        id: "mg-ev-3",
+        event: "complained",
+        "user-variables": { nudge_message_id: other.messageId },
+      },
     });
-    expect((await call("POST", `/inbound/mailgun/${other.connectionId}`, { raw: complaint, headers: { "content-type": "application/json" } })).json).toEqual({
+    expect(
+      (
+        await call("POST", `/inbound/mailgun/${other.connectionId}`, {
+          raw: complaint,
+          headers: { "content-type": "application/json" },
+        })
+      ).json,
+    ).toEqual({
       received: 1,
       applied: 1,
     });
@@ -428,14 +713,42 @@ describe("inbound provider webhooks", () => {
   });
 
   it("answers 404 for an unknown connection or the wrong provider", async () => {
-    const s = await withProviderMessage("postmark", { serverToken: "t", webhookUsername: "u", webhookPassword: "p" }, "pm-x");
-    expectError(await call("POST", "/inbound/postmark/cxn_nope", { raw: "{}", headers: { "content-type": "application/json" } }), 404, "not_found");
+    const s = await withProviderMessage(
+      "postmark",
+      { serverToken: "t", webhookUsername: "u", webhookPassword: "p" },
+      "pm-x",
+    );
     expectError(
-      await call("POST", `/inbound/${"x".repeat(300)}/${s.connectionId}`, { raw: "{}", headers: { "content-type": "application/json" } }),
+      await call("POST", "/inbound/postmark/cxn_nope", {
+        raw: "{}",
+        headers: { "content-type": "application/json" },
+      }),
       404,
       "not_found",
     );
-    expectError(await call("POST", `/inbound/smtp/${s.connectionId}`, { raw: "{}", headers: { "content-type": "application/json" } }), 404, "not_found");
-    expectError(await call("POST", `/inbound/resend/${s.connectionId}`, { raw: "{}", headers: { "content-type": "application/json" } }), 404, "not_found");
+    expectError(
+      await call("POST", `/inbound/${"x".repeat(300)}/${s.connectionId}`, {
+        raw: "{}",
+        headers: { "content-type": "application/json" },
+      }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await call("POST", `/inbound/smtp/${s.connectionId}`, {
+        raw: "{}",
+        headers: { "content-type": "application/json" },
+      }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await call("POST", `/inbound/resend/${s.connectionId}`, {
+        raw: "{}",
+        headers: { "content-type": "application/json" },
+      }),
+      404,
+      "not_found",
+    );
   });
 });

@@ -20,22 +20,30 @@ const email: OutgoingEmail = {
   subject: "Hello",
   html: "<p>Hello</p>",
   text: "Hello",
-  headers: { "List-Unsubscribe": "<https://nudge.test/t/u/x>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" },
+  headers: {
+    "List-Unsubscribe": "<https://nudge.test/t/u/x>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+  },
 };
 
 /** Captures the provider's request and answers with `res`. */
 function intercept(...responses: Response[]) {
   const requests: Request[] = [];
-  const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
-    requests.push(new Request(input, init));
-    const next = responses.length > 1 ? responses.shift() : responses[0];
-    return (next as Response).clone();
-  });
+  const spy = vi
+    .spyOn(globalThis, "fetch")
+    .mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+      requests.push(new Request(input, init));
+      const next = responses.length > 1 ? responses.shift() : responses[0];
+      return (next as Response).clone();
+    });
   return { requests, spy };
 }
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
 const ctx = (credentials: Record<string, string>) => ({ env, orgId: "org_1", credentials });
 
 describe("providers against their documented HTTP APIs", () => {
@@ -60,19 +68,34 @@ describe("providers against their documented HTTP APIs", () => {
   });
 
   it("Resend: a 422 is permanent with the provider's message; a 429 is retryable with Retry-After", async () => {
-    intercept(json({ statusCode: 422, name: "validation_error", message: "Invalid `from` field" }, 422));
+    intercept(
+      json({ statusCode: 422, name: "validation_error", message: "Invalid `from` field" }, 422),
+    );
     await expect(PROVIDERS.resend.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({
       retryable: false,
       message: expect.stringContaining("Invalid `from` field"),
     });
     vi.restoreAllMocks();
     intercept(json({ statusCode: 429, message: "Too many requests" }, 429, { "retry-after": "7" }));
-    await expect(PROVIDERS.resend.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({ retryable: true, retryAfterSeconds: 7 });
+    await expect(PROVIDERS.resend.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({
+      retryable: true,
+      retryAfterSeconds: 7,
+    });
   });
 
   it("Postmark: POST /email with X-Postmark-Server-Token", async () => {
-    const { requests } = intercept(json({ To: "ada@example.com", SubmittedAt: "2026-11-22T00:00:00Z", MessageID: "pm-1", ErrorCode: 0, Message: "OK" }));
-    expect((await PROVIDERS.postmark.send(email, ctx({ serverToken: "pm_tok" }))).providerMessageId).toBe("pm-1");
+    const { requests } = intercept(
+      json({
+        To: "ada@example.com",
+        SubmittedAt: "2026-11-22T00:00:00Z",
+        MessageID: "pm-1",
+        ErrorCode: 0,
+        Message: "OK",
+      }),
+    );
+    expect(
+      (await PROVIDERS.postmark.send(email, ctx({ serverToken: "pm_tok" }))).providerMessageId,
+    ).toBe("pm-1");
     const r = requests[0];
     expect(r.url).toBe("https://api.postmarkapp.com/email");
     expect(r.headers.get("x-postmark-server-token")).toBe("pm_tok");
@@ -100,8 +123,12 @@ describe("providers against their documented HTTP APIs", () => {
   });
 
   it("SendGrid: POST /v3/mail/send, 202 with X-Message-Id", async () => {
-    const { requests } = intercept(new Response(null, { status: 202, headers: { "x-message-id": "sg-abc" } }));
-    expect((await PROVIDERS.sendgrid.send(email, ctx({ apiKey: "SG.key" }))).providerMessageId).toBe("sg-abc");
+    const { requests } = intercept(
+      new Response(null, { status: 202, headers: { "x-message-id": "sg-abc" } }),
+    );
+    expect(
+      (await PROVIDERS.sendgrid.send(email, ctx({ apiKey: "SG.key" }))).providerMessageId,
+    ).toBe("sg-abc");
     const r = requests[0];
     expect(r.url).toBe("https://api.sendgrid.com/v3/mail/send");
     expect(r.headers.get("authorization")).toBe("Bearer SG.key");
@@ -115,15 +142,35 @@ describe("providers against their documented HTTP APIs", () => {
     ]);
     expect(body.headers).toEqual(email.headers);
     vi.restoreAllMocks();
-    intercept(json({ errors: [{ message: "The from address does not match a verified Sender Identity.", field: "from" }] }, 403));
-    await expect(PROVIDERS.sendgrid.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({ retryable: false, status: 403 });
+    intercept(
+      json(
+        {
+          errors: [
+            {
+              message: "The from address does not match a verified Sender Identity.",
+              field: "from",
+            },
+          ],
+        },
+        403,
+      ),
+    );
+    await expect(PROVIDERS.sendgrid.send(email, ctx({ apiKey: "k" }))).rejects.toMatchObject({
+      retryable: false,
+      status: 403,
+    });
   });
 
   it("Amazon SES v2: SigV4-signed POST /v2/email/outbound-emails", async () => {
     const { requests, spy } = intercept(json({ MessageId: "ses-1" }));
-    expect((await PROVIDERS.ses.send(email, ctx({ accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret", region: "eu-west-1" }))).providerMessageId).toBe(
-      "ses-1",
-    );
+    expect(
+      (
+        await PROVIDERS.ses.send(
+          email,
+          ctx({ accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret", region: "eu-west-1" }),
+        )
+      ).providerMessageId,
+    ).toBe("ses-1");
     expect(spy).toHaveBeenCalledTimes(1);
     const r = requests[0];
     expect(r.url).toBe("https://email.eu-west-1.amazonaws.com/v2/email/outbound-emails");
@@ -132,18 +179,32 @@ describe("providers against their documented HTTP APIs", () => {
     );
     expect(r.headers.get("x-amz-date")).toMatch(/^\d{8}T\d{6}Z$/);
     const body = await r.json<Record<string, any>>();
-    expect(body).toMatchObject({ FromEmailAddress: email.from, Destination: { ToAddresses: ["ada@example.com"] }, ReplyToAddresses: ["support@acme.test"] });
+    expect(body).toMatchObject({
+      FromEmailAddress: email.from,
+      Destination: { ToAddresses: ["ada@example.com"] },
+      ReplyToAddresses: ["support@acme.test"],
+    });
     expect(body.Content.Simple.Subject.Data).toBe("Hello");
     expect(body.Content.Simple.Body.Html.Data).toBe("<p>Hello</p>");
     vi.restoreAllMocks();
     const fail = intercept(json({ message: "Maximum sending rate exceeded." }, 429));
-    await expect(PROVIDERS.ses.send(email, ctx({ accessKeyId: "a", secretAccessKey: "b", region: "us-east-1" }))).rejects.toMatchObject({ retryable: true });
+    await expect(
+      PROVIDERS.ses.send(
+        email,
+        ctx({ accessKeyId: "a", secretAccessKey: "b", region: "us-east-1" }),
+      ),
+    ).rejects.toMatchObject({ retryable: true });
     expect(fail.spy).toHaveBeenCalledTimes(1); // aws4fetch's own retries are off
   });
 
   it("Mailgun: form POST /v3/{domain}/messages with basic auth", async () => {
-    const { requests } = intercept(json({ id: "<2026.abc@mg.acme.test>", message: "Queued. Thank you." }));
-    expect((await PROVIDERS.mailgun.send(email, ctx({ apiKey: "mg-key", domain: "mg.acme.test" }))).providerMessageId).toBe("2026.abc@mg.acme.test");
+    const { requests } = intercept(
+      json({ id: "<2026.abc@mg.acme.test>", message: "Queued. Thank you." }),
+    );
+    expect(
+      (await PROVIDERS.mailgun.send(email, ctx({ apiKey: "mg-key", domain: "mg.acme.test" })))
+        .providerMessageId,
+    ).toBe("2026.abc@mg.acme.test");
     const r = requests[0];
     expect(r.url).toBe("https://api.mailgun.net/v3/mg.acme.test/messages");
     expect(r.headers.get("authorization")).toBe(`Basic ${btoa("api:mg-key")}`);
@@ -154,7 +215,9 @@ describe("providers against their documented HTTP APIs", () => {
     expect(form.get("h:Reply-To")).toBe("support@acme.test");
     vi.restoreAllMocks();
     intercept(json({ message: "Domain not found: mg.acme.test" }, 404));
-    await expect(PROVIDERS.mailgun.send(email, ctx({ apiKey: "k", domain: "mg.acme.test" }))).rejects.toMatchObject({
+    await expect(
+      PROVIDERS.mailgun.send(email, ctx({ apiKey: "k", domain: "mg.acme.test" })),
+    ).rejects.toMatchObject({
       retryable: false,
       message: expect.stringContaining("Domain not found"),
     });
@@ -168,7 +231,11 @@ describe("providers against their documented HTTP APIs", () => {
         return { messageId: "cf-1" };
       },
     };
-    const out = await PROVIDERS.cloudflare.send(email, { env: { ...env, SEND_EMAIL: binding as unknown as SendEmail }, orgId: "org_1", credentials: {} });
+    const out = await PROVIDERS.cloudflare.send(email, {
+      env: { ...env, SEND_EMAIL: binding as unknown as SendEmail },
+      orgId: "org_1",
+      credentials: {},
+    });
     expect(out.providerMessageId).toBe("cf-1");
     expect(sent[0]).toMatchObject({
       from: email.from,
@@ -182,9 +249,26 @@ describe("providers against their documented HTTP APIs", () => {
   });
 
   it("SMTP: speaks to the relay over cloudflare:sockets with auth, envelope, headers and both parts", async () => {
-    const [smtpPort, inboxPort] = [inject("smtpPort" as never) as number, inject("smtpInboxPort" as never) as number];
-    await PROVIDERS.smtp.send(email, ctx({ host: "127.0.0.1", port: String(smtpPort), startTls: "false", username: "relay-user", password: "relay-pass" }));
-    const inbox = (await (await fetch(`http://127.0.0.1:${inboxPort}/`)).json()) as { auth: string; from: string; to: string[]; data: string }[];
+    const [smtpPort, inboxPort] = [
+      inject("smtpPort" as never) as number,
+      inject("smtpInboxPort" as never) as number,
+    ];
+    await PROVIDERS.smtp.send(
+      email,
+      ctx({
+        host: "127.0.0.1",
+        port: String(smtpPort),
+        startTls: "false",
+        username: "relay-user",
+        password: "relay-pass",
+      }),
+    );
+    const inbox = (await (await fetch(`http://127.0.0.1:${inboxPort}/`)).json()) as {
+      auth: string;
+      from: string;
+      to: string[];
+      data: string;
+    }[];
     const got = inbox.at(-1);
     expect(got?.from).toBe("hi@acme.test");
     expect(got?.to).toEqual(["ada@example.com"]);
@@ -198,7 +282,9 @@ describe("providers against their documented HTTP APIs", () => {
   });
 
   it("SMTP: connection failures are retryable, never silent", async () => {
-    await expect(PROVIDERS.smtp.send(email, ctx({ host: "127.0.0.1", port: "1" }))).rejects.toMatchObject({
+    await expect(
+      PROVIDERS.smtp.send(email, ctx({ host: "127.0.0.1", port: "1" })),
+    ).rejects.toMatchObject({
       retryable: true,
       message: expect.stringMatching(/^SMTP:/),
     });
@@ -210,43 +296,78 @@ describe("providers against their documented HTTP APIs", () => {
  * queue is captured (not delivered), so each test drives the consumer with it. `prepare`
  * runs first (connections, templates) and returns the step's config.
  */
-async function setup(prepare: (key: string) => Promise<Record<string, unknown>> | Record<string, unknown> = () => ({ subject: "Hi", html: "<p>x</p>" })) {
+async function setup(
+  prepare: (key: string) => Promise<Record<string, unknown>> | Record<string, unknown> = () => ({
+    subject: "Hi",
+    html: "<p>x</p>",
+  }),
+) {
   const { key, orgId } = await newOrg();
-  const contact = (await call("POST", "/v1/contacts", { key, body: { email: "deliver@x.co", firstName: "Del" } })).json;
+  const contact = (
+    await call("POST", "/v1/contacts", { key, body: { email: "deliver@x.co", firstName: "Del" } })
+  ).json;
   const config = await prepare(key);
   const jobs = captureQueue<EmailJob>("EMAIL_QUEUE");
   const w = await activeWorkflow(key, [
     { id: "m", type: "send_email", config },
     { id: "d", type: "delay", config: { amount: 1, unit: "days" } },
   ]);
-  const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contactId: contact.id, variables: { hook: "Hook value" } } })).json;
+  const e = (
+    await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: w.id, contactId: contact.id, variables: { hook: "Hook value" } },
+    })
+  ).json;
   await poll(
     async () => jobs.captured.length,
     (n) => n === 1,
   );
   jobs.restore();
   const job = jobs.captured[0];
-  expect(job).toMatchObject({ kind: "send", key: `${e.id}:m:1`, stepId: "m", enrollmentId: e.id, contactId: contact.id, config });
+  expect(job).toMatchObject({
+    kind: "send",
+    key: `${e.id}:m:1`,
+    stepId: "m",
+    enrollmentId: e.id,
+    contactId: contact.id,
+    config,
+  });
   return { key, orgId, contact, enrollmentId: e.id as string, job };
 }
 
-const messages = async (key: string, enrollmentId: string) => (await call("GET", `/v1/messages?enrollmentId=${enrollmentId}`, { key })).json.data;
-const connect = (key: string, body: Record<string, unknown>) => call("POST", "/v1/connections", { key, body });
+const messages = async (key: string, enrollmentId: string) =>
+  (await call("GET", `/v1/messages?enrollmentId=${enrollmentId}`, { key })).json.data;
+const connect = (key: string, body: Record<string, unknown>) =>
+  call("POST", "/v1/connections", { key, body });
 
 describe("the email consumer", () => {
   it("retries a 429 with the delay Retry-After asks for, then sends once and acknowledges", async () => {
     const s = await setup(async (key) => {
-      await connect(key, { provider: "resend", credentials: { apiKey: "re_k" }, from: "hi@acme.test" });
+      await connect(key, {
+        provider: "resend",
+        credentials: { apiKey: "re_k" },
+        from: "hi@acme.test",
+      });
       return { subject: "Hi", html: "<p>x</p>" };
     });
-    const { spy } = intercept(json({ message: "slow down" }, 429, { "retry-after": "30" }), json({ id: "re_ok" }));
+    const { spy } = intercept(
+      json({ message: "slow down" }, 429, { "retry-after": "30" }),
+      json({ id: "re_ok" }),
+    );
     const first = await consume("nudge-email", [s.job], 1);
     expect(first.delayOf(0)).toBe(30);
-    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "queued", error: expect.stringContaining("429") });
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({
+      status: "queued",
+      error: expect.stringContaining("429"),
+    });
     const second = await consume("nudge-email", [s.job], 2);
     expect(second.delayOf(0)).toBeNull();
     expect(spy).toHaveBeenCalledTimes(2);
-    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "sent", provider: "resend", providerMessageId: "re_ok" });
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({
+      status: "sent",
+      provider: "resend",
+      providerMessageId: "re_ok",
+    });
   });
 
   it("backs off exponentially from EMAIL_RETRY_BASE_SECONDS when the provider gives no Retry-After", async () => {
@@ -262,11 +383,18 @@ describe("the email consumer", () => {
 
   it("calls the provider once when the same queue message is delivered twice", async () => {
     const s = await setup(async (key) => {
-      await connect(key, { provider: "resend", credentials: { apiKey: "re_k" }, from: "hi@acme.test" });
+      await connect(key, {
+        provider: "resend",
+        credentials: { apiKey: "re_k" },
+        from: "hi@acme.test",
+      });
       return { subject: "Once", html: "<p>x</p>" };
     });
     const { spy } = intercept(json({ id: "re_once" }));
-    const [a, b] = await Promise.all([consume("nudge-email", [s.job], 1), consume("nudge-email", [s.job], 1)]);
+    const [a, b] = await Promise.all([
+      consume("nudge-email", [s.job], 1),
+      consume("nudge-email", [s.job], 1),
+    ]);
     const again = await consume("nudge-email", [s.job], 2);
     expect(spy).toHaveBeenCalledTimes(1);
     expect(again.delayOf(0)).toBeNull();
@@ -279,14 +407,32 @@ describe("the email consumer", () => {
 
   it("fails the message and the enrollment on a permanent 4xx, and acknowledges the job", async () => {
     const s = await setup(async (key) => {
-      await connect(key, { provider: "postmark", credentials: { serverToken: "t" }, from: "hi@acme.test" });
+      await connect(key, {
+        provider: "postmark",
+        credentials: { serverToken: "t" },
+        from: "hi@acme.test",
+      });
       return { subject: "Hi", html: "<p>x</p>" };
     });
-    intercept(json({ ErrorCode: 406, Message: "You tried to send to a recipient that has been marked as inactive." }, 422));
+    intercept(
+      json(
+        {
+          ErrorCode: 406,
+          Message: "You tried to send to a recipient that has been marked as inactive.",
+        },
+        422,
+      ),
+    );
     expect((await consume("nudge-email", [s.job], 1)).delayOf(0)).toBeNull();
-    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "failed", error: expect.stringContaining("406") });
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining("406"),
+    });
     const e = (await call("GET", `/v1/enrollments/${s.enrollmentId}`, { key: s.key })).json;
-    expect(e).toMatchObject({ status: "failed", error: expect.stringContaining("marked as inactive") });
+    expect(e).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining("marked as inactive"),
+    });
   });
 
   it("keeps the enrollment going when the step says onError: continue", async () => {
@@ -297,7 +443,9 @@ describe("the email consumer", () => {
     intercept(json({ ErrorCode: 406, Message: "inactive" }, 422));
     await consume("nudge-email", [s.job], 1);
     expect((await messages(s.key, s.enrollmentId))[0].status).toBe("failed");
-    expect((await call("GET", `/v1/enrollments/${s.enrollmentId}`, { key: s.key })).json.status).toBe("waiting");
+    expect(
+      (await call("GET", `/v1/enrollments/${s.enrollmentId}`, { key: s.key })).json.status,
+    ).toBe("waiting");
   });
 
   it("gives up after the last retry, records the failure and dead-letters the job", async () => {
@@ -318,11 +466,17 @@ describe("the email consumer", () => {
 
   it("suppresses a contact unsubscribed since the step ran, without calling the provider", async () => {
     const s = await setup();
-    await call("PATCH", `/v1/contacts/${s.contact.id}`, { key: s.key, body: { subscribed: false } });
+    await call("PATCH", `/v1/contacts/${s.contact.id}`, {
+      key: s.key,
+      body: { subscribed: false },
+    });
     const { spy } = intercept(json({ id: "never" }));
     expect((await consume("nudge-email", [s.job], 1)).delayOf(0)).toBeNull();
     expect(spy).not.toHaveBeenCalled();
-    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({ status: "suppressed", error: "Not sent: unsubscribed" });
+    expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({
+      status: "suppressed",
+      error: "Not sent: unsubscribed",
+    });
   });
 
   it("renders, tracks and adds the RFC 8058 headers and a text part (outbox)", async () => {
@@ -345,18 +499,26 @@ describe("the email consumer", () => {
     expect(out.subject).toBe("Hi Del");
     expect(out.headers["List-Unsubscribe"]).toMatch(/^<https:\/\/nudge\.test\/t\/u\/[\w.-]+>$/);
     expect(out.headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
-    expect(out.html).toMatch(/<img src="https:\/\/nudge\.test\/t\/o\/[\w.-]+" width="1" height="1"/);
+    expect(out.html).toMatch(
+      /<img src="https:\/\/nudge\.test\/t\/o\/[\w.-]+" width="1" height="1"/,
+    );
     const hrefs = [...out.html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
     expect(hrefs.filter((h: string) => h.startsWith("https://nudge.test/t/c/"))).toHaveLength(3); // A, B and the unsubscribe link
     expect(hrefs).toContain("mailto:x@y.z");
     expect(out.html).not.toContain("https://acme.test/a");
     const unsubscribeUrl = out.headers["List-Unsubscribe"].slice(1, -1);
-    expect(out.text).toBe(`Hook value\n\nA (https://acme.test/a) B (http://acme.test/b?x=1&y=2) mail (mailto:x@y.z) unsubscribe (${unsubscribeUrl})`);
+    expect(out.text).toBe(
+      `Hook value\n\nA (https://acme.test/a) B (http://acme.test/b?x=1&y=2) mail (mailto:x@y.z) unsubscribe (${unsubscribeUrl})`,
+    );
     expect((await call("GET", `/v1/outbox/${out.id}`, { key: s.key })).json.id).toBe(out.id);
   });
 
   it("respects track: {opens: false, clicks: false}", async () => {
-    const s = await setup(() => ({ subject: "Plain", html: '<p><a href="https://acme.test/a">A</a></p>', track: { opens: false, clicks: false } }));
+    const s = await setup(() => ({
+      subject: "Plain",
+      html: '<p><a href="https://acme.test/a">A</a></p>',
+      track: { opens: false, clicks: false },
+    }));
     await consume("nudge-email", [s.job], 1);
     const out = (await call("GET", "/v1/outbox", { key: s.key })).json.data[0];
     expect(out.html).toBe('<p><a href="https://acme.test/a">A</a></p>');
@@ -365,8 +527,15 @@ describe("the email consumer", () => {
 
   it("delivers a full journey from enrollment to the outbox, with an email.sent event", async () => {
     const { key } = await newOrg();
-    const w = await activeWorkflow(key, [{ id: "m", type: "send_email", config: { subject: "Journey", html: "<p>x</p>" } }]);
-    const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contact: { email: "journey@x.co" } } })).json;
+    const w = await activeWorkflow(key, [
+      { id: "m", type: "send_email", config: { subject: "Journey", html: "<p>x</p>" } },
+    ]);
+    const e = (
+      await call("POST", "/v1/enrollments", {
+        key,
+        body: { workflowId: w.id, contact: { email: "journey@x.co" } },
+      })
+    ).json;
     await settle(key, e.id);
     const out = await poll(
       async () => (await call("GET", "/v1/outbox?to=journey@x.co", { key })).json.data,
@@ -377,7 +546,9 @@ describe("the email consumer", () => {
       async () => (await call("GET", `/v1/contacts/${e.contactId}/events`, { key })).json.data,
       (d) => d.some((x: { name: string }) => x.name === "email.sent"),
     );
-    expect(events.find((x: { name: string }) => x.name === "email.sent").data.enrollmentId).toBe(e.id);
+    expect(events.find((x: { name: string }) => x.name === "email.sent").data.enrollmentId).toBe(
+      e.id,
+    );
   });
 });
 
@@ -392,20 +563,70 @@ describe("connections", () => {
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ provider: "resend", key: "default", from: "a@acme.test" });
     expect(JSON.stringify(res.json)).not.toContain("re_supersecret");
-    const row = await env.DB.prepare("SELECT credentials_enc FROM connections WHERE id = ?").bind(res.json.id).first<{ credentials_enc: string }>();
+    const row = await env.DB.prepare("SELECT credentials_enc FROM connections WHERE id = ?")
+      .bind(res.json.id)
+      .first<{ credentials_enc: string }>();
     const sealed = row?.credentials_enc as string;
     expect(sealed).toMatch(/^v1\.[\w-]+\.[\w-]+$/); // version . IV . AES-GCM ciphertext
-    for (const encoded of ["re_supersecret", btoa("re_supersecret"), btoa(JSON.stringify({ apiKey: "re_supersecret" }))]) expect(sealed).not.toContain(encoded);
+    for (const encoded of [
+      "re_supersecret",
+      btoa("re_supersecret"),
+      btoa(JSON.stringify({ apiKey: "re_supersecret" })),
+    ]) {
+      expect(sealed).not.toContain(encoded);
+    }
     expect(JSON.parse(await decrypt(env, sealed))).toEqual({ apiKey: "re_supersecret" });
-    await expect(decrypt({ ...env, ENCRYPTION_KEY: btoa("x".repeat(32)) }, sealed)).rejects.toThrow();
-    expectError(await call("POST", "/v1/connections", { key: a.key, body: { provider: "resend", credentials: {} } }), 422, "validation_failed");
-    expectError(await call("POST", "/v1/connections", { key: a.key, body: { provider: "resend", credentials: { apiKey: "x" } } }), 409, "conflict");
-    expectError(await call("GET", `/v1/connections/${res.json.id}`, { key: b.key }), 404, "not_found");
-    expectError(await call("PATCH", `/v1/connections/${res.json.id}`, { key: b.key, body: { from: "b@evil.test" } }), 404, "not_found");
-    expectError(await call("DELETE", `/v1/connections/${res.json.id}`, { key: b.key }), 404, "not_found");
-    expect((await call("GET", `/v1/connections/${res.json.id}`, { key: a.key })).json).toMatchObject({ id: res.json.id, from: "a@acme.test" });
-    expect((await call("PATCH", `/v1/connections/${res.json.id}`, { key: a.key, body: { from: "b@acme.test" } })).json.from).toBe("b@acme.test");
-    expect((await call("DELETE", `/v1/connections/${res.json.id}`, { key: a.key })).status).toBe(204);
+    await expect(
+      decrypt({ ...env, ENCRYPTION_KEY: btoa("x".repeat(32)) }, sealed),
+    ).rejects.toThrow();
+    expectError(
+      await call("POST", "/v1/connections", {
+        key: a.key,
+        body: { provider: "resend", credentials: {} },
+      }),
+      422,
+      "validation_failed",
+    );
+    expectError(
+      await call("POST", "/v1/connections", {
+        key: a.key,
+        body: { provider: "resend", credentials: { apiKey: "x" } },
+      }),
+      409,
+      "conflict",
+    );
+    expectError(
+      await call("GET", `/v1/connections/${res.json.id}`, { key: b.key }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await call("PATCH", `/v1/connections/${res.json.id}`, {
+        key: b.key,
+        body: { from: "b@evil.test" },
+      }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await call("DELETE", `/v1/connections/${res.json.id}`, { key: b.key }),
+      404,
+      "not_found",
+    );
+    expect(
+      (await call("GET", `/v1/connections/${res.json.id}`, { key: a.key })).json,
+    ).toMatchObject({ id: res.json.id, from: "a@acme.test" });
+    expect(
+      (
+        await call("PATCH", `/v1/connections/${res.json.id}`, {
+          key: a.key,
+          body: { from: "b@acme.test" },
+        })
+      ).json.from,
+    ).toBe("b@acme.test");
+    expect((await call("DELETE", `/v1/connections/${res.json.id}`, { key: a.key })).status).toBe(
+      204,
+    );
   });
 
   it("keeps messages and the outbox to their org", async () => {

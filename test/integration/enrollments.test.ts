@@ -9,13 +9,21 @@ import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../hel
 import { drained, enrollment, expireWait, fireAlarm, settle, stubOf } from "../helpers/enrollments";
 import { captureQueue, consume } from "../helpers/queues";
 
-const log = (message: string, id?: string) => ({ ...(id ? { id } : {}), type: "log", config: { message } });
+const log = (message: string, id?: string) => ({
+  ...(id ? { id } : {}),
+  type: "log",
+  config: { message },
+});
 const mail = (subject: string, id?: string) => ({
   ...(id ? { id } : {}),
   type: "send_email",
   config: { subject, html: `<p>${subject} <a href="https://example.com/x">link</a></p>` },
 });
-const delay = (seconds: number, id?: string) => ({ ...(id ? { id } : {}), type: "delay", config: { amount: seconds, unit: "seconds" } });
+const delay = (seconds: number, id?: string) => ({
+  ...(id ? { id } : {}),
+  type: "delay",
+  config: { amount: seconds, unit: "seconds" },
+});
 
 async function enroll(
   key: string,
@@ -31,7 +39,11 @@ async function enroll(
  * `enrollmentId:stepId`, finished with murmur3's avalanche, as a fraction of the total weight;
  * the variant whose cumulative weight first exceeds it.
  */
-function expectedVariant(enrollmentId: string, stepId: string, variants: { key: string; weight: number }[]) {
+function expectedVariant(
+  enrollmentId: string,
+  stepId: string,
+  variants: { key: string; weight: number }[],
+) {
   let h = 0x811c9dc5;
   for (const ch of `${enrollmentId}:${stepId}`) {
     h ^= ch.charCodeAt(0);
@@ -46,20 +58,40 @@ function expectedVariant(enrollmentId: string, stepId: string, variants: { key: 
   let acc = 0;
   for (const v of variants) {
     acc += v.weight;
-    if (point < acc) return v.key;
+    if (point < acc) {
+      return v.key;
+    }
   }
   return variants[variants.length - 1].key;
 }
 
-const outboxFor = async (key: string, to: string) => (await call("GET", `/v1/outbox?to=${encodeURIComponent(to)}`, { key })).json.data as { subject: string }[];
+const outboxFor = async (key: string, to: string) =>
+  (await call("GET", `/v1/outbox?to=${encodeURIComponent(to)}`, { key })).json.data as {
+    subject: string;
+  }[];
 
 describe("an enrollment's life", () => {
   it("runs a linear journey end to end: email, delay, email into the outbox", async () => {
     const { key } = await newOrg();
-    const w = await activeWorkflow(key, [mail("First", "m1"), delay(3600, "wait"), mail("Second", "m2")]);
-    const res = await enroll(key, w.id, { email: "linear@x.co", firstName: "Lin" }, { variables: { hook: "h" } });
+    const w = await activeWorkflow(key, [
+      mail("First", "m1"),
+      delay(3600, "wait"),
+      mail("Second", "m2"),
+    ]);
+    const res = await enroll(
+      key,
+      w.id,
+      { email: "linear@x.co", firstName: "Lin" },
+      { variables: { hook: "h" } },
+    );
     expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ workflowId: w.id, workflowVersion: 1, status: "running", variables: { hook: "h" }, timezone: "UTC" });
+    expect(res.json).toMatchObject({
+      workflowId: w.id,
+      workflowVersion: 1,
+      status: "running",
+      variables: { hook: "h" },
+      timezone: "UTC",
+    });
     const id = res.json.id;
     const waiting = await settle(key, id);
     expect(waiting).toMatchObject({ status: "waiting", currentStepId: "wait" });
@@ -81,7 +113,9 @@ describe("an enrollment's life", () => {
     );
     expect(mails.map((m) => m.subject).sort()).toEqual(["First", "Second"]);
     const detail = await enrollment(key, id);
-    expect(detail.timeline.map((l: { stepId: string; status: string }) => `${l.stepId}:${l.status}`)).toEqual([
+    expect(
+      detail.timeline.map((l: { stepId: string; status: string }) => `${l.stepId}:${l.status}`),
+    ).toEqual([
       "m1:started",
       "m1:completed",
       "wait:started",
@@ -92,7 +126,8 @@ describe("an enrollment's life", () => {
     ]);
     const msgs = await poll(
       () => enrollment(key, id),
-      (e) => e.messages.length === 2 && e.messages.every((m: { status: string }) => m.status === "sent"),
+      (e) =>
+        e.messages.length === 2 && e.messages.every((m: { status: string }) => m.status === "sent"),
     );
     expect(msgs.messages[0].provider).toBe("outbox");
     const logs = await call("GET", `/v1/enrollments/${id}/logs`, { key });
@@ -104,7 +139,15 @@ describe("an enrollment's life", () => {
     const { key } = await newOrg();
     const w = await activeWorkflow(
       key,
-      [{ id: "c", type: "condition", config: { field: "contact.data.plan", operator: "equals", value: "pro" } }, log("pro", "pro"), log("free", "free")],
+      [
+        {
+          id: "c",
+          type: "condition",
+          config: { field: "contact.data.plan", operator: "equals", value: "pro" },
+        },
+        log("pro", "pro"),
+        log("free", "free"),
+      ],
       {
         transitions: [
           { from: "c", to: "pro", on: "true" },
@@ -112,8 +155,14 @@ describe("an enrollment's life", () => {
         ],
       },
     );
-    const pro = await settle(key, (await enroll(key, w.id, { email: "pro@x.co", data: { plan: "pro" } })).json.id);
-    const free = await settle(key, (await enroll(key, w.id, { email: "free@x.co", data: { plan: "free" } })).json.id);
+    const pro = await settle(
+      key,
+      (await enroll(key, w.id, { email: "pro@x.co", data: { plan: "pro" } })).json.id,
+    );
+    const free = await settle(
+      key,
+      (await enroll(key, w.id, { email: "free@x.co", data: { plan: "free" } })).json.id,
+    );
     expect(pro.currentStepId).toBe("pro");
     expect(free.currentStepId).toBe("free");
   });
@@ -122,7 +171,11 @@ describe("an enrollment's life", () => {
     const { key } = await newOrg();
     const w = await activeWorkflow(
       key,
-      [{ id: "w", type: "wait_for_event", config: { eventName: "replied", timeout: 86400 } }, log("got it", "yes"), log("no", "no")],
+      [
+        { id: "w", type: "wait_for_event", config: { eventName: "replied", timeout: 86400 } },
+        log("got it", "yes"),
+        log("no", "no"),
+      ],
       {
         transitions: [
           { from: "w", to: "yes", on: "event" },
@@ -133,7 +186,10 @@ describe("an enrollment's life", () => {
     const e = await enroll(key, w.id, { email: "wait@x.co" });
     const waiting = await settle(key, e.json.id);
     expect(waiting.waitingFor).toMatchObject({ event: "replied" });
-    const ev = await call("POST", "/v1/events", { key, body: { name: "replied", email: "wait@x.co" } });
+    const ev = await call("POST", "/v1/events", {
+      key,
+      body: { name: "replied", email: "wait@x.co" },
+    });
     expect(ev.json.resumed).toEqual([e.json.id]);
     const done = await enrollment(key, e.json.id);
     expect(done).toMatchObject({ status: "completed", currentStepId: "yes" });
@@ -143,7 +199,11 @@ describe("an enrollment's life", () => {
     const { key } = await newOrg();
     const w = await activeWorkflow(
       key,
-      [{ id: "w", type: "wait_for_event", config: { eventName: "replied", timeout: 60 } }, log("yes", "yes"), log("no", "no")],
+      [
+        { id: "w", type: "wait_for_event", config: { eventName: "replied", timeout: 60 } },
+        log("yes", "yes"),
+        log("no", "no"),
+      ],
       {
         transitions: [
           { from: "w", to: "yes", on: "event" },
@@ -168,11 +228,17 @@ describe("an enrollment's life", () => {
     ]);
     const e = await enroll(key, w.id, { email: "early@x.co" });
     await settle(key, e.json.id);
-    const early = await call("POST", "/v1/events", { key, body: { name: "replied", email: "early@x.co" } });
+    const early = await call("POST", "/v1/events", {
+      key,
+      body: { name: "replied", email: "early@x.co" },
+    });
     expect(early.json.resumed).toEqual([]);
     await expireWait(e.json.id); // the delay ends; now it waits
     expect((await enrollment(key, e.json.id)).currentStepId).toBe("w");
-    const late = await call("POST", "/v1/events", { key, body: { name: "replied", email: "early@x.co" } });
+    const late = await call("POST", "/v1/events", {
+      key,
+      body: { name: "replied", email: "early@x.co" },
+    });
     expect(late.json.resumed).toEqual([e.json.id]);
   });
 
@@ -181,19 +247,35 @@ describe("an enrollment's life", () => {
     const w = await activeWorkflow(key, [delay(3600), log("never")], { exitOn: ["replied"] });
     const e = await enroll(key, w.id, { email: "exit@x.co" });
     await settle(key, e.json.id);
-    const ev = await call("POST", "/v1/events", { key, body: { name: "replied", email: "exit@x.co" } });
+    const ev = await call("POST", "/v1/events", {
+      key,
+      body: { name: "replied", email: "exit@x.co" },
+    });
     expect(ev.json.exited).toEqual([e.json.id]);
-    expect(await enrollment(key, e.json.id)).toMatchObject({ status: "completed", exitReason: "exit_on:replied" });
+    expect(await enrollment(key, e.json.id)).toMatchObject({
+      status: "completed",
+      exitReason: "exit_on:replied",
+    });
   });
 
   it("starts workflows triggered by an event", async () => {
     const { key } = await newOrg();
-    const w = await activeWorkflow(key, [log("hi {{ event.plan }}")], { trigger: { type: "event", event: "signed_up" } });
-    const ev = await call("POST", "/v1/events", { key, body: { name: "signed_up", email: "trig@x.co", data: { plan: "pro" } } });
+    const w = await activeWorkflow(key, [log("hi {{ event.plan }}")], {
+      trigger: { type: "event", event: "signed_up" },
+    });
+    const ev = await call("POST", "/v1/events", {
+      key,
+      body: { name: "signed_up", email: "trig@x.co", data: { plan: "pro" } },
+    });
     expect(ev.json.enrolled).toHaveLength(1);
     const done = await settle(key, ev.json.enrolled[0]);
     expect(done.workflowId).toBe(w.id);
-    expect(done.timeline.find((l: { status: string; stepType: string }) => l.stepType === "log" && l.status === "completed").message).toBe("hi pro");
+    expect(
+      done.timeline.find(
+        (l: { status: string; stepType: string }) =>
+          l.stepType === "log" && l.status === "completed",
+      ).message,
+    ).toBe("hi pro");
   });
 
   it("splits deterministically", async () => {
@@ -232,7 +314,11 @@ describe("an enrollment's life", () => {
       expect(chooseVariant(e.id, "s", variants)).toBe(chosen); // and the same every time
       const done = await settle(key, e.id);
       expect(done.currentStepId).toBe(chosen === "a" ? "A" : "B");
-      expect(done.timeline.find((l: { stepId: string; status: string }) => l.stepId === "s" && l.status === "completed").outcome).toBe(chosen);
+      expect(
+        done.timeline.find(
+          (l: { stepId: string; status: string }) => l.stepId === "s" && l.status === "completed",
+        ).outcome,
+      ).toBe(chosen);
     }
   });
 
@@ -243,10 +329,16 @@ describe("an enrollment's life", () => {
     await settle(key, e.json.id);
     await call("PATCH", `/v1/workflows/${w.id}`, { key, body: { status: "paused" } });
     await expireWait(e.json.id);
-    expect(await enrollment(key, e.json.id)).toMatchObject({ status: "waiting", currentStepId: "d" });
+    expect(await enrollment(key, e.json.id)).toMatchObject({
+      status: "waiting",
+      currentStepId: "d",
+    });
     await call("PATCH", `/v1/workflows/${w.id}`, { key, body: { status: "active" } });
     await fireAlarm(e.json.id);
-    expect(await enrollment(key, e.json.id)).toMatchObject({ status: "completed", currentStepId: "after" });
+    expect(await enrollment(key, e.json.id)).toMatchObject({
+      status: "completed",
+      currentStepId: "after",
+    });
   });
 
   it("produces no further effects after a cancel while waiting", async () => {
@@ -261,11 +353,15 @@ describe("an enrollment's life", () => {
     expect(c2.json.status).toBe("cancelled");
     await expireWait(e.json.id); // even if its alarm fires, nothing more happens
     await drained(e.json.id); // every job it handed to a queue has been taken up
-    expect((await call("GET", `/v1/messages?enrollmentId=${e.json.id}`, { key })).json.data).toEqual([]);
+    expect(
+      (await call("GET", `/v1/messages?enrollmentId=${e.json.id}`, { key })).json.data,
+    ).toEqual([]);
     expect(await outboxFor(key, "cancel@x.co")).toEqual([]);
     const after = await enrollment(key, e.json.id);
     expect(after.status).toBe("cancelled");
-    expect(after.timeline.filter((l: { stepType: string }) => l.stepType === "send_email")).toEqual([]);
+    expect(after.timeline.filter((l: { stepType: string }) => l.stepType === "send_email")).toEqual(
+      [],
+    );
   });
 
   it("refuses a second active enrollment and re-entry unless allowed", async () => {
@@ -286,16 +382,24 @@ describe("an enrollment's life", () => {
     const { key } = await newOrg();
     const w = await activeWorkflow(key, [delay(3600)]);
     const c = (await call("POST", "/v1/contacts", { key, body: { email: "race@x.co" } })).json;
-    const results = await Promise.all(Array.from({ length: 20 }, () => call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contactId: c.id } })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contactId: c.id } }),
+      ),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
-    for (const r of results.filter((r) => r.status !== 201)) expectError(r, 409, "already_enrolled");
+    for (const r of results.filter((r) => r.status !== 201)) {
+      expectError(r, 409, "already_enrolled");
+    }
     const list = await call("GET", `/v1/enrollments?workflowId=${w.id}`, { key });
     expect(list.json.data).toHaveLength(1);
   });
 
   it("refuses workflows that are not active", async () => {
     const { key } = await newOrg();
-    const draft = (await call("POST", "/v1/workflows", { key, body: { name: "D", steps: [log("x")] } })).json;
+    const draft = (
+      await call("POST", "/v1/workflows", { key, body: { name: "D", steps: [log("x")] } })
+    ).json;
     expectError(await enroll(key, draft.id), 422, "workflow_not_active");
     await call("PATCH", `/v1/workflows/${draft.id}`, { key, body: { status: "archived" } });
     expectError(await enroll(key, draft.id), 422, "workflow_archived");
@@ -305,10 +409,18 @@ describe("an enrollment's life", () => {
   it("resolves the time zone: given, contact, phone, workflow, UTC", async () => {
     const { key } = await newOrg();
     const w = await activeWorkflow(key, [delay(3600)], { timezone: "Europe/Paris" });
-    expect((await enroll(key, w.id, { email: "tz1@x.co" }, { timezone: "Asia/Tokyo" })).json.timezone).toBe("Asia/Tokyo");
-    expect((await enroll(key, w.id, { email: "tz2@x.co", timezone: "America/Chicago" })).json.timezone).toBe("America/Chicago");
-    expect((await enroll(key, w.id, { email: "tz3@x.co", phone: "+14155552671" })).json.timezone).toBe("America/Los_Angeles");
-    expect((await enroll(key, w.id, { email: "tz4@x.co", phone: "+442071838750" })).json.timezone).toBe("Europe/London");
+    expect(
+      (await enroll(key, w.id, { email: "tz1@x.co" }, { timezone: "Asia/Tokyo" })).json.timezone,
+    ).toBe("Asia/Tokyo");
+    expect(
+      (await enroll(key, w.id, { email: "tz2@x.co", timezone: "America/Chicago" })).json.timezone,
+    ).toBe("America/Chicago");
+    expect(
+      (await enroll(key, w.id, { email: "tz3@x.co", phone: "+14155552671" })).json.timezone,
+    ).toBe("America/Los_Angeles");
+    expect(
+      (await enroll(key, w.id, { email: "tz4@x.co", phone: "+442071838750" })).json.timezone,
+    ).toBe("Europe/London");
     expect((await enroll(key, w.id, { email: "tz5@x.co" })).json.timezone).toBe("Europe/Paris");
   });
 
@@ -340,7 +452,11 @@ describe("an enrollment's life", () => {
     await expireWait(e.json.id);
     const done = await enrollment(key, e.json.id);
     expect(done.workflowVersion).toBe(1);
-    expect(done.timeline.find((l: { stepId: string; status: string }) => l.stepId === "l" && l.status === "completed").message).toBe("v1");
+    expect(
+      done.timeline.find(
+        (l: { stepId: string; status: string }) => l.stepId === "l" && l.status === "completed",
+      ).message,
+    ).toBe("v1");
     expect((await enroll(key, w.id)).json.workflowVersion).toBe(2);
   });
 
@@ -350,15 +466,25 @@ describe("an enrollment's life", () => {
     const e = await enroll(key, w.id);
     await settle(key, e.json.id);
     await runInDurableObject(stubOf(e.json.id), async (instance: EnrollmentDO, state) => {
-      const broken = { send: async () => Promise.reject(new Error("queue down")), sendBatch: async () => Promise.reject(new Error("queue down")) };
-      (instance as unknown as { env: Record<string, unknown> }).env = { ...env, EMAIL_QUEUE: broken };
+      const broken = {
+        send: async () => Promise.reject(new Error("queue down")),
+        sendBatch: async () => Promise.reject(new Error("queue down")),
+      };
+      (instance as unknown as { env: Record<string, unknown> }).env = {
+        ...env,
+        EMAIL_QUEUE: broken,
+      };
       const s = state.storage.kv.get<{ wait: { until: number } }>("state");
       if (s) {
         s.wait.until = Date.now() - 1;
         state.storage.kv.put("state", s);
       }
-      await expect(instance.alarm({ retryCount: 0, isRetry: false, scheduledTime: Date.now() })).rejects.toThrow("queue down");
-      await expect(instance.alarm({ retryCount: 5, isRetry: true, scheduledTime: Date.now() })).resolves.toBeUndefined();
+      await expect(
+        instance.alarm({ retryCount: 0, isRetry: false, scheduledTime: Date.now() }),
+      ).rejects.toThrow("queue down");
+      await expect(
+        instance.alarm({ retryCount: 5, isRetry: true, scheduledTime: Date.now() }),
+      ).resolves.toBeUndefined();
     });
     const failed = await enrollment(key, e.json.id);
     expect(failed.status).toBe("failed");
@@ -389,7 +515,10 @@ describe("an enrollment's life", () => {
     const e = await enroll(key, w.id, { email: "del@x.co" });
     await settle(key, e.json.id);
     expect((await call("DELETE", `/v1/contacts/${e.json.contactId}`, { key })).status).toBe(204);
-    expect(await enrollment(key, e.json.id)).toMatchObject({ status: "cancelled", exitReason: "contact_deleted" });
+    expect(await enrollment(key, e.json.id)).toMatchObject({
+      status: "cancelled",
+      exitReason: "contact_deleted",
+    });
   });
 
   it("DELETE removes an enrollment", async () => {
@@ -406,17 +535,41 @@ describe("bulk, funnel, cancel-all and imports", () => {
   it("enrolls in bulk with per-contact results", async () => {
     const { key } = await newOrg();
     const w = await activeWorkflow(key, [delay(3600)]);
-    const existing = (await call("POST", "/v1/contacts", { key, body: { email: "dup@x.co" } })).json;
+    const existing = (await call("POST", "/v1/contacts", { key, body: { email: "dup@x.co" } }))
+      .json;
     await enroll(key, w.id, { email: "dup@x.co" });
     const res = await call("POST", "/v1/enrollments/bulk", {
       key,
-      body: { enrollment: { workflowId: w.id, contacts: [{ email: "ok1@x.co" }, { email: "bad" }, { email: "dup@x.co" }, 42, { email: "ok2@x.co" }] } },
+      body: {
+        enrollment: {
+          workflowId: w.id,
+          contacts: [
+            { email: "ok1@x.co" },
+            { email: "bad" },
+            { email: "dup@x.co" },
+            42,
+            { email: "ok2@x.co" },
+          ],
+        },
+      },
     });
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ createdCount: 2, skippedCount: 3 });
-    expect(res.json.results.map((r: { status: string }) => r.status)).toEqual(["enrolled", "invalid", "skipped", "invalid", "enrolled"]);
-    expect(res.json.results[2]).toMatchObject({ contactId: existing.id, reason: "already_enrolled" });
-    const ids = await call("POST", "/v1/enrollments/bulk", { key, body: { workflowId: w.id, contactIds: [existing.id, "con_missing"] } });
+    expect(res.json.results.map((r: { status: string }) => r.status)).toEqual([
+      "enrolled",
+      "invalid",
+      "skipped",
+      "invalid",
+      "enrolled",
+    ]);
+    expect(res.json.results[2]).toMatchObject({
+      contactId: existing.id,
+      reason: "already_enrolled",
+    });
+    const ids = await call("POST", "/v1/enrollments/bulk", {
+      key,
+      body: { workflowId: w.id, contactIds: [existing.id, "con_missing"] },
+    });
     expectError(ids, 422, "no_enrollments_created");
     expect(ids.json.results).toHaveLength(2);
   });
@@ -424,26 +577,45 @@ describe("bulk, funnel, cancel-all and imports", () => {
   it.each([
     [{}, "contacts_required"],
     [{ contacts: [] }, "contacts_empty"],
-    [{ contacts: Array.from({ length: 101 }, (_, i) => ({ email: `x${i}@x.co` })) }, "too_many_contacts"],
+    [
+      { contacts: Array.from({ length: 101 }, (_, i) => ({ email: `x${i}@x.co` })) },
+      "too_many_contacts",
+    ],
   ])("answers %j with 422 %s", async (body, code) => {
     const { key } = await newOrg();
     const w = await activeWorkflow(key, [log("x")]);
-    expectError(await call("POST", "/v1/enrollments/bulk", { key, body: { workflowId: w.id, ...body } }), 422, code);
+    expectError(
+      await call("POST", "/v1/enrollments/bulk", { key, body: { workflowId: w.id, ...body } }),
+      422,
+      code,
+    );
   });
 
   it("counts the funnel by true positions and cancels all", async () => {
     const { key } = await newOrg();
     const w = await activeWorkflow(key, [delay(3600, "d1"), delay(3600, "d2")]);
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push((await enroll(key, w.id)).json.id);
-    for (const id of ids) await settle(key, id);
+    for (let i = 0; i < 4; i++) {
+      ids.push((await enroll(key, w.id)).json.id);
+    }
+    for (const id of ids) {
+      await settle(key, id);
+    }
     await expireWait(ids[0]);
     const res = await call("GET", `/v1/workflows/${w.id}/enrollments`, { key });
     expect(res.json.data).toHaveLength(4);
-    const steps = Object.fromEntries(res.json.stepFunnel.steps.map((s: { stepId: string }) => [s.stepId, s]));
+    const steps = Object.fromEntries(
+      res.json.stepFunnel.steps.map((s: { stepId: string }) => [s.stepId, s]),
+    );
     expect(steps.d1).toMatchObject({ active: 3, waiting: 3, running: 0 });
     expect(steps.d2).toMatchObject({ active: 1, waiting: 1, running: 0 });
-    expect(res.json.stepFunnel.totals).toEqual({ active: 4, completed: 0, failed: 0, cancelled: 0, total: 4 });
+    expect(res.json.stepFunnel.totals).toEqual({
+      active: 4,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      total: 4,
+    });
     const cancelled = await call("POST", `/v1/workflows/${w.id}/enrollments/cancel-all`, { key });
     expect(cancelled.json).toEqual({ cancelled: 4 });
     const after = await call("GET", `/v1/workflows/${w.id}/enrollments?status=cancelled`, { key });
@@ -468,7 +640,10 @@ describe("bulk, funnel, cancel-all and imports", () => {
     const { key } = await newOrg();
     const w = await activeWorkflow(key, [delay(3600)]);
     await enroll(key, w.id, { email: "imp5@x.co" });
-    const contacts: unknown[] = Array.from({ length: 2000 }, (_, i) => ({ email: `imp${i}@x.co`, data: { n: i } }));
+    const contacts: unknown[] = Array.from({ length: 2000 }, (_, i) => ({
+      email: `imp${i}@x.co`,
+      data: { n: i },
+    }));
     contacts[10] = { email: "broken" };
     contacts[20] = { phone: "+14155552671" };
     const res = await call("POST", "/v1/imports", { key, body: { workflowId: w.id, contacts } });
@@ -478,14 +653,26 @@ describe("bulk, funnel, cancel-all and imports", () => {
       (i) => i.status === "completed",
       60_000,
     );
-    expect(done).toMatchObject({ total: 2000, processed: 2000, created: 1997, skipped: 1, failed: 2 });
-    expect(done.errors.map((e: { row: number }) => e.row).sort((a: number, b: number) => a - b)).toEqual([10, 20]);
+    expect(done).toMatchObject({
+      total: 2000,
+      processed: 2000,
+      created: 1997,
+      skipped: 1,
+      failed: 2,
+    });
+    expect(
+      done.errors.map((e: { row: number }) => e.row).sort((a: number, b: number) => a - b),
+    ).toEqual([10, 20]);
   }, 90_000);
 
   it("imports CSV", { timeout: 90_000 }, async () => {
     const { key } = await newOrg();
     const csv = 'email,first_name,plan\nada@x.co,Ada,pro\n"grace@x.co","Grace ""G""",team\nbad,,\n';
-    const res = await call("POST", "/v1/imports", { key, raw: csv, headers: { "content-type": "text/csv" } });
+    const res = await call("POST", "/v1/imports", {
+      key,
+      raw: csv,
+      headers: { "content-type": "text/csv" },
+    });
     expect(res.status).toBe(202);
     const done = await poll(
       async () => (await call("GET", `/v1/imports/${res.json.id}`, { key })).json,
@@ -514,7 +701,10 @@ describe("bulk, funnel, cancel-all and imports", () => {
     expectError(await enroll(b.key, w.id), 404, "not_found");
     expect((await call("GET", "/v1/enrollments", { key: b.key })).json.data).toEqual([]);
     // A's enrollment is untouched by B's cancel, cancel-all and DELETE.
-    expect(await enrollment(a.key, e.json.id)).toMatchObject({ id: e.json.id, status: expect.stringMatching(/^(running|waiting)$/) });
+    expect(await enrollment(a.key, e.json.id)).toMatchObject({
+      id: e.json.id,
+      status: expect.stringMatching(/^(running|waiting)$/),
+    });
     expect(await fireAlarm(e.json.id)).toBe(true); // its object is alive and armed
   });
 });
@@ -522,7 +712,9 @@ describe("bulk, funnel, cancel-all and imports", () => {
 describe("nothing is lost when a queue loses a job", () => {
   it("the enrollment re-sends an unconfirmed effect, and the watchdog re-queues an overdue email", async () => {
     const { key } = await newOrg();
-    const w = await activeWorkflow(key, [{ id: "m", type: "send_email", config: { subject: "Lost once", html: "<p>x</p>" } }]);
+    const w = await activeWorkflow(key, [
+      { id: "m", type: "send_email", config: { subject: "Lost once", html: "<p>x</p>" } },
+    ]);
     // Drop the first email job on the floor, as a crashed local queue would.
     const e = await runInDurableObjectWithBrokenEmailQueue(key, w.id);
     expect((await enrollment(key, e)).status).toBe("completed");
@@ -547,7 +739,9 @@ describe("nothing is lost when a queue loses a job", () => {
       (keys) => !keys.includes(`${e}:m:1`),
     );
     // A message row whose job vanished mid-retry is re-queued by the watchdog from the stored job.
-    await env.DB.prepare("UPDATE messages SET status = 'queued', sending_at = NULL, next_attempt_at = ? WHERE enrollment_id = ?")
+    await env.DB.prepare(
+      "UPDATE messages SET status = 'queued', sending_at = NULL, next_attempt_at = ? WHERE enrollment_id = ?",
+    )
       .bind(Date.now() - 120_000, e)
       .run();
     await env.DB.prepare("DELETE FROM outbox WHERE to_address = 'lost@x.co'").run();
@@ -562,7 +756,12 @@ describe("nothing is lost when a queue loses a job", () => {
 
 /** Enrolls lost@x.co while the object's EMAIL_QUEUE silently drops messages; returns the enrollment id. */
 async function runInDurableObjectWithBrokenEmailQueue(key: string, workflowId: string) {
-  const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId, contact: { email: "lost@x.co" } } })).json;
+  const e = (
+    await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId, contact: { email: "lost@x.co" } },
+    })
+  ).json;
   await runInDurableObject(stubOf(e.id), async (instance: EnrollmentDO) => {
     const dropping = { send: async () => undefined, sendBatch: async () => undefined };
     const holder = instance as unknown as { env: Record<string, unknown> };
@@ -577,9 +776,17 @@ async function runInDurableObjectWithBrokenEmailQueue(key: string, workflowId: s
 describe("reservations whose start never landed", () => {
   async function orphan(key: string) {
     const w = await activeWorkflow(key, [log("ran", "l")]);
-    const c = (await call("POST", "/v1/contacts", { key, body: { email: `orphan${Math.random()}@x.co` } })).json;
-    const id = `enr_01ORPHAN${Math.random().toString(36).slice(2, 12).toUpperCase().padEnd(18, "0")}`.slice(0, 30);
-    const org = await env.DB.prepare("SELECT org_id FROM workflows WHERE id = ?").bind(w.id).first<{ org_id: string }>();
+    const c = (
+      await call("POST", "/v1/contacts", { key, body: { email: `orphan${Math.random()}@x.co` } })
+    ).json;
+    const id =
+      `enr_01ORPHAN${Math.random().toString(36).slice(2, 12).toUpperCase().padEnd(18, "0")}`.slice(
+        0,
+        30,
+      );
+    const org = await env.DB.prepare("SELECT org_id FROM workflows WHERE id = ?")
+      .bind(w.id)
+      .first<{ org_id: string }>();
     const old = Date.now() - 120_000;
     await env.DB.prepare(
       "INSERT INTO enrollments (id, org_id, workflow_id, workflow_version, contact_id, status, next_run_at, variables, timezone, bypass_send_window, seq, created_at, updated_at) VALUES (?, ?, ?, 1, ?, 'running', ?, '{}', 'UTC', 0, 0, ?, ?)",
@@ -600,11 +807,16 @@ describe("reservations whose start never landed", () => {
   it("cancelling one ends it in D1, and the watchdog never revives it", async () => {
     const { key } = await newOrg();
     const id = await orphan(key);
-    expect((await call("POST", `/v1/enrollments/${id}/cancel`, { key })).json).toMatchObject({ status: "cancelled", exitReason: "cancelled_by_api" });
+    expect((await call("POST", `/v1/enrollments/${id}/cancel`, { key })).json).toMatchObject({
+      status: "cancelled",
+      exitReason: "cancelled_by_api",
+    });
     await runWatchdog(env, testLog);
     // A revival would have started the object and armed its alarm: nothing may run.
     expect(await fireAlarm(id)).toBe(false);
-    expect(await runInDurableObject(stubOf(id), async (i: EnrollmentDO) => i.snapshot())).toBeNull();
+    expect(
+      await runInDurableObject(stubOf(id), async (i: EnrollmentDO) => i.snapshot()),
+    ).toBeNull();
     expect((await enrollment(key, id)).status).toBe("cancelled");
   });
 });
@@ -612,8 +824,19 @@ describe("reservations whose start never landed", () => {
 describe("what the README promises about enrollments", () => {
   it("update_contact merges templated values into the stored contact", async () => {
     const { key } = await newOrg();
-    const w = await activeWorkflow(key, [{ id: "u", type: "update_contact", config: { data: { stage: "{{ vars.stage }}", plan: "pro" } } }]);
-    const e = await enroll(key, w.id, { email: "upd@x.co", data: { plan: "free", keep: 1 } }, { variables: { stage: "warm" } });
+    const w = await activeWorkflow(key, [
+      {
+        id: "u",
+        type: "update_contact",
+        config: { data: { stage: "{{ vars.stage }}", plan: "pro" } },
+      },
+    ]);
+    const e = await enroll(
+      key,
+      w.id,
+      { email: "upd@x.co", data: { plan: "free", keep: 1 } },
+      { variables: { stage: "warm" } },
+    );
     expect((await settle(key, e.json.id)).status).toBe("completed");
     const c = await poll(
       async () => (await call("GET", `/v1/contacts/${e.json.contactId}`, { key })).json,
@@ -627,17 +850,30 @@ describe("what the README promises about enrollments", () => {
     const now = new Date();
     const startHour = (now.getUTCHours() + 2) % 24;
     const hh = (h: number) => `${String(h).padStart(2, "0")}:00`;
-    const sendWindow = { days: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"], start: hh(startHour), end: startHour === 23 ? "23:59" : hh(startHour + 1) };
+    const sendWindow = {
+      days: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+      start: hh(startHour),
+      end: startHour === 23 ? "23:59" : hh(startHour + 1),
+    };
     let opens = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), startHour);
-    if (opens <= now.getTime()) opens += 86_400_000;
+    if (opens <= now.getTime()) {
+      opens += 86_400_000;
+    }
     const w = await activeWorkflow(key, [mail("Windowed", "m")], { sendWindow });
     const held = (await enroll(key, w.id, { email: "win@x.co" })).json;
     const waiting = await settle(key, held.id);
-    expect(waiting).toMatchObject({ status: "waiting", currentStepId: "m", nextRunAt: new Date(opens).toISOString() });
+    expect(waiting).toMatchObject({
+      status: "waiting",
+      currentStepId: "m",
+      nextRunAt: new Date(opens).toISOString(),
+    });
     expect(waiting.timeline.at(-1).message).toMatch(/Outside the send window/);
     await drained(held.id);
-    expect((await call("GET", `/v1/messages?enrollmentId=${held.id}`, { key })).json.data).toEqual([]);
-    const bypass = (await enroll(key, w.id, { email: "bypass@x.co" }, { bypassSendWindow: true })).json;
+    expect((await call("GET", `/v1/messages?enrollmentId=${held.id}`, { key })).json.data).toEqual(
+      [],
+    );
+    const bypass = (await enroll(key, w.id, { email: "bypass@x.co" }, { bypassSendWindow: true }))
+      .json;
     expect(bypass.bypassSendWindow).toBe(true);
     expect((await settle(key, bypass.id)).status).toBe("completed");
     await poll(
@@ -651,10 +887,17 @@ describe("what the README promises about enrollments", () => {
     const w = await activeWorkflow(key, [delay(3600)]);
     const e = (await enroll(key, w.id)).json;
     await settle(key, e.id);
-    expectError(await call("DELETE", `/v1/workflows/${w.id}`, { key }), 409, "workflow_has_active_enrollments");
+    expectError(
+      await call("DELETE", `/v1/workflows/${w.id}`, { key }),
+      409,
+      "workflow_has_active_enrollments",
+    );
     expect((await enrollment(key, e.id)).status).toBe("waiting");
     expect((await call("DELETE", `/v1/workflows/${w.id}?force=true`, { key })).status).toBe(204);
-    expect(await enrollment(key, e.id)).toMatchObject({ status: "cancelled", exitReason: "workflow_deleted" });
+    expect(await enrollment(key, e.id)).toMatchObject({
+      status: "cancelled",
+      exitReason: "workflow_deleted",
+    });
     expectError(await call("GET", `/v1/workflows/${w.id}`, { key }), 404, "not_found");
     expectError(await enroll(key, w.id), 404, "not_found");
     const idle = await activeWorkflow(key, [log("x")]);
@@ -670,7 +913,11 @@ describe("what the README promises about enrollments", () => {
     await enroll(key, w1.id, { email: "other@x.co" });
     const page1 = await call("GET", `/v1/contacts/${first.contactId}/enrollments?limit=1`, { key });
     expect(page1.json.data.map((e: { id: string }) => e.id)).toEqual([second.id]);
-    const page2 = await call("GET", `/v1/contacts/${first.contactId}/enrollments?limit=1&cursor=${page1.json.nextCursor}`, { key });
+    const page2 = await call(
+      "GET",
+      `/v1/contacts/${first.contactId}/enrollments?limit=1&cursor=${page1.json.nextCursor}`,
+      { key },
+    );
     expect(page2.json.data.map((e: { id: string }) => e.id)).toEqual([first.id]);
     expect(page2.json.nextCursor).toBeNull();
   });
@@ -679,45 +926,89 @@ describe("what the README promises about enrollments", () => {
     const { key } = await newOrg();
     const w = await activeWorkflow(key, [delay(3600)]);
     const body = { workflowId: w.id, contact: { email: "idem@x.co" } };
-    const a = await call("POST", "/v1/enrollments", { key, body, headers: { "idempotency-key": "enr-1" } });
-    const b = await call("POST", "/v1/enrollments", { key, body, headers: { "idempotency-key": "enr-1" } });
+    const a = await call("POST", "/v1/enrollments", {
+      key,
+      body,
+      headers: { "idempotency-key": "enr-1" },
+    });
+    const b = await call("POST", "/v1/enrollments", {
+      key,
+      body,
+      headers: { "idempotency-key": "enr-1" },
+    });
     expect(a.status).toBe(201);
     expect(b.status).toBe(201);
     expect(b.json.id).toBe(a.json.id);
     expect(b.headers.get("idempotent-replayed")).toBe("true");
     const bulkBody = { workflowId: w.id, contacts: [{ email: "b1@x.co" }, { email: "b2@x.co" }] };
-    const c = await call("POST", "/v1/enrollments/bulk", { key, body: bulkBody, headers: { "idempotency-key": "bulk-1" } });
-    const d = await call("POST", "/v1/enrollments/bulk", { key, body: bulkBody, headers: { "idempotency-key": "bulk-1" } });
+    const c = await call("POST", "/v1/enrollments/bulk", {
+      key,
+      body: bulkBody,
+      headers: { "idempotency-key": "bulk-1" },
+    });
+    const d = await call("POST", "/v1/enrollments/bulk", {
+      key,
+      body: bulkBody,
+      headers: { "idempotency-key": "bulk-1" },
+    });
     expect(d.json).toEqual(c.json);
     expect(d.headers.get("idempotent-replayed")).toBe("true");
     expectError(
-      await call("POST", "/v1/enrollments/bulk", { key, body: { ...bulkBody, contacts: [{ email: "b3@x.co" }] }, headers: { "idempotency-key": "bulk-1" } }),
+      await call("POST", "/v1/enrollments/bulk", {
+        key,
+        body: { ...bulkBody, contacts: [{ email: "b3@x.co" }] },
+        headers: { "idempotency-key": "bulk-1" },
+      }),
       422,
       "idempotency_key_reused",
     );
-    expect((await call("GET", `/v1/enrollments?workflowId=${w.id}`, { key })).json.data).toHaveLength(3);
+    expect(
+      (await call("GET", `/v1/enrollments?workflowId=${w.id}`, { key })).json.data,
+    ).toHaveLength(3);
   });
 
   it("resumes an enrollment whose wait is not yet mirrored to D1 (an event arriving mid-run)", async () => {
     const { key } = await newOrg();
-    const w = await activeWorkflow(key, [{ id: "w", type: "wait_for_event", config: { eventName: "ping", timeout: 3600 } }, log("got it", "yes")], {
-      transitions: [{ from: "w", to: "yes", on: "event" }],
-    });
+    const w = await activeWorkflow(
+      key,
+      [
+        { id: "w", type: "wait_for_event", config: { eventName: "ping", timeout: 3600 } },
+        log("got it", "yes"),
+      ],
+      {
+        transitions: [{ from: "w", to: "yes", on: "event" }],
+      },
+    );
     const e = (await enroll(key, w.id, { email: "midrun@x.co" })).json;
     await settle(key, e.id);
     // The object is waiting; D1 still shows it running, as between persisting the wait and mirroring it.
-    await env.DB.prepare("UPDATE enrollments SET status = 'running', waiting_event = NULL WHERE id = ?").bind(e.id).run();
-    const ev = await call("POST", "/v1/events", { key, body: { name: "ping", email: "midrun@x.co" } });
+    await env.DB.prepare(
+      "UPDATE enrollments SET status = 'running', waiting_event = NULL WHERE id = ?",
+    )
+      .bind(e.id)
+      .run();
+    const ev = await call("POST", "/v1/events", {
+      key,
+      body: { name: "ping", email: "midrun@x.co" },
+    });
     expect(ev.json.resumed).toEqual([e.id]);
-    expect(await enrollment(key, e.id)).toMatchObject({ status: "completed", currentStepId: "yes" });
+    expect(await enrollment(key, e.id)).toMatchObject({
+      status: "completed",
+      currentStepId: "yes",
+    });
   });
 });
 
 describe("recovery paths", () => {
-  it("the watchdog re-queues an import chunk whose queue job was lost", { timeout: 60_000 }, async () => {
+  it("the watchdog re-queues an import chunk whose queue job was lost", {
+    timeout: 60_000,
+  }, async () => {
     const { key } = await newOrg();
     const lost = captureQueue<{ kind: string }>("EVENT_QUEUE", (b) => b.kind === "import");
-    const res = await call("POST", "/v1/imports", { key, body: { contacts: [{ email: "lostchunk@x.co" }] } });
+    const res = await call("POST", "/v1/imports", {
+      key,
+      body: { contacts: [{ email: "lostchunk@x.co" }] },
+    });
     lost.restore();
     expect(res.status).toBe(202);
     expect(lost.captured).toHaveLength(1);
@@ -748,7 +1039,11 @@ describe("recovery paths", () => {
     const r = await consume("nudge-email-dlq", jobs.captured);
     expect(r.delayOf(0)).toBeNull();
     const [msg] = (await call("GET", `/v1/messages?enrollmentId=${e.id}`, { key })).json.data;
-    expect(msg).toMatchObject({ stepId: "m", status: "failed", error: "Dead-lettered after exhausting queue retries" });
+    expect(msg).toMatchObject({
+      stepId: "m",
+      status: "failed",
+      error: "Dead-lettered after exhausting queue retries",
+    });
     expect(
       await poll(
         () => enrollment(key, e.id),
@@ -761,7 +1056,9 @@ describe("recovery paths", () => {
   });
 
   it("the event dead-letter consumer acknowledges what it is given", async () => {
-    const r = await consume("nudge-event-dlq", [{ kind: "import", importId: "imp_gone", chunk: 0 }]);
+    const r = await consume("nudge-event-dlq", [
+      { kind: "import", importId: "imp_gone", chunk: 0 },
+    ]);
     expect(r.delayOf(0)).toBeNull();
   });
 });

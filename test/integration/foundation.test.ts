@@ -29,13 +29,24 @@ describe("health, bootstrap and account", () => {
       headers: { authorization: "Bearer anything", "content-type": "application/json" },
       body: '{"name":"x"}',
     });
-    const res = await worker.fetch(req as Parameters<typeof worker.fetch>[0], { ...env, ADMIN_TOKEN: undefined }, createExecutionContext());
+    const res = await worker.fetch(
+      req as Parameters<typeof worker.fetch>[0],
+      { ...env, ADMIN_TOKEN: undefined },
+      createExecutionContext(),
+    );
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: string }).error).toBe("not_found");
   });
 
   it("refuses a wrong or missing admin token", async () => {
-    expectError(await call("POST", "/v1/admin/orgs", { headers: { authorization: "Bearer nope" }, body: { name: "x" } }), 401, "unauthorized");
+    expectError(
+      await call("POST", "/v1/admin/orgs", {
+        headers: { authorization: "Bearer nope" },
+        body: { name: "x" },
+      }),
+      401,
+      "unauthorized",
+    );
     expectError(await call("POST", "/v1/admin/orgs", { body: { name: "x" } }), 401, "unauthorized");
   });
 });
@@ -53,18 +64,33 @@ describe("error model", () => {
     const { key } = await newOrg();
     const res = await call("POST", "/v1/api-keys", { key, body: { name: "", expiresInDays: "x" } });
     expectError(res, 422, "validation_failed");
-    expect(res.json.details.map((d: { path: string }) => d.path).sort()).toEqual(["expiresInDays", "name"]);
+    expect(res.json.details.map((d: { path: string }) => d.path).sort()).toEqual([
+      "expiresInDays",
+      "name",
+    ]);
   });
 
   it("answers malformed JSON with 400 invalid_json", async () => {
     const { key } = await newOrg();
-    expectError(await call("POST", "/v1/api-keys", { key, raw: '{"name": ', headers: { "content-type": "application/json" } }), 400, "invalid_json");
+    expectError(
+      await call("POST", "/v1/api-keys", {
+        key,
+        raw: '{"name": ',
+        headers: { "content-type": "application/json" },
+      }),
+      400,
+      "invalid_json",
+    );
   });
 
   it("answers a non-JSON body with 415", async () => {
     const { key } = await newOrg();
     expectError(
-      await call("POST", "/v1/api-keys", { key, raw: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      await call("POST", "/v1/api-keys", {
+        key,
+        raw: "name=x",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
       415,
       "unsupported_media_type",
     );
@@ -73,7 +99,15 @@ describe("error model", () => {
   it("answers a body over 1 MiB with 413", async () => {
     const { key } = await newOrg();
     const big = JSON.stringify({ name: "x".repeat(1024 * 1024 + 10) });
-    expectError(await call("POST", "/v1/api-keys", { key, raw: big, headers: { "content-type": "application/json" } }), 413, "payload_too_large");
+    expectError(
+      await call("POST", "/v1/api-keys", {
+        key,
+        raw: big,
+        headers: { "content-type": "application/json" },
+      }),
+      413,
+      "payload_too_large",
+    );
   });
 });
 
@@ -81,7 +115,11 @@ describe("auth", () => {
   it("refuses missing, malformed and unknown keys", async () => {
     expectError(await call("GET", "/v1/account"), 401, "unauthorized");
     expectError(await call("GET", "/v1/account", { key: "nope" }), 401, "unauthorized");
-    expectError(await call("GET", "/v1/account", { key: `nk_live_${"a".repeat(32)}` }), 401, "unauthorized");
+    expectError(
+      await call("GET", "/v1/account", { key: `nk_live_${"a".repeat(32)}` }),
+      401,
+      "unauthorized",
+    );
   });
 
   it("stops a revoked key at once and lists keys without secrets", async () => {
@@ -102,7 +140,10 @@ describe("auth", () => {
 
   it("refuses an expired key", async () => {
     const { key } = await newOrg();
-    const created = await call("POST", "/v1/api-keys", { key, body: { name: "short", expiresInDays: 1 } });
+    const created = await call("POST", "/v1/api-keys", {
+      key,
+      body: { name: "short", expiresInDays: 1 },
+    });
     const { env } = await import("cloudflare:workers");
     await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?")
       .bind(Date.now() - 1000, created.json.id)
@@ -116,24 +157,44 @@ describe("auth", () => {
     const a = await newOrg("A");
     const b = await newOrg("B");
     const created = await call("POST", "/v1/api-keys", { key: a.key, body: { name: "a2" } });
-    expectError(await call("GET", `/v1/api-keys/${created.json.id}`, { key: b.key }), 404, "not_found");
-    expectError(await call("POST", `/v1/api-keys/${created.json.id}/revoke`, { key: b.key }), 404, "not_found");
-    expect((await call("GET", `/v1/api-keys/${created.json.id}`, { key: a.key })).json).toMatchObject({ id: created.json.id, revokedAt: null });
+    expectError(
+      await call("GET", `/v1/api-keys/${created.json.id}`, { key: b.key }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await call("POST", `/v1/api-keys/${created.json.id}/revoke`, { key: b.key }),
+      404,
+      "not_found",
+    );
+    expect(
+      (await call("GET", `/v1/api-keys/${created.json.id}`, { key: a.key })).json,
+    ).toMatchObject({ id: created.json.id, revokedAt: null });
     expect((await call("GET", "/v1/account", { key: created.json.key })).status).toBe(200);
   });
 
   it("reports usage per key, exactly", async () => {
     const { key } = await newOrg();
-    for (let i = 0; i < 3; i++) await call("GET", "/v1/account", { key });
+    for (let i = 0; i < 3; i++) {
+      await call("GET", "/v1/account", { key });
+    }
     const second = (await call("POST", "/v1/api-keys", { key, body: { name: "second" } })).json;
-    for (let i = 0; i < 2; i++) await call("GET", "/v1/account", { key: second.key });
+    for (let i = 0; i < 2; i++) {
+      await call("GET", "/v1/account", { key: second.key });
+    }
     const usage = await call("GET", "/v1/api-keys/usage", { key });
     expect(usage.status).toBe(200);
-    const by = Object.fromEntries(usage.json.data.map((u: { id: string; requests24h: number }) => [u.id, u.requests24h]));
-    const first = (await call("GET", "/v1/api-keys", { key: second.key })).json.data.find((k: { name: string }) => k.name === "Default").id;
+    const by = Object.fromEntries(
+      usage.json.data.map((u: { id: string; requests24h: number }) => [u.id, u.requests24h]),
+    );
+    const first = (await call("GET", "/v1/api-keys", { key: second.key })).json.data.find(
+      (k: { name: string }) => k.name === "Default",
+    ).id;
     // 3 reads, the key creation and the usage read itself; the second key's 2 reads.
     expect(by).toEqual({ [first]: 5, [second.id]: 2 });
-    expect(usage.json.data.every((u: { lastUsedAt: string }) => /Z$/.test(u.lastUsedAt))).toBe(true);
+    expect(usage.json.data.every((u: { lastUsedAt: string }) => /Z$/.test(u.lastUsedAt))).toBe(
+      true,
+    );
   });
 
   it("counts usage over the last 24 whole hours only", async () => {
@@ -146,7 +207,9 @@ describe("auth", () => {
       [hour - 24, 100],
       [hour - 30, 1000],
     ]) {
-      await env.DB.prepare("INSERT INTO api_key_usage (key_id, hour, requests, last_used_at) VALUES (?, ?, ?, ?)")
+      await env.DB.prepare(
+        "INSERT INTO api_key_usage (key_id, hour, requests, last_used_at) VALUES (?, ?, ?, ?)",
+      )
         .bind(keyId, h, n, h * 3_600_000)
         .run();
     }
@@ -172,15 +235,20 @@ describe("queues", () => {
     expect(routeQueue(name)).toEqual({ kind, deadLetter });
   });
 
-  it.each(["nudge-mail", "other-email", "nudge-email-x", "nudge-email-dlq-dlq"])("knows no consumer for %s", (name) => {
-    expect(routeQueue(name)).toBeNull();
-  });
+  it.each(["nudge-mail", "other-email", "nudge-email-x", "nudge-email-dlq-dlq"])(
+    "knows no consumer for %s",
+    (name) => {
+      expect(routeQueue(name)).toBeNull();
+    },
+  );
 
   it("processes a sharded queue's batch instead of retrying it", async () => {
     const r = await consume("nudge-event-3", [{ kind: "import", importId: "imp_gone", chunk: 0 }]);
     expect(r.delayOf(0)).toBeNull();
     expect(r.retryBatch.retry).toBe(false);
-    const unknown = await consume("nudge-mystery", [{ kind: "import", importId: "imp_gone", chunk: 0 }]);
+    const unknown = await consume("nudge-mystery", [
+      { kind: "import", importId: "imp_gone", chunk: 0 },
+    ]);
     expect(unknown.retryBatch.retry).toBe(true);
   });
 });
@@ -191,11 +259,19 @@ describe("idempotency", () => {
     const headers = { "idempotency-key": '"abc-1"' };
     const first = await call("POST", "/v1/api-keys", { key, headers, body: { name: "k" } });
     expect(first.status).toBe(201);
-    const again = await call("POST", "/v1/api-keys", { key, headers: { "idempotency-key": "abc-1" }, body: { name: "k" } });
+    const again = await call("POST", "/v1/api-keys", {
+      key,
+      headers: { "idempotency-key": "abc-1" },
+      body: { name: "k" },
+    });
     expect(again.status).toBe(201);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(again.json.id).toBe(first.json.id);
-    expectError(await call("POST", "/v1/api-keys", { key, headers, body: { name: "other" } }), 422, "idempotency_key_reused");
+    expectError(
+      await call("POST", "/v1/api-keys", { key, headers, body: { name: "other" } }),
+      422,
+      "idempotency_key_reused",
+    );
     const list = await call("GET", "/v1/api-keys", { key });
     expect(list.json.data).toHaveLength(2);
   });
@@ -203,13 +279,24 @@ describe("idempotency", () => {
   it("creates exactly one resource for 20 concurrent identical requests", async () => {
     const { key } = await newOrg();
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => call("POST", "/v1/api-keys", { key, headers: { "idempotency-key": "race-1" }, body: { name: "race" } })),
+      Array.from({ length: 20 }, () =>
+        call("POST", "/v1/api-keys", {
+          key,
+          headers: { "idempotency-key": "race-1" },
+          body: { name: "race" },
+        }),
+      ),
     );
-    const created = results.filter((r) => r.status === 201 && r.headers.get("idempotent-replayed") !== "true");
+    const created = results.filter(
+      (r) => r.status === 201 && r.headers.get("idempotent-replayed") !== "true",
+    );
     expect(created).toHaveLength(1);
     for (const r of results) {
-      if (r.status === 201) expect(r.json.id).toBe(created[0].json.id);
-      else expectError(r, 409, "idempotency_key_in_use");
+      if (r.status === 201) {
+        expect(r.json.id).toBe(created[0].json.id);
+      } else {
+        expectError(r, 409, "idempotency_key_in_use");
+      }
     }
     const list = await call("GET", "/v1/api-keys", { key });
     expect(list.json.data.filter((k: { name: string }) => k.name === "race")).toHaveLength(1);
@@ -218,14 +305,25 @@ describe("idempotency", () => {
   it("keys are scoped per org", async () => {
     const a = await newOrg("A");
     const b = await newOrg("B");
-    const ra = await call("POST", "/v1/api-keys", { key: a.key, headers: { "idempotency-key": "same" }, body: { name: "k" } });
-    const rb = await call("POST", "/v1/api-keys", { key: b.key, headers: { "idempotency-key": "same" }, body: { name: "k" } });
+    const ra = await call("POST", "/v1/api-keys", {
+      key: a.key,
+      headers: { "idempotency-key": "same" },
+      body: { name: "k" },
+    });
+    const rb = await call("POST", "/v1/api-keys", {
+      key: b.key,
+      headers: { "idempotency-key": "same" },
+      body: { name: "k" },
+    });
     expect(rb.headers.get("idempotent-replayed")).toBeNull();
     expect(rb.json.id).not.toBe(ra.json.id);
   });
 
   it("replays an admin POST too (admin keys share one scope)", async () => {
-    const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, "idempotency-key": `admin-${crypto.randomUUID()}` };
+    const headers = {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      "idempotency-key": `admin-${crypto.randomUUID()}`,
+    };
     const first = await call("POST", "/v1/admin/orgs", { headers, body: { name: "Once" } });
     const again = await call("POST", "/v1/admin/orgs", { headers, body: { name: "Once" } });
     expect(first.status).toBe(201);
@@ -236,19 +334,31 @@ describe("idempotency", () => {
 
   it("rejects an over-long key", async () => {
     const { key } = await newOrg();
-    expectError(await call("POST", "/v1/api-keys", { key, headers: { "idempotency-key": "x".repeat(256) }, body: { name: "k" } }), 422, "validation_failed");
+    expectError(
+      await call("POST", "/v1/api-keys", {
+        key,
+        headers: { "idempotency-key": "x".repeat(256) },
+        body: { name: "k" },
+      }),
+      422,
+      "validation_failed",
+    );
   });
 });
 
 describe("rate limit", () => {
-  it("answers 429 rate_limited with Retry-After past the per-key limit", { timeout: 60_000 }, async () => {
+  it("answers 429 rate_limited with Retry-After past the per-key limit", {
+    timeout: 60_000,
+  }, async () => {
     const { key } = await newOrg();
     let limited: Awaited<ReturnType<typeof call>> | undefined;
     // The limiter counts in fixed 60 s windows (400 per window in tests): 900 requests fill one
     // window even when they straddle a window boundary.
     for (let i = 0; i < 900 && !limited; i++) {
       const res = await call("GET", "/v1/account", { key });
-      if (res.status === 429) limited = res;
+      if (res.status === 429) {
+        limited = res;
+      }
     }
     expect(limited).toBeDefined();
     expectError(limited as Awaited<ReturnType<typeof call>>, 429, "rate_limited");

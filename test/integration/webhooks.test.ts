@@ -22,25 +22,40 @@ const hookUrl = () => `https://hooks.acme.test/${crypto.randomUUID()}`;
  * Stands in for one customer endpoint: records each request to `url` and answers from
  * `answer`. Other URLs (stray retries of earlier tests' deliveries) get a 200, unrecorded.
  */
-function endpoint(url: string, answer: (n: number, c: Captured) => Response = () => new Response("ok")) {
+function endpoint(
+  url: string,
+  answer: (n: number, c: Captured) => Response = () => new Response("ok"),
+) {
   const hits: Captured[] = [];
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const req = new Request(input, init);
-    if (req.url !== url) return new Response("ok");
-    const c: Captured = { url: req.url, headers: Object.fromEntries(req.headers), body: await req.text(), redirect: init?.redirect };
-    hits.push(c);
-    return answer(hits.length, c);
-  });
+  vi.spyOn(globalThis, "fetch").mockImplementation(
+    async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(input, init);
+      if (req.url !== url) {
+        return new Response("ok");
+      }
+      const c: Captured = {
+        url: req.url,
+        headers: Object.fromEntries(req.headers),
+        body: await req.text(),
+        redirect: init?.redirect,
+      };
+      hits.push(c);
+      return answer(hits.length, c);
+    },
+  );
   return hits;
 }
 
 async function subscribe(key: string, events: string[] = ["*"], url = hookUrl()) {
   const res = await call("POST", "/v1/webhooks", { key, body: { url, events } });
-  if (res.status !== 201) throw new Error(res.text);
+  if (res.status !== 201) {
+    throw new Error(res.text);
+  }
   return { ...(res.json as { id: string; secret: string }), url };
 }
 
-const deliveries = async (key: string, id: string) => (await call("GET", `/v1/webhooks/${id}/deliveries`, { key })).json.data;
+const deliveries = async (key: string, id: string) =>
+  (await call("GET", `/v1/webhooks/${id}/deliveries`, { key })).json.data;
 
 describe("webhook subscriptions", () => {
   it("shows the secret once and never again", async () => {
@@ -49,13 +64,18 @@ describe("webhook subscriptions", () => {
     expect(w.secret).toMatch(/^whsec_[A-Za-z0-9+/=]{40,}$/);
     const got = await call("GET", `/v1/webhooks/${w.id}`, { key });
     expect(JSON.stringify(got.json)).not.toContain(w.secret.slice(6));
-    expect(JSON.stringify((await call("GET", "/v1/webhooks", { key })).json)).not.toContain(w.secret.slice(6));
+    expect(JSON.stringify((await call("GET", "/v1/webhooks", { key })).json)).not.toContain(
+      w.secret.slice(6),
+    );
   });
 
   it("refuses unknown event types", async () => {
     const { key } = await newOrg();
     expectError(
-      await call("POST", "/v1/webhooks", { key, body: { url: "https://hooks.acme.test/x", events: ["email.teleported"] } }),
+      await call("POST", "/v1/webhooks", {
+        key,
+        body: { url: "https://hooks.acme.test/x", events: ["email.teleported"] },
+      }),
       422,
       "validation_failed",
     );
@@ -80,7 +100,11 @@ describe("webhook subscriptions", () => {
     "https://user:pw@hooks.acme.test/x",
   ])("refuses %s in production", async (url) => {
     const { key } = await newOrg();
-    expectError(await call("POST", "/v1/webhooks", { key, body: { url, events: ["*"] } }), 422, "validation_failed");
+    expectError(
+      await call("POST", "/v1/webhooks", { key, body: { url, events: ["*"] } }),
+      422,
+      "validation_failed",
+    );
   });
 
   it("allows public https hosts, and http://localhost only in local development", () => {
@@ -97,7 +121,9 @@ describe("webhook subscriptions", () => {
   it("refuses at send time too (a row changed behind the API)", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    await env.DB.prepare("UPDATE webhooks SET url = 'https://169.254.169.254/x' WHERE id = ?").bind(w.id).run();
+    await env.DB.prepare("UPDATE webhooks SET url = 'https://169.254.169.254/x' WHERE id = ?")
+      .bind(w.id)
+      .run();
     const hits = endpoint("https://169.254.169.254/x");
     await call("POST", `/v1/webhooks/${w.id}/test`, { key });
     const d = await poll(
@@ -146,7 +172,14 @@ describe("webhook subscriptions", () => {
       ["POST", `/v1/webhooks/${w.id}/test`],
       ["GET", `/v1/webhooks/${w.id}/deliveries`],
     ]) {
-      expectError(await call(method, path, { key: b.key, body: method === "PATCH" ? { active: false } : undefined }), 404, "not_found");
+      expectError(
+        await call(method, path, {
+          key: b.key,
+          body: method === "PATCH" ? { active: false } : undefined,
+        }),
+        404,
+        "not_found",
+      );
     }
     // A's subscription is untouched by B's attempts.
     const mine = await call("GET", `/v1/webhooks/${w.id}`, { key: a.key });
@@ -168,7 +201,11 @@ describe("webhook delivery", () => {
     );
     const h = hits[0];
     expect(h.redirect).toBe("manual");
-    const payload = new Webhook(w.secret).verify(h.body, h.headers) as { id: string; type: string; data: { webhookId: string } };
+    const payload = new Webhook(w.secret).verify(h.body, h.headers) as {
+      id: string;
+      type: string;
+      data: { webhookId: string };
+    };
     expect(payload).toMatchObject({ type: "webhook.test", data: { webhookId: w.id } });
     expect(h.headers["webhook-id"]).toBe(payload.id);
     expect(h.headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/=]+$/);
@@ -176,7 +213,11 @@ describe("webhook delivery", () => {
       () => deliveries(key, w.id),
       (d) => d[0]?.status === "succeeded",
     );
-    expect(d[0]).toMatchObject({ id: res.json.deliveryId, eventType: "webhook.test", lastStatusCode: 200 });
+    expect(d[0]).toMatchObject({
+      id: res.json.deliveryId,
+      eventType: "webhook.test",
+      lastStatusCode: 200,
+    });
     expect(d[0].attempts[0]).toMatchObject({ attempt: 1, statusCode: 200, error: null });
   });
 
@@ -211,7 +252,9 @@ describe("webhook delivery", () => {
   it("retries with the same webhook-id until a 2xx", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    const hits = endpoint(w.url, (n) => (n < 3 ? new Response("no", { status: 500 }) : new Response(null, { status: 204 })));
+    const hits = endpoint(w.url, (n) =>
+      n < 3 ? new Response("no", { status: 500 }) : new Response(null, { status: 204 }),
+    );
     await call("POST", `/v1/webhooks/${w.id}/test`, { key });
     const d = await poll(
       () => deliveries(key, w.id),
@@ -226,13 +269,19 @@ describe("webhook delivery", () => {
   it("treats a redirect as a failure and does not follow it", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    endpoint(w.url, () => new Response(null, { status: 301, headers: { location: "https://elsewhere.test/" } }));
+    endpoint(
+      w.url,
+      () => new Response(null, { status: 301, headers: { location: "https://elsewhere.test/" } }),
+    );
     await call("POST", `/v1/webhooks/${w.id}/test`, { key });
     const d = await poll(
       () => deliveries(key, w.id),
       (d) => d[0]?.attempts.length >= 1,
     );
-    expect(d[0].attempts[0]).toMatchObject({ statusCode: 301, error: expect.stringContaining("Redirect") });
+    expect(d[0].attempts[0]).toMatchObject({
+      statusCode: 301,
+      error: expect.stringContaining("Redirect"),
+    });
   });
 
   it("disables the endpoint on 410 Gone", async () => {
@@ -276,7 +325,11 @@ describe("webhook delivery", () => {
     lost.restore();
     expect((await deliveries(key, w.id))[0]).toMatchObject({ id: deliveryId, status: "pending" });
     expect((await consume("nudge-webhook-dlq", lost.captured)).delayOf(0)).toBeNull();
-    expect((await deliveries(key, w.id))[0]).toMatchObject({ id: deliveryId, status: "failed", nextAttemptAt: null });
+    expect((await deliveries(key, w.id))[0]).toMatchObject({
+      id: deliveryId,
+      status: "failed",
+      nextAttemptAt: null,
+    });
   });
 
   it("the watchdog re-queues a delivery whose queue job was lost", async () => {
@@ -315,7 +368,11 @@ describe("webhook delivery", () => {
     const back = await call("PATCH", `/v1/webhooks/${w.id}`, { key, body: { active: true } });
     expect(back.json).toMatchObject({ active: true, disabledReason: null });
     const clock = async () =>
-      (await env.DB.prepare("SELECT failing_since FROM webhooks WHERE id = ?").bind(w.id).first<{ failing_since: number | null }>())?.failing_since;
+      (
+        await env.DB.prepare("SELECT failing_since FROM webhooks WHERE id = ?")
+          .bind(w.id)
+          .first<{ failing_since: number | null }>()
+      )?.failing_since;
     expect(await clock()).toBeNull();
     // A new failure starts a new clock instead of disabling the endpoint again at once.
     const before = Date.now();
@@ -337,14 +394,27 @@ describe("webhook delivery", () => {
       { id: "d", type: "delay", config: { amount: 1, unit: "hours" } },
       { id: "l", type: "log", config: { message: "done" } },
     ]);
-    const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: flow.id, contact: { email: "journey@x.co" } } })).json;
-    const delivered = async () => (await deliveries(key, w.id)).map((d: { eventType: string; eventId: string }) => d);
+    const e = (
+      await call("POST", "/v1/enrollments", {
+        key,
+        body: { workflowId: flow.id, contact: { email: "journey@x.co" } },
+      })
+    ).json;
+    const delivered = async () =>
+      (await deliveries(key, w.id)).map((d: { eventType: string; eventId: string }) => d);
     const types = (list: { eventType: string }[]) => list.map((d) => d.eventType).sort();
     // Until the delay: the contact, the enrollment, its first step and the email — nothing of the end yet.
     await settle(key, e.id);
     await drained(e.id);
-    const first = await poll(delivered, (d) => d.some((x: { eventType: string }) => x.eventType === "email.sent"));
-    expect(types(first)).toEqual(["contact.created", "email.sent", "enrollment.created", "enrollment.step_completed"]);
+    const first = await poll(delivered, (d) =>
+      d.some((x: { eventType: string }) => x.eventType === "email.sent"),
+    );
+    expect(types(first)).toEqual([
+      "contact.created",
+      "email.sent",
+      "enrollment.created",
+      "enrollment.step_completed",
+    ]);
     // The hour passes: the delay and the log step complete, then the enrollment.
     await expireWait(e.id);
     await drained(e.id);
@@ -360,12 +430,21 @@ describe("webhook delivery", () => {
     ]);
     expect(new Set(all.map((d: { eventId: string }) => d.eventId)).size).toBe(all.length);
     const received = await poll(
-      async () => hits.map((h) => JSON.parse(h.body) as { type: string; data: Record<string, unknown> }),
+      async () =>
+        hits.map((h) => JSON.parse(h.body) as { type: string; data: Record<string, unknown> }),
       (r) => r.length === all.length,
     );
-    for (const h of hits) expect(() => new Webhook(w.secret).verify(h.body, h.headers)).not.toThrow();
-    expect(received.filter((p) => p.type === "enrollment.step_completed").map((p) => p.data.stepId)).toEqual(["m", "d", "l"]);
-    expect(received.find((p) => p.type === "enrollment.completed")?.data).toMatchObject({ enrollmentId: e.id, workflowId: flow.id, status: "completed" });
+    for (const h of hits) {
+      expect(() => new Webhook(w.secret).verify(h.body, h.headers)).not.toThrow();
+    }
+    expect(
+      received.filter((p) => p.type === "enrollment.step_completed").map((p) => p.data.stepId),
+    ).toEqual(["m", "d", "l"]);
+    expect(received.find((p) => p.type === "enrollment.completed")?.data).toMatchObject({
+      enrollmentId: e.id,
+      workflowId: flow.id,
+      status: "completed",
+    });
   });
 
   it("only sends the subscribed types, and nothing to another org", async () => {
@@ -374,7 +453,8 @@ describe("webhook delivery", () => {
     const wa = await subscribe(a.key, ["contact.created"]);
     const wb = await subscribe(b.key, ["*"]);
     const hits = endpoint(wa.url);
-    const first = (await call("POST", "/v1/contacts", { key: a.key, body: { email: "only@x.co" } })).json;
+    const first = (await call("POST", "/v1/contacts", { key: a.key, body: { email: "only@x.co" } }))
+      .json;
     await call("PATCH", `/v1/contacts/${first.id}`, { key: a.key, body: { firstName: "O" } });
     // A later subscribed event: once it has arrived, the update published before it has been processed too.
     await call("POST", "/v1/contacts", { key: a.key, body: { email: "sentinel@x.co" } });
@@ -382,8 +462,13 @@ describe("webhook delivery", () => {
       async () => hits.length,
       (n) => n === 2,
     );
-    expect(hits.map((h) => JSON.parse(h.body).type)).toEqual(["contact.created", "contact.created"]);
-    expect((await deliveries(a.key, wa.id)).map((d: { eventType: string }) => d.eventType)).toEqual(["contact.created", "contact.created"]);
+    expect(hits.map((h) => JSON.parse(h.body).type)).toEqual([
+      "contact.created",
+      "contact.created",
+    ]);
+    expect((await deliveries(a.key, wa.id)).map((d: { eventType: string }) => d.eventType)).toEqual(
+      ["contact.created", "contact.created"],
+    );
     expect(await deliveries(b.key, wb.id)).toEqual([]);
   });
 
@@ -406,7 +491,11 @@ describe("webhook delivery", () => {
     const e = (
       await call("POST", "/v1/enrollments", {
         key,
-        body: { workflowId: flow.id, contact: { email: "step@x.co", data: { plan: "pro" } }, variables: { token: "t-1" } },
+        body: {
+          workflowId: flow.id,
+          contact: { email: "step@x.co", data: { plan: "pro" } },
+          variables: { token: "t-1" },
+        },
       })
     ).json;
     await poll(
@@ -414,14 +503,20 @@ describe("webhook delivery", () => {
       (n) => n === 1,
     );
     calls.restore();
-    const hits = endpoint(`${url}?plan=pro`, (n) => (n === 1 ? new Response("busy", { status: 503 }) : new Response(null, { status: 204 })));
+    const hits = endpoint(`${url}?plan=pro`, (n) =>
+      n === 1 ? new Response("busy", { status: 503 }) : new Response(null, { status: 204 }),
+    );
     const first = await consume("nudge-webhook", calls.captured, 1);
     expect(first.delayOf(0)).toBe(10); // 2^attempt × 5 s
     expect((await consume("nudge-webhook", calls.captured, 2)).delayOf(0)).toBeNull();
     expect(hits).toHaveLength(2);
     for (const h of hits) {
       expect(h.redirect).toBe("manual");
-      expect(h.headers).toMatchObject({ "x-token": "t-1", "idempotency-key": `${e.id}:hook:1`, "content-type": "application/json" });
+      expect(h.headers).toMatchObject({
+        "x-token": "t-1",
+        "idempotency-key": `${e.id}:hook:1`,
+        "content-type": "application/json",
+      });
       expect(JSON.parse(h.body)).toEqual({ email: "step@x.co", fixed: 1 });
     }
     await drained(e.id);
@@ -431,8 +526,19 @@ describe("webhook delivery", () => {
     const { key } = await newOrg();
     const inside = "https://10.0.0.7/steal?who=ssrf%40x.co";
     const hits = endpoint(inside);
-    const flow = await activeWorkflow(key, [{ id: "hook", type: "webhook", config: { url: "https://10.0.0.7/steal?who={{ contact.email | url_encode }}" } }]);
-    const e = (await call("POST", "/v1/enrollments", { key, body: { workflowId: flow.id, contact: { email: "ssrf@x.co" } } })).json;
+    const flow = await activeWorkflow(key, [
+      {
+        id: "hook",
+        type: "webhook",
+        config: { url: "https://10.0.0.7/steal?who={{ contact.email | url_encode }}" },
+      },
+    ]);
+    const e = (
+      await call("POST", "/v1/enrollments", {
+        key,
+        body: { workflowId: flow.id, contact: { email: "ssrf@x.co" } },
+      })
+    ).json;
     expect((await settle(key, e.id)).status).toBe("completed");
     await drained(e.id); // the consumer took the call up and confirmed it
     expect(hits).toEqual([]);

@@ -13,7 +13,13 @@ async function documentOf() {
   const app = buildApp();
   const res = await app.request("https://nudge.test/openapi.json");
   expect(res.status).toBe(200);
-  return { app, doc: (await res.json()) as { openapi: string; paths: Record<string, Record<string, Operation>> } };
+  return {
+    app,
+    doc: (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, Operation>>;
+    },
+  };
 }
 
 /** The statuses every operation of a kind must document. */
@@ -21,14 +27,28 @@ function requiredErrors(path: string, op: Operation): number[] {
   const schemes = (op.security ?? []).flatMap((s) => Object.keys(s));
   const out = new Set<number>();
   const add = (...statuses: number[]) => {
-    for (const s of statuses) out.add(s);
+    for (const s of statuses) {
+      out.add(s);
+    }
   };
-  if (schemes.includes("bearerAuth")) add(401, 429, 500);
-  if (schemes.includes("adminToken")) add(401, 404, 500);
-  if (schemes.length > 0 && path.includes("{")) add(404);
-  if (schemes.length > 0 && (op.parameters ?? []).some((p) => p.in === "query")) add(422);
-  if (op.requestBody?.content["application/json"]) add(400, 413, 415, 422);
-  if (path.startsWith("/t/") || path.startsWith("/inbound/")) out.add(404);
+  if (schemes.includes("bearerAuth")) {
+    add(401, 429, 500);
+  }
+  if (schemes.includes("adminToken")) {
+    add(401, 404, 500);
+  }
+  if (schemes.length > 0 && path.includes("{")) {
+    add(404);
+  }
+  if (schemes.length > 0 && (op.parameters ?? []).some((p) => p.in === "query")) {
+    add(422);
+  }
+  if (op.requestBody?.content["application/json"]) {
+    add(400, 413, 415, 422);
+  }
+  if (path.startsWith("/t/") || path.startsWith("/inbound/")) {
+    out.add(404);
+  }
   return [...out].sort();
 }
 
@@ -40,10 +60,18 @@ describe("the OpenAPI document", () => {
     // Every route the app serves is documented (compare Hono's router with the document).
     const served = new Set(
       app.routes
-        .filter((r) => r.method !== "ALL" && !["/openapi.json", "/docs", "/docs/skills.md", "/health", "/v1/health"].includes(r.path))
+        .filter(
+          (r) =>
+            r.method !== "ALL" &&
+            !["/openapi.json", "/docs", "/docs/skills.md", "/health", "/v1/health"].includes(
+              r.path,
+            ),
+        )
         .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`),
     );
-    const documented = new Set(Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)),
+    );
     expect([...served].filter((r) => !documented.has(r))).toEqual([]);
     expect(served.size).toBeGreaterThan(50);
   });
@@ -57,12 +85,19 @@ describe("the OpenAPI document", () => {
       for (const [method, op] of Object.entries(ops)) {
         operations++;
         for (const status of requiredErrors(path, op)) {
-          if (!op.responses[String(status)]) missing.push(`${method.toUpperCase()} ${path} ${status}`);
+          if (!op.responses[String(status)]) {
+            missing.push(`${method.toUpperCase()} ${path} ${status}`);
+          }
         }
         for (const [status, response] of Object.entries(op.responses)) {
-          if (Number(status) < 400) continue;
-          if (response.content?.["application/json"]?.schema?.$ref !== "#/components/schemas/Error")
+          if (Number(status) < 400) {
+            continue;
+          }
+          if (
+            response.content?.["application/json"]?.schema?.$ref !== "#/components/schemas/Error"
+          ) {
             misshapen.push(`${method.toUpperCase()} ${path} ${status}`);
+          }
         }
       }
     }

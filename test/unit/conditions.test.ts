@@ -3,7 +3,16 @@ import { evaluate } from "../../src/engine/conditions";
 import { chooseVariant } from "../../src/engine/split";
 
 const scope = {
-  contact: { email: "ada@example.com", data: { plan: "pro", score: 42, tags: ["vip", "beta"], signup: "2026-01-10T00:00:00Z", empty: "" } },
+  contact: {
+    email: "ada@example.com",
+    data: {
+      plan: "pro",
+      score: 42,
+      tags: ["vip", "beta"],
+      signup: "2026-01-10T00:00:00Z",
+      empty: "",
+    },
+  },
   vars: { hook: "Series A", limit: "10" },
   event: { amount: 99.5, nested: { ok: true } },
 };
@@ -39,7 +48,9 @@ describe("conditions", () => {
   it("combines with all and any", () => {
     const pro = { field: "contact.data.plan", operator: "equals", value: "pro" } as const;
     const free = { field: "contact.data.plan", operator: "equals", value: "free" } as const;
-    expect(evaluate({ all: [pro, { any: [free, { field: "vars.hook", operator: "exists" }] }] }, scope)).toBe(true);
+    expect(
+      evaluate({ all: [pro, { any: [free, { field: "vars.hook", operator: "exists" }] }] }, scope),
+    ).toBe(true);
     expect(evaluate({ all: [pro, free] }, scope)).toBe(false);
     expect(evaluate({ any: [free, pro] }, scope)).toBe(true);
   });

@@ -3,12 +3,22 @@ import { describe, expect, it } from "vitest";
 import { advance, initialState } from "../../src/engine/advance";
 import { dryRun } from "../../src/engine/dry-run";
 import { validateGraph } from "../../src/engine/graph";
-import type { EnrollmentState, StepDef, TransitionDef, WorkflowDefinition } from "../../src/engine/types";
+import type {
+  EnrollmentState,
+  StepDef,
+  TransitionDef,
+  WorkflowDefinition,
+} from "../../src/engine/types";
 
 const T0 = Date.parse("2026-03-09T14:00:00Z"); // Monday 10:00 in New York
 
-function def(steps: StepDef[], transitions?: TransitionDef[], extra: Partial<WorkflowDefinition> = {}): WorkflowDefinition {
-  const links = transitions ?? steps.slice(1).map((s, i) => ({ id: `t${i}`, from: steps[i].id, to: s.id }));
+function def(
+  steps: StepDef[],
+  transitions?: TransitionDef[],
+  extra: Partial<WorkflowDefinition> = {},
+): WorkflowDefinition {
+  const links =
+    transitions ?? steps.slice(1).map((s, i) => ({ id: `t${i}`, from: steps[i].id, to: s.id }));
   return { id: "wf_1", name: "Test", version: 1, steps, transitions: links, ...extra };
 }
 
@@ -19,7 +29,13 @@ function state(over: Partial<EnrollmentState> = {}): EnrollmentState {
       orgId: "org_1",
       workflowId: "wf_1",
       contactId: "con_1",
-      contact: { email: "ada@example.com", firstName: "Ada", subscribed: true, suppressed: null, data: { plan: "pro" } },
+      contact: {
+        email: "ada@example.com",
+        firstName: "Ada",
+        subscribed: true,
+        suppressed: null,
+        data: { plan: "pro" },
+      },
       vars: { hook: "Series A" },
       event: {},
       timezone: "America/New_York",
@@ -30,17 +46,32 @@ function state(over: Partial<EnrollmentState> = {}): EnrollmentState {
   );
 }
 
-const email = (id: string): StepDef => ({ id, type: "send_email", config: { subject: "Hi {{ contact.firstName }}", html: "<p>Hello</p>" } });
+const email = (id: string): StepDef => ({
+  id,
+  type: "send_email",
+  config: { subject: "Hi {{ contact.firstName }}", html: "<p>Hello</p>" },
+});
 
 describe("advance()", () => {
   it("runs steps back to back until a delay, then resumes on wake", () => {
-    const d = def([email("e1"), { id: "d1", type: "delay", config: { amount: 1, unit: "hours" } }, email("e2")]);
+    const d = def([
+      email("e1"),
+      { id: "d1", type: "delay", config: { amount: 1, unit: "hours" } },
+      email("e2"),
+    ]);
     const r1 = advance(d, state(), { type: "start" }, T0);
     expect(r1.state.status).toBe("waiting");
     expect(r1.state.currentStepId).toBe("d1");
     expect(r1.wakeAt).toBe(T0 + 3_600_000);
-    expect(r1.effects.filter((e) => e.type === "send_email").map((e) => (e as { key: string }).key)).toEqual(["enr_1:e1:1"]);
-    expect(r1.logs.map((l) => `${l.stepId}:${l.status}`)).toEqual(["e1:started", "e1:completed", "d1:started", "d1:waiting"]);
+    expect(
+      r1.effects.filter((e) => e.type === "send_email").map((e) => (e as { key: string }).key),
+    ).toEqual(["enr_1:e1:1"]);
+    expect(r1.logs.map((l) => `${l.stepId}:${l.status}`)).toEqual([
+      "e1:started",
+      "e1:completed",
+      "d1:started",
+      "d1:waiting",
+    ]);
 
     const early = advance(d, r1.state, { type: "wake" }, T0 + 1000);
     expect(early.changed).toBe(false);
@@ -50,13 +81,19 @@ describe("advance()", () => {
     expect(r2.state.status).toBe("completed");
     expect(r2.state.exitReason).toBe("completed");
     expect(r2.effects.map((e) => e.type)).toEqual(["emit", "send_email", "emit", "emit"]);
-    expect(r2.effects.find((e) => e.type === "emit" && e.eventType === "enrollment.completed")).toBeDefined();
+    expect(
+      r2.effects.find((e) => e.type === "emit" && e.eventType === "enrollment.completed"),
+    ).toBeDefined();
   });
 
   it("branches on a condition with `on` transitions", () => {
     const d = def(
       [
-        { id: "c", type: "condition", config: { field: "contact.data.plan", operator: "equals", value: "pro" } },
+        {
+          id: "c",
+          type: "condition",
+          config: { field: "contact.data.plan", operator: "equals", value: "pro" },
+        },
         { id: "yes", type: "log", config: { message: "pro {{ vars.hook }}" } },
         { id: "no", type: "log", config: { message: "free" } },
       ],
@@ -67,7 +104,10 @@ describe("advance()", () => {
     );
     const r = advance(d, state(), { type: "start" }, T0);
     expect(r.state.status).toBe("completed");
-    expect(r.logs.filter((l) => l.status === "completed").map((l) => l.message)).toEqual(["Condition is true", "pro Series A"]);
+    expect(r.logs.filter((l) => l.status === "completed").map((l) => l.message)).toEqual([
+      "Condition is true",
+      "pro Series A",
+    ]);
   });
 
   it("tries transitions by priority, then their conditions", () => {
@@ -79,12 +119,22 @@ describe("advance()", () => {
       ],
       [
         { id: "t1", from: "a", to: "b", priority: 5 },
-        { id: "t2", from: "a", to: "c", priority: 1, condition: { field: "vars.hook", operator: "equals", value: "nope" } },
+        {
+          id: "t2",
+          from: "a",
+          to: "c",
+          priority: 1,
+          condition: { field: "vars.hook", operator: "equals", value: "nope" },
+        },
         { id: "t3", from: "b", to: "c", priority: 0 },
       ],
     );
     const r = advance(d, state(), { type: "start" }, T0);
-    expect(r.logs.filter((l) => l.status === "completed").map((l) => l.stepId)).toEqual(["a", "b", "c"]);
+    expect(r.logs.filter((l) => l.status === "completed").map((l) => l.stepId)).toEqual([
+      "a",
+      "b",
+      "c",
+    ]);
   });
 
   it("waits for an event, resumes on it, and ignores other events", () => {
@@ -93,7 +143,11 @@ describe("advance()", () => {
         {
           id: "w",
           type: "wait_for_event",
-          config: { eventName: "replied", timeout: 3600, match: { field: "event.channel", operator: "equals", value: "email" } },
+          config: {
+            eventName: "replied",
+            timeout: 3600,
+            match: { field: "event.channel", operator: "equals", value: "email" },
+          },
         },
         { id: "yes", type: "log", config: { message: "got it" } },
         { id: "no", type: "log", config: { message: "timeout" } },
@@ -105,16 +159,30 @@ describe("advance()", () => {
     );
     const r1 = advance(d, state(), { type: "start" }, T0);
     expect(r1.state.wait).toMatchObject({ kind: "event", event: "replied", until: T0 + 3_600_000 });
-    expect(advance(d, r1.state, { type: "event", name: "other", data: {} }, T0 + 5).changed).toBe(false);
-    expect(advance(d, r1.state, { type: "event", name: "replied", data: { channel: "sms" } }, T0 + 5).changed).toBe(false);
-    const r2 = advance(d, r1.state, { type: "event", name: "replied", data: { channel: "email" } }, T0 + 5);
+    expect(advance(d, r1.state, { type: "event", name: "other", data: {} }, T0 + 5).changed).toBe(
+      false,
+    );
+    expect(
+      advance(d, r1.state, { type: "event", name: "replied", data: { channel: "sms" } }, T0 + 5)
+        .changed,
+    ).toBe(false);
+    const r2 = advance(
+      d,
+      r1.state,
+      { type: "event", name: "replied", data: { channel: "email" } },
+      T0 + 5,
+    );
     expect(r2.logs.at(-1)?.message).toBe("got it");
     const r3 = advance(d, r1.state, { type: "wake" }, T0 + 3_600_000);
     expect(r3.logs.at(-1)?.message).toBe("timeout");
   });
 
   it("holds an email for the send window in the enrollment's zone, unless bypassed", () => {
-    const window = { days: ["mon", "tue", "wed", "thu", "fri"] as ("mon" | "tue" | "wed" | "thu" | "fri")[], start: "09:00", end: "17:00" };
+    const window = {
+      days: ["mon", "tue", "wed", "thu", "fri"] as ("mon" | "tue" | "wed" | "thu" | "fri")[],
+      start: "09:00",
+      end: "17:00",
+    };
     const d = def([email("e1")], undefined, { sendWindow: window });
     const saturday = Date.parse("2026-03-07T15:00:00Z");
     const r = advance(d, state(), { type: "start" }, saturday);
@@ -133,18 +201,30 @@ describe("advance()", () => {
     s.contact.subscribed = false;
     const r = advance(d, s, { type: "start" }, T0);
     expect(r.effects.filter((e) => e.type === "send_email")).toHaveLength(0);
-    expect(r.logs.find((l) => l.stepId === "e1" && l.status === "skipped")?.outcome).toBe("suppressed");
+    expect(r.logs.find((l) => l.stepId === "e1" && l.status === "skipped")?.outcome).toBe(
+      "suppressed",
+    );
   });
 
   it("merges update_contact into the contact for later steps", () => {
     const d = def([
-      { id: "u", type: "update_contact", config: { data: { stage: "{{ vars.hook }}", plan: "team" } } },
-      { id: "c", type: "condition", config: { field: "contact.data.plan", operator: "equals", value: "team" } },
+      {
+        id: "u",
+        type: "update_contact",
+        config: { data: { stage: "{{ vars.hook }}", plan: "team" } },
+      },
+      {
+        id: "c",
+        type: "condition",
+        config: { field: "contact.data.plan", operator: "equals", value: "team" },
+      },
     ]);
     const r = advance(d, state(), { type: "start" }, T0);
     expect(r.state.contact.data).toEqual({ plan: "team", stage: "Series A" });
     expect(r.logs.find((l) => l.stepId === "c" && l.status === "completed")?.outcome).toBe("true");
-    expect(r.effects.find((e) => e.type === "update_contact")).toMatchObject({ data: { stage: "Series A", plan: "team" } });
+    expect(r.effects.find((e) => e.type === "update_contact")).toMatchObject({
+      data: { stage: "Series A", plan: "team" },
+    });
   });
 
   it("ends with the exit step's reason", () => {
@@ -162,7 +242,9 @@ describe("advance()", () => {
   });
 
   it("fails with the error when a step cannot run", () => {
-    const d = def([{ id: "l", type: "log", config: { message: "{{ contact.firstName | nope }}" } }]);
+    const d = def([
+      { id: "l", type: "log", config: { message: "{{ contact.firstName | nope }}" } },
+    ]);
     const r = advance(d, state(), { type: "start" }, T0);
     expect(r.state.status).toBe("failed");
     expect(r.state.error).toMatch(/nope/);
@@ -171,7 +253,8 @@ describe("advance()", () => {
 
 describe("graph validation", () => {
   const templates = new Set(["tpl_ok"]);
-  const problems = (steps: StepDef[], transitions: TransitionDef[]) => validateGraph(steps, transitions, templates).map((p) => p.message);
+  const problems = (steps: StepDef[], transitions: TransitionDef[]) =>
+    validateGraph(steps, transitions, templates).map((p) => p.message);
 
   it("accepts a valid graph", () => {
     expect(
@@ -188,7 +271,12 @@ describe("graph validation", () => {
   it.each([
     ["unknown type", [{ id: "a", type: "teleport", config: {} }], [], /Unknown step type/],
     ["bad config", [{ id: "a", type: "delay", config: { amount: -1, unit: "days" } }], [], /./],
-    ["dangling transition", [{ id: "a", type: "log", config: { message: "x" } }], [{ id: "t", from: "a", to: "ghost" }], /unknown step "ghost"/],
+    [
+      "dangling transition",
+      [{ id: "a", type: "log", config: { message: "x" } }],
+      [{ id: "t", from: "a", to: "ghost" }],
+      /unknown step "ghost"/,
+    ],
     [
       "unreachable step",
       [
@@ -219,9 +307,17 @@ describe("graph validation", () => {
       [{ id: "t", from: "a", to: "b", on: "true" }],
       /cannot produce outcome "true"/,
     ],
-    ["missing template", [{ id: "a", type: "send_email", config: { templateId: "tpl_missing" } }], [], /does not exist/],
+    [
+      "missing template",
+      [{ id: "a", type: "send_email", config: { templateId: "tpl_missing" } }],
+      [],
+      /does not exist/,
+    ],
   ] as const)("refuses a %s", (_name, steps, transitions, message) => {
-    const found = problems(steps as unknown as StepDef[], transitions as unknown as TransitionDef[]);
+    const found = problems(
+      steps as unknown as StepDef[],
+      transitions as unknown as TransitionDef[],
+    );
     expect(found.length).toBeGreaterThan(0);
     expect(found.join("\n")).toMatch(message);
   });
@@ -241,7 +337,16 @@ describe("graph validation", () => {
 });
 
 describe("advance() on random valid graphs", () => {
-  const stepArb = fc.constantFrom<StepDef["type"]>("log", "condition", "split", "delay", "wait_for_event", "update_contact", "send_email", "exit");
+  const stepArb = fc.constantFrom<StepDef["type"]>(
+    "log",
+    "condition",
+    "split",
+    "delay",
+    "wait_for_event",
+    "update_contact",
+    "send_email",
+    "exit",
+  );
   const configFor = (type: string): Record<string, unknown> => {
     switch (type) {
       case "log":
@@ -274,24 +379,37 @@ describe("advance() on random valid graphs", () => {
    * get no outgoing edge.
    */
   const graphArb = fc
-    .tuple(fc.array(stepArb, { minLength: 1, maxLength: 12 }), fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat({ max: 2 })), { maxLength: 20 }))
+    .tuple(
+      fc.array(stepArb, { minLength: 1, maxLength: 12 }),
+      fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat({ max: 2 })), { maxLength: 20 }),
+    )
     .map(([types, edges]) => {
       // The entry is never an exit when more steps follow it (they could not be reached).
       const kinds = types.length > 1 && types[0] === "exit" ? ["log", ...types.slice(1)] : types;
-      const steps: StepDef[] = kinds.map((type, i) => ({ id: `s${i}`, type, config: configFor(type) }));
+      const steps: StepDef[] = kinds.map((type, i) => ({
+        id: `s${i}`,
+        type,
+        config: configFor(type),
+      }));
       const pauses = (i: number) => steps[i].type === "delay" || steps[i].type === "wait_for_event";
       const transitions: TransitionDef[] = [];
       steps.forEach((s, i) => {
-        if (i === 0) return;
+        if (i === 0) {
+          return;
+        }
         // Linked from the nearest earlier step that is not an exit.
         let from = i - 1;
-        while (steps[from].type === "exit") from--;
+        while (steps[from].type === "exit") {
+          from--;
+        }
         transitions.push({ id: `c${i}`, from: steps[from].id, to: s.id });
       });
       edges.forEach(([a, b, priority], i) => {
         const from = a % steps.length;
         const to = b % steps.length;
-        if (steps[from].type === "exit" || (to <= from && !pauses(to))) return;
+        if (steps[from].type === "exit" || (to <= from && !pauses(to))) {
+          return;
+        }
         transitions.push({ id: `r${i}`, from: steps[from].id, to: steps[to].id, priority });
       });
       return { steps, transitions };
@@ -304,7 +422,9 @@ describe("advance() on random valid graphs", () => {
       fc.property(graphArb, fc.nat(), ({ steps, transitions }, seed) => {
         expect(validateGraph(steps, transitions, new Set())).toEqual([]);
         exercised++;
-        if (transitions.some((t) => Number(t.to.slice(1)) <= Number(t.from.slice(1)))) looped++;
+        if (transitions.some((t) => Number(t.to.slice(1)) <= Number(t.from.slice(1)))) {
+          looped++;
+        }
         const d = def(steps, transitions);
         let s = state({ id: `enr_${seed}` });
         let r = advance(d, s, { type: "start" }, T0);
@@ -316,7 +436,9 @@ describe("advance() on random valid graphs", () => {
           r = advance(d, s, { type: "wake" }, now);
         }
         expect(["waiting", "completed"]).toContain(r.state.status);
-        if (r.state.status === "waiting") expect(r.wakeAt).toBeGreaterThan(0);
+        if (r.state.status === "waiting") {
+          expect(r.wakeAt).toBeGreaterThan(0);
+        }
       }),
       { numRuns: 300 },
     );
@@ -343,17 +465,31 @@ describe("dry run", () => {
       templateSubjects: {},
     });
     expect(out.finalStatus).toBe("completed");
-    expect(out.sampleData).toMatchObject({ firstName: "Grace", lastName: "Lovelace", company: "Analytical Engines Ltd", extra: 1, stage: "nurtured" });
+    expect(out.sampleData).toMatchObject({
+      firstName: "Grace",
+      lastName: "Lovelace",
+      company: "Analytical Engines Ltd",
+      extra: 1,
+      stage: "nurtured",
+    });
     expect(out.trace.map((t) => t.stepId)).toEqual(["e1", "d1", "u", "w"]);
-    expect(out.trace[0].message).toBe('[test] Would send "Hi {{ contact.firstName }}" to ada@example.com');
+    expect(out.trace[0].message).toBe(
+      '[test] Would send "Hi {{ contact.firstName }}" to ada@example.com',
+    );
     expect(out.trace[3].message).toBe("[test] Would call POST https://example.com/hook");
-    expect(new Set(out.trace.map((t) => t.simulatedAt))).toEqual(new Set([new Date(T0).toISOString()]));
+    expect(new Set(out.trace.map((t) => t.simulatedAt))).toEqual(
+      new Set([new Date(T0).toISOString()]),
+    );
   });
 
   it("applies send windows and local-time delays in simulated time", () => {
-    const d = def([{ id: "d", type: "delay", config: { untilLocalTime: "09:00" } }, email("e1")], undefined, {
-      sendWindow: { days: ["mon"], start: "10:00", end: "11:00" },
-    });
+    const d = def(
+      [{ id: "d", type: "delay", config: { untilLocalTime: "09:00" } }, email("e1")],
+      undefined,
+      {
+        sendWindow: { days: ["mon"], start: "10:00", end: "11:00" },
+      },
+    );
     const out = dryRun(d, {
       profile: "minimal",
       sampleData: {},

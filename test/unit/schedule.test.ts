@@ -52,13 +52,19 @@ describe("delays", () => {
 
   it("untilLocalTime picks the next 09:00 strictly after now, honouring allowed days", () => {
     const fridayEvening = Date.parse("2026-03-06T23:00:00Z"); // Fri 18:00 EST
-    expect(iso(nextLocalTime(fridayEvening, "America/New_York", "09:00"))).toBe("2026-03-07T14:00:00.000Z");
-    expect(iso(nextLocalTime(fridayEvening, "America/New_York", "09:00", [...weekdays]))).toBe("2026-03-09T13:00:00.000Z");
+    expect(iso(nextLocalTime(fridayEvening, "America/New_York", "09:00"))).toBe(
+      "2026-03-07T14:00:00.000Z",
+    );
+    expect(iso(nextLocalTime(fridayEvening, "America/New_York", "09:00", [...weekdays]))).toBe(
+      "2026-03-09T13:00:00.000Z",
+    );
   });
 
   it("untilLocalTime with a day count waits that many local days first", () => {
     const mondayNoon = Date.parse("2026-10-19T11:00:00Z"); // 12:00 BST
-    expect(iso(nextLocalTime(mondayNoon, "Europe/London", "09:00", undefined, 7))).toBe("2026-10-26T09:00:00.000Z");
+    expect(iso(nextLocalTime(mondayNoon, "Europe/London", "09:00", undefined, 7))).toBe(
+      "2026-10-26T09:00:00.000Z",
+    );
   });
 });
 
@@ -67,15 +73,23 @@ describe("send windows", () => {
 
   it("is open inside business hours and closed outside", () => {
     expect(inSendWindow(Date.parse("2026-03-09T14:00:00Z"), "America/New_York", window)).toBe(true); // Mon 10:00 EDT
-    expect(inSendWindow(Date.parse("2026-03-09T22:00:00Z"), "America/New_York", window)).toBe(false); // Mon 18:00
-    expect(inSendWindow(Date.parse("2026-03-08T15:00:00Z"), "America/New_York", window)).toBe(false); // Sunday
+    expect(inSendWindow(Date.parse("2026-03-09T22:00:00Z"), "America/New_York", window)).toBe(
+      false,
+    ); // Mon 18:00
+    expect(inSendWindow(Date.parse("2026-03-08T15:00:00Z"), "America/New_York", window)).toBe(
+      false,
+    ); // Sunday
   });
 
   it("opens next at 09:00 local on the next allowed day, across DST", () => {
     const saturday = Date.parse("2026-03-07T15:00:00Z"); // Sat 10:00 EST
-    expect(iso(nextWindowOpen(saturday, "America/New_York", window))).toBe("2026-03-09T13:00:00.000Z"); // Mon 09:00 EDT
+    expect(iso(nextWindowOpen(saturday, "America/New_York", window))).toBe(
+      "2026-03-09T13:00:00.000Z",
+    ); // Mon 09:00 EDT
     const londonFriday = Date.parse("2026-10-23T17:00:00Z"); // Fri 18:00 BST
-    expect(iso(nextWindowOpen(londonFriday, "Europe/London", window))).toBe("2026-10-26T09:00:00.000Z"); // Mon 09:00 GMT
+    expect(iso(nextWindowOpen(londonFriday, "Europe/London", window))).toBe(
+      "2026-10-26T09:00:00.000Z",
+    ); // Mon 09:00 GMT
   });
 
   it("returns now when already open", () => {
@@ -84,6 +98,10 @@ describe("send windows", () => {
   });
 
   it("reads local parts in the zone", () => {
-    expect(localParts(Date.parse("2026-03-09T13:00:00Z"), "America/New_York")).toMatchObject({ hour: 9, minute: 0, weekday: 1 });
+    expect(localParts(Date.parse("2026-03-09T13:00:00Z"), "America/New_York")).toMatchObject({
+      hour: 9,
+      minute: 0,
+      weekday: 1,
+    });
   });
 });

@@ -5,7 +5,8 @@ import { defineStep } from "./step";
 
 export default defineStep<Condition>({
   type: "condition",
-  description: "Branch on a Condition over contact.*, vars.* and event.*: outcome `true` or `false`.",
+  description:
+    "Branch on a Condition over contact.*, vars.* and event.*: outcome `true` or `false`.",
   config: ConditionSchema,
   outcomes: () => ["true", "false"],
   pauses: false,

@@ -6,12 +6,19 @@ import { defineStep } from "./step";
 
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Use HH:MM (24 h)");
 export const DelayConfig = z.union([
-  z.object({ amount: z.number().positive().max(100_000), unit: z.enum(["seconds", "minutes", "hours", "days", "weeks"]) }).strict(),
+  z
+    .object({
+      amount: z.number().positive().max(100_000),
+      unit: z.enum(["seconds", "minutes", "hours", "days", "weeks"]),
+    })
+    .strict(),
   z.object({ until: z.iso.datetime({ offset: true }) }).strict(),
   z
     .object({
       untilLocalTime: HHMM,
-      days: z.union([z.array(z.enum(DAY_NAMES)).min(1), z.number().int().min(0).max(365)]).optional(),
+      days: z
+        .union([z.array(z.enum(DAY_NAMES)).min(1), z.number().int().min(0).max(365)])
+        .optional(),
     })
     .strict(),
 ]);
@@ -28,7 +35,13 @@ export default defineStep<DelayConfig>({
     const { now, state } = ctx;
     let until: number;
     if ("amount" in config) {
-      if (ctx.opts.skipDelays) return { kind: "outcome", outcome: "done", message: `Delay of ${config.amount} ${config.unit} skipped in simulated time` };
+      if (ctx.opts.skipDelays) {
+        return {
+          kind: "outcome",
+          outcome: "done",
+          message: `Delay of ${config.amount} ${config.unit} skipped in simulated time`,
+        };
+      }
       until = addDelay(now, config.amount, config.unit, state.timezone);
     } else if ("until" in config) {
       until = Math.max(now, Date.parse(config.until));
@@ -38,9 +51,17 @@ export default defineStep<DelayConfig>({
         ? nextLocalTime(now, state.timezone, config.untilLocalTime, days)
         : nextLocalTime(now, state.timezone, config.untilLocalTime, undefined, days ?? 0);
     }
-    if (until <= now) return { kind: "outcome", outcome: "done", message: "Delay already elapsed" };
-    return { kind: "wait", wait: { kind: "delay", stepId: ctx.step.id, until }, message: `Waiting until ${new Date(until).toISOString()}` };
+    if (until <= now) {
+      return { kind: "outcome", outcome: "done", message: "Delay already elapsed" };
+    }
+    return {
+      kind: "wait",
+      wait: { kind: "delay", stepId: ctx.step.id, until },
+      message: `Waiting until ${new Date(until).toISOString()}`,
+    };
   },
   resume: (_config, ctx, wait, input) =>
-    input.type === "wake" && wait.until != null && ctx.now >= wait.until ? { kind: "outcome", outcome: "done", message: "Delay elapsed" } : null,
+    input.type === "wake" && wait.until != null && ctx.now >= wait.until
+      ? { kind: "outcome", outcome: "done", message: "Delay elapsed" }
+      : null,
 });

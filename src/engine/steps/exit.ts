@@ -9,5 +9,9 @@ export default defineStep<z.infer<typeof ExitConfig>>({
   config: ExitConfig,
   outcomes: () => [],
   pauses: false,
-  execute: (config) => ({ kind: "exit", reason: config.reason ?? "exit_step", message: `Exited: ${config.reason ?? "exit step"}` }),
+  execute: (config) => ({
+    kind: "exit",
+    reason: config.reason ?? "exit_step",
+    message: `Exited: ${config.reason ?? "exit step"}`,
+  }),
 });

@@ -12,7 +12,10 @@ import waitForEvent from "./wait-for-event";
 import webhook from "./webhook";
 
 export const STEP_TYPES: Record<string, StepType> = Object.fromEntries(
-  [sendEmail, delay, waitForEvent, condition, split, webhook, updateContact, exit, log].map((s) => [s.type, s]),
+  [sendEmail, delay, waitForEvent, condition, split, webhook, updateContact, exit, log].map((s) => [
+    s.type,
+    s,
+  ]),
 );
 
 export function stepCatalog() {
@@ -20,6 +23,9 @@ export function stepCatalog() {
     type: s.type,
     description: s.description,
     outcomes: s.type === "split" ? ["<variant key>"] : s.outcomes({} as never),
-    configSchema: z.toJSONSchema(s.config, { io: "input", unrepresentable: "any" }) as Record<string, unknown>,
+    configSchema: z.toJSONSchema(s.config, { io: "input", unrepresentable: "any" }) as Record<
+      string,
+      unknown
+    >,
   }));
 }

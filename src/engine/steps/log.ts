@@ -4,7 +4,10 @@ import { renderString } from "../templates";
 import { defineStep } from "./step";
 
 export const LogConfig = z
-  .object({ message: z.string().min(1).max(2000), level: z.enum(["debug", "info", "warn", "error"]).default("info").optional() })
+  .object({
+    message: z.string().min(1).max(2000),
+    level: z.enum(["debug", "info", "warn", "error"]).default("info").optional(),
+  })
   .strict();
 export default defineStep<z.infer<typeof LogConfig>>({
   type: "log",
@@ -12,5 +15,9 @@ export default defineStep<z.infer<typeof LogConfig>>({
   config: LogConfig,
   outcomes: () => ["done"],
   pauses: false,
-  execute: (config, ctx) => ({ kind: "outcome", outcome: "done", message: renderString(config.message, ctx.scope) }),
+  execute: (config, ctx) => ({
+    kind: "outcome",
+    outcome: "done",
+    message: renderString(config.message, ctx.scope),
+  }),
 });

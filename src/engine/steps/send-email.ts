@@ -21,7 +21,13 @@ function send(config: SendEmailConfig, ctx: StepContext): StepResult {
     const why = c.suppressed ? `suppressed (${c.suppressed})` : "unsubscribed";
     return { kind: "outcome", outcome: "suppressed", message: `Not sent: the contact is ${why}` };
   }
-  if (!c.email) return { kind: "outcome", outcome: "suppressed", message: "Not sent: the contact has no email address" };
+  if (!c.email) {
+    return {
+      kind: "outcome",
+      outcome: "suppressed",
+      message: "Not sent: the contact has no email address",
+    };
+  }
   const what = "templateId" in config ? `template ${config.templateId}` : `"${config.subject}"`;
   return {
     kind: "outcome",
@@ -33,10 +39,12 @@ function send(config: SendEmailConfig, ctx: StepContext): StepResult {
 
 export default defineStep<SendEmailConfig>({
   type: "send_email",
-  description: "Send an email from a template (or inline subject/html), honouring the send window, suppression and tracking settings.",
+  description:
+    "Send an email from a template (or inline subject/html), honouring the send window, suppression and tracking settings.",
   config: SendEmailConfig,
   outcomes: () => ["sent", "suppressed"],
   pauses: false,
   execute: send,
-  resume: (config, ctx, wait, input) => (input.type === "wake" && wait.until != null && ctx.now >= wait.until ? send(config, ctx) : null),
+  resume: (config, ctx, wait, input) =>
+    input.type === "wake" && wait.until != null && ctx.now >= wait.until ? send(config, ctx) : null,
 });

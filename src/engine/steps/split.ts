@@ -27,7 +27,8 @@ export type SplitConfig = z.infer<typeof SplitConfig>;
 
 export default defineStep<SplitConfig>({
   type: "split",
-  description: "A/B split: each enrollment gets one variant by weight, deterministically by its id; the outcome is the variant key.",
+  description:
+    "A/B split: each enrollment gets one variant by weight, deterministically by its id; the outcome is the variant key.",
   config: SplitConfig,
   outcomes: (c) => c.variants.map((v) => v.key),
   pauses: false,

@@ -1,6 +1,14 @@
 // What every step type module provides: its config schema, outcomes, and execution. Pure.
 import type { z } from "@hono/zod-openapi";
-import type { AdvanceOptions, Effect, EngineInput, EnrollmentState, StepDef, Wait, WorkflowDefinition } from "../types";
+import type {
+  AdvanceOptions,
+  Effect,
+  EngineInput,
+  EnrollmentState,
+  StepDef,
+  Wait,
+  WorkflowDefinition,
+} from "../types";
 
 export interface StepContext {
   step: StepDef;
@@ -21,7 +29,13 @@ export interface StepContext {
 }
 
 export type StepResult =
-  | { kind: "outcome"; outcome: string; message: string; effects?: Effect[]; contactData?: Record<string, unknown> }
+  | {
+      kind: "outcome";
+      outcome: string;
+      message: string;
+      effects?: Effect[];
+      contactData?: Record<string, unknown>;
+    }
   | { kind: "wait"; wait: Wait; message: string }
   | { kind: "exit"; reason: string; message: string };
 

@@ -26,22 +26,42 @@ export default defineStep<WaitForEventConfig>({
   outcomes: () => ["event", "timeout"],
   pauses: true,
   execute(config, ctx) {
-    if (ctx.opts.skipDelays) return { kind: "outcome", outcome: "timeout", message: `[test] No events in a dry run: "${config.eventName}" timed out` };
+    if (ctx.opts.skipDelays) {
+      return {
+        kind: "outcome",
+        outcome: "timeout",
+        message: `[test] No events in a dry run: "${config.eventName}" timed out`,
+      };
+    }
     const until = ctx.now + config.timeout * 1000;
     return {
       kind: "wait",
-      wait: { kind: "event", stepId: ctx.step.id, until, event: config.eventName, match: config.match },
+      wait: {
+        kind: "event",
+        stepId: ctx.step.id,
+        until,
+        event: config.eventName,
+        match: config.match,
+      },
       message: `Waiting for "${config.eventName}" until ${new Date(until).toISOString()}`,
     };
   },
   resume(config, ctx, wait, input) {
     if (input.type === "event") {
-      if (input.name !== config.eventName) return null;
-      if (config.match && !evaluate(config.match, { ...ctx.scope, event: input.data })) return null;
+      if (input.name !== config.eventName) {
+        return null;
+      }
+      if (config.match && !evaluate(config.match, { ...ctx.scope, event: input.data })) {
+        return null;
+      }
       return { kind: "outcome", outcome: "event", message: `Event "${input.name}" received` };
     }
     if (input.type === "wake" && wait.until != null && ctx.now >= wait.until) {
-      return { kind: "outcome", outcome: "timeout", message: `No "${config.eventName}" before the timeout` };
+      return {
+        kind: "outcome",
+        outcome: "timeout",
+        message: `No "${config.eventName}" before the timeout`,
+      };
     }
     return null;
   },

@@ -7,7 +7,9 @@ export const WebhookStepConfig = z
   .object({
     url: z.string().url().max(2048),
     method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("POST").optional(),
-    headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/), z.string().max(4096)).optional(),
+    headers: z
+      .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/), z.string().max(4096))
+      .optional(),
     body: z.unknown().optional(),
   })
   .strict();
@@ -24,7 +26,12 @@ export default defineStep<WebhookStepConfig>({
     const url = renderString(config.url, ctx.scope);
     const body =
       config.body === undefined
-        ? { contact: ctx.scope.contact, vars: ctx.scope.vars, event: ctx.scope.event, enrollment: ctx.scope.enrollment }
+        ? {
+            contact: ctx.scope.contact,
+            vars: ctx.scope.vars,
+            event: ctx.scope.event,
+            enrollment: ctx.scope.enrollment,
+          }
         : renderDeep(config.body, ctx.scope);
     const headers = renderDeep(config.headers ?? {}, ctx.scope) as Record<string, string>;
     const method = config.method ?? "POST";
@@ -32,7 +39,14 @@ export default defineStep<WebhookStepConfig>({
       kind: "outcome",
       outcome: "sent",
       message: `Webhook ${method} ${url} queued`,
-      effects: [{ type: "webhook", key: ctx.key, stepId: ctx.step.id, request: { url, method, headers, body } }],
+      effects: [
+        {
+          type: "webhook",
+          key: ctx.key,
+          stepId: ctx.step.id,
+          request: { url, method, headers, body },
+        },
+      ],
     };
   },
 });

@@ -8,6 +8,8 @@ import { orgJson } from "./schemas";
 
 export const get: Handler<typeof routes.get> = async (c) => {
   const org = await getOrg(database(c.env.DB), c.get("orgId"));
-  if (!org) throw notFound("Org");
+  if (!org) {
+    throw notFound("Org");
+  }
   return c.json(orgJson(org), 200);
 };

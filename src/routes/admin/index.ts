@@ -2,4 +2,6 @@ import { router } from "../../http/openapi";
 import * as handlers from "./handlers";
 import * as routes from "./routes";
 
-export default router().openapi(routes.createOrg, handlers.createOrg).openapi(routes.metrics, handlers.metrics);
+export default router()
+  .openapi(routes.createOrg, handlers.createOrg)
+  .openapi(routes.metrics, handlers.metrics);

@@ -15,7 +15,10 @@ export const createOrg = createRoute({
   security,
   request: { body: jsonBody(OrgInput) },
   responses: {
-    201: json(z.object({ org: Org, apiKey: ApiKeyCreated }), "Org created; the key is shown only here"),
+    201: json(
+      z.object({ org: Org, apiKey: ApiKeyCreated }),
+      "Org created; the key is shown only here",
+    ),
     ...errorResponses(404),
   },
 });
@@ -24,7 +27,8 @@ export const metrics = createRoute({
   method: "get",
   path: "/v1/admin/metrics",
   tags: ["Admin"],
-  summary: "This isolate's counters: D1 statements and rows written per unit of work, engine steps (ADMIN_TOKEN)",
+  summary:
+    "This isolate's counters: D1 statements and rows written per unit of work, engine steps (ADMIN_TOKEN)",
   description:
     "Counters kept in memory by the isolate that answers, since it started: for benchmarks and debugging, not billing. `rowsWritten` is what D1 reports, index entries included.",
   security,

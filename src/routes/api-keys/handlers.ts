@@ -17,7 +17,10 @@ export const create: Handler<typeof routes.create> = async (c) => {
 
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
-  const { data, nextCursor } = pageOf(await listApiKeys(database(c.env.DB), c.get("orgId"), page.limit, page.before), page);
+  const { data, nextCursor } = pageOf(
+    await listApiKeys(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    page,
+  );
   return c.json({ data: data.map(keyJson), nextCursor }, 200);
 };
 
@@ -30,12 +33,16 @@ export const usage: Handler<typeof routes.usage> = async (c) => {
 
 export const get: Handler<typeof routes.get> = async (c) => {
   const row = await getApiKey(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
-  if (!row) throw notFound("API key");
+  if (!row) {
+    throw notFound("API key");
+  }
   return c.json(keyJson(row), 200);
 };
 
 export const revoke: Handler<typeof routes.revoke> = async (c) => {
   const row = await revokeApiKey(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
-  if (!row) throw notFound("API key");
+  if (!row) {
+    throw notFound("API key");
+  }
   return c.json(keyJson(row), 200);
 };

@@ -23,7 +23,10 @@ export const list = createRoute({
   tags,
   security: secured,
   request: { query: PageQuery },
-  responses: { 200: json(listOf(ApiKey), "Keys, newest first (secrets never shown)"), ...errorResponses() },
+  responses: {
+    200: json(listOf(ApiKey), "Keys, newest first (secrets never shown)"),
+    ...errorResponses(),
+  },
 });
 
 export const usage = createRoute({
@@ -31,7 +34,10 @@ export const usage = createRoute({
   path: "/v1/api-keys/usage",
   tags,
   security: secured,
-  responses: { 200: json(Usage, "Per key: requests in the last 24 h (whole hours) and last use"), ...errorResponses() },
+  responses: {
+    200: json(Usage, "Per key: requests in the last 24 h (whole hours) and last use"),
+    ...errorResponses(),
+  },
 });
 
 export const get = createRoute({

@@ -16,11 +16,20 @@ export const ApiKey = z
   })
   .openapi("ApiKey");
 
-export const ApiKeyCreated = ApiKey.extend({ key: z.string().openapi({ description: "Shown only once" }) }).openapi("ApiKeyCreated");
+export const ApiKeyCreated = ApiKey.extend({
+  key: z.string().openapi({ description: "Shown only once" }),
+}).openapi("ApiKeyCreated");
 
-export const ApiKeyInput = z.object({ name: z.string().trim().min(1).max(200), expiresInDays: z.number().int().min(1).max(3650).optional() });
+export const ApiKeyInput = z.object({
+  name: z.string().trim().min(1).max(200),
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
+});
 
-export const Usage = z.object({ data: z.array(z.object({ id: z.string(), requests24h: z.number(), lastUsedAt: Timestamp.nullable() })) });
+export const Usage = z.object({
+  data: z.array(
+    z.object({ id: z.string(), requests24h: z.number(), lastUsedAt: Timestamp.nullable() }),
+  ),
+});
 
 export const keyJson = (k: ApiKeyRow) => ({
   id: k.id,

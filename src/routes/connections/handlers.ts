@@ -21,9 +21,13 @@ import { connectionJson } from "./schemas";
 function assertCredentials(provider: string, credentials: Record<string, string>) {
   const missing = (providerOf(provider)?.requiredCredentials ?? []).filter((f) => !credentials[f]);
   if (missing.length > 0) {
-    throw new ApiError("validation_failed", `A ${provider} connection needs ${missing.join(", ")}`, {
-      details: missing.map((f) => ({ path: `credentials.${f}`, message: "Required" })),
-    });
+    throw new ApiError(
+      "validation_failed",
+      `A ${provider} connection needs ${missing.join(", ")}`,
+      {
+        details: missing.map((f) => ({ path: `credentials.${f}`, message: "Required" })),
+      },
+    );
   }
 }
 
@@ -33,7 +37,9 @@ export const create: Handler<typeof routes.create> = async (c) => {
   const db = database(c.env.DB);
   const input = c.req.valid("json");
   assertCredentials(input.provider, input.credentials);
-  if (await getConnectionByKey(db, c.get("orgId"), input.key)) throw keyTaken(input.key);
+  if (await getConnectionByKey(db, c.get("orgId"), input.key)) {
+    throw keyTaken(input.key);
+  }
   const now = Date.now();
   const row: ConnectionRow = {
     id: newId("cxn", now),
@@ -48,7 +54,9 @@ export const create: Handler<typeof routes.create> = async (c) => {
   try {
     await insertConnection(db, row);
   } catch (err) {
-    if (String(err).includes("UNIQUE")) throw keyTaken(input.key);
+    if (String(err).includes("UNIQUE")) {
+      throw keyTaken(input.key);
+    }
     throw err;
   }
   return c.json(connectionJson(row), 201);
@@ -56,39 +64,54 @@ export const create: Handler<typeof routes.create> = async (c) => {
 
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
-  const { data, nextCursor } = pageOf(await listConnections(database(c.env.DB), c.get("orgId"), page.limit, page.before), page);
+  const { data, nextCursor } = pageOf(
+    await listConnections(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    page,
+  );
   return c.json({ data: data.map(connectionJson), nextCursor }, 200);
 };
 
 export const get: Handler<typeof routes.get> = async (c) => {
   const row = await getConnection(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
-  if (!row) throw notFound("Connection");
+  if (!row) {
+    throw notFound("Connection");
+  }
   return c.json(connectionJson(row), 200);
 };
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
   const db = database(c.env.DB);
   const row = await getConnection(db, c.get("orgId"), c.req.valid("param").id);
-  if (!row) throw notFound("Connection");
+  if (!row) {
+    throw notFound("Connection");
+  }
   const input = c.req.valid("json");
-  if (input.credentials) assertCredentials(row.provider, input.credentials);
+  if (input.credentials) {
+    assertCredentials(row.provider, input.credentials);
+  }
   const next: ConnectionRow = {
     ...row,
     key: input.key ?? row.key,
     from: input.from !== undefined ? input.from : row.from,
-    credentials: input.credentials ? await encrypt(c.env, JSON.stringify(input.credentials)) : row.credentials,
+    credentials: input.credentials
+      ? await encrypt(c.env, JSON.stringify(input.credentials))
+      : row.credentials,
     updatedAt: Date.now(),
   };
   try {
     await updateConnection(db, next);
   } catch (err) {
-    if (String(err).includes("UNIQUE")) throw keyTaken(next.key);
+    if (String(err).includes("UNIQUE")) {
+      throw keyTaken(next.key);
+    }
     throw err;
   }
   return c.json(connectionJson(next), 200);
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  if (!(await deleteConnection(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) throw notFound("Connection");
+  if (!(await deleteConnection(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) {
+    throw notFound("Connection");
+  }
   return c.body(null, 204);
 };

@@ -14,7 +14,10 @@ export const create = createRoute({
   tags,
   security: secured,
   request: { body: jsonBody(ConnectionInput) },
-  responses: { 201: json(Connection, "Created (credentials are never returned)"), ...errorResponses(409) },
+  responses: {
+    201: json(Connection, "Created (credentials are never returned)"),
+    ...errorResponses(409),
+  },
 });
 
 export const list = createRoute({

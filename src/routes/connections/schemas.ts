@@ -5,7 +5,9 @@ import type { ConnectionRow } from "../../db/connections";
 import { Timestamp } from "../../http/openapi";
 import { PROVIDER_NAMES } from "../../providers";
 
-const Credentials = z.record(z.string(), z.string().max(10_000)).openapi({ description: "Provider credentials (write-only)", example: { apiKey: "re_..." } });
+const Credentials = z
+  .record(z.string(), z.string().max(10_000))
+  .openapi({ description: "Provider credentials (write-only)", example: { apiKey: "re_..." } });
 const Key = z
   .string()
   .trim()
@@ -23,11 +25,22 @@ export const ConnectionInput = z
   .openapi("ConnectionInput");
 
 export const ConnectionPatch = z
-  .object({ key: Key.optional(), credentials: Credentials.optional(), from: z.string().max(320).nullable().optional() })
+  .object({
+    key: Key.optional(),
+    credentials: Credentials.optional(),
+    from: z.string().max(320).nullable().optional(),
+  })
   .openapi("ConnectionPatch");
 
 export const Connection = z
-  .object({ id: z.string(), provider: z.string(), key: z.string(), from: z.string().nullable(), createdAt: Timestamp, updatedAt: Timestamp })
+  .object({
+    id: z.string(),
+    provider: z.string(),
+    key: z.string(),
+    from: z.string().nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
   .openapi("Connection");
 
 export const connectionJson = (c: ConnectionRow) => ({

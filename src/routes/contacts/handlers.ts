@@ -15,25 +15,41 @@ import { contactJson } from "./schemas";
 
 async function liveContact(db: Db, orgId: string, id: string) {
   const row = await getContact(db, orgId, id);
-  if (!row || row.erasedAt) throw notFound("Contact");
+  if (!row || row.erasedAt) {
+    throw notFound("Contact");
+  }
   return row;
 }
 
 export const upsert: Handler<typeof routes.upsert> = async (c) => {
-  const { contact, created } = await saveContact(c.env, database(c.env.DB), c.get("orgId"), c.req.valid("json"));
+  const { contact, created } = await saveContact(
+    c.env,
+    database(c.env.DB),
+    c.get("orgId"),
+    c.req.valid("json"),
+  );
   return c.json(contactJson(contact), created ? 201 : 200);
 };
 
 export const list: Handler<typeof routes.list> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
-  const rows = await listContacts(database(c.env.DB), c.get("orgId"), { email: q.email?.toLowerCase(), externalId: q.externalId }, page.limit, page.before);
+  const rows = await listContacts(
+    database(c.env.DB),
+    c.get("orgId"),
+    { email: q.email?.toLowerCase(), externalId: q.externalId },
+    page.limit,
+    page.before,
+  );
   const { data, nextCursor } = pageOf(rows, page);
   return c.json({ data: data.map(contactJson), nextCursor }, 200);
 };
 
 export const get: Handler<typeof routes.get> = async (c) =>
-  c.json(contactJson(await liveContact(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)), 200);
+  c.json(
+    contactJson(await liveContact(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)),
+    200,
+  );
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
   const db = database(c.env.DB);
@@ -42,7 +58,9 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   try {
     next = await updateContact(db, row, c.req.valid("json"));
   } catch (err) {
-    if (String(err).includes("UNIQUE")) throw new ApiError("conflict", "Another contact already has this email or externalId");
+    if (String(err).includes("UNIQUE")) {
+      throw new ApiError("conflict", "Another contact already has this email or externalId");
+    }
     throw err;
   }
   await notifyContactChange(c.env, db, row, next, false);
@@ -51,7 +69,11 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
 
 export const erase: Handler<typeof routes.erase> = async (c) => {
   const db = database(c.env.DB);
-  await eraseContactEverywhere(c.env, db, await liveContact(db, c.get("orgId"), c.req.valid("param").id));
+  await eraseContactEverywhere(
+    c.env,
+    db,
+    await liveContact(db, c.get("orgId"), c.req.valid("param").id),
+  );
   return c.body(null, 204);
 };
 
@@ -59,6 +81,9 @@ export const events: Handler<typeof routes.events> = async (c) => {
   const db = database(c.env.DB);
   const row = await liveContact(db, c.get("orgId"), c.req.valid("param").id);
   const page = toPage(c.req.valid("query"));
-  const { data, nextCursor } = pageOf(await listContactEvents(db, row.orgId, row.id, page.limit, page.before), page);
+  const { data, nextCursor } = pageOf(
+    await listContactEvents(db, row.orgId, row.id, page.limit, page.before),
+    page,
+  );
   return c.json({ data: data.map(eventJson), nextCursor }, 200);
 };

@@ -62,5 +62,8 @@ export const events = createRoute({
   tags,
   security: secured,
   request: { params, query: PageQuery },
-  responses: { 200: json(listOf(Event), "The contact's events, newest first"), ...errorResponses(404) },
+  responses: {
+    200: json(listOf(Event), "The contact's events, newest first"),
+    ...errorResponses(404),
+  },
 });

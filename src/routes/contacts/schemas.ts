@@ -5,4 +5,7 @@ import { PageQuery } from "../../http/pagination";
 
 export { Contact, ContactInput, ContactPatch, contactJson } from "../../domain/contacts";
 
-export const ContactQuery = PageQuery.extend({ email: z.string().optional(), externalId: z.string().optional() });
+export const ContactQuery = PageQuery.extend({
+  email: z.string().optional(),
+  externalId: z.string().optional(),
+});

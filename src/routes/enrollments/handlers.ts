@@ -1,11 +1,25 @@
 // Enrollment handlers: create (single and bulk), read (with timeline and messages), cancel, funnel and stats.
 import { type Db, database } from "../../db/client";
 import { type ContactRow, getContact } from "../../db/contacts";
-import { deleteEnrollmentRow, funnelRows, getEnrollment, listEnrollments, statusTotals, stepStatsFor } from "../../db/enrollments";
+import {
+  deleteEnrollmentRow,
+  funnelRows,
+  getEnrollment,
+  listEnrollments,
+  statusTotals,
+  stepStatsFor,
+} from "../../db/enrollments";
 import { emailStatsByStep, messagesOfEnrollment } from "../../db/messages";
 import { getWorkflow, type WorkflowRow } from "../../db/workflows";
 import { ContactInput, resolveContact, saveContact } from "../../domain/contacts";
-import { cancelEnrollment, cancelWorkflowEnrollments, type EnrollOutcome, enroll, enrollmentStub, snapshotOf } from "../../domain/enrollments";
+import {
+  cancelEnrollment,
+  cancelWorkflowEnrollments,
+  type EnrollOutcome,
+  enroll,
+  enrollmentStub,
+  snapshotOf,
+} from "../../domain/enrollments";
 import type { Env } from "../../ground/env";
 import type { Logger } from "../../ground/log";
 import { ApiError, notFound } from "../../http/errors";
@@ -33,13 +47,17 @@ const EMAIL_STATS = [
 
 async function ownedWorkflow(db: Db, orgId: string, id: string) {
   const w = await getWorkflow(db, orgId, id);
-  if (!w) throw notFound("Workflow");
+  if (!w) {
+    throw notFound("Workflow");
+  }
   return w;
 }
 
 async function ownedEnrollment(db: Db, orgId: string, id: string) {
   const e = await getEnrollment(db, orgId, id);
-  if (!e) throw notFound("Enrollment");
+  if (!e) {
+    throw notFound("Enrollment");
+  }
   return e;
 }
 
@@ -48,11 +66,24 @@ function refuse(r: Extract<EnrollOutcome, { ok: false }>): never {
 }
 
 function assertEnrollable(w: WorkflowRow) {
-  if (w.status === "archived") throw new ApiError("workflow_archived", "The workflow is archived");
-  if (w.status !== "active") throw new ApiError("workflow_not_active", `The workflow is ${w.status}; activate it to enroll contacts`);
+  if (w.status === "archived") {
+    throw new ApiError("workflow_archived", "The workflow is archived");
+  }
+  if (w.status !== "active") {
+    throw new ApiError(
+      "workflow_not_active",
+      `The workflow is ${w.status}; activate it to enroll contacts`,
+    );
+  }
 }
 
-type BulkRow = { index: number; contactId?: string; enrollmentId?: string; status: "enrolled" | "skipped" | "invalid"; reason?: string };
+type BulkRow = {
+  index: number;
+  contactId?: string;
+  enrollmentId?: string;
+  status: "enrolled" | "skipped" | "invalid";
+  reason?: string;
+};
 
 async function bulkRow(
   env: Env,
@@ -69,23 +100,46 @@ async function bulkRow(
   try {
     let contact: ContactRow | undefined;
     if (byId) {
-      if (typeof item !== "string" || item.length === 0 || item.length > 100)
-        return { index, status: "invalid", reason: "Each contactIds entry must be a contact id string" };
+      if (typeof item !== "string" || item.length === 0 || item.length > 100) {
+        return {
+          index,
+          status: "invalid",
+          reason: "Each contactIds entry must be a contact id string",
+        };
+      }
       contactId = item;
       contact = await getContact(db, orgId, item);
-      if (!contact || contact.erasedAt) return { index, contactId, status: "invalid", reason: "Contact not found" };
+      if (!contact || contact.erasedAt) {
+        return { index, contactId, status: "invalid", reason: "Contact not found" };
+      }
     } else {
       const parsed = ContactInput.safeParse(item);
-      if (!parsed.success)
-        return { index, status: "invalid", reason: parsed.error.issues.map((x) => `${x.path.join(".") || "contact"}: ${x.message}`).join("; ") };
+      if (!parsed.success) {
+        return {
+          index,
+          status: "invalid",
+          reason: parsed.error.issues
+            .map((x) => `${x.path.join(".") || "contact"}: ${x.message}`)
+            .join("; "),
+        };
+      }
       contact = (await saveContact(env, db, orgId, parsed.data)).contact;
       contactId = contact.id;
     }
-    const r = await enroll(env, db, { workflow, contact, variables: shared.variables, timezone: shared.timezone }, log);
-    if (r.ok) return { index, contactId, enrollmentId: r.enrollment.id, status: "enrolled" };
+    const r = await enroll(
+      env,
+      db,
+      { workflow, contact, variables: shared.variables, timezone: shared.timezone },
+      log,
+    );
+    if (r.ok) {
+      return { index, contactId, enrollmentId: r.enrollment.id, status: "enrolled" };
+    }
     return { index, contactId, status: "skipped", reason: r.code };
   } catch (err) {
-    if (err instanceof ApiError) return { index, contactId, status: "invalid", reason: err.message };
+    if (err instanceof ApiError) {
+      return { index, contactId, status: "invalid", reason: err.message };
+    }
     throw err;
   }
 }
@@ -112,7 +166,9 @@ export const create: Handler<typeof routes.create> = async (c) => {
     },
     c.get("log"),
   );
-  if (!r.ok) refuse(r);
+  if (!r.ok) {
+    refuse(r);
+  }
   return c.json(enrollmentJson(r.enrollment), 201);
 };
 
@@ -120,33 +176,61 @@ export const bulk: Handler<typeof routes.bulk> = async (c) => {
   const db = database(c.env.DB);
   const orgId = c.get("orgId");
   const raw = c.req.valid("json");
-  const body = (raw.enrollment && typeof raw.enrollment === "object" ? { ...raw, ...raw.enrollment } : raw) as typeof raw;
+  const body = (
+    raw.enrollment && typeof raw.enrollment === "object" ? { ...raw, ...raw.enrollment } : raw
+  ) as typeof raw;
   const byId = Array.isArray(body.contactIds);
   const items = byId ? (body.contactIds as unknown[]) : body.contacts;
-  if (items === undefined || items === null) throw new ApiError("contacts_required", "Send `contacts` (objects) or `contactIds` (strings)");
-  if (!Array.isArray(items)) throw new ApiError("contacts_required", "`contacts` must be an array");
-  if (items.length === 0) throw new ApiError("contacts_empty", "The contacts array is empty");
-  if (items.length > 100) throw new ApiError("too_many_contacts", `At most 100 contacts per request (got ${items.length}); use POST /v1/imports for more`);
-  if (typeof body.workflowId !== "string")
-    throw new ApiError("validation_failed", "workflowId is required", { details: [{ path: "workflowId", message: "Required" }] });
+  if (items === undefined || items === null) {
+    throw new ApiError("contacts_required", "Send `contacts` (objects) or `contactIds` (strings)");
+  }
+  if (!Array.isArray(items)) {
+    throw new ApiError("contacts_required", "`contacts` must be an array");
+  }
+  if (items.length === 0) {
+    throw new ApiError("contacts_empty", "The contacts array is empty");
+  }
+  if (items.length > 100) {
+    throw new ApiError(
+      "too_many_contacts",
+      `At most 100 contacts per request (got ${items.length}); use POST /v1/imports for more`,
+    );
+  }
+  if (typeof body.workflowId !== "string") {
+    throw new ApiError("validation_failed", "workflowId is required", {
+      details: [{ path: "workflowId", message: "Required" }],
+    });
+  }
   const workflow = await ownedWorkflow(db, orgId, body.workflowId);
   assertEnrollable(workflow);
   const results: BulkRow[] = [];
   for (let i = 0; i < items.length; i += 10) {
     const slice = items.slice(i, i + 10);
-    results.push(...(await Promise.all(slice.map((item, j) => bulkRow(c.env, c.get("log"), db, orgId, workflow, item, i + j, byId, body)))));
+    results.push(
+      ...(await Promise.all(
+        slice.map((item, j) =>
+          bulkRow(c.env, c.get("log"), db, orgId, workflow, item, i + j, byId, body),
+        ),
+      )),
+    );
   }
   const createdCount = results.filter((r) => r.status === "enrolled").length;
   const skippedCount = results.length - createdCount;
-  if (createdCount === 0)
-    throw new ApiError("no_enrollments_created", "No enrollment was created; see results", { extra: { results, createdCount, skippedCount } });
+  if (createdCount === 0) {
+    throw new ApiError("no_enrollments_created", "No enrollment was created; see results", {
+      extra: { results, createdCount, skippedCount },
+    });
+  }
   return c.json({ results, createdCount, skippedCount }, 201);
 };
 
 export const list: Handler<typeof routes.list> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
-  const { data, nextCursor } = pageOf(await listEnrollments(database(c.env.DB), c.get("orgId"), q, page.limit, page.before), page);
+  const { data, nextCursor } = pageOf(
+    await listEnrollments(database(c.env.DB), c.get("orgId"), q, page.limit, page.before),
+    page,
+  );
   return c.json({ data: data.map(enrollmentJson), nextCursor }, 200);
 };
 
@@ -154,7 +238,14 @@ export const get: Handler<typeof routes.get> = async (c) => {
   const db = database(c.env.DB);
   const e = await ownedEnrollment(db, c.get("orgId"), c.req.valid("param").id);
   const [snap, msgs] = await Promise.all([snapshotOf(c.env, e.id), messagesOfEnrollment(db, e.id)]);
-  return c.json({ ...enrollmentJson(e), timeline: (snap?.logs ?? []).map(logJson), messages: msgs.map(messageJson) }, 200);
+  return c.json(
+    {
+      ...enrollmentJson(e),
+      timeline: (snap?.logs ?? []).map(logJson),
+      messages: msgs.map(messageJson),
+    },
+    200,
+  );
 };
 
 export const logs: Handler<typeof routes.logs> = async (c) => {
@@ -166,7 +257,9 @@ export const logs: Handler<typeof routes.logs> = async (c) => {
 export const cancel: Handler<typeof routes.cancel> = async (c) => {
   const db = database(c.env.DB);
   const e = await ownedEnrollment(db, c.get("orgId"), c.req.valid("param").id);
-  if (e.status === "running" || e.status === "waiting") await cancelEnrollment(c.env, db, e.id, "cancelled_by_api");
+  if (e.status === "running" || e.status === "waiting") {
+    await cancelEnrollment(c.env, db, e.id, "cancelled_by_api");
+  }
   return c.json(enrollmentJson(await ownedEnrollment(db, e.orgId, e.id)), 200);
 };
 
@@ -194,7 +287,14 @@ export const ofWorkflow: Handler<typeof routes.ofWorkflow> = async (c) => {
     const f = byStep.get(s.id);
     const active = Number(f?.active ?? 0);
     const waiting = Number(f?.waiting ?? 0);
-    return { stepId: s.id, name: s.name ?? s.id, type: s.type, active, waiting, running: active - waiting };
+    return {
+      stepId: s.id,
+      name: s.name ?? s.id,
+      type: s.type,
+      active,
+      waiting,
+      running: active - waiting,
+    };
   });
   const n = (status: string) => Number(totals.find((t) => t.status === status)?.n ?? 0);
   const { data, nextCursor } = pageOf(rows, page);
@@ -220,7 +320,10 @@ export const ofWorkflow: Handler<typeof routes.ofWorkflow> = async (c) => {
 export const cancelAll: Handler<typeof routes.cancelAll> = async (c) => {
   const db = database(c.env.DB);
   const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
-  return c.json({ cancelled: await cancelWorkflowEnrollments(c.env, db, w.id, "cancelled_by_api") }, 200);
+  return c.json(
+    { cancelled: await cancelWorkflowEnrollments(c.env, db, w.id, "cancelled_by_api") },
+    200,
+  );
 };
 
 export const stats: Handler<typeof routes.stats> = async (c) => {
@@ -241,7 +344,12 @@ export const stats: Handler<typeof routes.stats> = async (c) => {
       completed: k?.completed ?? 0,
       failed: k?.failed ?? 0,
       ...(s.type === "send_email"
-        ? { email: Object.fromEntries(EMAIL_STATS.map((k) => [k, num(e?.[k])])) as Record<(typeof EMAIL_STATS)[number], number> }
+        ? {
+            email: Object.fromEntries(EMAIL_STATS.map((k) => [k, num(e?.[k])])) as Record<
+              (typeof EMAIL_STATS)[number],
+              number
+            >,
+          }
         : {}),
     };
   });
@@ -251,8 +359,13 @@ export const stats: Handler<typeof routes.stats> = async (c) => {
 export const ofContact: Handler<typeof routes.ofContact> = async (c) => {
   const db = database(c.env.DB);
   const contact = await getContact(db, c.get("orgId"), c.req.valid("param").id);
-  if (!contact || contact.erasedAt) throw notFound("Contact");
+  if (!contact || contact.erasedAt) {
+    throw notFound("Contact");
+  }
   const page = toPage(c.req.valid("query"));
-  const { data, nextCursor } = pageOf(await listEnrollments(db, contact.orgId, { contactId: contact.id }, page.limit, page.before), page);
+  const { data, nextCursor } = pageOf(
+    await listEnrollments(db, contact.orgId, { contactId: contact.id }, page.limit, page.before),
+    page,
+  );
   return c.json({ data: data.map(enrollmentJson), nextCursor }, 200);
 };

@@ -3,7 +3,15 @@ import { errorResponses } from "../../http/errors";
 import { json, jsonBody, secured } from "../../http/openapi";
 import { listOf, PageQuery } from "../../http/pagination";
 import { Message } from "../messages/schemas";
-import { BulkEnrollment, BulkResult, CreateEnrollment, Enrollment, EnrollmentStatus, Funnel, LogEntry } from "./schemas";
+import {
+  BulkEnrollment,
+  BulkResult,
+  CreateEnrollment,
+  Enrollment,
+  EnrollmentStatus,
+  Funnel,
+  LogEntry,
+} from "./schemas";
 
 const tags = ["Enrollments"];
 const id = (example: string) =>
@@ -40,7 +48,13 @@ export const list = createRoute({
   path: "/v1/enrollments",
   tags,
   security: secured,
-  request: { query: PageQuery.extend({ workflowId: z.string().optional(), contactId: z.string().optional(), status: EnrollmentStatus.optional() }) },
+  request: {
+    query: PageQuery.extend({
+      workflowId: z.string().optional(),
+      contactId: z.string().optional(),
+      status: EnrollmentStatus.optional(),
+    }),
+  },
   responses: { 200: json(listOf(Enrollment), "Enrollments, newest first"), ...errorResponses() },
 });
 
@@ -51,7 +65,10 @@ export const get = createRoute({
   security: secured,
   request: { params: enr },
   responses: {
-    200: json(Enrollment.extend({ timeline: z.array(LogEntry), messages: z.array(Message) }), "The enrollment with its timeline and messages"),
+    200: json(
+      Enrollment.extend({ timeline: z.array(LogEntry), messages: z.array(Message) }),
+      "The enrollment with its timeline and messages",
+    ),
     ...errorResponses(404),
   },
 });
@@ -71,7 +88,10 @@ export const cancel = createRoute({
   tags,
   security: secured,
   request: { params: enr },
-  responses: { 200: json(Enrollment, "Cancelled (idempotent: a finished enrollment is returned as it is)"), ...errorResponses(404) },
+  responses: {
+    200: json(Enrollment, "Cancelled (idempotent: a finished enrollment is returned as it is)"),
+    ...errorResponses(404),
+  },
 });
 
 export const remove = createRoute({
@@ -89,7 +109,13 @@ export const ofWorkflow = createRoute({
   tags,
   security: secured,
   request: { params: wf, query: PageQuery.extend({ status: EnrollmentStatus.optional() }) },
-  responses: { 200: json(listOf(Enrollment).extend({ stepFunnel: Funnel }), "Enrollments with the step funnel"), ...errorResponses(404) },
+  responses: {
+    200: json(
+      listOf(Enrollment).extend({ stepFunnel: Funnel }),
+      "Enrollments with the step funnel",
+    ),
+    ...errorResponses(404),
+  },
 });
 
 export const cancelAll = createRoute({
@@ -98,7 +124,10 @@ export const cancelAll = createRoute({
   tags,
   security: secured,
   request: { params: wf },
-  responses: { 200: json(z.object({ cancelled: z.number().int() }), "Active enrollments cancelled"), ...errorResponses(404) },
+  responses: {
+    200: json(z.object({ cancelled: z.number().int() }), "Active enrollments cancelled"),
+    ...errorResponses(404),
+  },
 });
 
 const StepStats = z
@@ -136,7 +165,10 @@ export const stats = createRoute({
   security: secured,
   request: { params: wf },
   responses: {
-    200: json(z.object({ workflowId: z.string(), steps: z.array(StepStats) }), "Per-step counts (machine opens/clicks apart)"),
+    200: json(
+      z.object({ workflowId: z.string(), steps: z.array(StepStats) }),
+      "Per-step counts (machine opens/clicks apart)",
+    ),
     ...errorResponses(404),
   },
 });
@@ -147,5 +179,8 @@ export const ofContact = createRoute({
   tags: ["Contacts"],
   security: secured,
   request: { params: z.object({ id: id("con_01JD0000000000000000000000") }), query: PageQuery },
-  responses: { 200: json(listOf(Enrollment), "The contact's enrollments, newest first"), ...errorResponses(404) },
+  responses: {
+    200: json(listOf(Enrollment), "The contact's enrollments, newest first"),
+    ...errorResponses(404),
+  },
 });

@@ -42,7 +42,9 @@ export const LogEntry = z
   })
   .openapi("EnrollmentLog");
 
-const Variables = z.record(z.string(), z.unknown()).refine((v) => JSON.stringify(v).length <= 64 * 1024, "variables must be at most 64 KiB of JSON");
+const Variables = z
+  .record(z.string(), z.unknown())
+  .refine((v) => JSON.stringify(v).length <= 64 * 1024, "variables must be at most 64 KiB of JSON");
 
 export const CreateEnrollment = z
   .object({
@@ -54,7 +56,10 @@ export const CreateEnrollment = z
     scheduledAt: z.iso.datetime({ offset: true }).optional(),
     bypassSendWindow: z.boolean().optional(),
   })
-  .refine((b) => (b.contactId === undefined) !== (b.contact === undefined), { message: "Give exactly one of contactId or contact", path: ["contactId"] })
+  .refine((b) => (b.contactId === undefined) !== (b.contact === undefined), {
+    message: "Give exactly one of contactId or contact",
+    path: ["contactId"],
+  })
   .openapi("CreateEnrollment");
 
 /** Bulk rows are validated one by one (an invalid row is reported, not fatal), so the envelope is loose. */
@@ -65,7 +70,10 @@ export const BulkEnrollment = z
     contacts: z.unknown().optional(),
     variables: Variables.optional(),
     timezone: TimeZone.optional(),
-    enrollment: z.record(z.string(), z.unknown()).optional().openapi({ description: "Optional wrapper: the same fields inside `enrollment`" }),
+    enrollment: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "Optional wrapper: the same fields inside `enrollment`" }),
   })
   .openapi("BulkEnrollment");
 
@@ -87,8 +95,23 @@ export const BulkResult = z
 
 export const Funnel = z
   .object({
-    steps: z.array(z.object({ stepId: z.string(), name: z.string(), type: z.string(), active: z.number(), waiting: z.number(), running: z.number() })),
-    totals: z.object({ active: z.number(), completed: z.number(), failed: z.number(), cancelled: z.number(), total: z.number() }),
+    steps: z.array(
+      z.object({
+        stepId: z.string(),
+        name: z.string(),
+        type: z.string(),
+        active: z.number(),
+        waiting: z.number(),
+        running: z.number(),
+      }),
+    ),
+    totals: z.object({
+      active: z.number(),
+      completed: z.number(),
+      failed: z.number(),
+      cancelled: z.number(),
+      total: z.number(),
+    }),
   })
   .openapi("StepFunnel");
 

@@ -12,7 +12,11 @@ export const track: Handler<typeof routes.track> = async (c) => {
     c.get("orgId"),
     {
       name: body.name,
-      contact: body.contactId ? { id: body.contactId } : body.email ? { email: body.email } : { externalId: body.externalId as string },
+      contact: body.contactId
+        ? { id: body.contactId }
+        : body.email
+          ? { email: body.email }
+          : { externalId: body.externalId as string },
       data: body.data ?? {},
       occurredAt: body.occurredAt ? Date.parse(body.occurredAt) : undefined,
     },

@@ -21,13 +21,28 @@ export const TrackEvent = z
     data: z.record(z.string(), z.unknown()).optional(),
     occurredAt: z.iso.datetime({ offset: true }).optional(),
   })
-  .refine((e) => e.contactId || e.email || e.externalId, { message: "Give contactId, email or externalId", path: ["contactId"] })
+  .refine((e) => e.contactId || e.email || e.externalId, {
+    message: "Give contactId, email or externalId",
+    path: ["contactId"],
+  })
   .openapi("TrackEvent");
 
-export const TrackResult = z.object({ id: z.string(), enrolled: z.array(z.string()), resumed: z.array(z.string()), exited: z.array(z.string()) });
+export const TrackResult = z.object({
+  id: z.string(),
+  enrolled: z.array(z.string()),
+  resumed: z.array(z.string()),
+  exited: z.array(z.string()),
+});
 
 export const Event = z
-  .object({ id: z.string(), name: z.string(), contactId: z.string(), data: z.record(z.string(), z.unknown()), occurredAt: Timestamp, receivedAt: Timestamp })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    contactId: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    occurredAt: Timestamp,
+    receivedAt: Timestamp,
+  })
   .openapi("Event");
 
 export const eventJson = (e: EventRow) => ({

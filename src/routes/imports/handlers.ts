@@ -15,7 +15,12 @@ import { ImportJson, importJson, MAX_ROWS } from "./schemas";
 
 async function readRows(c: Context<AppEnv>): Promise<{ workflowId?: string; rows: unknown[] }> {
   const type = c.req.header("content-type") ?? "";
-  if (/^text\/csv\b/i.test(type)) return { workflowId: c.req.query("workflowId") || undefined, rows: csvToContacts(await c.req.text()) };
+  if (/^text\/csv\b/i.test(type)) {
+    return {
+      workflowId: c.req.query("workflowId") || undefined,
+      rows: csvToContacts(await c.req.text()),
+    };
+  }
   let body: unknown;
   try {
     body = await c.req.json();
@@ -33,19 +38,37 @@ async function readRows(c: Context<AppEnv>): Promise<{ workflowId?: string; rows
 
 export const create: Handler<typeof routes.create> = async (c) => {
   const { workflowId, rows } = await readRows(c);
-  if (rows.length === 0) throw new ApiError("contacts_empty", "The import has no rows");
-  if (rows.length > MAX_ROWS) throw new ApiError("too_many_contacts", `At most ${MAX_ROWS} contacts per import (got ${rows.length})`);
+  if (rows.length === 0) {
+    throw new ApiError("contacts_empty", "The import has no rows");
+  }
+  if (rows.length > MAX_ROWS) {
+    throw new ApiError(
+      "too_many_contacts",
+      `At most ${MAX_ROWS} contacts per import (got ${rows.length})`,
+    );
+  }
   const db = database(c.env.DB);
   const orgId = c.get("orgId");
   if (workflowId) {
     const w = await getWorkflow(db, orgId, workflowId);
-    if (!w) throw notFound("Workflow");
-    if (w.status === "archived") throw new ApiError("workflow_archived", "The workflow is archived");
-    if (w.status !== "active") throw new ApiError("workflow_not_active", `The workflow is ${w.status}; activate it to enroll contacts`);
+    if (!w) {
+      throw notFound("Workflow");
+    }
+    if (w.status === "archived") {
+      throw new ApiError("workflow_archived", "The workflow is archived");
+    }
+    if (w.status !== "active") {
+      throw new ApiError(
+        "workflow_not_active",
+        `The workflow is ${w.status}; activate it to enroll contacts`,
+      );
+    }
   }
   const now = Date.now();
   const chunks: unknown[][] = [];
-  for (let i = 0; i < rows.length; i += IMPORT_CHUNK_SIZE) chunks.push(rows.slice(i, i + IMPORT_CHUNK_SIZE));
+  for (let i = 0; i < rows.length; i += IMPORT_CHUNK_SIZE) {
+    chunks.push(rows.slice(i, i + IMPORT_CHUNK_SIZE));
+  }
   const row: ImportRow = {
     id: newId("imp", now),
     orgId,
@@ -70,6 +93,8 @@ export const create: Handler<typeof routes.create> = async (c) => {
 
 export const get: Handler<typeof routes.get> = async (c) => {
   const i = await getImport(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
-  if (!i) throw notFound("Import");
+  if (!i) {
+    throw notFound("Import");
+  }
   return c.json(importJson(i), 200);
 };

@@ -11,17 +11,27 @@ export const create = createRoute({
   security: secured,
   summary: "Import contacts (JSON or text/csv with ?workflowId=) and optionally enroll them",
   request: {
-    query: z.object({ workflowId: z.string().optional().openapi({ description: "For text/csv bodies" }) }),
+    query: z.object({
+      workflowId: z.string().optional().openapi({ description: "For text/csv bodies" }),
+    }),
     // Not `required`: the JSON validator must not run on text/csv bodies; the handler validates both.
     body: {
       required: false,
       content: {
         "application/json": { schema: ImportJson },
-        "text/csv": { schema: z.string().openapi({ example: "email,firstName,plan\nada@example.com,Ada,pro" }) },
+        "text/csv": {
+          schema: z.string().openapi({ example: "email,firstName,plan\nada@example.com,Ada,pro" }),
+        },
       },
     },
   },
-  responses: { 202: json(z.object({ id: z.string(), status: z.string() }), "Accepted; poll GET /v1/imports/{id}"), ...errorResponses(404) },
+  responses: {
+    202: json(
+      z.object({ id: z.string(), status: z.string() }),
+      "Accepted; poll GET /v1/imports/{id}",
+    ),
+    ...errorResponses(404),
+  },
 });
 
 export const get = createRoute({

@@ -7,7 +7,9 @@ import { Timestamp } from "../../http/openapi";
 /** At most this many contacts per import. */
 export const MAX_ROWS = 10_000;
 
-export const ImportJson = z.object({ workflowId: z.string().min(1).max(100).optional(), contacts: z.array(z.unknown()) }).openapi("ImportInput");
+export const ImportJson = z
+  .object({ workflowId: z.string().min(1).max(100).optional(), contacts: z.array(z.unknown()) })
+  .openapi("ImportInput");
 
 export const Import = z
   .object({
@@ -16,8 +18,14 @@ export const Import = z
     status: z.enum(["queued", "processing", "completed", "failed"]),
     total: z.number().int(),
     processed: z.number().int(),
-    created: z.number().int().openapi({ description: "New enrollments (with workflowId) or new contacts (without)" }),
-    skipped: z.number().int().openapi({ description: "Already enrolled / re-entry refused (with workflowId) or existing contacts updated (without)" }),
+    created: z
+      .number()
+      .int()
+      .openapi({ description: "New enrollments (with workflowId) or new contacts (without)" }),
+    skipped: z.number().int().openapi({
+      description:
+        "Already enrolled / re-entry refused (with workflowId) or existing contacts updated (without)",
+    }),
     failed: z.number().int(),
     errors: z.array(z.object({ row: z.number().int(), message: z.string() })),
     createdAt: Timestamp,

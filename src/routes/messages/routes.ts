@@ -30,7 +30,10 @@ export const outbox = createRoute({
   security: secured,
   summary: "Emails captured by the built-in outbox (no provider connected)",
   request: { query: OutboxQuery },
-  responses: { 200: json(listOf(OutboxItem), "Captured emails, newest first"), ...errorResponses() },
+  responses: {
+    200: json(listOf(OutboxItem), "Captured emails, newest first"),
+    ...errorResponses(),
+  },
 });
 
 export const outboxItem = createRoute({

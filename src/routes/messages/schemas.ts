@@ -16,7 +16,15 @@ export const Message = z
     subject: z.string().nullable(),
     provider: z.string().nullable(),
     providerMessageId: z.string().nullable(),
-    status: z.enum(["queued", "sent", "delivered", "bounced", "complained", "failed", "suppressed"]),
+    status: z.enum([
+      "queued",
+      "sent",
+      "delivered",
+      "bounced",
+      "complained",
+      "failed",
+      "suppressed",
+    ]),
     error: z.string().nullable(),
     opens: z.number().int(),
     clicks: z.number().int(),
@@ -41,8 +49,14 @@ export const OutboxItem = z
   })
   .openapi("OutboxMessage");
 
-export const MessageQuery = PageQuery.extend({ enrollmentId: z.string().optional(), contactId: z.string().optional() });
-export const OutboxQuery = PageQuery.extend({ to: z.string().optional(), messageId: z.string().optional() });
+export const MessageQuery = PageQuery.extend({
+  enrollmentId: z.string().optional(),
+  contactId: z.string().optional(),
+});
+export const OutboxQuery = PageQuery.extend({
+  to: z.string().optional(),
+  messageId: z.string().optional(),
+});
 
 export const messageJson = (m: MessageRow) => ({
   id: m.id,

@@ -1,6 +1,13 @@
 // Template handlers.
 import { type Db, database } from "../../db/client";
-import { deleteTemplate, getTemplate, insertTemplate, listTemplates, type TemplateRow, updateTemplate } from "../../db/templates";
+import {
+  deleteTemplate,
+  getTemplate,
+  insertTemplate,
+  listTemplates,
+  type TemplateRow,
+  updateTemplate,
+} from "../../db/templates";
 import { renderTemplate, validateTemplate } from "../../engine/templates";
 import { htmlToText } from "../../engine/text";
 import { newId } from "../../ground/ids";
@@ -12,13 +19,17 @@ import { templateJson } from "./schemas";
 
 async function owned(db: Db, orgId: string, id: string) {
   const row = await getTemplate(db, orgId, id);
-  if (!row) throw notFound("Template");
+  if (!row) {
+    throw notFound("Template");
+  }
   return row;
 }
 
 function assertParses(t: { subject?: string; html?: string; text?: string | null }) {
   const problems = validateTemplate(t);
-  if (problems.length > 0) throw validationFailed(problems, problems[0].message);
+  if (problems.length > 0) {
+    throw validationFailed(problems, problems[0].message);
+  }
 }
 
 export const create: Handler<typeof routes.create> = async (c) => {
@@ -43,24 +54,37 @@ export const create: Handler<typeof routes.create> = async (c) => {
 
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
-  const { data, nextCursor } = pageOf(await listTemplates(database(c.env.DB), c.get("orgId"), page.limit, page.before), page);
+  const { data, nextCursor } = pageOf(
+    await listTemplates(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    page,
+  );
   return c.json({ data: data.map(templateJson), nextCursor }, 200);
 };
 
-export const get: Handler<typeof routes.get> = async (c) => c.json(templateJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)), 200);
+export const get: Handler<typeof routes.get> = async (c) =>
+  c.json(
+    templateJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)),
+    200,
+  );
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
   const db = database(c.env.DB);
   const row = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const input = c.req.valid("json");
   assertParses(input);
-  const next: TemplateRow = { ...row, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)), updatedAt: Date.now() };
+  const next: TemplateRow = {
+    ...row,
+    ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
+    updatedAt: Date.now(),
+  };
   await updateTemplate(db, next);
   return c.json(templateJson(next), 200);
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  if (!(await deleteTemplate(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) throw notFound("Template");
+  if (!(await deleteTemplate(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) {
+    throw notFound("Template");
+  }
   return c.body(null, 204);
 };
 
@@ -76,8 +100,13 @@ export const preview: Handler<typeof routes.preview> = async (c) => {
       enrollment: { id: "enr_preview" },
       unsubscribeUrl: `${c.env.PUBLIC_URL}/t/u/preview`,
     });
-    return c.json({ subject: out.subject, html: out.html, text: out.text ?? htmlToText(out.html) }, 200);
+    return c.json(
+      { subject: out.subject, html: out.html, text: out.text ?? htmlToText(out.html) },
+      200,
+    );
   } catch (err) {
-    throw new ApiError("validation_failed", (err as Error).message, { details: [{ path: "template", message: (err as Error).message }] });
+    throw new ApiError("validation_failed", (err as Error).message, {
+      details: [{ path: "template", message: (err as Error).message }],
+    });
   }
 };

@@ -26,12 +26,18 @@ const ROTATION_OVERLAP_MS = 24 * 3600_000;
 
 function assertUrl(env: Env, url: string) {
   const refused = refuseUrl(env, url);
-  if (refused) throw new ApiError("validation_failed", refused, { details: [{ path: "url", message: refused }] });
+  if (refused) {
+    throw new ApiError("validation_failed", refused, {
+      details: [{ path: "url", message: refused }],
+    });
+  }
 }
 
 async function owned(db: Db, orgId: string, id: string) {
   const w = await getWebhook(db, orgId, id);
-  if (!w) throw notFound("Webhook");
+  if (!w) {
+    throw notFound("Webhook");
+  }
   return w;
 }
 
@@ -63,17 +69,26 @@ export const create: Handler<typeof routes.create> = async (c) => {
 
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
-  const { data, nextCursor } = pageOf(await listWebhooks(database(c.env.DB), c.get("orgId"), page.limit, page.before), page);
+  const { data, nextCursor } = pageOf(
+    await listWebhooks(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    page,
+  );
   return c.json({ data: data.map(webhookJson), nextCursor }, 200);
 };
 
-export const get: Handler<typeof routes.get> = async (c) => c.json(webhookJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)), 200);
+export const get: Handler<typeof routes.get> = async (c) =>
+  c.json(
+    webhookJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)),
+    200,
+  );
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
   const db = database(c.env.DB);
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const input = c.req.valid("json");
-  if (input.url) assertUrl(c.env, input.url);
+  if (input.url) {
+    assertUrl(c.env, input.url);
+  }
   const reenabled = input.active === true && !w.active;
   const next: WebhookRow = {
     ...w,
@@ -90,7 +105,9 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  if (!(await deleteWebhook(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) throw notFound("Webhook");
+  if (!(await deleteWebhook(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) {
+    throw notFound("Webhook");
+  }
   return c.body(null, 204);
 };
 
@@ -113,9 +130,14 @@ export const rotate: Handler<typeof routes.rotate> = async (c) => {
 export const test: Handler<typeof routes.test> = async (c) => {
   const db = database(c.env.DB);
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
-  const event = await outboundEvent("webhook.test", { webhookId: w.id, message: "This is a test delivery from Nudge" });
+  const event = await outboundEvent("webhook.test", {
+    webhookId: w.id,
+    message: "This is a test delivery from Nudge",
+  });
   const d = await ensureDelivery(db, newDelivery(w.orgId, w.id, event));
-  if (!d) throw new Error("test delivery was not created");
+  if (!d) {
+    throw new Error("test delivery was not created");
+  }
   await c.env.WEBHOOK_QUEUE.send({ kind: "deliver", deliveryId: d.id });
   return c.json({ deliveryId: d.id }, 202);
 };
@@ -124,7 +146,10 @@ export const deliveries: Handler<typeof routes.deliveries> = async (c) => {
   const db = database(c.env.DB);
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const page = toPage(c.req.valid("query"));
-  const { data, nextCursor } = pageOf(await listDeliveries(db, w.id, page.limit, page.before), page);
+  const { data, nextCursor } = pageOf(
+    await listDeliveries(db, w.id, page.limit, page.before),
+    page,
+  );
   const attempts = await attemptsOf(
     db,
     data.map((d) => d.id),

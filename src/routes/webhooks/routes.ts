@@ -3,7 +3,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../http/errors";
 import { json, jsonBody, pathId, secured } from "../../http/openapi";
 import { listOf, PageQuery } from "../../http/pagination";
-import { CatalogEntry, Delivery, Webhook, WebhookInput, WebhookPatch, WebhookWithSecret } from "./schemas";
+import {
+  CatalogEntry,
+  Delivery,
+  Webhook,
+  WebhookInput,
+  WebhookPatch,
+  WebhookWithSecret,
+} from "./schemas";
 
 const tags = ["Webhooks"];
 const params = pathId("id", "whk_01JD0000000000000000000000");
@@ -13,7 +20,10 @@ export const catalog = createRoute({
   path: "/v1/webhooks/catalog",
   tags,
   security: secured,
-  responses: { 200: json(z.array(CatalogEntry), "Event types with their JSON Schema"), ...errorResponses() },
+  responses: {
+    200: json(z.array(CatalogEntry), "Event types with their JSON Schema"),
+    ...errorResponses(),
+  },
 });
 
 export const create = createRoute({
@@ -22,7 +32,10 @@ export const create = createRoute({
   tags,
   security: secured,
   request: { body: jsonBody(WebhookInput) },
-  responses: { 201: json(WebhookWithSecret, "Created; the secret is shown only here"), ...errorResponses() },
+  responses: {
+    201: json(WebhookWithSecret, "Created; the secret is shown only here"),
+    ...errorResponses(),
+  },
 });
 
 export const list = createRoute({
@@ -49,7 +62,10 @@ export const patch = createRoute({
   tags,
   security: secured,
   request: { params, body: jsonBody(WebhookPatch) },
-  responses: { 200: json(Webhook, "Updated (active: true re-enables a disabled endpoint)"), ...errorResponses(404) },
+  responses: {
+    200: json(Webhook, "Updated (active: true re-enables a disabled endpoint)"),
+    ...errorResponses(404),
+  },
 });
 
 export const remove = createRoute({
@@ -68,7 +84,10 @@ export const rotate = createRoute({
   security: secured,
   summary: "New secret; for 24 h deliveries are signed with both",
   request: { params },
-  responses: { 200: json(WebhookWithSecret, "The new secret, shown only here"), ...errorResponses(404) },
+  responses: {
+    200: json(WebhookWithSecret, "The new secret, shown only here"),
+    ...errorResponses(404),
+  },
 });
 
 export const test = createRoute({
@@ -77,7 +96,10 @@ export const test = createRoute({
   tags,
   security: secured,
   request: { params },
-  responses: { 202: json(z.object({ deliveryId: z.string() }), "A webhook.test delivery is queued"), ...errorResponses(404) },
+  responses: {
+    202: json(z.object({ deliveryId: z.string() }), "A webhook.test delivery is queued"),
+    ...errorResponses(404),
+  },
 });
 
 export const deliveries = createRoute({
@@ -86,5 +108,8 @@ export const deliveries = createRoute({
   tags,
   security: secured,
   request: { params, query: PageQuery },
-  responses: { 200: json(listOf(Delivery), "Deliveries with every attempt, newest first"), ...errorResponses(404) },
+  responses: {
+    200: json(listOf(Delivery), "Deliveries with every attempt, newest first"),
+    ...errorResponses(404),
+  },
 });

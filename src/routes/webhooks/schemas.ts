@@ -14,7 +14,12 @@ const Events = z
   });
 
 export const WebhookInput = z
-  .object({ url: z.string().url().max(2048), events: Events, description: z.string().max(500).nullable().optional(), active: z.boolean().default(true) })
+  .object({
+    url: z.string().url().max(2048),
+    events: Events,
+    description: z.string().max(500).nullable().optional(),
+    active: z.boolean().default(true),
+  })
   .openapi("WebhookInput");
 
 export const WebhookPatch = z
@@ -39,7 +44,9 @@ export const Webhook = z
   })
   .openapi("Webhook");
 
-export const WebhookWithSecret = Webhook.extend({ secret: z.string().openapi({ description: "whsec_..., shown only here" }) }).openapi("WebhookWithSecret");
+export const WebhookWithSecret = Webhook.extend({
+  secret: z.string().openapi({ description: "whsec_..., shown only here" }),
+}).openapi("WebhookWithSecret");
 
 const Attempt = z.object({
   attempt: z.number().int(),
@@ -63,7 +70,11 @@ export const Delivery = z
   })
   .openapi("WebhookDelivery");
 
-export const CatalogEntry = z.object({ type: z.string(), description: z.string(), schema: z.record(z.string(), z.unknown()) });
+export const CatalogEntry = z.object({
+  type: z.string(),
+  description: z.string(),
+  schema: z.record(z.string(), z.unknown()),
+});
 
 export const webhookJson = (w: WebhookRow) => ({
   id: w.id,

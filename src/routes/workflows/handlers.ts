@@ -25,7 +25,13 @@ import { pageOf, toPage } from "../../http/pagination";
 import { base64url } from "../../security/encoding";
 import type * as routes from "./routes";
 
-type StepIn = { id?: string; type: string; name?: string; config: Record<string, unknown>; position?: { x: number; y: number } };
+type StepIn = {
+  id?: string;
+  type: string;
+  name?: string;
+  config: Record<string, unknown>;
+  position?: { x: number; y: number };
+};
 type TransitionIn = Omit<TransitionDef, "id"> & { id?: string };
 
 export const workflowJson = (w: WorkflowRow) => ({
@@ -33,7 +39,10 @@ export const workflowJson = (w: WorkflowRow) => ({
   name: w.name,
   description: w.description,
   status: w.status,
-  trigger: w.triggerType === "event" ? { type: "event" as const, event: w.triggerEvent ?? "" } : { type: "manual" as const },
+  trigger:
+    w.triggerType === "event"
+      ? { type: "event" as const, event: w.triggerEvent ?? "" }
+      : { type: "manual" as const },
   allowReentry: w.allowReentry,
   exitOn: w.exitOn,
   timezone: w.timezone,
@@ -45,10 +54,19 @@ export const workflowJson = (w: WorkflowRow) => ({
   updatedAt: iso(w.updatedAt) as string,
 });
 
-const clean = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+const clean = <T extends object>(o: T) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 function normalizeSteps(steps: StepIn[], now: number): StepDef[] {
-  return steps.map((s) => clean({ id: s.id ?? newId("stp", now), type: s.type, name: s.name, config: s.config ?? {}, position: s.position }));
+  return steps.map((s) =>
+    clean({
+      id: s.id ?? newId("stp", now),
+      type: s.type,
+      name: s.name,
+      config: s.config ?? {},
+      position: s.position,
+    }),
+  );
 }
 
 function normalizeTransitions(transitions: TransitionIn[], now: number): TransitionDef[] {
@@ -59,16 +77,31 @@ function normalizeTransitions(transitions: TransitionIn[], now: number): Transit
 function linkInOrder(steps: StepDef[], now: number): TransitionDef[] {
   const out: TransitionDef[] = [];
   for (let i = 0; i + 1 < steps.length; i++) {
-    if (steps[i].type === "exit") continue;
+    if (steps[i].type === "exit") {
+      continue;
+    }
     out.push({ id: newId("trn", now), from: steps[i].id, to: steps[i + 1].id });
   }
   return out;
 }
 
-async function assertValidGraph(db: Db, orgId: string, steps: StepDef[], transitions: TransitionDef[]) {
-  const templateIds = steps.map((s) => (s.config as { templateId?: unknown }).templateId).filter((t): t is string => typeof t === "string");
-  const problems = validateGraph(steps, transitions, await existingTemplateIds(db, orgId, templateIds));
-  if (problems.length > 0) throw new ApiError("invalid_graph", problems[0].message, { details: problems });
+async function assertValidGraph(
+  db: Db,
+  orgId: string,
+  steps: StepDef[],
+  transitions: TransitionDef[],
+) {
+  const templateIds = steps
+    .map((s) => (s.config as { templateId?: unknown }).templateId)
+    .filter((t): t is string => typeof t === "string");
+  const problems = validateGraph(
+    steps,
+    transitions,
+    await existingTemplateIds(db, orgId, templateIds),
+  );
+  if (problems.length > 0) {
+    throw new ApiError("invalid_graph", problems[0].message, { details: problems });
+  }
 }
 
 function assertCanActivate(w: Pick<WorkflowRow, "steps" | "status">) {
@@ -81,22 +114,38 @@ function assertCanActivate(w: Pick<WorkflowRow, "steps" | "status">) {
 
 async function owned(db: Db, orgId: string, id: string) {
   const w = await getWorkflow(db, orgId, id);
-  if (!w) throw notFound("Workflow");
+  if (!w) {
+    throw notFound("Workflow");
+  }
   return w;
 }
 
 /** Validates and saves; a change of graph or definition settings becomes a new version. */
 async function commit(db: Db, prev: WorkflowRow, next: WorkflowRow) {
-  if (prev.status === "archived") throw new ApiError("workflow_archived", "This workflow is archived and cannot be changed");
-  const graphChanged = JSON.stringify(prev.steps) !== JSON.stringify(next.steps) || JSON.stringify(prev.transitions) !== JSON.stringify(next.transitions);
-  if (graphChanged) await assertValidGraph(db, prev.orgId, next.steps, next.transitions);
+  if (prev.status === "archived") {
+    throw new ApiError("workflow_archived", "This workflow is archived and cannot be changed");
+  }
+  const graphChanged =
+    JSON.stringify(prev.steps) !== JSON.stringify(next.steps) ||
+    JSON.stringify(prev.transitions) !== JSON.stringify(next.transitions);
+  if (graphChanged) {
+    await assertValidGraph(db, prev.orgId, next.steps, next.transitions);
+  }
   assertCanActivate(next);
-  const newVersion = JSON.stringify(definitionOf(prev)) !== JSON.stringify({ ...definitionOf(next), version: prev.version });
-  const saved = { ...next, version: newVersion ? prev.version + 1 : prev.version, updatedAt: Date.now() };
+  const newVersion =
+    JSON.stringify(definitionOf(prev)) !==
+    JSON.stringify({ ...definitionOf(next), version: prev.version });
+  const saved = {
+    ...next,
+    version: newVersion ? prev.version + 1 : prev.version,
+    updatedAt: Date.now(),
+  };
   try {
     await saveWorkflow(db, prev.version, saved, newVersion);
   } catch (err) {
-    if (err instanceof ConcurrentEditError) throw new ApiError("conflict", "The workflow was changed concurrently; fetch it and retry");
+    if (err instanceof ConcurrentEditError) {
+      throw new ApiError("conflict", "The workflow was changed concurrently; fetch it and retry");
+    }
     throw err;
   }
   return saved;
@@ -109,7 +158,9 @@ export const create: Handler<typeof routes.create> = async (c) => {
   const input = c.req.valid("json");
   const now = Date.now();
   const steps = normalizeSteps(input.steps, now);
-  const transitions = input.transitions ? normalizeTransitions(input.transitions, now) : linkInOrder(steps, now);
+  const transitions = input.transitions
+    ? normalizeTransitions(input.transitions, now)
+    : linkInOrder(steps, now);
   await assertValidGraph(db, c.get("orgId"), steps, transitions);
   const row: WorkflowRow = {
     id: newId("wf", now),
@@ -138,11 +189,18 @@ export const create: Handler<typeof routes.create> = async (c) => {
 export const list: Handler<typeof routes.list> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
-  const { data, nextCursor } = pageOf(await listWorkflows(database(c.env.DB), c.get("orgId"), q.status, page.limit, page.before), page);
+  const { data, nextCursor } = pageOf(
+    await listWorkflows(database(c.env.DB), c.get("orgId"), q.status, page.limit, page.before),
+    page,
+  );
   return c.json({ data: data.map(workflowJson), nextCursor }, 200);
 };
 
-export const get: Handler<typeof routes.get> = async (c) => c.json(workflowJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)), 200);
+export const get: Handler<typeof routes.get> = async (c) =>
+  c.json(
+    workflowJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)),
+    200,
+  );
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
   const db = database(c.env.DB);
@@ -150,20 +208,36 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   const input = c.req.valid("json");
   const now = Date.now();
   const next: WorkflowRow = { ...prev };
-  if (input.name !== undefined) next.name = input.name;
-  if (input.description !== undefined) next.description = input.description;
+  if (input.name !== undefined) {
+    next.name = input.name;
+  }
+  if (input.description !== undefined) {
+    next.description = input.description;
+  }
   if (input.trigger) {
     next.triggerType = input.trigger.type;
     next.triggerEvent = input.trigger.type === "event" ? input.trigger.event : null;
   }
-  if (input.allowReentry !== undefined) next.allowReentry = input.allowReentry;
-  if (input.exitOn !== undefined) next.exitOn = input.exitOn;
-  if (input.timezone !== undefined) next.timezone = input.timezone;
-  if (input.sendWindow !== undefined) next.sendWindow = input.sendWindow;
-  if (input.status !== undefined) next.status = input.status;
+  if (input.allowReentry !== undefined) {
+    next.allowReentry = input.allowReentry;
+  }
+  if (input.exitOn !== undefined) {
+    next.exitOn = input.exitOn;
+  }
+  if (input.timezone !== undefined) {
+    next.timezone = input.timezone;
+  }
+  if (input.sendWindow !== undefined) {
+    next.sendWindow = input.sendWindow;
+  }
+  if (input.status !== undefined) {
+    next.status = input.status;
+  }
   if (input.steps !== undefined) {
     next.steps = normalizeSteps(input.steps, now);
-    next.transitions = input.transitions ? normalizeTransitions(input.transitions, now) : linkInOrder(next.steps, now);
+    next.transitions = input.transitions
+      ? normalizeTransitions(input.transitions, now)
+      : linkInOrder(next.steps, now);
   } else if (input.transitions !== undefined) {
     next.transitions = normalizeTransitions(input.transitions, now);
   }
@@ -175,9 +249,14 @@ export const remove: Handler<typeof routes.remove> = async (c) => {
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const active = await countActiveEnrollments(db, w.id);
   if (active > 0 && c.req.valid("query").force !== "true") {
-    throw new ApiError("workflow_has_active_enrollments", `${active} enrollments are still active; cancel them or delete with ?force=true`);
+    throw new ApiError(
+      "workflow_has_active_enrollments",
+      `${active} enrollments are still active; cancel them or delete with ?force=true`,
+    );
   }
-  if (active > 0) await cancelWorkflowEnrollments(c.env, db, w.id, "workflow_deleted");
+  if (active > 0) {
+    await cancelWorkflowEnrollments(c.env, db, w.id, "workflow_deleted");
+  }
   await softDeleteWorkflow(db, w.orgId, w.id);
   return c.body(null, 204);
 };
@@ -188,12 +267,19 @@ export const addStep: Handler<typeof routes.addStep> = async (c) => {
   const { autoConnect, ...input } = c.req.valid("json");
   const now = Date.now();
   const steps = prev.steps;
-  if (input.id && steps.some((s) => s.id === input.id)) throw new ApiError("conflict", `Step "${input.id}" already exists`);
+  if (input.id && steps.some((s) => s.id === input.id)) {
+    throw new ApiError("conflict", `Step "${input.id}" already exists`);
+  }
   const [step] = normalizeSteps([input], now);
   const last = steps[steps.length - 1];
   const transitions = [...prev.transitions];
-  if (autoConnect && last) transitions.push({ id: newId("trn", now), from: last.id, to: step.id });
-  return c.json(workflowJson(await commit(db, prev, { ...prev, steps: [...steps, step], transitions })), 201);
+  if (autoConnect && last) {
+    transitions.push({ id: newId("trn", now), from: last.id, to: step.id });
+  }
+  return c.json(
+    workflowJson(await commit(db, prev, { ...prev, steps: [...steps, step], transitions })),
+    201,
+  );
 };
 
 export const patchStep: Handler<typeof routes.patchStep> = async (c) => {
@@ -202,10 +288,19 @@ export const patchStep: Handler<typeof routes.patchStep> = async (c) => {
   const prev = await owned(db, c.get("orgId"), id);
   const steps = prev.steps;
   const i = steps.findIndex((s) => s.id === stepId);
-  if (i < 0) throw notFound("Step");
+  if (i < 0) {
+    throw notFound("Step");
+  }
   const input = c.req.valid("json");
   const nextSteps = steps.map((s, j) =>
-    j === i ? clean({ ...s, name: input.name ?? s.name, config: input.config ?? s.config, position: input.position ?? s.position }) : s,
+    j === i
+      ? clean({
+          ...s,
+          name: input.name ?? s.name,
+          config: input.config ?? s.config,
+          position: input.position ?? s.position,
+        })
+      : s,
   );
   return c.json(workflowJson(await commit(db, prev, { ...prev, steps: nextSteps })), 200);
 };
@@ -215,7 +310,9 @@ export const deleteStep: Handler<typeof routes.deleteStep> = async (c) => {
   const { id, stepId } = c.req.valid("param");
   const prev = await owned(db, c.get("orgId"), id);
   const steps = prev.steps;
-  if (!steps.some((s) => s.id === stepId)) throw notFound("Step");
+  if (!steps.some((s) => s.id === stepId)) {
+    throw notFound("Step");
+  }
   const transitions = prev.transitions.filter((t) => t.from !== stepId && t.to !== stepId);
   await commit(db, prev, { ...prev, steps: steps.filter((s) => s.id !== stepId), transitions });
   return c.body(null, 204);
@@ -226,8 +323,13 @@ export const addTransition: Handler<typeof routes.addTransition> = async (c) => 
   const prev = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const transitions = prev.transitions;
   const [t] = normalizeTransitions([c.req.valid("json")], Date.now());
-  if (transitions.some((x) => x.id === t.id)) throw new ApiError("conflict", `Transition "${t.id}" already exists`);
-  return c.json(workflowJson(await commit(db, prev, { ...prev, transitions: [...transitions, t] })), 201);
+  if (transitions.some((x) => x.id === t.id)) {
+    throw new ApiError("conflict", `Transition "${t.id}" already exists`);
+  }
+  return c.json(
+    workflowJson(await commit(db, prev, { ...prev, transitions: [...transitions, t] })),
+    201,
+  );
 };
 
 export const deleteTransition: Handler<typeof routes.deleteTransition> = async (c) => {
@@ -235,8 +337,13 @@ export const deleteTransition: Handler<typeof routes.deleteTransition> = async (
   const { id, transitionId } = c.req.valid("param");
   const prev = await owned(db, c.get("orgId"), id);
   const transitions = prev.transitions;
-  if (!transitions.some((t) => t.id === transitionId)) throw notFound("Transition");
-  await commit(db, prev, { ...prev, transitions: transitions.filter((t) => t.id !== transitionId) });
+  if (!transitions.some((t) => t.id === transitionId)) {
+    throw notFound("Transition");
+  }
+  await commit(db, prev, {
+    ...prev,
+    transitions: transitions.filter((t) => t.id !== transitionId),
+  });
   return c.body(null, 204);
 };
 
@@ -245,10 +352,19 @@ export const versions: Handler<typeof routes.versions> = async (c) => {
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const q = c.req.valid("query");
   const before = q.cursor
-    ? Number(new TextDecoder().decode(Uint8Array.from(atob(q.cursor.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0))))
+    ? Number(
+        new TextDecoder().decode(
+          Uint8Array.from(atob(q.cursor.replace(/-/g, "+").replace(/_/g, "/")), (ch) =>
+            ch.charCodeAt(0),
+          ),
+        ),
+      )
     : undefined;
-  if (before !== undefined && !Number.isInteger(before))
-    throw new ApiError("validation_failed", "The cursor is invalid", { details: [{ path: "cursor", message: "Invalid cursor" }] });
+  if (before !== undefined && !Number.isInteger(before)) {
+    throw new ApiError("validation_failed", "The cursor is invalid", {
+      details: [{ path: "cursor", message: "Invalid cursor" }],
+    });
+  }
   const rows = await listVersions(db, w.id, q.limit, before);
   const more = rows.length > q.limit;
   const data = (more ? rows.slice(0, q.limit) : rows).map((v) => ({
@@ -257,7 +373,13 @@ export const versions: Handler<typeof routes.versions> = async (c) => {
     definition: { ...v.definition },
   }));
   const last = data[data.length - 1];
-  return c.json({ data, nextCursor: more && last ? base64url(new TextEncoder().encode(String(last.version))) : null }, 200);
+  return c.json(
+    {
+      data,
+      nextCursor: more && last ? base64url(new TextEncoder().encode(String(last.version))) : null,
+    },
+    200,
+  );
 };
 
 export const test: Handler<typeof routes.test> = async (c) => {
@@ -280,5 +402,13 @@ export const test: Handler<typeof routes.test> = async (c) => {
     timezone: input.timezone ?? w.timezone ?? "UTC",
     templateSubjects: subjects,
   });
-  return c.json({ testFixtureProfile: input.fixtureProfile, sampleData: result.sampleData, trace: result.trace, finalStatus: result.finalStatus }, 200);
+  return c.json(
+    {
+      testFixtureProfile: input.fixtureProfile,
+      sampleData: result.sampleData,
+      trace: result.trace,
+      finalStatus: result.finalStatus,
+    },
+    200,
+  );
 };

@@ -55,7 +55,10 @@ export const create = createRoute({
   tags,
   security: secured,
   request: { body: jsonBody(WorkflowInput) },
-  responses: { 201: json(Workflow, "Created (draft unless `status` says otherwise)"), ...errorResponses() },
+  responses: {
+    201: json(Workflow, "Created (draft unless `status` says otherwise)"),
+    ...errorResponses(),
+  },
 });
 
 export const list = createRoute({
@@ -120,7 +123,10 @@ export const deleteStep = createRoute({
   tags,
   security: secured,
   request: { params: stepParams },
-  responses: { 204: { description: "Step and its transitions removed" }, ...errorResponses(404, 409) },
+  responses: {
+    204: { description: "Step and its transitions removed" },
+    ...errorResponses(404, 409),
+  },
 });
 
 export const addTransition = createRoute({

@@ -27,7 +27,9 @@ export const StepInput = z
   .openapi("StepInput");
 
 /** A step's changes: only what is given changes (no default config that would wipe the step's own). */
-export const StepPatch = z.object({ ...stepFields, config: z.record(z.string(), z.unknown()).optional() }).openapi("StepPatch");
+export const StepPatch = z
+  .object({ ...stepFields, config: z.record(z.string(), z.unknown()).optional() })
+  .openapi("StepPatch");
 
 export const TransitionInput = z
   .object({
@@ -40,7 +42,10 @@ export const TransitionInput = z
   })
   .openapi("TransitionInput");
 
-export const Trigger = z.discriminatedUnion("type", [z.object({ type: z.literal("manual") }), z.object({ type: z.literal("event"), event: EventName })]);
+export const Trigger = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("manual") }),
+  z.object({ type: z.literal("event"), event: EventName }),
+]);
 
 export const SendWindowSchema = z
   .object({ days: z.array(z.enum(DAY_NAMES)).min(1), start: HHMM, end: HHMM })
@@ -92,7 +97,14 @@ const Step = z
   })
   .openapi("Step");
 const Transition = z
-  .object({ id: z.string(), from: z.string(), to: z.string(), on: z.string().optional(), condition: z.any().optional(), priority: z.number().optional() })
+  .object({
+    id: z.string(),
+    from: z.string(),
+    to: z.string(),
+    on: z.string().optional(),
+    condition: z.any().optional(),
+    priority: z.number().optional(),
+  })
   .openapi("Transition");
 
 export const Workflow = z
@@ -105,7 +117,9 @@ export const Workflow = z
     allowReentry: z.boolean(),
     exitOn: z.array(z.string()),
     timezone: z.string().nullable(),
-    sendWindow: z.object({ days: z.array(z.string()), start: z.string(), end: z.string() }).nullable(),
+    sendWindow: z
+      .object({ days: z.array(z.string()), start: z.string(), end: z.string() })
+      .nullable(),
     steps: z.array(Step),
     transitions: z.array(Transition),
     version: z.number().int(),
@@ -115,7 +129,12 @@ export const Workflow = z
   .openapi("Workflow");
 
 export const StepTypeInfo = z
-  .object({ type: z.string(), description: z.string(), outcomes: z.array(z.string()), configSchema: z.record(z.string(), z.unknown()) })
+  .object({
+    type: z.string(),
+    description: z.string(),
+    outcomes: z.array(z.string()),
+    configSchema: z.record(z.string(), z.unknown()),
+  })
   .openapi("StepType");
 
 export const TestInput = z
@@ -133,10 +152,22 @@ export const TestResult = z
     testFixtureProfile: z.string(),
     sampleData: z.record(z.string(), z.unknown()),
     trace: z.array(
-      z.object({ stepId: z.string().nullable(), type: z.string().nullable(), outcome: z.string().nullable(), message: z.string(), simulatedAt: Timestamp }),
+      z.object({
+        stepId: z.string().nullable(),
+        type: z.string().nullable(),
+        outcome: z.string().nullable(),
+        message: z.string(),
+        simulatedAt: Timestamp,
+      }),
     ),
     finalStatus: z.string(),
   })
   .openapi("WorkflowTestResult");
 
-export const Version = z.object({ version: z.number().int(), createdAt: Timestamp, definition: z.record(z.string(), z.unknown()) }).openapi("WorkflowVersion");
+export const Version = z
+  .object({
+    version: z.number().int(),
+    createdAt: Timestamp,
+    definition: z.record(z.string(), z.unknown()),
+  })
+  .openapi("WorkflowVersion");
