@@ -122,7 +122,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   }
 
   async failFromDelivery(stepId: string, error: string): Promise<boolean> {
-    return this.serial(() => this.end({ type: "fail", stepId, error }));
+    return this.serial(() => this.end({ type: "fail", code: "delivery_failed", stepId, error }));
   }
 
   async forgetContact(): Promise<void> {
@@ -187,7 +187,11 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
         const message = err instanceof Error ? err.message : String(err);
         await this.serial(() =>
           this.end(
-            { type: "fail", error: `Alarm failed after ${retryCount + 1} attempts: ${message}` },
+            {
+              type: "fail",
+              code: "alarm_failed",
+              error: `Alarm failed after ${retryCount + 1} attempts: ${message}`,
+            },
             true,
           ),
         );

@@ -96,7 +96,9 @@ export class Mirror {
               : null,
           waitingUntil: state.status === "waiting" ? (state.wait?.until ?? null) : null,
           exitReason: state.exitReason,
-          error: state.error,
+          // Objects started before errors had codes kept a plain message.
+          error: typeof state.error === "string" ? state.error : (state.error?.message ?? null),
+          errorCode: typeof state.error === "string" ? "step_failed" : (state.error?.code ?? null),
           updatedAt: Date.now(),
           completedAt: state.completedAt,
         },

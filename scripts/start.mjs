@@ -44,7 +44,7 @@ function ensureDevVars() {
     `PUBLIC_URL=http://localhost:${port}`,
     `ADMIN_TOKEN=adm_${randomBytes(24).toString("base64url")}`,
     `TOKEN_SIGNING_KEYS=k1:${randomBytes(32).toString("base64url")}`,
-    `ENCRYPTION_KEY=${randomBytes(32).toString("base64")}`,
+    `ENCRYPTION_KEYS=k1:${randomBytes(32).toString("base64")}`,
   ];
   writeFileSync(devVarsPath, `${lines.join("\n")}\n`, { mode: 0o600 });
   console.log(`Created ${devVarsPath} with development secrets.`);

@@ -28,6 +28,9 @@ export function buildApp() {
   app.use("*", requestId);
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/v1/health", (c) => c.json({ status: "ok" }));
+  // Provider webhooks and one-click unsubscribes have bodies too: the same 1 MiB limit.
+  app.use("/inbound/*", limitBody);
+  app.use("/t/u/*", limitBody);
   app.route("/", edge);
 
   app.use("/v1/*", limitBody, requireJsonBody({ "/v1/imports": /^text\/csv\b/i }));

@@ -1,6 +1,7 @@
 // Orgs, API keys and their usage counters.
 import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
 import { newId } from "../ground/ids";
+import type { KeyScope } from "../ground/scopes";
 import { randomSecret, sha256Hex } from "../security/encoding";
 import type { Db } from "./client";
 import { apiKeys, apiKeyUsage, orgs } from "./schema";
@@ -10,7 +11,7 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
 export async function createOrgWithKey(db: Db, name: string, now = Date.now()) {
   const org = { id: newId("org", now), name, createdAt: now };
-  const { row, key } = await newKeyRow(org.id, "Default", null, now);
+  const { row, key } = await newKeyRow(org.id, "Default", "full", null, now);
   await db.batch([db.insert(orgs).values(org), db.insert(apiKeys).values(row)]);
   return { org, apiKey: row, key };
 }
@@ -18,6 +19,7 @@ export async function createOrgWithKey(db: Db, name: string, now = Date.now()) {
 export async function newKeyRow(
   orgId: string,
   name: string,
+  scope: KeyScope,
   expiresAt: number | null,
   now = Date.now(),
 ) {
@@ -29,6 +31,7 @@ export async function newKeyRow(
     keyHash: await sha256Hex(key),
     prefix: KEY_PREFIX,
     lastFour: key.slice(-4),
+    scope,
     expiresAt,
     revokedAt: null,
     createdAt: now,
@@ -36,8 +39,14 @@ export async function newKeyRow(
   return { row, key };
 }
 
-export async function createApiKey(db: Db, orgId: string, name: string, expiresAt: number | null) {
-  const { row, key } = await newKeyRow(orgId, name, expiresAt);
+export async function createApiKey(
+  db: Db,
+  orgId: string,
+  name: string,
+  scope: KeyScope,
+  expiresAt: number | null,
+) {
+  const { row, key } = await newKeyRow(orgId, name, scope, expiresAt);
   await db.insert(apiKeys).values(row);
   return { row, key };
 }

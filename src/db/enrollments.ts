@@ -125,6 +125,7 @@ export interface Mirror {
   waitingUntil: number | null;
   exitReason: string | null;
   error: string | null;
+  errorCode: EnrollmentRow["errorCode"];
   updatedAt: number;
   completedAt: number | null;
 }
@@ -134,6 +135,27 @@ export interface StepCounts {
   entered: number;
   completed: number;
   failed: number;
+}
+
+/**
+ * The contact's data with `data` shallow-merged in, in SQL (the row may have changed since the
+ * object read it). Keys go through json_set by quoted path; a key that a path cannot quote (it
+ * holds `"` or `\`, as workflows saved before such keys were refused may) is merged with
+ * json_patch instead, so no key can make the statement fail.
+ */
+function mergedData(data: Record<string, unknown>) {
+  let expr = sql`${contacts.data}`;
+  const unquotable: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (/["\\]/.test(k)) {
+      unquotable[k] = v;
+    } else {
+      expr = sql`json_set(${expr}, ${`$."${k}"`}, json(${JSON.stringify(v ?? null)}))`;
+    }
+  }
+  return Object.keys(unquotable).length > 0
+    ? sql`json_patch(${expr}, json(${JSON.stringify(unquotable)}))`
+    : expr;
 }
 
 /**
@@ -170,14 +192,13 @@ export async function writeMirror(
     );
   }
   if (contactMerge && Object.keys(contactMerge.data).length > 0) {
-    let expr = sql`${contacts.data}`;
-    for (const [k, v] of Object.entries(contactMerge.data)) {
-      expr = sql`json_set(${expr}, ${`$."${k.replace(/"/g, '\\"')}"`}, json(${JSON.stringify(v ?? null)}))`;
-    }
     stmts.push(
       db
         .update(contacts)
-        .set({ data: expr as unknown as Record<string, unknown>, updatedAt: m.updatedAt })
+        .set({
+          data: mergedData(contactMerge.data) as unknown as Record<string, unknown>,
+          updatedAt: m.updatedAt,
+        })
         .where(
           and(
             eq(contacts.id, contactMerge.contactId),

@@ -1,14 +1,22 @@
 // Contact imports: the rows in chunks, and progress counters updated per chunk.
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { importRows, imports } from "./schema";
+import { type ImportError, importRows, imports, type RowAt } from "./schema";
 
 export type ImportRow = typeof imports.$inferSelect;
 
-export async function createImport(db: Db, row: ImportRow, chunks: unknown[][]) {
+export interface ImportChunk {
+  rows: unknown[];
+  /** Where each row was in a CSV file; null for JSON (rows are numbered by position). */
+  lines: RowAt[] | null;
+}
+
+export async function createImport(db: Db, row: ImportRow, chunks: ImportChunk[]) {
   const stmts = [
     db.insert(imports).values(row),
-    ...chunks.map((rows, chunk) => db.insert(importRows).values({ importId: row.id, chunk, rows })),
+    ...chunks.map((c, chunk) =>
+      db.insert(importRows).values({ importId: row.id, chunk, rows: c.rows, lines: c.lines }),
+    ),
   ];
   // D1 limits a batch's size; insert in groups.
   for (let i = 0; i < stmts.length; i += 50) {
@@ -42,7 +50,7 @@ export async function completeChunk(
   importId: string,
   chunk: number,
   counts: { processed: number; created: number; skipped: number; failed: number },
-  errors: { row: number; message: string }[],
+  errors: ImportError[],
   now: number,
 ) {
   await db.batch([

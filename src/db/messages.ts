@@ -70,8 +70,13 @@ export const getMessage = (db: Db, orgId: string, id: string) =>
 export const getMessageById = (db: Db, id: string) =>
   db.select().from(messages).where(eq(messages.id, id)).get();
 
-export const findByProviderId = (db: Db, providerMessageId: string) =>
-  db.select().from(messages).where(eq(messages.providerMessageId, providerMessageId)).get();
+/** The org's message a provider knows by its own id. */
+export const findByProviderId = (db: Db, orgId: string, providerMessageId: string) =>
+  db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.orgId, orgId), eq(messages.providerMessageId, providerMessageId)))
+    .get();
 
 export const listMessages = (
   db: Db,
@@ -110,19 +115,26 @@ export const messagesByIds = (db: Db, ids: string[]) =>
 
 export interface Engagement {
   id: string;
+  /** Human counts as read when planned: the update applies only if no other batch moved them. */
+  seen: { opens: number; clicks: number };
   opens: number;
   clicks: number;
   machineOpens: number;
   machineClicks: number;
-  /** First and last human open/click times in this batch, when any. */
+  /** First and last counted human open/click times in this batch, when any. */
   openedAt: [number, number] | null;
   clickedAt: [number, number] | null;
+  /** The message's per-link last click times after this batch, when a click was counted. */
+  linkClickedAt: Record<string, number> | null;
 }
 
-/** Adds a batch of opens and clicks: one update per message. */
-export async function addEngagement(db: Db, rows: Engagement[]) {
+/**
+ * Adds a batch of opens and clicks, one guarded update per message: a message whose human
+ * counts another batch changed since they were read is left alone. Returns the ids updated.
+ */
+export async function addEngagement(db: Db, rows: Engagement[]): Promise<Set<string>> {
   if (rows.length === 0) {
-    return;
+    return new Set();
   }
   const stmts = rows.map((r) =>
     db
@@ -144,10 +156,19 @@ export async function addEngagement(db: Db, rows: Engagement[]) {
               lastClickedAt: sql`max(coalesce(${messages.lastClickedAt}, 0), ${r.clickedAt[1]})`,
             }
           : {}),
+        ...(r.linkClickedAt ? { linkClickedAt: r.linkClickedAt } : {}),
       } as unknown as Partial<MessageRow>)
-      .where(eq(messages.id, r.id)),
+      .where(
+        and(
+          eq(messages.id, r.id),
+          eq(messages.opens, r.seen.opens),
+          eq(messages.clicks, r.seen.clicks),
+        ),
+      )
+      .returning({ id: messages.id }),
   );
-  await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+  const results = await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+  return new Set(results.flatMap((updated) => updated.map((u) => u.id)));
 }
 
 /** Per email step of a workflow: delivery and engagement counts. */

@@ -8,8 +8,15 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
-import type { SendWindow, StepDef, TransitionDef, WorkflowDefinition } from "../engine/types";
+import {
+  ENROLLMENT_ERROR_CODES,
+  type SendWindow,
+  type StepDef,
+  type TransitionDef,
+  type WorkflowDefinition,
+} from "../engine/types";
 import type { EmailJob } from "../ground/queues";
+import { KEY_SCOPES } from "../ground/scopes";
 
 const json = <T>(name: string) => text(name, { mode: "json" }).$type<T>();
 const ms = (name: string) => integer(name);
@@ -20,6 +27,25 @@ export const orgs = sqliteTable("orgs", {
   createdAt: ms("created_at").notNull(),
 });
 
+export const QUOTA_RESOURCES = ["contacts", "workflows", "webhooks", "templates"] as const;
+export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
+
+/**
+ * Per org and resource: how many exist and how many may. Kept by triggers (migration
+ * 0002_quotas.sql): an insert past `quota` aborts with `quota_exceeded:<resource>`. Erased
+ * contacts and archived workflows do not count.
+ */
+export const orgUsage = sqliteTable(
+  "org_usage",
+  {
+    orgId: text("org_id").notNull(),
+    resource: text("resource", { enum: QUOTA_RESOURCES }).notNull(),
+    used: integer("used").notNull(),
+    quota: integer("quota").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.resource] })],
+);
+
 export const apiKeys = sqliteTable(
   "api_keys",
   {
@@ -29,6 +55,7 @@ export const apiKeys = sqliteTable(
     keyHash: text("key_hash").notNull(),
     prefix: text("prefix").notNull(),
     lastFour: text("last_four").notNull(),
+    scope: text("scope", { enum: KEY_SCOPES }).notNull().default("full"),
     expiresAt: ms("expires_at"),
     revokedAt: ms("revoked_at"),
     createdAt: ms("created_at").notNull(),
@@ -186,6 +213,7 @@ export const enrollments = sqliteTable(
     triggerEvent: json<{ name: string; data: Record<string, unknown> } | null>("trigger_event"),
     exitReason: text("exit_reason"),
     error: text("error"),
+    errorCode: text("error_code", { enum: ENROLLMENT_ERROR_CODES }),
     seq: integer("seq").notNull(),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
@@ -243,6 +271,8 @@ export const messages = sqliteTable(
     lastOpenedAt: ms("last_opened_at"),
     firstClickedAt: ms("first_clicked_at"),
     lastClickedAt: ms("last_clicked_at"),
+    /** Last counted human click per link index: clicks of one link within a minute count once. */
+    linkClickedAt: json<Record<string, number>>("link_clicked_at"),
     deliveredAt: ms("delivered_at"),
     sendingAt: ms("sending_at"),
     /** When the next attempt is due; the watchdog re-queues a queued message long past it. */
@@ -258,7 +288,7 @@ export const messages = sqliteTable(
     index("messages_org").on(t.orgId, t.id),
     index("messages_enrollment").on(t.enrollmentId),
     index("messages_contact").on(t.contactId),
-    index("messages_provider_id").on(t.providerMessageId),
+    index("messages_provider_id").on(t.orgId, t.providerMessageId),
     index("messages_step").on(t.workflowId, t.stepId),
   ],
 );
@@ -355,6 +385,19 @@ export const webhookAttempts = sqliteTable(
   (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
 );
 
+/** Where an import row was: its index among the rows sent and, in a CSV file, its line. */
+export interface RowAt {
+  row: number;
+  line: number;
+}
+
+/** A rejected import row: its index among the rows, its line in a CSV file, and why. */
+export interface ImportError {
+  row: number;
+  line?: number;
+  message: string;
+}
+
 export const imports = sqliteTable(
   "imports",
   {
@@ -367,7 +410,7 @@ export const imports = sqliteTable(
     created: integer("created").notNull(),
     skipped: integer("skipped").notNull(),
     failed: integer("failed").notNull(),
-    errors: json<{ row: number; message: string }[]>("errors").notNull(),
+    errors: json<ImportError[]>("errors").notNull(),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },
@@ -384,17 +427,22 @@ export const importRows = sqliteTable(
     importId: text("import_id").notNull(),
     chunk: integer("chunk").notNull(),
     rows: json<unknown[]>("rows").notNull(),
+    /** CSV imports: each row's index in the file's rows and its line (JSON rows: by position). */
+    lines: json<RowAt[]>("lines"),
   },
   (t) => [primaryKey({ columns: [t.importId, t.chunk] })],
 );
 
-/** Provider event ids already applied, so a redelivered inbound webhook is ignored. */
+/**
+ * Provider event ids already applied, per connection (one tenant's events can never shadow
+ * another's), so a redelivered inbound webhook is ignored.
+ */
 export const inboundEvents = sqliteTable(
   "inbound_events",
   {
-    provider: text("provider").notNull(),
+    connectionId: text("connection_id").notNull(),
     eventId: text("event_id").notNull(),
     receivedAt: ms("received_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.provider, t.eventId] })],
+  (t) => [primaryKey({ columns: [t.connectionId, t.eventId] })],
 );

@@ -22,6 +22,7 @@ import type { EmailJob } from "../ground/queues";
 import { backoffSeconds } from "../ground/retry";
 import { OUTBOX, providerOf } from "../providers";
 import { type Credentials, type Provider, ProviderError } from "../providers/provider";
+import { ConfigurationError } from "../security/config";
 import { decrypt } from "../security/credentials";
 
 /** Attempts per job before it is dead-lettered (the queue's max_retries is higher). */
@@ -56,6 +57,7 @@ function newMessageRow(job: EmailJob, to: string, now: number): MessageRow {
     lastOpenedAt: null,
     firstClickedAt: null,
     lastClickedAt: null,
+    linkClickedAt: null,
     deliveredAt: null,
     sendingAt: null,
     nextAttemptAt: now,
@@ -87,9 +89,28 @@ async function resolveProvider(
   }
   return {
     provider,
-    credentials: JSON.parse(await decrypt(env, conn.credentials)) as Credentials,
+    credentials: await readCredentials(env, conn),
     from: conn.from,
   };
+}
+
+async function readCredentials(env: Env, conn: ConnectionRow): Promise<Credentials> {
+  try {
+    return JSON.parse(
+      await decrypt(env, conn.credentials, {
+        orgId: conn.orgId,
+        table: "connections",
+        rowId: conn.id,
+      }),
+    ) as Credentials;
+  } catch (err) {
+    if (err instanceof ConfigurationError) {
+      throw err;
+    }
+    throw new PermanentFailure(
+      `The credentials of connection ${conn.id} cannot be read (${errorText(err)}); save them again`,
+    );
+  }
 }
 
 const emailBackoff = (env: Env, attempts: number, retryAfterSeconds = 0) =>

@@ -6,6 +6,7 @@ import {
   addEngagement,
   type Engagement,
   getMessageById,
+  type MessageRow,
   messagesByIds,
   settleMessage,
 } from "../db/messages";
@@ -19,78 +20,133 @@ import { processImportChunk } from "./imports";
 
 type EngagementJob = Extract<EventJob, { kind: "open" | "click" }>;
 
+/** Human opens of one message, or clicks of one link, this close together count once. */
+export const REPEAT_WINDOW_MS = 60_000;
+
 /** A click this soon after sending is a scanner following links on arrival. */
 export const CLICK_AFTER_SEND_MIN_MS = 5_000;
 
 const span = (cur: [number, number] | null, at: number): [number, number] =>
   cur ? [Math.min(cur[0], at), Math.max(cur[1], at)] : [at, at];
 
+/** How a human hit relates to the last one counted (of its message, or of its link). */
+function repeatOf(last: number | null | undefined, at: number): "new" | "same" | "repeat" {
+  if (last == null || Math.abs(at - last) >= REPEAT_WINDOW_MS) {
+    return "new";
+  }
+  // The very hit counted before (a retried job whose events must still be recorded).
+  return at === last ? "same" : "repeat";
+}
+
+interface Plan {
+  engagement: Engagement;
+  events: SystemEvent[];
+  changed: boolean;
+}
+
 /**
- * A batch of opens and clicks: one read of their messages, one update per message, and the
- * human ones become email.opened / email.clicked events (recorded together). Machine opens
- * and clicks are counted apart and emit nothing.
+ * Plans one message's hits: machine ones are counted apart and emit nothing; human ones count
+ * (and become email.opened / email.clicked) unless one of the same message — or, for clicks, the
+ * same link — was counted within REPEAT_WINDOW_MS.
  */
-async function engagements(env: Env, jobs: EngagementJob[]) {
-  const db = database(env.DB);
-  const byId = new Map(
-    (await messagesByIds(db, [...new Set(jobs.map((j) => j.messageId))])).map((m) => [m.id, m]),
-  );
-  const totals = new Map<string, Engagement>();
+function planMessage(msg: MessageRow, jobs: EngagementJob[]): Plan {
+  const t: Engagement = {
+    id: msg.id,
+    seen: { opens: msg.opens, clicks: msg.clicks },
+    opens: 0,
+    clicks: 0,
+    machineOpens: 0,
+    machineClicks: 0,
+    openedAt: null,
+    clickedAt: null,
+    linkClickedAt: null,
+  };
   const events: SystemEvent[] = [];
-  for (const job of jobs) {
-    const msg = byId.get(job.messageId);
-    if (!msg || msg.orgId !== job.orgId) {
-      continue;
-    }
+  let lastOpen = msg.lastOpenedAt;
+  const links: Record<string, number> = { ...(msg.linkClickedAt ?? {}) };
+  for (const job of [...jobs].sort((a, b) => a.at - b.at)) {
     const tooSoon =
       job.kind === "click" && msg.sentAt != null && job.at - msg.sentAt < CLICK_AFTER_SEND_MIN_MS;
-    const machine = job.machine ?? (tooSoon ? "clicked_on_arrival" : null);
-    let t = totals.get(msg.id);
-    if (!t) {
-      t = {
-        id: msg.id,
-        opens: 0,
-        clicks: 0,
-        machineOpens: 0,
-        machineClicks: 0,
-        openedAt: null,
-        clickedAt: null,
-      };
-      totals.set(msg.id, t);
-    }
-    if (job.kind === "open") {
-      if (machine) {
-        t.machineOpens++;
-      } else {
-        t.opens++;
-        t.openedAt = span(t.openedAt, job.at);
-      }
-    } else if (machine) {
-      t.machineClicks++;
-    } else {
-      t.clicks++;
-      t.clickedAt = span(t.clickedAt, job.at);
-    }
-    if (machine) {
+    if (job.machine ?? tooSoon) {
+      t[job.kind === "open" ? "machineOpens" : "machineClicks"]++;
       continue;
     }
+    const link = String(job.linkIndex ?? 0);
+    const seen = repeatOf(job.kind === "open" ? lastOpen : links[link], job.at);
+    if (seen === "repeat") {
+      continue;
+    }
+    if (seen === "new") {
+      if (job.kind === "open") {
+        t.opens++;
+        t.openedAt = span(t.openedAt, job.at);
+        lastOpen = Math.max(lastOpen ?? 0, job.at);
+      } else {
+        t.clicks++;
+        t.clickedAt = span(t.clickedAt, job.at);
+        links[link] = Math.max(links[link] ?? 0, job.at);
+        t.linkClickedAt = links;
+      }
+    }
     const name = job.kind === "open" ? "email.opened" : "email.clicked";
-    const data = {
-      messageId: msg.id,
-      enrollmentId: msg.enrollmentId,
-      stepId: msg.stepId,
-      ...(job.kind === "click" ? { url: job.url, linkIndex: job.linkIndex } : {}),
-    };
     events.push({
       orgId: job.orgId,
       contactId: msg.contactId,
       name,
-      data,
+      data: {
+        messageId: msg.id,
+        enrollmentId: msg.enrollmentId,
+        stepId: msg.stepId,
+        ...(job.kind === "click" ? { url: job.url, linkIndex: job.linkIndex } : {}),
+      },
       key: `${job.id}:${name}`,
     });
   }
-  await addEngagement(db, [...totals.values()]);
-  await recordSystemEvents(env, db, events);
+  const changed = t.opens + t.clicks + t.machineOpens + t.machineClicks > 0;
+  return { engagement: t, events, changed };
+}
+
+/** Rounds before a batch whose messages keep changing under it is retried by the queue. */
+const MAX_ROUNDS = 5;
+
+/**
+ * A batch of opens and clicks: one read of their messages, one guarded update per message, and
+ * the counted human hits recorded as events. A message another batch changed meanwhile is
+ * planned again from a fresh read, so a hit is never counted twice across concurrent batches.
+ */
+async function engagements(env: Env, jobs: EngagementJob[]) {
+  const db = database(env.DB);
+  let pending = jobs;
+  for (let round = 0; pending.length > 0; round++) {
+    if (round === MAX_ROUNDS) {
+      throw new Error(`engagement: ${pending.length} hits kept conflicting`);
+    }
+    const byMessage = new Map<string, EngagementJob[]>();
+    for (const job of pending) {
+      byMessage.set(job.messageId, [...(byMessage.get(job.messageId) ?? []), job]);
+    }
+    const plans: Plan[] = [];
+    for (const msg of await messagesByIds(db, [...byMessage.keys()])) {
+      const own = (byMessage.get(msg.id) ?? []).filter((j) => j.orgId === msg.orgId);
+      if (own.length > 0) {
+        plans.push(planMessage(msg, own));
+      }
+    }
+    const updated = await addEngagement(
+      db,
+      plans.filter((p) => p.changed).map((p) => p.engagement),
+    );
+    const done = plans.filter((p) => !p.changed || updated.has(p.engagement.id));
+    await recordSystemEvents(
+      env,
+      db,
+      done.flatMap((p) => p.events),
+    );
+    const conflicted = new Set(
+      plans.filter((p) => p.changed && !updated.has(p.engagement.id)).map((p) => p.engagement.id),
+    );
+    pending = pending.filter((j) => conflicted.has(j.messageId));
+  }
 }
 
 async function unsubscribe(env: Env, job: Extract<EventJob, { kind: "unsubscribe" }>) {

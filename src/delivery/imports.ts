@@ -1,12 +1,15 @@
 // Import chunks: each row is validated like POST /v1/contacts, upserted, and enrolled when the import names a workflow.
 import { database } from "../db/client";
 import { completeChunk, getChunk, getImportById } from "../db/imports";
+import { quotaExceeded } from "../db/quotas";
+import type { ImportError } from "../db/schema";
 import { getWorkflow } from "../db/workflows";
 import { ContactInput, saveContact } from "../domain/contacts";
 import { enroll } from "../domain/enrollments";
 import type { Env } from "../ground/env";
 import type { Logger } from "../ground/log";
 import { IMPORT_CHUNK_SIZE } from "../ground/queues";
+import { detailsLine, zodDetails } from "../http/errors";
 
 export async function processImportChunk(env: Env, importId: string, chunk: number, log: Logger) {
   const db = database(env.DB);
@@ -19,23 +22,30 @@ export async function processImportChunk(env: Env, importId: string, chunk: numb
   }
   const workflow = imp.workflowId ? await getWorkflow(db, imp.orgId, imp.workflowId) : undefined;
   const counts = { processed: 0, created: 0, skipped: 0, failed: 0 };
-  const errors: { row: number; message: string }[] = [];
+  const errors: ImportError[] = [];
   const items = rows.rows as unknown[];
   for (let i = 0; i < items.length; i++) {
-    const rowNumber = chunk * IMPORT_CHUNK_SIZE + i;
+    const at = rows.lines?.[i] ?? { row: chunk * IMPORT_CHUNK_SIZE + i };
     counts.processed++;
     const parsed = ContactInput.safeParse(items[i]);
     if (!parsed.success) {
       counts.failed++;
-      errors.push({
-        row: rowNumber,
-        message: parsed.error.issues
-          .map((x) => `${x.path.join(".") || "row"}: ${x.message}`)
-          .join("; "),
-      });
+      errors.push({ ...at, message: detailsLine(zodDetails(parsed.error)) });
       continue;
     }
-    const { contact, created } = await saveContact(env, db, imp.orgId, parsed.data);
+    let saved: Awaited<ReturnType<typeof saveContact>>;
+    try {
+      saved = await saveContact(env, db, imp.orgId, parsed.data);
+    } catch (err) {
+      const resource = quotaExceeded(err);
+      if (!resource) {
+        throw err; // the chunk is retried; upserts make that safe
+      }
+      counts.failed++;
+      errors.push({ ...at, message: `quota_exceeded: the org's ${resource} quota is reached` });
+      continue;
+    }
+    const { contact, created } = saved;
     if (!imp.workflowId) {
       if (created) {
         counts.created++;
@@ -46,7 +56,7 @@ export async function processImportChunk(env: Env, importId: string, chunk: numb
     }
     if (!workflow) {
       counts.failed++;
-      errors.push({ row: rowNumber, message: "The workflow no longer exists" });
+      errors.push({ ...at, message: "The workflow no longer exists" });
       continue;
     }
     const r = await enroll(env, db, { workflow, contact }, log);

@@ -54,9 +54,10 @@ export async function signatureHeader(
 }
 
 async function signingSecrets(env: Env, w: WebhookRow, now: number) {
-  const out = [await decrypt(env, w.secret)];
+  const where = { orgId: w.orgId, table: "webhooks", rowId: w.id };
+  const out = [await decrypt(env, w.secret, where)];
   if (w.previousSecret && (w.previousSecretExpiresAt ?? 0) > now) {
-    out.push(await decrypt(env, w.previousSecret));
+    out.push(await decrypt(env, w.previousSecret, where));
   }
   return out;
 }

@@ -38,11 +38,15 @@ export const TimeZone = z
   .string()
   .refine(isTimeZone, { message: "Must be an IANA time zone, e.g. America/New_York" });
 
-export const ContactData = z
-  .record(z.string(), z.unknown())
-  .refine((d) => new TextEncoder().encode(JSON.stringify(d)).length <= 64 * 1024, {
-    message: "data must be at most 64 KiB of JSON",
-  });
+/** A JSON object of at most 64 KiB (UTF-8): contact data, event data, enrollment variables. */
+export const jsonObjectUpTo64KiB = (field: string) =>
+  z
+    .record(z.string(), z.unknown())
+    .refine((d) => new TextEncoder().encode(JSON.stringify(d)).length <= 64 * 1024, {
+      message: `${field} must be at most 64 KiB of JSON`,
+    });
+
+export const ContactData = jsonObjectUpTo64KiB("data");
 
 const fields = {
   email: Email.optional(),
@@ -56,14 +60,14 @@ const fields = {
 };
 
 export const ContactInput = z
-  .object(fields)
+  .strictObject(fields)
   .refine((c) => c.email !== undefined || c.externalId !== undefined, {
     message: "A contact needs an email or an externalId",
     path: ["email"],
   })
   .openapi("ContactInput");
 
-export const ContactPatch = z.object(fields).openapi("ContactPatch");
+export const ContactPatch = z.strictObject(fields).openapi("ContactPatch");
 
 export const Contact = z
   .object({

@@ -9,15 +9,22 @@ import type { Env } from "../ground/env";
 import type { DeliveryEvent } from "../providers/provider";
 import { recordSystemEvent } from "./history";
 
+/** The connection a provider webhook arrived on: its events apply to its org only. */
+export interface InboundConnection {
+  id: string;
+  orgId: string;
+  provider: string;
+}
+
 /** Applies one provider event; true when it changed something. */
 async function applyOne(
   env: Env,
   db: Db,
-  orgId: string,
-  provider: string,
+  conn: InboundConnection,
   e: DeliveryEvent,
 ): Promise<boolean> {
-  if (!(await markInboundSeen(db, provider, e.eventId))) {
+  const { orgId, provider } = conn;
+  if (!(await markInboundSeen(db, conn.id, e.eventId))) {
     return false;
   }
   if (e.kind === "ignored") {
@@ -25,8 +32,7 @@ async function applyOne(
   }
   let msg = e.ourMessageId ? await getMessage(db, orgId, e.ourMessageId) : undefined;
   if (!msg && e.providerMessageId) {
-    const found = await findByProviderId(db, e.providerMessageId);
-    msg = found?.orgId === orgId ? found : undefined;
+    msg = await findByProviderId(db, orgId, e.providerMessageId);
   }
   if (!msg) {
     return false;
@@ -68,13 +74,12 @@ async function applyOne(
 export async function applyDeliveryEvents(
   env: Env,
   db: Db,
-  orgId: string,
-  provider: string,
+  conn: InboundConnection,
   events: DeliveryEvent[],
 ) {
   let applied = 0;
   for (const e of events) {
-    if (await applyOne(env, db, orgId, provider, e)) {
+    if (await applyOne(env, db, conn, e)) {
       applied++;
     }
   }

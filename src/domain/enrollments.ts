@@ -118,6 +118,7 @@ export async function enroll(
     triggerEvent: req.triggerEvent ?? null,
     exitReason: null,
     error: null,
+    errorCode: null,
     seq: 0,
     createdAt: now,
     updatedAt: now,

@@ -17,7 +17,7 @@ const enrollment = {
 const ended = {
   ...enrollment,
   exitReason: z.string().nullable().optional(),
-  error: z.string().nullable().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable().optional(),
 };
 const email = {
   contactId: z.string(),

@@ -1,7 +1,10 @@
 // The edge's handlers. Pixel, click and unsubscribe answer from the signed token alone — no D1
 // before the response; what happened goes to EVENT_QUEUE with waitUntil. Inbound provider
-// webhooks check the provider's signature before anything else.
+// webhooks check the provider's signature before anything else. Abuse is limited where it
+// enters (src/http/rate-limit.ts): per token, per IP only for tokens that fail verification,
+// per inbound connection.
 import type { Context } from "hono";
+import { html } from "hono/html";
 import { database } from "../db/client";
 import { getConnectionById } from "../db/connections";
 import { applyDeliveryEvents } from "../domain/deliveries";
@@ -11,10 +14,16 @@ import { errorText } from "../ground/log";
 import type { EventJob } from "../ground/queues";
 import { ApiError } from "../http/errors";
 import type { Handler } from "../http/openapi";
+import { clientIp, spend } from "../http/rate-limit";
 import { providerOf } from "../providers";
-import type { Credentials, DeliveryEvent } from "../providers/provider";
+import {
+  badSignature,
+  type Credentials,
+  type DeliveryEvent,
+  type Verdict,
+} from "../providers/provider";
 import { decrypt } from "../security/credentials";
-import { verifyToken } from "../security/tokens";
+import { type TokenKind, type TokenPayload, verifyToken } from "../security/tokens";
 import { machineReason } from "./machine";
 import type * as routes from "./routes";
 
@@ -27,6 +36,10 @@ const NO_STORE = {
   "cache-control": "no-store, no-cache, must-revalidate, private",
   pragma: "no-cache",
 };
+const gif = (c: Context<AppEnv>) =>
+  c.body(PIXEL, 200, { "content-type": "image/gif", ...NO_STORE });
+
+const DEFAULT_CLICK_TOKEN_MAX_AGE_DAYS = 365;
 
 function enqueue(c: Context<AppEnv>, job: EventJob) {
   c.executionCtx.waitUntil(
@@ -46,13 +59,48 @@ const machineOf = (c: Context<AppEnv>) =>
 const badToken = () => new ApiError("not_found", "Unknown or invalid link");
 const unknownEndpoint = () => new ApiError("not_found", "Unknown inbound endpoint");
 
-const page = (title: string, body: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${title}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:#222;color:#fff;cursor:pointer}</style></head><body>${body}</body></html>`;
+/**
+ * The verified token, after its rate limit: per token when it verifies, per IP when it does
+ * not (then 404, or 429 once that IP is over its limit).
+ */
+async function trackingToken(
+  c: Context<AppEnv>,
+  kind: TokenKind,
+  token: string,
+): Promise<TokenPayload> {
+  const p = await verifyToken(c.env, token, kind);
+  if (!p) {
+    const ip = clientIp((name) => c.req.header(name));
+    if (ip) {
+      await spend(c.env.BAD_TOKEN_LIMITER, ip, "Too many invalid links from this address");
+    }
+    throw badToken();
+  }
+  await spend(
+    c.env.TRACKING_LIMITER,
+    `${kind}:${p.m}:${p.l ?? ""}`,
+    "Too many requests for this link; retry later",
+  );
+  return p;
+}
+
+/** Seconds since the token was issued; null for tokens made before they carried the time. */
+const ageSeconds = (p: TokenPayload, now = Date.now()) =>
+  p.t === undefined ? null : now / 1000 - p.t;
+
+const maxClickAgeSeconds = (c: Context<AppEnv>) => {
+  const days = Number(c.env.CLICK_TOKEN_MAX_AGE_DAYS ?? DEFAULT_CLICK_TOKEN_MAX_AGE_DAYS);
+  return (Number.isFinite(days) && days > 0 ? days : DEFAULT_CLICK_TOKEN_MAX_AGE_DAYS) * 86_400;
+};
+
+const page = (title: string, body: ReturnType<typeof html>) =>
+  html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${title}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}a{word-break:break-all}button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:#222;color:#fff;cursor:pointer}</style></head><body>${body}</body></html>`;
 
 export const open: Handler<typeof routes.open> = async (c) => {
-  const p = await verifyToken(c.env, c.req.valid("param").token, "o");
-  if (!p) {
-    throw badToken();
+  const p = await trackingToken(c, "o", c.req.valid("param").token);
+  // Pixels of old tokens still answer; they record nothing.
+  if ((ageSeconds(p) ?? 0) > maxClickAgeSeconds(c)) {
+    return gif(c);
   }
   enqueue(c, {
     kind: "open",
@@ -62,13 +110,22 @@ export const open: Handler<typeof routes.open> = async (c) => {
     at: Date.now(),
     machine: machineOf(c),
   });
-  return c.body(PIXEL, 200, { "content-type": "image/gif", ...NO_STORE });
+  return gif(c);
 };
 
 export const click: Handler<typeof routes.click> = async (c) => {
-  const p = await verifyToken(c.env, c.req.valid("param").token, "c");
-  if (!p?.u) {
-    throw badToken();
+  const p = await trackingToken(c, "c", c.req.valid("param").token);
+  const url = p.u as string;
+  if ((ageSeconds(p) ?? 0) > maxClickAgeSeconds(c)) {
+    // An old link may have been forwarded or scraped: show where it goes instead of going there.
+    return c.html(
+      page(
+        "This link has expired",
+        html`<h1>This link has expired</h1><p>It led to:</p><p><a href="${url}" rel="noopener noreferrer nofollow">${url}</a></p>`,
+      ),
+      200,
+      NO_STORE,
+    );
   }
   enqueue(c, {
     kind: "click",
@@ -78,29 +135,47 @@ export const click: Handler<typeof routes.click> = async (c) => {
     at: Date.now(),
     machine: machineOf(c),
     linkIndex: p.l,
-    url: p.u,
+    url,
   });
-  return c.body(null, 302, { location: p.u, ...NO_STORE });
+  return c.body(null, 302, { location: url, ...NO_STORE });
 };
 
 export const unsubscribePage: Handler<typeof routes.unsubscribePage> = async (c) => {
   const t = c.req.valid("param").token;
-  if (!(await verifyToken(c.env, t, "u"))) {
-    throw badToken();
-  }
-  const html = page(
-    "Unsubscribe",
-    `<h1>Unsubscribe</h1><p>Stop receiving these emails?</p><form method="post" action="/t/u/${t}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+  await trackingToken(c, "u", t);
+  return c.html(
+    page(
+      "Unsubscribe",
+      html`<h1>Unsubscribe</h1><p>Stop receiving these emails?</p><form method="post" action="/t/u/${t}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+    ),
+    200,
+    NO_STORE,
   );
-  return c.html(html, 200, NO_STORE);
 };
 
+/** RFC 8058: the POST body carries List-Unsubscribe=One-Click (form-encoded or multipart). */
+async function saysOneClick(c: Context<AppEnv>): Promise<boolean> {
+  try {
+    const form = await c.req.parseBody();
+    const value = form["List-Unsubscribe"];
+    return typeof value === "string" && value.trim() === "One-Click";
+  } catch {
+    return false;
+  }
+}
+
 export const unsubscribe: Handler<typeof routes.unsubscribe> = async (c) => {
-  const p = await verifyToken(c.env, c.req.valid("param").token, "u");
-  if (!p?.c) {
+  const p = await trackingToken(c, "u", c.req.valid("param").token);
+  if (!p.c) {
     throw badToken();
   }
-  // RFC 8058: the body carries List-Unsubscribe=One-Click (form-encoded or multipart); no cookies are needed.
+  if (!(await saysOneClick(c))) {
+    throw new ApiError(
+      "bad_request",
+      "A one-click unsubscribe carries the form body List-Unsubscribe=One-Click (RFC 8058)",
+    );
+  }
+  // No cookies are needed: the signed token names the message and the contact.
   enqueue(c, {
     kind: "unsubscribe",
     id: newId("evt"),
@@ -112,7 +187,7 @@ export const unsubscribe: Handler<typeof routes.unsubscribe> = async (c) => {
   return c.html(
     page(
       "Unsubscribed",
-      "<h1>You are unsubscribed</h1><p>You will not receive these emails any more.</p>",
+      html`<h1>You are unsubscribed</h1><p>You will not receive these emails any more.</p>`,
     ),
     200,
     NO_STORE,
@@ -125,16 +200,23 @@ export const inbound: Handler<typeof routes.inbound> = async (c) => {
   if (!webhook) {
     throw unknownEndpoint();
   }
+  await spend(c.env.INBOUND_LIMITER, connectionId, "Too many webhook requests for this connection");
   const db = database(c.env.DB);
   const conn = await getConnectionById(db, connectionId);
   if (!conn || conn.provider !== name) {
     throw unknownEndpoint();
   }
   const req = { headers: c.req.raw.headers, body: await c.req.text() };
-  const credentials = JSON.parse(await decrypt(c.env, conn.credentials)) as Credentials;
-  let verified = false;
+  const credentials = JSON.parse(
+    await decrypt(c.env, conn.credentials, {
+      orgId: conn.orgId,
+      table: "connections",
+      rowId: conn.id,
+    }),
+  ) as Credentials;
+  let verdict: Verdict = badSignature;
   try {
-    verified = await webhook.verify(req, credentials);
+    verdict = await webhook.verify(req, credentials);
   } catch (err) {
     c.get("log").warn("inbound signature check errored", {
       provider: name,
@@ -142,8 +224,8 @@ export const inbound: Handler<typeof routes.inbound> = async (c) => {
       error: errorText(err),
     });
   }
-  if (!verified) {
-    throw new ApiError("unauthorized", "Invalid signature");
+  if (!verdict.ok) {
+    throw new ApiError(verdict.status === 403 ? "forbidden" : "unauthorized", verdict.reason);
   }
   if (await webhook.handshake?.(req, credentials)) {
     return c.json({ received: 0, applied: 0 }, 200);
@@ -154,6 +236,6 @@ export const inbound: Handler<typeof routes.inbound> = async (c) => {
   } catch {
     throw new ApiError("invalid_json", "The provider payload could not be parsed");
   }
-  const applied = await applyDeliveryEvents(c.env, db, conn.orgId, name, events);
+  const applied = await applyDeliveryEvents(c.env, db, conn, events);
   return c.json({ received: events.length, applied }, 200);
 };

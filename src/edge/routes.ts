@@ -19,12 +19,18 @@ const failure = (description: string) => ({
   content: { "application/json": { schema: ErrorBody } },
 });
 const badToken = failure("Unknown, altered or foreign token (`not_found`)");
+const tooMany = failure(
+  "Rate limited (`rate_limited`, see `Retry-After`): 60 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)",
+);
+const tracking =
+  "Human hits of one message (opens) or one link (clicks) within 60 s count once; machine hits (privacy proxies, scanners, HEAD requests, clicks within 5 s of sending) are counted apart and resume nothing.";
 
 export const open = createRoute({
   method: "get",
   path: "/t/o/{token}",
   tags,
   summary: "Open pixel",
+  description: `${tracking} A pixel older than CLICK_TOKEN_MAX_AGE_DAYS (default 365) still answers the GIF but records nothing.`,
   request: { params: token },
   responses: {
     200: {
@@ -32,6 +38,7 @@ export const open = createRoute({
       content: { "image/gif": { schema: z.string().openapi({ format: "binary" }) } },
     },
     404: badToken,
+    429: tooMany,
   },
 });
 
@@ -40,10 +47,16 @@ export const click = createRoute({
   path: "/t/c/{token}",
   tags,
   summary: "Click redirect",
+  description: `${tracking} A click token older than CLICK_TOKEN_MAX_AGE_DAYS (default 365) shows a page naming the destination instead of redirecting.`,
   request: { params: token },
   responses: {
+    200: {
+      description: "An expired link: a page with the destination as a plain link, no redirect",
+      content: { "text/html": { schema: z.string() } },
+    },
     302: { description: "Redirect to the signed destination" },
     404: failure("Unknown, altered or foreign token (`not_found`); never a redirect"),
+    429: tooMany,
   },
 });
 
@@ -56,6 +69,7 @@ export const unsubscribePage = createRoute({
   responses: {
     200: { description: "HTML page", content: { "text/html": { schema: z.string() } } },
     404: badToken,
+    429: tooMany,
   },
 });
 
@@ -64,10 +78,15 @@ export const unsubscribe = createRoute({
   path: "/t/u/{token}",
   tags,
   summary: "RFC 8058 one-click unsubscribe",
+  description:
+    "The body must be the form field `List-Unsubscribe=One-Click` (form-encoded or multipart), as mail clients send it; the confirmation page's button sends the same.",
   request: { params: token },
   responses: {
     200: { description: "Unsubscribed", content: { "text/html": { schema: z.string() } } },
+    400: failure("The body is not `List-Unsubscribe=One-Click` (`bad_request`)"),
     404: badToken,
+    413: failure("The body is larger than 1 MiB (`payload_too_large`)"),
+    429: tooMany,
   },
 });
 
@@ -88,7 +107,14 @@ export const inbound = createRoute({
   responses: {
     200: json(z.object({ received: z.number().int(), applied: z.number().int() }), "Processed"),
     400: failure("The verified payload could not be parsed (`invalid_json`)"),
-    401: failure("Missing or wrong signature (`unauthorized`)"),
+    401: failure(
+      "Missing or wrong signature, or a signed message older than an hour (`unauthorized`)",
+    ),
+    403: failure(
+      "Validly signed but not for this connection, e.g. an SNS message from a topic other than the connection's `topicArn` (`forbidden`)",
+    ),
     404: failure("No such connection of that provider (`not_found`)"),
+    413: failure("The body is larger than 1 MiB (`payload_too_large`)"),
+    429: failure("Rate limited per connection (`rate_limited`, see `Retry-After`)"),
   },
 });

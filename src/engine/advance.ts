@@ -4,12 +4,14 @@
 import { evaluate } from "./conditions";
 import { STEP_TYPES } from "./steps";
 import { type StepContext, StepFailure, type StepResult } from "./steps/step";
+import { TemplateLimitError } from "./templates";
 import type {
   AdvanceOptions,
   AdvanceResult,
   Effect,
   EmitEffect,
   EngineInput,
+  EnrollmentError,
   EnrollmentState,
   LifecycleEvent,
   LogLine,
@@ -17,8 +19,12 @@ import type {
   WorkflowDefinition,
 } from "./types";
 
-/** Steps one alarm may run before yielding (a guard; graph validation forbids wait-free cycles). */
+/** Steps one run may execute before yielding to the next alarm. */
 export const MAX_STEPS_PER_RUN = 100;
+/** How long a run that hit MAX_STEPS_PER_RUN waits before the next (it never spins at once). */
+export const RUN_CAP_BACKOFF_MS = 1_000;
+/** Steps an enrollment may execute in its whole life: past this it fails (step_limit_exceeded). */
+export const MAX_STEPS_PER_ENROLLMENT = 1_000;
 
 function scopeOf(def: WorkflowDefinition, state: EnrollmentState) {
   return {
@@ -69,11 +75,12 @@ function endFromOutside(
       : input.type === "exit_on"
         ? `exit_on:${input.event}`
         : null;
-  const error =
+  const error: EnrollmentError | null =
     input.type === "fail"
-      ? input.stepId
-        ? `Step ${input.stepId}: ${input.error}`
-        : input.error
+      ? {
+          code: input.code,
+          message: input.stepId ? `Step ${input.stepId}: ${input.error}` : input.error,
+        }
       : null;
   const next: EnrollmentState = {
     ...state,
@@ -88,7 +95,7 @@ function endFromOutside(
     stepId: state.currentStepId,
     stepType: null,
     status: status === "failed" ? "failed" : "completed",
-    message: error ?? `Enrollment ${status}${reason ? `: ${reason}` : ""}`,
+    message: error?.message ?? `Enrollment ${status}${reason ? `: ${reason}` : ""}`,
   };
   return {
     state: next,
@@ -135,7 +142,7 @@ export function advance(
   const finish = (
     status: "completed" | "failed",
     reason: string | null,
-    error: string | null = null,
+    error: EnrollmentError | null = null,
   ) => {
     state.status = status;
     state.wait = null;
@@ -237,8 +244,14 @@ export function advance(
     let ran = 0;
     while (step && state.status === "running") {
       if (ran++ >= MAX_STEPS_PER_RUN) {
-        // Yield and continue in the next alarm rather than hold the object.
-        return { state, effects, logs, wakeAt: now, changed };
+        // Yield to a later alarm rather than hold the object (never at once: that would spin).
+        return { state, effects, logs, wakeAt: now + RUN_CAP_BACKOFF_MS, changed };
+      }
+      state.stepsRun = (state.stepsRun ?? 0) + 1;
+      if (state.stepsRun > MAX_STEPS_PER_ENROLLMENT) {
+        throw new StepLimitExceeded(
+          `The enrollment ran more than ${MAX_STEPS_PER_ENROLLMENT.toLocaleString("en-US")} steps`,
+        );
       }
       state.currentStepId = step.id;
       state.visits[step.id] = (state.visits[step.id] ?? 0) + 1;
@@ -253,11 +266,19 @@ export function advance(
     const message = err instanceof Error ? err.message : String(err);
     const at = state.currentStepId ? (stepsById.get(state.currentStepId) ?? null) : null;
     log(at, "failed", message);
-    finish("failed", null, message);
+    const code =
+      err instanceof StepLimitExceeded
+        ? "step_limit_exceeded"
+        : err instanceof TemplateLimitError
+          ? "template_limit_exceeded"
+          : "step_failed";
+    finish("failed", null, { code, message });
   }
   const wakeAt = state.status === "waiting" ? (state.wait?.until ?? null) : null;
   return { state, effects, logs, wakeAt, changed };
 }
+
+class StepLimitExceeded extends Error {}
 
 /** Outgoing transitions by priority (low first, then array order): first whose `on` and `condition` hold. */
 export function chooseTransition(

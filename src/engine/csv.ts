@@ -1,5 +1,9 @@
-// RFC 4180 CSV → contact objects. Known columns map to contact fields (camelCase or
-// snake_case); every other column goes into `data`. Pure.
+// CSV → contact objects, parsed by papaparse. The delimiter is detected (`,` `;` tab `|`:
+// Excel in EU locales writes `;`), or given by Excel's `sep=;` first line. Known columns map
+// to contact fields (camelCase or snake_case); every other column goes into `data`. Each row
+// keeps its line number in the file, so a rejected row can be named. Pure.
+import Papa from "papaparse";
+
 const FIELD_ALIASES: Record<string, string> = {
   email: "email",
   phone: "phone",
@@ -14,74 +18,134 @@ const FIELD_ALIASES: Record<string, string> = {
   subscribed: "subscribed",
 };
 
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        field += ch;
-      }
-    } else if (ch === '"' && field === "") {
-      quoted = true;
-    } else if (ch === ",") {
-      row.push(field);
-      field = "";
-    } else if (ch === "\n" || ch === "\r") {
-      if (ch === "\r" && text[i + 1] === "\n") {
-        i++;
-      }
-      row.push(field);
-      field = "";
-      if (row.some((f) => f !== "")) {
-        rows.push(row);
-      }
-      row = [];
-    } else {
-      field += ch;
-    }
+/** A file that cannot be read as CSV at all (an unterminated quote). */
+export class CsvError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(message);
   }
-  row.push(field);
-  if (row.some((f) => f !== "")) {
-    rows.push(row);
-  }
-  return rows;
 }
 
-export function csvToContacts(text: string): Record<string, unknown>[] {
-  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ""));
-  if (!header) {
-    return [];
+export interface CsvContact {
+  /** The line of the file the row starts on (1 is the header). */
+  line: number;
+  contact: Record<string, unknown>;
+}
+
+export interface CsvRejected {
+  line: number;
+  message: string;
+}
+
+export interface CsvContacts {
+  delimiter: string;
+  rows: CsvContact[];
+  rejected: CsvRejected[];
+}
+
+/** 1-based line of `offset`, counting newlines in one pass as offsets only grow. */
+function lineCounter(text: string) {
+  let at = 0;
+  let line = 1;
+  return (offset: number) => {
+    for (; at < offset; at++) {
+      if (text.charCodeAt(at) === 10) {
+        line++;
+      }
+    }
+    return line;
+  };
+}
+
+/** The first offset at or after `from` that is not on a blank line (those are skipped). */
+function rowStart(text: string, from: number) {
+  let i = from;
+  for (;;) {
+    const m = /^[ \t]*\n/.exec(text.slice(i, i + 4096));
+    if (!m) {
+      return i;
+    }
+    i += m[0].length;
   }
-  const keys = header.map((h) => h.trim());
-  return rows.map((cells) => {
-    const contact: Record<string, unknown> = {};
-    const data: Record<string, unknown> = {};
-    keys.forEach((k, i) => {
-      const value = cells[i]?.trim() ?? "";
-      if (value === "") {
+}
+
+function contactOf(keys: string[], cells: string[]) {
+  const contact: Record<string, unknown> = {};
+  const data: Record<string, unknown> = {};
+  keys.forEach((k, i) => {
+    const value = cells[i]?.trim() ?? "";
+    if (value === "" || k === "") {
+      return;
+    }
+    const field = FIELD_ALIASES[k.toLowerCase()];
+    if (field === "subscribed") {
+      contact.subscribed = !/^(false|0|no)$/i.test(value);
+    } else if (field) {
+      contact[field] = value;
+    } else {
+      data[k] = value;
+    }
+  });
+  if (Object.keys(data).length > 0) {
+    contact.data = data;
+  }
+  return contact;
+}
+
+export function csvToContacts(input: string): CsvContacts {
+  let text = input.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
+  let offset = 0;
+  let delimiter = "";
+  const sep = /^sep=(.)\n/i.exec(text);
+  if (sep) {
+    delimiter = sep[1];
+    offset = sep[0].length;
+    text = text.slice(offset);
+  }
+  const lineOf = lineCounter(text);
+  const firstLine = sep ? 2 : 1;
+  const rows: { line: number; cells: string[] }[] = [];
+  let unterminated: number | null = null;
+  let cursor = 0;
+  const parsed = Papa.parse<string[]>(text, {
+    delimiter,
+    delimitersToGuess: [",", ";", "\t", "|"],
+    newline: "\n",
+    skipEmptyLines: "greedy",
+    step: (r) => {
+      const line = lineOf(rowStart(text, cursor)) + firstLine - 1;
+      cursor = r.meta.cursor;
+      const quote = r.errors.find((e) => e.code === "MissingQuotes");
+      if (quote) {
+        unterminated ??= lineOf(quote.index ?? cursor) + firstLine - 1;
         return;
       }
-      const field = FIELD_ALIASES[k.toLowerCase()];
-      if (field === "subscribed") {
-        contact.subscribed = !/^(false|0|no)$/i.test(value);
-      } else if (field) {
-        contact[field] = value;
-      } else {
-        data[k] = value;
-      }
-    });
-    if (Object.keys(data).length > 0) {
-      contact.data = data;
-    }
-    return contact;
+      rows.push({ line, cells: r.data });
+    },
   });
+  if (unterminated !== null) {
+    throw new CsvError(
+      `Unterminated quote: the quoted field starting on line ${unterminated} never closes`,
+      unterminated,
+    );
+  }
+  const [header, ...body] = rows;
+  if (!header) {
+    return { delimiter: parsed.meta.delimiter, rows: [], rejected: [] };
+  }
+  const keys = header.cells.map((h) => h.trim());
+  const out: CsvContacts = { delimiter: parsed.meta.delimiter, rows: [], rejected: [] };
+  for (const { line, cells } of body) {
+    if (cells.length > keys.length && cells.slice(keys.length).some((c) => c.trim() !== "")) {
+      out.rejected.push({
+        line,
+        message: `Line ${line} has ${cells.length} fields but the header has ${keys.length}`,
+      });
+      continue;
+    }
+    out.rows.push({ line, contact: contactOf(keys, cells) });
+  }
+  return out;
 }

@@ -8,7 +8,13 @@ export interface GraphProblem {
   message: string;
 }
 
-type Issue = { code?: string; path: PropertyKey[]; message: string; errors?: Issue[][] };
+type Issue = {
+  code?: string;
+  path: PropertyKey[];
+  message: string;
+  errors?: Issue[][];
+  keys?: string[];
+};
 
 /** A union's error names the branch that came closest (fewest issues), not just "invalid input". */
 function specificIssues(issues: Issue[]): Issue[] {
@@ -20,6 +26,28 @@ function specificIssues(issues: Issue[]): Issue[] {
     return specificIssues(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
   });
 }
+
+/** A step config's problems, relative to the config; an unknown field is one problem each. */
+function configProblems(type: string, config: unknown): GraphProblem[] {
+  const parsed = STEP_TYPES[type]?.config.safeParse(config ?? {});
+  if (!parsed || parsed.success) {
+    return [];
+  }
+  return specificIssues(parsed.error.issues as Issue[]).flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? (issue.keys ?? []).map((key) => ({
+          path: [...issue.path.map(String), key].join("."),
+          message: `Unknown field "${key}" for a ${type} step`,
+        }))
+      : [{ path: issue.path.map(String).join("."), message: issue.message }],
+  );
+}
+
+/** A step config's fields its type does not know, as dotted paths relative to the config. */
+export const unknownConfigFields = (type: string, config: unknown): string[] =>
+  configProblems(type, config)
+    .filter((p) => p.message.startsWith("Unknown field"))
+    .map((p) => p.path);
 
 export function validateGraph(
   steps: StepDef[],
@@ -45,15 +73,18 @@ export function validateGraph(
     }
     const parsed = type.config.safeParse(s.config ?? {});
     if (!parsed.success) {
-      for (const issue of specificIssues(parsed.error.issues as Issue[])) {
+      for (const p of configProblems(s.type, s.config)) {
         problems.push({
-          path: [`steps.${i}.config`, ...issue.path.map(String)].join("."),
-          message: issue.message,
+          path: [`steps.${i}.config`, p.path].filter(Boolean).join("."),
+          message: p.message,
         });
       }
       return;
     }
     parsedConfigs.set(s.id, parsed.data);
+    for (const p of type.lint?.(parsed.data) ?? []) {
+      problems.push({ path: `steps.${i}.config.${p.path}`, message: p.message });
+    }
     const templateId = (s.config as { templateId?: unknown }).templateId;
     if (
       s.type === "send_email" &&
@@ -131,8 +162,11 @@ export function validateGraph(
     }
   });
 
-  // A cycle must pass through a step that pauses in time, or it would spin forever.
-  const pauses = (id: string) => STEP_TYPES[byId.get(id)?.type ?? ""]?.pauses === true;
+  // A cycle must pass through a step that is guaranteed to pause, or it would spin forever.
+  const pauses = (id: string) => {
+    const s = byId.get(id);
+    return s !== undefined && STEP_TYPES[s.type].pauses(parsedConfigs.get(id) as never);
+  };
   const color = new Map<string, 0 | 1 | 2>();
   const visit = (id: string, path: string[]): string[] | null => {
     color.set(id, 1);
@@ -162,7 +196,7 @@ export function validateGraph(
       const start = cycle.indexOf(cycle[cycle.length - 1]);
       problems.push({
         path: "transitions",
-        message: `Cycle with no delay or wait in it: ${cycle.slice(start).join(" → ")}`,
+        message: `Cycle with no delay or wait in it: ${cycle.slice(start).join(" → ")} (a loop must pass through a wait_for_event, or a delay of at least 60 s by amount and unit)`,
       });
       break;
     }

@@ -21,7 +21,33 @@ export const OPERATORS = [
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 
-export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
+/** Conditions nest (all/any) at most this deep. */
+export const MAX_CONDITION_DEPTH = 32;
+
+/** How deep `all`/`any` nest in a value, counted without recursion, stopping past the limit. */
+export function conditionDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_CONDITION_DEPTH) {
+      return deepest;
+    }
+    const children =
+      v && typeof v === "object"
+        ? ((v as { all?: unknown }).all ?? (v as { any?: unknown }).any)
+        : undefined;
+    if (Array.isArray(children)) {
+      for (const c of children) {
+        stack.push([c, depth + 1]);
+      }
+    }
+  }
+  return deepest;
+}
+
+const NestedCondition: z.ZodType<Condition> = z.lazy(() =>
   z.union([
     z
       .object({
@@ -35,10 +61,21 @@ export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
         value: z.unknown().optional(),
       })
       .strict(),
-    z.object({ all: z.array(ConditionSchema).min(1) }).strict(),
-    z.object({ any: z.array(ConditionSchema).min(1) }).strict(),
+    z.object({ all: z.array(NestedCondition).min(1) }).strict(),
+    z.object({ any: z.array(NestedCondition).min(1) }).strict(),
   ]),
 ) as z.ZodType<Condition>;
+
+/** The JSON Schema of a Condition (the recursive shape), for the step catalog. */
+export const conditionJsonSchema = () =>
+  z.toJSONSchema(NestedCondition, { unrepresentable: "any" }) as Record<string, unknown>;
+
+/** A Condition; its depth is checked first, so a deeply nested input is refused, not recursed into. */
+export const ConditionSchema = z
+  .custom<unknown>((v) => conditionDepth(v) <= MAX_CONDITION_DEPTH, {
+    message: `Conditions may nest (all/any) at most ${MAX_CONDITION_DEPTH} levels deep`,
+  })
+  .pipe(NestedCondition) as unknown as z.ZodType<Condition>;
 
 /**
  * The same validation for request bodies, documented as one object schema: the OpenAPI
@@ -109,6 +146,20 @@ export interface Wait {
   match?: Condition;
 }
 
+export const ENROLLMENT_ERROR_CODES = [
+  "step_failed",
+  "template_limit_exceeded",
+  "step_limit_exceeded",
+  "delivery_failed",
+  "alarm_failed",
+] as const;
+
+/** Why an enrollment failed: a stable code and a human message. */
+export interface EnrollmentError {
+  code: (typeof ENROLLMENT_ERROR_CODES)[number];
+  message: string;
+}
+
 export interface EnrollmentState {
   id: string;
   orgId: string;
@@ -124,8 +175,10 @@ export interface EnrollmentState {
   timezone: string;
   bypassSendWindow: boolean;
   exitReason: string | null;
-  error: string | null;
+  error: EnrollmentError | null;
   completedAt: number | null;
+  /** Steps executed over the enrollment's life (absent in objects started before it was kept). */
+  stepsRun?: number;
 }
 
 export interface SendEmailEffect {
@@ -177,7 +230,7 @@ export type EngineInput =
   | { type: "event"; name: string; data: Record<string, unknown> }
   | { type: "cancel"; reason: string }
   | { type: "exit_on"; event: string }
-  | { type: "fail"; error: string; stepId?: string };
+  | { type: "fail"; code: "delivery_failed" | "alarm_failed"; error: string; stepId?: string };
 
 export type LifecycleEvent =
   | "enrollment.created"

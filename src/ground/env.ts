@@ -3,6 +3,7 @@
 import type { Logger } from "./log";
 import type { EmailJob, EventJob, WebhookJob } from "./queues";
 import type { EnrollmentRpc } from "./rpc";
+import type { KeyScope } from "./scopes";
 
 export interface Env {
   DB: D1Database;
@@ -12,7 +13,13 @@ export interface Env {
   EVENT_QUEUE: Queue<EventJob>;
   EMAIL_DLQ: Queue<EmailJob>;
   WEBHOOK_DLQ: Queue<WebhookJob>;
+  /** Rate limits (src/http/rate-limit.ts): per key, per org, per IP failing auth, per tracking token, per IP sending bad tokens, per inbound connection. */
   RATE_LIMITER: RateLimit;
+  ORG_RATE_LIMITER: RateLimit;
+  AUTH_FAIL_LIMITER: RateLimit;
+  TRACKING_LIMITER: RateLimit;
+  BAD_TOKEN_LIMITER: RateLimit;
+  INBOUND_LIMITER: RateLimit;
   /** Cloudflare Email Routing `send_email` binding; optional. */
   SEND_EMAIL?: SendEmail;
   /** "development" allows http://localhost webhook targets; anything else is production. */
@@ -30,8 +37,12 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** Comma-separated `kid:secret` pairs; the first signs, all verify (rotation). */
   TOKEN_SIGNING_KEYS?: string;
-  /** Base64 32-byte key for AES-GCM encryption of provider credentials. */
+  /** `kid:base64(32 bytes),...`: AES-GCM keys for secrets at rest; the first encrypts, all decrypt. */
+  ENCRYPTION_KEYS?: string;
+  /** One base64 32-byte key (named "default"), accepted when ENCRYPTION_KEYS is not set. */
   ENCRYPTION_KEY?: string;
+  /** Days after which a click token shows an interstitial instead of redirecting (default 365). */
+  CLICK_TOKEN_MAX_AGE_DAYS?: string;
 }
 
 export type AppEnv = {
@@ -40,6 +51,7 @@ export type AppEnv = {
     requestId: string;
     log: Logger;
     orgId: string;
-    apiKeyId: string;
+    /** The authenticated key: children it mints may not be wider or outlive it. */
+    apiKey: { id: string; scope: KeyScope; expiresAt: number | null };
   };
 };

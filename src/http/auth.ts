@@ -1,14 +1,17 @@
 // API-key auth (SHA-256 lookup, revocation and expiry checked on every request), then the
-// per-key rate limit, then usage counting.
+// per-key and per-org rate limits, then usage counting. An IP whose failed authentications go
+// over AUTH_FAIL_LIMITER is refused before the D1 lookup for the rest of the period.
 import { createMiddleware } from "hono/factory";
 import { findKeyByHash, KEY_PREFIX } from "../db/api-keys";
 import { database } from "../db/client";
 import type { AppEnv } from "../ground/env";
 import { sha256Hex, timingSafeEqual } from "../security/encoding";
 import { ApiError } from "./errors";
+import { Blocklist, clientIp, rateLimited, spend } from "./rate-limit";
+import { scopeAllows } from "./scopes";
 import { flushUsage, recordUsage } from "./usage";
 
-const RATE_LIMIT_PERIOD_SECONDS = 60;
+const failingIps = new Blocklist();
 
 export function bearer(header: string | undefined): string | null {
   const m = header?.match(/^Bearer\s+(\S+)\s*$/i);
@@ -16,34 +19,56 @@ export function bearer(header: string | undefined): string | null {
 }
 
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
+  const ip = clientIp((name) => c.req.header(name));
+  const blockedFor = ip ? failingIps.retryAfter(ip) : 0;
+  if (blockedFor > 0) {
+    throw rateLimited("Too many failed authentications from this address; retry later", blockedFor);
+  }
+  /** A failed authentication: counted against the IP, 429 once it is over the limit. */
+  const refuse = async (message: string): Promise<never> => {
+    if (ip) {
+      const { success } = await c.env.AUTH_FAIL_LIMITER.limit({ key: ip });
+      if (!success) {
+        failingIps.block(ip);
+        throw rateLimited("Too many failed authentications from this address; retry later");
+      }
+    }
+    throw new ApiError("unauthorized", message);
+  };
   const token = bearer(c.req.header("authorization"));
   if (!token) {
-    throw new ApiError("unauthorized", "Missing API key: send `Authorization: Bearer nk_live_...`");
+    return refuse("Missing API key: send `Authorization: Bearer nk_live_...`");
   }
   if (!token.startsWith(KEY_PREFIX) || token.length < KEY_PREFIX.length + 32) {
-    throw new ApiError("unauthorized", "Malformed API key");
+    return refuse("Malformed API key");
   }
   const db = database(c.env.DB);
   const row = await findKeyByHash(db, await sha256Hex(token));
   const now = Date.now();
   if (!row) {
-    throw new ApiError("unauthorized", "Invalid API key");
+    return refuse("Invalid API key");
   }
   if (row.revokedAt != null) {
-    throw new ApiError("unauthorized", "This API key has been revoked");
+    return refuse("This API key has been revoked");
   }
   if (row.expiresAt != null && row.expiresAt <= now) {
-    throw new ApiError("unauthorized", "This API key has expired");
+    return refuse("This API key has expired");
   }
 
-  const { success } = await c.env.RATE_LIMITER.limit({ key: row.id });
-  if (!success) {
-    throw new ApiError("rate_limited", "Too many requests for this API key; retry later", {
-      headers: { "Retry-After": String(RATE_LIMIT_PERIOD_SECONDS) },
-    });
+  await spend(c.env.RATE_LIMITER, row.id, "Too many requests for this API key; retry later");
+  await spend(
+    c.env.ORG_RATE_LIMITER,
+    row.orgId,
+    "Too many requests for this organisation; retry later",
+  );
+  if (!scopeAllows(row.scope, c.req.method, c.req.path)) {
+    throw new ApiError(
+      "forbidden",
+      `This key's scope ("${row.scope}") does not allow ${c.req.method} ${c.req.path}; use a key with scope "full"`,
+    );
   }
   c.set("orgId", row.orgId);
-  c.set("apiKeyId", row.id);
+  c.set("apiKey", { id: row.id, scope: row.scope, expiresAt: row.expiresAt });
   if (recordUsage(row.id, now)) {
     c.executionCtx.waitUntil(flushUsage(db, c.get("log")));
   }

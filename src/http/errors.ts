@@ -4,14 +4,17 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { quotaExceeded } from "../db/quotas";
 import type { AppEnv } from "../ground/env";
 import { createLogger, errorText } from "../ground/log";
+import { ConfigurationError } from "../security/config";
 
 export const ERROR_STATUS = {
   invalid_json: 400,
   bad_request: 400,
   unauthorized: 401,
   forbidden: 403,
+  quota_exceeded: 403,
   not_found: 404,
   conflict: 409,
   already_enrolled: 409,
@@ -31,6 +34,7 @@ export const ERROR_STATUS = {
   no_enrollments_created: 422,
   rate_limited: 429,
   internal_error: 500,
+  configuration_error: 500,
   service_unavailable: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
@@ -66,13 +70,24 @@ export class ApiError extends HTTPException {
 
 export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
 
-/** zod issues → `details: [{path, message}]` with dotted paths (`contacts.3.email`). */
+/**
+ * zod issues → `details: [{path, message}]` with dotted paths (`contacts.3.email`); an object's
+ * unknown fields become one detail each, at the field's own path.
+ */
 export function zodDetails(error: z.ZodError): ErrorDetail[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join("."),
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({
+          path: [...issue.path, key].map(String).join("."),
+          message: `Unknown field "${key}"`,
+        }))
+      : [{ path: issue.path.map(String).join("."), message: issue.message }],
+  );
 }
+
+/** The details as one line: `email: Invalid email; first_name: Unknown field "first_name"`. */
+export const detailsLine = (details: ErrorDetail[], whole = "row") =>
+  details.map((d) => `${d.path || whole}: ${d.message}`).join("; ");
 
 export function validationFailed(details: ErrorDetail[], message = "The request is invalid") {
   return new ApiError("validation_failed", message, { details });
@@ -90,6 +105,7 @@ export const ErrorBody = z
 const DESCRIPTIONS: Record<number, string> = {
   400: "Malformed JSON (`invalid_json`) or a bad request",
   401: "Missing, invalid, revoked or expired API key (`unauthorized`)",
+  403: "The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)",
   404: "Not found in this org (`not_found`)",
   409: "Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)",
   413: "Body over 1 MiB (`payload_too_large`)",
@@ -101,7 +117,7 @@ const DESCRIPTIONS: Record<number, string> = {
 
 /** The documented error responses every authenticated route shares, plus route-specific ones. */
 export function errorResponses(...extra: number[]) {
-  const statuses = new Set([400, 401, 413, 415, 422, 429, 500, ...extra]);
+  const statuses = new Set([400, 401, 403, 413, 415, 422, 429, 500, ...extra]);
   const out: Record<
     number,
     { description: string; content: { "application/json": { schema: typeof ErrorBody } } }
@@ -141,6 +157,23 @@ export function renderError(err: Error, c: Context<AppEnv>) {
       res.headers.set(k, v);
     }
     return res;
+  }
+  const resource = quotaExceeded(err);
+  if (resource) {
+    return errorJson(
+      c,
+      "quota_exceeded",
+      `This org has reached its ${resource} quota; GET /v1/account shows its quotas`,
+      undefined,
+      { resource },
+    );
+  }
+  if (err instanceof ConfigurationError) {
+    (c.get("log") ?? createLogger()).error("configuration error", {
+      route: c.req.routePath,
+      error: err.message,
+    });
+    return errorJson(c, "configuration_error", `The server is misconfigured: ${err.message}`);
   }
   if (err instanceof HTTPException) {
     if (err.status === 400) {

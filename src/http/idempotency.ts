@@ -1,11 +1,14 @@
 // One middleware gives every POST Stripe-style idempotency: the first request with a key
 // runs and its response is stored for 24 h; a replay with the same body gets the stored
 // response (`idempotent-replayed: true`); another body → 422; still running → 409.
-// 5xx responses are not stored, so a retry after a server error runs again.
+// 5xx responses are not stored, so a retry after a server error runs again. The request hash
+// covers the method, path, query string and body; stored responses are encrypted (they may
+// hold a secret shown once).
 import { createMiddleware } from "hono/factory";
 import { database } from "../db/client";
 import { claimKey, completeKey, dropIfStale, getKey, releaseKey } from "../db/idempotency";
 import type { AppEnv } from "../ground/env";
+import { decrypt, encrypt } from "../security/credentials";
 import { sha256Hex } from "../security/encoding";
 import { ApiError } from "./errors";
 
@@ -40,7 +43,11 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   // Keys are scoped to the caller's org; admin routes have none and share one scope.
   const orgId = c.get("orgId") ?? "admin";
   const body = await c.req.text();
-  const hash = await sha256Hex(`${c.req.method} ${c.req.path}\n${body}`);
+  const hash = await sha256Hex(
+    `${c.req.method} ${c.req.path}${new URL(c.req.url).search}\n${body}`,
+  );
+  // Stored responses may hold a secret shown once (a new API key, a webhook secret): sealed, bound to this key.
+  const where = { orgId, table: "idempotency_keys", rowId: key };
   const now = Date.now();
 
   let owned = await claimKey(db, orgId, key, hash, now, TTL_MS);
@@ -69,10 +76,13 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
         "A request with this Idempotency-Key is still in progress; retry shortly",
       );
     }
-    return new Response(prior.responseBody, {
-      status: prior.responseStatus ?? 200,
-      headers: { "content-type": "application/json", "idempotent-replayed": "true" },
-    });
+    return new Response(
+      prior.responseBody === null ? null : await decrypt(c.env, prior.responseBody, where),
+      {
+        status: prior.responseStatus ?? 200,
+        headers: { "content-type": "application/json", "idempotent-replayed": "true" },
+      },
+    );
   }
 
   try {
@@ -86,5 +96,11 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
     await releaseKey(db, orgId, key);
     return;
   }
-  await completeKey(db, orgId, key, res.status, await res.clone().text());
+  await completeKey(
+    db,
+    orgId,
+    key,
+    res.status,
+    await encrypt(c.env, await res.clone().text(), where),
+  );
 });

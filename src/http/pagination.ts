@@ -25,21 +25,33 @@ export interface Page {
   before?: string;
 }
 
-export function toPage(q: { limit: number; cursor?: string }): Page {
-  if (!q.cursor) {
-    return { limit: q.limit };
-  }
+const invalidCursor = () =>
+  new ApiError("validation_failed", "The cursor is invalid", {
+    details: [{ path: "cursor", message: "Invalid cursor" }],
+  });
+
+/** What a cursor this API issued encodes, when it has the expected shape; a 422 otherwise (never a 500). */
+export function cursorValue(cursor: string, shape: RegExp): string {
+  let value: string;
   try {
-    const before = new TextDecoder().decode(fromBase64url(q.cursor));
-    if (!ID_SHAPE.test(before)) {
-      throw new Error("shape");
-    }
-    return { limit: q.limit, before };
+    value = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      fromBase64url(cursor),
+    );
   } catch {
-    throw new ApiError("validation_failed", "The cursor is invalid", {
-      details: [{ path: "cursor", message: "Invalid cursor" }],
-    });
+    throw invalidCursor();
   }
+  if (!shape.test(value)) {
+    throw invalidCursor();
+  }
+  return value;
+}
+
+export const encodeCursor = (value: string) => base64url(new TextEncoder().encode(value));
+
+export function toPage(q: { limit: number; cursor?: string }): Page {
+  return q.cursor
+    ? { limit: q.limit, before: cursorValue(q.cursor, ID_SHAPE) }
+    : { limit: q.limit };
 }
 
 /** Rows fetched with limit+1 → `{data, nextCursor}`. */
@@ -47,7 +59,7 @@ export function pageOf<T extends { id: string }>(rows: T[], page: Page) {
   const more = rows.length > page.limit;
   const data = more ? rows.slice(0, page.limit) : rows;
   const last = data[data.length - 1];
-  return { data, nextCursor: more && last ? base64url(new TextEncoder().encode(last.id)) : null };
+  return { data, nextCursor: more && last ? encodeCursor(last.id) : null };
 }
 
 export function listOf<T extends z.ZodTypeAny>(item: T) {

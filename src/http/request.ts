@@ -31,6 +31,39 @@ export const limitBody = bodyLimit({
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
+/** JSON bodies nest at most this deep: far beyond any real payload, and short of any stack. */
+export const MAX_JSON_DEPTH = 100;
+
+/** How deep a JSON text nests (brackets outside strings), in one pass; stops counting past the limit. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 92) {
+        i++; // the escaped character
+      } else if (ch === 34) {
+        inString = false;
+      }
+    } else if (ch === 34) {
+      inString = true;
+    } else if (ch === 91 || ch === 123) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > MAX_JSON_DEPTH) {
+          return deepest;
+        }
+      }
+    } else if (ch === 93 || ch === 125) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
 /** A body on a JSON route must say it is JSON. `extra` lists other accepted media types per path. */
 export function requireJsonBody(extra: Record<string, RegExp> = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
@@ -46,6 +79,15 @@ export function requireJsonBody(extra: Record<string, RegExp> = {}) {
       return next();
     }
     if (JSON_TYPE.test(type)) {
+      if (hasBody && jsonDepth(await c.req.text()) > MAX_JSON_DEPTH) {
+        throw new ApiError(
+          "validation_failed",
+          `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`,
+          {
+            details: [{ path: "", message: `At most ${MAX_JSON_DEPTH} levels of nesting` }],
+          },
+        );
+      }
       return next();
     }
     const allowed = Object.entries(extra).find(([path]) => c.req.path === path);

@@ -2,7 +2,14 @@
 // (form POST, basic auth). Its event webhooks are signed: HMAC-SHA256 of timestamp + token with
 // the webhook signing key; permanent failures are bounces, complaints are complaints.
 import { hex, hmac, timingSafeEqual } from "../security/encoding";
-import { defineProvider, failUnlessOk, freshTimestamp, httpSend } from "./provider";
+import {
+  accepted,
+  badSignature,
+  defineProvider,
+  failUnlessOk,
+  freshTimestamp,
+  httpSend,
+} from "./provider";
 
 type Json = Record<string, unknown>;
 
@@ -55,22 +62,23 @@ export default defineProvider({
   inbound: {
     async verify({ body }, credentials) {
       if (!credentials.webhookSigningKey) {
-        return false;
+        return badSignature;
       }
       let signature: MailgunWebhook["signature"];
       try {
         signature = (JSON.parse(body) as MailgunWebhook).signature;
       } catch {
-        return false;
+        return badSignature;
       }
       const { timestamp, token, signature: sig } = signature ?? {};
       if (!timestamp || !token || !sig || !freshTimestamp(timestamp)) {
-        return false;
+        return badSignature;
       }
-      return timingSafeEqual(
+      const signed = timingSafeEqual(
         sig,
         hex(await hmac("SHA-256", credentials.webhookSigningKey, `${timestamp}${token}`)),
       );
+      return signed ? accepted : badSignature;
     },
     parse({ body }) {
       const e = (JSON.parse(body) as MailgunWebhook)["event-data"];

@@ -1,6 +1,13 @@
 // Postmark: https://postmarkapp.com/developer/api/email-api; inbound webhooks use basic auth.
 import { timingSafeEqual } from "../security/encoding";
-import { defineProvider, failUnlessOk, headerList, httpSend } from "./provider";
+import {
+  accepted,
+  badSignature,
+  defineProvider,
+  failUnlessOk,
+  headerList,
+  httpSend,
+} from "./provider";
 
 type Json = Record<string, unknown>;
 const HARD = ["HardBounce", "BadEmailAddress", "ManuallyDeactivated", "SpamNotification"];
@@ -39,12 +46,13 @@ export default defineProvider({
   inbound: {
     async verify({ headers }, credentials) {
       if (!credentials.webhookUsername || !credentials.webhookPassword) {
-        return false;
+        return badSignature;
       }
-      return timingSafeEqual(
+      const signed = timingSafeEqual(
         headers.get("authorization") ?? "",
         `Basic ${btoa(`${credentials.webhookUsername}:${credentials.webhookPassword}`)}`,
       );
+      return signed ? accepted : badSignature;
     },
     parse({ body }) {
       const e = JSON.parse(body) as Json;

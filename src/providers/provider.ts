@@ -57,19 +57,35 @@ export interface InboundRequest {
   body: string;
 }
 
+/** A signed request this connection accepts — or why not: a bad signature (401), or one it must not take (403). */
+export type Verdict = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+
+export const accepted: Verdict = { ok: true };
+export const badSignature: Verdict = { ok: false, status: 401, reason: "Invalid signature" };
+
 export interface InboundWebhook {
-  /** True when the request carries the provider's valid signature for this connection. */
-  verify(req: InboundRequest, credentials: Credentials): Promise<boolean>;
+  /** Whether the request carries the provider's valid signature and this connection accepts it. */
+  verify(req: InboundRequest, credentials: Credentials): Promise<Verdict>;
   /** Answers a control message (e.g. an SNS subscription confirmation); true when it was one. */
   handshake?(req: InboundRequest, credentials: Credentials): Promise<boolean>;
   /** The verified payload as delivery events; throws on a payload it cannot read. */
   parse(req: InboundRequest): DeliveryEvent[];
 }
 
+export interface CredentialProblem {
+  path: string;
+  message: string;
+}
+
 export interface Provider<N extends string = string> {
   name: N;
   /** Credential fields a connection of this provider must have. */
   requiredCredentials: readonly string[];
+  /**
+   * What in these credentials the outbound policy refuses (a host inside the network, an
+   * unknown region): checked when a connection is saved and again before each send.
+   */
+  refuseCredentials?(credentials: Credentials, env: Env): CredentialProblem[];
   send(email: OutgoingEmail, ctx: SendContext): Promise<SendResult>;
   inbound?: InboundWebhook;
 }
@@ -77,11 +93,25 @@ export interface Provider<N extends string = string> {
 /** Keeps the provider's name as a literal type, so the registry can derive its name enum. */
 export const defineProvider = <const N extends string>(p: Provider<N>): Provider<N> => p;
 
-/** Throws a ProviderError for a non-2xx answer, with the provider's own message. */
+/**
+ * A provider's reason as we keep it: its own error code/message fields only (never the raw
+ * body), without control characters or markup, at most 200 characters.
+ */
+export function sanitizedReason(reason: string | undefined): string | undefined {
+  const clean = reason
+    ?.replace(/<[^>]*>/g, " ")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+    .replace(/[\u0000-\u001f\u007f]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  return clean ? (clean.length > 200 ? `${clean.slice(0, 199)}…` : clean) : undefined;
+}
+
+/** Throws a ProviderError for a non-2xx answer: the status and the provider's sanitised reason, never its raw body. */
 export async function failUnlessOk(
   provider: string,
   res: Response,
-  describe: (body: unknown, text: string) => string | undefined,
+  describe: (body: unknown) => string | undefined,
 ): Promise<void> {
   if (res.ok) {
     return;
@@ -93,26 +123,30 @@ export async function failUnlessOk(
   } catch {
     body = null;
   }
-  const detail = describe(body, text) ?? text.slice(0, 500);
+  const reason = body === null ? undefined : sanitizedReason(describe(body));
+  const redirected = res.status >= 300 && res.status < 400;
   const retryable = res.status === 429 || res.status >= 500;
   throw new ProviderError(
-    `${provider} ${res.status}: ${detail}`,
+    `${provider} ${res.status}${reason ? `: ${reason}` : redirected ? ": an unexpected redirect (not followed)" : ""}`,
     retryable,
     retryable ? retryAfterSeconds(res) : 0,
     res.status,
   );
 }
 
-/** Network errors are retryable. */
+/** A provider call: never follows a redirect; network errors are retryable. */
 export async function httpSend(
   provider: string,
   url: string,
   init: RequestInit,
 ): Promise<Response> {
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+    return await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(30_000) });
   } catch (err) {
-    throw new ProviderError(`${provider}: ${String(err)}`, true);
+    throw new ProviderError(
+      `${provider}: ${sanitizedReason(String(err)) ?? "network error"}`,
+      true,
+    );
   }
 }
 

@@ -1,7 +1,14 @@
 // Resend: https://resend.com/docs/api-reference/emails/send-email (the effect key as its
 // Idempotency-Key); inbound events are Svix-signed.
 import { base64, fromBase64, hmac, timingSafeEqual } from "../security/encoding";
-import { defineProvider, failUnlessOk, freshTimestamp, httpSend } from "./provider";
+import {
+  accepted,
+  badSignature,
+  defineProvider,
+  failUnlessOk,
+  freshTimestamp,
+  httpSend,
+} from "./provider";
 
 type Json = Record<string, unknown>;
 
@@ -36,7 +43,7 @@ export default defineProvider({
       const ts = headers.get("svix-timestamp");
       const sigs = headers.get("svix-signature");
       if (!id || !sigs || !freshTimestamp(ts) || !credentials.webhookSecret) {
-        return false;
+        return badSignature;
       }
       const expected = base64(
         await hmac(
@@ -45,10 +52,11 @@ export default defineProvider({
           `${id}.${ts}.${body}`,
         ),
       );
-      return sigs.split(" ").some((s) => {
+      const signed = sigs.split(" ").some((s) => {
         const [version, sig] = s.split(",");
         return version === "v1" && sig !== undefined && timingSafeEqual(sig, expected);
       });
+      return signed ? accepted : badSignature;
     },
     parse({ headers, body }) {
       const e = JSON.parse(body) as {

@@ -2,7 +2,15 @@
 // webhook is signed with ECDSA P-256 over timestamp + body.
 import { ecdsaDerToRaw, pemToDer } from "../security/der";
 import { fromBase64, utf8 } from "../security/encoding";
-import { defineProvider, failUnlessOk, freshTimestamp, httpSend, parseAddress } from "./provider";
+import {
+  accepted,
+  badSignature,
+  defineProvider,
+  failUnlessOk,
+  freshTimestamp,
+  httpSend,
+  parseAddress,
+} from "./provider";
 
 export default defineProvider({
   name: "sendgrid",
@@ -45,7 +53,7 @@ export default defineProvider({
       const ts = headers.get("x-twilio-email-event-webhook-timestamp");
       const pub = credentials.webhookVerificationKey;
       if (!sig || !freshTimestamp(ts) || !pub) {
-        return false;
+        return badSignature;
       }
       const key = await crypto.subtle.importKey(
         "spki",
@@ -54,12 +62,13 @@ export default defineProvider({
         false,
         ["verify"],
       );
-      return crypto.subtle.verify(
+      const signed = await crypto.subtle.verify(
         { name: "ECDSA", hash: "SHA-256" },
         key,
         ecdsaDerToRaw(fromBase64(sig)),
         utf8(`${ts}${body}`),
       );
+      return signed ? accepted : badSignature;
     },
     parse({ body }) {
       const events = JSON.parse(body) as Record<string, unknown>[];

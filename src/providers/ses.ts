@@ -4,7 +4,17 @@
 import { AwsClient } from "aws4fetch";
 import { pemToDer, spkiFromCertificate } from "../security/der";
 import { fromBase64, utf8 } from "../security/encoding";
-import { type DeliveryEvent, defineProvider, failUnlessOk, headerList, httpSend } from "./provider";
+import { SES_REGION } from "../security/ssrf";
+import {
+  accepted,
+  badSignature,
+  type DeliveryEvent,
+  defineProvider,
+  failUnlessOk,
+  headerList,
+  httpSend,
+  ProviderError,
+} from "./provider";
 
 type Json = Record<string, unknown>;
 
@@ -23,6 +33,8 @@ interface SnsMessage {
 }
 
 const SNS_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+/** SNS messages older than this are refused (a replay). */
+const MAX_AGE_MS = 3_600_000;
 const certKeys = new Map<string, Promise<CryptoKey>>();
 
 function stringToSign(m: SnsMessage) {
@@ -67,7 +79,15 @@ function readSns(body: string): SnsMessage | null {
 export default defineProvider({
   name: "ses",
   requiredCredentials: ["accessKeyId", "secretAccessKey", "region"],
+  // The region becomes part of the endpoint's host name: only a region's shape may pass.
+  refuseCredentials: (credentials) =>
+    credentials.region !== undefined && !SES_REGION.test(credentials.region)
+      ? [{ path: "region", message: "Must be an AWS region such as us-east-1" }]
+      : [],
   async send(email, { credentials }) {
+    if (!SES_REGION.test(credentials.region)) {
+      throw new ProviderError("SES: the region is not an AWS region", false);
+    }
     const aws = new AwsClient({
       accessKeyId: credentials.accessKeyId,
       secretAccessKey: credentials.secretAccessKey,
@@ -115,38 +135,60 @@ export default defineProvider({
   },
   inbound: {
     async verify({ body }, credentials) {
+      // A connection takes SNS messages only from the topic it names: none named, none taken.
+      if (!credentials.topicArn) {
+        return {
+          ok: false,
+          status: 403,
+          reason: "Set this connection's credentials.topicArn before SNS messages are accepted",
+        };
+      }
       const m = readSns(body);
       if (!m) {
-        return false;
+        return badSignature;
       }
       let certUrl: URL;
       try {
         certUrl = new URL(m.SigningCertURL);
       } catch {
-        return false;
+        return badSignature;
       }
       if (
         certUrl.protocol !== "https:" ||
         !SNS_HOST.test(certUrl.hostname) ||
         !certUrl.pathname.endsWith(".pem")
       ) {
-        return false;
+        return badSignature;
       }
       if (m.SignatureVersion !== "1" && m.SignatureVersion !== "2") {
-        return false;
+        return badSignature;
       }
       const key = await certificateKey(
         certUrl.toString(),
         m.SignatureVersion === "1" ? "SHA-1" : "SHA-256",
       );
-      const ok = await crypto.subtle.verify(
-        "RSASSA-PKCS1-v1_5",
-        key,
-        fromBase64(m.Signature),
-        utf8(stringToSign(m)),
-      );
-      // The topic must be the one configured on the connection.
-      return ok && (!credentials.topicArn || m.TopicArn === credentials.topicArn);
+      if (
+        !(await crypto.subtle.verify(
+          "RSASSA-PKCS1-v1_5",
+          key,
+          fromBase64(m.Signature),
+          utf8(stringToSign(m)),
+        ))
+      ) {
+        return badSignature;
+      }
+      const sent = Date.parse(m.Timestamp);
+      if (!Number.isFinite(sent) || Date.now() - sent > MAX_AGE_MS) {
+        return { ok: false, status: 401, reason: "The SNS message is older than an hour" };
+      }
+      if (m.TopicArn !== credentials.topicArn) {
+        return {
+          ok: false,
+          status: 403,
+          reason: "The SNS message comes from another topic than this connection's",
+        };
+      }
+      return accepted;
     },
     async handshake({ body }) {
       const m = readSns(body);

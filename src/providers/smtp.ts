@@ -1,10 +1,22 @@
 // SMTP over `cloudflare:sockets` (worker-mailer): host, port, username, password, secure?/startTls?.
-import { defineProvider, ProviderError, parseAddress } from "./provider";
+import { refuseHost } from "../security/ssrf";
+import { defineProvider, ProviderError, parseAddress, sanitizedReason } from "./provider";
 
 export default defineProvider({
   name: "smtp",
   requiredCredentials: ["host", "port"],
-  async send(email, { credentials }) {
+  refuseCredentials: (credentials, env) => {
+    const refused =
+      credentials.host === undefined
+        ? null
+        : refuseHost(env, credentials.host, credentials.port ?? "");
+    return refused ? [{ path: "host", message: refused }] : [];
+  },
+  async send(email, { env, credentials }) {
+    const refused = refuseHost(env, credentials.host, credentials.port);
+    if (refused) {
+      throw new ProviderError(`SMTP: ${refused}`, false);
+    }
     try {
       // Loaded on first use: it pulls in `cloudflare:sockets`, which only SMTP needs.
       const { WorkerMailer } = await import("worker-mailer");
@@ -39,7 +51,7 @@ export default defineProvider({
       );
       return { providerMessageId: null };
     } catch (err) {
-      const message = String(err);
+      const message = sanitizedReason(String(err)) ?? "failed";
       // SMTP 5xx replies are permanent; connection problems and 4xx replies are worth retrying.
       const permanent = /\b5\d\d\b/.test(message);
       throw new ProviderError(`SMTP: ${message}`, !permanent);

@@ -1,7 +1,10 @@
 // Signed tracking tokens: base64url JSON payload + HMAC-SHA256, keyed by id for rotation
-// (TOKEN_SIGNING_KEYS = "kid:secret,..."; the first signs, every listed key verifies).
+// (TOKEN_SIGNING_KEYS = "kid:secret,..."; the first signs, every listed key verifies). The keys
+// are checked at first use: a malformed entry, a kid outside [A-Za-z0-9_-] or a secret shorter
+// than 32 bytes is a configuration error, never a silently weak key.
 import type { Env } from "../ground/env";
-import { base64url, fromBase64url } from "./encoding";
+import { ConfigurationError } from "./config";
+import { base64url, fromBase64url, utf8 } from "./encoding";
 
 export type TokenKind = "o" | "c" | "u";
 
@@ -18,44 +21,64 @@ export interface TokenPayload {
   l?: number;
   /** destination (click) */
   u?: string;
+  /** issued at, seconds since the epoch (tokens made before it was added have none) */
+  t?: number;
 }
 
-const cache = new Map<string, Promise<CryptoKey>>();
+const KID = /^[A-Za-z0-9_-]{1,32}$/;
+const MIN_SECRET_BYTES = 32;
+const rings = new Map<string, { kid: string; key: Promise<CryptoKey> }[]>();
 
-function keyring(env: Env): { kid: string; secret: string }[] {
-  const raw = env.TOKEN_SIGNING_KEYS;
+function keyring(env: Env) {
+  const raw = env.TOKEN_SIGNING_KEYS?.trim();
   if (!raw) {
-    throw new Error("TOKEN_SIGNING_KEYS is not configured");
-  }
-  return raw.split(",").map((pair) => {
-    const i = pair.indexOf(":");
-    return { kid: pair.slice(0, i).trim(), secret: pair.slice(i + 1).trim() };
-  });
-}
-
-function hmacKey(secret: string) {
-  let k = cache.get(secret);
-  if (!k) {
-    k = crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign", "verify"],
+    throw new ConfigurationError(
+      "TOKEN_SIGNING_KEYS is not configured (kid:secret, e.g. k1:<openssl rand -base64 32>)",
     );
-    cache.set(secret, k);
   }
-  return k;
+  let ring = rings.get(raw);
+  if (!ring) {
+    ring = raw.split(",").map((entry, i) => {
+      const at = entry.indexOf(":");
+      const kid = entry.slice(0, at).trim();
+      const secret = entry.slice(at + 1).trim();
+      if (at < 0 || !KID.test(kid)) {
+        throw new ConfigurationError(
+          `TOKEN_SIGNING_KEYS entry ${i + 1} must be kid:secret with a kid of letters, digits, _ or - (at most 32)`,
+        );
+      }
+      if (utf8(secret).length < MIN_SECRET_BYTES) {
+        throw new ConfigurationError(
+          `TOKEN_SIGNING_KEYS secret "${kid}" must be at least ${MIN_SECRET_BYTES} bytes`,
+        );
+      }
+      return {
+        kid,
+        key: crypto.subtle.importKey(
+          "raw",
+          utf8(secret),
+          { name: "HMAC", hash: "SHA-256" },
+          false,
+          ["sign", "verify"],
+        ),
+      };
+    });
+    rings.set(raw, ring);
+  }
+  return ring;
 }
 
-export async function signToken(env: Env, payload: TokenPayload): Promise<string> {
-  const { kid, secret } = keyring(env)[0];
-  const body = base64url(new TextEncoder().encode(JSON.stringify(payload)));
-  const sig = await crypto.subtle.sign(
-    "HMAC",
-    await hmacKey(secret),
-    new TextEncoder().encode(`${kid}.${body}`),
-  );
+/** Checks the keys now (a clear configuration error instead of a weak key). */
+export const checkSigningKeys = (env: Env) => void keyring(env);
+
+export async function signToken(
+  env: Env,
+  payload: TokenPayload,
+  now = Date.now(),
+): Promise<string> {
+  const { kid, key } = keyring(env)[0];
+  const body = base64url(utf8(JSON.stringify({ ...payload, t: Math.floor(now / 1000) })));
+  const sig = await crypto.subtle.sign("HMAC", await key, utf8(`${kid}.${body}`));
   return `${kid}.${body}.${base64url(sig)}`;
 }
 
@@ -65,12 +88,13 @@ export async function verifyToken(
   token: string,
   kind: TokenKind,
 ): Promise<TokenPayload | null> {
+  const ring = keyring(env);
   const parts = token.split(".");
   if (parts.length !== 3 || token.length > 8192) {
     return null;
   }
   const [kid, body, sig] = parts;
-  const entry = keyring(env).find((k) => k.kid === kid);
+  const entry = ring.find((k) => k.kid === kid);
   if (!entry) {
     return null;
   }
@@ -78,9 +102,9 @@ export async function verifyToken(
     // crypto.subtle.verify compares in constant time.
     const ok = await crypto.subtle.verify(
       "HMAC",
-      await hmacKey(entry.secret),
+      await entry.key,
       fromBase64url(sig),
-      new TextEncoder().encode(`${kid}.${body}`),
+      utf8(`${kid}.${body}`),
     );
     if (!ok) {
       return null;

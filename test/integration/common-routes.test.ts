@@ -1,5 +1,6 @@
 // Tests every secured operation gets from the OpenAPI document, without anyone writing them:
-// 401 without a key, 401 with a revoked key, and — for operations with a path id — 404 with
+// 401 without a key, 401 with a revoked key, 403 (or not) for a `send` key as the list below
+// says, 422 naming an unknown body field, and — for operations with a path id — 404 with
 // another org's id (nothing of the owner's in the answer). A new operation is covered the day it
 // is documented; one whose path names a resource with no fixture below fails until it has one.
 import { beforeAll, describe, expect, it } from "vitest";
@@ -36,7 +37,47 @@ const bodyOf = (name: string, op: Operation) =>
   op.requestBody?.content["application/json"]?.example ??
   (op.requestBody ? {} : undefined);
 
+/**
+ * What a `send` key may not do, written out by hand (not derived from the code under test):
+ * anything on keys, connections and webhooks, and every write to templates and workflows
+ * except the two dry runs (template preview, workflow test).
+ */
+const FULL_ONLY = new Set([
+  "POST /v1/api-keys",
+  "GET /v1/api-keys",
+  "GET /v1/api-keys/usage",
+  "GET /v1/api-keys/{id}",
+  "POST /v1/api-keys/{id}/revoke",
+  "POST /v1/templates",
+  "PATCH /v1/templates/{id}",
+  "DELETE /v1/templates/{id}",
+  "POST /v1/workflows",
+  "PATCH /v1/workflows/{id}",
+  "DELETE /v1/workflows/{id}",
+  "POST /v1/workflows/{id}/steps",
+  "PATCH /v1/workflows/{id}/steps/{stepId}",
+  "DELETE /v1/workflows/{id}/steps/{stepId}",
+  "POST /v1/workflows/{id}/transitions",
+  "DELETE /v1/workflows/{id}/transitions/{transitionId}",
+  "POST /v1/workflows/{id}/enrollments/cancel-all",
+  "POST /v1/connections",
+  "GET /v1/connections",
+  "GET /v1/connections/{id}",
+  "PATCH /v1/connections/{id}",
+  "DELETE /v1/connections/{id}",
+  "GET /v1/webhooks/catalog",
+  "POST /v1/webhooks",
+  "GET /v1/webhooks",
+  "GET /v1/webhooks/{id}",
+  "PATCH /v1/webhooks/{id}",
+  "DELETE /v1/webhooks/{id}",
+  "POST /v1/webhooks/{id}/rotate-secret",
+  "POST /v1/webhooks/{id}/test",
+  "GET /v1/webhooks/{id}/deliveries",
+]);
+
 let owner: { key: string; ids: Record<string, string> };
+let sendKey: string;
 let other: { key: string };
 let revokedKey: string;
 
@@ -108,6 +149,9 @@ beforeAll(async () => {
     },
   };
   other = b;
+  sendKey = (
+    await call("POST", "/v1/api-keys", { key: a.key, body: { name: "sender", scope: "send" } })
+  ).json.key;
   revokedKey = (await call("POST", "/v1/api-keys", { key: b.key, body: { name: "revoked" } })).json
     .key;
   await call(
@@ -139,6 +183,35 @@ describe.each(secured)("$name", ({ name, method, path, op }) => {
     expectError(res, 401, "unauthorized");
     expect(res.json.message).toMatch(/revoked/);
   });
+
+  it(`answers ${FULL_ONLY.has(name) ? "403" : "without 403"} to a send key`, async () => {
+    // Forbidden requests change nothing; allowed ones get an unknown field, so they stop at
+    // validation (422) when they have a body and never touch the owner's fixtures.
+    const body = bodyOf(name, op);
+    const res = await call(method, pathFor(path), {
+      key: sendKey,
+      body: body === undefined || FULL_ONLY.has(name) ? body : { ...(body as object), zz: 1 },
+    });
+    if (FULL_ONLY.has(name)) {
+      expectError(res, 403, "forbidden");
+      expect(res.json.message).toMatch(/scope/);
+    } else {
+      expect(res.status).not.toBe(403);
+    }
+  });
+
+  it.runIf(op.requestBody?.content["application/json"] !== undefined)(
+    "answers 422 naming an unknown body field",
+    async () => {
+      const body = { ...(bodyOf(name, op) as object), unexpectedField: 1 };
+      const res = await call(method, pathFor(path), { key: owner.key, body });
+      expectError(res, 422, "validation_failed");
+      expect(res.json.details).toContainEqual({
+        path: "unexpectedField",
+        message: 'Unknown field "unexpectedField"',
+      });
+    },
+  );
 
   it.runIf(path.includes("{"))(
     "answers 404 to another org's key, with nothing of the owner's",

@@ -45,6 +45,12 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
     headers: { "content-type": "application/json", ...headers },
   });
 const ctx = (credentials: Record<string, string>) => ({ env, orgId: "org_1", credentials });
+/** The SMTP double listens on 127.0.0.1: only local development may reach a loopback relay. */
+const localCtx = (credentials: Record<string, string>) => ({
+  env: { ...env, ENVIRONMENT: "development" },
+  orgId: "org_1",
+  credentials,
+});
 
 describe("providers against their documented HTTP APIs", () => {
   it("Resend: POST /emails with Bearer auth and Idempotency-Key", async () => {
@@ -255,7 +261,7 @@ describe("providers against their documented HTTP APIs", () => {
     ];
     await PROVIDERS.smtp.send(
       email,
-      ctx({
+      localCtx({
         host: "127.0.0.1",
         port: String(smtpPort),
         startTls: "false",
@@ -283,7 +289,7 @@ describe("providers against their documented HTTP APIs", () => {
 
   it("SMTP: connection failures are retryable, never silent", async () => {
     await expect(
-      PROVIDERS.smtp.send(email, ctx({ host: "127.0.0.1", port: "1" })),
+      PROVIDERS.smtp.send(email, localCtx({ host: "127.0.0.1", port: "1" })),
     ).rejects.toMatchObject({
       retryable: true,
       message: expect.stringMatching(/^SMTP:/),
@@ -339,6 +345,64 @@ const messages = async (key: string, enrollmentId: string) =>
   (await call("GET", `/v1/messages?enrollmentId=${enrollmentId}`, { key })).json.data;
 const connect = (key: string, body: Record<string, unknown>) =>
   call("POST", "/v1/connections", { key, body });
+
+describe("what a provider's failure leaves behind", () => {
+  it("keeps the status and the provider's own reason, never its raw body", async () => {
+    intercept(
+      new Response("<html><body>Internal stack trace: db=prod-7 password=hunter2</body></html>", {
+        status: 500,
+        headers: { "content-type": "text/html" },
+      }),
+    );
+    const err = await PROVIDERS.resend.send(email, ctx({ apiKey: "k" })).catch((e) => e);
+    expect(err.message).toBe("Resend 500");
+    vi.restoreAllMocks();
+    intercept(
+      json(
+        {
+          ErrorCode: 300,
+          Message: "Invalid <b>To</b>\u0000 address\n\tsee docs".concat(" x".repeat(200)),
+        },
+        422,
+      ),
+    );
+    const err2 = await PROVIDERS.postmark.send(email, ctx({ serverToken: "t" })).catch((e) => e);
+    expect(err2.message).toMatch(/^Postmark 422: 300: Invalid To address see docs x x/);
+    expect(err2.message).not.toMatch(/[<>\n\t]/);
+    expect(err2.message).not.toContain("\u0000");
+    expect(err2.message.length).toBeLessThanOrEqual("Postmark 422: ".length + 200);
+  });
+
+  it("never follows a provider's redirect", async () => {
+    const { requests } = intercept(
+      new Response(null, {
+        status: 302,
+        headers: { location: "https://169.254.169.254/latest/meta-data" },
+      }),
+    );
+    const err = await PROVIDERS.resend.send(email, ctx({ apiKey: "k" })).catch((e) => e);
+    expect(requests).toHaveLength(1);
+    expect(err).toMatchObject({
+      retryable: false,
+      status: 302,
+      message: "Resend 302: an unexpected redirect (not followed)",
+    });
+  });
+
+  it("refuses to send through an SES region or SMTP host the policy refuses, even if stored", async () => {
+    const { spy } = intercept(json({ MessageId: "never" }));
+    await expect(
+      PROVIDERS.ses.send(
+        email,
+        ctx({ accessKeyId: "a", secretAccessKey: "b", region: "x.evil.example#" }),
+      ),
+    ).rejects.toMatchObject({ retryable: false });
+    await expect(
+      PROVIDERS.smtp.send(email, ctx({ host: "10.0.0.5", port: "25" })),
+    ).rejects.toMatchObject({ retryable: false, message: expect.stringMatching(/^SMTP: Private/) });
+    expect(spy).not.toHaveBeenCalled();
+  });
+});
 
 describe("the email consumer", () => {
   it("retries a 429 with the delay Retry-After asks for, then sends once and acknowledges", async () => {
@@ -431,7 +495,7 @@ describe("the email consumer", () => {
     const e = (await call("GET", `/v1/enrollments/${s.enrollmentId}`, { key: s.key })).json;
     expect(e).toMatchObject({
       status: "failed",
-      error: expect.stringContaining("marked as inactive"),
+      error: { code: "delivery_failed", message: expect.stringContaining("marked as inactive") },
     });
   });
 
@@ -567,7 +631,7 @@ describe("connections", () => {
       .bind(res.json.id)
       .first<{ credentials_enc: string }>();
     const sealed = row?.credentials_enc as string;
-    expect(sealed).toMatch(/^v1\.[\w-]+\.[\w-]+$/); // version . IV . AES-GCM ciphertext
+    expect(sealed).toMatch(/^v2\.k1\.[\w-]+\.[\w-]+$/); // version . key id . IV . AES-GCM ciphertext
     for (const encoded of [
       "re_supersecret",
       btoa("re_supersecret"),
@@ -575,10 +639,14 @@ describe("connections", () => {
     ]) {
       expect(sealed).not.toContain(encoded);
     }
-    expect(JSON.parse(await decrypt(env, sealed))).toEqual({ apiKey: "re_supersecret" });
+    const where = { orgId: a.orgId, table: "connections", rowId: res.json.id };
+    expect(JSON.parse(await decrypt(env, sealed, where))).toEqual({ apiKey: "re_supersecret" });
     await expect(
-      decrypt({ ...env, ENCRYPTION_KEY: btoa("x".repeat(32)) }, sealed),
+      decrypt({ ...env, ENCRYPTION_KEYS: `k1:${btoa("x".repeat(32))}` }, sealed, where),
     ).rejects.toThrow();
+    // Bound to its row: the same ciphertext does not open anywhere else.
+    await expect(decrypt(env, sealed, { ...where, rowId: "cxn_other" })).rejects.toThrow();
+    await expect(decrypt(env, sealed, { ...where, orgId: b.orgId })).rejects.toThrow();
     expectError(
       await call("POST", "/v1/connections", {
         key: a.key,

@@ -5,7 +5,15 @@ import type { EnrollmentDO } from "../../durable-objects/enrollment";
 import { runWatchdog } from "../../src/delivery/watchdog";
 import { chooseVariant } from "../../src/engine/split";
 import type { EmailJob } from "../../src/ground/queues";
-import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
+import {
+  ADMIN_TOKEN,
+  activeWorkflow,
+  call,
+  expectError,
+  newOrg,
+  poll,
+  testLog,
+} from "../helpers/api";
 import { drained, enrollment, expireWait, fireAlarm, settle, stubOf } from "../helpers/enrollments";
 import { captureQueue, consume } from "../helpers/queues";
 
@@ -488,7 +496,10 @@ describe("an enrollment's life", () => {
     });
     const failed = await enrollment(key, e.json.id);
     expect(failed.status).toBe("failed");
-    expect(failed.error).toMatch(/Alarm failed after 6 attempts: queue down/);
+    expect(failed.error).toEqual({
+      code: "alarm_failed",
+      message: expect.stringMatching(/^Alarm failed after 6 attempts: queue down$/),
+    });
   });
 
   it("the watchdog re-arms an enrollment whose alarm was lost", async () => {
@@ -682,6 +693,67 @@ describe("bulk, funnel, cancel-all and imports", () => {
     expect(done).toMatchObject({ total: 3, created: 2, failed: 1 });
     const grace = (await call("GET", "/v1/contacts?email=grace@x.co", { key })).json.data[0];
     expect(grace).toMatchObject({ firstName: 'Grace "G"', data: { plan: "team" } });
+  });
+
+  it("imports an Excel file with semicolons, and reports every rejected row with its line and reason", {
+    timeout: 90_000,
+  }, async () => {
+    const { key } = await newOrg();
+    const csv =
+      "sep=;\r\nemail;first_name;Stadt\r\nhans@x.de;Hans;Köln, Altstadt\r\n\r\nnot-an-email;X;Y\r\nada@x.co;Ada;Paris;extra\r\ngrace@x.co;Grace;Rom\r\n";
+    const res = await call("POST", "/v1/imports", {
+      key,
+      raw: csv,
+      headers: { "content-type": "text/csv; charset=utf-8" },
+    });
+    expect(res.status).toBe(202);
+    const done = await poll(
+      async () => (await call("GET", `/v1/imports/${res.json.id}`, { key })).json,
+      (i) => i.status === "completed",
+      60_000,
+    );
+    expect(done).toMatchObject({ total: 4, processed: 4, created: 2, failed: 2 });
+    expect(done.errors).toEqual([
+      { row: 2, line: 6, message: "Line 6 has 4 fields but the header has 3" },
+      { row: 1, line: 5, message: expect.stringMatching(/^email: /) },
+    ]);
+    const hans = (await call("GET", "/v1/contacts?email=hans@x.de", { key })).json.data[0];
+    expect(hans).toMatchObject({ firstName: "Hans", data: { Stadt: "Köln, Altstadt" } });
+  });
+
+  it("refuses a CSV file with an unterminated quote, naming the line", async () => {
+    const { key } = await newOrg();
+    const res = await call("POST", "/v1/imports", {
+      key,
+      raw: 'email,plan\na@x.co,pro\nb@x.co,"pro\nc@x.co,team\n',
+      headers: { "content-type": "text/csv" },
+    });
+    expectError(res, 422, "validation_failed");
+    expect(res.json.message).toMatch(/line 3/);
+    expect(res.json.details).toEqual([{ path: "line 3", message: res.json.message }]);
+  });
+
+  it("reports rows past the contacts quota as rejected instead of stalling the import", {
+    timeout: 90_000,
+  }, async () => {
+    const { key, orgId } = await newOrg();
+    await call("PATCH", `/v1/admin/orgs/${orgId}/quotas`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: { contacts: 2 },
+    });
+    const res = await call("POST", "/v1/imports", {
+      key,
+      body: { contacts: [{ email: "a@x.co" }, { email: "b@x.co" }, { email: "c@x.co" }] },
+    });
+    const done = await poll(
+      async () => (await call("GET", `/v1/imports/${res.json.id}`, { key })).json,
+      (i) => i.status === "completed",
+      60_000,
+    );
+    expect(done).toMatchObject({ total: 3, created: 2, failed: 1 });
+    expect(done.errors).toEqual([
+      { row: 2, message: "quota_exceeded: the org's contacts quota is reached" },
+    ]);
   });
 
   it("keeps enrollments to their org", async () => {
@@ -1051,7 +1123,7 @@ describe("recovery paths", () => {
       ),
     ).toMatchObject({
       status: "failed",
-      error: expect.stringContaining("Dead-lettered"),
+      error: { code: "delivery_failed", message: expect.stringContaining("Dead-lettered") },
     });
   });
 

@@ -98,6 +98,20 @@ describe("webhook subscriptions", () => {
     "https://printer.local/x",
     "https://intranet/x",
     "https://user:pw@hooks.acme.test/x",
+    "https://localhost./x",
+    "https://metadata.google.internal./x",
+    "https://LOCALHOST/x",
+    "https://2130706433/x",
+    "https://0x7f.0.0.1/x",
+    "https://[::7f00:1]/x",
+    "https://[::ffff:0:7f00:1]/x",
+    "https://[::ffff:8.8.8.8]/x",
+    "https://[64:ff9b::808:808]/x",
+    "https://[2002:7f00:1::1]/x",
+    "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x",
+    "https://[fec0::1]/x",
+    "https://[ff02::1]/x",
+    "https://nas.home.arpa/x",
   ])("refuses %s in production", async (url) => {
     const { key } = await newOrg();
     expectError(

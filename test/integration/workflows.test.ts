@@ -244,6 +244,24 @@ describe("workflows", () => {
     expect(versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);
   });
 
+  it.each(["%00garbage", "garbage", "!!!", btoa("0"), btoa("-1"), btoa("1e3"), "%F0%9F%92%A5"])(
+    "answers a bad versions cursor (%s) with 422, never a 500",
+    async (cursor) => {
+      const { key } = await newOrg();
+      const w = (
+        await call("POST", "/v1/workflows", {
+          key,
+          body: { name: "C", steps: [logStep("a", "s1")] },
+        })
+      ).json;
+      expectError(
+        await call("GET", `/v1/workflows/${w.id}/versions?cursor=${cursor}`, { key }),
+        422,
+        "validation_failed",
+      );
+    },
+  );
+
   it("serves the step catalog with JSON Schemas", async () => {
     const { key } = await newOrg();
     const res = await call("GET", "/v1/workflows/step-types", { key });

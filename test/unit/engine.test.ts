@@ -247,7 +247,7 @@ describe("advance()", () => {
     ]);
     const r = advance(d, state(), { type: "start" }, T0);
     expect(r.state.status).toBe("failed");
-    expect(r.state.error).toMatch(/nope/);
+    expect(r.state.error).toEqual({ code: "step_failed", message: expect.stringMatching(/nope/) });
   });
 });
 
@@ -333,6 +333,97 @@ describe("graph validation", () => {
         { id: "t2", from: "d", to: "a" },
       ]),
     ).toEqual([]);
+  });
+
+  const loopThrough = (pause: StepDef) =>
+    problems(
+      [{ id: "a", type: "log", config: { message: "x" } }, pause],
+      [
+        { id: "t1", from: "a", to: pause.id },
+        { id: "t2", from: pause.id, to: "a" },
+      ],
+    );
+
+  it.each([
+    ["a delay until a fixed date (it may be in the past)", { until: "2020-01-01T00:00:00Z" }],
+    ["a delay until a local time (it may be a second away)", { untilLocalTime: "09:00" }],
+    ["a delay of 59 seconds", { amount: 59, unit: "seconds" }],
+    ["a vanishing delay", { amount: 1e-9, unit: "days" }],
+  ])("refuses a loop whose only pause is %s, naming the loop", (_name, config) => {
+    const found = loopThrough({ id: "d", type: "delay", config });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(
+      /^Cycle with no delay or wait in it: (a → d → a|d → a → d) \(a loop must pass through a wait_for_event, or a delay of at least 60 s/,
+    );
+  });
+
+  it.each([
+    [
+      "a delay of exactly 60 seconds",
+      { id: "d", type: "delay", config: { amount: 60, unit: "seconds" } },
+    ],
+    ["a delay of one minute", { id: "d", type: "delay", config: { amount: 1, unit: "minutes" } }],
+    [
+      "a wait for an event",
+      { id: "d", type: "wait_for_event", config: { eventName: "ping", timeout: 1 } },
+    ],
+  ])("allows a loop through %s", (_name, pause) => {
+    expect(loopThrough(pause as StepDef)).toEqual([]);
+  });
+});
+
+describe("limits a runaway enrollment", () => {
+  const loop = def(
+    [
+      { id: "l", type: "log", config: { message: "again" } },
+      { id: "d", type: "delay", config: { amount: 1, unit: "minutes" } },
+    ],
+    [
+      { id: "t1", from: "l", to: "d" },
+      { id: "t2", from: "d", to: "l" },
+    ],
+  );
+
+  it("fails an enrollment that executes more than 1,000 steps in its life, with step_limit_exceeded", () => {
+    let r = advance(loop, state(), { type: "start" }, T0);
+    let now = T0;
+    let wakes = 0;
+    while (r.state.status === "waiting" && wakes < 1000) {
+      now = r.wakeAt as number;
+      r = advance(loop, r.state, { type: "wake" }, now);
+      wakes++;
+    }
+    expect(r.state.status).toBe("failed");
+    expect(r.state.error).toEqual({
+      code: "step_limit_exceeded",
+      message: "The enrollment ran more than 1,000 steps",
+    });
+    expect(r.state.stepsRun).toBe(1001);
+    expect(
+      r.effects.find((e) => e.type === "emit" && e.eventType === "enrollment.failed"),
+    ).toBeDefined();
+  });
+
+  it("counts from what an older object stored (no count yet means zero)", () => {
+    const s = { ...state(), stepsRun: undefined };
+    expect(advance(loop, s, { type: "start" }, T0).state.stepsRun).toBe(2);
+  });
+
+  it("backs off instead of waking at once when a run hits its per-run cap", () => {
+    const chain = def(
+      Array.from({ length: 150 }, (_, i) => ({
+        id: `s${i}`,
+        type: "log",
+        config: { message: `${i}` },
+      })),
+    );
+    const r = advance(chain, state(), { type: "start" }, T0);
+    expect(r.state.status).toBe("running");
+    expect(r.logs.filter((l) => l.status === "started")).toHaveLength(100);
+    expect(r.wakeAt).toBe(T0 + 1_000);
+    const next = advance(chain, r.state, { type: "wake" }, T0 + 1_000);
+    expect(next.state.status).toBe("completed");
+    expect(next.logs.filter((l) => l.status === "started")).toHaveLength(50);
   });
 });
 

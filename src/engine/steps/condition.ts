@@ -9,7 +9,7 @@ export default defineStep<Condition>({
     "Branch on a Condition over contact.*, vars.* and event.*: outcome `true` or `false`.",
   config: ConditionSchema,
   outcomes: () => ["true", "false"],
-  pauses: false,
+  pauses: () => false,
   execute(config, ctx) {
     const result = evaluate(config, ctx.scope);
     return { kind: "outcome", outcome: String(result), message: `Condition is ${result}` };

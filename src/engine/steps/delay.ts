@@ -1,6 +1,6 @@
 // delay: wait an amount of time, until an instant, or until a local time of day.
 import { z } from "@hono/zod-openapi";
-import { addDelay, nextLocalTime } from "../schedule";
+import { addDelay, nextLocalTime, UNIT_MS } from "../schedule";
 import { DAY_NAMES } from "../types";
 import { defineStep } from "./step";
 
@@ -24,13 +24,18 @@ export const DelayConfig = z.union([
 ]);
 export type DelayConfig = z.infer<typeof DelayConfig>;
 
+/** The shortest delay that counts as a pause a cycle may pass through. */
+export const MIN_LOOP_DELAY_MS = 60_000;
+
 export default defineStep<DelayConfig>({
   type: "delay",
   description:
     'Wait: `{amount, unit}`, `{until: ISO}`, or `{untilLocalTime: "09:00", days?}` in the enrollment\'s time zone — `days` is either the allowed weekdays or a number of days to wait first.',
   config: DelayConfig,
   outcomes: () => ["done"],
-  pauses: true,
+  // Only a duration guarantees a pause: `until` may be in the past, and a local time may be a second away.
+  pauses: (config) =>
+    "amount" in config && config.amount * UNIT_MS[config.unit] >= MIN_LOOP_DELAY_MS,
   execute(config, ctx) {
     const { now, state } = ctx;
     let until: number;

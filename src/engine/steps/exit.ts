@@ -8,7 +8,7 @@ export default defineStep<z.infer<typeof ExitConfig>>({
   description: "End the enrollment now (status completed) with an optional reason.",
   config: ExitConfig,
   outcomes: () => [],
-  pauses: false,
+  pauses: () => false,
   execute: (config) => ({
     kind: "exit",
     reason: config.reason ?? "exit_step",

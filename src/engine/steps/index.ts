@@ -1,5 +1,6 @@
 // The step catalog: one module per type; the API's /step-types is generated from it.
 import { z } from "@hono/zod-openapi";
+import { ConditionSchema, conditionJsonSchema } from "../types";
 import condition from "./condition";
 import delay from "./delay";
 import exit from "./exit";
@@ -18,14 +19,42 @@ export const STEP_TYPES: Record<string, StepType> = Object.fromEntries(
   ]),
 );
 
+const CONDITION_REF = "#/$defs/Condition";
+
+/** A Condition's JSON Schema as a root definition (its recursion pointing at that definition). */
+function conditionDefinition() {
+  const { $schema: _, ...body } = conditionJsonSchema();
+  return JSON.parse(
+    JSON.stringify(body).replaceAll('"$ref":"#"', `"$ref":"${CONDITION_REF}"`),
+  ) as Record<string, unknown>;
+}
+
 export function stepCatalog() {
-  return Object.values(STEP_TYPES).map((s) => ({
-    type: s.type,
-    description: s.description,
-    outcomes: s.type === "split" ? ["<variant key>"] : s.outcomes({} as never),
-    configSchema: z.toJSONSchema(s.config, { io: "input", unrepresentable: "any" }) as Record<
-      string,
-      unknown
-    >,
-  }));
+  const condition = conditionDefinition();
+  return Object.values(STEP_TYPES).map((s) => {
+    let refersToCondition = false;
+    const schema = z.toJSONSchema(s.config, {
+      io: "input",
+      unrepresentable: "any",
+      // A Condition's depth guard is not representable: point at the recursive shape it admits.
+      override: (ctx) => {
+        if ((ctx.zodSchema as unknown) === ConditionSchema) {
+          for (const k of Object.keys(ctx.jsonSchema)) {
+            delete ctx.jsonSchema[k];
+          }
+          ctx.jsonSchema.$ref = CONDITION_REF;
+          refersToCondition = true;
+        }
+      },
+    }) as Record<string, unknown>;
+    if (refersToCondition) {
+      schema.$defs = { ...(schema.$defs as object | undefined), Condition: condition };
+    }
+    return {
+      type: s.type,
+      description: s.description,
+      outcomes: s.type === "split" ? ["<variant key>"] : s.outcomes({} as never),
+      configSchema: schema,
+    };
+  });
 }

@@ -14,7 +14,7 @@ export default defineStep<z.infer<typeof LogConfig>>({
   description: "Write a (Liquid-templated) line to the enrollment's log.",
   config: LogConfig,
   outcomes: () => ["done"],
-  pauses: false,
+  pauses: () => false,
   execute: (config, ctx) => ({
     kind: "outcome",
     outcome: "done",

@@ -43,7 +43,7 @@ export default defineStep<SendEmailConfig>({
     "Send an email from a template (or inline subject/html), honouring the send window, suppression and tracking settings.",
   config: SendEmailConfig,
   outcomes: () => ["sent", "suppressed"],
-  pauses: false,
+  pauses: () => false,
   execute: send,
   resume: (config, ctx, wait, input) =>
     input.type === "wake" && wait.until != null && ctx.now >= wait.until ? send(config, ctx) : null,

@@ -31,7 +31,7 @@ export default defineStep<SplitConfig>({
     "A/B split: each enrollment gets one variant by weight, deterministically by its id; the outcome is the variant key.",
   config: SplitConfig,
   outcomes: (c) => c.variants.map((v) => v.key),
-  pauses: false,
+  pauses: () => false,
   execute(config, ctx) {
     const key = chooseVariant(ctx.state.id, ctx.step.id, config.variants);
     return { kind: "outcome", outcome: key, message: `Split chose variant "${key}"` };

@@ -46,9 +46,17 @@ export interface StepType<C = any> {
   description: string;
   config: z.ZodType<C>;
   outcomes(config: C): string[];
-  /** Whether the step can pause the enrollment in time (a cycle through it is allowed). */
-  pauses: boolean;
+  /**
+   * Whether the step, so configured, is guaranteed to pause the enrollment for a while: only
+   * then may a cycle pass through it (a date in the past or a tiny delay elapses at once).
+   */
+  pauses(config: C): boolean;
   execute(config: C, ctx: StepContext): StepResult;
+  /**
+   * Rules checked when a workflow is saved, beyond the config's shape — never at run time, so
+   * a version saved before a rule existed still runs. Returns problems (path within config).
+   */
+  lint?(config: C): { path: string; message: string }[];
   /** Called when woken or sent an event while parked on this step; null keeps waiting. */
   resume?(config: C, ctx: StepContext, wait: Wait, input: EngineInput): StepResult | null;
 }

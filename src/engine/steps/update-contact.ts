@@ -3,7 +3,9 @@ import { z } from "@hono/zod-openapi";
 import { renderDeep } from "../templates";
 import { defineStep } from "./step";
 
-export const UpdateContactConfig = z.object({ data: z.record(z.string(), z.unknown()) }).strict();
+export const UpdateContactConfig = z
+  .object({ data: z.record(z.string().min(1).max(200), z.unknown()) })
+  .strict();
 export type UpdateContactConfig = z.infer<typeof UpdateContactConfig>;
 
 export default defineStep<UpdateContactConfig>({
@@ -11,7 +13,12 @@ export default defineStep<UpdateContactConfig>({
   description: "Shallow-merge values (Liquid-templated) into the contact's data.",
   config: UpdateContactConfig,
   outcomes: () => ["done"],
-  pauses: false,
+  pauses: () => false,
+  // Keys are stored by JSON path, in which `"` and `\\` cannot be quoted.
+  lint: (config) =>
+    Object.keys(config.data)
+      .filter((k) => /["\\]/.test(k))
+      .map((k) => ({ path: `data.${k}`, message: 'Keys may not contain " or \\' })),
   execute(config, ctx) {
     const data = renderDeep(config.data, ctx.scope) as Record<string, unknown>;
     return {

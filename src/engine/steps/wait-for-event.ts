@@ -24,7 +24,7 @@ export default defineStep<WaitForEventConfig>({
     "Wait for an event of the contact (optionally matching a condition on `event.*`) or a timeout in seconds. Only events received after the wait began count.",
   config: WaitForEventConfig,
   outcomes: () => ["event", "timeout"],
-  pauses: true,
+  pauses: () => true,
   execute(config, ctx) {
     if (ctx.opts.skipDelays) {
       return {

@@ -15,13 +15,23 @@ export const WebhookStepConfig = z
   .strict();
 export type WebhookStepConfig = z.infer<typeof WebhookStepConfig>;
 
+/** A URL for the timeline: origin and path, never a query string that may carry a secret. */
+function withoutQuery(raw: string) {
+  try {
+    const u = new URL(raw);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return "(an invalid URL)";
+  }
+}
+
 export default defineStep<WebhookStepConfig>({
   type: "webhook",
   description:
     "Call an HTTP endpoint (url, headers and body are Liquid-templated; https only in production). Delivered through the webhook queue with retries.",
   config: WebhookStepConfig,
   outcomes: () => ["sent"],
-  pauses: false,
+  pauses: () => false,
   execute(config, ctx) {
     const url = renderString(config.url, ctx.scope);
     const body =
@@ -38,7 +48,7 @@ export default defineStep<WebhookStepConfig>({
     return {
       kind: "outcome",
       outcome: "sent",
-      message: `Webhook ${method} ${url} queued`,
+      message: `Webhook ${method} ${withoutQuery(url)} queued`,
       effects: [
         {
           type: "webhook",

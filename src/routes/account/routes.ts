@@ -2,13 +2,16 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../../http/errors";
 import { json, secured } from "../../http/openapi";
-import { Org } from "./schemas";
+import { Account } from "./schemas";
 
 export const get = createRoute({
   method: "get",
   path: "/v1/account",
   tags: ["Account"],
-  summary: "The caller's org",
+  summary: "The caller's org and its quotas",
   security: secured,
-  responses: { 200: json(Org, "The org"), ...errorResponses() },
+  responses: {
+    200: json(Account, "The org, with each quota's count and limit"),
+    ...errorResponses(),
+  },
 });

@@ -1,7 +1,9 @@
 // Admin handlers.
 import { createOrgWithKey } from "../../db/api-keys";
 import { database } from "../../db/client";
+import { quotasOf, setQuotas as saveQuotas } from "../../db/quotas";
 import { metricsSnapshot } from "../../ground/metrics";
+import { notFound } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
 import { keyCreatedJson } from "../api-keys/schemas";
 import type * as routes from "./routes";
@@ -14,3 +16,13 @@ export const createOrg: Handler<typeof routes.createOrg> = async (c) => {
 };
 
 export const metrics: Handler<typeof routes.metrics> = (c) => c.json(metricsSnapshot(), 200);
+
+export const setQuotas: Handler<typeof routes.setQuotas> = async (c) => {
+  const db = database(c.env.DB);
+  const { id } = c.req.valid("param");
+  if (!(await quotasOf(db, id))) {
+    throw notFound("Org");
+  }
+  await saveQuotas(db, id, c.req.valid("json"));
+  return c.json((await quotasOf(db, id)) as NonNullable<Awaited<ReturnType<typeof quotasOf>>>, 200);
+};

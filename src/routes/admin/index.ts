@@ -4,4 +4,5 @@ import * as routes from "./routes";
 
 export default router()
   .openapi(routes.createOrg, handlers.createOrg)
-  .openapi(routes.metrics, handlers.metrics);
+  .openapi(routes.metrics, handlers.metrics)
+  .openapi(routes.setQuotas, handlers.setQuotas);

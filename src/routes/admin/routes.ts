@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../http/errors";
 import { json, jsonBody } from "../../http/openapi";
 import { ApiKeyCreated } from "../api-keys/schemas";
-import { Metrics, Org, OrgInput } from "./schemas";
+import { Metrics, Org, OrgInput, OrgQuotas, QuotasInput } from "./schemas";
 
 const security = [{ adminToken: [] }];
 
@@ -33,4 +33,17 @@ export const metrics = createRoute({
     "Counters kept in memory by the isolate that answers, since it started: for benchmarks and debugging, not billing. `rowsWritten` is what D1 reports, index entries included.",
   security,
   responses: { 200: json(Metrics, "Counters"), ...errorResponses(404) },
+});
+
+export const setQuotas = createRoute({
+  method: "patch",
+  path: "/v1/admin/orgs/{id}/quotas",
+  tags: ["Admin"],
+  summary: "Change an org's quotas (ADMIN_TOKEN)",
+  security,
+  request: {
+    params: z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) }),
+    body: jsonBody(QuotasInput),
+  },
+  responses: { 200: json(OrgQuotas, "The org's quotas now"), ...errorResponses(404) },
 });

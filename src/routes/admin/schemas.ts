@@ -7,7 +7,33 @@ export const Org = z
   .object({ id: z.string(), name: z.string(), createdAt: Timestamp })
   .openapi("Org");
 
-export const OrgInput = z.object({ name: z.string().trim().min(1).max(200) });
+export const OrgInput = z.strictObject({ name: z.string().trim().min(1).max(200) });
+
+const Quota = z.object({
+  used: z.number().int().openapi({ description: "How many exist now" }),
+  limit: z
+    .number()
+    .int()
+    .openapi({ description: "How many may; a creation past it is 403 `quota_exceeded`" }),
+});
+
+export const OrgQuotas = z
+  .object({
+    contacts: Quota.openapi({ description: "Contacts not erased (default limit 1,000,000)" }),
+    workflows: Quota.openapi({ description: "Workflows not archived (default limit 1,000)" }),
+    webhooks: Quota.openapi({ description: "Webhook subscriptions (default limit 100)" }),
+    templates: Quota.openapi({ description: "Templates (default limit 5,000)" }),
+  })
+  .openapi("OrgQuotas");
+
+const Limit = z.number().int().min(0).max(1_000_000_000).optional();
+
+export const QuotasInput = z
+  .strictObject({ contacts: Limit, workflows: Limit, webhooks: Limit, templates: Limit })
+  .openapi("QuotasInput", {
+    description:
+      "New limits; those left out stay. A limit below the current count only stops new creations.",
+  });
 
 const D1Counts = z.object({ queries: z.number().int(), rowsWritten: z.number().int() });
 

@@ -1,17 +1,34 @@
 // API key handlers.
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey, usageForOrg } from "../../db/api-keys";
 import { database, iso } from "../../db/client";
-import { notFound } from "../../http/errors";
+import { ApiError, notFound } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
+import { scopeWithin } from "../../http/scopes";
 import { flushUsage, hourOf } from "../../http/usage";
 import type * as routes from "./routes";
 import { keyCreatedJson, keyJson } from "./schemas";
 
 export const create: Handler<typeof routes.create> = async (c) => {
-  const { name, expiresInDays } = c.req.valid("json");
-  const expiresAt = expiresInDays ? Date.now() + expiresInDays * 86_400_000 : null;
-  const { row, key } = await createApiKey(database(c.env.DB), c.get("orgId"), name, expiresAt);
+  const { name, scope, expiresInDays } = c.req.valid("json");
+  const parent = c.get("apiKey");
+  if (!scopeWithin(scope, parent.scope)) {
+    throw new ApiError("forbidden", `A "${parent.scope}" key cannot mint a "${scope}" key`);
+  }
+  const expiresAt = expiresInDays ? Date.now() + expiresInDays * 86_400_000 : parent.expiresAt;
+  if (parent.expiresAt != null && (expiresAt == null || expiresAt > parent.expiresAt)) {
+    throw new ApiError(
+      "forbidden",
+      `A key cannot outlive the key that mints it (this one expires at ${iso(parent.expiresAt)})`,
+    );
+  }
+  const { row, key } = await createApiKey(
+    database(c.env.DB),
+    c.get("orgId"),
+    name,
+    scope,
+    expiresAt,
+  );
   return c.json(keyCreatedJson(row, key), 201);
 };
 

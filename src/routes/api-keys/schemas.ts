@@ -2,7 +2,13 @@
 import { z } from "@hono/zod-openapi";
 import type { ApiKeyRow } from "../../db/api-keys";
 import { iso } from "../../db/client";
+import { KEY_SCOPES } from "../../ground/scopes";
 import { Timestamp } from "../../http/openapi";
+
+const Scope = z.enum(KEY_SCOPES).openapi({
+  description:
+    "`full`: everything. `send`: reads (except keys, connections and webhooks) and writes to contacts, events, enrollments and imports, plus template preview and workflow test. Anything else answers 403 `forbidden`.",
+});
 
 export const ApiKey = z
   .object({
@@ -10,6 +16,7 @@ export const ApiKey = z
     name: z.string(),
     prefix: z.string(),
     lastFour: z.string(),
+    scope: Scope,
     expiresAt: Timestamp.nullable(),
     revokedAt: Timestamp.nullable(),
     createdAt: Timestamp,
@@ -20,9 +27,15 @@ export const ApiKeyCreated = ApiKey.extend({
   key: z.string().openapi({ description: "Shown only once" }),
 }).openapi("ApiKeyCreated");
 
-export const ApiKeyInput = z.object({
+export const ApiKeyInput = z.strictObject({
   name: z.string().trim().min(1).max(200),
-  expiresInDays: z.number().int().min(1).max(3650).optional(),
+  scope: Scope.default("full").openapi({
+    description: "Default `full`. Never wider than the key that mints it (403 `forbidden`).",
+  }),
+  expiresInDays: z.number().int().min(1).max(3650).optional().openapi({
+    description:
+      "Omitted: no expiry — or, when the minting key expires, that same expiry. A key cannot outlive the key that mints it (403 `forbidden`).",
+  }),
 });
 
 export const Usage = z.object({
@@ -36,6 +49,7 @@ export const keyJson = (k: ApiKeyRow) => ({
   name: k.name,
   prefix: k.prefix,
   lastFour: k.lastFour,
+  scope: k.scope,
   expiresAt: iso(k.expiresAt),
   revokedAt: iso(k.revokedAt),
   createdAt: iso(k.createdAt) as string,

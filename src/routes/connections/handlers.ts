@@ -9,6 +9,7 @@ import {
   listConnections,
   updateConnection,
 } from "../../db/connections";
+import type { Env } from "../../ground/env";
 import { newId } from "../../ground/ids";
 import { ApiError, notFound } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
@@ -18,14 +19,24 @@ import { encrypt } from "../../security/credentials";
 import type * as routes from "./routes";
 import { connectionJson } from "./schemas";
 
-function assertCredentials(provider: string, credentials: Record<string, string>) {
-  const missing = (providerOf(provider)?.requiredCredentials ?? []).filter((f) => !credentials[f]);
-  if (missing.length > 0) {
+/** The provider's required fields are there, and nothing in them points where the outbound policy refuses. */
+function assertCredentials(env: Env, provider: string, credentials: Record<string, string>) {
+  const p = providerOf(provider);
+  const details = [
+    ...(p?.requiredCredentials ?? [])
+      .filter((f) => !credentials[f])
+      .map((f) => ({ path: `credentials.${f}`, message: "Required" })),
+    ...(p?.refuseCredentials?.(credentials, env) ?? []).map((x) => ({
+      path: `credentials.${x.path}`,
+      message: x.message,
+    })),
+  ];
+  if (details.length > 0) {
     throw new ApiError(
       "validation_failed",
-      `A ${provider} connection needs ${missing.join(", ")}`,
+      `This ${provider} connection's credentials are not usable: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
       {
-        details: missing.map((f) => ({ path: `credentials.${f}`, message: "Required" })),
+        details,
       },
     );
   }
@@ -36,17 +47,22 @@ const keyTaken = (key: string) => new ApiError("conflict", `A connection with ke
 export const create: Handler<typeof routes.create> = async (c) => {
   const db = database(c.env.DB);
   const input = c.req.valid("json");
-  assertCredentials(input.provider, input.credentials);
+  assertCredentials(c.env, input.provider, input.credentials);
   if (await getConnectionByKey(db, c.get("orgId"), input.key)) {
     throw keyTaken(input.key);
   }
   const now = Date.now();
+  const id = newId("cxn", now);
   const row: ConnectionRow = {
-    id: newId("cxn", now),
+    id,
     orgId: c.get("orgId"),
     provider: input.provider,
     key: input.key,
-    credentials: await encrypt(c.env, JSON.stringify(input.credentials)),
+    credentials: await encrypt(c.env, JSON.stringify(input.credentials), {
+      orgId: c.get("orgId"),
+      table: "connections",
+      rowId: id,
+    }),
     from: input.from ?? null,
     createdAt: now,
     updatedAt: now,
@@ -87,14 +103,18 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   }
   const input = c.req.valid("json");
   if (input.credentials) {
-    assertCredentials(row.provider, input.credentials);
+    assertCredentials(c.env, row.provider, input.credentials);
   }
   const next: ConnectionRow = {
     ...row,
     key: input.key ?? row.key,
     from: input.from !== undefined ? input.from : row.from,
     credentials: input.credentials
-      ? await encrypt(c.env, JSON.stringify(input.credentials))
+      ? await encrypt(c.env, JSON.stringify(input.credentials), {
+          orgId: row.orgId,
+          table: "connections",
+          rowId: row.id,
+        })
       : row.credentials,
     updatedAt: Date.now(),
   };

@@ -16,7 +16,7 @@ const Key = z
   .regex(/^[\w-]+$/);
 
 export const ConnectionInput = z
-  .object({
+  .strictObject({
     provider: z.enum(PROVIDER_NAMES),
     key: Key.default("default"),
     credentials: Credentials.default({}),
@@ -25,7 +25,7 @@ export const ConnectionInput = z
   .openapi("ConnectionInput");
 
 export const ConnectionPatch = z
-  .object({
+  .strictObject({
     key: Key.optional(),
     credentials: Credentials.optional(),
     from: z.string().max(320).nullable().optional(),

@@ -22,7 +22,7 @@ import {
 } from "../../domain/enrollments";
 import type { Env } from "../../ground/env";
 import type { Logger } from "../../ground/log";
-import { ApiError, notFound } from "../../http/errors";
+import { ApiError, detailsLine, notFound, zodDetails } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
 import { messageJson } from "../messages/schemas";
@@ -118,9 +118,7 @@ async function bulkRow(
         return {
           index,
           status: "invalid",
-          reason: parsed.error.issues
-            .map((x) => `${x.path.join(".") || "contact"}: ${x.message}`)
-            .join("; "),
+          reason: detailsLine(zodDetails(parsed.error), "contact"),
         };
       }
       contact = (await saveContact(env, db, orgId, parsed.data)).contact;
@@ -176,9 +174,8 @@ export const bulk: Handler<typeof routes.bulk> = async (c) => {
   const db = database(c.env.DB);
   const orgId = c.get("orgId");
   const raw = c.req.valid("json");
-  const body = (
-    raw.enrollment && typeof raw.enrollment === "object" ? { ...raw, ...raw.enrollment } : raw
-  ) as typeof raw;
+  const { enrollment: wrapped, ...top } = raw;
+  const body = wrapped ? { ...top, ...wrapped } : top;
   const byId = Array.isArray(body.contactIds);
   const items = byId ? (body.contactIds as unknown[]) : body.contacts;
   if (items === undefined || items === null) {

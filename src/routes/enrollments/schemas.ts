@@ -2,9 +2,20 @@
 import { z } from "@hono/zod-openapi";
 import { iso } from "../../db/client";
 import type { EnrollmentRow } from "../../db/enrollments";
-import { ContactInput, TimeZone } from "../../domain/contacts";
-import type { LogLine } from "../../engine/types";
+import { ContactInput, jsonObjectUpTo64KiB, TimeZone } from "../../domain/contacts";
+import { ENROLLMENT_ERROR_CODES, type LogLine } from "../../engine/types";
 import { Timestamp } from "../../http/openapi";
+
+/** Why an enrollment failed. */
+export const EnrollmentFailure = z
+  .object({
+    code: z.enum(ENROLLMENT_ERROR_CODES).openapi({
+      description:
+        "`step_failed`: a step could not run (e.g. a template failed to render); `template_limit_exceeded`: a template went past a render limit (time, memory, output size); `step_limit_exceeded`: more than 1,000 steps in the enrollment's life; `delivery_failed`: an email failed for good and its step does not continue on error; `alarm_failed`: the enrollment's own scheduling kept failing",
+    }),
+    message: z.string(),
+  })
+  .openapi("EnrollmentFailure");
 
 export const EnrollmentStatus = z.enum(["running", "waiting", "completed", "cancelled", "failed"]);
 
@@ -23,7 +34,7 @@ export const Enrollment = z
     scheduledAt: Timestamp.nullable(),
     bypassSendWindow: z.boolean(),
     exitReason: z.string().nullable(),
-    error: z.string().nullable(),
+    error: EnrollmentFailure.nullable(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     completedAt: Timestamp.nullable(),
@@ -42,12 +53,10 @@ export const LogEntry = z
   })
   .openapi("EnrollmentLog");
 
-const Variables = z
-  .record(z.string(), z.unknown())
-  .refine((v) => JSON.stringify(v).length <= 64 * 1024, "variables must be at most 64 KiB of JSON");
+const Variables = jsonObjectUpTo64KiB("variables");
 
 export const CreateEnrollment = z
-  .object({
+  .strictObject({
     workflowId: z.string().min(1).max(100),
     contactId: z.string().min(1).max(100).optional(),
     contact: ContactInput.optional(),
@@ -62,18 +71,23 @@ export const CreateEnrollment = z
   })
   .openapi("CreateEnrollment");
 
-/** Bulk rows are validated one by one (an invalid row is reported, not fatal), so the envelope is loose. */
+/** The bulk envelope's fields; they may also come inside an `enrollment` wrapper (seed shape). */
+const bulkFields = {
+  workflowId: z.string().min(1).max(100).optional(),
+  contactIds: z.unknown().optional(),
+  contacts: z.unknown().optional(),
+  variables: Variables.optional(),
+  timezone: TimeZone.optional(),
+};
+
+/** Bulk rows are validated one by one (an invalid row is reported, not fatal), so rows are loose. */
 export const BulkEnrollment = z
-  .object({
-    workflowId: z.string().min(1).max(100).optional(),
-    contactIds: z.unknown().optional(),
-    contacts: z.unknown().optional(),
-    variables: Variables.optional(),
-    timezone: TimeZone.optional(),
-    enrollment: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .openapi({ description: "Optional wrapper: the same fields inside `enrollment`" }),
+  .strictObject({
+    ...bulkFields,
+    enrollment: z.strictObject(bulkFields).optional().openapi({
+      description:
+        "Optional wrapper: the same fields inside `enrollment`, validated the same way; they win over top-level ones",
+    }),
   })
   .openapi("BulkEnrollment");
 
@@ -129,7 +143,7 @@ export const enrollmentJson = (e: EnrollmentRow) => ({
   scheduledAt: iso(e.scheduledAt),
   bypassSendWindow: e.bypassSendWindow,
   exitReason: e.exitReason,
-  error: e.error,
+  error: e.error ? { code: e.errorCode ?? "step_failed", message: e.error } : null,
   createdAt: iso(e.createdAt) as string,
   updatedAt: iso(e.updatedAt) as string,
   completedAt: iso(e.completedAt),

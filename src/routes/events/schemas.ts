@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { iso } from "../../db/client";
 import type { EventRow } from "../../db/events";
-import { Email } from "../../domain/contacts";
+import { Email, jsonObjectUpTo64KiB } from "../../domain/contacts";
 import { Timestamp } from "../../http/openapi";
 
 export const EventName = z
@@ -13,12 +13,12 @@ export const EventName = z
   .regex(/^[\w.:-]+$/, "Letters, digits, and . _ : - only");
 
 export const TrackEvent = z
-  .object({
+  .strictObject({
     name: EventName,
     contactId: z.string().min(1).max(100).optional(),
     email: Email.optional(),
     externalId: z.string().trim().min(1).max(255).optional(),
-    data: z.record(z.string(), z.unknown()).optional(),
+    data: jsonObjectUpTo64KiB("data").optional(),
     occurredAt: z.iso.datetime({ offset: true }).optional(),
   })
   .refine((e) => e.contactId || e.email || e.externalId, {

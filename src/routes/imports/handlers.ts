@@ -1,24 +1,50 @@
 // Import handlers: the rows are read (JSON or CSV), stored in chunks, and one queue job per chunk is sent.
 import type { Context } from "hono";
 import { database } from "../../db/client";
-import { createImport, getImport, type ImportRow } from "../../db/imports";
+import { createImport, getImport, type ImportChunk, type ImportRow } from "../../db/imports";
+import type { ImportError, RowAt } from "../../db/schema";
 import { getWorkflow } from "../../db/workflows";
-import { csvToContacts } from "../../engine/csv";
+import { type CsvContacts, CsvError, csvToContacts } from "../../engine/csv";
 import type { AppEnv } from "../../ground/env";
 import { newId } from "../../ground/ids";
 import { IMPORT_CHUNK_SIZE } from "../../ground/queues";
 import { sendInSlices } from "../../ground/retry";
-import { ApiError, notFound } from "../../http/errors";
+import { ApiError, notFound, validationFailed, zodDetails } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
 import type * as routes from "./routes";
 import { ImportJson, importJson, MAX_ROWS } from "./schemas";
 
-async function readRows(c: Context<AppEnv>): Promise<{ workflowId?: string; rows: unknown[] }> {
+interface ReadRows {
+  workflowId?: string;
+  rows: unknown[];
+  /** Where each row was in the CSV file; null for JSON. */
+  lines: RowAt[] | null;
+  /** CSV rows refused while reading the file (too many fields). */
+  rejected: ImportError[];
+}
+
+async function readRows(c: Context<AppEnv>): Promise<ReadRows> {
   const type = c.req.header("content-type") ?? "";
   if (/^text\/csv\b/i.test(type)) {
+    let csv: CsvContacts;
+    try {
+      csv = csvToContacts(await c.req.text());
+    } catch (err) {
+      if (err instanceof CsvError) {
+        throw validationFailed([{ path: `line ${err.line}`, message: err.message }], err.message);
+      }
+      throw err;
+    }
+    // Rows are numbered in file order, rejected ones included.
+    const order = [...csv.rows.map((r) => r.line), ...csv.rejected.map((r) => r.line)].sort(
+      (x, y) => x - y,
+    );
+    const index = new Map(order.map((line, i) => [line, i]));
     return {
       workflowId: c.req.query("workflowId") || undefined,
-      rows: csvToContacts(await c.req.text()),
+      rows: csv.rows.map((r) => r.contact),
+      lines: csv.rows.map((r) => ({ row: index.get(r.line) ?? 0, line: r.line })),
+      rejected: csv.rejected.map((r) => ({ row: index.get(r.line) ?? 0, ...r })),
     };
   }
   let body: unknown;
@@ -29,22 +55,26 @@ async function readRows(c: Context<AppEnv>): Promise<{ workflowId?: string; rows
   }
   const parsed = ImportJson.safeParse(body);
   if (!parsed.success) {
-    throw new ApiError("validation_failed", "The request is invalid", {
-      details: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-    });
+    throw validationFailed(zodDetails(parsed.error));
   }
-  return { workflowId: parsed.data.workflowId, rows: parsed.data.contacts };
+  return {
+    workflowId: parsed.data.workflowId,
+    rows: parsed.data.contacts,
+    lines: null,
+    rejected: [],
+  };
 }
 
 export const create: Handler<typeof routes.create> = async (c) => {
-  const { workflowId, rows } = await readRows(c);
-  if (rows.length === 0) {
+  const { workflowId, rows, lines, rejected } = await readRows(c);
+  const total = rows.length + rejected.length;
+  if (total === 0) {
     throw new ApiError("contacts_empty", "The import has no rows");
   }
-  if (rows.length > MAX_ROWS) {
+  if (total > MAX_ROWS) {
     throw new ApiError(
       "too_many_contacts",
-      `At most ${MAX_ROWS} contacts per import (got ${rows.length})`,
+      `At most ${MAX_ROWS} contacts per import (got ${total})`,
     );
   }
   const db = database(c.env.DB);
@@ -65,21 +95,26 @@ export const create: Handler<typeof routes.create> = async (c) => {
     }
   }
   const now = Date.now();
-  const chunks: unknown[][] = [];
+  const chunks: ImportChunk[] = [];
   for (let i = 0; i < rows.length; i += IMPORT_CHUNK_SIZE) {
-    chunks.push(rows.slice(i, i + IMPORT_CHUNK_SIZE));
+    chunks.push({
+      rows: rows.slice(i, i + IMPORT_CHUNK_SIZE),
+      lines: lines ? lines.slice(i, i + IMPORT_CHUNK_SIZE) : null,
+    });
   }
+  const done = chunks.length === 0;
   const row: ImportRow = {
     id: newId("imp", now),
     orgId,
     workflowId: workflowId ?? null,
-    status: "queued",
-    total: rows.length,
-    processed: 0,
+    status: done ? "completed" : "queued",
+    total,
+    // Rows refused while reading count as processed and failed from the start.
+    processed: rejected.length,
     created: 0,
     skipped: 0,
-    failed: 0,
-    errors: [],
+    failed: rejected.length,
+    errors: rejected,
     createdAt: now,
     updatedAt: now,
   };

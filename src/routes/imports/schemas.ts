@@ -8,7 +8,10 @@ import { Timestamp } from "../../http/openapi";
 export const MAX_ROWS = 10_000;
 
 export const ImportJson = z
-  .object({ workflowId: z.string().min(1).max(100).optional(), contacts: z.array(z.unknown()) })
+  .strictObject({
+    workflowId: z.string().min(1).max(100).optional(),
+    contacts: z.array(z.unknown()),
+  })
   .openapi("ImportInput");
 
 export const Import = z
@@ -27,7 +30,19 @@ export const Import = z
         "Already enrolled / re-entry refused (with workflowId) or existing contacts updated (without)",
     }),
     failed: z.number().int(),
-    errors: z.array(z.object({ row: z.number().int(), message: z.string() })),
+    errors: z
+      .array(
+        z.object({
+          row: z.number().int().openapi({ description: "0-based index among the rows sent" }),
+          line: z
+            .number()
+            .int()
+            .optional()
+            .openapi({ description: "CSV imports: the row's line in the file (1 is the header)" }),
+          message: z.string(),
+        }),
+      )
+      .openapi({ description: "Every rejected row (at most 1,000), with why" }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

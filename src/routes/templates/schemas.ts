@@ -13,8 +13,8 @@ const fields = {
   replyTo: z.string().max(320).nullable().optional(),
 };
 
-export const TemplateInput = z.object(fields).openapi("TemplateInput");
-export const TemplatePatch = z.object(fields).partial().openapi("TemplatePatch");
+export const TemplateInput = z.strictObject(fields).openapi("TemplateInput");
+export const TemplatePatch = z.strictObject(fields).partial().openapi("TemplatePatch");
 
 export const Template = z
   .object({
@@ -31,7 +31,7 @@ export const Template = z
   .openapi("Template");
 
 export const Preview = z
-  .object({
+  .strictObject({
     contact: z.record(z.string(), z.unknown()).optional(),
     vars: z.record(z.string(), z.unknown()).optional(),
     event: z.record(z.string(), z.unknown()).optional(),

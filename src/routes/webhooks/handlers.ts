@@ -48,14 +48,15 @@ export const create: Handler<typeof routes.create> = async (c) => {
   assertUrl(c.env, input.url);
   const secret = newWebhookSecret();
   const now = Date.now();
+  const id = newId("whk", now);
   const row: WebhookRow = {
-    id: newId("whk", now),
+    id,
     orgId: c.get("orgId"),
     url: input.url,
     events: input.events,
     description: input.description ?? null,
     active: input.active,
-    secret: await encrypt(c.env, secret),
+    secret: await encrypt(c.env, secret, { orgId: c.get("orgId"), table: "webhooks", rowId: id }),
     previousSecret: null,
     previousSecretExpiresAt: null,
     failingSince: null,
@@ -120,7 +121,7 @@ export const rotate: Handler<typeof routes.rotate> = async (c) => {
     ...w,
     previousSecret: w.secret,
     previousSecretExpiresAt: now + ROTATION_OVERLAP_MS,
-    secret: await encrypt(c.env, secret),
+    secret: await encrypt(c.env, secret, { orgId: w.orgId, table: "webhooks", rowId: w.id }),
     updatedAt: now,
   };
   await updateWebhook(db, next);

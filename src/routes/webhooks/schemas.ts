@@ -14,7 +14,7 @@ const Events = z
   });
 
 export const WebhookInput = z
-  .object({
+  .strictObject({
     url: z.string().url().max(2048),
     events: Events,
     description: z.string().max(500).nullable().optional(),
@@ -23,7 +23,7 @@ export const WebhookInput = z
   .openapi("WebhookInput");
 
 export const WebhookPatch = z
-  .object({
+  .strictObject({
     url: z.string().url().max(2048).optional(),
     events: Events.optional(),
     description: z.string().max(500).nullable().optional(),

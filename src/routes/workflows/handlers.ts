@@ -15,14 +15,13 @@ import {
 } from "../../db/workflows";
 import { cancelWorkflowEnrollments } from "../../domain/enrollments";
 import { dryRun } from "../../engine/dry-run";
-import { validateGraph } from "../../engine/graph";
+import { unknownConfigFields, validateGraph } from "../../engine/graph";
 import { stepCatalog } from "../../engine/steps";
 import type { StepDef, TransitionDef } from "../../engine/types";
 import { newId } from "../../ground/ids";
-import { ApiError, notFound } from "../../http/errors";
+import { ApiError, type ErrorDetail, notFound, validationFailed } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
-import { pageOf, toPage } from "../../http/pagination";
-import { base64url } from "../../security/encoding";
+import { cursorValue, encodeCursor, pageOf, toPage } from "../../http/pagination";
 import type * as routes from "./routes";
 
 type StepIn = {
@@ -31,6 +30,7 @@ type StepIn = {
   name?: string;
   config: Record<string, unknown>;
   position?: { x: number; y: number };
+  templateId?: string;
 };
 type TransitionIn = Omit<TransitionDef, "id"> & { id?: string };
 
@@ -57,16 +57,68 @@ export const workflowJson = (w: WorkflowRow) => ({
 const clean = <T extends object>(o: T) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
-function normalizeSteps(steps: StepIn[], now: number): StepDef[] {
-  return steps.map((s) =>
-    clean({
+/**
+ * Steps as sent → steps as stored: ids given, the `templateId` alias moved into the config, and
+ * config fields the step type does not know refused (422 naming each) rather than dropped.
+ */
+function normalizeSteps(
+  steps: StepIn[],
+  now: number,
+  at = (i: number) => `steps.${i}.`,
+): StepDef[] {
+  const problems: ErrorDetail[] = [];
+  const out = steps.map((s, i) => {
+    let config = s.config ?? {};
+    if (s.templateId !== undefined) {
+      if (s.type !== "send_email") {
+        problems.push({
+          path: `${at(i)}templateId`,
+          message: "templateId is a shorthand for send_email steps only; put it in config",
+        });
+      } else if (config.templateId !== undefined && config.templateId !== s.templateId) {
+        problems.push({
+          path: `${at(i)}templateId`,
+          message: "templateId and config.templateId differ; give one",
+        });
+      }
+      config = { ...config, templateId: s.templateId };
+    }
+    problems.push(...unknownConfig(s.type, config, `${at(i)}config`));
+    return clean({
       id: s.id ?? newId("stp", now),
       type: s.type,
       name: s.name,
-      config: s.config ?? {},
+      config,
       position: s.position,
-    }),
-  );
+    });
+  });
+  if (problems.length > 0) {
+    throw validationFailed(problems);
+  }
+  return out;
+}
+
+const unknownConfig = (type: string, config: unknown, path: string): ErrorDetail[] =>
+  unknownConfigFields(type, config).map((field) => ({
+    path: `${path}.${field}`,
+    message: `Unknown field "${field.split(".").pop()}" for a ${type} step`,
+  }));
+
+/** `status`, or its alias `enabled`; undefined when neither is given. */
+function statusOf<S extends string>(input: { status?: S; enabled?: boolean }) {
+  if (input.enabled === undefined) {
+    return input.status;
+  }
+  const meant = input.enabled ? "active" : "paused";
+  if (input.status !== undefined && input.status !== meant) {
+    throw validationFailed([
+      {
+        path: "enabled",
+        message: `enabled: ${input.enabled} means "${meant}" but status is "${input.status}"`,
+      },
+    ]);
+  }
+  return meant;
 }
 
 function normalizeTransitions(transitions: TransitionIn[], now: number): TransitionDef[] {
@@ -167,7 +219,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
     orgId: c.get("orgId"),
     name: input.name,
     description: input.description ?? null,
-    status: input.status ?? "draft",
+    status: statusOf(input) ?? "draft",
     triggerType: input.trigger.type,
     triggerEvent: input.trigger.type === "event" ? input.trigger.event : null,
     allowReentry: input.allowReentry,
@@ -230,8 +282,9 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   if (input.sendWindow !== undefined) {
     next.sendWindow = input.sendWindow;
   }
-  if (input.status !== undefined) {
-    next.status = input.status;
+  const status = statusOf(input);
+  if (status !== undefined) {
+    next.status = status;
   }
   if (input.steps !== undefined) {
     next.steps = normalizeSteps(input.steps, now);
@@ -270,7 +323,7 @@ export const addStep: Handler<typeof routes.addStep> = async (c) => {
   if (input.id && steps.some((s) => s.id === input.id)) {
     throw new ApiError("conflict", `Step "${input.id}" already exists`);
   }
-  const [step] = normalizeSteps([input], now);
+  const [step] = normalizeSteps([input], now, () => "");
   const last = steps[steps.length - 1];
   const transitions = [...prev.transitions];
   if (autoConnect && last) {
@@ -292,6 +345,12 @@ export const patchStep: Handler<typeof routes.patchStep> = async (c) => {
     throw notFound("Step");
   }
   const input = c.req.valid("json");
+  if (input.config !== undefined) {
+    const problems = unknownConfig(steps[i].type, input.config, "config");
+    if (problems.length > 0) {
+      throw validationFailed(problems);
+    }
+  }
   const nextSteps = steps.map((s, j) =>
     j === i
       ? clean({
@@ -351,20 +410,7 @@ export const versions: Handler<typeof routes.versions> = async (c) => {
   const db = database(c.env.DB);
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const q = c.req.valid("query");
-  const before = q.cursor
-    ? Number(
-        new TextDecoder().decode(
-          Uint8Array.from(atob(q.cursor.replace(/-/g, "+").replace(/_/g, "/")), (ch) =>
-            ch.charCodeAt(0),
-          ),
-        ),
-      )
-    : undefined;
-  if (before !== undefined && !Number.isInteger(before)) {
-    throw new ApiError("validation_failed", "The cursor is invalid", {
-      details: [{ path: "cursor", message: "Invalid cursor" }],
-    });
-  }
+  const before = q.cursor ? Number(cursorValue(q.cursor, /^[1-9]\d{0,9}$/)) : undefined;
   const rows = await listVersions(db, w.id, q.limit, before);
   const more = rows.length > q.limit;
   const data = (more ? rows.slice(0, q.limit) : rows).map((v) => ({
@@ -376,7 +422,7 @@ export const versions: Handler<typeof routes.versions> = async (c) => {
   return c.json(
     {
       data,
-      nextCursor: more && last ? base64url(new TextEncoder().encode(String(last.version))) : null,
+      nextCursor: more && last ? encodeCursor(String(last.version)) : null,
     },
     200,
   );
@@ -402,6 +448,12 @@ export const test: Handler<typeof routes.test> = async (c) => {
     timezone: input.timezone ?? w.timezone ?? "UTC",
     templateSubjects: subjects,
   });
+  if (result.error?.code === "template_limit_exceeded") {
+    const step = result.trace.at(-1)?.stepId;
+    throw new ApiError("validation_failed", result.error.message, {
+      details: [{ path: step ? `steps.${step}` : "steps", message: result.error.message }],
+    });
+  }
   return c.json(
     {
       testFixtureProfile: input.fixtureProfile,

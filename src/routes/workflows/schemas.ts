@@ -14,25 +14,31 @@ const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Use HH:MM (24 h)");
 
 const stepFields = {
   name: z.string().max(200).optional(),
-  position: z.object({ x: z.number(), y: z.number() }).optional(),
+  position: z.strictObject({ x: z.number(), y: z.number() }).optional(),
 };
 
 export const StepInput = z
-  .object({
+  .strictObject({
     id: LocalId.optional(),
     type: z.string().min(1).max(50),
     ...stepFields,
-    config: z.record(z.string(), z.unknown()).default({}),
+    config: z.record(z.string(), z.unknown()).default({}).openapi({
+      description:
+        "The step type's settings (GET /v1/workflows/step-types); a field the type does not know is 422",
+    }),
+    templateId: z.string().min(1).max(100).optional().openapi({
+      description: "Alias of `config.templateId`, for `send_email` steps only (seed shape)",
+    }),
   })
   .openapi("StepInput");
 
 /** A step's changes: only what is given changes (no default config that would wipe the step's own). */
 export const StepPatch = z
-  .object({ ...stepFields, config: z.record(z.string(), z.unknown()).optional() })
+  .strictObject({ ...stepFields, config: z.record(z.string(), z.unknown()).optional() })
   .openapi("StepPatch");
 
 export const TransitionInput = z
-  .object({
+  .strictObject({
     id: LocalId.optional(),
     from: z.string().min(1).max(64),
     to: z.string().min(1).max(64),
@@ -43,12 +49,12 @@ export const TransitionInput = z
   .openapi("TransitionInput");
 
 export const Trigger = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("manual") }),
-  z.object({ type: z.literal("event"), event: EventName }),
+  z.strictObject({ type: z.literal("manual") }),
+  z.strictObject({ type: z.literal("event"), event: EventName }),
 ]);
 
 export const SendWindowSchema = z
-  .object({ days: z.array(z.enum(DAY_NAMES)).min(1), start: HHMM, end: HHMM })
+  .strictObject({ days: z.array(z.enum(DAY_NAMES)).min(1), start: HHMM, end: HHMM })
   .refine((w) => w.start < w.end, { message: "start must be before end", path: ["end"] });
 
 const settings = {
@@ -63,17 +69,27 @@ const settings = {
 
 export const WorkflowStatus = z.enum(["draft", "active", "paused", "archived"]);
 
+/** Seed 004's on/off switch: an alias of `status` (true = active, false = paused). */
+const Enabled = z.boolean().optional().openapi({
+  description:
+    "Alias of `status`: `true` is `active`, `false` is `paused`. Giving both with different meanings is 422.",
+});
+
 export const WorkflowInput = z
-  .object({
+  .strictObject({
     ...settings,
-    status: z.enum(["draft", "active", "paused"]).default("draft").optional(),
+    status: z
+      .enum(["draft", "active", "paused"])
+      .optional()
+      .openapi({ description: "Default `draft`" }),
+    enabled: Enabled,
     steps: z.array(StepInput).max(200).default([]),
     transitions: z.array(TransitionInput).max(1000).optional(),
   })
   .openapi("WorkflowInput");
 
 export const WorkflowPatch = z
-  .object({
+  .strictObject({
     name: settings.name.optional(),
     description: settings.description,
     trigger: Trigger.optional(),
@@ -82,6 +98,7 @@ export const WorkflowPatch = z
     timezone: settings.timezone,
     sendWindow: settings.sendWindow,
     status: WorkflowStatus.optional(),
+    enabled: Enabled,
     steps: z.array(StepInput).max(200).optional(),
     transitions: z.array(TransitionInput).max(1000).optional(),
   })
@@ -93,7 +110,7 @@ const Step = z
     type: z.string(),
     name: z.string().optional(),
     config: z.record(z.string(), z.unknown()),
-    position: z.object({ x: z.number(), y: z.number() }).optional(),
+    position: z.strictObject({ x: z.number(), y: z.number() }).optional(),
   })
   .openapi("Step");
 const Transition = z
@@ -138,7 +155,7 @@ export const StepTypeInfo = z
   .openapi("StepType");
 
 export const TestInput = z
-  .object({
+  .strictObject({
     fixtureProfile: z.enum(["minimal", "demo"]).default("minimal"),
     sampleData: z.record(z.string(), z.unknown()).default({}),
     variables: z.record(z.string(), z.unknown()).default({}),

@@ -1,0 +1,66 @@
+// Rate limits where abuse enters (Workers rate-limit bindings, one per purpose, each counting
+// per 60 s): 429 `rate_limited` with Retry-After. Limits per key live in wrangler.toml:
+//   RATE_LIMITER          per API key            (authenticated /v1)
+//   ORG_RATE_LIMITER      per org                (all of an org's keys together)
+//   AUTH_FAIL_LIMITER     per IP, failed API-key authentications
+//   TRACKING_LIMITER      per tracking token     (/t/*: one message's pixel or link hammered)
+//   BAD_TOKEN_LIMITER     per IP, /t/* tokens that fail verification (never valid ones: image
+//                         proxies fetch for millions of people from few addresses)
+//   INBOUND_LIMITER       per connection         (/inbound/*)
+import { ApiError } from "./errors";
+
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
+
+export const rateLimited = (message: string, retryAfterSeconds = RATE_LIMIT_PERIOD_SECONDS) =>
+  new ApiError("rate_limited", message, {
+    headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+  });
+
+/** Counts one request against `key`; throws 429 when the limiter says it is over. */
+export async function spend(limiter: RateLimit, key: string, message: string): Promise<void> {
+  const { success } = await limiter.limit({ key });
+  if (!success) {
+    throw rateLimited(message);
+  }
+}
+
+/** The client's address as Cloudflare reports it; null where there is none (in-process tests). */
+export const clientIp = (header: (name: string) => string | undefined) =>
+  header("cf-connecting-ip")?.trim() || null;
+
+/**
+ * Keys that went over a limit, remembered in this isolate until the period ends, so their next
+ * requests are refused before any work (a D1 lookup). Bounded: the oldest entries go first.
+ */
+export class Blocklist {
+  private readonly until = new Map<string, number>();
+
+  constructor(
+    private readonly periodMs = RATE_LIMIT_PERIOD_SECONDS * 1000,
+    private readonly max = 10_000,
+  ) {}
+
+  /** Seconds until `key` may try again; 0 when it is not blocked. */
+  retryAfter(key: string, now = Date.now()): number {
+    const until = this.until.get(key);
+    if (until === undefined) {
+      return 0;
+    }
+    if (until <= now) {
+      this.until.delete(key);
+      return 0;
+    }
+    return (until - now) / 1000;
+  }
+
+  block(key: string, now = Date.now()): void {
+    this.until.delete(key);
+    this.until.set(key, now + this.periodMs);
+    if (this.until.size > this.max) {
+      const oldest = this.until.keys().next().value;
+      if (oldest !== undefined) {
+        this.until.delete(oldest);
+      }
+    }
+  }
+}

@@ -1,0 +1,33 @@
+// What an API key may do. `full` keys do everything; `send` keys — for the services that add
+// contacts, track events and enroll — may read everything except keys, connections and
+// webhooks, and write only contacts, events, enrollments and imports (plus the two dry runs:
+// template preview and workflow test, which change nothing).
+import type { KeyScope } from "../ground/scopes";
+
+/** Resources only a full key may touch at all, reads included (they hold or mint secrets). */
+const FULL_ONLY = /^\/v1\/(api-keys|connections|webhooks)(\/|$)/;
+/** What a send key may write. */
+const SEND_WRITES = [
+  /^\/v1\/(contacts|events|enrollments|imports)(\/|$)/,
+  /^\/v1\/templates\/[^/]+\/preview$/,
+  /^\/v1\/workflows\/[^/]+\/test$/,
+];
+
+const RANK: Record<KeyScope, number> = { send: 0, full: 1 };
+
+/** True when a key of `scope` may make this request. */
+export function scopeAllows(scope: KeyScope, method: string, path: string): boolean {
+  if (scope === "full") {
+    return true;
+  }
+  if (FULL_ONLY.test(path)) {
+    return false;
+  }
+  if (method === "GET" || method === "HEAD") {
+    return true;
+  }
+  return SEND_WRITES.some((p) => p.test(path));
+}
+
+/** True when `child` grants nothing `parent` does not. */
+export const scopeWithin = (child: KeyScope, parent: KeyScope) => RANK[child] <= RANK[parent];

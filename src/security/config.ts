@@ -1,0 +1,2 @@
+// A secret or setting the Worker needs is missing or unusable: the operator must fix it.
+export class ConfigurationError extends Error {}
