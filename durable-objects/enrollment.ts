@@ -1,15 +1,24 @@
 // One enrollment = one Durable Object. It drives the pure engine and persists what it decides:
-// each run reads what D1 knows (the workflow's status, the contact), calls advance(), hands the
-// effects to the outbox (queues, with deterministic keys), saves the state and timeline,
-// mirrors a summary into D1, and re-arms last. Three small parts keep their own concerns —
-// the store, the effect outbox, the D1 mirror — and the object arbitrates the one alarm
-// between the engine's next wake and the outbox's.
+// each run reads what D1 knows (the workflow's status, the contact, which events the org's
+// webhooks want), calls advance(), hands the effects to the outbox (queues, with
+// deterministic keys), saves the state and timeline, mirrors a summary into D1 when a query
+// needs it, and re-arms last. The first run happens inside start(), from what the starter
+// just read. Three small parts keep their own concerns — the store, the effect outbox, the D1
+// mirror — and the object arbitrates the one alarm between the engine's next wake and the
+// outbox's.
 import { DurableObject } from "cloudflare:workers";
 import { database } from "../src/db/client";
 import { enrollmentContext } from "../src/db/enrollments";
 import { contactSnapshot } from "../src/domain/contacts";
+import { wants } from "../src/domain/outbound";
 import { advance, initialState, lifecycleEffect } from "../src/engine/advance";
-import type { AdvanceResult, EngineInput, EnrollmentState } from "../src/engine/types";
+import type {
+  AdvanceResult,
+  Effect,
+  EngineInput,
+  EnrollmentState,
+  WorkflowDefinition,
+} from "../src/engine/types";
 import type { Env } from "../src/ground/env";
 import { createLogger, errorText, type Logger, levelOf } from "../src/ground/log";
 import { countEngine, inUnit } from "../src/ground/metrics";
@@ -25,7 +34,9 @@ import { Mirror } from "./mirror";
 import { EnrollmentStore } from "./store";
 
 /** An effect not confirmed by its consumer within this long is sent again (consumers are idempotent by key). */
-const DEFAULT_REDELIVERY_MS = 120_000;
+const DEFAULT_REDELIVERY_MS = 15_000;
+/** An object woken after a restart re-sends at once what has waited this long for confirmation. */
+const STALE_ON_WAKE_MS = 5_000;
 /** While the workflow is paused, held enrollments look again this often. */
 const HOLD_RECHECK_MS = 30_000;
 /** The runtime retries a throwing alarm up to 6 times; on the last one we fail the enrollment instead. */
@@ -43,6 +54,8 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   private log: Logger;
   /** Engine runs and endings happen one at a time, even across awaits on D1 and queues. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** True until this instance's first alarm: an instance is new after eviction or a restart. */
+  private fresh = true;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,11 +97,14 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       );
       this.log = this.log.child({ enrollmentId: p.enrollmentId });
       this.store.begin(p.definition);
-      await this.outbox.dispatch(
-        await jobsFor(state, p.definition, [lifecycleEffect(state, "enrollment.created")]),
-      );
-      this.store.save(state, []);
-      await this.ctx.storage.setAlarm(p.startAt ?? Date.now());
+      if (p.subscriptions) {
+        this.store.setSubscriptions(p.subscriptions);
+      }
+      // The first run now, from what the starter just read (the workflow is active, the
+      // contact is fresh): no alarm hop, no D1 read.
+      await this.step(state, p.definition, { type: "wake" }, [
+        lifecycleEffect(state, "enrollment.created"),
+      ]);
       return true;
     });
   }
@@ -116,8 +132,17 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   }
 
   async ackEffects(keys: string[]): Promise<void> {
-    if (this.store.state()) {
-      this.outbox.confirm(keys); // never started, or deleted: nothing is tracked
+    const state = this.store.state();
+    if (!state) {
+      return; // never started, or deleted: nothing is tracked
+    }
+    this.outbox.confirm(keys);
+    if (!isActive(state) && this.outbox.size() === 0) {
+      // The last effects of a finished enrollment: D1 may show its end now.
+      await this.serial(async () => {
+        await this.mirror.flush(state, null, 0);
+        await this.arm(null);
+      });
     }
   }
 
@@ -149,6 +174,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       logs: this.store.logs(),
       nextRunAt: await this.ctx.storage.getAlarm(),
       version: definition.version,
+      pendingEffects: this.outbox.size(),
     };
   }
 
@@ -166,7 +192,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       return "rearmed";
     }
     if (!active) {
-      await this.serial(() => this.mirror.write(state, this.outbox.nextWake()));
+      await this.serial(() => this.mirror.write(state, this.outbox.nextWake(), this.outbox.size()));
       return "finished";
     }
     return "ok";
@@ -175,9 +201,12 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   // ---- alarm -----------------------------------------------------------------------------
 
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    // A new instance (after an eviction or a restart) re-sends at once what has waited long.
+    const staleAfter = this.fresh ? STALE_ON_WAKE_MS : undefined;
+    this.fresh = false;
     try {
       await this.serial(() => this.run({ type: "wake" }));
-      await this.serial(() => this.redeliver());
+      await this.serial(() => this.redeliver(staleAfter));
     } catch (err) {
       const retryCount = info?.retryCount ?? 0;
       this.store.noteError(errorText(err));
@@ -210,18 +239,20 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     return p;
   }
 
-  /** One engine run: refresh what D1 knows (workflow status, contact), advance, hand off effects, persist, mirror, re-arm. */
+  /** One engine run: refresh what D1 knows (workflow status, contact, subscriptions), then step. */
   private async run(input: EngineInput): Promise<AdvanceResult | null> {
     const state = this.store.state();
     const def = this.store.definition();
     if (!state || !def || !isActive(state)) {
       return null;
     }
-    const { workflow, contact } = await enrollmentContext(
+    const { workflow, contact, subscriptions } = await enrollmentContext(
       database(this.env.DB),
+      state.orgId,
       state.workflowId,
       state.contactId,
     );
+    this.store.setSubscriptions(subscriptions);
     if (!workflow || workflow.deletedAt != null) {
       await this.end({ type: "cancel", reason: "workflow_deleted" });
       return null;
@@ -240,23 +271,47 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     if (workflow.status === "paused" && input.type === "wake") {
       // Held at its next step until the workflow is active again.
       const holdUntil = now + HOLD_RECHECK_MS;
-      await this.mirror.write(state, holdUntil);
+      await this.mirror.write(state, holdUntil, this.outbox.size());
       await this.ctx.storage.setAlarm(holdUntil);
       return null;
     }
+    return this.step(state, def, input);
+  }
 
+  /**
+   * Advance, hand off the effects someone wants, persist, mirror (or leave it to the next run),
+   * re-arm. `extra`: effects decided outside the engine (the enrollment's creation event).
+   */
+  private async step(
+    state: EnrollmentState,
+    def: WorkflowDefinition,
+    input: EngineInput,
+    extra: Effect[] = [],
+  ): Promise<AdvanceResult> {
+    const now = Date.now();
     const result = advance(def, state, input, now);
+    const effects = this.wanted([...extra, ...result.effects]);
     // Effects first: a crash after this re-runs the same visit with the same keys, which consumers dedupe.
-    await this.outbox.dispatch(await jobsFor(result.state, def, result.effects));
+    await this.outbox.dispatch(await jobsFor(result.state, def, effects));
     this.store.save(result.state, result.logs);
     this.mirror.note(
       result.logs,
       Object.assign({}, ...result.effects.map((e) => (e.type === "update_contact" ? e.data : {}))),
     );
-    await this.mirror.write(result.state, result.wakeAt);
+    await this.mirror.settle(result.state, result.wakeAt, this.outbox.size(), now);
     await this.arm(result.wakeAt);
     countEngine(result.logs.filter((l) => l.status === "started").length);
     return result;
+  }
+
+  /** Drops lifecycle events no webhook of the org subscribes to (nobody would receive them). */
+  private wanted(effects: Effect[]): Effect[] {
+    const types = this.store.subscriptions();
+    if (types === null) {
+      return effects; // never looked: the webhook consumer decides
+    }
+    const set = new Set(types);
+    return effects.filter((e) => e.type !== "emit" || wants(set, e.eventType));
   }
 
   /**
@@ -271,6 +326,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       return false;
     }
     const result = advance(def, state, input, Date.now());
+    const effects = this.wanted(result.effects);
     const tolerate = (what: string) => (err: unknown) => {
       if (!tolerant) {
         throw err;
@@ -278,20 +334,20 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       this.log.error(what, { error: errorText(err) });
     };
     await this.outbox
-      .dispatch(await jobsFor(result.state, def, result.effects))
+      .dispatch(await jobsFor(result.state, def, effects))
       .catch(tolerate("emit on failure lost"));
     this.store.save(result.state, result.logs);
     this.mirror.note(result.logs);
     await this.arm(null);
     await this.mirror
-      .write(result.state, this.outbox.nextWake())
+      .write(result.state, this.outbox.nextWake(), this.outbox.size())
       .catch(tolerate("mirror deferred to watchdog"));
     return true;
   }
 
   /** Sends again the effects whose consumer never confirmed them (a queue lost them). */
-  private async redeliver() {
-    const due = this.outbox.due();
+  private async redeliver(staleAfterMs?: number) {
+    const due = this.outbox.due(Date.now(), staleAfterMs);
     if (due.length > 0) {
       this.log.warn("re-sending unconfirmed effects", { count: due.length });
       await this.outbox.dispatch(due);
@@ -299,8 +355,9 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     const state = this.store.state();
     if (!isActive(state)) {
       await this.arm(null);
-      if (state && due.length > 0) {
-        await this.mirror.write(state, this.outbox.nextWake());
+      if (state) {
+        // Effects still unconfirmed at their check: D1 shows the end, with the count pending.
+        await this.mirror.flush(state, this.outbox.nextWake(), this.outbox.size());
       }
     } else if (due.length > 0) {
       await this.arm(state?.wait?.until ?? null);

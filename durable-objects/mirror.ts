@@ -1,13 +1,28 @@
 // The D1 mirror of an enrollment: the summary that list queries, funnels and the watchdog need
-// (status, current step, wait, next run), written with a growing seq so that a late, stale
-// write never wins. Step counters and update_contact merges ride in the same batch; what a
-// failed write did not carry is kept for the next one.
+// (status, current step, wait, next run, effects not yet confirmed), written with a growing
+// seq so that a late, stale write never wins. Step counters and update_contact merges ride in
+// the same batch; what a failed write did not carry is kept for the next one.
+//
+// Coalesced: a run that leaves the enrollment running, or waiting on a timer due within
+// MIRROR_DEFER_MS, writes nothing — the next run's write carries it. Waiting for an event, a
+// longer wait and an update_contact merge are written at once. Finishing is written once its
+// last effects are confirmed (usually within a second), or at the first redelivery check if
+// they are not, then showing how many are still pending — so D1 never shows an enrollment
+// completed while its work is unaccounted for.
 import type { Db } from "../src/db/client";
 import { type StepCounts, writeMirror } from "../src/db/enrollments";
+import { summaryOf } from "../src/domain/enrollments";
 import type { EnrollmentState, LogLine } from "../src/engine/types";
+
+/** A wait this short is not worth a D1 write: the run after it writes. */
+export const MIRROR_DEFER_MS = 5_000;
 
 interface Pending {
   seq: number;
+  /** The unconfirmed effects the last write reported. */
+  effects?: number;
+  /** A run's state that no write has carried yet. */
+  dirty?: boolean;
   /** Logs whose step counters are not yet in D1. */
   counts: Record<string, StepCounts>;
   /** update_contact merges not yet written to D1. */
@@ -70,12 +85,49 @@ export class Mirror {
     this.kv.put(KEY, p);
   }
 
+  /** Writes now, or leaves it to a later run, confirmation or redelivery check. */
+  async settle(
+    state: EnrollmentState,
+    wakeAt: number | null,
+    pendingEffects: number,
+    now = Date.now(),
+  ): Promise<void> {
+    const p = this.pending();
+    const finished = !(state.status === "running" || state.status === "waiting");
+    const deferrable =
+      (finished && pendingEffects > 0) ||
+      state.status === "running" ||
+      (state.status === "waiting" &&
+        state.wait?.kind !== "event" &&
+        wakeAt !== null &&
+        wakeAt - now <= MIRROR_DEFER_MS);
+    if (deferrable && Object.keys(p.contactData).length === 0) {
+      this.kv.put(KEY, { ...p, dirty: true });
+      return;
+    }
+    await this.write(state, wakeAt, pendingEffects);
+  }
+
+  /**
+   * A finished enrollment: write what D1 has not seen — its end (once its effects are
+   * confirmed, or with the count still pending), or the confirmation of effects it reported.
+   */
+  async flush(state: EnrollmentState, nextRunAt: number | null, pendingEffects: number) {
+    const p = this.pending();
+    if (p.dirty || (p.effects ?? 0) !== pendingEffects) {
+      await this.write(state, nextRunAt, pendingEffects);
+    }
+  }
+
   /** Writes the summary with the next seq; pending counters and contact merges ride in the same batch. */
-  async write(state: EnrollmentState, nextRunAt: number | null = null): Promise<void> {
+  async write(
+    state: EnrollmentState,
+    nextRunAt: number | null = null,
+    pendingEffects = 0,
+  ): Promise<void> {
     const p = this.pending();
     const seq = p.seq + 1;
-    this.kv.put(KEY, { seq, counts: {}, contactData: {} });
-    const active = state.status === "running" || state.status === "waiting";
+    this.kv.put(KEY, { seq, effects: pendingEffects, dirty: false, counts: {}, contactData: {} });
     const merge =
       Object.keys(p.contactData).length > 0
         ? { orgId: state.orgId, contactId: state.contactId, data: p.contactData }
@@ -87,20 +139,8 @@ export class Mirror {
         {
           id: state.id,
           seq,
-          status: state.status,
-          currentStepId: state.currentStepId,
-          nextRunAt: active ? (nextRunAt ?? state.wait?.until ?? null) : nextRunAt,
-          waitingEvent:
-            state.status === "waiting" && state.wait?.kind === "event"
-              ? (state.wait.event ?? null)
-              : null,
-          waitingUntil: state.status === "waiting" ? (state.wait?.until ?? null) : null,
-          exitReason: state.exitReason,
-          // Objects started before errors had codes kept a plain message.
-          error: typeof state.error === "string" ? state.error : (state.error?.message ?? null),
-          errorCode: typeof state.error === "string" ? "step_failed" : (state.error?.code ?? null),
+          ...summaryOf(state, nextRunAt, pendingEffects),
           updatedAt: Date.now(),
-          completedAt: state.completedAt,
         },
         Object.values(p.counts),
         merge,
@@ -115,6 +155,8 @@ export class Mirror {
         t.failed += c.failed;
       }
       cur.contactData = { ...p.contactData, ...cur.contactData };
+      cur.effects = p.effects;
+      cur.dirty = true;
       this.kv.put(KEY, cur);
       throw err;
     }

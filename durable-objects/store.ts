@@ -49,6 +49,15 @@ export class EnrollmentStore {
     this.kv.put("meta", { definition } satisfies Meta);
   }
 
+  /** The event types the org's webhooks wanted when the object last looked (null: never looked). */
+  subscriptions(): string[] | null {
+    return this.kv.get<string[]>("subscriptions") ?? null;
+  }
+
+  setSubscriptions(types: string[]) {
+    this.kv.put("subscriptions", types);
+  }
+
   /** The new state and the run's log lines, together (the object's storage writes are atomic per run). */
   save(state: EnrollmentState, logs: LogLine[]) {
     for (const l of logs) {

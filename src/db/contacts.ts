@@ -43,6 +43,22 @@ export const getContact = (db: Db, orgId: string, id: string) =>
     .where(and(eq(contacts.orgId, orgId), eq(contacts.id, id)))
     .get();
 
+/** Many contacts of the org by id, in slices under the parameter limit. */
+export async function getContacts(db: Db, orgId: string, ids: string[]) {
+  const out: ContactRow[] = [];
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += 90) {
+    out.push(
+      ...(await db
+        .select()
+        .from(contacts)
+        .where(and(eq(contacts.orgId, orgId), inArray(contacts.id, unique.slice(i, i + 90))))
+        .all()),
+    );
+  }
+  return out;
+}
+
 export const findContactByEmail = (db: Db, orgId: string, email: string) =>
   db
     .select()
@@ -114,6 +130,143 @@ export async function upsertContact(db: Db, orgId: string, input: ContactFields,
     }
   }
   throw new Error("contact upsert did not converge");
+}
+
+/** D1 binds at most 100 parameters per statement: lists are queried in slices of this size. */
+const IN_SLICE = 90;
+
+export const findContactsByEmails = (db: Db, orgId: string, emails: string[]) =>
+  findByKeys(db, orgId, contacts.email, emails);
+
+export const findContactsByExternalIds = (db: Db, orgId: string, ids: string[]) =>
+  findByKeys(db, orgId, contacts.externalId, ids);
+
+async function findByKeys(
+  db: Db,
+  orgId: string,
+  column: typeof contacts.email | typeof contacts.externalId,
+  keys: string[],
+) {
+  const out: ContactRow[] = [];
+  for (let i = 0; i < keys.length; i += IN_SLICE) {
+    out.push(
+      ...(await db
+        .select()
+        .from(contacts)
+        .where(and(eq(contacts.orgId, orgId), inArray(column, keys.slice(i, i + IN_SLICE))))
+        .all()),
+    );
+  }
+  return out;
+}
+
+export interface Upserted {
+  contact: ContactRow;
+  created: boolean;
+  previous: ContactRow | null;
+}
+
+/**
+ * upsertContact for many inputs with few round trips: one lookup per key kind, one batch of
+ * inserts for the new contacts (several rows per statement) and updates for the changed ones.
+ * Inputs that name the same contact twice, and any insert that lost a race, go through
+ * upsertContact one by one. A batch that fails (a quota reached) is retried one by one too, so
+ * each input gets its own answer; `results[i]` is an Error for an input that failed.
+ */
+export async function upsertContacts(
+  db: Db,
+  orgId: string,
+  inputs: ContactFields[],
+  now = Date.now(),
+): Promise<(Upserted | Error)[]> {
+  const results: (Upserted | Error | undefined)[] = new Array(inputs.length);
+  const keyOf = (c: ContactFields) =>
+    c.email ? `e:${c.email}` : c.externalId ? `x:${c.externalId}` : null;
+  const seen = new Set<string>();
+  const batchable: number[] = [];
+  const oneByOne: number[] = [];
+  inputs.forEach((c, i) => {
+    const k = keyOf(c);
+    if (k && !seen.has(k)) {
+      seen.add(k);
+      batchable.push(i);
+    } else {
+      oneByOne.push(i);
+    }
+  });
+  const emails = batchable.flatMap((i) => (inputs[i].email ? [inputs[i].email as string] : []));
+  const externals = batchable.flatMap((i) =>
+    !inputs[i].email && inputs[i].externalId ? [inputs[i].externalId as string] : [],
+  );
+  const [byEmail, byExternal] = await Promise.all([
+    findByKeys(db, orgId, contacts.email, emails),
+    findByKeys(db, orgId, contacts.externalId, externals),
+  ]);
+  const existing = new Map<string, ContactRow>([
+    ...byEmail.map((r) => [`e:${r.email}`, r] as const),
+    ...byExternal.map((r) => [`x:${r.externalId}`, r] as const),
+  ]);
+  const fresh: { i: number; row: ContactRow }[] = [];
+  const changed: ContactRow[] = [];
+  for (const i of batchable) {
+    const prior = existing.get(keyOf(inputs[i]) as string);
+    if (prior) {
+      const next = applyFields(prior, inputs[i], now);
+      changed.push(next);
+      results[i] = { contact: next, created: false, previous: prior };
+    } else {
+      const blank: ContactRow = {
+        id: newId("con", now),
+        orgId,
+        ...NO_PERSONAL_DATA,
+        subscribed: true,
+        suppressed: null,
+        unsubscribedAt: null,
+        erasedAt: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      fresh.push({ i, row: applyFields(blank, inputs[i], now) });
+    }
+  }
+  const PER_INSERT = 6; // 15 columns: 6 rows stay under the 100-parameter limit
+  const inserts = [];
+  for (let j = 0; j < fresh.length; j += PER_INSERT) {
+    inserts.push(
+      db
+        .insert(contacts)
+        .values(fresh.slice(j, j + PER_INSERT).map((f) => f.row))
+        .onConflictDoNothing()
+        .returning({ id: contacts.id }),
+    );
+  }
+  const updates = changed.map((row) => db.update(contacts).set(row).where(eq(contacts.id, row.id)));
+  const stmts = [...inserts, ...updates];
+  let insertedIds = new Set<string>();
+  if (stmts.length > 0) {
+    try {
+      const out = await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+      insertedIds = new Set(
+        (out.slice(0, inserts.length) as { id: string }[][]).flat().map((r) => r.id),
+      );
+    } catch {
+      // One input broke the batch (a quota): everyone gets their own answer.
+      return Promise.all(
+        inputs.map((c) => upsertContact(db, orgId, c, now).catch((err: Error) => err)),
+      );
+    }
+  }
+  for (const f of fresh) {
+    if (insertedIds.has(f.row.id)) {
+      results[f.i] = { contact: f.row, created: true, previous: null };
+    } else {
+      oneByOne.push(f.i); // lost a race to another request
+    }
+  }
+  for (const i of oneByOne.sort((a, b) => a - b)) {
+    results[i] = await upsertContact(db, orgId, inputs[i], now).catch((err: Error) => err);
+  }
+  return results as (Upserted | Error)[];
 }
 
 export async function updateContact(

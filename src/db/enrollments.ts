@@ -2,19 +2,57 @@
 // enrollment objects write with a growing seq, funnels, and the watchdog's overdue scan.
 import { and, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { ACTIVE_STATUSES, contacts, enrollments, stepStats, workflows } from "./schema";
+import { ACTIVE_STATUSES, contacts, enrollments, stepStats, webhooks, workflows } from "./schema";
 
 export type EnrollmentRow = typeof enrollments.$inferSelect;
 
-/** Inserts the reservation; false when the contact already has an active enrollment in the workflow. */
-export async function reserveEnrollment(db: Db, row: EnrollmentRow) {
-  const res = await db
-    .insert(enrollments)
-    .values(row)
-    .onConflictDoNothing()
-    .returning({ id: enrollments.id })
-    .all();
-  return res.length === 1;
+/** D1 binds at most 100 parameters per statement. */
+const IN_SLICE = 90;
+/** 23 columns: 4 rows per insert stay under the parameter limit. */
+const ROWS_PER_INSERT = 4;
+
+/** Inserts many reservations in one round trip; returns the ids inserted (others conflicted). */
+export async function reserveEnrollments(db: Db, rows: EnrollmentRow[]): Promise<Set<string>> {
+  if (rows.length === 0) {
+    return new Set();
+  }
+  const stmts = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    stmts.push(
+      db
+        .insert(enrollments)
+        .values(rows.slice(i, i + ROWS_PER_INSERT))
+        .onConflictDoNothing()
+        .returning({ id: enrollments.id }),
+    );
+  }
+  const out = await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+  return new Set(out.flat().map((r) => r.id));
+}
+
+/** Each contact's latest enrollment in the workflow, for many contacts. */
+export async function priorEnrollments(db: Db, workflowId: string, contactIds: string[]) {
+  const latest = new Map<string, { id: string; status: EnrollmentRow["status"] }>();
+  const unique = [...new Set(contactIds)];
+  for (let i = 0; i < unique.length; i += IN_SLICE) {
+    const rows = await db
+      .select({ id: enrollments.id, contactId: enrollments.contactId, status: enrollments.status })
+      .from(enrollments)
+      .where(
+        and(
+          eq(enrollments.workflowId, workflowId),
+          inArray(enrollments.contactId, unique.slice(i, i + IN_SLICE)),
+        ),
+      )
+      .all();
+    for (const r of rows) {
+      const cur = latest.get(r.contactId);
+      if (!cur || r.id > cur.id) {
+        latest.set(r.contactId, { id: r.id, status: r.status });
+      }
+    }
+  }
+  return latest;
 }
 
 export const releaseReservation = (db: Db, id: string) =>
@@ -28,15 +66,6 @@ export const getEnrollment = (db: Db, orgId: string, id: string) =>
     .select()
     .from(enrollments)
     .where(and(eq(enrollments.orgId, orgId), eq(enrollments.id, id)))
-    .get();
-
-export const priorEnrollment = (db: Db, workflowId: string, contactId: string) =>
-  db
-    .select({ id: enrollments.id, status: enrollments.status })
-    .from(enrollments)
-    .where(and(eq(enrollments.workflowId, workflowId), eq(enrollments.contactId, contactId)))
-    .orderBy(desc(enrollments.id))
-    .limit(1)
     .get();
 
 export interface EnrollmentFilter {
@@ -101,6 +130,44 @@ export const activeEnrollmentIds = (
     .limit(limit)
     .all();
 
+/** enrollmentsAwaiting for many contacts and names at once (one query per slice of contacts). */
+export async function enrollmentsAwaitingAny(db: Db, contactIds: string[], names: string[]) {
+  const out: {
+    id: string;
+    contactId: string;
+    status: EnrollmentRow["status"];
+    waitingEvent: string | null;
+  }[] = [];
+  const unique = [...new Set(contactIds)];
+  const allNames = [...new Set(names)];
+  // Under D1's 100 parameters: 40 contacts and 50 names per query.
+  for (let n = 0; n < allNames.length; n += 50) {
+    const events = allNames.slice(n, n + 50);
+    for (let i = 0; i < unique.length; i += 40) {
+      out.push(
+        ...(await db
+          .select({
+            id: enrollments.id,
+            contactId: enrollments.contactId,
+            status: enrollments.status,
+            waitingEvent: enrollments.waitingEvent,
+          })
+          .from(enrollments)
+          .where(
+            and(
+              inArray(enrollments.contactId, unique.slice(i, i + 40)),
+              inArray(enrollments.status, [...ACTIVE_STATUSES]),
+              or(inArray(enrollments.waitingEvent, events), eq(enrollments.status, "running")),
+            ),
+          )
+          .all()),
+      );
+    }
+  }
+  // A running enrollment matches every slice of names: keep each once.
+  return [...new Map(out.map((r) => [r.id, r])).values()];
+}
+
 /** Enrollments of a contact that may be waiting for `event`: mirrored as waiting for it, or mid-run (not mirrored yet). */
 export const enrollmentsAwaiting = (db: Db, contactId: string, event: string) =>
   db
@@ -128,6 +195,7 @@ export interface Mirror {
   errorCode: EnrollmentRow["errorCode"];
   updatedAt: number;
   completedAt: number | null;
+  pendingEffects: number;
 }
 
 export interface StepCounts {
@@ -292,14 +360,30 @@ export const deleteEnrollmentRow = (db: Db, orgId: string, id: string) =>
     .where(and(eq(enrollments.orgId, orgId), eq(enrollments.id, id)))
     .run();
 
-/** What an enrollment object reads at each run, in one round trip: its workflow's status and its contact. */
-export async function enrollmentContext(db: Db, workflowId: string, contactId: string) {
-  const [wf, contact] = await db.batch([
+/**
+ * What an enrollment object reads at each run, in one round trip: its workflow's status, its
+ * contact, and the event types the org's active webhooks want (so it emits only those).
+ */
+export async function enrollmentContext(
+  db: Db,
+  orgId: string,
+  workflowId: string,
+  contactId: string,
+) {
+  const [wf, contact, hooks] = await db.batch([
     db
       .select({ status: workflows.status, deletedAt: workflows.deletedAt })
       .from(workflows)
       .where(eq(workflows.id, workflowId)),
     db.select().from(contacts).where(eq(contacts.id, contactId)),
+    db
+      .select({ events: webhooks.events })
+      .from(webhooks)
+      .where(and(eq(webhooks.orgId, orgId), eq(webhooks.active, true))),
   ]);
-  return { workflow: wf[0], contact: contact[0] };
+  return {
+    workflow: wf[0],
+    contact: contact[0],
+    subscriptions: [...new Set(hooks.flatMap((h) => h.events))],
+  };
 }

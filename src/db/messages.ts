@@ -7,8 +7,50 @@ export type MessageRow = typeof messages.$inferSelect;
 
 /** Inserts the message for `key` if new and returns the stored row. */
 export async function ensureMessage(db: Db, row: MessageRow) {
-  await db.insert(messages).values(row).onConflictDoNothing().run();
-  return db.select().from(messages).where(eq(messages.key, row.key)).get();
+  return (await insertOrGetMessage(db, row)).row;
+}
+
+/** insertOrGetMessage for many rows: one batch of inserts, one lookup of those that existed. */
+export async function insertOrGetMessages(
+  db: Db,
+  rows: MessageRow[],
+): Promise<{ row: MessageRow | undefined; fresh: boolean }[]> {
+  if (rows.length === 0) {
+    return [];
+  }
+  const stmts = rows.map((r) => db.insert(messages).values(r).onConflictDoNothing().returning());
+  const inserted = await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+  const missing = rows.filter((_, i) => inserted[i].length === 0).map((r) => r.key);
+  const existing = new Map<string, MessageRow>();
+  for (let i = 0; i < missing.length; i += 90) {
+    for (const m of await db
+      .select()
+      .from(messages)
+      .where(inArray(messages.key, missing.slice(i, i + 90)))
+      .all()) {
+      existing.set(m.key, m);
+    }
+  }
+  return rows.map((r, i) =>
+    inserted[i].length > 0
+      ? { row: inserted[i][0], fresh: true }
+      : { row: existing.get(r.key), fresh: false },
+  );
+}
+
+/** The message for `key`: `row` inserted (fresh) in one statement, or the one already stored. */
+export async function insertOrGetMessage(
+  db: Db,
+  row: MessageRow,
+): Promise<{ row: MessageRow | undefined; fresh: boolean }> {
+  const [inserted] = await db.insert(messages).values(row).onConflictDoNothing().returning().all();
+  if (inserted) {
+    return { row: inserted, fresh: true };
+  }
+  return {
+    row: await db.select().from(messages).where(eq(messages.key, row.key)).get(),
+    fresh: false,
+  };
 }
 
 /** Claims a queued message for one send attempt; a claim older than `staleMs` may be taken over. */

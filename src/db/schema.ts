@@ -126,12 +126,27 @@ export const events = sqliteTable(
     data: json<Record<string, unknown>>("data").notNull(),
     occurredAt: ms("occurred_at").notNull(),
     receivedAt: ms("received_at").notNull(),
+    /** The client's own id for the event (POST /v1/events `id`), or a system event's key: never stored twice. */
+    clientId: text("client_id"),
   },
   (t) => [
     index("events_contact_time").on(t.orgId, t.contactId, t.occurredAt),
     index("events_name_time").on(t.orgId, t.name, t.occurredAt),
+    uniqueIndex("events_client_id").on(t.orgId, t.clientId).where(sql`client_id is not null`),
   ],
 );
+
+/**
+ * Tracked events accepted but not fanned out yet (the event's own outbox): the event consumer
+ * claims and deletes a row when it has fanned the event out; the watchdog re-queues a row whose
+ * job was lost, so an accepted event is never lost.
+ */
+export const eventFanouts = sqliteTable("event_fanouts", {
+  eventId: text("event_id").primaryKey(),
+  orgId: text("org_id").notNull(),
+  queuedAt: ms("queued_at").notNull(),
+  claimedAt: ms("claimed_at"),
+});
 
 export const templates = sqliteTable(
   "templates",
@@ -218,6 +233,8 @@ export const enrollments = sqliteTable(
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
     completedAt: ms("completed_at"),
+    /** Effects handed to a queue that their consumer has not confirmed yet. */
+    pendingEffects: integer("pending_effects").notNull().default(0),
   },
   (t) => [
     uniqueIndex("enrollments_one_active")
@@ -225,9 +242,9 @@ export const enrollments = sqliteTable(
       .where(sql`status in ('running', 'waiting')`),
     index("enrollments_org").on(t.orgId, t.id),
     index("enrollments_workflow").on(t.workflowId, t.status, t.id),
+    // Also serves "waiting for an event" lookups: a contact has few enrollments.
     index("enrollments_contact").on(t.contactId, t.status),
-    index("enrollments_waiting").on(t.contactId, t.waitingEvent),
-    index("enrollments_due").on(t.nextRunAt),
+    index("enrollments_due").on(t.nextRunAt).where(sql`next_run_at is not null`),
   ],
 );
 

@@ -40,6 +40,16 @@ export const deleteWebhook = async (db: Db, orgId: string, id: string) =>
       .all()
   ).length === 1;
 
+/** The event types the org's active subscriptions want (`*` for all). */
+export async function subscribedTypes(db: Db, orgId: string): Promise<Set<string>> {
+  const rows = await db
+    .select({ events: webhooks.events })
+    .from(webhooks)
+    .where(and(eq(webhooks.orgId, orgId), eq(webhooks.active, true)))
+    .all();
+  return new Set(rows.flatMap((r) => r.events));
+}
+
 /** Active subscriptions of the org that want `type`. */
 export const subscribersOf = (db: Db, orgId: string, type: string) =>
   db

@@ -4,21 +4,23 @@
 // enrollment unless the step says onError: "continue"); exhausted jobs are dead-lettered.
 import { type Db, database } from "../db/client";
 import { type ConnectionRow, getConnection, getConnectionByKey } from "../db/connections";
-import { type ContactRow, getContact } from "../db/contacts";
+import { type ContactRow, getContacts } from "../db/contacts";
 import {
   claimMessage,
   ensureMessage,
   getMessageById,
+  insertOrGetMessages,
   type MessageRow,
   settleMessage,
 } from "../db/messages";
 import { CompositionError, composeEmail } from "../domain/compose";
 import { confirmEffects, enrollmentStub } from "../domain/enrollments";
-import { recordSystemEvent } from "../domain/history";
+import { recordSystemEvent, recordSystemEvents } from "../domain/history";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
 import { errorText, type Logger } from "../ground/log";
-import type { EmailJob } from "../ground/queues";
+import { Memo } from "../ground/memo";
+import type { EmailJob, SystemEvent } from "../ground/queues";
 import { backoffSeconds } from "../ground/retry";
 import { OUTBOX, providerOf } from "../providers";
 import { type Credentials, type Provider, ProviderError } from "../providers/provider";
@@ -33,7 +35,8 @@ const CLAIM_STALE_MS = 60_000;
 /** A failure retrying cannot fix: the message fails at once. */
 class PermanentFailure extends Error {}
 
-function newMessageRow(job: EmailJob, to: string, now: number): MessageRow {
+/** The message row of a job; `claimed`: created already claimed for this attempt. */
+function newMessageRow(job: EmailJob, to: string, now: number, claimed = false): MessageRow {
   return {
     id: newId("msg", now),
     orgId: job.orgId,
@@ -59,7 +62,7 @@ function newMessageRow(job: EmailJob, to: string, now: number): MessageRow {
     lastClickedAt: null,
     linkClickedAt: null,
     deliveredAt: null,
-    sendingAt: null,
+    sendingAt: claimed ? now : null,
     nextAttemptAt: now,
     job,
     createdAt: now,
@@ -67,8 +70,20 @@ function newMessageRow(job: EmailJob, to: string, now: number): MessageRow {
   };
 }
 
-/** The connection the step names, else the org's default, else the outbox. */
-async function resolveProvider(
+/** The connection the step names, else the org's default, else the outbox (once per batch). */
+function resolveProvider(
+  env: Env,
+  db: Db,
+  orgId: string,
+  connectionId: string | undefined,
+  memo: Memo,
+): Promise<{ provider: Provider; credentials: Credentials; from: string | null }> {
+  return memo.get(`provider ${orgId} ${connectionId ?? ""}`, () =>
+    loadProvider(env, db, orgId, connectionId),
+  );
+}
+
+async function loadProvider(
   env: Env,
   db: Db,
   orgId: string,
@@ -136,22 +151,76 @@ function unsendable(contact: ContactRow | undefined): string | null {
   return null;
 }
 
+/** What a batch reads and records for all its jobs at once: the contacts and the message rows. */
+interface Prepared {
+  contact: ContactRow | undefined;
+  message: MessageRow;
+  fresh: boolean;
+}
+
+/**
+ * The batch's first phase, in few round trips: its contacts (one query per org), its message
+ * rows (one batch: new rows are created already claimed for this attempt), and the
+ * confirmations to the enrollments (the jobs are durable in D1 from here on: the watchdog
+ * re-queues a job a queue loses).
+ */
+async function prepare(
+  env: Env,
+  db: Db,
+  jobs: EmailJob[],
+  log: Logger,
+): Promise<{ prepared: Prepared[]; confirmed: Promise<void> }> {
+  const now = Date.now();
+  const orgs = [...new Set(jobs.map((j) => j.orgId))];
+  const contacts = new Map<string, ContactRow>();
+  await Promise.all(
+    orgs.map(async (orgId) => {
+      const ids = jobs.filter((j) => j.orgId === orgId).map((j) => j.contactId);
+      for (const c of await getContacts(db, orgId, ids)) {
+        contacts.set(c.id, c);
+      }
+    }),
+  );
+  const rows = await insertOrGetMessages(
+    db,
+    jobs.map((j) => newMessageRow(j, contacts.get(j.contactId)?.email ?? "", now, true)),
+  );
+  // Confirmations go out while the batch sends; the batch waits for them before it acks.
+  const confirmed = confirmEffects(
+    env,
+    jobs.map((j) => ({ enrollmentId: j.enrollmentId, key: j.key })),
+    log,
+  );
+  return {
+    prepared: jobs.map((j, i) => ({
+      contact: contacts.get(j.contactId),
+      message: rows[i].row as MessageRow,
+      fresh: rows[i].fresh,
+    })),
+    confirmed,
+  };
+}
+
 /** Sends one job; returns a retry delay in seconds, or null when the job is finished. */
 export async function deliverEmail(
   env: Env,
   job: EmailJob,
   attempts: number,
   log: Logger,
+  memo = new Memo(),
+  prepared?: Prepared,
+  /** Collects email.sent events for the batch to record at once; recorded here when absent. */
+  sent?: SystemEvent[],
 ): Promise<number | null> {
   const db = database(env.DB);
   const now = Date.now();
-  const contact = await getContact(db, job.orgId, job.contactId);
-  const message = (await ensureMessage(
-    db,
-    newMessageRow(job, contact?.email ?? "", now),
-  )) as MessageRow;
-  // The job is now durable in D1 (the watchdog re-queues it if the queue loses it): the enrollment may stop tracking it.
-  await confirmEffects(env, [{ enrollmentId: job.enrollmentId, key: job.key }], log);
+  let ready = prepared;
+  if (!ready) {
+    const one = await prepare(env, db, [job], log);
+    await one.confirmed;
+    ready = one.prepared[0];
+  }
+  const { contact, message, fresh } = ready;
   if (message.status !== "queued") {
     return null;
   }
@@ -161,7 +230,7 @@ export async function deliverEmail(
     await settleMessage(db, message.id, { status: "suppressed", error: `Not sent: ${why}` });
     return null;
   }
-  if (!(await claimMessage(db, message.id, now, CLAIM_STALE_MS))) {
+  if (!fresh && !(await claimMessage(db, message.id, now, CLAIM_STALE_MS))) {
     // Another delivery of this job holds the claim; look again after it would have gone stale.
     const cur = await getMessageById(db, message.id);
     return cur?.status === "queued" ? CLAIM_STALE_MS / 1000 : null;
@@ -173,6 +242,7 @@ export async function deliverEmail(
       db,
       job.orgId,
       job.config.connectionId,
+      memo,
     );
     const email = await composeEmail(
       env,
@@ -181,6 +251,7 @@ export async function deliverEmail(
       message.id,
       contact as ContactRow & { email: string },
       from,
+      memo,
     );
     const result = await provider.send(email, { env, orgId: job.orgId, credentials });
     await settleMessage(db, message.id, {
@@ -192,7 +263,7 @@ export async function deliverEmail(
       sentAt: Date.now(),
       error: null,
     });
-    await recordSystemEvent(env, db, {
+    const sentEvent: SystemEvent = {
       orgId: job.orgId,
       contactId: job.contactId,
       name: "email.sent",
@@ -203,7 +274,12 @@ export async function deliverEmail(
         provider: provider.name,
       },
       key: `${job.key}:email.sent`,
-    });
+    };
+    if (sent) {
+      sent.push(sentEvent); // recorded with the rest of the batch
+    } else {
+      await recordSystemEvent(env, db, sentEvent, memo);
+    }
     return null;
   } catch (err) {
     const permanent = err instanceof PermanentFailure || err instanceof CompositionError;
@@ -243,23 +319,63 @@ async function failMessage(env: Env, db: Db, job: EmailJob, messageId: string, e
   }
 }
 
+/**
+ * A batch's jobs run concurrently (each is independent and idempotent by key); lookups of the
+ * batch (connections, templates, subscriptions) are made once.
+ */
 export async function handleEmailBatch(batch: MessageBatch<EmailJob>, env: Env, log: Logger) {
-  for (const msg of batch.messages) {
-    try {
-      const delay = await deliverEmail(env, msg.body, msg.attempts, log);
-      if (delay === null) {
-        msg.ack();
-      } else {
-        msg.retry({ delaySeconds: delay });
-      }
-    } catch (err) {
-      log.error("email job failed", {
-        key: msg.body.key,
-        attempts: msg.attempts,
-        error: errorText(err),
-      });
+  const memo = new Memo();
+  let prepared: Prepared[];
+  let confirmed: Promise<void>;
+  try {
+    ({ prepared, confirmed } = await prepare(
+      env,
+      database(env.DB),
+      batch.messages.map((m) => m.body),
+      log,
+    ));
+  } catch (err) {
+    log.error("email batch failed", { size: batch.messages.length, error: errorText(err) });
+    for (const msg of batch.messages) {
       msg.retry({ delaySeconds: emailBackoff(env, msg.attempts) });
     }
+    return;
+  }
+  const sent: SystemEvent[] = [];
+  await Promise.all(
+    batch.messages.map((msg, i) => deliverOne(env, msg, log, memo, prepared[i], sent)),
+  );
+  await confirmed;
+  try {
+    await recordSystemEvents(env, database(env.DB), sent, memo);
+  } catch (err) {
+    // The emails are sent and recorded as sent; only their email.sent events are missing.
+    log.error("email.sent events not recorded", { count: sent.length, error: errorText(err) });
+  }
+}
+
+async function deliverOne(
+  env: Env,
+  msg: Message<EmailJob>,
+  log: Logger,
+  memo: Memo,
+  prepared: Prepared,
+  sent: SystemEvent[],
+) {
+  try {
+    const delay = await deliverEmail(env, msg.body, msg.attempts, log, memo, prepared, sent);
+    if (delay === null) {
+      msg.ack();
+    } else {
+      msg.retry({ delaySeconds: delay });
+    }
+  } catch (err) {
+    log.error("email job failed", {
+      key: msg.body.key,
+      attempts: msg.attempts,
+      error: errorText(err),
+    });
+    msg.retry({ delaySeconds: emailBackoff(env, msg.attempts) });
   }
 }
 

@@ -1,5 +1,5 @@
 // The event consumer: opens, clicks and unsubscribes sent by the edge, import chunks, and the
-// fan-out of recorded system events to enrollments.
+// fan-out to enrollments of tracked events and of recorded system events.
 import { database } from "../db/client";
 import { unsubscribeContact } from "../db/contacts";
 import {
@@ -10,7 +10,7 @@ import {
   messagesByIds,
   settleMessage,
 } from "../db/messages";
-import { fanOutSystemEvents } from "../domain/events";
+import { fanOutAccepted, fanOutSystemEvents } from "../domain/events";
 import { recordSystemEvent, recordSystemEvents } from "../domain/history";
 import type { Env } from "../ground/env";
 import { errorText, type Logger } from "../ground/log";
@@ -210,9 +210,35 @@ export async function handleEventBatch(batch: MessageBatch<EventJob>, env: Env, 
       }
     }
   }
+  const fanouts = batch.messages.filter((m) => m.body.kind === "fanout") as Message<
+    Extract<EventJob, { kind: "fanout" }>
+  >[];
+  if (fanouts.length > 0) {
+    try {
+      await fanOutAccepted(
+        env,
+        database(env.DB),
+        fanouts.flatMap((m) => m.body.eventIds),
+        log,
+      );
+      for (const m of fanouts) {
+        m.ack();
+      }
+    } catch (err) {
+      log.error("tracked event fan-out failed", { size: fanouts.length, error: errorText(err) });
+      for (const m of fanouts) {
+        m.retry({ delaySeconds: unexpectedRetry(m.attempts) });
+      }
+    }
+  }
   for (const msg of batch.messages) {
     const job = msg.body;
-    if (job.kind === "open" || job.kind === "click" || job.kind === "system") {
+    if (
+      job.kind === "open" ||
+      job.kind === "click" ||
+      job.kind === "system" ||
+      job.kind === "fanout"
+    ) {
       continue;
     }
     try {

@@ -2,11 +2,12 @@
 // - enrollments overdue by more than a minute are poked (their object re-arms a lost alarm
 //   and re-sends effects no consumer confirmed), and reservations whose start never landed
 //   are started from D1;
-// - queued emails, pending webhook deliveries and import chunks whose queue job is long
-//   overdue are queued again (every consumer is idempotent);
+// - accepted events not fanned out, queued emails, pending webhook deliveries and import chunks
+//   whose queue job is overdue are queued again (every consumer is idempotent);
 // - expired idempotency keys are purged.
 import { type Db, database } from "../db/client";
 import { cancelReservation, overdueEnrollments } from "../db/enrollments";
+import { overdueFanouts } from "../db/events";
 import { purgeExpiredKeys } from "../db/idempotency";
 import { claimStalledChunks } from "../db/imports";
 import { claimOverdueMessages } from "../db/messages";
@@ -18,6 +19,8 @@ import type { EmailJob } from "../ground/queues";
 import { sendInSlices } from "../ground/retry";
 
 const GRACE_MS = 60_000;
+/** An accepted event not fanned out this long after its job was queued: the job was lost. */
+const FANOUT_GRACE_MS = 15_000;
 const BATCH = 500;
 /** A re-queued job gets this long to run before it is considered lost again. */
 const REQUEUE_PUSH_MS = 5 * 60_000;
@@ -59,6 +62,12 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
     env.WEBHOOK_QUEUE,
     deliveries.map((d) => ({ kind: "deliver" as const, deliveryId: d.id })),
   );
+  const fanouts = await overdueFanouts(db, now, FANOUT_GRACE_MS, 60_000, BATCH * 10);
+  const fanoutJobs = [];
+  for (let i = 0; i < fanouts.length; i += 100) {
+    fanoutJobs.push({ kind: "fanout" as const, eventIds: fanouts.slice(i, i + 100) });
+  }
+  await sendInSlices(env.EVENT_QUEUE, fanoutJobs);
   const chunks = await claimStalledChunks(db, now, GRACE_MS, BATCH);
   await sendInSlices(
     env.EVENT_QUEUE,
@@ -68,12 +77,13 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
   const report = {
     ...enrollments,
     requeued: {
+      events: fanouts.length,
       messages: messages.length,
       deliveries: deliveries.length,
       importChunks: chunks.length,
     },
   };
-  if (report.overdue + messages.length + deliveries.length + chunks.length > 0) {
+  if (report.overdue + fanouts.length + messages.length + deliveries.length + chunks.length > 0) {
     log.info("watchdog", { overdue: report.overdue, ...report.outcomes, ...report.requeued });
   }
   return report;

@@ -8,6 +8,7 @@ import { getTemplate } from "../db/templates";
 import { renderTemplate, type TemplateSource } from "../engine/templates";
 import { htmlToText } from "../engine/text";
 import type { Env } from "../ground/env";
+import { Memo } from "../ground/memo";
 import type { EmailJob } from "../ground/queues";
 import type { OutgoingEmail } from "../providers/provider";
 import { signToken, trackingUrl } from "../security/tokens";
@@ -49,7 +50,8 @@ export async function injectTracking(
   opts: TrackingOptions,
 ): Promise<string> {
   const hrefs: string[] = [];
-  if (opts.clicks) {
+  // No anchor at all (a common plain email): nothing to collect.
+  if (opts.clicks && /<a[\s>]/i.test(html)) {
     // First pass collects the links so their tokens can be signed (async) before rewriting.
     await new HTMLRewriter()
       .on("a[href]", {
@@ -109,11 +111,14 @@ export async function composeEmail(
   messageId: string,
   contact: ContactRow & { email: string },
   connectionFrom: string | null,
+  memo = new Memo(),
 ): Promise<OutgoingEmail> {
   const config = job.config;
   let source: TemplateSource & { from?: string | null; replyTo?: string | null };
   if ("templateId" in config) {
-    const t = await getTemplate(db, job.orgId, config.templateId);
+    const t = await memo.get(`template ${job.orgId} ${config.templateId}`, () =>
+      getTemplate(db, job.orgId, config.templateId),
+    );
     if (!t) {
       throw new CompositionError(`Template ${config.templateId} does not exist`);
     }

@@ -10,11 +10,16 @@ import {
   type ContactRow,
   findContactByEmail,
   findContactByExternalId,
+  findContactsByEmails,
+  findContactsByExternalIds,
   getContact,
+  getContacts,
   upsertContact,
+  upsertContacts,
 } from "../db/contacts";
 import { isTimeZone } from "../engine/timezones";
 import type { Env } from "../ground/env";
+import type { Memo } from "../ground/memo";
 import { notFound } from "../http/errors";
 import { Timestamp } from "../http/openapi";
 import { recordSystemEvent } from "./history";
@@ -112,10 +117,35 @@ export const contactSnapshot = (
  * Creates or updates a contact and tells the org's webhooks (contact.created/updated), and
  * records `contact.unsubscribed` when this change unsubscribed it.
  */
-export async function saveContact(env: Env, db: Db, orgId: string, input: ContactFields) {
+export async function saveContact(
+  env: Env,
+  db: Db,
+  orgId: string,
+  input: ContactFields,
+  memo?: Memo,
+) {
   const { contact, created, previous } = await upsertContact(db, orgId, input);
-  await notifyContactChange(env, db, previous, contact, created);
+  await notifyContactChange(env, db, previous, contact, created, memo);
   return { contact, created };
+}
+
+/** saveContact for many inputs (see upsertContacts); `results[i]` is an Error for a failed input. */
+export async function saveContacts(
+  env: Env,
+  db: Db,
+  orgId: string,
+  inputs: ContactFields[],
+  memo?: Memo,
+): Promise<({ contact: ContactRow; created: boolean } | Error)[]> {
+  const results = await upsertContacts(db, orgId, inputs);
+  await Promise.all(
+    results.map((r) =>
+      r instanceof Error
+        ? undefined
+        : notifyContactChange(env, db, r.previous, r.contact, r.created, memo),
+    ),
+  );
+  return results.map((r) => (r instanceof Error ? r : { contact: r.contact, created: r.created }));
 }
 
 export async function notifyContactChange(
@@ -124,12 +154,17 @@ export async function notifyContactChange(
   before: ContactRow | null,
   after: ContactRow,
   created: boolean,
+  memo?: Memo,
 ) {
   const shaped = contactJson(after);
-  await publish(env, after.orgId, created ? "contact.created" : "contact.updated", {
-    contactId: after.id,
-    contact: shaped,
-  });
+  await publish(
+    env,
+    db,
+    after.orgId,
+    created ? "contact.created" : "contact.updated",
+    { contactId: after.id, contact: shaped },
+    { memo },
+  );
   if (before?.subscribed && !after.subscribed) {
     await recordSystemEvent(env, db, {
       orgId: after.orgId,
@@ -164,4 +199,57 @@ export async function resolveContact(
     return existing;
   }
   return (await saveContact(env, db, orgId, ref)).contact;
+}
+
+/**
+ * resolveContact for many references with few round trips: one lookup per kind of reference,
+ * and the unknown emails and external ids created together. `results[i]` is an Error for a
+ * reference that names no contact (an unknown or erased id) or could not be created.
+ */
+export async function resolveContacts(
+  env: Env,
+  db: Db,
+  orgId: string,
+  refs: ContactRef[],
+  memo?: Memo,
+): Promise<(ContactRow | Error)[]> {
+  const ids = refs.flatMap((r) => ("id" in r ? [r.id] : []));
+  const emails = refs.flatMap((r) => ("email" in r ? [r.email] : []));
+  const externals = refs.flatMap((r) => ("externalId" in r ? [r.externalId] : []));
+  const [byId, byEmail, byExternal] = await Promise.all([
+    getContacts(db, orgId, ids),
+    findContactsByEmails(db, orgId, emails),
+    findContactsByExternalIds(db, orgId, externals),
+  ]);
+  const known = new Map<string, ContactRow>([
+    ...byId.map((c) => [`i:${c.id}`, c] as const),
+    ...byEmail.map((c) => [`e:${c.email}`, c] as const),
+    ...byExternal.map((c) => [`x:${c.externalId}`, c] as const),
+  ]);
+  const keyOf = (r: ContactRef) =>
+    "id" in r ? `i:${r.id}` : "email" in r ? `e:${r.email}` : `x:${r.externalId}`;
+  const missing = new Map<string, ContactFields>();
+  for (const r of refs) {
+    if (!("id" in r) && !known.has(keyOf(r))) {
+      missing.set(keyOf(r), r);
+    }
+  }
+  const created = await saveContacts(env, db, orgId, [...missing.values()], memo);
+  const failed = new Map<string, Error>();
+  [...missing.keys()].forEach((k, i) => {
+    const r = created[i];
+    if (r instanceof Error) {
+      failed.set(k, r);
+    } else {
+      known.set(k, r.contact);
+    }
+  });
+  return refs.map((r) => {
+    const k = keyOf(r);
+    const c = known.get(k);
+    if (c && !c.erasedAt) {
+      return c;
+    }
+    return failed.get(k) ?? notFound("Contact");
+  });
 }

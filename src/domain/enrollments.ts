@@ -8,19 +8,21 @@ import {
   activeEnrollmentIds,
   cancelReservation,
   type EnrollmentRow,
-  priorEnrollment,
+  priorEnrollments,
   releaseReservation,
-  reserveEnrollment,
+  reserveEnrollments,
 } from "../db/enrollments";
 import { definitionOf, getVersion, type WorkflowRow } from "../db/workflows";
 import { timezoneFromPhone } from "../engine/phone-timezone";
-import type { WorkflowDefinition } from "../engine/types";
+import type { EnrollmentState, WorkflowDefinition } from "../engine/types";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
 import { errorText, type Logger } from "../ground/log";
+import { Memo } from "../ground/memo";
 import type { EnrollmentSnapshot, StartPayload } from "../ground/rpc";
 import { ApiError } from "../http/errors";
 import { contactSnapshot } from "./contacts";
+import { subscriptionsOf } from "./outbound";
 
 export const enrollmentStub = (env: Env, id: string) =>
   env.ENROLLMENT.get(env.ENROLLMENT.idFromName(id));
@@ -40,6 +42,8 @@ export interface EnrollRequest {
   scheduledAt?: number;
   bypassSendWindow?: boolean;
   triggerEvent?: { name: string; data: Record<string, unknown> };
+  /** A given id (derived from the event that starts it): a second reservation with it is refused. */
+  id?: string;
 }
 
 export type EnrollOutcome =
@@ -72,47 +76,125 @@ export async function enroll(
   req: EnrollRequest,
   log: Logger,
   now = Date.now(),
+  memo = new Memo(),
 ): Promise<EnrollOutcome> {
-  const { workflow, contact } = req;
-  if (workflow.status === "archived") {
-    return { ok: false, code: "workflow_archived", message: "The workflow is archived" };
+  const { workflow, ...item } = req;
+  const [outcome] = await enrollMany(env, db, workflow, [item], log, now, memo);
+  if (outcome instanceof ApiError) {
+    throw outcome;
   }
-  if (workflow.status !== "active") {
-    return {
-      ok: false,
-      code: "workflow_not_active",
-      message: `The workflow is ${workflow.status}, not active`,
-    };
+  return outcome;
+}
+
+export type EnrollItem = Omit<EnrollRequest, "workflow">;
+
+/**
+ * Enrolls many contacts in one workflow with a few round trips: one lookup of their prior
+ * enrollments, one batch of reservations (the partial unique index stays the arbiter of
+ * "already enrolled"), then every object started at once. `outcomes[i]` is an ApiError when
+ * item i's object could not be started (its reservation is released).
+ */
+export async function enrollMany(
+  env: Env,
+  db: Db,
+  workflow: WorkflowRow,
+  items: EnrollItem[],
+  log: Logger,
+  now = Date.now(),
+  memo = new Memo(),
+): Promise<(EnrollOutcome | ApiError)[]> {
+  if (workflow.status === "archived" || workflow.status !== "active") {
+    const refusal: EnrollOutcome =
+      workflow.status === "archived"
+        ? { ok: false, code: "workflow_archived", message: "The workflow is archived" }
+        : {
+            ok: false,
+            code: "workflow_not_active",
+            message: `The workflow is ${workflow.status}, not active`,
+          };
+    return items.map(() => refusal);
   }
-  const prior = await priorEnrollment(db, workflow.id, contact.id);
-  if (prior && (prior.status === "running" || prior.status === "waiting")) {
-    return {
-      ok: false,
-      code: "already_enrolled",
-      message: `The contact is already enrolled (${prior.id})`,
-    };
-  }
-  if (prior && !workflow.allowReentry) {
-    return {
-      ok: false,
-      code: "reentry_not_allowed",
-      message: `The contact went through this workflow before (${prior.id}) and re-entry is off`,
-    };
-  }
+  const [prior, subscriptions] = await Promise.all([
+    priorEnrollments(
+      db,
+      workflow.id,
+      items.map((i) => i.contact.id),
+    ),
+    subscriptionsOf(db, workflow.orgId, memo),
+  ]);
+  const outcomes: (EnrollOutcome | ApiError | undefined)[] = new Array(items.length);
+  const rows: { i: number; row: EnrollmentRow }[] = [];
+  const claimed = new Set<string>();
+  items.forEach((item, i) => {
+    const p = prior.get(item.contact.id);
+    if ((p && (p.status === "running" || p.status === "waiting")) || claimed.has(item.contact.id)) {
+      outcomes[i] = {
+        ok: false,
+        code: "already_enrolled",
+        message: `The contact is already enrolled${p ? ` (${p.id})` : ""}`,
+      };
+      return;
+    }
+    if (p && !workflow.allowReentry) {
+      outcomes[i] = {
+        ok: false,
+        code: "reentry_not_allowed",
+        message: `The contact went through this workflow before (${p.id}) and re-entry is off`,
+      };
+      return;
+    }
+    claimed.add(item.contact.id);
+    rows.push({ i, row: reservation(workflow, item, now) });
+  });
+  const reserved = await reserveEnrollments(
+    db,
+    rows.map((r) => r.row),
+  );
+  const definition = definitionOf(workflow);
+  await Promise.all(
+    rows.map(async ({ i, row }) => {
+      if (!reserved.has(row.id)) {
+        outcomes[i] = {
+          ok: false,
+          code: "already_enrolled",
+          message: "The contact is already enrolled in this workflow",
+        };
+        return;
+      }
+      try {
+        await enrollmentStub(env, row.id).start({
+          ...startPayload(row, definition, items[i].contact),
+          subscriptions: [...subscriptions],
+        });
+        outcomes[i] = { ok: true, enrollment: row };
+      } catch (err) {
+        await releaseReservation(db, row.id);
+        log.error("enrollment start failed", { enrollmentId: row.id, error: errorText(err) });
+        outcomes[i] = new ApiError(
+          "service_unavailable",
+          "The enrollment could not be started; retry with the same Idempotency-Key",
+        );
+      }
+    }),
+  );
+  return outcomes as (EnrollOutcome | ApiError)[];
+}
+
+function reservation(workflow: WorkflowRow, req: EnrollItem, now: number): EnrollmentRow {
   const startAt = req.scheduledAt && req.scheduledAt > now ? req.scheduledAt : null;
-  const row: EnrollmentRow = {
-    id: newId("enr", now),
+  return {
+    id: req.id ?? newId("enr", now),
     orgId: workflow.orgId,
     workflowId: workflow.id,
     workflowVersion: workflow.version,
-    contactId: contact.id,
+    contactId: req.contact.id,
     status: startAt ? "waiting" : "running",
     currentStepId: null,
     nextRunAt: startAt ?? now,
     waitingEvent: null,
     waitingUntil: null,
     variables: req.variables ?? {},
-    timezone: resolveTimezone(req.timezone, contact, workflow),
+    timezone: resolveTimezone(req.timezone, req.contact, workflow),
     scheduledAt: req.scheduledAt ?? null,
     bypassSendWindow: req.bypassSendWindow ?? false,
     triggerEvent: req.triggerEvent ?? null,
@@ -123,25 +205,60 @@ export async function enroll(
     createdAt: now,
     updatedAt: now,
     completedAt: null,
+    pendingEffects: 0,
   };
-  if (!(await reserveEnrollment(db, row))) {
-    return {
-      ok: false,
-      code: "already_enrolled",
-      message: "The contact is already enrolled in this workflow",
-    };
+}
+
+/**
+ * What D1 knows of an enrollment, from its live state: the mirror writes it, and reading one
+ * enrollment lays it over the D1 row (so a single read is exact while lists may lag a run).
+ */
+export function summaryOf(
+  state: EnrollmentState,
+  nextRunAt: number | null,
+  pendingEffects: number,
+): Pick<
+  EnrollmentRow,
+  | "status"
+  | "currentStepId"
+  | "nextRunAt"
+  | "waitingEvent"
+  | "waitingUntil"
+  | "exitReason"
+  | "error"
+  | "errorCode"
+  | "completedAt"
+  | "pendingEffects"
+> {
+  const active = state.status === "running" || state.status === "waiting";
+  return {
+    status: state.status,
+    currentStepId: state.currentStepId,
+    nextRunAt: active ? (nextRunAt ?? state.wait?.until ?? null) : nextRunAt,
+    waitingEvent:
+      state.status === "waiting" && state.wait?.kind === "event"
+        ? (state.wait.event ?? null)
+        : null,
+    waitingUntil: state.status === "waiting" ? (state.wait?.until ?? null) : null,
+    exitReason: state.exitReason,
+    // Objects started before errors had codes kept a plain message.
+    error: typeof state.error === "string" ? state.error : (state.error?.message ?? null),
+    errorCode: typeof state.error === "string" ? "step_failed" : (state.error?.code ?? null),
+    completedAt: state.completedAt,
+    pendingEffects,
+  };
+}
+
+/** The D1 row with the object's live state laid over it. */
+export function withLiveState(row: EnrollmentRow, snap: EnrollmentSnapshot | null): EnrollmentRow {
+  if (!snap) {
+    return row;
   }
-  try {
-    await enrollmentStub(env, row.id).start(startPayload(row, definitionOf(workflow), contact));
-  } catch (err) {
-    await releaseReservation(db, row.id);
-    log.error("enrollment start failed", { enrollmentId: row.id, error: errorText(err) });
-    throw new ApiError(
-      "service_unavailable",
-      "The enrollment could not be started; retry with the same Idempotency-Key",
-    );
-  }
-  return { ok: true, enrollment: row };
+  const s = snap.state;
+  const active = s.status === "running" || s.status === "waiting";
+  // The engine's own wake time; the alarm may be earlier (an effect's redelivery check).
+  const next = active ? (s.wait?.until ?? snap.nextRunAt) : row.nextRunAt;
+  return { ...row, ...summaryOf(s, next, snap.pendingEffects ?? 0) };
 }
 
 export function startPayload(

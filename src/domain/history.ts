@@ -6,20 +6,32 @@ import type { Db } from "../db/client";
 import { insertEvents } from "../db/events";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
+import { Memo } from "../ground/memo";
 import type { SystemEvent } from "../ground/queues";
 import { sendInSlices } from "../ground/retry";
-import { outboundEvent } from "./outbound";
+import { outboundEvent, subscriptionsOf, wants } from "./outbound";
 
-export async function recordSystemEvents(env: Env, db: Db, list: SystemEvent[], now = Date.now()) {
+export async function recordSystemEvents(
+  env: Env,
+  db: Db,
+  list: SystemEvent[],
+  memo = new Memo(),
+  now = Date.now(),
+) {
   if (list.length === 0) {
     return;
   }
+  const wanted = await Promise.all(
+    list.map(async (e) => wants(await subscriptionsOf(db, e.orgId, memo), e.name)),
+  );
   const published = await Promise.all(
-    list.map(async (e) => ({
-      kind: "publish" as const,
-      orgId: e.orgId,
-      event: await outboundEvent(e.name, { contactId: e.contactId, ...e.data }, e.key),
-    })),
+    list
+      .filter((_, i) => wanted[i])
+      .map(async (e) => ({
+        kind: "publish" as const,
+        orgId: e.orgId,
+        event: await outboundEvent(e.name, { contactId: e.contactId, ...e.data }, e.key),
+      })),
   );
   await sendInSlices(env.WEBHOOK_QUEUE, published);
   await insertEvents(
@@ -32,12 +44,14 @@ export async function recordSystemEvents(env: Env, db: Db, list: SystemEvent[], 
       data: e.data,
       occurredAt: now,
       receivedAt: now,
+      // A retried recording of the same event (same key) is not stored twice.
+      clientId: e.key ?? null,
     })),
   );
   await env.EVENT_QUEUE.send({ kind: "system", events: list });
 }
 
 /** One system event; see recordSystemEvents. */
-export function recordSystemEvent(env: Env, db: Db, e: SystemEvent) {
-  return recordSystemEvents(env, db, [e]);
+export function recordSystemEvent(env: Env, db: Db, e: SystemEvent, memo?: Memo) {
+  return recordSystemEvents(env, db, [e], memo);
 }

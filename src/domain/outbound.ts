@@ -2,9 +2,11 @@
 // payloads against it and GET /v1/webhooks/catalog serves the same schemas as JSON Schema),
 // stable event ids, publishing to the org's subscriptions, and new deliveries and secrets.
 import { z } from "@hono/zod-openapi";
-import type { DeliveryRow } from "../db/webhooks";
+import type { Db } from "../db/client";
+import { type DeliveryRow, subscribedTypes } from "../db/webhooks";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
+import { Memo } from "../ground/memo";
 import type { OutboundEvent } from "../ground/queues";
 import { base64, sha256Hex } from "../security/encoding";
 
@@ -133,18 +135,33 @@ export async function outboundEvent(
   return { id, type, createdAt: new Date().toISOString(), data: checkPayload(type, data) };
 }
 
-/** Hands an event to the webhook queue, which fans it out to the org's subscriptions. */
+/** True when a subscription to `types` (`*` or the type itself) receives `type`. */
+export const wants = (types: ReadonlySet<string>, type: string) =>
+  types.has("*") || types.has(type);
+
+/**
+ * The event types the org's active subscriptions want, looked up once per unit of work. Events
+ * nobody subscribes to are not queued at all: the webhook consumer would find no subscription.
+ */
+export const subscriptionsOf = (db: Db, orgId: string, memo = new Memo()) =>
+  memo.get(`subscriptions ${orgId}`, () => subscribedTypes(db, orgId));
+
+/** Hands an event to the webhook queue, which fans it out to the org's subscriptions — when any wants it. */
 export async function publish(
   env: Env,
+  db: Db,
   orgId: string,
   type: string,
   data: Record<string, unknown>,
-  key?: string,
+  opts: { key?: string; memo?: Memo } = {},
 ) {
+  if (!wants(await subscriptionsOf(db, orgId, opts.memo), type)) {
+    return;
+  }
   await env.WEBHOOK_QUEUE.send({
     kind: "publish",
     orgId,
-    event: await outboundEvent(type, data, key),
+    event: await outboundEvent(type, data, opts.key),
   });
 }
 

@@ -35,5 +35,18 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
   return `${prefix}_${time}${rand}`;
 }
 
+/**
+ * An id of newId's shape whose random part is derived from `seed`: the same seed and time
+ * always give the same id (an enrollment an event starts is created once however often the
+ * event is processed).
+ */
+export async function seededId(prefix: IdPrefix, now: number, seed: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(seed)),
+  );
+  const random = [...digest.slice(0, 16)].map((b) => ALPHABET[b % 32]).join("");
+  return newId(prefix, now).slice(0, prefix.length + 11) + random;
+}
+
 /** The shape of every id newId makes: a prefix, then 26 Crockford base32 characters. */
 export const ID_SHAPE = /^[a-z]+_[0-9A-Z]{26}$/;

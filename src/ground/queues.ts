@@ -74,7 +74,9 @@ export type EventJob =
       at: number;
     }
   | { kind: "import"; importId: string; chunk: number }
-  | { kind: "system"; events: SystemEvent[] };
+  | { kind: "system"; events: SystemEvent[] }
+  /** Tracked events accepted by POST /v1/events(/batch), to fan out (at most 100 ids). */
+  | { kind: "fanout"; eventIds: string[] };
 
 /** Rows per import chunk (one nudge-event job each). */
 export const IMPORT_CHUNK_SIZE = 100;

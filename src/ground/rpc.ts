@@ -15,6 +15,11 @@ export interface StartPayload {
   timezone: string;
   bypassSendWindow: boolean;
   startAt: number | null;
+  /**
+   * The event types the org's webhooks subscribe to, as the starter saw them: the first run
+   * happens inside start() and emits only what someone wants (later runs look again).
+   */
+  subscriptions?: string[];
 }
 
 export interface EnrollmentSnapshot {
@@ -22,6 +27,8 @@ export interface EnrollmentSnapshot {
   logs: LogLine[];
   nextRunAt: number | null;
   version: number;
+  /** Effects handed to a queue and not yet confirmed by their consumer. */
+  pendingEffects: number;
 }
 
 export type PokeResult = "rearmed" | "ok" | "finished" | "not_started";

@@ -70,6 +70,21 @@ export class ApiError extends HTTPException {
 
 export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
 
+/** The contract's error for a failure a caller can act on (ours, or a quota); null for a fault. */
+export function knownError(err: unknown): ApiError | null {
+  if (err instanceof ApiError) {
+    return err;
+  }
+  const resource = quotaExceeded(err);
+  return resource
+    ? new ApiError(
+        "quota_exceeded",
+        `This org has reached its ${resource} quota; GET /v1/account shows its quotas`,
+        { extra: { resource } },
+      )
+    : null;
+}
+
 /**
  * zod issues → `details: [{path, message}]` with dotted paths (`contacts.3.email`); an object's
  * unknown fields become one detail each, at the field's own path.

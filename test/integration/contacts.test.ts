@@ -134,7 +134,7 @@ describe("contacts", () => {
         body: { workflowId: w.id, contactId: c.json.id, variables: { nick: "Gonzo" } },
       })
     ).json;
-    await call("POST", "/v1/events", {
+    await call("POST", "/v1/events?wait=true", {
       key,
       body: { name: "visited", contactId: c.json.id, data: { email: "gone@x.co" } },
     });
@@ -239,8 +239,7 @@ describe("events", () => {
       },
     });
     expect(res.status).toBe(202);
-    expect(res.json).toMatchObject({ enrolled: [], resumed: [], exited: [] });
-    expect(res.json.id).toMatch(/^evt_/);
+    expect(res.json).toEqual({ id: expect.stringMatching(/^evt_/) });
     const contact = (await call("GET", "/v1/contacts?email=new@x.co", { key })).json.data[0];
     const events = await call("GET", `/v1/contacts/${contact.id}/events`, { key });
     expect(events.json.data[0]).toMatchObject({

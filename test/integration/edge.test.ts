@@ -272,7 +272,7 @@ describe("one-click unsubscribe", () => {
       // The journey goes on to its next email step: it is skipped, and nothing is sent.
       expect(
         (
-          await call("POST", "/v1/events", {
+          await call("POST", "/v1/events?wait=true", {
             key: s.key,
             body: { name: "go", contactId: s.contactId },
           })

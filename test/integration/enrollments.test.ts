@@ -194,7 +194,7 @@ describe("an enrollment's life", () => {
     const e = await enroll(key, w.id, { email: "wait@x.co" });
     const waiting = await settle(key, e.json.id);
     expect(waiting.waitingFor).toMatchObject({ event: "replied" });
-    const ev = await call("POST", "/v1/events", {
+    const ev = await call("POST", "/v1/events?wait=true", {
       key,
       body: { name: "replied", email: "wait@x.co" },
     });
@@ -236,14 +236,14 @@ describe("an enrollment's life", () => {
     ]);
     const e = await enroll(key, w.id, { email: "early@x.co" });
     await settle(key, e.json.id);
-    const early = await call("POST", "/v1/events", {
+    const early = await call("POST", "/v1/events?wait=true", {
       key,
       body: { name: "replied", email: "early@x.co" },
     });
     expect(early.json.resumed).toEqual([]);
     await expireWait(e.json.id); // the delay ends; now it waits
     expect((await enrollment(key, e.json.id)).currentStepId).toBe("w");
-    const late = await call("POST", "/v1/events", {
+    const late = await call("POST", "/v1/events?wait=true", {
       key,
       body: { name: "replied", email: "early@x.co" },
     });
@@ -255,7 +255,7 @@ describe("an enrollment's life", () => {
     const w = await activeWorkflow(key, [delay(3600), log("never")], { exitOn: ["replied"] });
     const e = await enroll(key, w.id, { email: "exit@x.co" });
     await settle(key, e.json.id);
-    const ev = await call("POST", "/v1/events", {
+    const ev = await call("POST", "/v1/events?wait=true", {
       key,
       body: { name: "replied", email: "exit@x.co" },
     });
@@ -271,7 +271,7 @@ describe("an enrollment's life", () => {
     const w = await activeWorkflow(key, [log("hi {{ event.plan }}")], {
       trigger: { type: "event", event: "signed_up" },
     });
-    const ev = await call("POST", "/v1/events", {
+    const ev = await call("POST", "/v1/events?wait=true", {
       key,
       body: { name: "signed_up", email: "trig@x.co", data: { plan: "pro" } },
     });
@@ -374,12 +374,12 @@ describe("an enrollment's life", () => {
 
   it("refuses a second active enrollment and re-entry unless allowed", async () => {
     const { key } = await newOrg();
-    const once = await activeWorkflow(key, [log("x")]);
+    const once = await activeWorkflow(key, [delay(3600)]);
     const again = await activeWorkflow(key, [log("x")], { allowReentry: true });
     const contact = { email: "re@x.co" };
     const first = await enroll(key, once.id, contact);
     expectError(await enroll(key, once.id, contact), 409, "already_enrolled");
-    await settle(key, first.json.id);
+    await call("POST", `/v1/enrollments/${first.json.id}/cancel`, { key });
     expectError(await enroll(key, once.id, contact), 409, "reentry_not_allowed");
     const a = await enroll(key, again.id, contact);
     await settle(key, a.json.id);
@@ -504,7 +504,7 @@ describe("an enrollment's life", () => {
 
   it("the watchdog re-arms an enrollment whose alarm was lost", async () => {
     const { key } = await newOrg();
-    const w = await activeWorkflow(key, [delay(1, "d"), log("after", "after")]);
+    const w = await activeWorkflow(key, [delay(10, "d"), log("after", "after")]);
     const e = await enroll(key, w.id);
     await settle(key, e.json.id);
     await runInDurableObject(stubOf(e.json.id), async (_i: EnrollmentDO, state) => {
@@ -1059,7 +1059,7 @@ describe("what the README promises about enrollments", () => {
     )
       .bind(e.id)
       .run();
-    const ev = await call("POST", "/v1/events", {
+    const ev = await call("POST", "/v1/events?wait=true", {
       key,
       body: { name: "ping", email: "midrun@x.co" },
     });

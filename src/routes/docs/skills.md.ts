@@ -38,7 +38,9 @@ Every error: \`{"error": "<code>", "message": "...", "details"?: [{path, message
 3. \`POST /v1/workflows/{id}/test\` \`{sampleData: {firstName: "Ada"}}\` — a dry run: the trace shows every step
    with \`simulatedAt\`; email and webhook steps say \`[test] Would send ...\`. No side effects.
 4. \`PATCH /v1/workflows/{id}\` \`{status: "active"}\`.
-5. Enroll: either \`POST /v1/events\` \`{name: "signed_up", email}\` (starts every active workflow triggered by it),
+5. Enroll: either \`POST /v1/events\` \`{name: "signed_up", email, id?}\` (202 \`{id}\` once stored; starts every
+   active workflow triggered by it within seconds — \`?wait=true\` answers after, with \`enrolled/resumed/exited\`;
+   \`POST /v1/events/batch\` takes ≤ 1,000; a repeated client \`id\` is never processed twice),
    or \`POST /v1/enrollments\` \`{workflowId, contact: {email, firstName}, variables}\` with an Idempotency-Key,
    or \`POST /v1/enrollments/bulk\` (≤ 100, per-contact \`results\`), or \`POST /v1/imports\` (≤ 10,000, JSON or CSV).
 6. Watch: \`GET /v1/enrollments/{id}\` (status, \`timeline\`, \`messages\`), \`GET /v1/workflows/{id}/enrollments\`

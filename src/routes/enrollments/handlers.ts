@@ -1,6 +1,6 @@
 // Enrollment handlers: create (single and bulk), read (with timeline and messages), cancel, funnel and stats.
 import { type Db, database } from "../../db/client";
-import { type ContactRow, getContact } from "../../db/contacts";
+import { type ContactRow, getContact, getContacts } from "../../db/contacts";
 import {
   deleteEnrollmentRow,
   funnelRows,
@@ -11,18 +11,20 @@ import {
 } from "../../db/enrollments";
 import { emailStatsByStep, messagesOfEnrollment } from "../../db/messages";
 import { getWorkflow, type WorkflowRow } from "../../db/workflows";
-import { ContactInput, resolveContact, saveContact } from "../../domain/contacts";
+import { ContactInput, resolveContact, saveContact, saveContacts } from "../../domain/contacts";
 import {
   cancelEnrollment,
   cancelWorkflowEnrollments,
   type EnrollOutcome,
   enroll,
+  enrollMany,
   enrollmentStub,
   snapshotOf,
+  withLiveState,
 } from "../../domain/enrollments";
 import type { Env } from "../../ground/env";
-import type { Logger } from "../../ground/log";
-import { ApiError, detailsLine, notFound, zodDetails } from "../../http/errors";
+import { Memo } from "../../ground/memo";
+import { ApiError, detailsLine, knownError, notFound, zodDetails } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
 import { messageJson } from "../messages/schemas";
@@ -85,21 +87,21 @@ type BulkRow = {
   reason?: string;
 };
 
-async function bulkRow(
+/** The contacts a bulk call names: by id (read in one query) or as objects (upserted together). */
+async function bulkContacts(
   env: Env,
-  log: Logger,
   db: Db,
   orgId: string,
-  workflow: WorkflowRow,
-  item: unknown,
-  index: number,
+  items: unknown[],
   byId: boolean,
-  shared: { variables?: Record<string, unknown>; timezone?: string },
-): Promise<BulkRow> {
-  let contactId: string | undefined;
-  try {
-    let contact: ContactRow | undefined;
-    if (byId) {
+  memo: Memo,
+): Promise<(ContactRow | BulkRow)[]> {
+  if (byId) {
+    const ids = items.filter(
+      (x): x is string => typeof x === "string" && x.length > 0 && x.length <= 100,
+    );
+    const found = new Map((await getContacts(db, orgId, ids)).map((c) => [c.id, c]));
+    return items.map((item, index) => {
       if (typeof item !== "string" || item.length === 0 || item.length > 100) {
         return {
           index,
@@ -107,40 +109,38 @@ async function bulkRow(
           reason: "Each contactIds entry must be a contact id string",
         };
       }
-      contactId = item;
-      contact = await getContact(db, orgId, item);
-      if (!contact || contact.erasedAt) {
-        return { index, contactId, status: "invalid", reason: "Contact not found" };
-      }
-    } else {
-      const parsed = ContactInput.safeParse(item);
-      if (!parsed.success) {
-        return {
-          index,
-          status: "invalid",
-          reason: detailsLine(zodDetails(parsed.error), "contact"),
-        };
-      }
-      contact = (await saveContact(env, db, orgId, parsed.data)).contact;
-      contactId = contact.id;
-    }
-    const r = await enroll(
-      env,
-      db,
-      { workflow, contact, variables: shared.variables, timezone: shared.timezone },
-      log,
-    );
-    if (r.ok) {
-      return { index, contactId, enrollmentId: r.enrollment.id, status: "enrolled" };
-    }
-    return { index, contactId, status: "skipped", reason: r.code };
-  } catch (err) {
-    if (err instanceof ApiError) {
-      return { index, contactId, status: "invalid", reason: err.message };
-    }
-    throw err;
+      const c = found.get(item);
+      return c && !c.erasedAt
+        ? c
+        : { index, contactId: item, status: "invalid", reason: "Contact not found" };
+    });
   }
+  const parsed = items.map((item) => ContactInput.safeParse(item));
+  const valid = parsed.flatMap((p, index) => (p.success ? [{ index, input: p.data }] : []));
+  const saved = await saveContacts(
+    env,
+    db,
+    orgId,
+    valid.map((v) => v.input),
+    memo,
+  );
+  const out: (ContactRow | BulkRow)[] = parsed.map((p, index) =>
+    p.success
+      ? { index, status: "invalid" }
+      : { index, status: "invalid", reason: detailsLine(zodDetails(p.error), "contact") },
+  );
+  valid.forEach((v, j) => {
+    const r = saved[j];
+    out[v.index] =
+      r instanceof Error
+        ? { index: v.index, status: "invalid", reason: errorMessageOf(r) }
+        : r.contact;
+  });
+  return out;
 }
+
+/** What a row's failure tells the caller: our errors' and quotas' messages, else a generic line. */
+const errorMessageOf = (err: Error) => knownError(err)?.message ?? "The contact could not be saved";
 
 export const create: Handler<typeof routes.create> = async (c) => {
   const db = database(c.env.DB);
@@ -200,17 +200,30 @@ export const bulk: Handler<typeof routes.bulk> = async (c) => {
   }
   const workflow = await ownedWorkflow(db, orgId, body.workflowId);
   assertEnrollable(workflow);
-  const results: BulkRow[] = [];
-  for (let i = 0; i < items.length; i += 10) {
-    const slice = items.slice(i, i + 10);
-    results.push(
-      ...(await Promise.all(
-        slice.map((item, j) =>
-          bulkRow(c.env, c.get("log"), db, orgId, workflow, item, i + j, byId, body),
-        ),
-      )),
-    );
-  }
+  const memo = new Memo();
+  const contacts = await bulkContacts(c.env, db, orgId, items, byId, memo);
+  const ready = contacts.flatMap((x, index) => ("orgId" in x ? [{ index, contact: x }] : []));
+  const outcomes = await enrollMany(
+    c.env,
+    db,
+    workflow,
+    ready.map(({ contact }) => ({ contact, variables: body.variables, timezone: body.timezone })),
+    c.get("log"),
+    Date.now(),
+    memo,
+  );
+  const results: BulkRow[] = contacts.map((x) =>
+    "orgId" in x ? { index: -1, status: "invalid" } : x,
+  );
+  ready.forEach(({ index, contact }, j) => {
+    const r = outcomes[j];
+    results[index] =
+      r instanceof ApiError
+        ? { index, contactId: contact.id, status: "invalid", reason: r.message }
+        : r.ok
+          ? { index, contactId: contact.id, enrollmentId: r.enrollment.id, status: "enrolled" }
+          : { index, contactId: contact.id, status: "skipped", reason: r.code };
+  });
   const createdCount = results.filter((r) => r.status === "enrolled").length;
   const skippedCount = results.length - createdCount;
   if (createdCount === 0) {
@@ -237,7 +250,7 @@ export const get: Handler<typeof routes.get> = async (c) => {
   const [snap, msgs] = await Promise.all([snapshotOf(c.env, e.id), messagesOfEnrollment(db, e.id)]);
   return c.json(
     {
-      ...enrollmentJson(e),
+      ...enrollmentJson(withLiveState(e, snap)),
       timeline: (snap?.logs ?? []).map(logJson),
       messages: msgs.map(messageJson),
     },

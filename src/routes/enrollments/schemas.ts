@@ -35,6 +35,10 @@ export const Enrollment = z
     bypassSendWindow: z.boolean(),
     exitReason: z.string().nullable(),
     error: EnrollmentFailure.nullable(),
+    pendingEffects: z.number().int().openapi({
+      description:
+        "Effects (emails, webhook calls, events) handed to a queue whose consumer has not confirmed them yet; a finished enrollment with pending effects still has work in flight",
+    }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     completedAt: Timestamp.nullable(),
@@ -144,6 +148,7 @@ export const enrollmentJson = (e: EnrollmentRow) => ({
   bypassSendWindow: e.bypassSendWindow,
   exitReason: e.exitReason,
   error: e.error ? { code: e.errorCode ?? "step_failed", message: e.error } : null,
+  pendingEffects: e.pendingEffects,
   createdAt: iso(e.createdAt) as string,
   updatedAt: iso(e.updatedAt) as string,
   completedAt: iso(e.completedAt),

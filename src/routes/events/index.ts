@@ -2,4 +2,7 @@ import { router } from "../../http/openapi";
 import * as handlers from "./handlers";
 import * as routes from "./routes";
 
-export default router().openapi(routes.track, handlers.track);
+// The batch route first: /v1/events/batch is not an event.
+export default router()
+  .openapi(routes.trackBatch, handlers.trackBatch)
+  .openapi(routes.track, handlers.track);
