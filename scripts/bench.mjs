@@ -1,341 +1,305 @@
 #!/usr/bin/env node
-import { readFileSync, writeFileSync } from "node:fs";
-// npm run bench — starts the worker locally in a temporary state and measures, in one run:
-//   1. HTTP: a bare route (GET /health), then the tracking pixel, the click redirect,
-//      POST /v1/enrollments and POST /v1/events — requests/s, p50/p99, ratio to the bare route;
-//   2. the engine: N contacts (default 2,000; --n=) through send_email → delay 1 s → send_email
-//      into the outbox — enrollments/s accepted, steps/s, time to completion, D1 rows written
-//      per step, duplicate emails (must be 0).
-// D1 figures come from the server's own counters (GET /v1/admin/metrics): every statement
-// and every row D1 reports written, in the enrollment objects and the queue consumers alike.
+import { spawnSync } from "node:child_process";
+// npm run bench — the performance figures of issue #14, measured from outside on a local
+// `wrangler dev`, each phase on a fresh state:
+//   engine   N enrollments of step → delay 1 s → step → step through bulk (log steps; then
+//            send_email steps into the outbox): seconds to create and to finish, D1 rows
+//            written and statements per executed step, the p50 of single creates
+//   edge     GET /health, the pixel and the click at 32 and 10 connections, spread over the
+//            tokens of 1,000 sent messages; only served answers (GIF, redirect) count
+//   events   24 tenants' clients, 300 waiting enrollments, 3,300 single events, one batch of
+//            1,000: accept rate against the bare route, time until everything is fanned out
+// `--peers` adds the peers of ../shared/peers run the same way in the same sitting — the bare
+// Durable Object loop (the floor) and Cloudflare Workflows — so the engine figures become
+// ratios, the growth run (5,000 enrollments, Nudge and the loop), and the crash test.
+// `--smoke` (CI) runs small sizes and gates on correctness only.
 //
-// Gates: no non-2xx answer and no transport error on any route, every enrollment completed,
-// every email sent once; a full run also gates on the performance targets. The results are
-// written to bench/results/latest.json (smoke.json for `--smoke`) marked passed or failed, and
-// a full run rewrites the README's performance section from them, failed gates included.
-import { availableParallelism, cpus } from "node:os";
+// Results: bench/results/latest.json (smoke.json for --smoke), with every target and whether
+// it was met; a full run rewrites the README's performance section from them.
+import { readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import autocannon from "autocannon";
+import { runEdge, sentTokens } from "./bench/edge.mjs";
+import { runNudge, singleCreates } from "./bench/engine.mjs";
+import { runEvents } from "./bench/events.mjs";
+import { runPeer, singleStarts, startPeer } from "./bench/peers.mjs";
 import { withBench } from "./lib/bench-report.mjs";
-import { adminToken, client, listAll, sleep, startLocal, tempState } from "./lib/local.mjs";
+import { adminToken, client, startLocal, tempState } from "./lib/local.mjs";
 
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
-const N = Number(args.find((a) => a.startsWith("--n="))?.slice(4) ?? (smoke ? 40 : 2000));
-const DURATION = Number(
-  args.find((a) => a.startsWith("--duration="))?.slice(11) ?? (smoke ? 2 : 10),
-);
-const CONNECTIONS = 10;
+const peers = args.includes("--peers");
+const arg = (name, dflt) =>
+  Number(args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? dflt);
+const N = arg("n", smoke ? 40 : 1000);
+const GROWTH_N = arg("growth", 5000);
+const DURATION = arg("duration", smoke ? 2 : 10);
+const TOKENS = arg("tokens", smoke ? 50 : 1000);
 const PORT = Number(process.env.BENCH_PORT ?? 8792);
-const TARGETS = { pixel: 0.9, click: 0.85 };
 const root = join(import.meta.dirname, "..");
+const round = (x, d = 2) => (x == null ? null : Math.round(x * 10 ** d) / 10 ** d);
 
-const stateDir = tempState("nudge-bench-");
-const server = await startLocal({ port: PORT, stateDir, watchdogMs: 10_000 });
-const api = client(server.base, server.key);
-const admin = client(server.base, adminToken(stateDir));
-const metrics = async () => {
-  const res = await admin("GET", "/v1/admin/metrics");
-  if (res.status !== 200) {
-    throw new Error(`metrics: ${res.status} ${res.text}`);
-  }
-  return res.json;
+export const TARGETS = {
+  "engine.ratioToFloor": { max: 1.5, what: "log run all finished, × the bare DO loop" },
+  "engine.ratioToWorkflows": { max: 0.65, what: "log run all finished, × Cloudflare Workflows" },
+  "engine.emailRatioToFloor": { max: 1.8, what: "send_email run all finished, × the bare DO loop" },
+  "create.ratioToFloor": { min: 0.5, what: "bulk creation rate, × the bare loop's" },
+  "create.singleP50RatioToFloor": { max: 3, what: "single create p50, × one bare DO start" },
+  "d1.rowsWrittenPerStep": { max: 2, what: "D1 rows written per executed step (log run)" },
+  "edge.pixel.ratio": { min: 0.9, what: "pixel req/s × GET /health, 32 connections" },
+  "edge.click.ratio": { min: 0.85, what: "click req/s × GET /health, 32 connections" },
+  "edge.pixel.ratio10": { min: 0.9, what: "pixel, 10 connections" },
+  "edge.click.ratio10": { min: 0.85, what: "click, 10 connections" },
+  "edge.pixel.p99Ratio": { max: 2, what: "pixel p99 × the bare route's, 32 connections" },
+  "edge.click.p99Ratio": { max: 2, what: "click p99 × the bare route's, 32 connections" },
+  "events.acceptRatio": { min: 0.5, what: "single events accepted per second × GET /health" },
+  "events.batch1000S": { max: 1, what: "seconds to accept one batch of 1,000 events" },
+  "events.fanoutS": { max: 10, what: "seconds from the last event until all are fanned out" },
+  "crash.recoveryS": { max: 30, what: "seconds from the restart until every due email was sent" },
+  "growth.nudgeVsLoop": {
+    max: 1,
+    what: "Nudge's growth (5,000 vs 1,000, per enrollment) ÷ the loop's",
+  },
 };
-const failures = [];
-// A fresh key per load phase: the rate limit is per key, and a phase must not spend the next one's budget.
-const freshAuth = async (name) => {
-  const created = await api("POST", "/v1/api-keys", { name });
-  return { authorization: `Bearer ${created.json.key}`, "content-type": "application/json" };
-};
 
-try {
-  // Tracking links come from a real email in the outbox.
-  const wf = await api("POST", "/v1/workflows", {
-    name: "Bench links",
-    status: "active",
-    steps: [
-      {
-        type: "send_email",
-        config: { subject: "Links", html: '<p><a href="https://example.com/landing">go</a></p>' },
-      },
-    ],
-  });
-  await api("POST", "/v1/enrollments", {
-    workflowId: wf.json.id,
-    contact: { email: "links@example.test" },
-  });
-  let html = "";
-  for (let i = 0; i < 100 && !html; i++) {
-    html = (await api("GET", "/v1/outbox?to=links@example.test")).json.data[0]?.html ?? "";
-    if (!html) {
-      await sleep(100);
-    }
-  }
-  const pixel = new URL(/src="([^"]+\/t\/o\/[^"]+)"/.exec(html)[1]).pathname;
-  const click = new URL(/href="([^"]+\/t\/c\/[^"]+)"/.exec(html)[1]).pathname;
-  const manual = await api("POST", "/v1/workflows", {
-    name: "Bench enroll",
-    status: "active",
-    steps: [{ type: "delay", config: { amount: 1, unit: "days" } }],
-  });
+const get = (o, path) => path.split(".").reduce((x, k) => x?.[k], o);
 
-  let seq = 0;
-  const eventKeys = [];
-  for (let i = 0; i < 4; i++) {
-    eventKeys.push((await freshAuth(`bench events ${i}`)).authorization);
-  }
-  const routes = [
-    { name: "GET /health (bare)", key: "bare", opts: { url: `${server.base}/health` } },
-    {
-      name: "GET /t/o/:token (pixel)",
-      key: "pixel",
-      opts: {
-        url: `${server.base}${pixel}`,
-        headers: { "user-agent": "Mozilla/5.0 (bench) Thunderbird" },
-      },
-    },
-    {
-      name: "GET /t/c/:token (click)",
-      key: "click",
-      opts: {
-        url: `${server.base}${click}`,
-        headers: { "user-agent": "Mozilla/5.0 (bench) Thunderbird" },
-      },
-    },
-    {
-      name: "POST /v1/enrollments",
-      key: "enroll",
-      opts: {
-        url: `${server.base}/v1/enrollments`,
-        method: "POST",
-        headers: await freshAuth("bench enrollments"),
-        requests: [
-          {
-            setupRequest: (req) => ({
-              ...req,
-              body: JSON.stringify({
-                workflowId: manual.json.id,
-                contact: { email: `bench${seq++}@example.test` },
-              }),
-            }),
-          },
-        ],
-      },
-    },
-    {
-      name: "POST /v1/events",
-      key: "events",
-      opts: {
-        url: `${server.base}/v1/events`,
-        method: "POST",
-        headers: await freshAuth("bench events"),
-        // Spread over four keys: this phase measures the route, not the per-key rate limit.
-        requests: [
-          {
-            setupRequest: (req) => ({
-              ...req,
-              headers: { ...req.headers, authorization: eventKeys[seq % eventKeys.length] },
-              body: JSON.stringify({ name: "bench_event", email: `ev${seq++ % 500}@example.test` }),
-            }),
-          },
-        ],
-      },
-    },
-  ];
-  const http = {};
-  for (const r of routes) {
-    const result = await autocannon({ ...r.opts, connections: CONNECTIONS, duration: DURATION });
-    const ok = result["2xx"] + result["3xx"];
-    http[r.key] = {
-      route: r.name,
-      rps: Math.round((ok / DURATION) * 10) / 10,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      non2xx: result.non2xx - result["3xx"],
-      errors: result.errors,
-    };
-    await sleep(500);
-  }
-  for (const k of Object.keys(http)) {
-    http[k].ratio = Math.round((http[k].rps / http.bare.rps) * 100) / 100;
-  }
-
-  // Engine: N contacts, send_email → delay 1 s → send_email (with a key of its own).
-  const engineKey = (await api("POST", "/v1/api-keys", { name: "bench engine" })).json.key;
-  const eng = client(server.base, engineKey);
-  const engineWf = await eng("POST", "/v1/workflows", {
-    name: "Bench engine",
-    status: "active",
-    steps: [
-      { id: "e1", type: "send_email", config: { subject: "First", html: "<p>1</p>" } },
-      { id: "d", type: "delay", config: { amount: 1, unit: "seconds" } },
-      { id: "e2", type: "send_email", config: { subject: "Second", html: "<p>2</p>" } },
-    ],
-  });
-  const m0 = await metrics();
-  const t0 = Date.now();
-  const batches = [];
-  for (let i = 0; i < N; i += 100) {
-    batches.push(
-      Array.from({ length: Math.min(100, N - i) }, (_, j) => ({
-        email: `engine${i + j}@example.test`,
-      })),
-    );
-  }
-  let accepted = 0;
-  for (let i = 0; i < batches.length; i += 4) {
-    const results = await Promise.all(
-      batches
-        .slice(i, i + 4)
-        .map((contacts) =>
-          eng("POST", "/v1/enrollments/bulk", { workflowId: engineWf.json.id, contacts }),
-        ),
-    );
-    for (const r of results) {
-      accepted += r.json?.createdCount ?? 0;
-    }
-  }
-  const acceptMs = Date.now() - t0;
-  const m1 = await metrics();
-  let completed = 0;
-  const deadline = Date.now() + 20 * 60_000;
-  while (completed < N && Date.now() < deadline) {
-    const res = await eng("GET", `/v1/workflows/${engineWf.json.id}/enrollments?limit=1`);
-    if (res.status !== 200) {
-      throw new Error(`funnel: ${res.status} ${res.text}`);
-    }
-    completed = res.json.stepFunnel.totals.completed;
-    if (completed < N) {
-      await sleep(1000);
-    }
-  }
-  const completeMs = Date.now() - t0;
-  // Emails are sent by the queue consumer a moment after their step: wait for both sends of every contact.
-  const sentDeadline = Date.now() + 5 * 60_000;
-  for (;;) {
-    const stats = (await eng("GET", `/v1/workflows/${engineWf.json.id}/stats`)).json;
-    const sent = stats.steps.reduce((n, st) => n + (st.email?.sent ?? 0), 0);
-    if (sent >= 2 * N || Date.now() > sentDeadline) {
-      break;
-    }
-    await sleep(2000);
-  }
-  const messages = (await listAll(eng, "/v1/messages")).filter(
-    (m) => m.stepId === "e1" || m.stepId === "e2",
-  );
-  const keys = new Map();
-  for (const m of messages) {
-    keys.set(`${m.enrollmentId}:${m.stepId}`, (keys.get(`${m.enrollmentId}:${m.stepId}`) ?? 0) + 1);
-  }
-  const outbox = await listAll(eng, "/v1/outbox");
-  const perMessage = new Map();
-  for (const o of outbox) {
-    perMessage.set(o.messageId, (perMessage.get(o.messageId) ?? 0) + 1);
-  }
-  const duplicates =
-    [...keys.values()].filter((n) => n > 1).length +
-    [...perMessage.values()].filter((n) => n > 1).length;
-
-  const m2 = await metrics();
-  // Engine and consumers: the objects' work and the queue batches between the last create and the end.
-  const steps = m2.engine.steps - m0.engine.steps;
-  const d1 = (m, kinds, f) => kinds.reduce((n, k) => n + m.d1[k][f], 0);
-  const engineRows =
-    d1(m2, ["object", "queue"], "rowsWritten") - d1(m0, ["object", "queue"], "rowsWritten");
-  const engineQueries =
-    d1(m2, ["object", "queue"], "queries") - d1(m0, ["object", "queue"], "queries");
-  const createRows = m1.d1.request.rowsWritten - m0.d1.request.rowsWritten;
-  const engine = {
-    shape: "send_email → delay 1 s → send_email",
-    contacts: N,
-    accepted,
-    enrollmentsPerSec: Math.round((accepted / (acceptMs / 1000)) * 10) / 10,
-    completed,
-    secondsToComplete: Math.round(completeMs / 100) / 10,
-    steps,
-    stepsPerSec: Math.round((steps / (completeMs / 1000)) * 10) / 10,
-    d1RowsWrittenPerStep: steps ? Math.round((engineRows / steps) * 100) / 100 : null,
-    d1QueriesPerStep: steps ? Math.round((engineQueries / steps) * 100) / 100 : null,
-    d1RowsWrittenPerCreate: accepted ? Math.round((createRows / accepted) * 100) / 100 : null,
-    emailsSent: messages.filter((m) => m.status === "sent").length,
-    duplicateEmails: duplicates,
+async function withNudge(fn) {
+  const stateDir = tempState("nudge-bench-");
+  const server = await startLocal({ port: PORT, stateDir, watchdogMs: 10_000 });
+  const admin = client(server.base, adminToken(stateDir));
+  const metrics = async () => (await admin("GET", "/v1/admin/metrics")).json;
+  const org = async (name) => {
+    const o = (await admin("POST", "/v1/admin/orgs", { name })).json;
+    return client(server.base, o.apiKey.key);
   };
-
-  for (const h of Object.values(http)) {
-    if (h.non2xx > 0) {
-      failures.push(`${h.route}: ${h.non2xx} non-2xx answers`);
-    }
-    if (h.errors > 0) {
-      failures.push(`${h.route}: ${h.errors} transport errors`);
-    }
+  try {
+    return await fn({ base: server.base, admin, metrics, org });
+  } finally {
+    await server.stop();
   }
-  if (accepted !== N) {
-    failures.push(`accepted ${accepted} of ${N} enrollments`);
-  }
-  if (completed !== N) {
-    failures.push(`completed ${completed} of ${N} enrollments`);
-  }
-  if (engine.emailsSent !== 2 * N) {
-    failures.push(`sent ${engine.emailsSent} of ${2 * N} emails`);
-  }
-  if (duplicates !== 0) {
-    failures.push(`${duplicates} duplicate emails`);
-  }
-  if (!smoke) {
-    for (const [k, target] of Object.entries(TARGETS)) {
-      if (!(http[k].ratio >= target)) {
-        failures.push(`${k}: ${http[k].ratio}× the bare route, target ≥ ${target}×`);
-      }
-    }
-  }
-  for (const [k, target] of Object.entries(TARGETS)) {
-    http[k].target = target;
-  }
-
-  const results = {
-    at: new Date().toISOString(),
-    machine: {
-      cores: availableParallelism(),
-      cpu: cpus()[0]?.model ?? "unknown",
-      node: process.version,
-      runtime: "local wrangler dev (workerd)",
-    },
-    smoke,
-    passed: failures.length === 0,
-    failures,
-    durationSeconds: DURATION,
-    connections: CONNECTIONS,
-    http,
-    engine,
-    targets: TARGETS,
-  };
-  const out = join(root, "bench", "results", smoke ? "smoke.json" : "latest.json");
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  if (!smoke) {
-    const readme = join(root, "README.md");
-    writeFileSync(readme, withBench(readFileSync(readme, "utf8"), results));
-  }
-
-  const rows2 = Object.values(http).map(
-    (h) => `| ${h.route} | ${h.rps} | ${h.p50} | ${h.p99} | ${h.ratio} | ${h.non2xx} |`,
-  );
-  console.log(
-    "\n| route | req/s | p50 ms | p99 ms | × bare | non-2xx |\n| --- | --- | --- | --- | --- | --- |",
-  );
-  console.log(rows2.join("\n"));
-  console.log(
-    `\ntargets: pixel ≥ ${TARGETS.pixel}× bare (got ${http.pixel.ratio}), click ≥ ${TARGETS.click}× bare (got ${http.click.ratio})${smoke ? " (not gated in a smoke run)" : ""}`,
-  );
-  console.log("\n| engine | value |\n| --- | --- |");
-  for (const [k, v] of Object.entries(engine)) {
-    console.log(`| ${k} | ${v} |`);
-  }
-  console.log(`\nwrote ${out}${smoke ? "" : " and the README's performance section"}`);
-  for (const f of failures) {
-    console.log(`  gate failed: ${f}`);
-  }
-  console.log(`bench: ${results.passed ? 1 : 0} passed, ${results.passed ? 0 : 1} failed`);
-  process.exitCode = results.passed ? 0 : 1;
-} finally {
-  await server.stop();
 }
+
+async function withPeer(name, fn) {
+  const peer = await startPeer(name, PORT + 10);
+  try {
+    return await fn(peer);
+  } finally {
+    await peer.stop();
+  }
+}
+
+const results = {
+  at: new Date().toISOString(),
+  machine: {
+    cores: availableParallelism(),
+    cpu: cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    runtime: "local wrangler dev (workerd); queue consumers share the same process and cores",
+  },
+  smoke,
+  peers,
+  n: N,
+};
+const log = (phase, value) => console.log(`${phase}: ${JSON.stringify(value)}`);
+
+// ---- the floor and the alternative (peers) ----------------------------------------------
+if (peers) {
+  results.doLoop = await withPeer("do-loop", async (p) => ({
+    ...(await runPeer(p.base, N)),
+    single: await singleStarts(p.base, smoke ? 20 : 200),
+  }));
+  log("do-loop", results.doLoop);
+  results.workflows = await withPeer("cf-workflows", (p) => runPeer(p.base, N));
+  log("cf-workflows", results.workflows);
+}
+
+// ---- Nudge's engine -----------------------------------------------------------------------
+results.nudge = await withNudge(async ({ metrics, org }) => {
+  const api = await org("engine");
+  return {
+    log: await runNudge(api, metrics, { n: N, shape: "log" }),
+    single: await singleCreates(await org("single"), smoke ? 20 : 200),
+  };
+});
+log("nudge log", results.nudge.log);
+results.nudgeEmail = await withNudge(async ({ metrics, org }) =>
+  runNudge(await org("email"), metrics, { n: N, shape: "send_email" }),
+);
+log("nudge send_email", results.nudgeEmail);
+
+// ---- growth: 5,000 against 1,000, Nudge and the loop ---------------------------------------
+if (peers) {
+  const loop = await withPeer("do-loop", (p) => runPeer(p.base, GROWTH_N));
+  const nudge = await withNudge(async ({ metrics, org }) =>
+    runNudge(await org("growth"), metrics, { n: GROWTH_N, shape: "log" }),
+  );
+  const perRun = (big, small) => big.finishS / GROWTH_N / (small.finishS / N);
+  results.growth = {
+    n: GROWTH_N,
+    nudgeFinishS: nudge.finishS,
+    doLoopFinishS: loop.finishS,
+    nudgeFactor: round(perRun(nudge, results.nudge.log)),
+    doLoopFactor: round(perRun(loop, results.doLoop)),
+  };
+  results.growth.nudgeVsLoop = round(results.growth.nudgeFactor / results.growth.doLoopFactor);
+  log("growth", results.growth);
+}
+
+// ---- the edge -----------------------------------------------------------------------------
+results.edgeRuns = await withNudge(async ({ base, org }) => {
+  const tokens = await sentTokens(await org("edge"), TOKENS);
+  return runEdge(base, tokens, { connections: smoke ? [10] : [32, 10], duration: DURATION });
+});
+log("edge", results.edgeRuns);
+
+// ---- events -------------------------------------------------------------------------------
+results.eventRuns = await withNudge(async ({ base, admin, metrics }) =>
+  runEvents(base, admin, metrics, smoke ? { clients: 4, waitingN: 20, noise: 80 } : {}),
+);
+log("events", results.eventRuns);
+
+// ---- crash recovery -----------------------------------------------------------------------
+if (peers && !args.includes("--no-crash")) {
+  const out = join(tmpdir(), `nudge-crash-${process.pid}.json`);
+  const r = spawnSync(
+    process.execPath,
+    [join(root, "scripts", "crash-test.mjs"), "--defaults", `--json=${out}`],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
+  const crash = JSON.parse(readFileSync(out, "utf8"));
+  results.crashRun = { ...crash, exitCode: r.status };
+}
+
+// ---- figures, ratios, targets -------------------------------------------------------------
+const edge32 = results.edgeRuns[32] ?? results.edgeRuns[10];
+const edge10 = results.edgeRuns[10];
+results.engine = {
+  shape: "log → delay 1 s → log → log",
+  n: N,
+  nudgeCreatedS: results.nudge.log.createdS,
+  nudgeFinishS: results.nudge.log.finishS,
+  nudgeEmailFinishS: results.nudgeEmail.finishS,
+  doLoopCreatedS: results.doLoop?.createdS ?? null,
+  doLoopFinishS: results.doLoop?.finishS ?? null,
+  workflowsFinishS: results.workflows?.finishS ?? null,
+  ratioToFloor: peers ? round(results.nudge.log.finishS / results.doLoop.finishS) : null,
+  ratioToWorkflows: peers ? round(results.nudge.log.finishS / results.workflows.finishS) : null,
+  emailRatioToFloor: peers ? round(results.nudgeEmail.finishS / results.doLoop.finishS) : null,
+};
+results.create = {
+  nudgePerSec: round(N / results.nudge.log.createdS, 1),
+  doLoopPerSec: peers ? round(N / results.doLoop.createdS, 1) : null,
+  ratioToFloor: peers ? round(results.doLoop.createdS / results.nudge.log.createdS) : null,
+  singleP50Ms: results.nudge.single.p50,
+  doLoopSingleP50Ms: results.doLoop?.single.p50 ?? null,
+  singleP50RatioToFloor: peers
+    ? round(results.nudge.single.p50 / Math.max(results.doLoop.single.p50, 0.1))
+    : null,
+};
+results.d1 = {
+  rowsWrittenPerStep: results.nudge.log.d1RowsWrittenPerStep,
+  queriesPerStep: results.nudge.log.d1QueriesPerStep,
+  rowsWrittenPerCreate: results.nudge.log.d1RowsWrittenPerCreate,
+  queriesPerCreate: results.nudge.log.d1QueriesPerCreate,
+  emailRun: {
+    rowsWrittenPerStep: results.nudgeEmail.d1RowsWrittenPerStep,
+    queriesPerStep: results.nudgeEmail.d1QueriesPerStep,
+  },
+};
+results.edge = {
+  tokens: TOKENS,
+  durationSeconds: DURATION,
+  bare: { rps: edge32.bare.rps, p99: edge32.bare.p99 },
+  pixel: {
+    ratio: edge32.pixel.ratio,
+    ratio10: edge10?.pixel.ratio ?? null,
+    p99Ratio: edge32.pixel.p99Ratio,
+    rps: edge32.pixel.rps,
+    notServed: edge32.pixel.notServed,
+  },
+  click: {
+    ratio: edge32.click.ratio,
+    ratio10: edge10?.click.ratio ?? null,
+    p99Ratio: edge32.click.p99Ratio,
+    rps: edge32.click.rps,
+    notServed: edge32.click.notServed,
+  },
+};
+results.events = results.eventRuns;
+results.crash = results.crashRun
+  ? {
+      recoveryS: round(results.crashRun.lastEmailAfterRestartMs / 1000),
+      allCompletedS: round(results.crashRun.recoveredMs / 1000),
+      repeatedProviderCalls: results.crashRun.repeatedProviderCalls,
+      passed: results.crashRun.passed,
+    }
+  : null;
+
+// Correctness gates (every run) and targets (a full --peers run).
+const failures = [];
+if (results.nudge.log.completed !== N) {
+  failures.push(`log run: ${results.nudge.log.completed} of ${N} completed`);
+}
+if (results.nudgeEmail.completed !== N) {
+  failures.push(`email run: ${results.nudgeEmail.completed} of ${N} completed`);
+}
+if (results.nudgeEmail.emailsSent !== 3 * N) {
+  failures.push(`email run: ${results.nudgeEmail.emailsSent} of ${3 * N} emails sent`);
+}
+for (const [c, run] of Object.entries(results.edgeRuns)) {
+  for (const k of ["pixel", "click"]) {
+    if (run[k].errors > 0) {
+      failures.push(`edge ${k} at ${c}: ${run[k].errors} transport errors`);
+    }
+  }
+}
+if (results.events.accepted !== results.events.events) {
+  failures.push(`events: ${results.events.accepted} of ${results.events.events} accepted`);
+}
+if (results.events.resumed !== results.events.waiting) {
+  failures.push(
+    `events: ${results.events.resumed} of ${results.events.waiting} waiting enrollments resumed`,
+  );
+}
+if (results.events.batchAccepted !== 1000) {
+  failures.push(`events batch: ${results.events.batchAccepted} of 1000 accepted`);
+}
+if (results.crash && !results.crash.passed) {
+  failures.push("crash test failed");
+}
+results.targets = {};
+for (const [key, t] of Object.entries(TARGETS)) {
+  const value = get(results, key);
+  const met = value == null ? null : t.max !== undefined ? value <= t.max : value >= t.min;
+  results.targets[key] = { ...t, value: value ?? null, met };
+  if (!smoke && met === false) {
+    failures.push(
+      `${key} = ${value} (target ${t.max !== undefined ? `≤ ${t.max}` : `≥ ${t.min}`})`,
+    );
+  }
+}
+results.passed = failures.length === 0;
+results.failures = failures;
+
+const out = join(root, "bench", "results", smoke ? "smoke.json" : "latest.json");
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+if (!smoke) {
+  const readme = join(root, "README.md");
+  writeFileSync(readme, withBench(readFileSync(readme, "utf8"), results));
+}
+console.log("\n| target | value | met |\n| --- | --- | --- |");
+for (const [key, t] of Object.entries(results.targets)) {
+  console.log(
+    `| ${key} (${t.max !== undefined ? `≤ ${t.max}` : `≥ ${t.min}`}) | ${t.value ?? "—"} | ${t.met === null ? "—" : t.met ? "yes" : "NO"} |`,
+  );
+}
+console.log(`\nwrote ${out}${smoke ? "" : " and the README's performance section"}`);
+for (const f of failures) {
+  console.log(`  gate failed: ${f}`);
+}
+console.log(`bench: ${results.passed ? 1 : 0} passed, ${results.passed ? 0 : 1} failed`);
+process.exitCode = results.passed ? 0 : 1;

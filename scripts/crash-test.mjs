@@ -8,17 +8,19 @@
 // recovered by the product (watchdog, effect redelivery), not by this script.
 //
 // Settings: by default the fast ones below (redelivery after 10 s, a watchdog tick every
-// 5 s); `--defaults` runs with exactly what `npm start` uses (no overrides, a tick every 30 s).
+// 5 s); `--defaults` runs with exactly what `npm start` uses (no overrides, a tick every 10 s).
 import { client, listAll, queryLocalD1, sleep, startLocal, tempState } from "./lib/local.mjs";
 import { startSmtpSink } from "./lib/smtp-sink.mjs";
 
 const args = process.argv.slice(2);
 const defaults = args.includes("--defaults");
+/** --json=<file>: also write the figures there (the bench reads them). */
+const jsonOut = args.find((a) => a.startsWith("--json="))?.slice(7);
 const N = Number(args.find((a) => a.startsWith("--n="))?.slice(4) ?? 500);
 const PORT = Number(process.env.CRASH_PORT ?? 8791);
 const TIMEOUT_MS = 10 * 60_000;
 const settings = defaults
-  ? { watchdogMs: 30_000, vars: {} }
+  ? { watchdogMs: 10_000, vars: {} }
   : { watchdogMs: 5_000, vars: { EFFECT_REDELIVERY_SECONDS: "10" } };
 const stateDir = tempState("nudge-crash-");
 const sink = await startSmtpSink();
@@ -168,6 +170,7 @@ const figures = {
   totalMs: Date.now() - t0,
 };
 console.log(JSON.stringify(figures));
+
 const ok =
   figures.completed === N &&
   figures.messages === 3 * N &&
@@ -176,5 +179,9 @@ const ok =
   figures.messagesDelivered === 3 * N &&
   figures.strangers === 0 &&
   figures.repeatedProviderCalls <= figures.sendsInFlightAtKills;
+if (jsonOut) {
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(jsonOut, `${JSON.stringify({ ...figures, passed: ok })}\n`);
+}
 console.log(`crash: ${ok ? 1 : 0} passed, ${ok ? 0 : 1} failed`);
 process.exit(ok ? 0 : 1);

@@ -131,7 +131,7 @@ const child = spawn(
 );
 
 // Cron triggers do not fire under `wrangler dev`: run the watchdog ourselves.
-const tickMs = Number(process.env.NUDGE_WATCHDOG_MS ?? 30_000);
+const tickMs = Number(process.env.NUDGE_WATCHDOG_MS ?? 10_000);
 const ticker = setInterval(() => {
   fetch(`http://127.0.0.1:${port}/cdn-cgi/local/scheduled`).catch(() => {});
 }, tickMs);

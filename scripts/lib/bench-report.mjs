@@ -9,27 +9,29 @@ const fmt = (n) =>
     ? n.toLocaleString("en-US", { maximumFractionDigits: 2 })
     : String(n ?? "—");
 
+const bound = (t) => (t.max !== undefined ? `≤ ${fmt(t.max)}` : `≥ ${fmt(t.min)}`);
+
 export function renderBench(r) {
+  const e = r.engine;
   const lines = [
     START,
-    `Measured ${r.at.slice(0, 10)} on ${r.machine.cores} cores (${r.machine.cpu}), local \`wrangler dev\`; ${r.connections} connections, ${r.durationSeconds} s per route; the queue consumers run in the same process and share the cores. Gates: ${r.passed ? "all passed" : `FAILED — ${r.failures.join("; ")}`}.`,
+    `Measured ${r.at.slice(0, 10)} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, ${r.machine.runtime}. ${r.peers ? "The peers of `../shared/peers` ran one after another with Nudge, each on a fresh state, in the same sitting." : "Without the peers (no ratios)."} Result: ${r.passed ? "every target met" : `NOT MET — ${r.failures.join("; ")}`}.`,
     "",
-    "| route | req/s | p50 ms | p99 ms | × bare route | non-2xx |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...Object.values(r.http).map(
-      (h) =>
-        `| ${h.route} | ${fmt(h.rps)} | ${fmt(h.p50)} | ${fmt(h.p99)} | ${fmt(h.ratio)}${h.target ? ` (target ≥ ${h.target})` : ""} | ${fmt(h.non2xx)} |`,
+    `| ${fmt(e.n)} runs of ${e.shape}, created through bulk | created | all finished |`,
+    "| --- | --- | --- |",
+    `| bare Durable Object loop (the floor) | ${fmt(e.doLoopCreatedS)} s | ${fmt(e.doLoopFinishS)} s |`,
+    `| Cloudflare Workflows | — | ${fmt(e.workflowsFinishS)} s |`,
+    `| Nudge | ${fmt(e.nudgeCreatedS)} s | ${fmt(e.nudgeFinishS)} s |`,
+    `| Nudge with \`send_email\` steps (every email sent, into the outbox) | ${fmt(r.nudgeEmail.createdS)} s | ${fmt(e.nudgeEmailFinishS)} s |`,
+    "",
+    "| target | value | met |",
+    "| --- | --- | --- |",
+    ...Object.entries(r.targets).map(
+      ([key, t]) =>
+        `| ${t.what} (\`${key}\`, ${bound(t)}) | ${fmt(t.value)} | ${t.met === null ? "—" : t.met ? "yes" : "**no**"} |`,
     ),
     "",
-    `| engine: ${fmt(r.engine.contacts)} contacts, ${r.engine.shape} | value |`,
-    "| --- | --- |",
-    `| enrollments accepted per second (bulk, 4 × 100 in flight) | ${fmt(r.engine.enrollmentsPerSec)} |`,
-    `| time until all completed | ${fmt(r.engine.secondsToComplete)} s |`,
-    `| engine steps per second | ${fmt(r.engine.stepsPerSec)} |`,
-    `| D1 rows written per step, engine and consumers (as D1 reports them, index entries included) | ${fmt(r.engine.d1RowsWrittenPerStep)} |`,
-    `| D1 statements per step, engine and consumers | ${fmt(r.engine.d1QueriesPerStep)} |`,
-    `| D1 rows written per enrollment created (the create requests) | ${fmt(r.engine.d1RowsWrittenPerCreate)} |`,
-    `| emails sent / duplicates | ${fmt(r.engine.emailsSent)} / ${fmt(r.engine.duplicateEmails)} |`,
+    `Also measured: D1 statements per step ${fmt(r.d1.queriesPerStep)}; D1 rows written per enrollment created ${fmt(r.d1.rowsWrittenPerCreate)}; in the \`send_email\` run ${fmt(r.d1.emailRun.rowsWrittenPerStep)} rows and ${fmt(r.d1.emailRun.queriesPerStep)} statements per step (each email writes its message row, its send, its \`email.sent\` event and the outbox copy). Single creates p50 ${fmt(r.create.singleP50Ms)} ms (a bare DO start ${fmt(r.create.doLoopSingleP50Ms)} ms). Edge at 32 connections over ${fmt(r.edge.tokens)} messages' tokens: GET /health ${fmt(r.edge.bare.rps)} req/s, pixel ${fmt(r.edge.pixel.rps)}, click ${fmt(r.edge.click.rps)}. Events: ${fmt(r.events.accepted)} of ${fmt(r.events.events)} accepted at ${fmt(r.events.acceptPerSec)}/s (GET /health ${fmt(r.events.bareRps)}/s at ${fmt(r.events.clients)} connections), ${fmt(r.events.resumed)} of ${fmt(r.events.waiting)} waiting enrollments resumed.${r.growth ? ` Growth to ${fmt(r.growth.n)}: Nudge ${fmt(r.growth.nudgeFinishS)} s (×${fmt(r.growth.nudgeFactor)} per run), the loop ${fmt(r.growth.doLoopFinishS)} s (×${fmt(r.growth.doLoopFactor)}).` : ""}${r.crash ? ` Crash test (default settings): every enrollment completed ${fmt(r.crash.allCompletedS)} s after the last restart, ${fmt(r.crash.repeatedProviderCalls)} repeated provider calls.` : ""}`,
     END,
   ];
   return lines.join("\n");

@@ -7,6 +7,29 @@ import * as schema from "./schema";
 export type Db = ReturnType<typeof database>;
 export const database = (d1: D1Database) => drizzle(metered(d1), { schema });
 
+/** D1 binds at most 100 parameters a statement: lists of ids go in slices of this size. */
+export const IN_SLICE = 90;
+
+export function slices<T>(items: T[], size = IN_SLICE): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) {
+    out.push(items.slice(i, i + size));
+  }
+  return out;
+}
+
+/** Runs one statement per slice of `ids` in a single batch (nothing when `ids` is empty). */
+export async function perSlice(
+  db: Db,
+  ids: string[],
+  statement: (slice: string[]) => Parameters<Db["batch"]>[0][number],
+) {
+  const stmts = slices(ids).map(statement);
+  if (stmts.length > 0) {
+    await db.batch(stmts as unknown as Parameters<Db["batch"]>[0]);
+  }
+}
+
 export const iso = (ms: number | null | undefined): string | null =>
   ms == null ? null : new Date(ms).toISOString();
 

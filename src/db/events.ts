@@ -71,6 +71,12 @@ export async function acceptEvents(db: Db, rows: EventRow[], now: number): Promi
   return new Set(out.filter((_, i) => i % 2 === 0).flatMap((r) => r.map((x) => x.id)));
 }
 
+/** How many accepted events are still to fan out. */
+export async function pendingFanoutCount(db: Db) {
+  const r = await db.select({ n: sql<number>`count(*)` }).from(eventFanouts).get();
+  return r?.n ?? 0;
+}
+
 /** The stored events of an org by client id. */
 export async function eventsByClientIds(db: Db, orgId: string, clientIds: string[]) {
   const found = new Map<string, string>();

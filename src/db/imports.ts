@@ -1,6 +1,6 @@
 // Contact imports: the rows in chunks, and progress counters updated per chunk.
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
-import type { Db } from "./client";
+import { type Db, perSlice } from "./client";
 import { type ImportError, importRows, imports, type RowAt } from "./schema";
 
 export type ImportRow = typeof imports.$inferSelect;
@@ -84,8 +84,8 @@ export async function claimStalledChunks(db: Db, now: number, graceMs: number, l
     .limit(limit)
     .all();
   const ids = [...new Set(rows.map((r) => r.importId))];
-  if (ids.length > 0) {
-    await db.update(imports).set({ updatedAt: now }).where(inArray(imports.id, ids)).run();
-  }
+  await perSlice(db, ids, (slice) =>
+    db.update(imports).set({ updatedAt: now }).where(inArray(imports.id, slice)),
+  );
   return rows;
 }

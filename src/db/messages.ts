@@ -1,6 +1,6 @@
 // Email messages: one row per effect key, claimed before a provider call so it is made once.
 import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
-import type { Db } from "./client";
+import { type Db, perSlice, slices } from "./client";
 import { messages } from "./schema";
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -84,18 +84,15 @@ export async function claimOverdueMessages(
     .where(and(eq(messages.status, "queued"), lt(messages.nextAttemptAt, now - graceMs)))
     .limit(limit)
     .all();
-  if (rows.length > 0) {
-    await db
-      .update(messages)
-      .set({ nextAttemptAt: now + pushMs })
-      .where(
-        inArray(
-          messages.id,
-          rows.map((r) => r.id),
-        ),
-      )
-      .run();
-  }
+  await perSlice(
+    db,
+    rows.map((r) => r.id),
+    (ids) =>
+      db
+        .update(messages)
+        .set({ nextAttemptAt: now + pushMs })
+        .where(inArray(messages.id, ids)),
+  );
   return rows;
 }
 
@@ -150,10 +147,12 @@ export const messagesOfEnrollment = (db: Db, enrollmentId: string) =>
     .orderBy(messages.id)
     .all();
 
-export const messagesByIds = (db: Db, ids: string[]) =>
-  ids.length === 0
-    ? Promise.resolve([])
-    : db.select().from(messages).where(inArray(messages.id, ids)).all();
+export async function messagesByIds(db: Db, ids: string[]) {
+  const found = await Promise.all(
+    slices(ids).map((slice) => db.select().from(messages).where(inArray(messages.id, slice)).all()),
+  );
+  return found.flat();
+}
 
 export interface Engagement {
   id: string;

@@ -1,6 +1,6 @@
 // Webhook subscriptions, deliveries (one per subscription and event) and their attempts.
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import type { Db } from "./client";
+import { type Db, perSlice } from "./client";
 import { webhookAttempts, webhookDeliveries, webhooks } from "./schema";
 
 export type WebhookRow = typeof webhooks.$inferSelect;
@@ -154,17 +154,14 @@ export async function claimOverdueDeliveries(
     )
     .limit(limit)
     .all();
-  if (rows.length > 0) {
-    await db
-      .update(webhookDeliveries)
-      .set({ nextAttemptAt: now + pushMs })
-      .where(
-        inArray(
-          webhookDeliveries.id,
-          rows.map((r) => r.id),
-        ),
-      )
-      .run();
-  }
+  await perSlice(
+    db,
+    rows.map((r) => r.id),
+    (ids) =>
+      db
+        .update(webhookDeliveries)
+        .set({ nextAttemptAt: now + pushMs })
+        .where(inArray(webhookDeliveries.id, ids)),
+  );
   return rows;
 }

@@ -29,8 +29,8 @@ import { decrypt } from "../security/credentials";
 
 /** Attempts per job before it is dead-lettered (the queue's max_retries is higher). */
 export const EMAIL_MAX_ATTEMPTS = 6;
-/** A claim older than this is abandoned (providers time out after 30 s), so another attempt may take it. */
-const CLAIM_STALE_MS = 60_000;
+/** A claim older than this is abandoned (provider calls time out after 15 s), so another attempt may take it. */
+const CLAIM_STALE_MS = 20_000;
 
 /** A failure retrying cannot fix: the message fails at once. */
 class PermanentFailure extends Error {}

@@ -64,6 +64,8 @@ function planMessage(msg: MessageRow, jobs: EngagementJob[]): Plan {
   const events: SystemEvent[] = [];
   let lastOpen = msg.lastOpenedAt;
   const links: Record<string, number> = { ...(msg.linkClickedAt ?? {}) };
+  // Hits this plan already passed: a second one at the very same instant is a repeat, not a retry.
+  const passed = new Set<string>();
   for (const job of [...jobs].sort((a, b) => a.at - b.at)) {
     const tooSoon =
       job.kind === "click" && msg.sentAt != null && job.at - msg.sentAt < CLICK_AFTER_SEND_MIN_MS;
@@ -73,9 +75,11 @@ function planMessage(msg: MessageRow, jobs: EngagementJob[]): Plan {
     }
     const link = String(job.linkIndex ?? 0);
     const seen = repeatOf(job.kind === "open" ? lastOpen : links[link], job.at);
-    if (seen === "repeat") {
+    const slot = job.kind === "open" ? "open" : `click:${link}`;
+    if (seen === "repeat" || (seen === "same" && passed.has(slot))) {
       continue;
     }
+    passed.add(slot);
     if (seen === "new") {
       if (job.kind === "open") {
         t.opens++;

@@ -18,7 +18,8 @@ import type { Logger } from "../ground/log";
 import type { EmailJob } from "../ground/queues";
 import { sendInSlices } from "../ground/retry";
 
-const GRACE_MS = 60_000;
+/** An alarm, job or chunk overdue this long was lost (a crash, a dropped queue message). */
+const GRACE_MS = 20_000;
 /** An accepted event not fanned out this long after its job was queued: the job was lost. */
 const FANOUT_GRACE_MS = 15_000;
 const BATCH = 500;

@@ -20,7 +20,7 @@ const failure = (description: string) => ({
 });
 const badToken = failure("Unknown, altered or foreign token (`not_found`)");
 const tooMany = failure(
-  "Rate limited (`rate_limited`, see `Retry-After`): 60 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)",
+  "Rate limited (`rate_limited`, see `Retry-After`): 600 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)",
 );
 const tracking =
   "Human hits of one message (opens) or one link (clicks) within 60 s count once; machine hits (privacy proxies, scanners, HEAD requests, clicks within 5 s of sending) are counted apart and resume nothing.";

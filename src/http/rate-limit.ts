@@ -29,6 +29,38 @@ export const clientIp = (header: (name: string) => string | undefined) =>
   header("cf-connecting-ip")?.trim() || null;
 
 /**
+ * Hits per key in this isolate, per 60 s window: a cheap first look before asking a
+ * rate-limit binding. Keys seen only a few times (every real open of a message) never cost a
+ * binding call; a hammered key does, once it passes the threshold here. Bounded.
+ */
+export class LocalCounter {
+  private readonly hits = new Map<string, { since: number; n: number }>();
+
+  constructor(
+    private readonly periodMs = RATE_LIMIT_PERIOD_SECONDS * 1000,
+    private readonly max = 20_000,
+  ) {}
+
+  /** Counts one hit of `key`; returns its hits in the current window, this one included. */
+  hit(key: string, now = Date.now()): number {
+    const cur = this.hits.get(key);
+    if (cur && now - cur.since < this.periodMs) {
+      cur.n++;
+      return cur.n;
+    }
+    this.hits.delete(key);
+    this.hits.set(key, { since: now, n: 1 });
+    if (this.hits.size > this.max) {
+      const oldest = this.hits.keys().next().value;
+      if (oldest !== undefined) {
+        this.hits.delete(oldest);
+      }
+    }
+    return 1;
+  }
+}
+
+/**
  * Keys that went over a limit, remembered in this isolate until the period ends, so their next
  * requests are refused before any work (a D1 lookup). Bounded: the oldest entries go first.
  */

@@ -23,6 +23,9 @@ export interface SendResult {
 }
 
 /** A provider failure: `retryable` for 429/5xx/network, permanent otherwise. */
+/** A provider call gives up after this long (a claim on the message outlives it: see delivery/email). */
+export const PROVIDER_TIMEOUT_MS = 15_000;
+
 export class ProviderError extends Error {
   constructor(
     message: string,
@@ -141,7 +144,11 @@ export async function httpSend(
   init: RequestInit,
 ): Promise<Response> {
   try {
-    return await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(30_000) });
+    return await fetch(url, {
+      ...init,
+      redirect: "manual",
+      signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
+    });
   } catch (err) {
     throw new ProviderError(
       `${provider}: ${sanitizedReason(String(err)) ?? "network error"}`,

@@ -35,8 +35,9 @@ export default defineProvider({
               }
             : {}),
           authType: ["plain", "login"],
-          socketTimeoutMs: 30_000,
-          responseTimeoutMs: 30_000,
+          // Each SMTP step waits at most this; a whole exchange stays well inside a message's claim.
+          socketTimeoutMs: 10_000,
+          responseTimeoutMs: 10_000,
         },
         {
           // worker-mailer takes the display name apart from the address (the envelope needs the bare address).

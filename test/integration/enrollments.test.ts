@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { EnrollmentDO } from "../../durable-objects/enrollment";
 import { runWatchdog } from "../../src/delivery/watchdog";
 import { chooseVariant } from "../../src/engine/split";
@@ -823,6 +823,58 @@ describe("nothing is lost when a queue loses a job", () => {
       () => outboxFor(key, "lost@x.co"),
       (o) => o.length === 1,
     );
+  });
+  it("the watchdog re-queues more overdue emails than one statement can bind (D1: 100 parameters)", async () => {
+    const { key } = await newOrg();
+    const w = await activeWorkflow(key, [
+      { id: "m", type: "send_email", config: { subject: "Many", html: "<p>x</p>" } },
+    ]);
+    const e = (
+      await call("POST", "/v1/enrollments", {
+        key,
+        body: { workflowId: w.id, contact: { email: "many@x.co" } },
+      })
+    ).json.id as string;
+    await poll(
+      () => outboxFor(key, "many@x.co"),
+      (o) => o.length === 1,
+    );
+    const source = await env.DB.prepare("SELECT id FROM messages WHERE enrollment_id = ?")
+      .bind(e)
+      .first<{ id: string }>();
+    expect(source).not.toBeNull();
+    // 150 lost jobs of queued messages (copies of this one under other ids and effect keys).
+    const columns = (
+      await env.DB.prepare("PRAGMA table_info(messages)").all<{ name: string }>()
+    ).results
+      .map((c) => c.name)
+      .filter((c) => c !== "id" && c !== "effect_key");
+    const copies = Array.from({ length: 150 }, (_, i) =>
+      env.DB.prepare(
+        `INSERT INTO messages (id, effect_key, ${columns.join(", ")}) SELECT ?, ?, ${columns.join(", ")} FROM messages WHERE id = ?`,
+      ).bind(`msg_many${String(i).padStart(22, "0")}`, `${e}:many:${i}`, source?.id),
+    );
+    await env.DB.batch(copies);
+    await env.DB.prepare(
+      "UPDATE messages SET status = 'queued', sending_at = NULL, next_attempt_at = ? WHERE enrollment_id = ?",
+    )
+      .bind(Date.now() - 120_000, e)
+      .run();
+    const queued = vi.spyOn(env.EMAIL_QUEUE, "sendBatch").mockResolvedValue(undefined as never);
+    try {
+      const ours = () =>
+        queued.mock.calls
+          .flatMap(([jobs]) => [...jobs])
+          .filter((j) => (j.body as EmailJob).enrollmentId === e);
+      const report = await runWatchdog(env, testLog);
+      expect(report.requeued.messages).toBeGreaterThanOrEqual(151);
+      expect(ours()).toHaveLength(151);
+      // Pushed forward: the next tick leaves them to the jobs just queued.
+      await runWatchdog(env, testLog);
+      expect(ours()).toHaveLength(151);
+    } finally {
+      queued.mockRestore();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // Admin handlers.
 import { createOrgWithKey } from "../../db/api-keys";
 import { database } from "../../db/client";
+import { pendingFanoutCount } from "../../db/events";
 import { quotasOf, setQuotas as saveQuotas } from "../../db/quotas";
 import { metricsSnapshot } from "../../ground/metrics";
 import { notFound } from "../../http/errors";
@@ -15,7 +16,14 @@ export const createOrg: Handler<typeof routes.createOrg> = async (c) => {
   return c.json({ org: orgJson(org), apiKey: keyCreatedJson(apiKey, key) }, 201);
 };
 
-export const metrics: Handler<typeof routes.metrics> = (c) => c.json(metricsSnapshot(), 200);
+export const metrics: Handler<typeof routes.metrics> = async (c) =>
+  c.json(
+    {
+      ...metricsSnapshot(),
+      backlog: { eventFanouts: await pendingFanoutCount(database(c.env.DB)) },
+    },
+    200,
+  );
 
 export const setQuotas: Handler<typeof routes.setQuotas> = async (c) => {
   const db = database(c.env.DB);

@@ -47,6 +47,12 @@ export const Metrics = z.object({
     other: D1Counts,
   }),
   engine: z.object({ steps: z.number().int(), alarms: z.number().int() }),
+  backlog: z.object({
+    eventFanouts: z
+      .number()
+      .int()
+      .openapi({ description: "Accepted events not fanned out yet (all isolates: read from D1)" }),
+  }),
 });
 
 export const orgJson = (o: { id: string; name: string; createdAt: number }) => ({
