@@ -1,9 +1,13 @@
 // The Hono app: middleware order, every resource router, the OpenAPI document and docs.
-//   request id → edge routes (no key) → body limit + JSON-only → API key (rate limit,
-//   usage) → idempotency for POSTs → resource routes. Errors leave in one shape (errors.ts).
-import { Scalar } from "@scalar/hono-api-reference";
+//   request id → health and documents → edge routes (no key) → body limit + JSON-only →
+//   API key (rate limit, usage) → idempotency for POSTs → (the origin, when PUBLIC_URL is
+//   unset) → MCP → resource routes. Errors leave in one shape (errors.ts).
+
+import { database } from "./db/client";
+import { rememberOrigin } from "./domain/public-url";
 import edge from "./edge";
 import type { AppEnv } from "./ground/env";
+import { errorText } from "./ground/log";
 import { requireAdmin, requireApiKey } from "./http/auth";
 import { errorJson, renderError } from "./http/errors";
 import { idempotency } from "./http/idempotency";
@@ -14,20 +18,62 @@ import admin from "./routes/admin";
 import apiKeys from "./routes/api-keys";
 import connections from "./routes/connections";
 import contacts from "./routes/contacts";
-import { SKILLS_MD } from "./routes/docs/skills.md";
+import docs from "./routes/docs";
 import enrollments from "./routes/enrollments";
 import events from "./routes/events";
 import imports from "./routes/imports";
+import mcp from "./routes/mcp";
 import messages from "./routes/messages";
 import templates from "./routes/templates";
 import webhooks from "./routes/webhooks";
 import workflows from "./routes/workflows";
 
+const documentConfig = (origin: string) => ({
+  openapi: "3.1.0",
+  info: {
+    title: "Nudge API",
+    version: "1.0.0",
+    description:
+      "Drip and outreach automation at the edge. Agents: start at /llms.txt and /docs/skills-v1.md; MCP at POST /mcp.",
+  },
+  servers: [{ url: origin }],
+  tags: TAGS,
+});
+
+/** Tags in the order the reference shows them. */
+const TAGS = [
+  { name: "Workflows", description: "Trigger → steps; drafts, versions, dry runs" },
+  { name: "Enrollments", description: "Contacts going through workflows" },
+  { name: "Events", description: "What contacts do: starts, resumes and exits enrollments" },
+  { name: "Contacts", description: "People, their attributes and subscription" },
+  { name: "Imports", description: "Many contacts at once, JSON or CSV" },
+  { name: "Messages", description: "Emails sent, their delivery and engagement; the outbox" },
+  { name: "Templates", description: "Reusable email content (Liquid)" },
+  { name: "Connections", description: "Email providers" },
+  { name: "Webhooks", description: "Signed deliveries of events to your endpoints" },
+  { name: "API keys", description: "Keys, scopes and usage" },
+  { name: "Account", description: "The org and its quotas" },
+  { name: "Outbox", description: "Emails captured when no provider is connected" },
+  { name: "Edge", description: "Opens, clicks, unsubscribes and provider webhooks (no key)" },
+  { name: "Documents", description: "Health, this document, the reference, the brief" },
+  { name: "Admin", description: "Operator routes (ADMIN_TOKEN)" },
+];
+
 export function buildApp() {
   const app = router();
   app.use("*", requestId);
-  app.get("/health", (c) => c.json({ status: "ok" }));
-  app.get("/v1/health", (c) => c.json({ status: "ok" }));
+  // Health and the documents (the OpenAPI document is this app's own, built once per origin).
+  const documents = new Map<string, ReturnType<typeof app.getOpenAPI31Document>>();
+  const documentOf = (origin: string) => {
+    let doc = documents.get(origin);
+    if (!doc) {
+      doc = app.getOpenAPI31Document(documentConfig(origin));
+      documents.clear(); // one origin in practice; never a growing map
+      documents.set(origin, doc);
+    }
+    return doc;
+  };
+  app.route("/", docs(documentOf));
   // Provider webhooks and one-click unsubscribes have bodies too: the same 1 MiB limit.
   app.use("/inbound/*", limitBody);
   app.use("/t/u/*", limitBody);
@@ -42,6 +88,23 @@ export function buildApp() {
     return requireApiKey(c, next);
   });
   app.use("/v1/*", idempotency);
+  // With PUBLIC_URL unset, links in emails use the origin the API is called on.
+  app.use("/v1/*", async (c, next) => {
+    await next();
+    if (!c.env.PUBLIC_URL?.trim() && c.get("orgId")) {
+      c.executionCtx.waitUntil(
+        rememberOrigin(c.env, database(c.env.DB), new URL(c.req.url).origin).catch((err) =>
+          c.get("log").warn("origin not remembered", { error: errorText(err) }),
+        ),
+      );
+    }
+  });
+  // MCP for agents: the same key; each tool calls the routes below in-process.
+  app.use("/mcp", limitBody, requireApiKey);
+  app.route(
+    "/",
+    mcp((req, env, ctx) => app.fetch(req, env, ctx), documentOf),
+  );
 
   app.route("/", admin);
   app.route("/", account);
@@ -67,19 +130,6 @@ export function buildApp() {
     type: "http",
     scheme: "bearer",
   });
-  app.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "Nudge API",
-      version: "1.0.0",
-      description: "Drip and outreach automation at the edge.",
-    },
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Nudge API reference" }));
-  app.get("/docs/skills.md", (c) =>
-    c.body(SKILLS_MD, 200, { "content-type": "text/markdown; charset=utf-8" }),
-  );
 
   app.notFound((c) => errorJson(c, "not_found", `No route for ${c.req.method} ${c.req.path}`));
   app.onError(renderError);

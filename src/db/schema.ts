@@ -148,6 +148,13 @@ export const eventFanouts = sqliteTable("event_fanouts", {
   claimedAt: ms("claimed_at"),
 });
 
+/** Settings of the deployment (not of an org), e.g. the origin learned when PUBLIC_URL is unset. */
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: ms("updated_at").notNull(),
+});
+
 export const templates = sqliteTable(
   "templates",
   {

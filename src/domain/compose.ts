@@ -13,6 +13,7 @@ import type { EmailJob } from "../ground/queues";
 import type { OutgoingEmail } from "../providers/provider";
 import { signToken, trackingUrl } from "../security/tokens";
 import { contactSnapshot } from "./contacts";
+import { publicUrl } from "./public-url";
 
 const DEFAULT_FROM = "Nudge <no-reply@nudge.local>";
 const TRACKABLE = /^https?:\/\//i;
@@ -27,12 +28,13 @@ export class CompositionError extends Error {}
 
 export async function unsubscribeUrl(
   env: Env,
+  base: string,
   orgId: string,
   messageId: string,
   contactId: string,
 ) {
   return trackingUrl(
-    env,
+    base,
     "u",
     await signToken(env, { k: "u", g: orgId, m: messageId, c: contactId }),
   );
@@ -44,6 +46,7 @@ export function unsubscribeHeaders(url: string): Record<string, string> {
 
 export async function injectTracking(
   env: Env,
+  base: string,
   html: string,
   orgId: string,
   messageId: string,
@@ -68,12 +71,12 @@ export async function injectTracking(
   const links = await Promise.all(
     hrefs.map((u, l) =>
       signToken(env, { k: "c", g: orgId, m: messageId, l, u }).then((t) =>
-        trackingUrl(env, "c", t),
+        trackingUrl(base, "c", t),
       ),
     ),
   );
   const pixel = opts.opens
-    ? trackingUrl(env, "o", await signToken(env, { k: "o", g: orgId, m: messageId }))
+    ? trackingUrl(base, "o", await signToken(env, { k: "o", g: orgId, m: messageId }))
     : null;
   let index = 0;
   let pixelPlaced = false;
@@ -126,7 +129,8 @@ export async function composeEmail(
   } else {
     source = { subject: config.subject, html: config.html, text: config.text ?? null };
   }
-  const unsubscribe = await unsubscribeUrl(env, job.orgId, messageId, contact.id);
+  const base = await publicUrl(env, db);
+  const unsubscribe = await unsubscribeUrl(env, base, job.orgId, messageId, contact.id);
   let rendered: ReturnType<typeof renderTemplate>;
   try {
     rendered = renderTemplate(source, {
@@ -140,7 +144,7 @@ export async function composeEmail(
   } catch (err) {
     throw new CompositionError((err as Error).message);
   }
-  const html = await injectTracking(env, rendered.html, job.orgId, messageId, {
+  const html = await injectTracking(env, base, rendered.html, job.orgId, messageId, {
     opens: config.track?.opens ?? true,
     clicks: config.track?.clicks ?? true,
   });

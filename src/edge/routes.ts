@@ -28,6 +28,7 @@ const tracking =
 export const open = createRoute({
   method: "get",
   path: "/t/o/{token}",
+  operationId: "trackOpen",
   tags,
   summary: "Open pixel",
   description: `${tracking} A pixel older than CLICK_TOKEN_MAX_AGE_DAYS (default 365) still answers the GIF but records nothing.`,
@@ -45,6 +46,7 @@ export const open = createRoute({
 export const click = createRoute({
   method: "get",
   path: "/t/c/{token}",
+  operationId: "trackClick",
   tags,
   summary: "Click redirect",
   description: `${tracking} A click token older than CLICK_TOKEN_MAX_AGE_DAYS (default 365) shows a page naming the destination instead of redirecting.`,
@@ -63,6 +65,7 @@ export const click = createRoute({
 export const unsubscribePage = createRoute({
   method: "get",
   path: "/t/u/{token}",
+  operationId: "showUnsubscribePage",
   tags,
   summary: "Unsubscribe confirmation page (a GET never unsubscribes)",
   request: { params: token },
@@ -76,6 +79,7 @@ export const unsubscribePage = createRoute({
 export const unsubscribe = createRoute({
   method: "post",
   path: "/t/u/{token}",
+  operationId: "unsubscribeOneClick",
   tags,
   summary: "RFC 8058 one-click unsubscribe",
   description:
@@ -93,6 +97,7 @@ export const unsubscribe = createRoute({
 export const inbound = createRoute({
   method: "post",
   path: "/inbound/{provider}/{connectionId}",
+  operationId: "receiveProviderWebhook",
   tags,
   summary: "Provider event webhooks (bounces, complaints, deliveries); signature checked first",
   request: {

@@ -25,7 +25,8 @@ export interface Env {
   /** "development" allows http://localhost webhook targets; anything else is production. */
   ENVIRONMENT: string;
   /** Public origin used in tracking and unsubscribe links. */
-  PUBLIC_URL: string;
+  /** The origin of links in emails; unset: the origin of the last API request (domain/public-url). */
+  PUBLIC_URL?: string;
   /** debug | info (default) | warn | error */
   LOG_LEVEL?: string;
   /** Comma-separated seconds between webhook attempts. */

@@ -17,11 +17,27 @@ export function router() {
 /** A handler for a route declared with createRoute: typed input, typed responses. */
 export type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
-export const jsonBody = <T extends z.ZodTypeAny>(schema: T, description = "JSON body") => ({
-  content: { "application/json": { schema } },
-  required: true,
-  description,
-});
+/**
+ * A required JSON body with an example for the reference and the SDK. The example is checked
+ * against the schema when the route is declared, so a stale example fails every test at once.
+ */
+export function jsonBody<T extends z.ZodTypeAny>(
+  schema: T,
+  example: z.input<T>,
+  description = "JSON body",
+) {
+  const checked = schema.safeParse(example);
+  if (!checked.success) {
+    throw new Error(
+      `The example of a request body does not match its schema: ${checked.error.message}`,
+    );
+  }
+  return {
+    content: { "application/json": { schema, example } },
+    required: true,
+    description,
+  };
+}
 
 export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({
   content: { "application/json": { schema } },

@@ -11,6 +11,8 @@ const SEND_WRITES = [
   /^\/v1\/(contacts|events|enrollments|imports)(\/|$)/,
   /^\/v1\/templates\/[^/]+\/preview$/,
   /^\/v1\/workflows\/[^/]+\/test$/,
+  // The MCP endpoint: each tool calls the API with the same key, so its scope applies there.
+  /^\/mcp$/,
 ];
 
 const RANK: Record<KeyScope, number> = { send: 0, full: 1 };

@@ -122,5 +122,6 @@ export async function verifyToken(
   }
 }
 
-export const trackingUrl = (env: Env, kind: TokenKind, token: string) =>
-  `${env.PUBLIC_URL.replace(/\/$/, "")}/t/${kind}/${token}`;
+/** A tracking link on `base` (the public origin, see domain/public-url). */
+export const trackingUrl = (base: string, kind: TokenKind, token: string) =>
+  `${base.replace(/\/$/, "")}/t/${kind}/${token}`;

@@ -403,7 +403,10 @@ describe("documentation", () => {
   it("serves the interactive reference and the agent brief", async () => {
     const docs = await call("GET", "/docs");
     expect(docs.status).toBe(200);
-    expect(docs.text).toContain("/openapi.json");
+    expect(docs.text).toContain("/openapi-v1.json");
+    // Its script comes from this Worker, not a CDN: the page works offline.
+    expect(docs.text).toContain('src="/docs/scalar.js"');
+    expect(docs.text).not.toMatch(/cdn\.jsdelivr|unpkg\.com/);
     const skills = await call("GET", "/docs/skills.md");
     expect(skills.status).toBe(200);
     expect(skills.headers.get("content-type")).toContain("text/markdown");

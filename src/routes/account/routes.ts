@@ -7,6 +7,7 @@ import { Account } from "./schemas";
 export const get = createRoute({
   method: "get",
   path: "/v1/account",
+  operationId: "getAccount",
   tags: ["Account"],
   summary: "The caller's org and its quotas",
   security: secured,

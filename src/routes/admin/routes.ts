@@ -10,10 +10,11 @@ const security = [{ adminToken: [] }];
 export const createOrg = createRoute({
   method: "post",
   path: "/v1/admin/orgs",
+  operationId: "createOrg",
   tags: ["Admin"],
   summary: "Create an org and its first API key (ADMIN_TOKEN)",
   security,
-  request: { body: jsonBody(OrgInput) },
+  request: { body: jsonBody(OrgInput, { name: "Acme" }) },
   responses: {
     201: json(
       z.object({ org: Org, apiKey: ApiKeyCreated }),
@@ -26,6 +27,7 @@ export const createOrg = createRoute({
 export const metrics = createRoute({
   method: "get",
   path: "/v1/admin/metrics",
+  operationId: "getMetrics",
   tags: ["Admin"],
   summary:
     "This isolate's counters: D1 statements and rows written per unit of work, engine steps (ADMIN_TOKEN)",
@@ -38,12 +40,13 @@ export const metrics = createRoute({
 export const setQuotas = createRoute({
   method: "patch",
   path: "/v1/admin/orgs/{id}/quotas",
+  operationId: "setOrgQuotas",
   tags: ["Admin"],
   summary: "Change an org's quotas (ADMIN_TOKEN)",
   security,
   request: {
     params: z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) }),
-    body: jsonBody(QuotasInput),
+    body: jsonBody(QuotasInput, { contacts: 100000, workflows: 200 }),
   },
   responses: { 200: json(OrgQuotas, "The org's quotas now"), ...errorResponses(404) },
 });

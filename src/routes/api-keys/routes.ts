@@ -11,15 +11,21 @@ const keyId = pathId("id", "key_01JD0000000000000000000000");
 export const create = createRoute({
   method: "post",
   path: "/v1/api-keys",
+  operationId: "createApiKey",
+  summary: "Create an API key (no wider scope or later expiry than the caller's key)",
   tags,
   security: secured,
-  request: { body: jsonBody(ApiKeyInput) },
+  request: {
+    body: jsonBody(ApiKeyInput, { name: "Signup service", scope: "send", expiresInDays: 90 }),
+  },
   responses: { 201: json(ApiKeyCreated, "Created; `key` is shown only here"), ...errorResponses() },
 });
 
 export const list = createRoute({
   method: "get",
   path: "/v1/api-keys",
+  operationId: "listApiKeys",
+  summary: "List the org's API keys (never their secrets)",
   tags,
   security: secured,
   request: { query: PageQuery },
@@ -32,6 +38,8 @@ export const list = createRoute({
 export const usage = createRoute({
   method: "get",
   path: "/v1/api-keys/usage",
+  operationId: "getApiKeyUsage",
+  summary: "Requests per API key in the last 24 hours",
   tags,
   security: secured,
   responses: {
@@ -43,6 +51,8 @@ export const usage = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/v1/api-keys/{id}",
+  operationId: "getApiKey",
+  summary: "Get one API key",
   tags,
   security: secured,
   request: { params: keyId },
@@ -52,6 +62,8 @@ export const get = createRoute({
 export const revoke = createRoute({
   method: "post",
   path: "/v1/api-keys/{id}/revoke",
+  operationId: "revokeApiKey",
+  summary: "Revoke an API key at once",
   tags,
   security: secured,
   request: { params: keyId },

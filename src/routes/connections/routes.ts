@@ -11,9 +11,17 @@ const params = pathId("id", "cxn_01JD0000000000000000000000");
 export const create = createRoute({
   method: "post",
   path: "/v1/connections",
+  operationId: "createConnection",
+  summary: "Connect an email provider (credentials are verified and encrypted)",
   tags,
   security: secured,
-  request: { body: jsonBody(ConnectionInput) },
+  request: {
+    body: jsonBody(ConnectionInput, {
+      provider: "resend",
+      credentials: { apiKey: "re_123456789" },
+      from: "Acme <hello@acme.example>",
+    }),
+  },
   responses: {
     201: json(Connection, "Created (credentials are never returned)"),
     ...errorResponses(409),
@@ -23,6 +31,8 @@ export const create = createRoute({
 export const list = createRoute({
   method: "get",
   path: "/v1/connections",
+  operationId: "listConnections",
+  summary: "List provider connections",
   tags,
   security: secured,
   request: { query: PageQuery },
@@ -32,6 +42,8 @@ export const list = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/v1/connections/{id}",
+  operationId: "getConnection",
+  summary: "Get one provider connection (credentials redacted)",
   tags,
   security: secured,
   request: { params },
@@ -41,15 +53,19 @@ export const get = createRoute({
 export const patch = createRoute({
   method: "patch",
   path: "/v1/connections/{id}",
+  operationId: "updateConnection",
+  summary: "Update a connection's settings or credentials",
   tags,
   security: secured,
-  request: { params, body: jsonBody(ConnectionPatch) },
+  request: { params, body: jsonBody(ConnectionPatch, { from: "Acme Team <team@acme.example>" }) },
   responses: { 200: json(Connection, "Updated"), ...errorResponses(404, 409) },
 });
 
 export const remove = createRoute({
   method: "delete",
   path: "/v1/connections/{id}",
+  operationId: "deleteConnection",
+  summary: "Delete a provider connection",
   tags,
   security: secured,
   request: { params },

@@ -12,16 +12,27 @@ const params = pathId("id", "con_01JD0000000000000000000000");
 export const upsert = createRoute({
   method: "post",
   path: "/v1/contacts",
+  operationId: "upsertContact",
   tags,
   security: secured,
   summary: "Create or update a contact (by email, else externalId)",
-  request: { body: jsonBody(ContactInput) },
+  request: {
+    body: jsonBody(ContactInput, {
+      email: "ada@example.com",
+      firstName: "Ada",
+      lastName: "Lovelace",
+      timezone: "Europe/London",
+      data: { plan: "pro" },
+    }),
+  },
   responses: { 200: json(Contact, "Updated"), 201: json(Contact, "Created"), ...errorResponses() },
 });
 
 export const list = createRoute({
   method: "get",
   path: "/v1/contacts",
+  operationId: "listContacts",
+  summary: "List contacts, newest first",
   tags,
   security: secured,
   request: { query: ContactQuery },
@@ -31,6 +42,8 @@ export const list = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/v1/contacts/{id}",
+  operationId: "getContact",
+  summary: "Get one contact",
   tags,
   security: secured,
   request: { params },
@@ -40,15 +53,18 @@ export const get = createRoute({
 export const patch = createRoute({
   method: "patch",
   path: "/v1/contacts/{id}",
+  operationId: "updateContact",
+  summary: "Update a contact's fields, attributes or subscription",
   tags,
   security: secured,
-  request: { params, body: jsonBody(ContactPatch) },
+  request: { params, body: jsonBody(ContactPatch, { subscribed: false }) },
   responses: { 200: json(Contact, "Updated"), ...errorResponses(404, 409) },
 });
 
 export const erase = createRoute({
   method: "delete",
   path: "/v1/contacts/{id}",
+  operationId: "eraseContact",
   tags,
   security: secured,
   summary: "Erase a contact's personal data and cancel its enrollments",
@@ -59,6 +75,8 @@ export const erase = createRoute({
 export const events = createRoute({
   method: "get",
   path: "/v1/contacts/{id}/events",
+  operationId: "listContactEvents",
+  summary: "List a contact's events, newest first",
   tags,
   security: secured,
   request: { params, query: PageQuery },

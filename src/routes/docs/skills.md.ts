@@ -1,9 +1,23 @@
-// GET /docs/skills.md: one Markdown brief for LLM agents and integrators.
+// GET /docs/skills-v1.md (and /docs/skills.md, the latest): one Markdown brief for LLM agents and integrators.
 export const SKILLS_MD = `# Nudge — agent and integrator brief (v1)
 
 Nudge is an HTTP API for drip and outreach automation: define a **workflow** (trigger → steps),
 **enroll** contacts, and watch each **enrollment** advance on its own schedule. Machine-readable
-contract: \`GET /openapi.json\`. Interactive reference: \`GET /docs\`.
+contract: \`GET /openapi-v1.json\` (every operation has an \`operationId\`). Interactive reference: \`GET /docs\`
+(\`Accept: text/markdown\` gives it as Markdown). Index for agents: \`GET /llms.txt\`. MCP server: \`POST /mcp\`.
+
+## What to use when
+| you want to | use |
+| --- | --- |
+| enroll one contact (signup, form) | \`POST /v1/enrollments\` with an \`Idempotency-Key\` (\`createEnrollment\`) |
+| enroll up to 100 known contacts | \`POST /v1/enrollments/bulk\` (\`bulkEnroll\`), per-contact \`results\` |
+| load a list (≤ 10,000 rows, JSON or CSV) | \`POST /v1/imports\` (\`createImport\`), then poll \`GET /v1/imports/{id}\` |
+| start flows from what users do | an \`event\` trigger + \`POST /v1/events\` (\`trackEvent\`) or \`/v1/events/batch\` |
+| check a workflow before it sends | \`POST /v1/workflows/{id}/test\` (dry run, no side effects), then activate |
+| stop a sequence on a reply or a conversion | \`exitOn: ["replied"]\` on the workflow + track that event |
+| react to what happens | \`POST /v1/webhooks\` (pushed, signed) rather than polling lists |
+| poll instead | \`GET /v1/enrollments/{id}\`, \`GET /v1/workflows/{id}/stats\`, \`GET /v1/messages\` |
+
 
 ## Auth
 - Every \`/v1\` call: \`Authorization: Bearer nk_live_...\`. 401 \`unauthorized\` when missing, invalid, revoked or expired.
@@ -23,12 +37,33 @@ Every error: \`{"error": "<code>", "message": "...", "details"?: [{path, message
 | --- | --- | --- |
 | 400 | invalid_json | fix the JSON |
 | 401 | unauthorized | fix the key |
+| 403 | forbidden, quota_exceeded | a wider key / a higher quota is needed; do not retry |
 | 404 | not_found | the id is wrong or belongs to another org |
 | 409 | already_enrolled, reentry_not_allowed, idempotency_key_in_use, conflict | not an error to retry blindly; read \`message\` |
 | 413 / 415 | payload_too_large / unsupported_media_type | send ≤ 1 MiB of \`application/json\` |
 | 422 | validation_failed (see \`details\`), invalid_graph, workflow_not_active, workflow_archived, contacts_required, contacts_empty, too_many_contacts, no_enrollments_created, idempotency_key_reused | fix the request |
 | 429 | rate_limited | wait \`Retry-After\` seconds |
 | 5xx | internal_error, service_unavailable | retry with the same Idempotency-Key |
+
+### Error playbook for agents
+- \`validation_failed\`: read \`details[].path\` and \`details[].message\`, fix exactly those fields, resend. Unknown
+  fields are refused by name: drop them.
+- \`not_found\`: re-list the resource (\`listWorkflows\`, \`listContacts\`) to get a current id; never guess ids.
+- \`already_enrolled\`: the contact is in the workflow already — read it with \`listEnrollments?contactId=\`; do not retry.
+- \`reentry_not_allowed\`: the contact finished this workflow; send \`allowReentry: true\` only if the user wants a rerun.
+- \`workflow_not_active\`: activate it (\`PATCH /v1/workflows/{id}\` \`{status: "active"}\`) after a dry run.
+- \`invalid_graph\`: the message names the step or loop; fix the steps/transitions and resend the whole graph.
+- \`forbidden\`: the key's scope is too narrow (a \`send\` key); ask for a \`full\` key. \`quota_exceeded\`: stop and tell the user.
+- \`idempotency_key_in_use\`: wait a second and resend the same request. \`idempotency_key_reused\`: use a new key.
+- \`rate_limited\`: sleep \`Retry-After\` seconds. \`internal_error\` / \`service_unavailable\`: retry with backoff and
+  the same \`Idempotency-Key\`; quote \`requestId\` when reporting.
+
+## MCP
+\`POST /mcp\` speaks the Model Context Protocol (Streamable HTTP, stateless) with the same Bearer API key. Tools:
+\`list_workflows\`, \`get_workflow\`, \`create_workflow\`, \`test_workflow\`, \`activate_workflow\`, \`enroll_contact\`,
+\`bulk_enroll\`, \`track_event\`, \`get_enrollment\`, \`cancel_enrollment\`, \`workflow_stats\`, \`list_messages\`,
+\`upsert_contact\`, \`search_api\` and \`call_api\` (any operation by \`operationId\`). Resources: this brief and the
+OpenAPI document. A tool error carries the API's error code and message.
 
 ## Golden path: welcome sequence
 1. \`POST /v1/templates\` \`{name, subject: "Welcome {{ contact.firstName | default: \\"there\\" }}", html}\` → \`tpl_...\`

@@ -26,26 +26,41 @@ const wf = z.object({ id: id("wf_01JD0000000000000000000000") });
 export const create = createRoute({
   method: "post",
   path: "/v1/enrollments",
+  operationId: "createEnrollment",
   tags,
   security: secured,
   summary: "Enroll one contact (send an Idempotency-Key to retry safely)",
-  request: { body: jsonBody(CreateEnrollment) },
+  request: {
+    body: jsonBody(CreateEnrollment, {
+      workflowId: "wf_01JD0000000000000000000000",
+      contact: { email: "ada@example.com", firstName: "Ada" },
+      variables: { plan: "pro" },
+    }),
+  },
   responses: { 201: json(Enrollment, "Enrolled"), ...errorResponses(404, 409, 503) },
 });
 
 export const bulk = createRoute({
   method: "post",
   path: "/v1/enrollments/bulk",
+  operationId: "bulkEnroll",
   tags,
   security: secured,
   summary: "Enroll up to 100 contacts with per-contact results",
-  request: { body: jsonBody(BulkEnrollment) },
+  request: {
+    body: jsonBody(BulkEnrollment, {
+      workflowId: "wf_01JD0000000000000000000000",
+      contactIds: ["con_01JD0000000000000000000001", "con_01JD0000000000000000000002"],
+    }),
+  },
   responses: { 201: json(BulkResult, "At least one enrollment created"), ...errorResponses(404) },
 });
 
 export const list = createRoute({
   method: "get",
   path: "/v1/enrollments",
+  operationId: "listEnrollments",
+  summary: "List enrollments (filter by workflow, contact, status)",
   tags,
   security: secured,
   request: {
@@ -61,6 +76,8 @@ export const list = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/v1/enrollments/{id}",
+  operationId: "getEnrollment",
+  summary: "Get one enrollment with its timeline and messages",
   tags,
   security: secured,
   request: { params: enr },
@@ -76,6 +93,8 @@ export const get = createRoute({
 export const logs = createRoute({
   method: "get",
   path: "/v1/enrollments/{id}/logs",
+  operationId: "listEnrollmentLogs",
+  summary: "List an enrollment's step log",
   tags,
   security: secured,
   request: { params: enr },
@@ -85,6 +104,8 @@ export const logs = createRoute({
 export const cancel = createRoute({
   method: "post",
   path: "/v1/enrollments/{id}/cancel",
+  operationId: "cancelEnrollment",
+  summary: "Cancel an active enrollment",
   tags,
   security: secured,
   request: { params: enr },
@@ -97,6 +118,8 @@ export const cancel = createRoute({
 export const remove = createRoute({
   method: "delete",
   path: "/v1/enrollments/{id}",
+  operationId: "deleteEnrollment",
+  summary: "Delete an enrollment (cancelled first if active)",
   tags,
   security: secured,
   request: { params: enr },
@@ -106,6 +129,8 @@ export const remove = createRoute({
 export const ofWorkflow = createRoute({
   method: "get",
   path: "/v1/workflows/{id}/enrollments",
+  operationId: "listWorkflowEnrollments",
+  summary: "List a workflow's enrollments with its step funnel",
   tags,
   security: secured,
   request: { params: wf, query: PageQuery.extend({ status: EnrollmentStatus.optional() }) },
@@ -121,6 +146,8 @@ export const ofWorkflow = createRoute({
 export const cancelAll = createRoute({
   method: "post",
   path: "/v1/workflows/{id}/enrollments/cancel-all",
+  operationId: "cancelWorkflowEnrollments",
+  summary: "Cancel every active enrollment of a workflow",
   tags,
   security: secured,
   request: { params: wf },
@@ -161,6 +188,8 @@ const StepStats = z
 export const stats = createRoute({
   method: "get",
   path: "/v1/workflows/{id}/stats",
+  operationId: "getWorkflowStats",
+  summary: "A workflow's enrollment and message statistics",
   tags,
   security: secured,
   request: { params: wf },
@@ -176,6 +205,8 @@ export const stats = createRoute({
 export const ofContact = createRoute({
   method: "get",
   path: "/v1/contacts/{id}/enrollments",
+  operationId: "listContactEnrollments",
+  summary: "List a contact's enrollments",
   tags: ["Contacts"],
   security: secured,
   request: { params: z.object({ id: id("con_01JD0000000000000000000000") }), query: PageQuery },

@@ -7,6 +7,7 @@ import { Import, ImportJson } from "./schemas";
 export const create = createRoute({
   method: "post",
   path: "/v1/imports",
+  operationId: "createImport",
   tags: ["Imports"],
   security: secured,
   summary: "Import contacts (JSON or text/csv with ?workflowId=) and optionally enroll them",
@@ -20,7 +21,16 @@ export const create = createRoute({
     body: {
       required: false,
       content: {
-        "application/json": { schema: ImportJson },
+        "application/json": {
+          schema: ImportJson,
+          example: {
+            workflowId: "wf_01JD0000000000000000000000",
+            contacts: [
+              { email: "ada@example.com", firstName: "Ada" },
+              { email: "grace@example.com", firstName: "Grace" },
+            ],
+          },
+        },
         "text/csv": {
           schema: z.string().openapi({ example: "email,firstName,plan\nada@example.com,Ada,pro" }),
         },
@@ -39,6 +49,8 @@ export const create = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/v1/imports/{id}",
+  operationId: "getImport",
+  summary: "Get an import's progress and rejected rows",
   tags: ["Imports"],
   security: secured,
   request: { params: pathId("id", "imp_01JD0000000000000000000000") },

@@ -8,6 +8,8 @@ import { Message, MessageQuery, OutboxItem, OutboxQuery } from "./schemas";
 export const list = createRoute({
   method: "get",
   path: "/v1/messages",
+  operationId: "listMessages",
+  summary: "List sent and scheduled messages, newest first",
   tags: ["Messages"],
   security: secured,
   request: { query: MessageQuery },
@@ -17,6 +19,8 @@ export const list = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/v1/messages/{id}",
+  operationId: "getMessage",
+  summary: "Get one message with its delivery and engagement",
   tags: ["Messages"],
   security: secured,
   request: { params: pathId("id", "msg_01JD0000000000000000000000") },
@@ -26,6 +30,7 @@ export const get = createRoute({
 export const outbox = createRoute({
   method: "get",
   path: "/v1/outbox",
+  operationId: "listOutbox",
   tags: ["Outbox"],
   security: secured,
   summary: "Emails captured by the built-in outbox (no provider connected)",
@@ -39,6 +44,8 @@ export const outbox = createRoute({
 export const outboxItem = createRoute({
   method: "get",
   path: "/v1/outbox/{id}",
+  operationId: "getOutboxEmail",
+  summary: "Get one email captured by the outbox",
   tags: ["Outbox"],
   security: secured,
   request: { params: pathId("id", "obx_01JD0000000000000000000000") },

@@ -98,7 +98,7 @@ export const preview: Handler<typeof routes.preview> = async (c) => {
       event: input.event ?? {},
       workflow: { id: "wf_preview", name: "Preview" },
       enrollment: { id: "enr_preview" },
-      unsubscribeUrl: `${c.env.PUBLIC_URL}/t/u/preview`,
+      unsubscribeUrl: `${c.env.PUBLIC_URL?.trim() || new URL(c.req.url).origin}/t/u/preview`,
     });
     return c.json(
       { subject: out.subject, html: out.html, text: out.text ?? htmlToText(out.html) },

@@ -18,6 +18,8 @@ const params = pathId("id", "whk_01JD0000000000000000000000");
 export const catalog = createRoute({
   method: "get",
   path: "/v1/webhooks/catalog",
+  operationId: "listWebhookEventTypes",
+  summary: "The event types a webhook can subscribe to, with payload schemas",
   tags,
   security: secured,
   responses: {
@@ -29,9 +31,16 @@ export const catalog = createRoute({
 export const create = createRoute({
   method: "post",
   path: "/v1/webhooks",
+  operationId: "createWebhook",
+  summary: "Subscribe an HTTPS endpoint to events",
   tags,
   security: secured,
-  request: { body: jsonBody(WebhookInput) },
+  request: {
+    body: jsonBody(WebhookInput, {
+      url: "https://hooks.acme.example/nudge",
+      events: ["enrollment.completed", "email.bounced"],
+    }),
+  },
   responses: {
     201: json(WebhookWithSecret, "Created; the secret is shown only here"),
     ...errorResponses(),
@@ -41,6 +50,8 @@ export const create = createRoute({
 export const list = createRoute({
   method: "get",
   path: "/v1/webhooks",
+  operationId: "listWebhooks",
+  summary: "List webhook subscriptions",
   tags,
   security: secured,
   request: { query: PageQuery },
@@ -50,6 +61,8 @@ export const list = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/v1/webhooks/{id}",
+  operationId: "getWebhook",
+  summary: "Get one webhook subscription",
   tags,
   security: secured,
   request: { params },
@@ -59,9 +72,11 @@ export const get = createRoute({
 export const patch = createRoute({
   method: "patch",
   path: "/v1/webhooks/{id}",
+  operationId: "updateWebhook",
+  summary: "Update a webhook subscription",
   tags,
   security: secured,
-  request: { params, body: jsonBody(WebhookPatch) },
+  request: { params, body: jsonBody(WebhookPatch, { active: false }) },
   responses: {
     200: json(Webhook, "Updated (active: true re-enables a disabled endpoint)"),
     ...errorResponses(404),
@@ -71,6 +86,8 @@ export const patch = createRoute({
 export const remove = createRoute({
   method: "delete",
   path: "/v1/webhooks/{id}",
+  operationId: "deleteWebhook",
+  summary: "Delete a webhook subscription",
   tags,
   security: secured,
   request: { params },
@@ -80,6 +97,7 @@ export const remove = createRoute({
 export const rotate = createRoute({
   method: "post",
   path: "/v1/webhooks/{id}/rotate-secret",
+  operationId: "rotateWebhookSecret",
   tags,
   security: secured,
   summary: "New secret; for 24 h deliveries are signed with both",
@@ -93,6 +111,8 @@ export const rotate = createRoute({
 export const test = createRoute({
   method: "post",
   path: "/v1/webhooks/{id}/test",
+  operationId: "testWebhook",
+  summary: "Send a test delivery to a webhook",
   tags,
   security: secured,
   request: { params },
@@ -105,6 +125,8 @@ export const test = createRoute({
 export const deliveries = createRoute({
   method: "get",
   path: "/v1/webhooks/{id}/deliveries",
+  operationId: "listWebhookDeliveries",
+  summary: "List a webhook's deliveries with their attempts",
   tags,
   security: secured,
   request: { params, query: PageQuery },

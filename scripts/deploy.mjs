@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// npm run deploy — a production deploy from a clean clone, on the account wrangler is logged
+// into: the queues are created when missing, the D1 database is provisioned by wrangler on the
+// first deploy (wrangler.toml names it, with no database_id), every migration is applied
+// remotely by binding name, then the Worker is deployed. `--dry-run` prints the steps only.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..");
+const dryRun = process.argv.includes("--dry-run");
+const wrangler = join(root, "node_modules/.bin/wrangler");
+
+function run(args, { allowFailure = false } = {}) {
+  console.log(`$ wrangler ${args.join(" ")}`);
+  if (dryRun) {
+    return { ok: true, output: "" };
+  }
+  const r = spawnSync(wrangler, args, {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["inherit", "pipe", "pipe"],
+  });
+  const output = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+  process.stdout.write(output);
+  if (r.status !== 0 && !allowFailure) {
+    console.error(`deploy: wrangler ${args[0]} failed`);
+    process.exit(1);
+  }
+  return { ok: r.status === 0, output };
+}
+
+// 1. Queues (and their dead-letter queues), each created once.
+const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+const queues = [
+  ...new Set([...toml.matchAll(/(?:queue|dead_letter_queue) = "([^"]+)"/g)].map((m) => m[1])),
+];
+for (const q of queues) {
+  const r = run(["queues", "create", q], { allowFailure: true });
+  if (!r.ok && !/already (exists|taken)/i.test(r.output)) {
+    console.error(`deploy: could not create queue ${q}`);
+    process.exit(1);
+  }
+}
+
+// 2. Migrations by binding name; on the first deploy the database does not exist yet, so the
+// Worker is deployed first (wrangler provisions the database), then migrated.
+const migrate = () => run(["d1", "migrations", "apply", "DB", "--remote"], { allowFailure: true });
+if (!migrate().ok) {
+  console.log("deploy: no database yet; deploying once so wrangler provisions it");
+  run(["deploy"]);
+  if (!migrate().ok) {
+    console.error("deploy: migrations failed; the Worker is deployed but its tables are missing");
+    process.exit(1);
+  }
+}
+
+// 3. The Worker.
+run(["deploy"]);
+console.log(`
+Deployed. Next:
+  npx wrangler secret put ADMIN_TOKEN          # any long random string
+  npx wrangler secret put TOKEN_SIGNING_KEYS   # k1:<32+ random characters>
+  npx wrangler secret put ENCRYPTION_KEYS      # k1:$(openssl rand -base64 32)
+  curl -X POST https://<your-worker>/v1/admin/orgs -H "Authorization: Bearer $ADMIN_TOKEN" \\
+    -H 'content-type: application/json' -d '{"name":"Acme"}'   # your first org and API key`);

@@ -1,0 +1,248 @@
+// For agents: the documents at stable URLs, and the MCP server driven by the MCP client SDK.
+import { env, exports } from "cloudflare:workers";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { describe, expect, it } from "vitest";
+import { call, newOrg, poll } from "../helpers/api";
+
+const BASE = "https://nudge.test";
+
+describe("documents at stable URLs", () => {
+  it("serves the OpenAPI document at /openapi-v1.json and /openapi.json alike", async () => {
+    const v1 = await call("GET", "/openapi-v1.json");
+    const latest = await call("GET", "/openapi.json");
+    expect(v1.status).toBe(200);
+    expect(v1.json).toEqual(latest.json);
+    expect(v1.json.servers).toEqual([{ url: BASE }]);
+  });
+
+  it("serves the skills brief, versioned and latest, with the playbook and the MCP endpoint", async () => {
+    const v1 = await call("GET", "/docs/skills-v1.md", { headers: { accept: "text/markdown" } });
+    expect(v1.status).toBe(200);
+    expect(v1.headers.get("content-type")).toContain("text/markdown");
+    expect(v1.text).toBe((await call("GET", "/docs/skills.md")).text);
+    for (const section of ["## What to use when", "### Error playbook for agents", "## MCP"]) {
+      expect(v1.text).toContain(section);
+    }
+  });
+
+  it("answers /docs in Markdown to a client that asks for it, and in HTML to a browser", async () => {
+    const md = await call("GET", "/docs", { headers: { accept: "text/markdown" } });
+    expect(md.headers.get("content-type")).toContain("text/markdown");
+    expect(md.text).toContain("### createEnrollment");
+    expect(md.text).toContain("`POST /v1/enrollments`");
+    const html = await call("GET", "/docs", {
+      headers: { accept: "text/html,application/xhtml+xml,text/markdown;q=0.1" },
+    });
+    expect(html.headers.get("content-type")).toContain("text/html");
+  });
+
+  it("serves a Markdown reference with every operation and an llms.txt index", async () => {
+    const doc = (await call("GET", "/openapi-v1.json")).json;
+    const ids = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>)
+      .flatMap((item) => Object.values(item))
+      .map((op) => op.operationId);
+    const ref = (await call("GET", "/docs/reference.md")).text;
+    for (const id of ids) {
+      expect(ref).toContain(`### ${id}\n`);
+    }
+    const llms = await call("GET", "/llms.txt");
+    expect(llms.status).toBe(200);
+    expect(llms.text).toMatch(/^# Nudge\n\n> /);
+    for (const link of ["/docs/skills-v1.md", "/openapi-v1.json", "/docs/reference.md", "/mcp"]) {
+      expect(llms.text).toContain(`](${BASE}${link})`);
+    }
+  });
+});
+
+async function mcpClient(key: string) {
+  const client = new Client({ name: "nudge-test", version: "1.0.0" });
+  const transport = new StreamableHTTPClientTransport(new URL(`${BASE}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${key}` } },
+    fetch: (input, init) => exports.default.fetch(new Request(input, init)),
+  });
+  await client.connect(transport);
+  return client;
+}
+
+const json = (r: unknown) =>
+  JSON.parse((r as { content: { type: string; text: string }[] }).content[0].text);
+
+describe("the MCP server", () => {
+  it("lists the curated tools with hints, and the two resources", async () => {
+    const { key } = await newOrg();
+    const client = await mcpClient(key);
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name).sort();
+    expect(names).toEqual(
+      [
+        "activate_workflow",
+        "bulk_enroll",
+        "call_api",
+        "cancel_enrollment",
+        "create_workflow",
+        "enroll_contact",
+        "get_enrollment",
+        "get_workflow",
+        "list_messages",
+        "list_workflows",
+        "search_api",
+        "test_workflow",
+        "track_event",
+        "upsert_contact",
+        "workflow_stats",
+      ].sort(),
+    );
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    expect(byName.get("cancel_enrollment")?.annotations?.destructiveHint).toBe(true);
+    expect(byName.get("list_workflows")?.annotations?.readOnlyHint).toBe(true);
+    expect(byName.get("enroll_contact")?.inputSchema.properties).toHaveProperty("workflowId");
+    const { resources } = await client.listResources();
+    expect(resources.map((r) => r.uri).sort()).toEqual([
+      "nudge://docs/skills-v1.md",
+      "nudge://openapi-v1.json",
+    ]);
+    const brief = await client.readResource({ uri: "nudge://docs/skills-v1.md" });
+    expect((brief.contents[0] as { text: string }).text).toContain("## What to use when");
+    await client.close();
+  });
+
+  it("creates, tests, activates and enrolls through tools; REST sees the enrollment", async () => {
+    const { key } = await newOrg();
+    const client = await mcpClient(key);
+    const wf = json(
+      await client.callTool({
+        name: "create_workflow",
+        arguments: {
+          name: "Welcome",
+          steps: [{ id: "hello", type: "log", config: { message: "hi {{ contact.email }}" } }],
+        },
+      }),
+    );
+    expect(wf.id).toMatch(/^wf_/);
+    const trace = json(await client.callTool({ name: "test_workflow", arguments: { id: wf.id } }));
+    expect(trace.steps ?? trace.trace).toBeDefined();
+    expect(
+      json(await client.callTool({ name: "activate_workflow", arguments: { id: wf.id } })).status,
+    ).toBe("active");
+    const enrolled = json(
+      await client.callTool({
+        name: "enroll_contact",
+        arguments: { workflowId: wf.id, contact: { email: "ada@agents.test" } },
+      }),
+    );
+    expect(enrolled.id).toMatch(/^enr_/);
+    const rest = await call("GET", `/v1/enrollments/${enrolled.id}`, { key });
+    expect(rest.status).toBe(200);
+    expect(rest.json.workflowId).toBe(wf.id);
+    await poll(
+      async () => (await call("GET", `/v1/enrollments/${enrolled.id}`, { key })).json.status,
+      (s) => s === "completed",
+    );
+    const [one, logs] = json(
+      await client.callTool({ name: "get_enrollment", arguments: { id: enrolled.id } }),
+    );
+    expect(one.status).toBe("completed");
+    expect(logs.length).toBeGreaterThan(0);
+    // Search, then call any operation by its operationId.
+    const found = json(
+      await client.callTool({ name: "search_api", arguments: { query: "list enrollments" } }),
+    );
+    expect(found.map((o: { operationId: string }) => o.operationId)).toContain("listEnrollments");
+    const listed = json(
+      await client.callTool({
+        name: "call_api",
+        arguments: { operationId: "listEnrollments", query: { workflowId: wf.id } },
+      }),
+    );
+    expect(listed.data.map((e: { id: string }) => e.id)).toEqual([enrolled.id]);
+    await client.close();
+  });
+
+  it("returns the API's errors as tool errors, and another org's key sees nothing", async () => {
+    const a = await newOrg("A");
+    const b = await newOrg("B");
+    const wf = (
+      await call("POST", "/v1/workflows", {
+        key: a.key,
+        body: { name: "A's", steps: [{ type: "log", config: { message: "x" } }] },
+      })
+    ).json;
+    const client = await mcpClient(b.key);
+    const r = await client.callTool({ name: "get_workflow", arguments: { id: wf.id } });
+    expect(r.isError).toBe(true);
+    expect(json(r)).toMatchObject({ status: 404, error: "not_found" });
+    expect(json(await client.callTool({ name: "list_workflows", arguments: {} })).data).toEqual([]);
+    const bad = await client.callTool({
+      name: "enroll_contact",
+      arguments: { workflowId: wf.id, contact: { email: "not-an-email" } },
+    });
+    expect(bad.isError).toBe(true);
+    expect(json(bad).error).toBe("validation_failed");
+    await client.close();
+  });
+
+  it("refuses a request without a valid key with 401 in the API's error shape", async () => {
+    const res = await call("POST", "/mcp", {
+      body: { jsonrpc: "2.0", id: 1, method: "initialize", params: {} },
+      headers: { accept: "application/json, text/event-stream" },
+    });
+    expect(res.status).toBe(401);
+    expect(res.json.error).toBe("unauthorized");
+  });
+});
+
+describe("a fresh deploy with no PUBLIC_URL", () => {
+  it("links emails to the origin the API is called on", async () => {
+    const configured = env.PUBLIC_URL;
+    (env as { PUBLIC_URL?: string }).PUBLIC_URL = "";
+    try {
+      const { key } = await newOrg();
+      const origin = "https://fresh-deploy.example";
+      const api = async (method: string, path: string, body?: unknown) => {
+        const res = await exports.default.fetch(
+          new Request(`${origin}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          }),
+        );
+        return { status: res.status, json: (await res.json()) as any };
+      };
+      const wf = await api("POST", "/v1/workflows", {
+        name: "Fresh",
+        status: "active",
+        steps: [
+          {
+            type: "send_email",
+            config: { subject: "Hi", html: '<p><a href="https://acme.test/x">x</a></p>' },
+          },
+        ],
+      });
+      expect(wf.status).toBe(201);
+      expect(
+        (
+          await api("POST", "/v1/enrollments", {
+            workflowId: wf.json.id,
+            contact: { email: "fresh@deploy.test" },
+          })
+        ).status,
+      ).toBe(201);
+      const [email] = await poll(
+        async () =>
+          (await api("GET", "/v1/outbox?to=fresh%40deploy.test")).json.data as {
+            html: string;
+            headers: Record<string, string>;
+          }[],
+        (d) => d.length === 1,
+      );
+      expect(email.html).toContain(`${origin}/t/o/`);
+      expect(email.html).toContain(`${origin}/t/c/`);
+      expect(email.headers["List-Unsubscribe"]).toMatch(
+        new RegExp(`^<${origin.replace(/\./g, "\\.")}/t/u/[^>]+>$`),
+      );
+    } finally {
+      (env as { PUBLIC_URL?: string }).PUBLIC_URL = configured;
+    }
+  });
+});
