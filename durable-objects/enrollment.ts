@@ -118,8 +118,19 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     return result?.changed === true;
   }
 
-  async exitOn(name: string): Promise<boolean> {
-    return this.serial(() => this.end({ type: "exit_on", event: name }));
+  async exitOn(name: string, reason?: string): Promise<boolean> {
+    return this.serial(() => this.end({ type: "exit_on", event: name, reason }));
+  }
+
+  async holdUntil(until: number, reason: string): Promise<boolean> {
+    return this.serial(async () => {
+      const state = this.store.state();
+      if (!state || !isActive(state) || until <= Date.now()) {
+        return false;
+      }
+      this.store.hold(until, reason);
+      return true;
+    });
   }
 
   async cancel(reason: string): Promise<boolean> {
@@ -175,6 +186,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       nextRunAt: await this.ctx.storage.getAlarm(),
       version: definition.version,
       pendingEffects: this.outbox.size(),
+      heldUntil: this.store.held()?.until ?? null,
     };
   }
 
@@ -268,6 +280,16 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       };
     }
     const now = Date.now();
+    const held = this.store.held();
+    if (held && input.type === "wake") {
+      if (held.until > now) {
+        // An automatic reply asked for a pause: the next step waits for the return date.
+        await this.mirror.write(state, held.until, this.outbox.size());
+        await this.arm(held.until);
+        return null;
+      }
+      this.store.release();
+    }
     if (workflow.status === "paused" && input.type === "wake") {
       // Held at its next step until the workflow is active again.
       const holdUntil = now + HOLD_RECHECK_MS;
@@ -360,7 +382,9 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
         await this.mirror.flush(state, this.outbox.nextWake(), this.outbox.size());
       }
     } else if (due.length > 0) {
-      await this.arm(state?.wait?.until ?? null);
+      const held = this.store.held()?.until ?? 0;
+      const wake = state?.wait?.until ?? null;
+      await this.arm(held > Date.now() ? Math.max(held, wake ?? 0) : wake);
     }
   }
 

@@ -54,6 +54,29 @@ export class EnrollmentStore {
     return this.kv.get<string[]>("subscriptions") ?? null;
   }
 
+  /** A hold on the next step (an automatic reply's return date), logged when placed. */
+  held(): { until: number; reason: string } | undefined {
+    return this.kv.get<{ until: number; reason: string }>("hold");
+  }
+
+  hold(until: number, reason: string) {
+    this.kv.put("hold", { until, reason });
+    this.sql.exec(
+      "INSERT INTO logs (at, step_id, step_type, status, message, outcome, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      Date.now(),
+      null,
+      null,
+      "waiting",
+      `Paused until ${new Date(until).toISOString()}: ${reason}`,
+      null,
+      JSON.stringify({ until: new Date(until).toISOString() }),
+    );
+  }
+
+  release() {
+    this.kv.delete("hold");
+  }
+
   setSubscriptions(types: string[]) {
     this.kv.put("subscriptions", types);
   }

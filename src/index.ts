@@ -1,8 +1,9 @@
 // The Worker: HTTP through the Hono app, one queue() routing by queue name to its consumer,
-// the cron watchdog, and the Durable Object class.
+// email() for replies (Email Routing), the cron watchdog, and the Durable Object class.
 import { app } from "./app";
 import { handleEmailBatch, handleEmailDeadLetters } from "./delivery/email";
 import { handleEventBatch, handleEventDeadLetters } from "./delivery/events";
+import { handleIncomingEmail } from "./delivery/mail";
 import { runWatchdog } from "./delivery/watchdog";
 import { handleWebhookBatch, handleWebhookDeadLetters } from "./delivery/webhooks";
 import type { Env } from "./ground/env";
@@ -41,6 +42,11 @@ async function consume(batch: MessageBatch, env: Env) {
 export default {
   fetch: (req, env, ctx) => inUnit("request", () => app.fetch(req, env, ctx)),
   queue: (batch, env, _ctx) => inUnit("queue", () => consume(batch, env)),
+  email: async (message, env, _ctx) => {
+    const log = createLogger({ email: "inbound" }, levelOf(env.LOG_LEVEL));
+    // Counted with requests: mail is inbound traffic like them.
+    await inUnit("request", () => handleIncomingEmail(message, env, log));
+  },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(
       inUnit("cron", () =>

@@ -51,7 +51,8 @@ function meteredStatement(stmt: D1PreparedStatement): D1PreparedStatement {
       }
       if (prop === "raw") {
         // Through all() so the write count is not lost; rows become arrays in column order,
-        // exactly as drizzle maps batch results (d1ToRawMapping).
+        // exactly as drizzle maps batch results (d1ToRawMapping). Column names must not be
+        // integer-like (an unaliased sql`0` is named "0" and would sort first): alias them.
         return async () => {
           const r = await target.all<Record<string, unknown>>();
           countD1(1, written(r));

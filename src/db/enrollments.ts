@@ -117,7 +117,7 @@ export const activeEnrollmentIds = (
   limit = 1000,
 ) =>
   db
-    .select({ id: enrollments.id })
+    .select({ id: enrollments.id, workflowId: enrollments.workflowId })
     .from(enrollments)
     .where(
       and(

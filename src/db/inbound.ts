@@ -1,7 +1,9 @@
 // Provider event ids already applied, per connection (a redelivered provider webhook is
 // ignored; one tenant's event ids never shadow another's).
+
+import { desc, eq } from "drizzle-orm";
 import type { Db } from "./client";
-import { inboundEvents } from "./schema";
+import { inboundEvents, inboundMail } from "./schema";
 
 export async function markInboundSeen(
   db: Db,
@@ -17,3 +19,22 @@ export async function markInboundSeen(
     .all();
   return r.length === 1;
 }
+
+export type InboundMailRow = typeof inboundMail.$inferSelect;
+
+/** Every received mail, matched or not, with what was decided about it. */
+export const insertInboundMail = (db: Db, row: InboundMailRow) =>
+  db.insert(inboundMail).values(row).onConflictDoNothing().run();
+
+export const inboundMailOf = (db: Db, messageId: string) =>
+  db.select().from(inboundMail).where(eq(inboundMail.messageId, messageId)).all();
+
+/** Unmatched mail (no org): the newest first. */
+export const unmatchedMail = (db: Db, limit = 50) =>
+  db
+    .select()
+    .from(inboundMail)
+    .where(eq(inboundMail.match, "none"))
+    .orderBy(desc(inboundMail.id))
+    .limit(limit)
+    .all();

@@ -230,8 +230,67 @@ export const emailStatsByStep = (db: Db, workflowId: string) =>
       unsubscribed: sql<number>`sum(case when ${messages.unsubscribed} then 1 else 0 end)`,
       suppressed: sql<number>`sum(case when ${messages.status} = 'suppressed' then 1 else 0 end)`,
       failed: sql<number>`sum(case when ${messages.status} = 'failed' then 1 else 0 end)`,
+      replied: sql<number>`sum(case when ${messages.repliedAt} is not null then 1 else 0 end)`,
+      autoReplied: sql<number>`sum(case when ${messages.autoRepliedAt} is not null then 1 else 0 end)`,
     })
     .from(messages)
     .where(eq(messages.workflowId, workflowId))
     .groupBy(messages.stepId)
     .all();
+
+/** Messages whose Message-ID header is one of `ids` (a reply's In-Reply-To and References). */
+export async function messagesByRfcIds(db: Db, ids: string[]) {
+  if (ids.length === 0) {
+    return [];
+  }
+  return db
+    .select()
+    .from(messages)
+    .where(inArray(messages.rfcMessageId, ids.slice(0, 90)))
+    .orderBy(desc(messages.sentAt))
+    .all();
+}
+
+/** The latest message sent to `address` since `since` (a reply matched by its sender only). */
+export const latestMessageTo = (db: Db, address: string, since: number) =>
+  db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.to, address), sql`${messages.sentAt} >= ${since}`))
+    .orderBy(desc(messages.sentAt))
+    .limit(1)
+    .get();
+
+/** The enrollment's latest sent email before `messageId`, to thread a follow-up under it. */
+export const previousInEnrollment = (db: Db, enrollmentId: string, messageId: string) =>
+  db
+    .select()
+    .from(messages)
+    .where(
+      and(
+        eq(messages.enrollmentId, enrollmentId),
+        sql`${messages.id} <> ${messageId}`,
+        sql`${messages.rfcMessageId} is not null`,
+        inArray(messages.status, ["sent", "delivered"]),
+      ),
+    )
+    .orderBy(desc(messages.sentAt))
+    .limit(1)
+    .get();
+
+/** Sets a reply time once (the first reply counts); true when this call set it. */
+export async function markReplied(
+  db: Db,
+  id: string,
+  field: "repliedAt" | "autoRepliedAt",
+  at: number,
+): Promise<boolean> {
+  const column = field === "repliedAt" ? messages.repliedAt : messages.autoRepliedAt;
+  const r = await db
+    .update(messages)
+    .set({ [field]: at })
+    .where(and(eq(messages.id, id), isNull(column)))
+    .returning({ id: messages.id })
+    .all();
+  return r.length === 1;
+}

@@ -184,6 +184,10 @@ export const workflows = sqliteTable(
     triggerEvent: text("trigger_event"),
     allowReentry: integer("allow_reentry", { mode: "boolean" }).notNull(),
     exitOn: json<string[]>("exit_on").notNull(),
+    /** End an enrollment `completed` (exitReason `replied`) on a human reply; null: on when the workflow has 2+ emails. */
+    stopOnReply: integer("stop_on_reply", { mode: "boolean" }),
+    /** On an automatic reply: `ignore`, or `pause_until_return` (the date it names, else 7 days). */
+    onAutoReply: text("on_auto_reply", { enum: ["ignore", "pause_until_return"] }),
     timezone: text("timezone"),
     sendWindow: json<SendWindow>("send_window"),
     steps: json<StepDef[]>("steps").notNull(),
@@ -298,6 +302,10 @@ export const messages = sqliteTable(
     /** Last counted human click per link index: clicks of one link within a minute count once. */
     linkClickedAt: json<Record<string, number>>("link_clicked_at"),
     deliveredAt: ms("delivered_at"),
+    /** The Message-ID header Nudge gave the email (`<msg_...@domain>`): replies point at it. */
+    rfcMessageId: text("rfc_message_id"),
+    repliedAt: ms("replied_at"),
+    autoRepliedAt: ms("auto_replied_at"),
     sendingAt: ms("sending_at"),
     /** When the next attempt is due; the watchdog re-queues a queued message long past it. */
     nextAttemptAt: ms("next_attempt_at"),
@@ -314,6 +322,8 @@ export const messages = sqliteTable(
     index("messages_contact").on(t.contactId),
     index("messages_provider_id").on(t.orgId, t.providerMessageId),
     index("messages_step").on(t.workflowId, t.stepId),
+    index("messages_rfc_id").on(t.rfcMessageId),
+    index("messages_to").on(t.to, t.sentAt),
   ],
 );
 
@@ -343,6 +353,8 @@ export const connections = sqliteTable(
     key: text("connection_key").notNull(),
     credentials: text("credentials_enc").notNull(),
     from: text("from_address"),
+    /** Replies go to reply+<token>@this domain (routed to the Worker by Email Routing). */
+    replyDomain: text("reply_domain"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },
@@ -469,4 +481,31 @@ export const inboundEvents = sqliteTable(
     receivedAt: ms("received_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.connectionId, t.eventId] })],
+);
+
+/**
+ * Mail received by the email() handler or a provider's inbound webhook: what it was matched to
+ * (by reply token, by In-Reply-To/References, by sender, or not at all) and how it was classified.
+ */
+export const inboundMail = sqliteTable(
+  "inbound_mail",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id"),
+    messageId: text("message_id"),
+    via: text("via").notNull(),
+    match: text("match", { enum: ["token", "header", "sender", "none"] }).notNull(),
+    kind: text("kind", { enum: ["reply", "auto_reply", "bounce", "unmatched"] }).notNull(),
+    from: text("from_address").notNull(),
+    to: text("to_address").notNull(),
+    subject: text("subject"),
+    text: text("text"),
+    reason: text("reason"),
+    returnAt: ms("return_at"),
+    receivedAt: ms("received_at").notNull(),
+  },
+  (t) => [
+    index("inbound_mail_org").on(t.orgId, t.id),
+    index("inbound_mail_message").on(t.messageId),
+  ],
 );

@@ -1,5 +1,5 @@
 // Workflows and their immutable versions.
-import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { WorkflowDefinition } from "../engine/types";
 import type { Db } from "./client";
 import { workflows, workflowVersions } from "./schema";
@@ -142,16 +142,31 @@ export const softDeleteWorkflow = (db: Db, orgId: string, id: string, now = Date
     .where(and(eq(workflows.orgId, orgId), eq(workflows.id, id)))
     .run();
 
-/** Workflows of the org whose exitOn lists `event`. */
+/** A workflow stops on a human reply: set so, or unset with two or more send_email steps. */
+const stopsOnReplySql = sql`(${workflows.stopOnReply} = 1 or (${workflows.stopOnReply} is null and (select count(*) from json_each(${workflows.steps}) where json_extract(value, '$.type') = 'send_email') >= 2))`;
+
+/**
+ * Workflows of the org whose exitOn lists `event` — and, for `email.replied`, those that stop
+ * on a reply (`reply: true`: their enrollments end with exitReason `replied`).
+ */
 export const workflowsExitingOn = (db: Db, orgId: string, event: string) =>
   db
-    .select({ id: workflows.id })
+    .select({
+      id: workflows.id,
+      // Aliased: an unnamed column would be called "0", and integer-like keys sort first.
+      reply: (event === "email.replied" ? sql<number>`${stopsOnReplySql}` : sql<number>`0`).as(
+        "reply",
+      ),
+    })
     .from(workflows)
     .where(
       and(
         eq(workflows.orgId, orgId),
         isNull(workflows.deletedAt),
-        sql`exists (select 1 from json_each(${workflows.exitOn}) where value = ${event})`,
+        or(
+          sql`exists (select 1 from json_each(${workflows.exitOn}) where value = ${event})`,
+          event === "email.replied" ? stopsOnReplySql : sql`0`,
+        ),
       ),
     )
     .all();

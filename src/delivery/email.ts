@@ -11,9 +11,10 @@ import {
   getMessageById,
   insertOrGetMessages,
   type MessageRow,
+  previousInEnrollment,
   settleMessage,
 } from "../db/messages";
-import { CompositionError, composeEmail } from "../domain/compose";
+import { CompositionError, composeEmail, type Sender } from "../domain/compose";
 import { confirmEffects, enrollmentStub } from "../domain/enrollments";
 import { recordSystemEvent, recordSystemEvents } from "../domain/history";
 import type { Env } from "../ground/env";
@@ -62,6 +63,9 @@ function newMessageRow(job: EmailJob, to: string, now: number, claimed = false):
     lastClickedAt: null,
     linkClickedAt: null,
     deliveredAt: null,
+    rfcMessageId: null,
+    repliedAt: null,
+    autoRepliedAt: null,
     sendingAt: claimed ? now : null,
     nextAttemptAt: now,
     job,
@@ -77,7 +81,7 @@ function resolveProvider(
   orgId: string,
   connectionId: string | undefined,
   memo: Memo,
-): Promise<{ provider: Provider; credentials: Credentials; from: string | null }> {
+): Promise<{ provider: Provider; credentials: Credentials } & Sender> {
   return memo.get(`provider ${orgId} ${connectionId ?? ""}`, () =>
     loadProvider(env, db, orgId, connectionId),
   );
@@ -88,7 +92,7 @@ async function loadProvider(
   db: Db,
   orgId: string,
   connectionId?: string,
-): Promise<{ provider: Provider; credentials: Credentials; from: string | null }> {
+): Promise<{ provider: Provider; credentials: Credentials } & Sender> {
   const conn: ConnectionRow | undefined = connectionId
     ? await getConnection(db, orgId, connectionId)
     : await getConnectionByKey(db, orgId, "default");
@@ -96,7 +100,7 @@ async function loadProvider(
     throw new PermanentFailure(`Connection ${connectionId} does not exist`);
   }
   if (!conn) {
-    return { provider: OUTBOX, credentials: {}, from: null };
+    return { provider: OUTBOX, credentials: {}, from: null, replyDomain: env.REPLY_DOMAIN ?? null };
   }
   const provider = providerOf(conn.provider);
   if (!provider) {
@@ -106,6 +110,7 @@ async function loadProvider(
     provider,
     credentials: await readCredentials(env, conn),
     from: conn.from,
+    replyDomain: conn.replyDomain ?? env.REPLY_DOMAIN ?? null,
   };
 }
 
@@ -237,7 +242,7 @@ export async function deliverEmail(
   }
 
   try {
-    const { provider, credentials, from } = await resolveProvider(
+    const { provider, credentials, ...sender } = await resolveProvider(
       env,
       db,
       job.orgId,
@@ -250,14 +255,18 @@ export async function deliverEmail(
       job,
       message.id,
       contact as ContactRow & { email: string },
-      from,
+      sender,
       memo,
+      job.config.thread === "previous"
+        ? ((await previousInEnrollment(db, job.enrollmentId, message.id)) ?? null)
+        : null,
     );
     const result = await provider.send(email, { env, orgId: job.orgId, credentials });
     await settleMessage(db, message.id, {
       status: "sent",
       provider: provider.name,
       providerMessageId: result.providerMessageId,
+      rfcMessageId: email.headers["Message-ID"] ?? null,
       subject: email.subject,
       to: email.to,
       sentAt: Date.now(),

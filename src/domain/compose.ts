@@ -5,13 +5,13 @@
 import type { Db } from "../db/client";
 import type { ContactRow } from "../db/contacts";
 import { getTemplate } from "../db/templates";
-import { renderTemplate, type TemplateSource } from "../engine/templates";
+import { renderTemplate } from "../engine/templates";
 import { htmlToText } from "../engine/text";
 import type { Env } from "../ground/env";
 import { Memo } from "../ground/memo";
 import type { EmailJob } from "../ground/queues";
 import type { OutgoingEmail } from "../providers/provider";
-import { signToken, trackingUrl } from "../security/tokens";
+import { replyToken, signToken, trackingUrl } from "../security/tokens";
 import { contactSnapshot } from "./contacts";
 import { publicUrl } from "./public-url";
 
@@ -106,18 +106,62 @@ export async function injectTracking(
   return pixel && !pixelPlaced ? out + img : out;
 }
 
-/** The email for one send_email job, ready for a provider. */
+/** Where an email comes from: its connection's From and reply domain. */
+export interface Sender {
+  from: string | null;
+  replyDomain: string | null;
+}
+
+/** The email a threaded follow-up answers (the enrollment's previous one). */
+export interface ThreadParent {
+  subject: string | null;
+  rfcMessageId: string | null;
+}
+
+const domainOf = (address: string) => /@([^>\s]+)>?\s*$/.exec(address)?.[1]?.toLowerCase() ?? null;
+const reSubject = (subject: string) => (/^re:/i.test(subject) ? subject : `Re: ${subject}`);
+
+/** Links in a text-only email, rewritten to signed click links. */
+async function trackTextLinks(
+  env: Env,
+  base: string,
+  text: string,
+  orgId: string,
+  messageId: string,
+) {
+  const urls = [...new Set(text.match(/https?:\/\/[^\s<>")\]]+/g) ?? [])];
+  let out = text;
+  for (const [l, u] of urls.entries()) {
+    const link = trackingUrl(
+      base,
+      "c",
+      await signToken(env, { k: "c", g: orgId, m: messageId, l, u }),
+    );
+    out = out.split(u).join(link);
+  }
+  return out;
+}
+
+/**
+ * The email for one send_email job, ready for a provider. Every email gets a Message-ID
+ * (`<msg_...@domain>`, what replies point at) and, when its connection has a reply domain, a
+ * signed reply address. `parent`: the previous email, for `thread: "previous"`.
+ */
 export async function composeEmail(
   env: Env,
   db: Db,
   job: EmailJob,
   messageId: string,
   contact: ContactRow & { email: string },
-  connectionFrom: string | null,
+  sender: Sender,
   memo = new Memo(),
+  parent: ThreadParent | null = null,
 ): Promise<OutgoingEmail> {
   const config = job.config;
-  let source: TemplateSource & { from?: string | null; replyTo?: string | null };
+  let source: { subject?: string; html: string; text?: string | null } & {
+    from?: string | null;
+    replyTo?: string | null;
+  };
   if ("templateId" in config) {
     const t = await memo.get(`template ${job.orgId} ${config.templateId}`, () =>
       getTemplate(db, job.orgId, config.templateId),
@@ -129,34 +173,62 @@ export async function composeEmail(
   } else {
     source = { subject: config.subject, html: config.html, text: config.text ?? null };
   }
+  const threaded = config.thread === "previous" && parent?.rfcMessageId ? parent : null;
+  const subject = source.subject ?? (threaded?.subject ? reSubject(threaded.subject) : null);
+  if (subject === null) {
+    throw new CompositionError(
+      'thread: "previous" found no earlier email of this enrollment to take the subject from; give the step a subject',
+    );
+  }
   const base = await publicUrl(env, db);
   const unsubscribe = await unsubscribeUrl(env, base, job.orgId, messageId, contact.id);
   let rendered: ReturnType<typeof renderTemplate>;
   try {
-    rendered = renderTemplate(source, {
-      contact: contactSnapshot(contact),
-      vars: job.vars,
-      event: job.event,
-      workflow: { id: job.workflowId, name: job.workflowName },
-      enrollment: { id: job.enrollmentId },
-      unsubscribeUrl: unsubscribe,
-    });
+    rendered = renderTemplate(
+      { subject: source.subject ?? "-", html: source.html, text: source.text ?? null },
+      {
+        contact: contactSnapshot(contact),
+        vars: job.vars,
+        event: job.event,
+        workflow: { id: job.workflowId, name: job.workflowName },
+        enrollment: { id: job.enrollmentId },
+        unsubscribeUrl: unsubscribe,
+      },
+    );
   } catch (err) {
     throw new CompositionError((err as Error).message);
   }
-  const html = await injectTracking(env, base, rendered.html, job.orgId, messageId, {
-    opens: config.track?.opens ?? true,
-    clicks: config.track?.clicks ?? true,
-  });
+  const plain = config.plainText === true;
+  const text = rendered.text ?? htmlToText(rendered.html);
+  const html = plain
+    ? null
+    : await injectTracking(env, base, rendered.html, job.orgId, messageId, {
+        opens: config.track?.opens ?? true,
+        clicks: config.track?.clicks ?? true,
+      });
+  const from = config.from ?? source.from ?? sender.from ?? DEFAULT_FROM;
+  const domain = sender.replyDomain ?? domainOf(from) ?? new URL(base).hostname;
+  const replyAddress = sender.replyDomain
+    ? `reply+${await replyToken(env, messageId)}@${sender.replyDomain}`
+    : null;
   return {
     messageId,
     idempotencyKey: job.key,
-    from: config.from ?? source.from ?? connectionFrom ?? DEFAULT_FROM,
+    from,
     to: contact.email,
-    replyTo: config.replyTo ?? source.replyTo ?? null,
-    subject: rendered.subject,
+    replyTo: config.replyTo ?? source.replyTo ?? replyAddress,
+    subject: source.subject === undefined ? subject : rendered.subject,
     html,
-    text: rendered.text ?? htmlToText(rendered.html),
-    headers: unsubscribeHeaders(unsubscribe),
+    text:
+      plain && config.track?.clicks === true
+        ? await trackTextLinks(env, base, text, job.orgId, messageId)
+        : text,
+    headers: {
+      ...unsubscribeHeaders(unsubscribe),
+      "Message-ID": `<${messageId}@${domain}>`,
+      ...(threaded?.rfcMessageId
+        ? { "In-Reply-To": threaded.rfcMessageId, References: threaded.rfcMessageId }
+        : {}),
+    },
   };
 }

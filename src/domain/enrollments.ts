@@ -257,7 +257,9 @@ export function withLiveState(row: EnrollmentRow, snap: EnrollmentSnapshot | nul
   const s = snap.state;
   const active = s.status === "running" || s.status === "waiting";
   // The engine's own wake time; the alarm may be earlier (an effect's redelivery check).
-  const next = active ? (s.wait?.until ?? snap.nextRunAt) : row.nextRunAt;
+  const engine = s.wait?.until ?? snap.nextRunAt;
+  const held = snap.heldUntil ?? null;
+  const next = active ? (held !== null && held > (engine ?? 0) ? held : engine) : row.nextRunAt;
   return { ...row, ...summaryOf(s, next, snap.pendingEffects ?? 0) };
 }
 

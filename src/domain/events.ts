@@ -65,8 +65,10 @@ export async function fanOutEvent(
       contactId: contact.id,
       workflowIds: exiting.map((w) => w.id),
     });
+    const byReply = new Set(exiting.filter((w) => Number(w.reply) === 1).map((w) => w.id));
     for (const t of targets) {
-      if (await enrollmentStub(env, t.id).exitOn(name)) {
+      const reason = byReply.has(t.workflowId) ? "replied" : undefined;
+      if (await enrollmentStub(env, t.id).exitOn(name, reason)) {
         exited.push(t.id);
       }
     }

@@ -75,6 +75,26 @@ export const EVENT_TYPES = {
       linkIndex: z.number().optional(),
     }),
   },
+  "email.replied": {
+    description:
+      "A human reply to an email: matched by its reply address, its In-Reply-To/References, or (match `sender`, weaker) its sender; `text` is the reply without the quoted history.",
+    schema: z.looseObject({
+      ...email,
+      match: z.enum(["token", "header", "sender"]),
+      subject: z.string(),
+      from: z.string(),
+      text: z.string().nullable(),
+    }),
+  },
+  "email.auto_replied": {
+    description: "An automatic reply (out of office, RFC 3834); `returnAt` when it names a date.",
+    schema: z.looseObject({
+      ...email,
+      match: z.enum(["token", "header", "sender"]),
+      subject: z.string(),
+      returnAt: z.string().nullable(),
+    }),
+  },
   "email.bounced": {
     description: "A hard bounce; the contact is suppressed.",
     schema: z.looseObject({ ...email, reason: z.string().optional() }),

@@ -73,7 +73,7 @@ function endFromOutside(
     input.type === "cancel"
       ? input.reason
       : input.type === "exit_on"
-        ? `exit_on:${input.event}`
+        ? (input.reason ?? `exit_on:${input.event}`)
         : null;
   const error: EnrollmentError | null =
     input.type === "fail"

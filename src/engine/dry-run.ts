@@ -46,9 +46,18 @@ function describeEffect(
   subjects: Record<string, string>,
 ): string | null {
   if (e.type === "send_email") {
-    const c = e.config as { templateId?: string; subject?: string };
+    const c = e.config as {
+      templateId?: string;
+      subject?: string;
+      thread?: "previous";
+      plainText?: boolean;
+    };
     const subject = c.templateId ? (subjects[c.templateId] ?? c.templateId) : c.subject;
-    return `[test] Would send "${subject}" to ${state.contact.email ?? "(no email)"}`;
+    const to = state.contact.email ?? "(no email)";
+    const kind = c.plainText ? " (text only)" : "";
+    return c.thread === "previous"
+      ? `[test] Would thread ${subject ? `"${subject}"` : "a reply"}${kind} under the previous email to ${to}`
+      : `[test] Would send "${subject}"${kind} to ${to}`;
   }
   if (e.type === "webhook") {
     return `[test] Would call ${e.request.method} ${e.request.url}`;

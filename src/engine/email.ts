@@ -25,10 +25,27 @@ const common = {
   connectionId: z.string().max(100).optional(),
   track: Track.optional(),
   onError: z.enum(["fail", "continue"]).default("fail").optional(),
+  thread: z.literal("previous").optional().openapi({
+    description:
+      "Send as a reply in the thread of the enrollment's previous email: `Re: <its subject>` unless a subject is given, `In-Reply-To` and `References` set from its Message-ID",
+  }),
+  plainText: z.boolean().optional().openapi({
+    description:
+      "Text only (the text part, or the HTML converted to text): no HTML part and no open pixel; links are click-tracked only when `track.clicks` is true",
+  }),
 };
 
 export const SendEmailConfig = z.union([
   z.object({ templateId: z.string().min(1).max(100), ...common }).strict(),
   z.object({ ...EmailSourceFields, ...common }).strict(),
+  // A threaded follow-up may leave its subject to the thread (`Re: ...`).
+  z
+    .object({
+      ...EmailSourceFields,
+      ...common,
+      subject: EmailSourceFields.subject.optional(),
+      thread: z.literal("previous"),
+    })
+    .strict(),
 ]);
 export type SendEmailConfig = z.infer<typeof SendEmailConfig>;

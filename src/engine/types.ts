@@ -229,7 +229,7 @@ export type EngineInput =
   | { type: "wake" }
   | { type: "event"; name: string; data: Record<string, unknown> }
   | { type: "cancel"; reason: string }
-  | { type: "exit_on"; event: string }
+  | { type: "exit_on"; event: string; reason?: string }
   | { type: "fail"; code: "delivery_failed" | "alarm_failed"; error: string; stepId?: string };
 
 export type LifecycleEvent =

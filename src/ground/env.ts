@@ -27,6 +27,10 @@ export interface Env {
   /** Public origin used in tracking and unsubscribe links. */
   /** The origin of links in emails; unset: the origin of the last API request (domain/public-url). */
   PUBLIC_URL?: string;
+  /** Default reply domain (connections may set their own): replies go to reply+<token>@it. */
+  REPLY_DOMAIN?: string;
+  /** Received mail matched to no message is forwarded here (a verified Email Routing destination). */
+  FORWARD_UNMATCHED_TO?: string;
   /** debug | info (default) | warn | error */
   LOG_LEVEL?: string;
   /** Comma-separated seconds between webhook attempts. */

@@ -7,6 +7,7 @@ export type IdPrefix =
   | "key"
   | "con"
   | "evt"
+  | "inm"
   | "tpl"
   | "wf"
   | "stp"

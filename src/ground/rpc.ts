@@ -29,6 +29,8 @@ export interface EnrollmentSnapshot {
   version: number;
   /** Effects handed to a queue and not yet confirmed by their consumer. */
   pendingEffects: number;
+  /** Held at its next step until then (an automatic reply's return date). */
+  heldUntil?: number | null;
 }
 
 export type PokeResult = "rearmed" | "ok" | "finished" | "not_started";
@@ -39,8 +41,10 @@ export interface EnrollmentRpc extends Rpc.DurableObjectBranded {
   start(p: StartPayload): Promise<boolean>;
   /** An event for this enrollment; true when it resumed a wait. */
   deliverEvent(name: string, data: Record<string, unknown>): Promise<boolean>;
-  /** exitOn: ends an active enrollment as completed with `exit_on:<name>`. */
-  exitOn(name: string): Promise<boolean>;
+  /** exitOn: ends an active enrollment as completed with `exit_on:<name>` (or `reason`). */
+  exitOn(name: string, reason?: string): Promise<boolean>;
+  /** Holds an active enrollment at its next step until `until` (an automatic reply's return). */
+  holdUntil(until: number, reason: string): Promise<boolean>;
   /** False when the object never started (a tombstone then refuses a late start). */
   cancel(reason: string): Promise<boolean>;
   /** Consumers confirm the effects they have durably recorded or finished. */

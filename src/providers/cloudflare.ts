@@ -13,7 +13,7 @@ export default defineProvider({
         from: email.from,
         to: email.to,
         subject: email.subject,
-        html: email.html,
+        ...(email.html !== null ? { html: email.html } : {}),
         text: email.text,
         headers: email.headers,
         ...(email.replyTo ? { replyTo: email.replyTo } : {}),

@@ -36,7 +36,9 @@ export default defineProvider({
     form.set("from", email.from);
     form.set("to", email.to);
     form.set("subject", email.subject);
-    form.set("html", email.html);
+    if (email.html !== null) {
+      form.set("html", email.html);
+    }
     form.set("text", email.text);
     if (email.replyTo) {
       form.set("h:Reply-To", email.replyTo);

@@ -16,9 +16,10 @@ export default defineProvider({
       to: email.to,
       from: email.from,
       subject: email.subject,
-      html: email.html,
+      html: email.html ?? "",
       text: email.text,
-      headers: email.headers,
+      // The Reply-To the provider would be given, shown with the other headers.
+      headers: email.replyTo ? { ...email.headers, "Reply-To": email.replyTo } : email.headers,
       createdAt: Date.now(),
     });
     return { providerMessageId: id };

@@ -27,7 +27,7 @@ export default defineProvider({
         From: email.from,
         To: email.to,
         Subject: email.subject,
-        HtmlBody: email.html,
+        ...(email.html !== null ? { HtmlBody: email.html } : {}),
         TextBody: email.text,
         ...(email.replyTo ? { ReplyTo: email.replyTo } : {}),
         Headers: headerList(email.headers),

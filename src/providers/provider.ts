@@ -13,7 +13,8 @@ export interface OutgoingEmail {
   to: string;
   replyTo?: string | null;
   subject: string;
-  html: string;
+  /** null: a text-only email (`plainText` steps). */
+  html: string | null;
   text: string;
   headers: Record<string, string>;
 }

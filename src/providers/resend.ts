@@ -27,7 +27,7 @@ export default defineProvider({
         from: email.from,
         to: [email.to],
         subject: email.subject,
-        html: email.html,
+        ...(email.html !== null ? { html: email.html } : {}),
         text: email.text,
         ...(email.replyTo ? { reply_to: email.replyTo } : {}),
         headers: email.headers,

@@ -31,7 +31,7 @@ export default defineProvider({
         subject: email.subject,
         content: [
           { type: "text/plain", value: email.text },
-          { type: "text/html", value: email.html },
+          ...(email.html !== null ? [{ type: "text/html", value: email.html }] : []),
         ],
         headers: email.headers,
         tracking_settings: { click_tracking: { enable: false }, open_tracking: { enable: false } },

@@ -104,7 +104,7 @@ export default defineProvider({
         Simple: {
           Subject: { Data: email.subject, Charset: "UTF-8" },
           Body: {
-            Html: { Data: email.html, Charset: "UTF-8" },
+            ...(email.html !== null ? { Html: { Data: email.html, Charset: "UTF-8" } } : {}),
             Text: { Data: email.text, Charset: "UTF-8" },
           },
           Headers: headerList(email.headers),

@@ -45,7 +45,7 @@ export default defineProvider({
           to: email.to,
           reply: email.replyTo ? parseAddress(email.replyTo) : undefined,
           subject: email.subject,
-          html: email.html,
+          html: email.html ?? undefined,
           text: email.text,
           headers: { ...email.headers, "X-Nudge-Message-Id": email.messageId },
         },

@@ -4,7 +4,7 @@
 // than 32 bytes is a configuration error, never a silently weak key.
 import type { Env } from "../ground/env";
 import { ConfigurationError } from "./config";
-import { base64url, fromBase64url, utf8 } from "./encoding";
+import { base64url, fromBase64url, hex, timingSafeEqual, utf8 } from "./encoding";
 
 export type TokenKind = "o" | "c" | "u";
 
@@ -125,3 +125,33 @@ export async function verifyToken(
 /** A tracking link on `base` (the public origin, see domain/public-url). */
 export const trackingUrl = (base: string, kind: TokenKind, token: string) =>
   `${base.replace(/\/$/, "")}/t/${kind}/${token}`;
+
+/**
+ * The local part of a message's reply address: `<messageId>.<kid>.<mac>` — short enough for an
+ * address (≤ 64 characters) and readable after a mail system lowercases it (ids are matched
+ * case-insensitively, the MAC is lowercase hex over the id in upper case).
+ */
+export async function replyToken(env: Env, messageId: string): Promise<string> {
+  const { kid, key } = keyring(env)[0];
+  return `${messageId}.${kid}.${await replyMac(await key, messageId)}`;
+}
+
+/** The message id of an authentic reply token; null otherwise. */
+export async function verifyReplyToken(env: Env, token: string): Promise<string | null> {
+  const m = /^(msg_[0-9a-z]{26})\.([A-Za-z0-9_-]{1,32})\.([0-9a-f]{16})$/i.exec(token.trim());
+  if (!m) {
+    return null;
+  }
+  const messageId = `msg_${m[1].slice(4).toUpperCase()}`;
+  const entry = keyring(env).find((k) => k.kid.toLowerCase() === m[2].toLowerCase());
+  if (!entry) {
+    return null;
+  }
+  const expected = await replyMac(await entry.key, messageId);
+  return timingSafeEqual(expected, m[3].toLowerCase()) ? messageId : null;
+}
+
+async function replyMac(key: CryptoKey, messageId: string) {
+  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(`reply.${messageId}`)));
+  return hex(sig.slice(0, 8));
+}

@@ -42,6 +42,16 @@ export type ApiKey = {
     createdAt: string;
 };
 
+export type UnmatchedMail = {
+    id: string;
+    via: string;
+    from: string;
+    to: string;
+    subject: string | null;
+    reason: string | null;
+    receivedAt: string;
+};
+
 export type OrgQuotas = {
     /**
      * Contacts not erased (default limit 1,000,000)
@@ -289,6 +299,11 @@ export type Workflow = {
     };
     allowReentry: boolean;
     exitOn: Array<string>;
+    /**
+     * Effective: the setting, or its default
+     */
+    stopOnReply: boolean;
+    onAutoReply: 'ignore' | 'pause_until_return';
     timezone: string | null;
     sendWindow: {
         days: Array<string>;
@@ -335,6 +350,14 @@ export type WorkflowInput = {
     };
     allowReentry?: boolean;
     exitOn?: Array<string>;
+    /**
+     * End an enrollment `completed` with `exitReason: "replied"` when the contact replies to one of its emails (an automatic reply does not count). Unset: on for workflows with two or more `send_email` steps.
+     */
+    stopOnReply?: boolean | null;
+    /**
+     * On an out-of-office or other automatic reply: `ignore` (default), or `pause_until_return` — hold the enrollment until the return date the reply names, else for 7 days.
+     */
+    onAutoReply?: 'ignore' | 'pause_until_return';
     timezone?: string | null;
     sendWindow?: {
         days: Array<'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat'>;
@@ -398,6 +421,14 @@ export type WorkflowPatch = {
     };
     allowReentry?: boolean;
     exitOn?: Array<string>;
+    /**
+     * End an enrollment `completed` with `exitReason: "replied"` when the contact replies to one of its emails (an automatic reply does not count). Unset: on for workflows with two or more `send_email` steps.
+     */
+    stopOnReply?: boolean | null;
+    /**
+     * On an out-of-office or other automatic reply: `ignore` (default), or `pause_until_return` — hold the enrollment until the return date the reply names, else for 7 days.
+     */
+    onAutoReply?: 'ignore' | 'pause_until_return';
     timezone?: string | null;
     sendWindow?: {
         days: Array<'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat'>;
@@ -569,6 +600,18 @@ export type Message = {
     clicks: number;
     machineOpens: number;
     machineClicks: number;
+    /**
+     * The Message-ID header Nudge gave the email; replies point at it
+     */
+    rfcMessageId: string | null;
+    /**
+     * The first human reply
+     */
+    repliedAt: string | null;
+    /**
+     * The first automatic reply
+     */
+    autoRepliedAt: string | null;
     createdAt: string;
     sentAt: string | null;
 };
@@ -612,6 +655,14 @@ export type StepStats = {
         failed: number;
         machineOpened: number;
         machineClicked: number;
+        /**
+         * Messages with a human reply
+         */
+        replied: number;
+        /**
+         * Messages with an automatic reply
+         */
+        autoReplied: number;
     };
 };
 
@@ -672,6 +723,7 @@ export type Connection = {
     provider: string;
     key: string;
     from: string | null;
+    replyDomain: string | null;
     createdAt: string;
     updatedAt: string;
 };
@@ -686,6 +738,10 @@ export type ConnectionInput = {
         [key: string]: string;
     };
     from?: string | null;
+    /**
+     * Replies to this connection's emails go to `reply+<signed token>@<replyDomain>`; route that domain to the Worker with Email Routing so they are matched to their message
+     */
+    replyDomain?: string | null;
 };
 
 export type ConnectionPatch = {
@@ -697,6 +753,10 @@ export type ConnectionPatch = {
         [key: string]: string;
     };
     from?: string | null;
+    /**
+     * Replies to this connection's emails go to `reply+<signed token>@<replyDomain>`; route that domain to the Worker with Email Routing so they are matched to their message
+     */
+    replyDomain?: string | null;
 };
 
 export type WebhookWithSecret = Webhook & {
@@ -1238,6 +1298,65 @@ export type GetMetricsResponses = {
 };
 
 export type GetMetricsResponse = GetMetricsResponses[keyof GetMetricsResponses];
+
+export type ListUnmatchedMailData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/admin/inbound-mail';
+};
+
+export type ListUnmatchedMailErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ListUnmatchedMailError = ListUnmatchedMailErrors[keyof ListUnmatchedMailErrors];
+
+export type ListUnmatchedMailResponses = {
+    /**
+     * Unmatched mail
+     */
+    200: {
+        data: Array<UnmatchedMail>;
+    };
+};
+
+export type ListUnmatchedMailResponse = ListUnmatchedMailResponses[keyof ListUnmatchedMailResponses];
 
 export type SetOrgQuotasData = {
     /**

@@ -1,7 +1,8 @@
 // Admin handlers.
 import { createOrgWithKey } from "../../db/api-keys";
-import { database } from "../../db/client";
+import { database, iso } from "../../db/client";
 import { pendingFanoutCount } from "../../db/events";
+import { unmatchedMail as unmatched } from "../../db/inbound";
 import { quotasOf, setQuotas as saveQuotas } from "../../db/quotas";
 import { metricsSnapshot } from "../../ground/metrics";
 import { notFound } from "../../http/errors";
@@ -24,6 +25,24 @@ export const metrics: Handler<typeof routes.metrics> = async (c) =>
     },
     200,
   );
+
+export const unmatchedMail: Handler<typeof routes.unmatchedMail> = async (c) => {
+  const rows = await unmatched(database(c.env.DB));
+  return c.json(
+    {
+      data: rows.map((r) => ({
+        id: r.id,
+        via: r.via,
+        from: r.from,
+        to: r.to,
+        subject: r.subject,
+        reason: r.reason,
+        receivedAt: iso(r.receivedAt) as string,
+      })),
+    },
+    200,
+  );
+};
 
 export const setQuotas: Handler<typeof routes.setQuotas> = async (c) => {
   const db = database(c.env.DB);

@@ -5,4 +5,5 @@ import * as routes from "./routes";
 export default router()
   .openapi(routes.createOrg, handlers.createOrg)
   .openapi(routes.metrics, handlers.metrics)
+  .openapi(routes.unmatchedMail, handlers.unmatchedMail)
   .openapi(routes.setQuotas, handlers.setQuotas);

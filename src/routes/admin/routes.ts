@@ -37,6 +37,33 @@ export const metrics = createRoute({
   responses: { 200: json(Metrics, "Counters"), ...errorResponses(404) },
 });
 
+const UnmatchedMail = z
+  .object({
+    id: z.string(),
+    via: z.string(),
+    from: z.string(),
+    to: z.string(),
+    subject: z.string().nullable(),
+    reason: z.string().nullable(),
+    receivedAt: z.string(),
+  })
+  .openapi("UnmatchedMail");
+
+export const unmatchedMail = createRoute({
+  method: "get",
+  path: "/v1/admin/inbound-mail",
+  operationId: "listUnmatchedMail",
+  tags: ["Admin"],
+  summary: "Received mail matched to no message, newest first, with the reason (ADMIN_TOKEN)",
+  description:
+    "Mail that reached the email() handler or a provider's inbound webhook but carried no valid reply token, no known Message-ID in In-Reply-To/References, and came from no address Nudge emailed in the last 30 days. It belongs to no org, so only the operator sees it. At most 50.",
+  security,
+  responses: {
+    200: json(z.object({ data: z.array(UnmatchedMail) }), "Unmatched mail"),
+    ...errorResponses(404),
+  },
+});
+
 export const setQuotas = createRoute({
   method: "patch",
   path: "/v1/admin/orgs/{id}/quotas",

@@ -64,6 +64,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
       rowId: id,
     }),
     from: input.from ?? null,
+    replyDomain: input.replyDomain ?? null,
     createdAt: now,
     updatedAt: now,
   };
@@ -109,6 +110,7 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
     ...row,
     key: input.key ?? row.key,
     from: input.from !== undefined ? input.from : row.from,
+    replyDomain: input.replyDomain !== undefined ? input.replyDomain : row.replyDomain,
     credentials: input.credentials
       ? await encrypt(c.env, JSON.stringify(input.credentials), {
           orgId: row.orgId,

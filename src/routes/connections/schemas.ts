@@ -15,12 +15,29 @@ const Key = z
   .max(64)
   .regex(/^[\w-]+$/);
 
+const ReplyDomain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    "A domain name, e.g. replies.acme.example",
+  )
+  .nullable()
+  .optional()
+  .openapi({
+    description:
+      "Replies to this connection's emails go to `reply+<signed token>@<replyDomain>`; route that domain to the Worker with Email Routing so they are matched to their message",
+  });
+
 export const ConnectionInput = z
   .strictObject({
     provider: z.enum(PROVIDER_NAMES),
     key: Key.default("default"),
     credentials: Credentials.default({}),
     from: z.string().max(320).nullable().optional(),
+    replyDomain: ReplyDomain,
   })
   .openapi("ConnectionInput");
 
@@ -29,6 +46,7 @@ export const ConnectionPatch = z
     key: Key.optional(),
     credentials: Credentials.optional(),
     from: z.string().max(320).nullable().optional(),
+    replyDomain: ReplyDomain,
   })
   .openapi("ConnectionPatch");
 
@@ -38,6 +56,7 @@ export const Connection = z
     provider: z.string(),
     key: z.string(),
     from: z.string().nullable(),
+    replyDomain: z.string().nullable(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -48,6 +67,7 @@ export const connectionJson = (c: ConnectionRow) => ({
   provider: c.provider,
   key: c.key,
   from: c.from,
+  replyDomain: c.replyDomain,
   createdAt: iso(c.createdAt) as string,
   updatedAt: iso(c.updatedAt) as string,
 });

@@ -90,6 +90,12 @@ OpenAPI document. A tool error carries the API's error code and message.
 - \`scheduledAt\` in the future starts then; in the past, now.
 - \`wait_for_event\` is resumed by an event of that name **received after the wait began**, or times out.
 - \`exitOn: ["replied"]\` ends a running enrollment when that event arrives (\`exitReason: "exit_on:replied"\`).
+- Replies are detected for you: \`email.replied\` (a human answer, its text without the quote) and
+  \`email.auto_replied\` (out of office, with \`returnAt\`). \`stopOnReply\` (default on with 2+ emails) ends the
+  enrollment \`completed\` with \`exitReason: "replied"\`; \`onAutoReply: "pause_until_return"\` holds it until the
+  return date. Give a connection a \`replyDomain\` routed to the Worker (Email Routing) for signed reply addresses.
+- Follow-ups: \`send_email\` with \`thread: "previous"\` replies in the same thread (\`Re: ...\`, In-Reply-To);
+  \`plainText: true\` sends text only.
 - Editing a live workflow creates a new version; running enrollments keep the version they started on.
 - Pausing a workflow holds enrollments at their next step; activating resumes them.
 

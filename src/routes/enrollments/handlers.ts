@@ -45,6 +45,8 @@ const EMAIL_STATS = [
   "failed",
   "machineOpened",
   "machineClicked",
+  "replied",
+  "autoReplied",
 ] as const;
 
 async function ownedWorkflow(db: Db, orgId: string, id: string) {

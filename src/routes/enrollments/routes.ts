@@ -180,6 +180,8 @@ const StepStats = z
         failed: z.number(),
         machineOpened: z.number(),
         machineClicked: z.number(),
+        replied: z.number().openapi({ description: "Messages with a human reply" }),
+        autoReplied: z.number().openapi({ description: "Messages with an automatic reply" }),
       })
       .optional(),
   })

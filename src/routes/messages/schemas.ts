@@ -30,6 +30,11 @@ export const Message = z
     clicks: z.number().int(),
     machineOpens: z.number().int(),
     machineClicks: z.number().int(),
+    rfcMessageId: z.string().nullable().openapi({
+      description: "The Message-ID header Nudge gave the email; replies point at it",
+    }),
+    repliedAt: Timestamp.nullable().openapi({ description: "The first human reply" }),
+    autoRepliedAt: Timestamp.nullable().openapi({ description: "The first automatic reply" }),
     createdAt: Timestamp,
     sentAt: Timestamp.nullable(),
   })
@@ -73,6 +78,9 @@ export const messageJson = (m: MessageRow) => ({
   clicks: m.clicks,
   machineOpens: m.machineOpens,
   machineClicks: m.machineClicks,
+  rfcMessageId: m.rfcMessageId,
+  repliedAt: iso(m.repliedAt),
+  autoRepliedAt: iso(m.autoRepliedAt),
   createdAt: iso(m.createdAt) as string,
   sentAt: iso(m.sentAt),
 });

@@ -14,6 +14,7 @@ import {
   type WorkflowRow,
 } from "../../db/workflows";
 import { cancelWorkflowEnrollments } from "../../domain/enrollments";
+import { stopsOnReply } from "../../domain/replies";
 import { dryRun } from "../../engine/dry-run";
 import { unknownConfigFields, validateGraph } from "../../engine/graph";
 import { stepCatalog } from "../../engine/steps";
@@ -45,6 +46,8 @@ export const workflowJson = (w: WorkflowRow) => ({
       : { type: "manual" as const },
   allowReentry: w.allowReentry,
   exitOn: w.exitOn,
+  stopOnReply: stopsOnReply(w),
+  onAutoReply: w.onAutoReply ?? "ignore",
   timezone: w.timezone,
   sendWindow: w.sendWindow ?? null,
   steps: w.steps,
@@ -224,6 +227,8 @@ export const create: Handler<typeof routes.create> = async (c) => {
     triggerEvent: input.trigger.type === "event" ? input.trigger.event : null,
     allowReentry: input.allowReentry,
     exitOn: input.exitOn,
+    stopOnReply: input.stopOnReply ?? null,
+    onAutoReply: input.onAutoReply ?? null,
     timezone: input.timezone ?? null,
     sendWindow: input.sendWindow ?? null,
     steps,
@@ -275,6 +280,12 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   }
   if (input.exitOn !== undefined) {
     next.exitOn = input.exitOn;
+  }
+  if (input.stopOnReply !== undefined) {
+    next.stopOnReply = input.stopOnReply;
+  }
+  if (input.onAutoReply !== undefined) {
+    next.onAutoReply = input.onAutoReply;
   }
   if (input.timezone !== undefined) {
     next.timezone = input.timezone;

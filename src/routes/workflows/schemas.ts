@@ -57,12 +57,23 @@ export const SendWindowSchema = z
   .strictObject({ days: z.array(z.enum(DAY_NAMES)).min(1), start: HHMM, end: HHMM })
   .refine((w) => w.start < w.end, { message: "start must be before end", path: ["end"] });
 
+const StopOnReply = z.boolean().nullable().optional().openapi({
+  description:
+    'End an enrollment `completed` with `exitReason: "replied"` when the contact replies to one of its emails (an automatic reply does not count). Unset: on for workflows with two or more `send_email` steps.',
+});
+const OnAutoReply = z.enum(["ignore", "pause_until_return"]).optional().openapi({
+  description:
+    "On an out-of-office or other automatic reply: `ignore` (default), or `pause_until_return` — hold the enrollment until the return date the reply names, else for 7 days.",
+});
+
 const settings = {
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000).nullable().optional(),
   trigger: Trigger.default({ type: "manual" }),
   allowReentry: z.boolean().default(false),
   exitOn: z.array(EventName).max(50).default([]),
+  stopOnReply: StopOnReply,
+  onAutoReply: OnAutoReply,
   timezone: TimeZone.nullable().optional(),
   sendWindow: SendWindowSchema.nullable().optional(),
 };
@@ -95,6 +106,8 @@ export const WorkflowPatch = z
     trigger: Trigger.optional(),
     allowReentry: z.boolean().optional(),
     exitOn: z.array(EventName).max(50).optional(),
+    stopOnReply: StopOnReply,
+    onAutoReply: OnAutoReply,
     timezone: settings.timezone,
     sendWindow: settings.sendWindow,
     status: WorkflowStatus.optional(),
@@ -133,6 +146,8 @@ export const Workflow = z
     trigger: z.object({ type: z.enum(["manual", "event"]), event: z.string().optional() }),
     allowReentry: z.boolean(),
     exitOn: z.array(z.string()),
+    stopOnReply: z.boolean().openapi({ description: "Effective: the setting, or its default" }),
+    onAutoReply: z.enum(["ignore", "pause_until_return"]),
     timezone: z.string().nullable(),
     sendWindow: z
       .object({ days: z.array(z.string()), start: z.string(), end: z.string() })

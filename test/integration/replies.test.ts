@@ -1,0 +1,343 @@
+// Replies through the Worker's email() handler: matching (reply token, In-Reply-To, sender),
+// classification (human, automatic, DSN), stopOnReply, pause_until_return, threading.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { ADMIN_TOKEN, activeWorkflow, call, newOrg, poll } from "../helpers/api";
+import { drained, enrollment, expireWait, settle } from "../helpers/enrollments";
+
+interface Outbox {
+  id: string;
+  messageId: string;
+  subject: string;
+  html: string;
+  text: string;
+  headers: Record<string, string>;
+}
+
+const email = (subject: string, id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  type: "send_email",
+  config: { subject, html: `<p>${subject} <a href="https://acme.test/x">link</a></p>`, ...extra },
+});
+const wait = (id: string) => ({ id, type: "delay", config: { amount: 2, unit: "days" } });
+
+/** A raw RFC 5322 message. */
+function raw(h: Record<string, string>, body: string, contentType = "text/plain; charset=utf-8") {
+  const head = Object.entries({
+    Date: new Date().toUTCString(),
+    "Message-ID": `<${crypto.randomUUID()}@mail.example>`,
+    "MIME-Version": "1.0",
+    "Content-Type": contentType,
+    ...h,
+  })
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\r\n");
+  return `${head}\r\n\r\n${body.replace(/\n/g, "\r\n")}`;
+}
+
+/** Delivers a raw message to the Worker's email() handler, as Email Routing would. */
+async function deliver(from: string, to: string, message: string) {
+  const bytes = new TextEncoder().encode(message);
+  const forwarded: string[] = [];
+  const msg = {
+    from,
+    to,
+    raw: new Response(bytes).body as ReadableStream,
+    rawSize: bytes.length,
+    headers: new Headers(),
+    setReject: (reason: string) => {
+      throw new Error(`rejected: ${reason}`);
+    },
+    forward: async (rcpt: string) => {
+      forwarded.push(rcpt);
+    },
+    reply: async () => {},
+  } as unknown as ForwardableEmailMessage;
+  const ctx = createExecutionContext();
+  await worker.email(msg, env, ctx);
+  await waitOnExecutionContext(ctx);
+  return forwarded;
+}
+
+async function outbox(key: string, to: string) {
+  return poll(
+    async () =>
+      (await call("GET", `/v1/outbox?to=${encodeURIComponent(to)}`, { key })).json.data as Outbox[],
+    (d) => d.length > 0,
+  );
+}
+
+async function setUp(steps: unknown[], extra: Record<string, unknown> = {}, replyDomain = true) {
+  const { key } = await newOrg();
+  if (replyDomain) {
+    const conn = await call("POST", "/v1/connections", {
+      key,
+      body: {
+        provider: "outbox",
+        from: "Acme <sales@acme.test>",
+        replyDomain: "Replies.Acme.test",
+      },
+    });
+    expect(conn.status).toBe(201);
+    expect(conn.json.replyDomain).toBe("replies.acme.test");
+  }
+  const w = await activeWorkflow(key, steps, extra);
+  const to = `lead${Math.random().toString(36).slice(2, 8)}@prospect.test`;
+  const e = await call("POST", "/v1/enrollments", {
+    key,
+    body: { workflowId: w.id, contact: { email: to, firstName: "Ada" } },
+  });
+  expect(e.status).toBe(201);
+  const [first] = await outbox(key, to);
+  return { key, workflow: w, enrollmentId: e.json.id as string, to, first };
+}
+
+describe("outgoing emails carry what replies need", () => {
+  it("a Message-ID on every email and, with a reply domain, a signed reply address", async () => {
+    const s = await setUp([email("Hello", "m1"), wait("w"), email("Again", "m2")]);
+    expect(s.first.headers["Message-ID"]).toBe(`<${s.first.messageId}@replies.acme.test>`);
+    const msg = (await call("GET", `/v1/messages/${s.first.messageId}`, { key: s.key })).json;
+    expect(msg.rfcMessageId).toBe(s.first.headers["Message-ID"]);
+    // The outbox shows the Reply-To the provider was given with the other headers.
+    const replyTo = s.first.headers["Reply-To"];
+    expect(replyTo).toMatch(
+      new RegExp(`^reply\\+${s.first.messageId}\\.k1\\.[0-9a-f]{16}@replies\\.acme\\.test$`),
+    );
+    expect(replyTo.split("@")[0].length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe("a human reply", () => {
+  it("matched by its reply token ends a two-email sequence (stopOnReply by default)", async () => {
+    const s = await setUp([email("Hello", "m1"), wait("w"), email("Again", "m2")]);
+    expect((await enrollment(s.key, s.enrollmentId)).status).toBe("waiting");
+    const replyTo = s.first.headers["Reply-To"];
+    // Some mail systems lowercase the local part: the token still matches.
+    await deliver(
+      s.to,
+      replyTo.toLowerCase(),
+      raw(
+        { From: `Ada <${s.to}>`, To: replyTo.toLowerCase(), Subject: "Re: Hello" },
+        "Yes, let's talk on Tuesday.\n\nOn Thu, 26 Nov 2026 Acme <sales@acme.test> wrote:\n> Hello",
+      ),
+    );
+    const ended = await poll(
+      () => enrollment(s.key, s.enrollmentId),
+      (e) => e.status === "completed",
+    );
+    expect(ended.exitReason).toBe("replied");
+    const msg = (await call("GET", `/v1/messages/${s.first.messageId}`, { key: s.key })).json;
+    expect(msg.repliedAt).not.toBeNull();
+    const events = (
+      await call("GET", `/v1/contacts/${msg.contactId}/events`, { key: s.key })
+    ).json.data.filter((e: { name: string }) => e.name === "email.replied");
+    expect(events).toHaveLength(1);
+    expect(events[0].data).toMatchObject({
+      messageId: s.first.messageId,
+      enrollmentId: s.enrollmentId,
+      stepId: "m1",
+      match: "token",
+      text: "Yes, let's talk on Tuesday.",
+    });
+    const stats = (await call("GET", `/v1/workflows/${s.workflow.id}/stats`, { key: s.key })).json;
+    expect(stats.steps.find((x: { stepId: string }) => x.stepId === "m1").email.replied).toBe(1);
+    // The same mail delivered again changes nothing.
+    expect(
+      (await call("GET", `/v1/outbox?to=${encodeURIComponent(s.to)}`, { key: s.key })).json.data,
+    ).toHaveLength(1);
+  });
+
+  it("matched by In-Reply-To without a reply domain; a workflow with stopOnReply off keeps going", async () => {
+    const s = await setUp(
+      [email("Hello", "m1"), wait("w"), email("Again", "m2")],
+      { stopOnReply: false },
+      false,
+    );
+    expect(s.first.headers["Message-ID"]).toMatch(/^<msg_\w+@/);
+    await deliver(
+      s.to,
+      "anything@inbound.acme.test",
+      raw(
+        {
+          From: s.to,
+          To: "sales@acme.test",
+          Subject: "Re: Hello",
+          "In-Reply-To": s.first.headers["Message-ID"],
+          References: s.first.headers["Message-ID"],
+        },
+        "Thanks!",
+      ),
+    );
+    const msg = await poll(
+      async () => (await call("GET", `/v1/messages/${s.first.messageId}`, { key: s.key })).json,
+      (m) => m.repliedAt !== null,
+    );
+    expect(msg.repliedAt).not.toBeNull();
+    expect((await enrollment(s.key, s.enrollmentId)).status).toBe("waiting");
+  });
+
+  it("exitOn and wait_for_event see email.replied", async () => {
+    const s = await setUp(
+      [
+        email("Hello", "m1"),
+        {
+          id: "w",
+          type: "wait_for_event",
+          config: { eventName: "email.replied", timeout: 3 * 86_400 },
+        },
+        { id: "l", type: "log", config: { message: "replied" } },
+      ],
+      { stopOnReply: false },
+    );
+    await drained(s.enrollmentId);
+    await deliver(
+      s.to,
+      "x@inbound.test",
+      raw({ From: s.to, Subject: "Re: Hello", "In-Reply-To": s.first.headers["Message-ID"] }, "ok"),
+    );
+    const done = await poll(
+      () => enrollment(s.key, s.enrollmentId),
+      (e) => e.status === "completed",
+    );
+    expect(done.exitReason).toBe("completed");
+    expect(done.timeline.map((l: { message: string }) => l.message)).toContain("replied");
+  });
+});
+
+describe("automatic replies and bounces", () => {
+  it("an out-of-office does not stop the sequence, and pauses it until the return date when asked", async () => {
+    const s = await setUp(
+      [
+        email("Hello", "m1"),
+        { id: "w", type: "delay", config: { amount: 1, unit: "minutes" } },
+        email("Again", "m2"),
+      ],
+      { onAutoReply: "pause_until_return" },
+    );
+    const back = new Date(Date.now() + 10 * 86_400_000);
+    const day = back.getUTCDate();
+    const month = back.toLocaleString("en", { month: "long", timeZone: "UTC" });
+    await deliver(
+      s.to,
+      "x@inbound.test",
+      raw(
+        {
+          From: s.to,
+          Subject: "Automatic reply: Hello",
+          "Auto-Submitted": "auto-replied",
+          "In-Reply-To": s.first.headers["Message-ID"],
+        },
+        `I am out of the office and back on ${day} ${month} ${back.getUTCFullYear()}.`,
+      ),
+    );
+    const msg = await poll(
+      async () => (await call("GET", `/v1/messages/${s.first.messageId}`, { key: s.key })).json,
+      (m) => m.autoRepliedAt !== null,
+    );
+    expect(msg.repliedAt).toBeNull();
+    // The delay elapses; the enrollment is held until the day after the return date.
+    await drained(s.enrollmentId);
+    await expireWait(s.enrollmentId);
+    const held = await enrollment(s.key, s.enrollmentId);
+    expect(held.status).not.toBe("completed");
+    const until = Date.UTC(back.getUTCFullYear(), back.getUTCMonth(), day + 1);
+    expect(Date.parse(held.nextRunAt)).toBe(until);
+    expect(held.timeline.map((l: { message: string }) => l.message)).toContain(
+      `Paused until ${new Date(until).toISOString()}: automatic reply`,
+    );
+    const events = (
+      await call("GET", `/v1/contacts/${msg.contactId}/events`, { key: s.key })
+    ).json.data.filter((e: { name: string }) => e.name === "email.auto_replied");
+    expect(events[0].data.returnAt).toBe(new Date(until).toISOString());
+    expect(
+      (await call("GET", `/v1/outbox?to=${encodeURIComponent(s.to)}`, { key: s.key })).json.data,
+    ).toHaveLength(1);
+  });
+
+  it("a delivery status notification suppresses the contact like a provider bounce", async () => {
+    const s = await setUp([email("Hello", "m1"), wait("w"), email("Again", "m2")]);
+    await deliver(
+      "MAILER-DAEMON@mx.prospect.test",
+      "x@inbound.test",
+      raw(
+        {
+          From: "Mail Delivery System <MAILER-DAEMON@mx.prospect.test>",
+          Subject: "Undelivered Mail Returned to Sender",
+          "In-Reply-To": s.first.headers["Message-ID"],
+        },
+        "This is the mail system. The address does not exist.",
+      ),
+    );
+    const msg = await poll(
+      async () => (await call("GET", `/v1/messages/${s.first.messageId}`, { key: s.key })).json,
+      (m) => m.status === "bounced",
+    );
+    expect(msg.repliedAt).toBeNull();
+    const contact = (await call("GET", `/v1/contacts/${msg.contactId}`, { key: s.key })).json;
+    expect(contact.suppressed).toBe("bounced");
+  });
+
+  it("mail matched to nothing is logged with the reason and forwarded when configured", async () => {
+    const forwardTo = "ops@acme.test";
+    const previous = env.FORWARD_UNMATCHED_TO;
+    (env as { FORWARD_UNMATCHED_TO?: string }).FORWARD_UNMATCHED_TO = forwardTo;
+    try {
+      const stranger = `stranger${Math.random().toString(36).slice(2)}@nowhere.test`;
+      const forwarded = await deliver(
+        stranger,
+        "hello@inbound.test",
+        raw({ From: stranger, Subject: "Hi there" }, "Who are you?"),
+      );
+      expect(forwarded).toEqual([forwardTo]);
+      const log = await call("GET", "/v1/admin/inbound-mail", {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      const mine = log.json.data.find((m: { from: string }) => m.from === stranger);
+      expect(mine).toMatchObject({ subject: "Hi there", via: "email_routing" });
+      expect(mine.reason).toContain("No reply token");
+    } finally {
+      (env as { FORWARD_UNMATCHED_TO?: string }).FORWARD_UNMATCHED_TO = previous;
+    }
+  });
+});
+
+describe("threaded follow-ups", () => {
+  it("answer the previous email: Re: subject, In-Reply-To and References; plainText sends text only", async () => {
+    const s = await setUp([
+      email("Quick question", "m1"),
+      { id: "w", type: "delay", config: { amount: 1, unit: "minutes" } },
+      {
+        id: "m2",
+        type: "send_email",
+        config: {
+          thread: "previous",
+          plainText: true,
+          html: "<p>Just bumping this, {{ contact.firstName }}: https://acme.test/demo</p>",
+        },
+      },
+    ]);
+    await expireWait(s.enrollmentId);
+    const all = await poll(
+      async () =>
+        (await call("GET", `/v1/outbox?to=${encodeURIComponent(s.to)}`, { key: s.key })).json
+          .data as Outbox[],
+      (d) => d.length === 2,
+    );
+    const second = all.find((o) => o.messageId !== s.first.messageId) as Outbox;
+    expect(second.subject).toBe("Re: Quick question");
+    expect(second.headers["In-Reply-To"]).toBe(s.first.headers["Message-ID"]);
+    expect(second.headers.References).toBe(s.first.headers["Message-ID"]);
+    expect(second.html).toBe("");
+    expect(second.text).toContain("Just bumping this, Ada: https://acme.test/demo");
+    await settle(s.key, s.enrollmentId);
+    // The dry run says so.
+    const trace = (
+      await call("POST", `/v1/workflows/${s.workflow.id}/test`, { key: s.key, body: {} })
+    ).json.trace.map((t: { message: string }) => t.message);
+    expect(trace).toContain(
+      "[test] Would thread a reply (text only) under the previous email to ada@example.com",
+    );
+  });
+});
