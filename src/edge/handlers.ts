@@ -1,13 +1,16 @@
 // The edge's handlers. Pixel, click and unsubscribe answer from the signed token alone — no D1
 // before the response; what happened goes to EVENT_QUEUE with waitUntil. Inbound provider
-// webhooks check the provider's signature before anything else. Abuse is limited where it
+// webhooks (delivery events, and received mail: replies) check the provider's signature
+// before anything else. Abuse is limited where it
 // enters (src/http/rate-limit.ts): per token, per IP only for tokens that fail verification,
 // per inbound connection.
 import type { Context } from "hono";
 import { html } from "hono/html";
 import { database } from "../db/client";
 import { getConnectionById } from "../db/connections";
+import { parseRawMail } from "../delivery/mail";
 import { applyDeliveryEvents } from "../domain/deliveries";
+import { type ReceivedMail, receiveMail } from "../domain/replies";
 import type { AppEnv } from "../ground/env";
 import { newId } from "../ground/ids";
 import { errorText } from "../ground/log";
@@ -19,6 +22,7 @@ import {
   badSignature,
   type Credentials,
   type DeliveryEvent,
+  type InboundRequest,
   type Verdict,
 } from "../providers/provider";
 import { decrypt } from "../security/credentials";
@@ -189,12 +193,16 @@ export const unsubscribe: Handler<typeof routes.unsubscribe> = async (c) => {
   );
 };
 
-export const inbound: Handler<typeof routes.inbound> = async (c) => {
-  const { provider: name, connectionId } = c.req.valid("param");
-  const webhook = providerOf(name)?.inbound;
-  if (!webhook) {
-    throw unknownEndpoint();
-  }
+/**
+ * A provider's request for one of its connections: rate limited per connection, refused (404)
+ * when the connection is not that provider's, and verified with its credentials.
+ */
+async function verifiedInbound(
+  c: Context<AppEnv>,
+  name: string,
+  connectionId: string,
+  verify: (req: InboundRequest, credentials: Credentials) => Promise<Verdict>,
+) {
   await spend(c.env.INBOUND_LIMITER, connectionId, "Too many webhook requests for this connection");
   const db = database(c.env.DB);
   const conn = await getConnectionById(db, connectionId);
@@ -211,7 +219,7 @@ export const inbound: Handler<typeof routes.inbound> = async (c) => {
   ) as Credentials;
   let verdict: Verdict = badSignature;
   try {
-    verdict = await webhook.verify(req, credentials);
+    verdict = await verify(req, credentials);
   } catch (err) {
     c.get("log").warn("inbound signature check errored", {
       provider: name,
@@ -222,6 +230,21 @@ export const inbound: Handler<typeof routes.inbound> = async (c) => {
   if (!verdict.ok) {
     throw new ApiError(verdict.status === 403 ? "forbidden" : "unauthorized", verdict.reason);
   }
+  return { db, conn, req, credentials };
+}
+
+export const inbound: Handler<typeof routes.inbound> = async (c) => {
+  const { provider: name, connectionId } = c.req.valid("param");
+  const webhook = providerOf(name)?.inbound;
+  if (!webhook) {
+    throw unknownEndpoint();
+  }
+  const { db, conn, req, credentials } = await verifiedInbound(
+    c,
+    name,
+    connectionId,
+    webhook.verify,
+  );
   if (await webhook.handshake?.(req, credentials)) {
     return c.json({ received: 0, applied: 0 }, 200);
   }
@@ -233,4 +256,26 @@ export const inbound: Handler<typeof routes.inbound> = async (c) => {
   }
   const applied = await applyDeliveryEvents(c.env, db, conn, events);
   return c.json({ received: events.length, applied }, 200);
+};
+
+/** Mail received at the provider (replies), matched and classified like the email() handler's. */
+export const inboundMail: Handler<typeof routes.inboundMail> = async (c) => {
+  const { provider: name, connectionId } = c.req.valid("param");
+  const hook = providerOf(name)?.inboundMail;
+  if (!hook) {
+    throw unknownEndpoint();
+  }
+  const { db, req, credentials } = await verifiedInbound(c, name, connectionId, hook.verify);
+  let mail: ReceivedMail;
+  try {
+    const payload = await hook.parse(req, credentials);
+    mail =
+      "raw" in payload
+        ? await parseRawMail(payload.raw, name, { from: payload.from, to: payload.to })
+        : { ...payload, via: name };
+  } catch {
+    throw new ApiError("invalid_json", "The provider payload could not be parsed");
+  }
+  const r = await receiveMail(c.env, db, mail, c.get("log"));
+  return c.json({ id: r.id, kind: r.kind, match: r.match, messageId: r.messageId ?? null }, 200);
 };

@@ -8,4 +8,5 @@ export default router()
   .openapi(routes.click, handlers.click)
   .openapi(routes.unsubscribePage, handlers.unsubscribePage)
   .openapi(routes.unsubscribe, handlers.unsubscribe)
-  .openapi(routes.inbound, handlers.inbound);
+  .openapi(routes.inbound, handlers.inbound)
+  .openapi(routes.inboundMail, handlers.inboundMail);

@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ErrorBody } from "../http/errors";
 import { json } from "../http/openapi";
-import { INBOUND_PROVIDER_NAMES } from "../providers";
+import { INBOUND_MAIL_PROVIDER_NAMES, INBOUND_PROVIDER_NAMES } from "../providers";
 
 const token = z.object({
   token: z
@@ -91,6 +91,41 @@ export const unsubscribe = createRoute({
     404: badToken,
     413: failure("The body is larger than 1 MiB (`payload_too_large`)"),
     429: tooMany,
+  },
+});
+
+export const inboundMail = createRoute({
+  method: "post",
+  path: "/inbound/{provider}/{connectionId}/mail",
+  operationId: "receiveProviderMail",
+  tags,
+  summary: "Mail received at the provider (replies): verified, then matched and classified",
+  description:
+    "Postmark's inbound stream (JSON, the connection's `webhookUsername`/`webhookPassword` as Basic auth), SendGrid Inbound Parse (multipart, parsed or raw; Basic credentials in the Parse URL matching `inboundUsername`/`inboundPassword`), Mailgun routes (form, signed with `webhookSigningKey`; parsed or `body-mime`). The mail is matched to its message and classified exactly as the email() handler does (human reply, automatic reply, bounce notification, unmatched). Bodies over 1 MiB answer 413: have the provider drop attachments.",
+  request: {
+    params: z.object({
+      provider: z.string().openapi({
+        param: { name: "provider", in: "path" },
+        description: `One of ${INBOUND_MAIL_PROVIDER_NAMES.map((n) => `\`${n}\``).join(", ")}; any other answers 404`,
+      }),
+      connectionId: z.string().openapi({ param: { name: "connectionId", in: "path" } }),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({
+        id: z.string(),
+        kind: z.enum(["reply", "auto_reply", "bounce", "unmatched", "duplicate"]),
+        match: z.enum(["token", "header", "sender", "none"]),
+        messageId: z.string().nullable(),
+      }),
+      "Received (a redelivered mail answers `duplicate`)",
+    ),
+    400: failure("The verified payload could not be parsed (`invalid_json`)"),
+    401: failure("Missing or wrong credentials or signature (`unauthorized`)"),
+    404: failure("No such connection of that provider (`not_found`)"),
+    413: failure("The body is larger than 1 MiB (`payload_too_large`)"),
+    429: failure("Rate limited per connection (`rate_limited`, see `Retry-After`)"),
   },
 });
 

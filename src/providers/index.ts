@@ -19,6 +19,7 @@ export const PROVIDER_NAMES = REGISTRY.map((p) => p.name) as [ProviderName, ...P
 
 /** Providers that post events back to /inbound/{provider}/{connectionId}. */
 export const INBOUND_PROVIDER_NAMES = REGISTRY.filter((p) => p.inbound).map((p) => p.name);
+export const INBOUND_MAIL_PROVIDER_NAMES = REGISTRY.filter((p) => p.inboundMail).map((p) => p.name);
 
 /** Every provider by name. */
 export const PROVIDERS = Object.fromEntries(REGISTRY.map((p) => [p.name, p])) as Record<

@@ -1,13 +1,16 @@
 // Mailgun: https://documentation.mailgun.com/docs/mailgun/api-reference/openapi-final/tag/Messages/
 // (form POST, basic auth). Its event webhooks are signed: HMAC-SHA256 of timestamp + token with
 // the webhook signing key; permanent failures are bounces, complaints are complaints.
+import { htmlToText } from "../engine/text";
 import { hex, hmac, timingSafeEqual } from "../security/encoding";
 import {
   accepted,
   badSignature,
   defineProvider,
   failUnlessOk,
+  formOf,
   freshTimestamp,
+  headerMap,
   httpSend,
 } from "./provider";
 
@@ -104,6 +107,52 @@ export default defineProvider({
           reason: e["delivery-status"]?.description || e["delivery-status"]?.message || e.reason,
         },
       ];
+    },
+  },
+  // Routes (replies): a route forwarding to /inbound/mailgun/{id}/mail posts a form signed
+  // like webhooks (HMAC-SHA256 of timestamp + token with the webhook signing key).
+  inboundMail: {
+    async verify(req, credentials) {
+      if (!credentials.webhookSigningKey) {
+        return badSignature;
+      }
+      const form = await formOf(req);
+      const [timestamp, token, sig] = ["timestamp", "token", "signature"].map((k) =>
+        String(form.get(k) ?? ""),
+      );
+      if (!timestamp || !token || !sig || !freshTimestamp(timestamp)) {
+        return badSignature;
+      }
+      const expected = hex(
+        await hmac("SHA-256", credentials.webhookSigningKey, `${timestamp}${token}`),
+      );
+      return timingSafeEqual(sig, expected) ? accepted : badSignature;
+    },
+    async parse(req) {
+      const form = await formOf(req);
+      const field = (name: string) => {
+        const v = form.get(name);
+        return typeof v === "string" ? v : undefined;
+      };
+      const mime = field("body-mime");
+      if (mime) {
+        return { raw: mime, from: field("sender"), to: field("recipient")?.split(",") };
+      }
+      const headers = headerMap(JSON.parse(field("message-headers") ?? "[]") as [string, string][]);
+      return {
+        from: field("sender") ?? field("from") ?? "",
+        to: (field("recipient") ?? "")
+          .split(",")
+          .map((a) => a.trim())
+          .filter(Boolean),
+        subject: field("subject") ?? "",
+        headers,
+        contentType: headers["content-type"],
+        text: field("body-plain") ?? htmlToText(field("body-html") ?? ""),
+        messageId: field("Message-Id") ?? headers["message-id"],
+        inReplyTo: field("In-Reply-To") ?? headers["in-reply-to"],
+        references: [field("References") ?? headers.references ?? ""].filter(Boolean),
+      };
     },
   },
 });

@@ -1,16 +1,31 @@
-// Postmark: https://postmarkapp.com/developer/api/email-api; inbound webhooks use basic auth.
-import { timingSafeEqual } from "../security/encoding";
+// Postmark: https://postmarkapp.com/developer/api/email-api; webhooks (delivery events and the
+// inbound stream's received mail) use basic auth.
+import { htmlToText } from "../engine/text";
 import {
-  accepted,
-  badSignature,
+  basicAuth,
   defineProvider,
   failUnlessOk,
   headerList,
+  headerMap,
   httpSend,
 } from "./provider";
 
 type Json = Record<string, unknown>;
 const HARD = ["HardBounce", "BadEmailAddress", "ManuallyDeactivated", "SpamNotification"];
+
+/** Postmark signs nothing: its webhooks carry the Basic credentials set on the connection. */
+const verify = basicAuth("webhookUsername", "webhookPassword");
+
+interface PostmarkInbound {
+  From?: string;
+  FromFull?: { Email?: string };
+  ToFull?: { Email?: string }[];
+  OriginalRecipient?: string;
+  Subject?: string;
+  TextBody?: string;
+  HtmlBody?: string;
+  Headers?: { Name: string; Value: string }[];
+}
 
 export default defineProvider({
   name: "postmark",
@@ -44,16 +59,7 @@ export default defineProvider({
     return { providerMessageId: ((await res.json()) as { MessageID?: string }).MessageID ?? null };
   },
   inbound: {
-    async verify({ headers }, credentials) {
-      if (!credentials.webhookUsername || !credentials.webhookPassword) {
-        return badSignature;
-      }
-      const signed = timingSafeEqual(
-        headers.get("authorization") ?? "",
-        `Basic ${btoa(`${credentials.webhookUsername}:${credentials.webhookPassword}`)}`,
-      );
-      return signed ? accepted : badSignature;
-    },
+    verify,
     parse({ body }) {
       const e = JSON.parse(body) as Json;
       const record = String(e.RecordType);
@@ -75,6 +81,28 @@ export default defineProvider({
           reason: e.Description as string | undefined,
         },
       ];
+    },
+  },
+  // Inbound (replies): the inbound stream's webhook, JSON, with the same Basic credentials.
+  inboundMail: {
+    verify,
+    async parse({ body }) {
+      const m = JSON.parse(body) as PostmarkInbound;
+      const headers = headerMap((m.Headers ?? []).map((h) => [h.Name, h.Value]));
+      return {
+        from: m.FromFull?.Email ?? m.From ?? "",
+        to: [
+          ...(m.ToFull ?? []).flatMap((t) => (t.Email ? [t.Email] : [])),
+          ...(m.OriginalRecipient ? [m.OriginalRecipient] : []),
+        ],
+        subject: m.Subject ?? "",
+        headers,
+        contentType: headers["content-type"],
+        text: m.TextBody || htmlToText(m.HtmlBody ?? ""),
+        messageId: headers["message-id"],
+        inReplyTo: headers["in-reply-to"],
+        references: headers.references ? [headers.references] : [],
+      };
     },
   },
 });

@@ -1,8 +1,10 @@
 // The one interface every email provider implements: its sender and, where the provider has
 // one, its inbound webhook (verify the signature, parse the payload into Nudge's delivery
 // events). Plus the HTTP helpers the senders share.
+import type { MailFacts } from "../engine/replies";
 import type { Env } from "../ground/env";
 import { retryAfterSeconds } from "../ground/retry";
+import { timingSafeEqual } from "../security/encoding";
 
 export interface OutgoingEmail {
   /** Our message id (`msg_...`). */
@@ -76,6 +78,66 @@ export interface InboundWebhook {
   parse(req: InboundRequest): DeliveryEvent[];
 }
 
+/**
+ * A received email as a provider's inbound webhook hands it over: the raw MIME when the
+ * provider sends it, else the fields it parsed (headers in lower case).
+ */
+export type InboundMailPayload =
+  | { raw: string; from?: string; to?: string[] }
+  | (MailFacts & {
+      to: string[];
+      messageId?: string;
+      inReplyTo?: string;
+      references?: string[];
+    });
+
+/** Mail received at the provider (replies), posted to /inbound/{provider}/{connectionId}/mail. */
+export interface InboundMailHook {
+  verify(req: InboundRequest, credentials: Credentials): Promise<Verdict>;
+  /**
+   * The verified payload as one received email (providers that send metadata only fetch the
+   * content with the connection's credentials); throws on a payload it cannot read.
+   */
+  parse(req: InboundRequest, credentials: Credentials): Promise<InboundMailPayload>;
+}
+
+/**
+ * A verifier for providers that sign nothing and send the Basic credentials configured on the
+ * connection (`userField`/`passwordField` of its credentials) instead.
+ */
+export const basicAuth =
+  (userField: string, passwordField: string) =>
+  async ({ headers }: InboundRequest, credentials: Credentials): Promise<Verdict> => {
+    const user = credentials[userField];
+    const password = credentials[passwordField];
+    if (!user || !password) {
+      return badSignature;
+    }
+    const signed = timingSafeEqual(
+      headers.get("authorization") ?? "",
+      `Basic ${btoa(`${user}:${password}`)}`,
+    );
+    return signed ? accepted : badSignature;
+  };
+
+/** A form body (urlencoded or multipart) of a verified request. */
+export const formOf = (req: InboundRequest) =>
+  new Request("https://inbound.invalid/", {
+    method: "POST",
+    headers: { "content-type": req.headers.get("content-type") ?? "" },
+    body: req.body,
+  }).formData();
+
+/** Headers given as [name, value] pairs, in lower case, repeated ones joined. */
+export function headerMap(pairs: [string, string][]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of pairs) {
+    const name = k.toLowerCase();
+    out[name] = out[name] ? `${out[name]}, ${v}` : v;
+  }
+  return out;
+}
+
 export interface CredentialProblem {
   path: string;
   message: string;
@@ -92,6 +154,7 @@ export interface Provider<N extends string = string> {
   refuseCredentials?(credentials: Credentials, env: Env): CredentialProblem[];
   send(email: OutgoingEmail, ctx: SendContext): Promise<SendResult>;
   inbound?: InboundWebhook;
+  inboundMail?: InboundMailHook;
 }
 
 /** Keeps the provider's name as a literal type, so the registry can derive its name enum. */

@@ -1,13 +1,18 @@
 // SendGrid: https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send; the event
 // webhook is signed with ECDSA P-256 over timestamp + body.
+
+import { htmlToText } from "../engine/text";
 import { ecdsaDerToRaw, pemToDer } from "../security/der";
 import { fromBase64, utf8 } from "../security/encoding";
 import {
   accepted,
   badSignature,
+  basicAuth,
   defineProvider,
   failUnlessOk,
+  formOf,
   freshTimestamp,
+  headerMap,
   httpSend,
   parseAddress,
 } from "./provider";
@@ -91,6 +96,43 @@ export default defineProvider({
           reason: typeof e.reason === "string" ? e.reason : undefined,
         };
       });
+    },
+  },
+  // Inbound Parse (replies): multipart form, unsigned; its URL carries Basic credentials
+  // (https://user:password@.../inbound/sendgrid/{id}/mail) that must match the connection's.
+  inboundMail: {
+    verify: basicAuth("inboundUsername", "inboundPassword"),
+    async parse(req) {
+      const form = await formOf(req);
+      const field = (name: string) => {
+        const v = form.get(name);
+        return typeof v === "string" ? v : undefined;
+      };
+      const envelope = JSON.parse(field("envelope") ?? "{}") as { from?: string; to?: string[] };
+      const raw = field("email");
+      if (raw) {
+        return { raw, from: envelope.from, to: envelope.to }; // "POST the raw, full MIME message"
+      }
+      const headers = headerMap(
+        (field("headers") ?? "")
+          .replace(/\r?\n[ \t]+/g, " ")
+          .split(/\r?\n/)
+          .flatMap((line): [string, string][] => {
+            const at = line.indexOf(":");
+            return at > 0 ? [[line.slice(0, at).trim(), line.slice(at + 1).trim()]] : [];
+          }),
+      );
+      return {
+        from: field("from") ?? envelope.from ?? "",
+        to: [...(envelope.to ?? []), ...(field("to") ? [field("to") as string] : [])],
+        subject: field("subject") ?? "",
+        headers,
+        contentType: headers["content-type"],
+        text: field("text") ?? htmlToText(field("html") ?? ""),
+        messageId: headers["message-id"],
+        inReplyTo: headers["in-reply-to"],
+        references: headers.references ? [headers.references] : [],
+      };
     },
   },
 });

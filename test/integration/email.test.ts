@@ -52,6 +52,88 @@ const localCtx = (credentials: Record<string, string>) => ({
   credentials,
 });
 
+describe("a threaded, text-only follow-up at each provider", () => {
+  const thread = {
+    "Message-ID": "<msg_01NEXT@acme.test>",
+    "In-Reply-To": "<msg_01PREV@acme.test>",
+    References: "<msg_01PREV@acme.test>",
+  };
+  const followUp: OutgoingEmail = {
+    ...email,
+    subject: "Re: Hello",
+    html: null,
+    headers: { ...email.headers, ...thread },
+  };
+  /** The thread headers as each provider's request carries them, and whether it has an HTML part. */
+  const cases: [string, Record<string, string>, (r: Request) => Promise<[unknown, boolean]>][] = [
+    [
+      "resend",
+      { apiKey: "k" },
+      async (r) => {
+        const b = await r.json<Record<string, any>>();
+        return [b.headers, "html" in b];
+      },
+    ],
+    [
+      "postmark",
+      { serverToken: "t" },
+      async (r) => {
+        const b = await r.json<Record<string, any>>();
+        const h = Object.fromEntries(
+          (b.Headers as { Name: string; Value: string }[]).map((x) => [x.Name, x.Value]),
+        );
+        return [h, "HtmlBody" in b];
+      },
+    ],
+    [
+      "sendgrid",
+      { apiKey: "k" },
+      async (r) => {
+        const b = await r.json<Record<string, any>>();
+        return [b.headers, b.content.some((c: { type: string }) => c.type === "text/html")];
+      },
+    ],
+    [
+      "mailgun",
+      { apiKey: "k", domain: "mg.acme.test" },
+      async (r) => {
+        const f = await r.formData();
+        const h = Object.fromEntries(
+          [...f.entries()]
+            .filter(([k]) => k.startsWith("h:"))
+            .map(([k, v]) => [k.slice(2), String(v)]),
+        );
+        return [h, f.has("html")];
+      },
+    ],
+    [
+      "ses",
+      { accessKeyId: "a", secretAccessKey: "b", region: "eu-west-1" },
+      async (r) => {
+        const b = await r.json<Record<string, any>>();
+        const h = Object.fromEntries(
+          (b.Content.Simple.Headers as { Name: string; Value: string }[]).map((x) => [
+            x.Name,
+            x.Value,
+          ]),
+        );
+        return [h, "Html" in b.Content.Simple.Body];
+      },
+    ],
+  ];
+  it.each(cases)("%s", async (name, credentials, read) => {
+    const { requests } = intercept(
+      name === "sendgrid"
+        ? new Response(null, { status: 202 })
+        : json({ id: "x", MessageID: "x", MessageId: "x" }),
+    );
+    await PROVIDERS[name as keyof typeof PROVIDERS].send(followUp, ctx(credentials));
+    const [headers, hasHtml] = await read(requests[0]);
+    expect(headers).toMatchObject(thread);
+    expect(hasHtml).toBe(false);
+  });
+});
+
 describe("providers against their documented HTTP APIs", () => {
   it("Resend: POST /emails with Bearer auth and Idempotency-Key", async () => {
     const { requests } = intercept(json({ id: "re_123" }));

@@ -1,8 +1,8 @@
 // Replies through the Worker's email() handler: matching (reply token, In-Reply-To, sender),
 // classification (human, automatic, DSN), stopOnReply, pause_until_return, threading.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { ADMIN_TOKEN, activeWorkflow, call, newOrg, poll } from "../helpers/api";
 import { drained, enrollment, expireWait, settle } from "../helpers/enrollments";
@@ -339,5 +339,207 @@ describe("threaded follow-ups", () => {
     expect(trace).toContain(
       "[test] Would thread a reply (text only) under the previous email to ada@example.com",
     );
+  });
+});
+
+describe("replies through providers' inbound webhooks", () => {
+  async function sentAndConnected(provider: string, credentials: Record<string, string>) {
+    const s = await setUp([email("Hello", "m1"), wait("w"), email("Again", "m2")], {}, false);
+    const conn = await call("POST", "/v1/connections", {
+      key: s.key,
+      body: { provider, key: `in-${provider}`, credentials },
+    });
+    expect(conn.status).toBe(201);
+    return { ...s, connectionId: conn.json.id as string, rfc: s.first.headers["Message-ID"] };
+  }
+  const ended = (s: { key: string; enrollmentId: string }) =>
+    poll(
+      () => enrollment(s.key, s.enrollmentId),
+      (e) => e.status === "completed",
+    );
+
+  it("Postmark inbound (JSON, Basic credentials): refused without them, a reply with them", async () => {
+    const s = await sentAndConnected("postmark", {
+      serverToken: "t",
+      webhookUsername: "pm",
+      webhookPassword: "secret-pm",
+    });
+    const body = {
+      FromFull: { Email: s.to },
+      ToFull: [{ Email: "sales@acme.test" }],
+      Subject: "Re: Hello",
+      TextBody: "Count me in.\n\nOn Thu, Acme wrote:\n> Hello",
+      Headers: [
+        { Name: "Message-ID", Value: "<pm-1@prospect.test>" },
+        { Name: "In-Reply-To", Value: s.rfc },
+      ],
+    };
+    const path = `/inbound/postmark/${s.connectionId}/mail`;
+    expect((await call("POST", path, { body })).status).toBe(401);
+    const wrong = { authorization: `Basic ${btoa("pm:nope")}` };
+    expect((await call("POST", path, { body, headers: wrong })).status).toBe(401);
+    const ok = { authorization: `Basic ${btoa("pm:secret-pm")}` };
+    const r = await call("POST", path, { body, headers: ok });
+    expect(r.json).toMatchObject({ kind: "reply", match: "header", messageId: s.first.messageId });
+    expect((await ended(s)).exitReason).toBe("replied");
+    // Redelivered: recognised, nothing twice.
+    expect((await call("POST", path, { body, headers: ok })).json.kind).toBe("duplicate");
+  });
+
+  it("SendGrid Inbound Parse (multipart; parsed fields or the raw message)", async () => {
+    const s = await sentAndConnected("sendgrid", {
+      apiKey: "sg",
+      inboundUsername: "parse",
+      inboundPassword: "secret-sg",
+    });
+    const auth = { authorization: `Basic ${btoa("parse:secret-sg")}` };
+    const form = new FormData();
+    form.set("from", `Ada <${s.to}>`);
+    form.set("to", "sales@acme.test");
+    form.set("subject", "Automatic reply: Hello");
+    form.set("text", "I am out of the office.");
+    form.set(
+      "headers",
+      `Message-ID: <sg-1@prospect.test>\nIn-Reply-To: ${s.rfc}\nAuto-Submitted: auto-replied\n`,
+    );
+    form.set("envelope", JSON.stringify({ from: s.to, to: ["sales@acme.test"] }));
+    const path = `/inbound/sendgrid/${s.connectionId}/mail`;
+    const unsigned = await exports.default.fetch(
+      new Request(`https://nudge.test${path}`, { method: "POST", body: form }),
+    );
+    expect(unsigned.status).toBe(401);
+    const auto = await exports.default.fetch(
+      new Request(`https://nudge.test${path}`, { method: "POST", body: form, headers: auth }),
+    );
+    expect(await auto.json()).toMatchObject({ kind: "auto_reply", match: "header" });
+    expect((await enrollment(s.key, s.enrollmentId)).status).toBe("waiting");
+    const rawForm = new FormData();
+    rawForm.set(
+      "email",
+      raw({ From: s.to, Subject: "Re: Hello", "In-Reply-To": s.rfc }, "Let's do it."),
+    );
+    rawForm.set("envelope", JSON.stringify({ from: s.to, to: ["sales@acme.test"] }));
+    const human = await exports.default.fetch(
+      new Request(`https://nudge.test${path}`, { method: "POST", body: rawForm, headers: auth }),
+    );
+    expect(await human.json()).toMatchObject({ kind: "reply", match: "header" });
+    expect((await ended(s)).exitReason).toBe("replied");
+  });
+
+  it("Mailgun routes (signed form): an altered signature is refused, a signed reply ends the sequence", async () => {
+    const signingKey = "mailgun-signing-key-0123456789";
+    const s = await sentAndConnected("mailgun", {
+      apiKey: "mg",
+      domain: "mg.acme.test",
+      webhookSigningKey: signingKey,
+    });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const token = crypto.randomUUID();
+    const mac = await crypto.subtle.sign(
+      "HMAC",
+      await crypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(signingKey),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      ),
+      new TextEncoder().encode(`${timestamp}${token}`),
+    );
+    const signature = [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const fields = (sig: string) =>
+      new URLSearchParams({
+        timestamp,
+        token,
+        signature: sig,
+        sender: s.to,
+        recipient: "sales@acme.test",
+        subject: "Re: Hello",
+        "body-plain": "Yes please.\n\n> Hello",
+        "Message-Id": "<mg-1@prospect.test>",
+        "In-Reply-To": s.rfc,
+        "message-headers": JSON.stringify([["Subject", "Re: Hello"]]),
+      }).toString();
+    const path = `/inbound/mailgun/${s.connectionId}/mail`;
+    const headers = { "content-type": "application/x-www-form-urlencoded" };
+    const altered = `${signature.slice(0, -1)}${signature.endsWith("0") ? "1" : "0"}`;
+    expect((await call("POST", path, { raw: fields(altered), headers })).status).toBe(401);
+    const r = await call("POST", path, { raw: fields(signature), headers });
+    expect(r.json).toMatchObject({ kind: "reply", match: "header", messageId: s.first.messageId });
+    expect((await ended(s)).exitReason).toBe("replied");
+    const contactId = (await call("GET", `/v1/messages/${s.first.messageId}`, { key: s.key })).json
+      .contactId;
+    const replied = (
+      await call("GET", `/v1/contacts/${contactId}/events`, { key: s.key })
+    ).json.data.find((e: { name: string }) => e.name === "email.replied");
+    expect(replied.data.text).toBe("Yes please.");
+  });
+
+  it("Resend receiving (Svix-signed metadata; the content fetched from the Receiving API)", async () => {
+    const secretBytes = crypto.getRandomValues(new Uint8Array(24));
+    const secret = `whsec_${btoa(String.fromCharCode(...secretBytes))}`;
+    const s = await sentAndConnected("resend", { apiKey: "re_key", webhookSecret: secret });
+    const body = JSON.stringify({
+      type: "email.received",
+      created_at: new Date().toISOString(),
+      data: { email_id: "rcv_1", from: s.to, to: ["sales@acme.test"], subject: "Re: Hello" },
+    });
+    const id = "msg_svix_rcv_1";
+    const ts = String(Math.floor(Date.now() / 1000));
+    const key = await crypto.subtle.importKey(
+      "raw",
+      secretBytes,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const sig = btoa(
+      String.fromCharCode(
+        ...new Uint8Array(
+          await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${ts}.${body}`)),
+        ),
+      ),
+    );
+    const headers = {
+      "content-type": "application/json",
+      "svix-id": id,
+      "svix-timestamp": ts,
+      "svix-signature": `v1,${sig}`,
+    };
+    const path = `/inbound/resend/${s.connectionId}/mail`;
+    expect(
+      (
+        await call("POST", path, {
+          raw: body,
+          headers: { ...headers, "svix-signature": "v1,AAAA" },
+        })
+      ).status,
+    ).toBe(401);
+    const requests: Request[] = [];
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      requests.push(new Request(input as RequestInfo, init));
+      return new Response(
+        JSON.stringify({
+          id: "rcv_1",
+          text: "Happy to chat.\n\n> Hello",
+          headers: { "Message-ID": "<re-1@prospect.test>", "In-Reply-To": s.rfc },
+        }),
+        { headers: { "content-type": "application/json" } },
+      );
+    });
+    try {
+      const r = await call("POST", path, { raw: body, headers });
+      expect(r.json).toMatchObject({
+        kind: "reply",
+        match: "header",
+        messageId: s.first.messageId,
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(requests.map((q) => [q.method, q.url, q.headers.get("authorization")])).toEqual([
+      ["GET", "https://api.resend.com/emails/receiving/rcv_1", "Bearer re_key"],
+    ]);
+    expect((await ended(s)).exitReason).toBe("replied");
   });
 });

@@ -1143,6 +1143,58 @@ export type ReceiveProviderWebhookResponses = {
 
 export type ReceiveProviderWebhookResponse = ReceiveProviderWebhookResponses[keyof ReceiveProviderWebhookResponses];
 
+export type ReceiveProviderMailData = {
+    body?: never;
+    path: {
+        /**
+         * One of `resend`, `postmark`, `sendgrid`, `mailgun`; any other answers 404
+         */
+        provider: string;
+        connectionId: string;
+    };
+    query?: never;
+    url: '/inbound/{provider}/{connectionId}/mail';
+};
+
+export type ReceiveProviderMailErrors = {
+    /**
+     * The verified payload could not be parsed (`invalid_json`)
+     */
+    400: Error;
+    /**
+     * Missing or wrong credentials or signature (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * No such connection of that provider (`not_found`)
+     */
+    404: Error;
+    /**
+     * The body is larger than 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Rate limited per connection (`rate_limited`, see `Retry-After`)
+     */
+    429: Error;
+};
+
+export type ReceiveProviderMailError = ReceiveProviderMailErrors[keyof ReceiveProviderMailErrors];
+
+export type ReceiveProviderMailResponses = {
+    /**
+     * Received (a redelivered mail answers `duplicate`)
+     */
+    200: {
+        id: string;
+        kind: 'reply' | 'auto_reply' | 'bounce' | 'unmatched' | 'duplicate';
+        match: 'token' | 'header' | 'sender' | 'none';
+        messageId: string | null;
+    };
+};
+
+export type ReceiveProviderMailResponse = ReceiveProviderMailResponses[keyof ReceiveProviderMailResponses];
+
 export type CreateOrgData = {
     /**
      * JSON body
