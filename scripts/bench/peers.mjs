@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sleep, tempState } from "../lib/local.mjs";
+import { sleep, stopGroup, tempState } from "../lib/local.mjs";
 
 export const PEERS_DIR = join(import.meta.dirname, "..", "..", "..", "shared", "peers");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
@@ -84,13 +84,7 @@ export async function startPeer(name, port) {
   return {
     base,
     async stop() {
-      try {
-        process.kill(-proc.pid, "SIGTERM");
-      } catch {}
-      await Promise.race([new Promise((r) => proc.once("exit", r)), sleep(5000)]);
-      try {
-        process.kill(-proc.pid, "SIGKILL");
-      } catch {}
+      await stopGroup(proc);
       rmSync(state, { recursive: true, force: true });
     },
   };

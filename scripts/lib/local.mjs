@@ -71,16 +71,19 @@ export async function startLocal({
         proc.exitCode !== null || proc.signalCode ? r() : proc.once("exit", r),
       );
     },
-    async stop() {
-      try {
-        process.kill(-proc.pid, "SIGTERM");
-      } catch {}
-      await Promise.race([new Promise((r) => proc.once("exit", r)), sleep(5000)]);
-      try {
-        process.kill(-proc.pid, "SIGKILL");
-      } catch {}
-    },
+    stop: () => stopGroup(proc),
   };
+}
+
+/** Stops a detached process group: SIGTERM, up to 5 s to exit, then SIGKILL. */
+export async function stopGroup(proc) {
+  try {
+    process.kill(-proc.pid, "SIGTERM");
+  } catch {}
+  await Promise.race([new Promise((r) => proc.once("exit", r)), sleep(5000)]);
+  try {
+    process.kill(-proc.pid, "SIGKILL");
+  } catch {}
 }
 
 /** A small JSON client bound to one server and key; unless told not to, it waits out a 429 (Retry-After) up to 3 times. */

@@ -252,11 +252,17 @@ export async function messagesByRfcIds(db: Db, ids: string[]) {
 }
 
 /** The latest message sent to `address` since `since` (a reply matched by its sender only). */
-export const latestMessageTo = (db: Db, address: string, since: number) =>
+export const latestMessageTo = (db: Db, address: string, since: number, orgId?: string) =>
   db
     .select()
     .from(messages)
-    .where(and(eq(messages.to, address), sql`${messages.sentAt} >= ${since}`))
+    .where(
+      and(
+        eq(messages.to, address),
+        sql`${messages.sentAt} >= ${since}`,
+        orgId ? eq(messages.orgId, orgId) : undefined,
+      ),
+    )
     .orderBy(desc(messages.sentAt))
     .limit(1)
     .get();

@@ -17,7 +17,7 @@ export async function parseRawMail(
   via: string,
   envelope: { from?: string; to?: string[] } = {},
 ): Promise<ReceivedMail> {
-  const email = await PostalMime.parse(raw);
+  const email = await PostalMime.parse(raw, { attachmentEncoding: "utf8" });
   const headers: Record<string, string> = {};
   for (const h of email.headers) {
     headers[h.key] = headers[h.key] ? `${headers[h.key]}, ${h.value}` : h.value;
@@ -38,6 +38,14 @@ export async function parseRawMail(
     messageId: email.messageId,
     inReplyTo: email.inReplyTo,
     references: email.references ? [email.references] : [],
+    // A bounce notification carries the original message (or its headers) as a part.
+    attachedText: email.attachments
+      .filter((a) =>
+        /^(message\/(rfc822|delivery-status|global)|text\/rfc822-headers)/i.test(a.mimeType),
+      )
+      .map((a) => (typeof a.content === "string" ? a.content : new TextDecoder().decode(a.content)))
+      .join("\n")
+      .slice(0, 64 * 1024),
   };
 }
 

@@ -41,6 +41,8 @@ export interface ReceivedMail extends MailFacts {
   messageId?: string;
   inReplyTo?: string;
   references?: string[];
+  /** Text of attached messages or headers (a bounce notification quotes the original's). */
+  attachedText?: string;
 }
 
 export type Match = "token" | "header" | "sender" | "none";
@@ -57,38 +59,65 @@ export function stopsOnReply(w: Pick<WorkflowRow, "stopOnReply" | "steps">): boo
   return w.stopOnReply ?? (w.steps as StepDef[]).filter((s) => s.type === "send_email").length >= 2;
 }
 
+const OUR_ID = /<(msg_[0-9A-Z]{26}@[^<>\s]+)>/g;
 const ids = (s: string | undefined) => [...(s ?? "").matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]);
 const bare = (address: string) => (/<([^>]+)>/.exec(address)?.[1] ?? address).trim().toLowerCase();
 
-async function match(env: Env, db: Db, mail: ReceivedMail, now: number) {
+async function match(
+  env: Env,
+  db: Db,
+  mail: ReceivedMail,
+  now: number,
+  bounce: boolean,
+  orgId: string | undefined,
+) {
+  const ours = (m: MessageRow | undefined) => (m && (!orgId || m.orgId === orgId) ? m : undefined);
   for (const to of mail.to) {
     const local = /^reply\+([^@]+)@/i.exec(bare(to))?.[1];
     const id = local ? await verifyReplyToken(env, local) : null;
-    const msg = id ? await getMessageById(db, id) : undefined;
+    const msg = ours(id ? await getMessageById(db, id) : undefined);
     if (msg) {
       return { match: "token" as const, msg };
     }
   }
   const refs = [...new Set([...ids(mail.inReplyTo), ...(mail.references ?? []).flatMap(ids)])];
-  const [byHeader] = await messagesByRfcIds(
-    db,
-    refs.map((r) => `<${r}>`),
-  );
+  if (bounce) {
+    // A bounce notification quotes the original: Message-IDs Nudge made, in its text or parts.
+    for (const m of `${mail.text}\n${mail.attachedText ?? ""}`.matchAll(OUR_ID)) {
+      refs.push(m[1]);
+    }
+  }
+  const byHeader = (
+    await messagesByRfcIds(
+      db,
+      refs.map((r) => `<${r}>`),
+    )
+  ).find((m) => ours(m));
   if (byHeader) {
     return { match: "header" as const, msg: byHeader };
   }
-  const bySender = await latestMessageTo(db, bare(mail.from), now - SENDER_MATCH_DAYS * 86_400_000);
+  const bySender = await latestMessageTo(
+    db,
+    bare(mail.from),
+    now - SENDER_MATCH_DAYS * 86_400_000,
+    orgId,
+  );
   if (bySender) {
     return { match: "sender" as const, msg: bySender };
   }
   return { match: "none" as const, msg: undefined };
 }
 
+/**
+ * `orgId`: mail posted by an org's provider webhook is matched only to that org's messages
+ * (another tenant cannot end this org's sequences); the email() handler serves every org.
+ */
 export async function receiveMail(
   env: Env,
   db: Db,
   mail: ReceivedMail,
   log: Logger,
+  orgId?: string,
   now = Date.now(),
 ): Promise<Received> {
   const id = newId("inm", now);
@@ -96,8 +125,8 @@ export async function receiveMail(
   if (dedupeKey && !(await markInboundSeen(db, "mail", dedupeKey, now))) {
     return { id, match: "none", kind: "duplicate" };
   }
-  const found = await match(env, db, mail, now);
   const kind = classifyMail(mail, now);
+  const found = await match(env, db, mail, now, kind.kind === "bounce", orgId);
   const msg: MessageRow | undefined = found.msg;
   const text = kind.kind === "reply" ? stripQuoted(mail.text).slice(0, MAX_TEXT) : null;
   const returnAt = kind.kind === "auto_reply" ? kind.returnAt : null;

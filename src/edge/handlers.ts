@@ -265,7 +265,7 @@ export const inboundMail: Handler<typeof routes.inboundMail> = async (c) => {
   if (!hook) {
     throw unknownEndpoint();
   }
-  const { db, req, credentials } = await verifiedInbound(c, name, connectionId, hook.verify);
+  const { db, conn, req, credentials } = await verifiedInbound(c, name, connectionId, hook.verify);
   let mail: ReceivedMail;
   try {
     const payload = await hook.parse(req, credentials);
@@ -276,6 +276,6 @@ export const inboundMail: Handler<typeof routes.inboundMail> = async (c) => {
   } catch {
     throw new ApiError("invalid_json", "The provider payload could not be parsed");
   }
-  const r = await receiveMail(c.env, db, mail, c.get("log"));
+  const r = await receiveMail(c.env, db, mail, c.get("log"), conn.orgId);
   return c.json({ id: r.id, kind: r.kind, match: r.match, messageId: r.messageId ?? null }, 200);
 };

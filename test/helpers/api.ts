@@ -93,3 +93,33 @@ export async function poll<T>(
 
 /** A logger for calling consumers and the watchdog directly. */
 export const testLog = createLogger({ test: true }, "warn");
+
+/** A Svix webhook secret (`whsec_...`) and the headers that sign `body` with it (Resend). */
+export async function svixSigner() {
+  const secretBytes = crypto.getRandomValues(new Uint8Array(24));
+  const b64 = (buf: ArrayBuffer | Uint8Array) => btoa(String.fromCharCode(...new Uint8Array(buf)));
+  const key = await crypto.subtle.importKey(
+    "raw",
+    secretBytes,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  return {
+    secret: `whsec_${b64(secretBytes)}`,
+    async headers(id: string, body: string) {
+      const ts = String(Math.floor(Date.now() / 1000));
+      const sig = await crypto.subtle.sign(
+        "HMAC",
+        key,
+        new TextEncoder().encode(`${id}.${ts}.${body}`),
+      );
+      return {
+        "content-type": "application/json",
+        "svix-id": id,
+        "svix-timestamp": ts,
+        "svix-signature": `v1,${b64(sig)}`,
+      };
+    },
+  };
+}

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src";
 import { signToken } from "../../src/security/tokens";
-import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { activeWorkflow, call, expectError, newOrg, poll, svixSigner } from "../helpers/api";
 import { certificatePem, rawToDer } from "../helpers/der";
 import { drained, enrollment, settle } from "../helpers/enrollments";
 import { consume } from "../helpers/queues";
@@ -628,11 +628,10 @@ describe("inbound provider webhooks", () => {
   });
 
   it("Resend: Svix-signed events", async () => {
-    const secretBytes = crypto.getRandomValues(new Uint8Array(24));
-    const secret = `whsec_${b64(secretBytes)}`;
+    const signer = await svixSigner();
     const s = await withProviderMessage(
       "resend",
-      { apiKey: "re_x", webhookSecret: secret },
+      { apiKey: "re_x", webhookSecret: signer.secret },
       "re-msg-1",
     );
     const body = JSON.stringify({
@@ -640,24 +639,7 @@ describe("inbound provider webhooks", () => {
       created_at: "2026-11-22T00:00:00Z",
       data: { email_id: "re-msg-1" },
     });
-    const id = "msg_svix_1";
-    const ts = String(Math.floor(Date.now() / 1000));
-    const key = await crypto.subtle.importKey(
-      "raw",
-      secretBytes,
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    const sig = b64(
-      await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${ts}.${body}`)),
-    );
-    const headers = {
-      "content-type": "application/json",
-      "svix-id": id,
-      "svix-timestamp": ts,
-      "svix-signature": `v1,${sig}`,
-    };
+    const headers = await signer.headers("msg_svix_1", body);
     expectError(
       await call("POST", `/inbound/resend/${s.connectionId}`, {
         raw: body,

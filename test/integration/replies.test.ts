@@ -4,7 +4,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { ADMIN_TOKEN, activeWorkflow, call, newOrg, poll } from "../helpers/api";
+import { ADMIN_TOKEN, activeWorkflow, call, newOrg, poll, svixSigner } from "../helpers/api";
 import { drained, enrollment, expireWait, settle } from "../helpers/enrollments";
 
 interface Outbox {
@@ -279,6 +279,50 @@ describe("automatic replies and bounces", () => {
     expect(contact.suppressed).toBe("bounced");
   });
 
+  it("a multipart/report bounce is matched by the original's Message-ID in its attached headers", async () => {
+    const s = await setUp([email("Hello", "m1"), wait("w"), email("Again", "m2")], {}, false);
+    const boundary = "dsn-boundary-1";
+    const dsn = raw(
+      {
+        From: "Mail Delivery Subsystem <mailer-daemon@mx.prospect.test>",
+        To: "bounces@acme.test",
+        Subject: "Delivery Status Notification (Failure)",
+      },
+      [
+        `--${boundary}`,
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        `Your message to ${s.to} could not be delivered: 550 5.1.1 user unknown.`,
+        `--${boundary}`,
+        "Content-Type: message/delivery-status",
+        "",
+        "Reporting-MTA: dns; mx.prospect.test",
+        "",
+        `Final-Recipient: rfc822; ${s.to}`,
+        "Action: failed",
+        "Status: 5.1.1",
+        `--${boundary}`,
+        "Content-Type: text/rfc822-headers",
+        "",
+        `Message-ID: ${s.first.headers["Message-ID"]}`,
+        "From: Acme <sales@acme.test>",
+        `To: ${s.to}`,
+        "Subject: Hello",
+        `--${boundary}--`,
+        "",
+      ].join("\n"),
+      `multipart/report; report-type=delivery-status; boundary="${boundary}"`,
+    );
+    await deliver("mailer-daemon@mx.prospect.test", "bounces@acme.test", dsn);
+    const msg = await poll(
+      async () => (await call("GET", `/v1/messages/${s.first.messageId}`, { key: s.key })).json,
+      (m) => m.status === "bounced",
+    );
+    expect(msg.error).toContain("delivery status notification");
+    const contact = (await call("GET", `/v1/contacts/${msg.contactId}`, { key: s.key })).json;
+    expect(contact.suppressed).toBe("bounced");
+  });
+
   it("mail matched to nothing is logged with the reason and forwarded when configured", async () => {
     const forwardTo = "ops@acme.test";
     const previous = env.FORWARD_UNMATCHED_TO;
@@ -386,6 +430,32 @@ describe("replies through providers' inbound webhooks", () => {
     expect((await call("POST", path, { body, headers: ok })).json.kind).toBe("duplicate");
   });
 
+  it("another org's inbound webhook cannot answer this org's messages", async () => {
+    const a = await setUp([email("Hello", "m1"), wait("w"), email("Again", "m2")], {}, false);
+    const b = await newOrg("B");
+    const conn = await call("POST", "/v1/connections", {
+      key: b.key,
+      body: {
+        provider: "postmark",
+        credentials: { serverToken: "t", webhookUsername: "b", webhookPassword: "secret-b" },
+      },
+    });
+    const forged = await call("POST", `/inbound/postmark/${conn.json.id}/mail`, {
+      headers: { authorization: `Basic ${btoa("b:secret-b")}` },
+      body: {
+        FromFull: { Email: a.to },
+        Subject: "Re: Hello",
+        TextBody: "stop",
+        Headers: [
+          { Name: "Message-ID", Value: "<forged@b.test>" },
+          { Name: "In-Reply-To", Value: a.first.headers["Message-ID"] },
+        ],
+      },
+    });
+    expect(forged.json).toMatchObject({ kind: "unmatched", match: "none", messageId: null });
+    expect((await enrollment(a.key, a.enrollmentId)).status).toBe("waiting");
+  });
+
   it("SendGrid Inbound Parse (multipart; parsed fields or the raw message)", async () => {
     const s = await sentAndConnected("sendgrid", {
       apiKey: "sg",
@@ -476,36 +546,14 @@ describe("replies through providers' inbound webhooks", () => {
   });
 
   it("Resend receiving (Svix-signed metadata; the content fetched from the Receiving API)", async () => {
-    const secretBytes = crypto.getRandomValues(new Uint8Array(24));
-    const secret = `whsec_${btoa(String.fromCharCode(...secretBytes))}`;
-    const s = await sentAndConnected("resend", { apiKey: "re_key", webhookSecret: secret });
+    const signer = await svixSigner();
+    const s = await sentAndConnected("resend", { apiKey: "re_key", webhookSecret: signer.secret });
     const body = JSON.stringify({
       type: "email.received",
       created_at: new Date().toISOString(),
       data: { email_id: "rcv_1", from: s.to, to: ["sales@acme.test"], subject: "Re: Hello" },
     });
-    const id = "msg_svix_rcv_1";
-    const ts = String(Math.floor(Date.now() / 1000));
-    const key = await crypto.subtle.importKey(
-      "raw",
-      secretBytes,
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    const sig = btoa(
-      String.fromCharCode(
-        ...new Uint8Array(
-          await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${ts}.${body}`)),
-        ),
-      ),
-    );
-    const headers = {
-      "content-type": "application/json",
-      "svix-id": id,
-      "svix-timestamp": ts,
-      "svix-signature": `v1,${sig}`,
-    };
+    const headers = await signer.headers("msg_svix_rcv_1", body);
     const path = `/inbound/resend/${s.connectionId}/mail`;
     expect(
       (

@@ -444,6 +444,30 @@ export type WorkflowPatch = {
     transitions?: Array<TransitionInput>;
 };
 
+export type NewStepInput = {
+    id?: string;
+    type: string;
+    name?: string;
+    position?: {
+        x: number;
+        y: number;
+    };
+    /**
+     * The step type's settings (GET /v1/workflows/step-types); a field the type does not know is 422
+     */
+    config?: {
+        [key: string]: unknown;
+    };
+    /**
+     * Alias of `config.templateId`, for `send_email` steps only (seed shape)
+     */
+    templateId?: string;
+    /**
+     * Link the new step after the graph's last step
+     */
+    autoConnect?: boolean;
+};
+
 export type StepPatch = {
     name?: string;
     position?: {
@@ -3042,9 +3066,7 @@ export type AddWorkflowStepData = {
     /**
      * JSON body
      */
-    body: StepInput & {
-        autoConnect?: boolean;
-    };
+    body: NewStepInput;
     path: {
         id: string;
     };

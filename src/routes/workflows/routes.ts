@@ -3,7 +3,7 @@ import { errorResponses } from "../../http/errors";
 import { json, jsonBody, secured } from "../../http/openapi";
 import { listOf, PageQuery } from "../../http/pagination";
 import {
-  StepInput,
+  NewStepInput,
   StepPatch,
   StepTypeInfo,
   TestInput,
@@ -135,7 +135,7 @@ export const addStep = createRoute({
   security: secured,
   request: {
     params,
-    body: jsonBody(StepInput.extend({ autoConnect: z.boolean().optional() }), {
+    body: jsonBody(NewStepInput, {
       id: "nudge",
       type: "send_email",
       config: { subject: "Still there?", html: "<p>Just checking in.</p>" },

@@ -32,6 +32,16 @@ export const StepInput = z
   })
   .openapi("StepInput");
 
+/** POST /v1/workflows/{id}/steps: a step, and whether to link it after the current last step. */
+export const NewStepInput = z
+  .strictObject({
+    ...StepInput.shape,
+    autoConnect: z.boolean().optional().openapi({
+      description: "Link the new step after the graph's last step",
+    }),
+  })
+  .openapi("NewStepInput");
+
 /** A step's changes: only what is given changes (no default config that would wipe the step's own). */
 export const StepPatch = z
   .strictObject({ ...stepFields, config: z.record(z.string(), z.unknown()).optional() })
