@@ -124,7 +124,8 @@ export function buildApp() {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
-    description: "An API key: `nk_live_...`",
+    description:
+      "An API key: `Authorization: Bearer nk_live_...`; the header `x-api-key: nk_live_...` is accepted as the same key.",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",

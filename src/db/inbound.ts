@@ -1,7 +1,7 @@
 // Provider event ids already applied, per connection (a redelivered provider webhook is
 // ignored; one tenant's event ids never shadow another's).
 
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { inboundEvents, inboundMail } from "./schema";
 
@@ -19,6 +19,25 @@ export async function markInboundSeen(
     .all();
   return r.length === 1;
 }
+
+/**
+ * Forgets provider event ids older than `before` (providers redeliver within hours, not
+ * weeks), a bounded batch per call so one cron tick stays short.
+ */
+export const pruneInboundSeen = (db: Db, before: number, limit = 5000) =>
+  db
+    .delete(inboundEvents)
+    .where(
+      inArray(
+        sql`rowid`,
+        db
+          .select({ rowid: sql`rowid` })
+          .from(inboundEvents)
+          .where(lt(inboundEvents.receivedAt, before))
+          .limit(limit),
+      ),
+    )
+    .run();
 
 export type InboundMailRow = typeof inboundMail.$inferSelect;
 

@@ -10,6 +10,7 @@ import { cancelReservation, overdueEnrollments } from "../db/enrollments";
 import { overdueFanouts } from "../db/events";
 import { purgeExpiredKeys } from "../db/idempotency";
 import { claimStalledChunks } from "../db/imports";
+import { pruneInboundSeen } from "../db/inbound";
 import { claimOverdueMessages } from "../db/messages";
 import { claimOverdueDeliveries } from "../db/webhooks";
 import { enrollmentStub, startPayloadFromD1 } from "../domain/enrollments";
@@ -23,6 +24,8 @@ const GRACE_MS = 20_000;
 /** An accepted event not fanned out this long after its job was queued: the job was lost. */
 const FANOUT_GRACE_MS = 15_000;
 const BATCH = 500;
+/** Provider event ids (and received mail ids) are remembered this long against redeliveries. */
+const INBOUND_SEEN_KEEP_MS = 30 * 86_400_000;
 /** A re-queued job gets this long to run before it is considered lost again. */
 const REQUEUE_PUSH_MS = 5 * 60_000;
 
@@ -75,6 +78,7 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
     chunks.map((c) => ({ kind: "import" as const, importId: c.importId, chunk: c.chunk })),
   );
   await purgeExpiredKeys(db, now);
+  await pruneInboundSeen(db, now - INBOUND_SEEN_KEEP_MS);
   const report = {
     ...enrollments,
     requeued: {

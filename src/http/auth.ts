@@ -35,9 +35,11 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
     }
     throw new ApiError("unauthorized", message);
   };
-  const token = bearer(c.req.header("authorization"));
+  // `x-api-key: <key>` (the 11x convention) is the same key as `Authorization: Bearer <key>`.
+  const token =
+    bearer(c.req.header("authorization")) ?? (c.req.header("x-api-key")?.trim() || null);
   if (!token) {
-    return refuse("Missing API key: send `Authorization: Bearer nk_live_...`");
+    return refuse("Missing API key: send `Authorization: Bearer nk_live_...` (or `x-api-key`)");
   }
   if (!token.startsWith(KEY_PREFIX) || token.length < KEY_PREFIX.length + 32) {
     return refuse("Malformed API key");

@@ -2,8 +2,17 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src";
+import { runWatchdog } from "../../src/delivery/watchdog";
 import { signToken } from "../../src/security/tokens";
-import { activeWorkflow, call, expectError, newOrg, poll, svixSigner } from "../helpers/api";
+import {
+  activeWorkflow,
+  call,
+  expectError,
+  newOrg,
+  poll,
+  svixSigner,
+  testLog,
+} from "../helpers/api";
 import { certificatePem, rawToDer } from "../helpers/der";
 import { drained, enrollment, settle } from "../helpers/enrollments";
 import { consume } from "../helpers/queues";
@@ -543,6 +552,20 @@ describe("the unauthenticated edge under abuse", () => {
 });
 
 describe("inbound provider webhooks", () => {
+  it("remembers provider event ids for 30 days against redeliveries, then the watchdog forgets them", async () => {
+    const day = 86_400_000;
+    await env.DB.prepare(
+      "INSERT INTO inbound_events (connection_id, event_id, received_at) VALUES (?, ?, ?), (?, ?, ?)",
+    )
+      .bind("cxn_prune", "old", Date.now() - 31 * day, "cxn_prune", "recent", Date.now() - 29 * day)
+      .run();
+    await runWatchdog(env, testLog);
+    const left = await env.DB.prepare(
+      "SELECT event_id FROM inbound_events WHERE connection_id = 'cxn_prune'",
+    ).all<{ event_id: string }>();
+    expect(left.results.map((r) => r.event_id)).toEqual(["recent"]);
+  });
+
   async function withProviderMessage(
     provider: string,
     credentials: Record<string, string>,

@@ -375,3 +375,17 @@ describe("strict request bodies", () => {
     expect(ok.status).toBe(201);
   });
 });
+
+describe("the x-api-key header", () => {
+  it("authenticates like Authorization: Bearer, and refuses a wrong key the same way", async () => {
+    const { key, orgId } = await newOrg();
+    const ok = await call("GET", "/v1/account", { headers: { "x-api-key": key } });
+    expect(ok.status).toBe(200);
+    expect(ok.json.id ?? ok.json.org?.id).toBe(orgId);
+    expectError(
+      await call("GET", "/v1/account", { headers: { "x-api-key": `${key.slice(0, -4)}xxxx` } }),
+      401,
+      "unauthorized",
+    );
+  });
+});
