@@ -1,7 +1,7 @@
 // Provider event ids already applied, per connection (a redelivered provider webhook is
 // ignored; one tenant's event ids never shadow another's).
 
-import { desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { inboundEvents, inboundMail } from "./schema";
 
@@ -19,6 +19,13 @@ export async function markInboundSeen(
     .all();
   return r.length === 1;
 }
+
+/** Un-marks an event whose processing failed, so its redelivery is processed. */
+export const forgetInboundSeen = (db: Db, connectionId: string, eventId: string) =>
+  db
+    .delete(inboundEvents)
+    .where(and(eq(inboundEvents.connectionId, connectionId), eq(inboundEvents.eventId, eventId)))
+    .run();
 
 /**
  * Forgets provider event ids older than `before` (providers redeliver within hours, not

@@ -129,17 +129,15 @@ async function trackTextLinks(
   orgId: string,
   messageId: string,
 ) {
-  const urls = [...new Set(text.match(/https?:\/\/[^\s<>")\]]+/g) ?? [])];
-  let out = text;
+  const URL_IN_TEXT = /https?:\/\/[^\s<>")\]]+/g;
+  const urls = [...new Set(text.match(URL_IN_TEXT) ?? [])];
+  const links = new Map<string, string>();
   for (const [l, u] of urls.entries()) {
-    const link = trackingUrl(
-      base,
-      "c",
-      await signToken(env, { k: "c", g: orgId, m: messageId, l, u }),
-    );
-    out = out.split(u).join(link);
+    const token = await signToken(env, { k: "c", g: orgId, m: messageId, l, u });
+    links.set(u, trackingUrl(base, "c", token));
   }
-  return out;
+  // One pass: each URL is replaced where it stands, never inside a link already written.
+  return text.replace(URL_IN_TEXT, (u) => links.get(u) ?? u);
 }
 
 /**

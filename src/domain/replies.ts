@@ -6,7 +6,7 @@
 // enrollment until the return date), a human reply becomes `email.replied` (its text without
 // the quoted history), which ends the enrollments of workflows that stop on a reply.
 import type { Db } from "../db/client";
-import { insertInboundMail, markInboundSeen } from "../db/inbound";
+import { forgetInboundSeen, insertInboundMail, markInboundSeen } from "../db/inbound";
 import {
   getMessageById,
   latestMessageTo,
@@ -122,9 +122,33 @@ export async function receiveMail(
 ): Promise<Received> {
   const id = newId("inm", now);
   const dedupeKey = mail.messageId ? bare(mail.messageId) : null;
-  if (dedupeKey && !(await markInboundSeen(db, "mail", dedupeKey, now))) {
+  // Mail posted by an org's webhook is deduped within that org (no tenant can pre-empt another's).
+  const seenIn = orgId ? `mail:${orgId}` : "mail";
+  if (dedupeKey && !(await markInboundSeen(db, seenIn, dedupeKey, now))) {
     return { id, match: "none", kind: "duplicate" };
   }
+  try {
+    return await handleReceived(env, db, mail, log, orgId, now, id, dedupeKey ?? id);
+  } catch (err) {
+    // Not processed: a redelivery of this mail must not be taken for a duplicate.
+    if (dedupeKey) {
+      await forgetInboundSeen(db, seenIn, dedupeKey);
+    }
+    throw err;
+  }
+}
+
+async function handleReceived(
+  env: Env,
+  db: Db,
+  mail: ReceivedMail,
+  log: Logger,
+  orgId: string | undefined,
+  now: number,
+  id: string,
+  /** Stable across redeliveries: the events recorded for this mail are keyed by it. */
+  eventKey: string,
+): Promise<Received> {
   const kind = classifyMail(mail, now);
   const found = await match(env, db, mail, now, kind.kind === "bounce", orgId);
   const msg: MessageRow | undefined = found.msg;
@@ -162,7 +186,7 @@ export async function receiveMail(
   };
   if (kind.kind === "bounce") {
     await applyDeliveryEvents(env, db, { id: "mail", orgId: msg.orgId, provider: "email" }, [
-      { eventId: `dsn:${id}`, kind: "bounced", ourMessageId: msg.id, reason: kind.reason },
+      { eventId: `dsn:${eventKey}`, kind: "bounced", ourMessageId: msg.id, reason: kind.reason },
     ]);
     return { id, match: found.match, kind: "bounce", messageId: msg.id };
   }
@@ -177,7 +201,7 @@ export async function receiveMail(
         subject: mail.subject,
         returnAt: returnAt ? new Date(returnAt).toISOString() : null,
       },
-      key: `${id}:email.auto_replied`,
+      key: `${eventKey}:email.auto_replied`,
     });
     await pauseIfAsked(env, db, msg, returnAt ?? now + DEFAULT_PAUSE_MS, now);
     return { id, match: found.match, kind: "auto_reply", messageId: msg.id };
@@ -188,7 +212,7 @@ export async function receiveMail(
     contactId: msg.contactId,
     name: "email.replied",
     data: { ...data, subject: mail.subject, from: bare(mail.from), text },
-    key: `${id}:email.replied`,
+    key: `${eventKey}:email.replied`,
   });
   return { id, match: found.match, kind: "reply", messageId: msg.id };
 }

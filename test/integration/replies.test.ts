@@ -149,6 +149,26 @@ describe("a human reply", () => {
     ).toHaveLength(1);
   });
 
+  it("a reply whose processing failed is processed when the mail is delivered again", async () => {
+    const s = await setUp([email("Hello", "m1"), wait("w"), email("Again", "m2")], {}, false);
+    const message = raw(
+      { From: s.to, Subject: "Re: Hello", "In-Reply-To": s.first.headers["Message-ID"] },
+      "Yes.",
+    );
+    const down = vi.spyOn(env.EVENT_QUEUE, "send").mockRejectedValueOnce(new Error("queue down"));
+    await expect(deliver(s.to, "x@inbound.test", message)).rejects.toThrow("queue down");
+    down.mockRestore();
+    await deliver(s.to, "x@inbound.test", message);
+    expect(
+      (
+        await poll(
+          () => enrollment(s.key, s.enrollmentId),
+          (e) => e.status === "completed",
+        )
+      ).exitReason,
+    ).toBe("replied");
+  });
+
   it("matched by In-Reply-To without a reply domain; a workflow with stopOnReply off keeps going", async () => {
     const s = await setUp(
       [email("Hello", "m1"), wait("w"), email("Again", "m2")],
@@ -348,6 +368,40 @@ describe("automatic replies and bounces", () => {
 });
 
 describe("threaded follow-ups", () => {
+  it("a text-only email rewrites its links to tracked ones when asked, each to its own destination", async () => {
+    const s = await setUp(
+      [
+        {
+          id: "m1",
+          type: "send_email",
+          config: {
+            subject: "Links",
+            plainText: true,
+            track: { clicks: true },
+            html: "<p>See https://acme.test/a and https://acme.test/a/b</p>",
+          },
+        },
+      ],
+      {},
+      false,
+    );
+    expect(s.first.html).toBe("");
+    const links = s.first.text.match(/https:\/\/nudge\.test\/t\/c\/[\w.-]+/g) ?? [];
+    expect(links).toHaveLength(2);
+    expect(s.first.text).not.toContain("acme.test");
+    const targets = [];
+    for (const l of links) {
+      targets.push(
+        (
+          await call("GET", l.slice("https://nudge.test".length), {
+            headers: { "user-agent": "Mozilla/5.0" },
+          })
+        ).headers.get("location"),
+      );
+    }
+    expect(targets).toEqual(["https://acme.test/a", "https://acme.test/a/b"]);
+  });
+
   it("answer the previous email: Re: subject, In-Reply-To and References; plainText sends text only", async () => {
     const s = await setUp([
       email("Quick question", "m1"),
