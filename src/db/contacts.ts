@@ -1,7 +1,7 @@
 // Contacts: upsert by email else externalId, index-backed listing, erase to a tombstone.
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { newId } from "../ground/ids";
-import type { Db } from "./client";
+import { type Db, IN_SLICE } from "./client";
 import {
   contacts,
   enrollments,
@@ -35,6 +35,19 @@ const NO_PERSONAL_DATA = {
   timezone: null,
   data: {},
 };
+
+/** A new contact of the org, before its fields are applied: subscribed, nothing known yet. */
+const blankContact = (orgId: string, now: number): ContactRow => ({
+  id: newId("con", now),
+  orgId,
+  ...NO_PERSONAL_DATA,
+  subscribed: true,
+  suppressed: null,
+  unsubscribedAt: null,
+  erasedAt: null,
+  createdAt: now,
+  updatedAt: now,
+});
 
 export const getContact = (db: Db, orgId: string, id: string) =>
   db
@@ -107,18 +120,7 @@ export async function upsertContact(db: Db, orgId: string, input: ContactFields,
       await db.update(contacts).set(next).where(eq(contacts.id, existing.id)).run();
       return { contact: next, created: false, previous: existing };
     }
-    const blank: ContactRow = {
-      id: newId("con", now),
-      orgId,
-      ...NO_PERSONAL_DATA,
-      subscribed: true,
-      suppressed: null,
-      unsubscribedAt: null,
-      erasedAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    const row = applyFields(blank, input, now);
+    const row = applyFields(blankContact(orgId, now), input, now);
     const inserted = await db
       .insert(contacts)
       .values(row)
@@ -133,7 +135,6 @@ export async function upsertContact(db: Db, orgId: string, input: ContactFields,
 }
 
 /** D1 binds at most 100 parameters per statement: lists are queried in slices of this size. */
-const IN_SLICE = 90;
 
 export const findContactsByEmails = (db: Db, orgId: string, emails: string[]) =>
   findByKeys(db, orgId, contacts.email, emails);
@@ -215,18 +216,7 @@ export async function upsertContacts(
       changed.push(next);
       results[i] = { contact: next, created: false, previous: prior };
     } else {
-      const blank: ContactRow = {
-        id: newId("con", now),
-        orgId,
-        ...NO_PERSONAL_DATA,
-        subscribed: true,
-        suppressed: null,
-        unsubscribedAt: null,
-        erasedAt: null,
-        createdAt: now,
-        updatedAt: now,
-      };
-      fresh.push({ i, row: applyFields(blank, inputs[i], now) });
+      fresh.push({ i, row: applyFields(blankContact(orgId, now), inputs[i], now) });
     }
   }
   const PER_INSERT = 6; // 15 columns: 6 rows stay under the 100-parameter limit

@@ -1,13 +1,12 @@
 // The D1 index of enrollments: reservation (atomic "already enrolled"), the mirror the
 // enrollment objects write with a growing seq, funnels, and the watchdog's overdue scan.
 import { and, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
-import type { Db } from "./client";
+import { type Db, IN_SLICE } from "./client";
 import { ACTIVE_STATUSES, contacts, enrollments, stepStats, webhooks, workflows } from "./schema";
 
 export type EnrollmentRow = typeof enrollments.$inferSelect;
 
 /** D1 binds at most 100 parameters per statement. */
-const IN_SLICE = 90;
 /** 23 columns: 4 rows per insert stay under the parameter limit. */
 const ROWS_PER_INSERT = 4;
 
