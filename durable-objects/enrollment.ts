@@ -317,8 +317,10 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     await this.outbox.dispatch(await jobsFor(result.state, def, effects));
     this.store.save(result.state, result.logs);
     this.mirror.note(
+      result.state,
       result.logs,
       Object.assign({}, ...result.effects.map((e) => (e.type === "update_contact" ? e.data : {}))),
+      extra.some((e) => e.type === "emit" && e.eventType === "enrollment.created"),
     );
     await this.mirror.settle(result.state, result.wakeAt, this.outbox.size(), now);
     await this.arm(result.wakeAt);
@@ -359,7 +361,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       .dispatch(await jobsFor(result.state, def, effects))
       .catch(tolerate("emit on failure lost"));
     this.store.save(result.state, result.logs);
-    this.mirror.note(result.logs);
+    this.mirror.note(result.state, result.logs);
     await this.arm(null);
     await this.mirror
       .write(result.state, this.outbox.nextWake(), this.outbox.size())

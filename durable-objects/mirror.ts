@@ -12,6 +12,8 @@
 import type { Db } from "../src/db/client";
 import { type StepCounts, writeMirror } from "../src/db/enrollments";
 import { summaryOf } from "../src/domain/enrollments";
+import { type Fact, factBatch } from "../src/domain/metrics";
+import { gapBucket } from "../src/engine/metrics";
 import type { EnrollmentState, LogLine } from "../src/engine/types";
 
 /** A wait this short is not worth a D1 write: the run after it writes. */
@@ -27,6 +29,19 @@ interface Pending {
   counts: Record<string, StepCounts>;
   /** update_contact merges not yet written to D1. */
   contactData: Record<string, unknown>;
+  /**
+   * Analytics facts not yet in D1, with ids given when noted: a write that failed after D1
+   * applied it is retried with the same ids, which D1 ignores (see src/domain/metrics.ts).
+   */
+  facts?: Fact[];
+  /** Facts noted so far (the next fact's id). */
+  factSeq?: number;
+  /** `enrolled` and the ending are counted once. */
+  counted?: { enrolled?: boolean; ended?: boolean };
+  /** When the last step was entered (the funnel's time between steps). */
+  lastEnteredAt?: number;
+  /** The variant the first A/B split chose, until D1 holds it. */
+  variant?: string;
 }
 
 const KEY = "mirror";
@@ -65,21 +80,73 @@ export class Mirror {
     return this.pending().contactData;
   }
 
-  /** Counts a run's log lines and keeps its contact merges, for the next write. */
-  note(logs: LogLine[], contactData: Record<string, unknown> = {}) {
+  /**
+   * Counts a run's log lines and keeps its contact merges, for the next write; notes the
+   * analytics facts of the run (`started`: the enrollment's first run).
+   */
+  note(
+    state: EnrollmentState,
+    logs: LogLine[],
+    contactData: Record<string, unknown> = {},
+    started = false,
+  ) {
     const p = this.pending();
     Object.assign(p.contactData, contactData);
+    p.facts ??= [];
+    p.counted ??= {};
+    const { facts, counted } = p;
+    const fact = (metric: string, at: number, extra: Partial<Fact> = {}, id?: string) => {
+      p.factSeq = (p.factSeq ?? 0) + 1;
+      facts.push({
+        id: id ?? `${state.id}:${p.factSeq}`,
+        orgId: state.orgId,
+        workflowId: state.workflowId,
+        variant: p.variant ?? null,
+        metric,
+        at,
+        ...extra,
+      });
+    };
+    const now = logs.at(-1)?.at ?? Date.now();
+    if (started && !counted.enrolled) {
+      counted.enrolled = true;
+      fact("enrolled", logs[0]?.at ?? now, {}, `${state.id}:enrolled`);
+    }
     for (const l of logs) {
       if (!l.stepId || !l.stepType) {
         continue;
       }
       const c = countsFor(p.counts, l.stepId);
+      const step = { stepId: l.stepId };
       if (l.status === "started") {
         c.entered++;
+        fact("stepEntered", l.at, step);
+        if (p.lastEnteredAt !== undefined) {
+          fact(`gap.${gapBucket(l.at - p.lastEnteredAt)}`, l.at, step);
+        }
+        p.lastEnteredAt = l.at;
       } else if (l.status === "completed" || l.status === "skipped") {
         c.completed++;
+        fact("stepCompleted", l.at, step);
+        if (l.stepType === "split" && l.outcome && p.variant === undefined) {
+          p.variant = l.outcome;
+          fact("assigned", l.at, { ...step, variant: l.outcome });
+        }
       } else if (l.status === "failed") {
         c.failed++;
+        fact("stepFailed", l.at, step);
+      }
+    }
+    const finished = !(state.status === "running" || state.status === "waiting");
+    if (finished && !counted.ended) {
+      counted.ended = true;
+      // Endings are counted at the step they happened on (the funnel's drop-off).
+      const at = state.completedAt ?? now;
+      const where = { stepId: state.currentStepId };
+      fact(state.status, at, where, `${state.id}:${state.status}`);
+      if (state.exitReason) {
+        fact("exited", at, where, `${state.id}:exited`);
+        fact(`exited.${state.exitReason}`, at, where, `${state.id}:exited.reason`);
       }
     }
     this.kv.put(KEY, p);
@@ -127,23 +194,35 @@ export class Mirror {
   ): Promise<void> {
     const p = this.pending();
     const seq = p.seq + 1;
-    this.kv.put(KEY, { seq, effects: pendingEffects, dirty: false, counts: {}, contactData: {} });
+    const facts = p.facts ?? [];
+    this.kv.put(KEY, {
+      ...p,
+      seq,
+      effects: pendingEffects,
+      dirty: false,
+      counts: {},
+      contactData: {},
+      facts: [],
+    });
     const merge =
       Object.keys(p.contactData).length > 0
         ? { orgId: state.orgId, contactId: state.contactId, data: p.contactData }
         : null;
     try {
+      const db = this.db();
       await writeMirror(
-        this.db(),
+        db,
         state.workflowId,
         {
           id: state.id,
           seq,
           ...summaryOf(state, nextRunAt, pendingEffects),
+          ...(p.variant ? { variant: p.variant } : {}),
           updatedAt: Date.now(),
         },
         Object.values(p.counts),
         merge,
+        await factBatch(db, facts),
       );
     } catch (err) {
       // Put back what was not written, under anything newer.
@@ -155,6 +234,7 @@ export class Mirror {
         t.failed += c.failed;
       }
       cur.contactData = { ...p.contactData, ...cur.contactData };
+      cur.facts = [...facts, ...(cur.facts ?? [])];
       cur.effects = p.effects;
       cur.dirty = true;
       this.kv.put(KEY, cur);

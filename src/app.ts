@@ -15,6 +15,7 @@ import { router } from "./http/openapi";
 import { limitBody, requestId, requireJsonBody } from "./http/request";
 import account from "./routes/account";
 import admin from "./routes/admin";
+import analytics from "./routes/analytics";
 import apiKeys from "./routes/api-keys";
 import connections from "./routes/connections";
 import contacts from "./routes/contacts";
@@ -52,7 +53,8 @@ const TAGS = [
   { name: "Connections", description: "Email providers" },
   { name: "Webhooks", description: "Signed deliveries of events to your endpoints" },
   { name: "API keys", description: "Keys, scopes and usage" },
-  { name: "Account", description: "The org and its quotas" },
+  { name: "Analytics", description: "Metrics over time, charts, funnels (daily rollups)" },
+  { name: "Account", description: "The org, its quotas and reporting time zone" },
   { name: "Outbox", description: "Emails captured when no provider is connected" },
   { name: "Edge", description: "Opens, clicks, unsubscribes and provider webhooks (no key)" },
   { name: "Documents", description: "Health, this document, the reference, the brief" },
@@ -118,6 +120,7 @@ export function buildApp() {
   app.route("/", imports);
   app.route("/", messages);
   app.route("/", connections);
+  app.route("/", analytics);
   // The catalog before /v1/webhooks/{id}.
   app.route("/", webhooks);
 

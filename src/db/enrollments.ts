@@ -194,6 +194,7 @@ export interface Mirror {
   errorCode: EnrollmentRow["errorCode"];
   updatedAt: number;
   completedAt: number | null;
+  variant?: string | null;
   pendingEffects: number;
 }
 
@@ -235,6 +236,8 @@ export async function writeMirror(
   m: Mirror,
   steps: StepCounts[],
   contactMerge: { orgId: string; contactId: string; data: Record<string, unknown> } | null,
+  /** Analytics facts of the same runs (src/db/metrics.ts factStatements). */
+  facts: Parameters<Db["batch"]>[0][number][] = [],
 ) {
   const { id, seq, ...fields } = m;
   const stmts: Parameters<typeof db.batch>[0][number][] = [
@@ -275,6 +278,7 @@ export async function writeMirror(
         ),
     );
   }
+  stmts.push(...facts);
   const results = await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
   // Rows D1 reports as written by this batch (for the engine's per-pass metrics line).
   return results.reduce(
@@ -386,3 +390,22 @@ export async function enrollmentContext(
     subscriptions: [...new Set(hooks.flatMap((h) => h.events))],
   };
 }
+
+/** The contact's enrollments in these workflows, with when they began and their A/B variant. */
+export const contactEnrollmentsIn = (db: Db, contactId: string, workflowIds: string[]) =>
+  db
+    .select({
+      id: enrollments.id,
+      orgId: enrollments.orgId,
+      workflowId: enrollments.workflowId,
+      variant: enrollments.variant,
+      createdAt: enrollments.createdAt,
+    })
+    .from(enrollments)
+    .where(
+      and(
+        eq(enrollments.contactId, contactId),
+        inArray(enrollments.workflowId, workflowIds.slice(0, IN_SLICE)),
+      ),
+    )
+    .all();

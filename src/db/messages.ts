@@ -96,8 +96,20 @@ export async function claimOverdueMessages(
   return rows;
 }
 
-export const settleMessage = (db: Db, id: string, fields: Partial<MessageRow>) =>
-  db.update(messages).set(fields).where(eq(messages.id, id)).run();
+/** Updates a message; `also`: statements that must land with it (its analytics facts). */
+export async function settleMessage(
+  db: Db,
+  id: string,
+  fields: Partial<MessageRow>,
+  also: Parameters<Db["batch"]>[0][number][] = [],
+) {
+  const update = db.update(messages).set(fields).where(eq(messages.id, id));
+  if (also.length === 0) {
+    await update.run();
+  } else {
+    await db.batch([update, ...also]);
+  }
+}
 
 export const getMessage = (db: Db, orgId: string, id: string) =>
   db

@@ -14,6 +14,7 @@ import {
   type StepDef,
   type TransitionDef,
   type WorkflowDefinition,
+  type WorkflowGoal,
 } from "../engine/types";
 import type { EmailJob } from "../ground/queues";
 import { KEY_SCOPES } from "../ground/scopes";
@@ -24,6 +25,8 @@ const ms = (name: string) => integer(name);
 export const orgs = sqliteTable("orgs", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
+  /** The time zone analytics count days in (besides UTC); PATCH /v1/account sets it. */
+  reportingTimezone: text("reporting_timezone").notNull().default("UTC"),
   createdAt: ms("created_at").notNull(),
 });
 
@@ -190,6 +193,9 @@ export const workflows = sqliteTable(
     onAutoReply: text("on_auto_reply", { enum: ["ignore", "pause_until_return"] }),
     timezone: text("timezone"),
     sendWindow: json<SendWindow>("send_window"),
+    /** A conversion: the contact tracks `event` within `withinDays` of enrolling. */
+    goal: json<WorkflowGoal>("goal"),
+    goalEvent: text("goal_event"),
     steps: json<StepDef[]>("steps").notNull(),
     transitions: json<TransitionDef[]>("transitions").notNull(),
     version: integer("version").notNull(),
@@ -200,6 +206,7 @@ export const workflows = sqliteTable(
   (t) => [
     index("workflows_org").on(t.orgId, t.id),
     index("workflows_trigger").on(t.orgId, t.triggerEvent, t.status),
+    index("workflows_goal").on(t.orgId, t.goalEvent).where(sql`goal_event is not null`),
   ],
 );
 
@@ -238,6 +245,8 @@ export const enrollments = sqliteTable(
     bypassSendWindow: integer("bypass_send_window", { mode: "boolean" }).notNull(),
     triggerEvent: json<{ name: string; data: Record<string, unknown> } | null>("trigger_event"),
     exitReason: text("exit_reason"),
+    /** The variant the enrollment's first A/B split chose (conversions are attributed to it). */
+    variant: text("variant"),
     error: text("error"),
     errorCode: text("error_code", { enum: ENROLLMENT_ERROR_CODES }),
     seq: integer("seq").notNull(),
@@ -285,6 +294,8 @@ export const messages = sqliteTable(
     to: text("to_address").notNull(),
     subject: text("subject"),
     provider: text("provider"),
+    /** The connection the message was sent through (null: the deployment's default sender). */
+    connectionId: text("connection_id"),
     providerMessageId: text("provider_message_id"),
     status: text("status", {
       enum: ["queued", "sent", "delivered", "bounced", "complained", "failed", "suppressed"],
@@ -507,5 +518,129 @@ export const inboundMail = sqliteTable(
   (t) => [
     index("inbound_mail_org").on(t.orgId, t.id),
     index("inbound_mail_message").on(t.messageId),
+  ],
+);
+
+/**
+ * Counted facts (a message sent, opened, an enrollment ended, a step entered ...), one row
+ * each, keyed by an id derived from what happened — a retried write of the same fact is
+ * ignored, and only the rows a write inserted are added to the rollups (by `batch`). Kept
+ * 35 days (the watchdog prunes older ones); the rollups can be recomputed from them.
+ */
+export const metricFacts = sqliteTable(
+  "metric_facts",
+  {
+    id: text("id").primaryKey(),
+    batch: text("batch").notNull(),
+    orgId: text("org_id").notNull(),
+    at: ms("at").notNull(),
+    dayUtc: text("day_utc").notNull(),
+    zone: text("zone").notNull(),
+    dayLocal: text("day_local").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    stepId: text("step_id").notNull(),
+    channel: text("channel").notNull(),
+    connectionId: text("connection_id").notNull(),
+    category: text("category").notNull(),
+    variant: text("variant").notNull(),
+    metric: text("metric").notNull(),
+    value: integer("value").notNull(),
+  },
+  (t) => [index("metric_facts_batch").on(t.batch), index("metric_facts_at").on(t.at)],
+);
+
+/**
+ * Daily counts per org × zone (UTC, and the org's reporting time zone) × day × workflow ×
+ * step × channel × connection × category × variant × metric. Empty dimensions are ''.
+ * Written only from metric_facts, by adding.
+ */
+export const metricRollups = sqliteTable(
+  "metric_rollups",
+  {
+    orgId: text("org_id").notNull(),
+    zone: text("zone").notNull(),
+    day: text("day").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    stepId: text("step_id").notNull(),
+    channel: text("channel").notNull(),
+    connectionId: text("connection_id").notNull(),
+    category: text("category").notNull(),
+    variant: text("variant").notNull(),
+    metric: text("metric").notNull(),
+    value: integer("value").notNull(),
+  },
+  (t) => [
+    primaryKey({
+      columns: [
+        t.orgId,
+        t.zone,
+        t.day,
+        t.workflowId,
+        t.stepId,
+        t.channel,
+        t.connectionId,
+        t.category,
+        t.variant,
+        t.metric,
+      ],
+    }),
+    index("metric_rollups_workflow").on(t.orgId, t.zone, t.workflowId, t.day),
+  ],
+);
+
+export const REPORT_TYPES = [
+  "workflow_performance",
+  "deliverability",
+  "enrollments_export",
+  "messages_export",
+  "contacts_export",
+] as const;
+export type ReportType = (typeof REPORT_TYPES)[number];
+
+/** Where a report being built is: the multipart upload, its parts, and the next page's cursor. */
+export interface ReportProgress {
+  uploadId: string;
+  parts: { partNumber: number; etag: string }[];
+  cursor: string | null;
+  /** Rows not yet uploaded are rebuilt from `cursor`; these are the ones uploaded. */
+  rows: number;
+  bytes: number;
+  pages: number;
+}
+
+export interface ReportSchedule {
+  cron: string;
+  timezone: string;
+  emails: string[];
+}
+
+export const reports = sqliteTable(
+  "reports",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    type: text("type", { enum: REPORT_TYPES }).notNull(),
+    format: text("format", { enum: ["csv", "json"] }).notNull(),
+    params: json<Record<string, unknown>>("params").notNull(),
+    status: text("status", { enum: ["queued", "running", "completed", "failed"] }).notNull(),
+    /** Each (re)generation gets the next number; a job of an older one stops. */
+    generation: integer("generation").notNull(),
+    rows: integer("rows"),
+    bytes: integer("bytes"),
+    pages: integer("pages"),
+    error: text("error"),
+    objectKey: text("object_key"),
+    progress: json<ReportProgress>("progress"),
+    schedule: json<ReportSchedule>("schedule"),
+    nextRunAt: ms("next_run_at"),
+    startedAt: ms("started_at"),
+    completedAt: ms("completed_at"),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [
+    index("reports_org").on(t.orgId, t.id),
+    index("reports_due").on(t.nextRunAt).where(sql`next_run_at is not null`),
+    index("reports_stuck").on(t.status, t.updatedAt),
   ],
 );

@@ -115,19 +115,26 @@ export async function recordAttempt(
     DeliveryRow,
     "id" | "status" | "attempts" | "lastStatusCode" | "nextAttemptAt" | "updatedAt"
   >,
+  /** Statements that land with it (the delivery's analytics fact). */
+  also: Parameters<Db["batch"]>[0][number][] = [],
 ) {
   await db.batch([
     db.insert(webhookAttempts).values(attempt).onConflictDoNothing(),
     db.update(webhookDeliveries).set(delivery).where(eq(webhookDeliveries.id, delivery.id)),
+    ...also,
   ]);
 }
 
-export const markDeliveryFailed = (db: Db, id: string, now: number) =>
-  db
-    .update(webhookDeliveries)
-    .set({ status: "failed", nextAttemptAt: null, updatedAt: now })
-    .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.status, "pending")))
-    .run();
+/** Fails a pending delivery; its org when this call failed it (null when it was not pending). */
+export const markDeliveryFailed = async (db: Db, id: string, now: number) =>
+  (
+    await db
+      .update(webhookDeliveries)
+      .set({ status: "failed", nextAttemptAt: null, updatedAt: now })
+      .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.status, "pending")))
+      .returning({ orgId: webhookDeliveries.orgId })
+      .get()
+  )?.orgId ?? null;
 
 export const setWebhookHealth = (
   db: Db,

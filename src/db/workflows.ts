@@ -1,7 +1,7 @@
 // Workflows and their immutable versions.
-import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { WorkflowDefinition } from "../engine/types";
-import type { Db } from "./client";
+import { type Db, slices } from "./client";
 import { workflows, workflowVersions } from "./schema";
 
 export type WorkflowRow = typeof workflows.$inferSelect;
@@ -170,3 +170,26 @@ export const workflowsExitingOn = (db: Db, orgId: string, event: string) =>
       ),
     )
     .all();
+
+/** The org's workflows whose goal is `event` (their conversions). */
+export const workflowsWithGoal = (db: Db, orgId: string, event: string) =>
+  db
+    .select({ id: workflows.id, goal: workflows.goal })
+    .from(workflows)
+    .where(and(eq(workflows.orgId, orgId), eq(workflows.goalEvent, event)))
+    .all();
+
+/** Names of the org's workflows among `ids` (labels for analytics groups). */
+export async function workflowNames(db: Db, orgId: string, ids: string[]) {
+  const out = new Map<string, string>();
+  for (const slice of slices(ids)) {
+    for (const w of await db
+      .select({ id: workflows.id, name: workflows.name })
+      .from(workflows)
+      .where(and(eq(workflows.orgId, orgId), inArray(workflows.id, slice)))
+      .all()) {
+      out.set(w.id, w.name);
+    }
+  }
+  return out;
+}

@@ -17,6 +17,7 @@ import {
 import { CompositionError, composeEmail, type Sender } from "../domain/compose";
 import { confirmEffects, enrollmentStub } from "../domain/enrollments";
 import { recordSystemEvent, recordSystemEvents } from "../domain/history";
+import { factBatch, messageFact } from "../domain/metrics";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
 import { errorText, type Logger } from "../ground/log";
@@ -49,6 +50,7 @@ function newMessageRow(job: EmailJob, to: string, now: number, claimed = false):
     to,
     subject: null,
     provider: null,
+    connectionId: job.config.connectionId ?? null,
     providerMessageId: null,
     status: "queued",
     error: null,
@@ -232,7 +234,12 @@ export async function deliverEmail(
 
   const why = unsendable(contact);
   if (why) {
-    await settleMessage(db, message.id, { status: "suppressed", error: `Not sent: ${why}` });
+    await settleMessage(
+      db,
+      message.id,
+      { status: "suppressed", error: `Not sent: ${why}` },
+      await factBatch(db, [messageFact(message, "suppressed", now)]),
+    );
     return null;
   }
   if (!fresh && !(await claimMessage(db, message.id, now, CLAIM_STALE_MS))) {
@@ -262,16 +269,22 @@ export async function deliverEmail(
         : null,
     );
     const result = await provider.send(email, { env, orgId: job.orgId, credentials });
-    await settleMessage(db, message.id, {
-      status: "sent",
-      provider: provider.name,
-      providerMessageId: result.providerMessageId,
-      rfcMessageId: email.headers["Message-ID"] ?? null,
-      subject: email.subject,
-      to: email.to,
-      sentAt: Date.now(),
-      error: null,
-    });
+    const sentAt = Date.now();
+    await settleMessage(
+      db,
+      message.id,
+      {
+        status: "sent",
+        provider: provider.name,
+        providerMessageId: result.providerMessageId,
+        rfcMessageId: email.headers["Message-ID"] ?? null,
+        subject: email.subject,
+        to: email.to,
+        sentAt,
+        error: null,
+      },
+      await factBatch(db, [messageFact(message, "sent", sentAt)]),
+    );
     const sentEvent: SystemEvent = {
       orgId: job.orgId,
       contactId: job.contactId,
@@ -311,7 +324,7 @@ export async function deliverEmail(
       env,
       db,
       job,
-      message.id,
+      message,
       retryable ? `Gave up after ${attempts} attempts: ${error}` : error,
     );
     if (retryable) {
@@ -321,8 +334,13 @@ export async function deliverEmail(
   }
 }
 
-async function failMessage(env: Env, db: Db, job: EmailJob, messageId: string, error: string) {
-  await settleMessage(db, messageId, { status: "failed", error, sendingAt: null });
+async function failMessage(env: Env, db: Db, job: EmailJob, message: MessageRow, error: string) {
+  await settleMessage(
+    db,
+    message.id,
+    { status: "failed", error, sendingAt: null },
+    await factBatch(db, [messageFact(message, "sendFailed", Date.now())]),
+  );
   if (job.config.onError !== "continue") {
     await enrollmentStub(env, job.enrollmentId).failFromDelivery(job.stepId, error);
   }
@@ -395,7 +413,7 @@ export async function handleEmailDeadLetters(batch: MessageBatch<EmailJob>, env:
     const job = msg.body;
     const row = await ensureMessage(db, newMessageRow(job, "", Date.now()));
     if (row && row.status === "queued") {
-      await failMessage(env, db, job, row.id, "Dead-lettered after exhausting queue retries");
+      await failMessage(env, db, job, row, "Dead-lettered after exhausting queue retries");
     }
     msg.ack();
   }

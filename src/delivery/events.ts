@@ -12,6 +12,7 @@ import {
 } from "../db/messages";
 import { fanOutAccepted, fanOutSystemEvents } from "../domain/events";
 import { recordSystemEvent, recordSystemEvents } from "../domain/history";
+import { type Fact, factBatch, messageFact, recordFacts } from "../domain/metrics";
 import type { Env } from "../ground/env";
 import { errorText, type Logger } from "../ground/log";
 import type { EventJob, SystemEvent } from "../ground/queues";
@@ -41,6 +42,8 @@ function repeatOf(last: number | null | undefined, at: number): "new" | "same" |
 interface Plan {
   engagement: Engagement;
   events: SystemEvent[];
+  /** Analytics facts of the hits, with ids from the hits: a retried job counts once. */
+  facts: Fact[];
   changed: boolean;
 }
 
@@ -62,6 +65,7 @@ function planMessage(msg: MessageRow, jobs: EngagementJob[]): Plan {
     linkClickedAt: null,
   };
   const events: SystemEvent[] = [];
+  const facts: Fact[] = [];
   let lastOpen = msg.lastOpenedAt;
   const links: Record<string, number> = { ...(msg.linkClickedAt ?? {}) };
   // Hits this plan already passed: a second one at the very same instant is a repeat, not a retry.
@@ -71,6 +75,14 @@ function planMessage(msg: MessageRow, jobs: EngagementJob[]): Plan {
       job.kind === "click" && msg.sentAt != null && job.at - msg.sentAt < CLICK_AFTER_SEND_MIN_MS;
     if (job.machine ?? tooSoon) {
       t[job.kind === "open" ? "machineOpens" : "machineClicks"]++;
+      facts.push(
+        messageFact(
+          msg,
+          job.kind === "open" ? "machineOpened" : "machineClicked",
+          job.at,
+          `${job.id}:m`,
+        ),
+      );
       continue;
     }
     const link = String(job.linkIndex ?? 0);
@@ -92,6 +104,9 @@ function planMessage(msg: MessageRow, jobs: EngagementJob[]): Plan {
         t.linkClickedAt = links;
       }
     }
+    const [hit, unique] =
+      job.kind === "open" ? ["opened", "uniqueOpened"] : ["clicked", "uniqueClicked"];
+    facts.push(messageFact(msg, hit, job.at, `${job.id}:h`), messageFact(msg, unique, job.at));
     const name = job.kind === "open" ? "email.opened" : "email.clicked";
     events.push({
       orgId: job.orgId,
@@ -107,7 +122,7 @@ function planMessage(msg: MessageRow, jobs: EngagementJob[]): Plan {
     });
   }
   const changed = t.opens + t.clicks + t.machineOpens + t.machineClicks > 0;
-  return { engagement: t, events, changed };
+  return { engagement: t, events, facts, changed };
 }
 
 /** Rounds before a batch whose messages keep changing under it is retried by the queue. */
@@ -141,6 +156,10 @@ async function engagements(env: Env, jobs: EngagementJob[]) {
       plans.filter((p) => p.changed).map((p) => p.engagement),
     );
     const done = plans.filter((p) => !p.changed || updated.has(p.engagement.id));
+    await recordFacts(
+      db,
+      done.flatMap((p) => p.facts),
+    );
     await recordSystemEvents(
       env,
       db,
@@ -157,7 +176,12 @@ async function unsubscribe(env: Env, job: Extract<EventJob, { kind: "unsubscribe
   const db = database(env.DB);
   const msg = await getMessageById(db, job.messageId);
   if (msg && msg.orgId === job.orgId) {
-    await settleMessage(db, msg.id, { unsubscribed: true });
+    await settleMessage(
+      db,
+      msg.id,
+      { unsubscribed: true },
+      await factBatch(db, [messageFact(msg, "unsubscribed", job.at)]),
+    );
   }
   if (await unsubscribeContact(db, job.orgId, job.contactId, job.at)) {
     await recordSystemEvent(env, db, {

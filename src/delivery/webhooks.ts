@@ -15,6 +15,7 @@ import {
   type WebhookRow,
 } from "../db/webhooks";
 import { confirmEffects } from "../domain/enrollments";
+import { factBatch, recordFacts } from "../domain/metrics";
 import { newDelivery } from "../domain/outbound";
 import type { Env } from "../ground/env";
 import { errorText, type Logger } from "../ground/log";
@@ -96,7 +97,7 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
   const w = await getWebhookById(db, d.webhookId);
   const now = Date.now();
   if (!w?.active) {
-    await markDeliveryFailed(db, d.id, now);
+    await failDelivery(db, d.id, now);
     return null;
   }
   const attempt = d.attempts + 1;
@@ -153,6 +154,7 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
   const exhausted = !ok && (gone || attempt >= schedule.length);
   const delay = ok || exhausted ? null : honourRetryAfter(schedule[attempt] ?? 0, askedWait);
   const nextAttemptAt = delay === null ? null : now + delay * 1000;
+  const settled = ok ? "webhookSucceeded" : exhausted ? "webhookFailed" : null;
   await recordAttempt(
     db,
     { deliveryId: d.id, attempt, statusCode: status, durationMs, error, nextAttemptAt, at: now },
@@ -164,6 +166,7 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
       nextAttemptAt,
       updatedAt: now,
     },
+    settled ? await factBatch(db, [webhookFact(d.id, d.orgId, settled, now)]) : [],
   );
   if (ok) {
     if (w.failingSince) {
@@ -301,6 +304,22 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: E
   }
 }
 
+/** Fails a pending delivery for good, counting it (once: its id keys the fact). */
+async function failDelivery(db: Db, id: string, now: number) {
+  const orgId = await markDeliveryFailed(db, id, now);
+  if (orgId) {
+    await recordFacts(db, [webhookFact(id, orgId, "webhookFailed", now)]);
+  }
+}
+
+const webhookFact = (deliveryId: string, orgId: string, metric: string, at: number) => ({
+  id: `${deliveryId}:${metric}`,
+  orgId,
+  metric,
+  at,
+  channel: "webhook",
+});
+
 /** Messages that exhausted the queue's own retries: record the delivery as failed. */
 export async function handleWebhookDeadLetters(
   batch: MessageBatch<WebhookJob>,
@@ -311,7 +330,7 @@ export async function handleWebhookDeadLetters(
   for (const msg of batch.messages) {
     const job = msg.body;
     if (job.kind === "deliver") {
-      await markDeliveryFailed(db, job.deliveryId, Date.now());
+      await failDelivery(db, job.deliveryId, Date.now());
     }
     log.error("webhook job dead-lettered", {
       kind: job.kind,

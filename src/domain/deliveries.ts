@@ -8,6 +8,7 @@ import { findByProviderId, getMessage, settleMessage } from "../db/messages";
 import type { Env } from "../ground/env";
 import type { DeliveryEvent } from "../providers/provider";
 import { recordSystemEvent } from "./history";
+import { factBatch, messageFact } from "./metrics";
 
 /** The connection a provider webhook arrived on: its events apply to its org only. */
 export interface InboundConnection {
@@ -48,7 +49,13 @@ async function applyOne(
     if (msg.status !== "sent") {
       return false;
     }
-    await settleMessage(db, msg.id, { status: "delivered", deliveredAt: Date.now() });
+    const at = Date.now();
+    await settleMessage(
+      db,
+      msg.id,
+      { status: "delivered", deliveredAt: at },
+      await factBatch(db, [messageFact(msg, "delivered", at)]),
+    );
     await recordSystemEvent(env, db, {
       orgId,
       contactId: msg.contactId,
@@ -58,7 +65,12 @@ async function applyOne(
     });
     return true;
   }
-  await settleMessage(db, msg.id, { status: e.kind, error: e.reason ?? null });
+  await settleMessage(
+    db,
+    msg.id,
+    { status: e.kind, error: e.reason ?? null },
+    await factBatch(db, [messageFact(msg, e.kind, Date.now())]),
+  );
   await suppressContact(db, orgId, msg.contactId, e.kind);
   await recordSystemEvent(env, db, {
     orgId,

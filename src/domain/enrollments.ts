@@ -199,6 +199,7 @@ function reservation(workflow: WorkflowRow, req: EnrollItem, now: number): Enrol
     bypassSendWindow: req.bypassSendWindow ?? false,
     triggerEvent: req.triggerEvent ?? null,
     exitReason: null,
+    variant: null,
     error: null,
     errorCode: null,
     seq: 0,

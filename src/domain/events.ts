@@ -6,6 +6,7 @@ import type { Db } from "../db/client";
 import { type ContactRow, getContacts } from "../db/contacts";
 import {
   activeEnrollmentIds,
+  contactEnrollmentsIn,
   enrollmentsAwaiting,
   enrollmentsAwaitingAny,
 } from "../db/enrollments";
@@ -17,7 +18,7 @@ import {
   eventsByIds,
   finishFanouts,
 } from "../db/events";
-import { activeWorkflowsTriggeredBy, workflowsExitingOn } from "../db/workflows";
+import { activeWorkflowsTriggeredBy, workflowsExitingOn, workflowsWithGoal } from "../db/workflows";
 import type { Env } from "../ground/env";
 import { newId, seededId } from "../ground/ids";
 import type { Logger } from "../ground/log";
@@ -25,6 +26,7 @@ import { Memo } from "../ground/memo";
 import type { SystemEvent } from "../ground/queues";
 import { type ContactRef, resolveContacts } from "./contacts";
 import { enroll, enrollmentStub } from "./enrollments";
+import { recordFacts } from "./metrics";
 
 export interface TrackedEvent {
   name: string;
@@ -74,6 +76,8 @@ export async function fanOutEvent(
     }
   }
 
+  await countConversions(db, contact, name, now, memo);
+
   const resumed: string[] = [];
   for (const t of awaiting ?? (await enrollmentsAwaiting(db, contact.id, name))) {
     if (exited.includes(t.id)) {
@@ -104,6 +108,44 @@ export async function fanOutEvent(
     }
   }
   return { enrolled, resumed, exited };
+}
+
+/**
+ * Goals: the contact's enrollments in workflows whose goal is `name`, begun within the goal's
+ * window before now, convert — once per enrollment (the fact's id), to the variant it got.
+ */
+async function countConversions(
+  db: Db,
+  contact: ContactRow,
+  name: string,
+  now: number,
+  memo: Memo,
+) {
+  const goals = await memo.get(`goal ${contact.orgId} ${name}`, () =>
+    workflowsWithGoal(db, contact.orgId, name),
+  );
+  if (goals.length === 0) {
+    return;
+  }
+  const windowOf = new Map(goals.map((g) => [g.id, (g.goal?.withinDays ?? 0) * 86_400_000]));
+  const converted = (
+    await contactEnrollmentsIn(
+      db,
+      contact.id,
+      goals.map((g) => g.id),
+    )
+  ).filter((e) => e.createdAt <= now && now - e.createdAt <= (windowOf.get(e.workflowId) ?? 0));
+  await recordFacts(
+    db,
+    converted.map((e) => ({
+      id: `${e.id}:converted`,
+      orgId: e.orgId,
+      metric: "converted",
+      at: now,
+      workflowId: e.workflowId,
+      variant: e.variant,
+    })),
+  );
 }
 
 const countBy = (keys: string[]) => {

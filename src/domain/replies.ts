@@ -24,6 +24,7 @@ import { verifyReplyToken } from "../security/tokens";
 import { applyDeliveryEvents } from "./deliveries";
 import { enrollmentStub } from "./enrollments";
 import { recordSystemEvent } from "./history";
+import { messageFact, recordFacts } from "./metrics";
 
 /** A reply matched by its sender alone must answer a message this recent. */
 const SENDER_MATCH_DAYS = 30;
@@ -192,6 +193,7 @@ async function handleReceived(
   }
   if (kind.kind === "auto_reply") {
     await markReplied(db, msg.id, "autoRepliedAt", now);
+    await recordFacts(db, [messageFact(msg, "autoReplied", now)]);
     await recordSystemEvent(env, db, {
       orgId: msg.orgId,
       contactId: msg.contactId,
@@ -207,6 +209,7 @@ async function handleReceived(
     return { id, match: found.match, kind: "auto_reply", messageId: msg.id };
   }
   await markReplied(db, msg.id, "repliedAt", now);
+  await recordFacts(db, [messageFact(msg, "replied", now)]);
   await recordSystemEvent(env, db, {
     orgId: msg.orgId,
     contactId: msg.contactId,

@@ -126,6 +126,12 @@ export interface TransitionDef {
 }
 
 /** What an enrollment pins at start: one immutable version of a workflow. */
+/** A workflow's goal: the contact tracks `event` within `withinDays` of enrolling (a conversion). */
+export interface WorkflowGoal {
+  event: string;
+  withinDays: number;
+}
+
 export interface WorkflowDefinition {
   id: string;
   name: string;
@@ -134,6 +140,7 @@ export interface WorkflowDefinition {
   transitions: TransitionDef[];
   timezone?: string | null;
   sendWindow?: SendWindow | null;
+  goal?: WorkflowGoal | null;
 }
 
 export type EnrollmentStatus = "running" | "waiting" | "completed" | "cancelled" | "failed";

@@ -19,7 +19,9 @@ export type IdPrefix =
   | "cxn"
   | "imp"
   | "req"
-  | "obx";
+  | "obx"
+  | "fb"
+  | "rpt";
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   let time = "";

@@ -43,6 +43,7 @@ const bodyOf = (name: string, op: Operation) =>
  * except the two dry runs (template preview, workflow test).
  */
 const FULL_ONLY = new Set([
+  "PATCH /v1/account",
   "POST /v1/api-keys",
   "GET /v1/api-keys",
   "GET /v1/api-keys/usage",

@@ -2,7 +2,7 @@
 
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddWorkflowStepData, AddWorkflowStepErrors, AddWorkflowStepResponses, AddWorkflowTransitionData, AddWorkflowTransitionErrors, AddWorkflowTransitionResponses, BulkEnrollData, BulkEnrollErrors, BulkEnrollResponses, CancelEnrollmentData, CancelEnrollmentErrors, CancelEnrollmentResponses, CancelWorkflowEnrollmentsData, CancelWorkflowEnrollmentsErrors, CancelWorkflowEnrollmentsResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateConnectionData, CreateConnectionErrors, CreateConnectionResponses, CreateEnrollmentData, CreateEnrollmentErrors, CreateEnrollmentResponses, CreateImportData, CreateImportErrors, CreateImportResponses, CreateOrgData, CreateOrgErrors, CreateOrgResponses, CreateTemplateData, CreateTemplateErrors, CreateTemplateResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, CreateWorkflowData, CreateWorkflowErrors, CreateWorkflowResponses, DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteEnrollmentData, DeleteEnrollmentErrors, DeleteEnrollmentResponses, DeleteTemplateData, DeleteTemplateErrors, DeleteTemplateResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DeleteWorkflowData, DeleteWorkflowErrors, DeleteWorkflowResponses, DeleteWorkflowStepData, DeleteWorkflowStepErrors, DeleteWorkflowStepResponses, DeleteWorkflowTransitionData, DeleteWorkflowTransitionErrors, DeleteWorkflowTransitionResponses, EraseContactData, EraseContactErrors, EraseContactResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetApiKeyUsageData, GetApiKeyUsageErrors, GetApiKeyUsageResponses, GetConnectionData, GetConnectionErrors, GetConnectionResponses, GetContactData, GetContactErrors, GetContactResponses, GetEnrollmentData, GetEnrollmentErrors, GetEnrollmentResponses, GetHealthData, GetHealthResponses, GetHealthV1Data, GetHealthV1Responses, GetImportData, GetImportErrors, GetImportResponses, GetLlmsTxtData, GetLlmsTxtResponses, GetMessageData, GetMessageErrors, GetMessageResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetOpenApiDocumentV1Data, GetOpenApiDocumentV1Responses, GetOutboxEmailData, GetOutboxEmailErrors, GetOutboxEmailResponses, GetReferenceMarkdownData, GetReferenceMarkdownResponses, GetSkillsBriefData, GetSkillsBriefResponses, GetSkillsBriefV1Data, GetSkillsBriefV1Responses, GetTemplateData, GetTemplateErrors, GetTemplateResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GetWorkflowData, GetWorkflowErrors, GetWorkflowResponses, GetWorkflowStatsData, GetWorkflowStatsErrors, GetWorkflowStatsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListConnectionsData, ListConnectionsErrors, ListConnectionsResponses, ListContactEnrollmentsData, ListContactEnrollmentsErrors, ListContactEnrollmentsResponses, ListContactEventsData, ListContactEventsErrors, ListContactEventsResponses, ListContactsData, ListContactsErrors, ListContactsResponses, ListEnrollmentLogsData, ListEnrollmentLogsErrors, ListEnrollmentLogsResponses, ListEnrollmentsData, ListEnrollmentsErrors, ListEnrollmentsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListOutboxData, ListOutboxErrors, ListOutboxResponses, ListStepTypesData, ListStepTypesErrors, ListStepTypesResponses, ListTemplatesData, ListTemplatesErrors, ListTemplatesResponses, ListUnmatchedMailData, ListUnmatchedMailErrors, ListUnmatchedMailResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEventTypesData, ListWebhookEventTypesErrors, ListWebhookEventTypesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, ListWorkflowEnrollmentsData, ListWorkflowEnrollmentsErrors, ListWorkflowEnrollmentsResponses, ListWorkflowsData, ListWorkflowsErrors, ListWorkflowsResponses, ListWorkflowVersionsData, ListWorkflowVersionsErrors, ListWorkflowVersionsResponses, PreviewTemplateData, PreviewTemplateErrors, PreviewTemplateResponses, ReceiveProviderMailData, ReceiveProviderMailErrors, ReceiveProviderMailResponses, ReceiveProviderWebhookData, ReceiveProviderWebhookErrors, ReceiveProviderWebhookResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SetOrgQuotasData, SetOrgQuotasErrors, SetOrgQuotasResponses, ShowReferenceData, ShowReferenceResponses, ShowUnsubscribePageData, ShowUnsubscribePageErrors, ShowUnsubscribePageResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, TestWorkflowData, TestWorkflowErrors, TestWorkflowResponses, TrackClickData, TrackClickErrors, TrackClickResponses, TrackEventData, TrackEventErrors, TrackEventResponses, TrackEventsData, TrackEventsErrors, TrackEventsResponses, TrackOpenData, TrackOpenErrors, TrackOpenResponses, UnsubscribeOneClickData, UnsubscribeOneClickErrors, UnsubscribeOneClickResponses, UpdateConnectionData, UpdateConnectionErrors, UpdateConnectionResponses, UpdateContactData, UpdateContactErrors, UpdateContactResponses, UpdateTemplateData, UpdateTemplateErrors, UpdateTemplateResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpdateWorkflowData, UpdateWorkflowErrors, UpdateWorkflowResponses, UpdateWorkflowStepData, UpdateWorkflowStepErrors, UpdateWorkflowStepResponses, UpsertContactData, UpsertContactErrors, UpsertContactResponses } from './types.gen';
+import type { AddWorkflowStepData, AddWorkflowStepErrors, AddWorkflowStepResponses, AddWorkflowTransitionData, AddWorkflowTransitionErrors, AddWorkflowTransitionResponses, BulkEnrollData, BulkEnrollErrors, BulkEnrollResponses, CancelEnrollmentData, CancelEnrollmentErrors, CancelEnrollmentResponses, CancelWorkflowEnrollmentsData, CancelWorkflowEnrollmentsErrors, CancelWorkflowEnrollmentsResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateConnectionData, CreateConnectionErrors, CreateConnectionResponses, CreateEnrollmentData, CreateEnrollmentErrors, CreateEnrollmentResponses, CreateImportData, CreateImportErrors, CreateImportResponses, CreateOrgData, CreateOrgErrors, CreateOrgResponses, CreateTemplateData, CreateTemplateErrors, CreateTemplateResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, CreateWorkflowData, CreateWorkflowErrors, CreateWorkflowResponses, DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteEnrollmentData, DeleteEnrollmentErrors, DeleteEnrollmentResponses, DeleteTemplateData, DeleteTemplateErrors, DeleteTemplateResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DeleteWorkflowData, DeleteWorkflowErrors, DeleteWorkflowResponses, DeleteWorkflowStepData, DeleteWorkflowStepErrors, DeleteWorkflowStepResponses, DeleteWorkflowTransitionData, DeleteWorkflowTransitionErrors, DeleteWorkflowTransitionResponses, EraseContactData, EraseContactErrors, EraseContactResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetAnalyticsChartData, GetAnalyticsChartErrors, GetAnalyticsChartResponses, GetAnalyticsFunnelData, GetAnalyticsFunnelErrors, GetAnalyticsFunnelResponses, GetAnalyticsMetricsData, GetAnalyticsMetricsErrors, GetAnalyticsMetricsResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetApiKeyUsageData, GetApiKeyUsageErrors, GetApiKeyUsageResponses, GetConnectionData, GetConnectionErrors, GetConnectionResponses, GetContactData, GetContactErrors, GetContactResponses, GetEnrollmentData, GetEnrollmentErrors, GetEnrollmentResponses, GetHealthData, GetHealthResponses, GetHealthV1Data, GetHealthV1Responses, GetImportData, GetImportErrors, GetImportResponses, GetLlmsTxtData, GetLlmsTxtResponses, GetMessageData, GetMessageErrors, GetMessageResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetOpenApiDocumentV1Data, GetOpenApiDocumentV1Responses, GetOutboxEmailData, GetOutboxEmailErrors, GetOutboxEmailResponses, GetReferenceMarkdownData, GetReferenceMarkdownResponses, GetSkillsBriefData, GetSkillsBriefResponses, GetSkillsBriefV1Data, GetSkillsBriefV1Responses, GetTemplateData, GetTemplateErrors, GetTemplateResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GetWorkflowData, GetWorkflowErrors, GetWorkflowResponses, GetWorkflowStatsData, GetWorkflowStatsErrors, GetWorkflowStatsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListConnectionsData, ListConnectionsErrors, ListConnectionsResponses, ListContactEnrollmentsData, ListContactEnrollmentsErrors, ListContactEnrollmentsResponses, ListContactEventsData, ListContactEventsErrors, ListContactEventsResponses, ListContactsData, ListContactsErrors, ListContactsResponses, ListEnrollmentLogsData, ListEnrollmentLogsErrors, ListEnrollmentLogsResponses, ListEnrollmentsData, ListEnrollmentsErrors, ListEnrollmentsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListOutboxData, ListOutboxErrors, ListOutboxResponses, ListStepTypesData, ListStepTypesErrors, ListStepTypesResponses, ListTemplatesData, ListTemplatesErrors, ListTemplatesResponses, ListUnmatchedMailData, ListUnmatchedMailErrors, ListUnmatchedMailResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEventTypesData, ListWebhookEventTypesErrors, ListWebhookEventTypesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, ListWorkflowEnrollmentsData, ListWorkflowEnrollmentsErrors, ListWorkflowEnrollmentsResponses, ListWorkflowsData, ListWorkflowsErrors, ListWorkflowsResponses, ListWorkflowVersionsData, ListWorkflowVersionsErrors, ListWorkflowVersionsResponses, PreviewTemplateData, PreviewTemplateErrors, PreviewTemplateResponses, ReceiveProviderMailData, ReceiveProviderMailErrors, ReceiveProviderMailResponses, ReceiveProviderWebhookData, ReceiveProviderWebhookErrors, ReceiveProviderWebhookResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SetOrgQuotasData, SetOrgQuotasErrors, SetOrgQuotasResponses, ShowReferenceData, ShowReferenceResponses, ShowUnsubscribePageData, ShowUnsubscribePageErrors, ShowUnsubscribePageResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, TestWorkflowData, TestWorkflowErrors, TestWorkflowResponses, TrackClickData, TrackClickErrors, TrackClickResponses, TrackEventData, TrackEventErrors, TrackEventResponses, TrackEventsData, TrackEventsErrors, TrackEventsResponses, TrackOpenData, TrackOpenErrors, TrackOpenResponses, UnsubscribeOneClickData, UnsubscribeOneClickErrors, UnsubscribeOneClickResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateConnectionData, UpdateConnectionErrors, UpdateConnectionResponses, UpdateContactData, UpdateContactErrors, UpdateContactResponses, UpdateTemplateData, UpdateTemplateErrors, UpdateTemplateResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpdateWorkflowData, UpdateWorkflowErrors, UpdateWorkflowResponses, UpdateWorkflowStepData, UpdateWorkflowStepErrors, UpdateWorkflowStepResponses, UpsertContactData, UpsertContactErrors, UpsertContactResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -178,6 +178,23 @@ export const getAccount = <ThrowOnError extends boolean = false>(options?: Optio
         }],
     url: '/v1/account',
     ...options
+});
+
+/**
+ * Set the org's reporting time zone
+ */
+export const updateAccount = <ThrowOnError extends boolean = false>(options: Options<UpdateAccountData, ThrowOnError>): RequestResult<UpdateAccountResponses, UpdateAccountErrors, ThrowOnError> => (options.client ?? client).patch<UpdateAccountResponses, UpdateAccountErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/account',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**
@@ -962,6 +979,51 @@ export const updateConnection = <ThrowOnError extends boolean = false>(options: 
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Metrics over time, grouped, with rates
+ *
+ * Counts kept as they happen (daily rollups per org, zone, workflow, step, channel, connection, category and variant), read without scanning events or messages: a year costs what a day does. Rates are computed from the counts of the same bucket and group; null when their denominator is 0.
+ */
+export const getAnalyticsMetrics = <ThrowOnError extends boolean = false>(options?: Options<GetAnalyticsMetricsData, ThrowOnError>): RequestResult<GetAnalyticsMetricsResponses, GetAnalyticsMetricsErrors, ThrowOnError> => (options?.client ?? client).get<GetAnalyticsMetricsResponses, GetAnalyticsMetricsErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/analytics/metrics',
+    ...options
+});
+
+/**
+ * The same metrics shaped for plotting, or as an SVG chart
+ *
+ * `format=svg` returns a self-contained, accessible SVG (title, description, axis labels, legend; one point or bar per bucket and dataset). Datasets: one per metric, or per group and metric with `groupBy`.
+ */
+export const getAnalyticsChart = <ThrowOnError extends boolean = false>(options?: Options<GetAnalyticsChartData, ThrowOnError>): RequestResult<GetAnalyticsChartResponses, GetAnalyticsChartErrors, ThrowOnError> => (options?.client ?? client).get<GetAnalyticsChartResponses, GetAnalyticsChartErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/analytics/charts',
+    ...options
+});
+
+/**
+ * A workflow's funnel: conversion and drop-off per step, time between steps
+ *
+ * Counts what happened in the period (steps entered, completed, failed; enrollments ended at each step). Drop-off: enrollments cancelled, failed or exited at the step.
+ */
+export const getAnalyticsFunnel = <ThrowOnError extends boolean = false>(options: Options<GetAnalyticsFunnelData, ThrowOnError>): RequestResult<GetAnalyticsFunnelResponses, GetAnalyticsFunnelErrors, ThrowOnError> => (options.client ?? client).get<GetAnalyticsFunnelResponses, GetAnalyticsFunnelErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/analytics/funnel',
+    ...options
 });
 
 /**

@@ -118,7 +118,15 @@ export type QuotasInput = {
 };
 
 export type Account = Org & {
+    /**
+     * The time zone analytics count days in besides UTC (reads default to it). A change applies to facts counted from then on (within a minute on every isolate).
+     */
+    reportingTimezone: string;
     quotas: OrgQuotas;
+};
+
+export type AccountPatch = {
+    reportingTimezone: string;
 };
 
 export type Contact = {
@@ -310,6 +318,10 @@ export type Workflow = {
         start: string;
         end: string;
     } | null;
+    goal: {
+        event: string;
+        withinDays: number;
+    } | null;
     steps: Array<Step>;
     transitions: Array<Transition>;
     version: number;
@@ -364,6 +376,7 @@ export type WorkflowInput = {
         start: string;
         end: string;
     } | null;
+    goal?: WorkflowGoal;
     /**
      * Default `draft`
      */
@@ -375,6 +388,14 @@ export type WorkflowInput = {
     steps?: Array<StepInput>;
     transitions?: Array<TransitionInput>;
 };
+
+/**
+ * A conversion: the contact tracks `event` within `withinDays` of enrolling. Counted once per enrollment as `converted` (and per A/B variant) in /v1/analytics.
+ */
+export type WorkflowGoal = {
+    event: string;
+    withinDays: number;
+} | null;
 
 export type StepInput = {
     id?: string;
@@ -435,6 +456,7 @@ export type WorkflowPatch = {
         start: string;
         end: string;
     } | null;
+    goal?: WorkflowGoal;
     status?: 'draft' | 'active' | 'paused' | 'archived';
     /**
      * Alias of `status`: `true` is `active`, `false` is `paused`. Giving both with different meanings is 422.
@@ -781,6 +803,90 @@ export type ConnectionPatch = {
      * Replies to this connection's emails go to `reply+<signed token>@<replyDomain>`; route that domain to the Worker with Email Routing so they are matched to their message
      */
     replyDomain?: string | null;
+};
+
+export type Metrics = {
+    from: string;
+    to: string;
+    timezone: string;
+    interval: 'day' | 'week' | 'month';
+    groupBy: string | null;
+    metrics: Array<string>;
+    series: Array<{
+        /**
+         * The group's value (null: ungrouped, or not applicable)
+         */
+        key: string | null;
+        label: string | null;
+        points: Array<{
+            /**
+             * The bucket's first day
+             */
+            t: string;
+            values: {
+                [key: string]: number | null;
+            };
+        }>;
+        totals: {
+            [key: string]: number | null;
+        };
+    }>;
+    totals: {
+        [key: string]: number | null;
+    };
+};
+
+export type Chart = {
+    type: 'line' | 'bar';
+    title: string;
+    xLabel: string;
+    yLabel: string;
+    labels: Array<string>;
+    datasets: Array<{
+        label: string;
+        metric: string;
+        key: string | null;
+        data: Array<number | null>;
+    }>;
+};
+
+export type Funnel = {
+    workflowId: string;
+    from: string;
+    to: string;
+    timezone: string;
+    enrolled: number;
+    completed: number;
+    converted: number;
+    conversionRate: number | null;
+    steps: Array<{
+        stepId: string;
+        type: string;
+        name: string | null;
+        entered: number;
+        completed: number;
+        failed: number;
+        endedHere: {
+            [key: string]: number;
+        };
+        /**
+         * Enrollments cancelled, failed or exited at this step
+         */
+        dropOff: number;
+        dropOffRate: number | null;
+        /**
+         * entered ÷ enrolled
+         */
+        conversionFromStart: number | null;
+        /**
+         * entered ÷ entered of the step before it
+         */
+        conversionFromPrevious: number | null;
+        /**
+         * Median time from entering the previous step to entering this one (within 5 %)
+         */
+        medianSecondsFromPrevious: number | null;
+    }>;
 };
 
 export type WebhookWithSecret = Webhook & {
@@ -1548,6 +1654,62 @@ export type GetAccountResponses = {
 };
 
 export type GetAccountResponse = GetAccountResponses[keyof GetAccountResponses];
+
+export type UpdateAccountData = {
+    /**
+     * JSON body
+     */
+    body: AccountPatch;
+    path?: never;
+    query?: never;
+    url: '/v1/account';
+};
+
+export type UpdateAccountErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type UpdateAccountError = UpdateAccountErrors[keyof UpdateAccountErrors];
+
+export type UpdateAccountResponses = {
+    /**
+     * The org, with each quota's count and limit
+     */
+    200: Account;
+};
+
+export type UpdateAccountResponse = UpdateAccountResponses[keyof UpdateAccountResponses];
 
 export type ListApiKeysData = {
     body?: never;
@@ -4866,6 +5028,252 @@ export type UpdateConnectionResponses = {
 };
 
 export type UpdateConnectionResponse = UpdateConnectionResponses[keyof UpdateConnectionResponses];
+
+export type GetAnalyticsMetricsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * First day, inclusive, in `timezone` (default: 29 days before `to`)
+         */
+        from?: string;
+        /**
+         * Last day, inclusive (default: today)
+         */
+        to?: string;
+        /**
+         * Bucket size: days, ISO weeks (starting Monday), or calendar months
+         */
+        interval?: 'day' | 'week' | 'month';
+        /**
+         * One series per workflow, step, channel, connection, category or A/B variant
+         */
+        groupBy?: 'workflow' | 'step' | 'channel' | 'connection' | 'category' | 'variant';
+        workflowId?: string;
+        /**
+         * Comma-separated. Default: a common set. Counts — `enrolled`: Enrollments created; `completed`: Enrollments that ended completed (an exit step or exit reason included); `cancelled`: Enrollments cancelled; `failed`: Enrollments that ended failed; `exited`: Enrollments that ended with an exit reason (exit step, exitOn event, reply, ...); `converted`: Enrollments whose contact tracked the workflow's goal event within its window; `assigned`: Enrollments an A/B split assigned to a variant (groupBy=variant); `stepEntered`: Steps entered; `stepCompleted`: Steps completed or skipped; `stepFailed`: Steps failed; `sent`: Emails handed to a provider; `delivered`: Emails the provider reported delivered (providers with delivery receipts only); `bounced`: Emails that bounced; `complained`: Emails marked as spam; `sendFailed`: Emails that failed for good; `suppressed`: Emails not sent: no address, unsubscribed, or suppressed; `opened`: Human opens (repeated opens of one message within 60 s count once); `uniqueOpened`: Messages opened by a human at least once; `machineOpened`: Opens by mail scanners and privacy proxies; `clicked`: Human clicks; `uniqueClicked`: Messages clicked by a human at least once; `machineClicked`: Clicks by link scanners; `replied`: Messages that got a human reply; `autoReplied`: Messages that got an automatic reply; `unsubscribed`: One-click unsubscribes from a message; `webhookSucceeded`: Webhook deliveries that succeeded; `webhookFailed`: Webhook deliveries that failed for good; `openRate`: uniqueOpened ÷ (sent − bounced): messages opened by a human at least once (machine opens excluded) over messages delivered, counted as sent and not bounced; `clickRate`: uniqueClicked ÷ (sent − bounced) (machine clicks excluded); `clickToOpenRate`: uniqueClicked ÷ uniqueOpened; `replyRate`: replied ÷ sent (human replies; automatic replies excluded); `bounceRate`: bounced ÷ sent; `complaintRate`: complained ÷ (sent − bounced); `unsubscribeRate`: unsubscribed ÷ (sent − bounced); `completionRate`: completed ÷ enrolled; `conversionRate`: converted ÷ enrolled; grouped by variant: converted ÷ assigned.
+         */
+        metrics?: string;
+        /**
+         * The zone days are counted in: `UTC` or the org's reporting time zone (the default; PATCH /v1/account)
+         */
+        timezone?: string;
+    };
+    url: '/v1/analytics/metrics';
+};
+
+export type GetAnalyticsMetricsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetAnalyticsMetricsError = GetAnalyticsMetricsErrors[keyof GetAnalyticsMetricsErrors];
+
+export type GetAnalyticsMetricsResponses = {
+    /**
+     * Series of points, and totals
+     */
+    200: Metrics;
+};
+
+export type GetAnalyticsMetricsResponse = GetAnalyticsMetricsResponses[keyof GetAnalyticsMetricsResponses];
+
+export type GetAnalyticsChartData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * First day, inclusive, in `timezone` (default: 29 days before `to`)
+         */
+        from?: string;
+        /**
+         * Last day, inclusive (default: today)
+         */
+        to?: string;
+        /**
+         * Bucket size: days, ISO weeks (starting Monday), or calendar months
+         */
+        interval?: 'day' | 'week' | 'month';
+        /**
+         * One series per workflow, step, channel, connection, category or A/B variant
+         */
+        groupBy?: 'workflow' | 'step' | 'channel' | 'connection' | 'category' | 'variant';
+        workflowId?: string;
+        /**
+         * Comma-separated. Default: a common set. Counts — `enrolled`: Enrollments created; `completed`: Enrollments that ended completed (an exit step or exit reason included); `cancelled`: Enrollments cancelled; `failed`: Enrollments that ended failed; `exited`: Enrollments that ended with an exit reason (exit step, exitOn event, reply, ...); `converted`: Enrollments whose contact tracked the workflow's goal event within its window; `assigned`: Enrollments an A/B split assigned to a variant (groupBy=variant); `stepEntered`: Steps entered; `stepCompleted`: Steps completed or skipped; `stepFailed`: Steps failed; `sent`: Emails handed to a provider; `delivered`: Emails the provider reported delivered (providers with delivery receipts only); `bounced`: Emails that bounced; `complained`: Emails marked as spam; `sendFailed`: Emails that failed for good; `suppressed`: Emails not sent: no address, unsubscribed, or suppressed; `opened`: Human opens (repeated opens of one message within 60 s count once); `uniqueOpened`: Messages opened by a human at least once; `machineOpened`: Opens by mail scanners and privacy proxies; `clicked`: Human clicks; `uniqueClicked`: Messages clicked by a human at least once; `machineClicked`: Clicks by link scanners; `replied`: Messages that got a human reply; `autoReplied`: Messages that got an automatic reply; `unsubscribed`: One-click unsubscribes from a message; `webhookSucceeded`: Webhook deliveries that succeeded; `webhookFailed`: Webhook deliveries that failed for good; `openRate`: uniqueOpened ÷ (sent − bounced): messages opened by a human at least once (machine opens excluded) over messages delivered, counted as sent and not bounced; `clickRate`: uniqueClicked ÷ (sent − bounced) (machine clicks excluded); `clickToOpenRate`: uniqueClicked ÷ uniqueOpened; `replyRate`: replied ÷ sent (human replies; automatic replies excluded); `bounceRate`: bounced ÷ sent; `complaintRate`: complained ÷ (sent − bounced); `unsubscribeRate`: unsubscribed ÷ (sent − bounced); `completionRate`: completed ÷ enrolled; `conversionRate`: converted ÷ enrolled; grouped by variant: converted ÷ assigned.
+         */
+        metrics?: string;
+        /**
+         * The zone days are counted in: `UTC` or the org's reporting time zone (the default; PATCH /v1/account)
+         */
+        timezone?: string;
+        /**
+         * Default `line`
+         */
+        type?: 'line' | 'bar';
+        /**
+         * Default `json`
+         */
+        format?: 'json' | 'svg';
+        title?: string;
+    };
+    url: '/v1/analytics/charts';
+};
+
+export type GetAnalyticsChartErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetAnalyticsChartError = GetAnalyticsChartErrors[keyof GetAnalyticsChartErrors];
+
+export type GetAnalyticsChartResponses = {
+    /**
+     * A chart
+     */
+    200: Chart;
+};
+
+export type GetAnalyticsChartResponse = GetAnalyticsChartResponses[keyof GetAnalyticsChartResponses];
+
+export type GetAnalyticsFunnelData = {
+    body?: never;
+    path?: never;
+    query: {
+        workflowId: string;
+        /**
+         * First day, inclusive, in `timezone` (default: 29 days before `to`)
+         */
+        from?: string;
+        /**
+         * Last day, inclusive (default: today)
+         */
+        to?: string;
+        /**
+         * The zone days are counted in: `UTC` or the org's reporting time zone (the default; PATCH /v1/account)
+         */
+        timezone?: string;
+    };
+    url: '/v1/analytics/funnel';
+};
+
+export type GetAnalyticsFunnelErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetAnalyticsFunnelError = GetAnalyticsFunnelErrors[keyof GetAnalyticsFunnelErrors];
+
+export type GetAnalyticsFunnelResponses = {
+    /**
+     * The funnel
+     */
+    200: Funnel;
+};
+
+export type GetAnalyticsFunnelResponse = GetAnalyticsFunnelResponses[keyof GetAnalyticsFunnelResponses];
 
 export type ListWebhookEventTypesData = {
     body?: never;

@@ -1,20 +1,28 @@
-// Account handler.
+// Account handlers: the org, its quotas, its reporting time zone.
 import { getOrg } from "../../db/api-keys";
-import { database } from "../../db/client";
+import { type Db, database } from "../../db/client";
+import { setReportingZone } from "../../db/metrics";
 import { quotasOf } from "../../db/quotas";
+import { forgetZone } from "../../domain/metrics";
 import { notFound } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
 import type * as routes from "./routes";
 import { orgJson } from "./schemas";
 
-export const get: Handler<typeof routes.get> = async (c) => {
-  const db = database(c.env.DB);
-  const [org, quotas] = await Promise.all([
-    getOrg(db, c.get("orgId")),
-    quotasOf(db, c.get("orgId")),
-  ]);
+async function account(db: Db, orgId: string) {
+  const [org, quotas] = await Promise.all([getOrg(db, orgId), quotasOf(db, orgId)]);
   if (!org || !quotas) {
     throw notFound("Org");
   }
-  return c.json({ ...orgJson(org), quotas }, 200);
+  return { ...orgJson(org), reportingTimezone: org.reportingTimezone, quotas };
+}
+
+export const get: Handler<typeof routes.get> = async (c) =>
+  c.json(await account(database(c.env.DB), c.get("orgId")), 200);
+
+export const patch: Handler<typeof routes.patch> = async (c) => {
+  const db = database(c.env.DB);
+  await setReportingZone(db, c.get("orgId"), c.req.valid("json").reportingTimezone);
+  forgetZone(c.get("orgId"));
+  return c.json(await account(db, c.get("orgId")), 200);
 };

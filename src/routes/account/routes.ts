@@ -1,8 +1,8 @@
 // GET /v1/account: the org the API key belongs to.
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../../http/errors";
-import { json, secured } from "../../http/openapi";
-import { Account } from "./schemas";
+import { json, jsonBody, secured } from "../../http/openapi";
+import { Account, AccountPatch } from "./schemas";
 
 export const get = createRoute({
   method: "get",
@@ -11,6 +11,20 @@ export const get = createRoute({
   tags: ["Account"],
   summary: "The caller's org and its quotas",
   security: secured,
+  responses: {
+    200: json(Account, "The org, with each quota's count and limit"),
+    ...errorResponses(),
+  },
+});
+
+export const patch = createRoute({
+  method: "patch",
+  path: "/v1/account",
+  operationId: "updateAccount",
+  tags: ["Account"],
+  summary: "Set the org's reporting time zone",
+  security: secured,
+  request: { body: jsonBody(AccountPatch, { reportingTimezone: "Europe/Paris" }) },
   responses: {
     200: json(Account, "The org, with each quota's count and limit"),
     ...errorResponses(),

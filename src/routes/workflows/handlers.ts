@@ -50,6 +50,7 @@ export const workflowJson = (w: WorkflowRow) => ({
   onAutoReply: w.onAutoReply ?? "ignore",
   timezone: w.timezone,
   sendWindow: w.sendWindow ?? null,
+  goal: w.goal ?? null,
   steps: w.steps,
   transitions: w.transitions,
   version: w.version,
@@ -231,6 +232,8 @@ export const create: Handler<typeof routes.create> = async (c) => {
     onAutoReply: input.onAutoReply ?? null,
     timezone: input.timezone ?? null,
     sendWindow: input.sendWindow ?? null,
+    goal: input.goal ?? null,
+    goalEvent: input.goal?.event ?? null,
     steps,
     transitions,
     version: 1,
@@ -292,6 +295,10 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   }
   if (input.sendWindow !== undefined) {
     next.sendWindow = input.sendWindow;
+  }
+  if (input.goal !== undefined) {
+    next.goal = input.goal;
+    next.goalEvent = input.goal?.event ?? null;
   }
   const status = statusOf(input);
   if (status !== undefined) {

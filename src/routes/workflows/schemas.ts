@@ -76,6 +76,17 @@ const OnAutoReply = z.enum(["ignore", "pause_until_return"]).optional().openapi(
     "On an out-of-office or other automatic reply: `ignore` (default), or `pause_until_return` — hold the enrollment until the return date the reply names, else for 7 days.",
 });
 
+export const GoalSchema = z
+  .strictObject({
+    event: EventName,
+    withinDays: z.number().int().min(1).max(365),
+  })
+  .openapi("WorkflowGoal", {
+    description:
+      "A conversion: the contact tracks `event` within `withinDays` of enrolling. Counted once per enrollment as `converted` (and per A/B variant) in /v1/analytics.",
+    example: { event: "purchased", withinDays: 14 },
+  });
+
 const settings = {
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000).nullable().optional(),
@@ -86,6 +97,7 @@ const settings = {
   onAutoReply: OnAutoReply,
   timezone: TimeZone.nullable().optional(),
   sendWindow: SendWindowSchema.nullable().optional(),
+  goal: GoalSchema.nullable().optional(),
 };
 
 export const WorkflowStatus = z.enum(["draft", "active", "paused", "archived"]);
@@ -120,6 +132,7 @@ export const WorkflowPatch = z
     onAutoReply: OnAutoReply,
     timezone: settings.timezone,
     sendWindow: settings.sendWindow,
+    goal: settings.goal,
     status: WorkflowStatus.optional(),
     enabled: Enabled,
     steps: z.array(StepInput).max(200).optional(),
@@ -162,6 +175,7 @@ export const Workflow = z
     sendWindow: z
       .object({ days: z.array(z.string()), start: z.string(), end: z.string() })
       .nullable(),
+    goal: z.object({ event: z.string(), withinDays: z.number().int() }).nullable(),
     steps: z.array(Step),
     transitions: z.array(Transition),
     version: z.number().int(),

@@ -1,0 +1,106 @@
+// Counting what happens, for analytics. Where a fact happens (a consumer settling a message, the
+// edge's engagement batch, an enrollment's mirror write, the event fan-out finding a goal), it
+// is recorded as a fact with an id derived from what happened: `msg_…:sent`, `<edge hit id>:h`,
+// `enr_…:enrolled`. A fact whose id is stored already is ignored, so a retried write never
+// counts twice; the daily rollups add only the facts a write inserted (src/db/metrics.ts).
+import type { Db } from "../db/client";
+import type { MessageRow } from "../db/messages";
+import { type FactRow, factStatements, reportingZone, writeFacts } from "../db/metrics";
+import { dayKey } from "../engine/metrics";
+import { newId } from "../ground/ids";
+
+export interface Fact {
+  /** Unique per counted thing: a retry of the same fact must carry the same id. */
+  id: string;
+  orgId: string;
+  metric: string;
+  value?: number;
+  at: number;
+  workflowId?: string | null;
+  stepId?: string | null;
+  channel?: string | null;
+  connectionId?: string | null;
+  category?: string | null;
+  variant?: string | null;
+}
+
+/** Messages are marketing until categories exist; the dimension is kept for them. */
+export const DEFAULT_CATEGORY = "marketing";
+
+/** An org's reporting zone, remembered a minute per isolate (PATCH /v1/account forgets it here). */
+const ZONE_TTL_MS = 60_000;
+const zones = new Map<string, { zone: string; until: number }>();
+
+export async function zoneOf(db: Db, orgId: string, now = Date.now()): Promise<string> {
+  const hit = zones.get(orgId);
+  if (hit && hit.until > now) {
+    return hit.zone;
+  }
+  const zone = await reportingZone(db, orgId);
+  if (zones.size > 10_000) {
+    zones.clear();
+  }
+  zones.set(orgId, { zone, until: now + ZONE_TTL_MS });
+  return zone;
+}
+
+export const forgetZone = (orgId: string) => zones.delete(orgId);
+
+/** Facts as rows: the day in UTC and in the org's reporting zone, empty dimensions as ''. */
+export async function factRows(db: Db, facts: Fact[]): Promise<FactRow[]> {
+  const orgZones = new Map<string, string>();
+  for (const orgId of new Set(facts.map((f) => f.orgId))) {
+    orgZones.set(orgId, await zoneOf(db, orgId));
+  }
+  return facts.map((f) => {
+    const zone = orgZones.get(f.orgId) ?? "UTC";
+    return {
+      id: f.id,
+      orgId: f.orgId,
+      at: f.at,
+      dayUtc: dayKey(f.at, "UTC"),
+      zone,
+      dayLocal: dayKey(f.at, zone),
+      workflowId: f.workflowId ?? "",
+      stepId: f.stepId ?? "",
+      channel: f.channel ?? "",
+      connectionId: f.connectionId ?? "",
+      category: f.category ?? "",
+      variant: f.variant ?? "",
+      metric: f.metric,
+      value: f.value ?? 1,
+    };
+  });
+}
+
+/** Statements to put in the batch that makes the facts true (atomic with them). */
+export async function factBatch(db: Db, facts: Fact[]) {
+  return factStatements(db, await factRows(db, facts), newId("fb"));
+}
+
+/** Records facts on their own (callers whose state change is already durable and retried). */
+export async function recordFacts(db: Db, facts: Fact[]) {
+  if (facts.length > 0) {
+    await writeFacts(db, await factRows(db, facts), newId("fb"));
+  }
+}
+
+/** A fact about an email message: its workflow, step, connection and category. */
+export function messageFact(
+  msg: Pick<MessageRow, "id" | "orgId" | "workflowId" | "stepId" | "connectionId">,
+  metric: string,
+  at: number,
+  id = `${msg.id}:${metric}`,
+): Fact {
+  return {
+    id,
+    orgId: msg.orgId,
+    metric,
+    at,
+    workflowId: msg.workflowId,
+    stepId: msg.stepId,
+    channel: "email",
+    connectionId: msg.connectionId,
+    category: DEFAULT_CATEGORY,
+  };
+}

@@ -1,0 +1,366 @@
+// Analytics: facts counted once where they happen, daily rollups read by /v1/analytics (metrics,
+// charts, funnel), checked against the messages and enrollments they count.
+
+import { env } from "cloudflare:workers";
+import { DOMParser } from "@xmldom/xmldom";
+import { describe, expect, it } from "vitest";
+import { database } from "../../src/db/client";
+import { readRollups } from "../../src/db/metrics";
+import { recordFacts } from "../../src/domain/metrics";
+import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { settle } from "../helpers/enrollments";
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+describe("facts and rollups", () => {
+  it("counts a fact once however often it is written, in UTC and the org's zone", async () => {
+    const { orgId } = await newOrg();
+    const db = database(env.DB);
+    await env.DB.prepare("UPDATE orgs SET reporting_timezone = 'America/New_York' WHERE id = ?")
+      .bind(orgId)
+      .run();
+    const at = Date.UTC(2026, 0, 10, 2, 0); // Jan 10 02:00 UTC = Jan 9 21:00 in New York
+    const f = (id: string, metric: string) => ({ id, orgId, metric, at, workflowId: "wf_1" });
+    await recordFacts(db, [f("a", "sent"), f("b", "sent"), f("c", "opened")]);
+    await recordFacts(db, [f("a", "sent"), f("d", "sent")]);
+    await Promise.all([recordFacts(db, [f("e", "sent")]), recordFacts(db, [f("e", "sent")])]);
+    const read = (zone: string) =>
+      readRollups(db, { orgId, zone, from: "2026-01-01", to: "2026-01-31" });
+    expect((await read("UTC")).map((r) => [r.day, r.metric, r.value]).sort()).toEqual([
+      ["2026-01-10", "opened", 1],
+      ["2026-01-10", "sent", 4],
+    ]);
+    expect((await read("America/New_York")).map((r) => [r.day, r.metric, r.value]).sort()).toEqual([
+      ["2026-01-09", "opened", 1],
+      ["2026-01-09", "sent", 4],
+    ]);
+  });
+});
+
+/** Runs a split workflow for six contacts through the outbox, with opens, clicks, a bounce and conversions. */
+async function journey() {
+  const { key, orgId } = await newOrg();
+  const link = '<p><a href="https://acme.test/pricing">Pricing</a></p>';
+  const w = await activeWorkflow(
+    key,
+    [
+      {
+        id: "s",
+        type: "split",
+        config: {
+          variants: [
+            { key: "a", weight: 1 },
+            { key: "b", weight: 1 },
+          ],
+        },
+      },
+      { id: "ea", type: "send_email", config: { subject: "A", html: link } },
+      { id: "eb", type: "send_email", config: { subject: "B", html: link } },
+    ],
+    {
+      transitions: [
+        { from: "s", to: "ea", on: "a" },
+        { from: "s", to: "eb", on: "b" },
+      ],
+      goal: { event: "purchased", withinDays: 14 },
+    },
+  );
+  const enrollments: { id: string; contactId: string; email: string }[] = [];
+  for (let i = 0; i < 6; i++) {
+    const email = `j${i}-${crypto.randomUUID().slice(0, 8)}@x.co`;
+    const e = (
+      await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contact: { email } } })
+    ).json;
+    await settle(key, e.id);
+    enrollments.push({ id: e.id, contactId: e.contactId, email });
+  }
+  const outbox = await poll(
+    async () => (await call("GET", "/v1/outbox?limit=100", { key })).json.data,
+    (d: { html: string; messageId: string }[]) => d.length === 6,
+  );
+  // Clicks within 5 s of sending count as a scanner's: make the sends older.
+  await env.DB.prepare("UPDATE messages SET sent_at = sent_at - 60000 WHERE org_id = ?")
+    .bind(orgId)
+    .run();
+  const human = { "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0" };
+  for (const [i, item] of outbox.entries()) {
+    const pixel = /src="https:\/\/nudge\.test(\/t\/o\/[^"]+)"/.exec(item.html)?.[1] as string;
+    const click = /href="https:\/\/nudge\.test(\/t\/c\/[^"]+)"/.exec(item.html)?.[1] as string;
+    if (i < 3) {
+      await call("GET", pixel, { headers: human });
+      await call("GET", pixel, { headers: human }); // within 60 s: counted once
+    }
+    if (i === 3) {
+      await call("GET", pixel, { headers: { "user-agent": "Mozilla/5.0" } }); // Apple MPP: a machine
+    }
+    if (i < 2) {
+      await call("GET", click, { headers: human });
+    }
+  }
+  // A hard bounce of the last message, reported by Postmark.
+  const conn = (
+    await call("POST", "/v1/connections", {
+      key,
+      body: {
+        provider: "postmark",
+        key: "pm",
+        credentials: { serverToken: "t", webhookUsername: "hook", webhookPassword: "pw-123" },
+      },
+    })
+  ).json;
+  const bounced = outbox[5].messageId as string;
+  await env.DB.prepare("UPDATE messages SET provider_message_id = 'pm-1' WHERE id = ?")
+    .bind(bounced)
+    .run();
+  const bounce = () =>
+    call("POST", `/inbound/postmark/${conn.id}`, {
+      raw: JSON.stringify({ RecordType: "Bounce", Type: "HardBounce", ID: 1, MessageID: "pm-1" }),
+      headers: {
+        "content-type": "application/json",
+        authorization: `Basic ${btoa("hook:pw-123")}`,
+      },
+    });
+  expect((await bounce()).json.applied).toBe(1);
+  // Two contacts buy (one twice): two conversions.
+  for (const c of [enrollments[0], enrollments[1], enrollments[1]]) {
+    const r = await call("POST", "/v1/events?wait=true", {
+      key,
+      body: { name: "purchased", email: c.email },
+    });
+    expect(r.status, r.text).toBe(202);
+  }
+  return { key, orgId, workflowId: w.id as string, enrollments };
+}
+
+/** What the messages and enrollments tables say, to check the rollups against. */
+async function truth(orgId: string) {
+  const m = await env.DB.prepare(
+    `SELECT
+       sum(case when status in ('sent','delivered','bounced','complained') then 1 else 0 end) AS sent,
+       sum(case when status = 'bounced' then 1 else 0 end) AS bounced,
+       sum(opens) AS opened, sum(case when opens > 0 then 1 else 0 end) AS uniqueOpened,
+       sum(clicks) AS clicked, sum(case when clicks > 0 then 1 else 0 end) AS uniqueClicked,
+       sum(machine_opens) AS machineOpened, sum(machine_clicks) AS machineClicked
+     FROM messages WHERE org_id = ?`,
+  )
+    .bind(orgId)
+    .first<Record<string, number>>();
+  const variants = await env.DB.prepare(
+    "SELECT variant, count(*) AS n FROM enrollments WHERE org_id = ? GROUP BY variant",
+  )
+    .bind(orgId)
+    .all<{ variant: string; n: number }>();
+  const counts = m as Record<string, number>;
+  return {
+    sent: counts.sent,
+    bounced: counts.bounced,
+    opened: counts.opened,
+    uniqueOpened: counts.uniqueOpened,
+    clicked: counts.clicked,
+    uniqueClicked: counts.uniqueClicked,
+    machineOpened: counts.machineOpened,
+    machineClicked: counts.machineClicked,
+    variants: Object.fromEntries(variants.results.map((r) => [r.variant, r.n])) as Record<
+      string,
+      number
+    >,
+  };
+}
+
+describe("GET /v1/analytics/metrics", () => {
+  it("equals the messages and enrollments it counts, with rates as documented", async () => {
+    const j = await journey();
+    const counts =
+      "enrolled,completed,converted,assigned,sent,bounced,opened,uniqueOpened,clicked,uniqueClicked,machineOpened,machineClicked,openRate,clickRate,bounceRate,conversionRate";
+    const t = await poll(
+      () => truth(j.orgId),
+      (x) => x.opened === 3 && x.clicked === 2 && x.machineOpened === 1,
+    );
+    expect(t).toMatchObject({ sent: 6, bounced: 1, opened: 3, uniqueOpened: 3, uniqueClicked: 2 });
+    const m = await poll(
+      async () =>
+        (await call("GET", `/v1/analytics/metrics?metrics=${counts}&timezone=UTC`, { key: j.key }))
+          .json,
+      (r) => r.totals?.converted === 2 && r.totals?.uniqueClicked === t.uniqueClicked,
+    );
+    expect(m.totals).toEqual({
+      enrolled: 6,
+      completed: 6,
+      converted: 2,
+      assigned: 6,
+      sent: t.sent,
+      bounced: t.bounced,
+      opened: t.opened,
+      uniqueOpened: t.uniqueOpened,
+      clicked: t.clicked,
+      uniqueClicked: t.uniqueClicked,
+      machineOpened: t.machineOpened,
+      machineClicked: t.machineClicked,
+      openRate: Math.round((t.uniqueOpened / (t.sent - t.bounced)) * 10_000) / 10_000,
+      clickRate: Math.round((t.uniqueClicked / (t.sent - t.bounced)) * 10_000) / 10_000,
+      bounceRate: Math.round((t.bounced / t.sent) * 10_000) / 10_000,
+      conversionRate: Math.round((2 / 6) * 10_000) / 10_000,
+    });
+    // One series, a point per day of the default 30 days, today's holding everything.
+    expect(m.series).toHaveLength(1);
+    expect(m.series[0].points).toHaveLength(30);
+    expect(m.series[0].points.at(-1)).toEqual({ t: today(), values: m.totals });
+
+    // Per variant: as many assigned as enrollments got it; conversions to their variant.
+    const byVariant = (
+      await call(
+        "GET",
+        "/v1/analytics/metrics?groupBy=variant&metrics=assigned,converted&timezone=UTC",
+        {
+          key: j.key,
+        },
+      )
+    ).json;
+    const assigned = Object.fromEntries(
+      byVariant.series
+        .filter((s: { key: string | null }) => s.key)
+        .map((s: { key: string; totals: { assigned: number } }) => [s.key, s.totals.assigned]),
+    );
+    expect(assigned).toEqual(t.variants);
+
+    // Per step: each email step's sends.
+    const bySteps = (
+      await call(
+        "GET",
+        `/v1/analytics/metrics?groupBy=step&metrics=sent&workflowId=${j.workflowId}&timezone=UTC`,
+        {
+          key: j.key,
+        },
+      )
+    ).json;
+    const sentByStep = Object.fromEntries(
+      bySteps.series
+        .filter((s: { totals: { sent: number } }) => s.totals.sent > 0)
+        .map((s: { key: string; totals: { sent: number } }) => [s.key, s.totals.sent]),
+    );
+    expect(sentByStep).toEqual(
+      Object.fromEntries(
+        Object.entries({ ea: t.variants.a ?? 0, eb: t.variants.b ?? 0 }).filter(([, n]) => n > 0),
+      ),
+    );
+
+    // Weeks and months sum the same days.
+    const monthly = (
+      await call("GET", "/v1/analytics/metrics?interval=month&metrics=sent&timezone=UTC", {
+        key: j.key,
+      })
+    ).json;
+    expect(monthly.series[0].points.at(-1).values.sent).toBe(t.sent);
+    expect(monthly.series[0].points.at(-1).t).toBe(`${today().slice(0, 7)}-01`);
+  });
+
+  it("refuses unknown metrics, bad days, long periods, other zones and other orgs' workflows", async () => {
+    const { key } = await newOrg();
+    const other = await newOrg();
+    const w = await activeWorkflow(other.key, [
+      { id: "d", type: "delay", config: { amount: 1, unit: "days" } },
+    ]);
+    expectError(
+      await call("GET", "/v1/analytics/metrics?metrics=sent,nope", { key }),
+      422,
+      "validation_failed",
+    );
+    expectError(
+      await call("GET", "/v1/analytics/metrics?from=2026-02-30", { key }),
+      422,
+      "validation_failed",
+    );
+    expectError(
+      await call("GET", "/v1/analytics/metrics?from=2026-03-01&to=2026-02-01", { key }),
+      422,
+      "validation_failed",
+    );
+    expectError(
+      await call("GET", "/v1/analytics/metrics?from=2020-01-01&to=2026-01-01", { key }),
+      422,
+      "validation_failed",
+    );
+    expectError(
+      await call("GET", "/v1/analytics/metrics?timezone=Asia/Tokyo", { key }),
+      422,
+      "validation_failed",
+    );
+    expectError(
+      await call("GET", `/v1/analytics/metrics?workflowId=${w.id}`, { key }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await call("GET", `/v1/analytics/funnel?workflowId=${w.id}`, { key }),
+      404,
+      "not_found",
+    );
+  });
+});
+
+describe("GET /v1/analytics/charts and /funnel", () => {
+  it("draws an SVG that parses, with a point per day and dataset; the funnel follows the steps", async () => {
+    const j = await journey();
+    await poll(
+      async () =>
+        (await call("GET", "/v1/analytics/metrics?metrics=converted", { key: j.key })).json,
+      (r) => r.totals?.converted === 2,
+    );
+    const res = await call(
+      "GET",
+      "/v1/analytics/charts?format=svg&metrics=sent,uniqueOpened&from=2026-11-01&to=2026-11-14&timezone=UTC",
+      { key: j.key },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/svg+xml; charset=utf-8");
+    const errors: string[] = [];
+    const doc = new DOMParser({
+      onError: (level, msg) => void errors.push(`${level}: ${msg}`),
+    }).parseFromString(res.text, "image/svg+xml");
+    expect(errors).toEqual([]);
+    const svg = doc.documentElement;
+    expect(svg?.nodeName).toBe("svg");
+    expect(svg?.getAttribute("role")).toBe("img");
+    expect(doc.getElementsByTagName("title")[0]?.textContent).toContain("sent, uniqueOpened");
+    const points = Array.from(doc.getElementsByTagName("circle")).filter(
+      (c) => c.getAttribute("class") === "point",
+    );
+    expect(points).toHaveLength(14 * 2);
+    const bar = await call(
+      "GET",
+      "/v1/analytics/charts?format=svg&type=bar&metrics=sent&interval=week&from=2026-11-02&to=2026-11-29",
+      { key: j.key },
+    );
+    const bars = new DOMParser()
+      .parseFromString(bar.text, "image/svg+xml")
+      .getElementsByTagName("rect");
+    expect(Array.from(bars).filter((r) => r.getAttribute("class") === "bar")).toHaveLength(4);
+    const json = (
+      await call("GET", "/v1/analytics/charts?metrics=openRate,clickRate", { key: j.key })
+    ).json;
+    expect(json.datasets.map((d: { label: string }) => d.label)).toEqual(["openRate", "clickRate"]);
+    expect(json.labels).toHaveLength(30);
+    expectError(
+      await call("GET", "/v1/analytics/charts?metrics=sent,openRate", { key: j.key }),
+      422,
+      "validation_failed",
+    );
+
+    const f = (await call("GET", `/v1/analytics/funnel?workflowId=${j.workflowId}`, { key: j.key }))
+      .json;
+    const t = await truth(j.orgId);
+    expect(f.enrolled).toBe(6);
+    expect(f.converted).toBe(2);
+    expect(f.steps.map((s: { stepId: string }) => s.stepId)).toEqual(["s", "ea", "eb"]);
+    expect(f.steps[0]).toMatchObject({
+      entered: 6,
+      completed: 6,
+      conversionFromStart: 1,
+      conversionFromPrevious: null,
+    });
+    expect(f.steps[1].entered).toBe(t.variants.a ?? 0);
+    expect(f.steps[2].entered).toBe(t.variants.b ?? 0);
+    expect(f.steps[1].endedHere.completed + f.steps[2].endedHere.completed).toBe(6);
+    expect(f.steps[1].medianSecondsFromPrevious).toBe(t.variants.a ? 0 : null);
+  });
+});
