@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 //            written and statements per executed step, the p50 of single creates
 //   edge     GET /health, the pixel and the click at 32 and 10 connections, spread over the
 //            tokens of 1,000 sent messages; only served answers (GIF, redirect) count
+//   analytics the p50 of reading 365 days of one workflow's daily metrics against 1 day
 //   events   24 tenants' clients, 300 waiting enrollments, 3,300 single events, one batch of
 //            1,000: accept rate against the bare route, time until everything is fanned out
 // `--peers` adds the peers of ../shared/peers run the same way in the same sitting — the bare
@@ -19,6 +20,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { runAnalytics } from "./bench/analytics.mjs";
 import { runEdge, sentTokens } from "./bench/edge.mjs";
 import { runNudge, singleCreates } from "./bench/engine.mjs";
 import { runEvents } from "./bench/events.mjs";
@@ -55,6 +57,10 @@ export const TARGETS = {
   "events.acceptRatio": { min: 0.5, what: "single events accepted per second × GET /health" },
   "events.batch1000S": { max: 1, what: "seconds to accept one batch of 1,000 events" },
   "events.fanoutS": { max: 10, what: "seconds from the last event until all are fanned out" },
+  "analytics.yearToDayRatio": {
+    max: 1.5,
+    what: "p50 of reading 365 days of a workflow's daily metrics ÷ reading 1 day",
+  },
   "crash.recoveryS": { max: 30, what: "seconds from the restart until every due email was sent" },
   "growth.nudgeVsLoop": {
     max: 1,
@@ -158,6 +164,15 @@ results.eventRuns = await withNudge(async ({ base, admin, metrics }) =>
   runEvents(base, admin, metrics, smoke ? { clients: 4, waitingN: 20, noise: 80 } : {}),
 );
 log("events", results.eventRuns);
+
+// ---- analytics reads ----------------------------------------------------------------------
+results.analytics = await runAnalytics({
+  port: PORT,
+  stateDir: tempState("nudge-bench-"),
+  n: smoke ? 20 : 200,
+  reads: smoke ? 10 : 40,
+});
+log("analytics", results.analytics);
 
 // ---- crash recovery -----------------------------------------------------------------------
 if (peers && !args.includes("--no-crash")) {
@@ -267,6 +282,11 @@ if (results.events.resumed !== results.events.waiting) {
 }
 if (results.events.batchAccepted !== 1000) {
   failures.push(`events batch: ${results.events.batchAccepted} of 1000 accepted`);
+}
+if (!results.analytics.correct) {
+  failures.push(
+    `analytics: ${results.analytics.yearPoints} points, ${results.analytics.yearSent} sent over the year (expected 365 and 365 × ${results.analytics.sentToday})`,
+  );
 }
 if (results.crash && !results.crash.passed) {
   failures.push("crash test failed");

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run deploy — a production deploy from a clean clone, on the account wrangler is logged
-// into: the queues are created when missing, the D1 database is provisioned by wrangler on the
+// into: the queues and R2 buckets are created when missing, the D1 database is provisioned by wrangler on the
 // first deploy (wrangler.toml names it, with no database_id), every migration is applied
 // remotely by binding name, then the Worker is deployed. `--dry-run` prints the steps only.
 import { spawnSync } from "node:child_process";
@@ -39,6 +39,15 @@ for (const q of queues) {
   const r = run(["queues", "create", q], { allowFailure: true });
   if (!r.ok && !/already (exists|taken)/i.test(r.output)) {
     console.error(`deploy: could not create queue ${q}`);
+    process.exit(1);
+  }
+}
+
+// 1b. R2 buckets (reports), each created once.
+for (const b of new Set([...toml.matchAll(/bucket_name = "([^"]+)"/g)].map((m) => m[1]))) {
+  const r = run(["r2", "bucket", "create", b], { allowFailure: true });
+  if (!r.ok && !/already (exists|owned)/i.test(r.output)) {
+    console.error(`deploy: could not create R2 bucket ${b}`);
     process.exit(1);
   }
 }

@@ -123,6 +123,16 @@ try {
       secrets.add(x);
     }
   }
+  make.reports = async () => {
+    const r = made(await a("POST", "/v1/reports", { type: "contacts_export" }), 202, "report");
+    for (let i = 0; i < 100; i++) {
+      if ((await a("GET", `/v1/reports/${r.id}`)).json.status === "completed") {
+        break;
+      }
+      await sleep(100);
+    }
+    return r;
+  };
   make.messages = async () => ({ id: message?.id });
   make.outbox = async () => ({ id: outbox?.id });
 
@@ -171,6 +181,11 @@ try {
     "POST /v1/webhooks/{id}/rotate-secret": { ok: 200 },
     "POST /v1/webhooks/{id}/test": { ok: 202 },
     "GET /v1/webhooks/{id}/deliveries": { ok: 200 },
+    "GET /v1/reports/{id}": { ok: 200 },
+    "GET /v1/reports/{id}/download": { ok: 200 },
+    "DELETE /v1/reports/{id}": { ok: 204 },
+    "POST /v1/reports/{id}/schedule": { body: { cron: "0 8 * * MON" }, ok: 200 },
+    "DELETE /v1/reports/{id}/schedule": { ok: 200 },
   };
 
   /** A's data in an answer to B, apart from what B itself sent (an id B put in its request may be echoed). */
@@ -204,6 +219,7 @@ try {
       JSON.stringify({
         ...(await a("GET", `/v1/${resource}/${ids.id}`)).json,
         updatedAt: undefined,
+        download: undefined, // a report's signed link is minted afresh on every read
       });
     const before = await state();
     const res = await b(method, url, spec.body);
@@ -334,6 +350,34 @@ try {
         `/v1/imports?workflowId=${own.workflow.id}`,
         "email\nb-csv@example.test\n",
         { "content-type": "text/csv" },
+      ],
+      b: (r) => r.status === 404,
+      a: (r) => r.status === 202,
+    },
+    {
+      what: "metrics of A's workflow",
+      req: ["GET", `/v1/analytics/metrics?workflowId=${own.workflow.id}`],
+      b: (r) => r.status === 404,
+      a: (r) => r.status === 200,
+    },
+    {
+      what: "the funnel of A's workflow",
+      req: ["GET", `/v1/analytics/funnel?workflowId=${own.workflow.id}`],
+      b: (r) => r.status === 404,
+      a: (r) => r.status === 200,
+    },
+    {
+      what: "a chart of A's workflow",
+      req: ["GET", `/v1/analytics/charts?workflowId=${own.workflow.id}&format=svg`],
+      b: (r) => r.status === 404,
+      a: (r) => r.status === 200,
+    },
+    {
+      what: "a report on A's workflow",
+      req: [
+        "POST",
+        "/v1/reports",
+        { type: "messages_export", params: { workflowId: own.workflow.id } },
       ],
       b: (r) => r.status === 404,
       a: (r) => r.status === 202,

@@ -25,6 +25,7 @@ import events from "./routes/events";
 import imports from "./routes/imports";
 import mcp from "./routes/mcp";
 import messages from "./routes/messages";
+import reports from "./routes/reports";
 import templates from "./routes/templates";
 import webhooks from "./routes/webhooks";
 import workflows from "./routes/workflows";
@@ -54,6 +55,10 @@ const TAGS = [
   { name: "Webhooks", description: "Signed deliveries of events to your endpoints" },
   { name: "API keys", description: "Keys, scopes and usage" },
   { name: "Analytics", description: "Metrics over time, charts, funnels (daily rollups)" },
+  {
+    name: "Reports",
+    description: "CSV and JSON exports and performance reports, on demand or on a schedule",
+  },
   { name: "Account", description: "The org, its quotas and reporting time zone" },
   { name: "Outbox", description: "Emails captured when no provider is connected" },
   { name: "Edge", description: "Opens, clicks, unsubscribes and provider webhooks (no key)" },
@@ -121,6 +126,7 @@ export function buildApp() {
   app.route("/", messages);
   app.route("/", connections);
   app.route("/", analytics);
+  app.route("/", reports);
   // The catalog before /v1/webhooks/{id}.
   app.route("/", webhooks);
 

@@ -35,7 +35,7 @@ async function consume(batch: MessageBatch, env: Env) {
   }
   const events = batch as MessageBatch<EventJob>;
   return route.deadLetter
-    ? handleEventDeadLetters(events, log)
+    ? handleEventDeadLetters(events, env, log)
     : handleEventBatch(events, env, log);
 }
 

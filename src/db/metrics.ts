@@ -1,7 +1,7 @@
 // Metric facts and their daily rollups (see metricFacts/metricRollups in schema.ts).
-import { and, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, lt, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { metricFacts, metricRollups, orgs } from "./schema";
+import { metricFacts, metricRollups, metricTotals, orgs } from "./schema";
 
 export type FactRow = Omit<typeof metricFacts.$inferSelect, "batch">;
 export type BatchItem = Parameters<Db["batch"]>[0][number];
@@ -20,9 +20,10 @@ export type GroupBy = keyof typeof GROUP_COLUMNS;
 const F = (k: keyof FactRow) => sql.raw(`json_extract(value, '$.${k}')`);
 
 /**
- * Two statements for a batch: the facts inserted unless their id is stored already, then only
- * the rows this batch inserted added to the rollups — in UTC, and in the fact's local zone.
- * All facts travel as one JSON parameter (D1 binds at most 100 per statement).
+ * Three statements for a batch: the facts inserted unless their id is stored already, then
+ * only the rows this batch inserted added to the rollups and to the totals (per workflow and
+ * per org, as workflow "*") — in UTC, and in the fact's local zone. All facts travel as one
+ * JSON parameter (D1 binds at most 100 per statement).
  */
 export function factStatements(db: Db, facts: FactRow[], batch: string): BatchItem[] {
   if (facts.length === 0) {
@@ -59,7 +60,30 @@ export function factStatements(db: Db, facts: FactRow[], batch: string): BatchIt
       ],
       set: { value: sql`${metricRollups.value} + excluded.value` },
     });
-  return [insert, rollup];
+  const totals = db
+    .insert(metricTotals)
+    .select(
+      sql`select * from (
+        select org_id, 'UTC', workflow_id, metric, day_utc, sum(value) from metric_facts where batch = ${batch} group by org_id, workflow_id, metric, day_utc
+        union all
+        select org_id, 'UTC', '*', metric, day_utc, sum(value) from metric_facts where batch = ${batch} group by org_id, metric, day_utc
+        union all
+        select org_id, zone, workflow_id, metric, day_local, sum(value) from metric_facts where batch = ${batch} and zone <> 'UTC' group by org_id, zone, workflow_id, metric, day_local
+        union all
+        select org_id, zone, '*', metric, day_local, sum(value) from metric_facts where batch = ${batch} and zone <> 'UTC' group by org_id, zone, metric, day_local
+      ) where true`,
+    )
+    .onConflictDoUpdate({
+      target: [
+        metricTotals.orgId,
+        metricTotals.zone,
+        metricTotals.workflowId,
+        metricTotals.metric,
+        metricTotals.day,
+      ],
+      set: { value: sql`${metricTotals.value} + excluded.value` },
+    });
+  return [insert, rollup, totals];
 }
 
 export async function writeFacts(db: Db, facts: FactRow[], batch: string) {
@@ -89,33 +113,59 @@ export interface RollupQuery {
   prefixes?: string[];
 }
 
-/** Sums per day, group key and metric: one indexed range read, aggregated in SQL. */
-export function readRollups(db: Db, q: RollupQuery) {
-  const key = q.groupBy ? GROUP_COLUMNS[q.groupBy] : sql<string>`''`;
-  const metricFilter = [
-    ...(q.metrics && q.metrics.length > 0 ? [inArray(metricRollups.metric, q.metrics)] : []),
-    ...(q.prefixes ?? []).map((p) => sql`${metricRollups.metric} like ${`${p}%`}`),
-  ];
-  return db
-    .select({
-      day: metricRollups.day,
-      key: sql<string>`${key}`.as("group_key"),
-      metric: metricRollups.metric,
-      value: sql<number>`sum(${metricRollups.value})`.as("total"),
-    })
-    .from(metricRollups)
-    .where(
-      and(
-        eq(metricRollups.orgId, q.orgId),
-        eq(metricRollups.zone, q.zone),
-        q.workflowId ? eq(metricRollups.workflowId, q.workflowId) : undefined,
-        gte(metricRollups.day, q.from),
-        lte(metricRollups.day, q.to),
-        metricFilter.length > 0 ? sql`(${sql.join(metricFilter, sql` or `)})` : undefined,
-      ),
-    )
-    .groupBy(metricRollups.day, key, metricRollups.metric)
-    .all();
+/**
+ * Sums per group key and metric, each with its days as one JSON object (`{"2026-11-26": 3}`):
+ * a year is one row per metric instead of 365. Reads without a finer grouping than workflow
+ * come from the totals (one contiguous primary-key range per metric); the others from the
+ * rollups (by their workflow index, or their primary key's day range).
+ */
+export async function readRollups(db: Db, q: RollupQuery) {
+  const metrics = q.metrics ?? [];
+  const prefixes = q.prefixes ?? [];
+  const useTotals =
+    (!q.groupBy && !q.workflowId) || ((!q.groupBy || q.groupBy === "workflow") && q.workflowId);
+  let inner: SQL;
+  if (useTotals) {
+    const t = metricTotals;
+    const metricFilter = [
+      ...(metrics.length > 0 ? [inArray(t.metric, metrics)] : []),
+      ...prefixes.map((p) => sql`${t.metric} like ${`${p}%`}`),
+    ];
+    inner = sql`select ${q.groupBy === "workflow" ? t.workflowId : sql`''`} as group_key, ${t.metric} as metric, ${t.day} as day, ${t.value} as total from ${t} where ${and(
+      eq(t.orgId, q.orgId),
+      eq(t.zone, q.zone),
+      eq(t.workflowId, q.workflowId ?? "*"),
+      metricFilter.length > 0 ? sql`(${sql.join(metricFilter, sql` or `)})` : undefined,
+      gte(t.day, q.from),
+      lte(t.day, q.to),
+    )}`;
+  } else {
+    const r = metricRollups;
+    const key = q.groupBy ? GROUP_COLUMNS[q.groupBy] : sql`''`;
+    const metricFilter = [
+      ...(metrics.length > 0 ? [inArray(r.metric, metrics)] : []),
+      ...prefixes.map((p) => sql`${r.metric} like ${`${p}%`}`),
+    ];
+    inner = sql`select ${key} as group_key, ${r.metric} as metric, ${r.day} as day, sum(${r.value}) as total from ${r} where ${and(
+      eq(r.orgId, q.orgId),
+      eq(r.zone, q.zone),
+      q.workflowId ? eq(r.workflowId, q.workflowId) : undefined,
+      gte(r.day, q.from),
+      lte(r.day, q.to),
+      metricFilter.length > 0 ? sql`(${sql.join(metricFilter, sql` or `)})` : undefined,
+    )} group by group_key, ${r.metric}, ${r.day}`;
+  }
+  const rows = await db.all<{ group_key: string; metric: string; days: string }>(
+    sql`select group_key, metric, json_group_object(day, total) as days from (${inner}) group by group_key, metric`,
+  );
+  return rows.flatMap((row) =>
+    Object.entries(JSON.parse(row.days) as Record<string, number>).map(([day, value]) => ({
+      day,
+      key: row.group_key,
+      metric: row.metric,
+      value: Number(value),
+    })),
+  );
 }
 
 /** Facts older than `before` can no longer be retried: their ids need not be kept. */

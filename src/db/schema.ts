@@ -588,6 +588,25 @@ export const metricRollups = sqliteTable(
   ],
 );
 
+/**
+ * Daily totals per org × zone × workflow × metric (every other dimension summed), and per org
+ * under workflow "*": what reads without a finer grouping use. WITHOUT ROWID (migration
+ * 0007): the primary key is the table, so a workflow's metrics over a year are one contiguous
+ * range per metric, read without a lookup per row.
+ */
+export const metricTotals = sqliteTable(
+  "metric_totals",
+  {
+    orgId: text("org_id").notNull(),
+    zone: text("zone").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    metric: text("metric").notNull(),
+    day: text("day").notNull(),
+    value: integer("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.zone, t.workflowId, t.metric, t.day] })],
+);
+
 export const REPORT_TYPES = [
   "workflow_performance",
   "deliverability",

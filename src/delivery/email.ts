@@ -3,7 +3,6 @@
 // 429/5xx retry with backoff honouring Retry-After; other 4xx fail the message (and the
 // enrollment unless the step says onError: "continue"); exhausted jobs are dead-lettered.
 import { type Db, database } from "../db/client";
-import { type ConnectionRow, getConnection, getConnectionByKey } from "../db/connections";
 import { type ContactRow, getContacts } from "../db/contacts";
 import {
   claimMessage,
@@ -18,24 +17,19 @@ import { CompositionError, composeEmail, type Sender } from "../domain/compose";
 import { confirmEffects, enrollmentStub } from "../domain/enrollments";
 import { recordSystemEvent, recordSystemEvents } from "../domain/history";
 import { factBatch, messageFact } from "../domain/metrics";
+import { loadSender, SenderUnavailable } from "../domain/senders";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
 import { errorText, type Logger } from "../ground/log";
 import { Memo } from "../ground/memo";
 import type { EmailJob, SystemEvent } from "../ground/queues";
 import { backoffSeconds } from "../ground/retry";
-import { OUTBOX, providerOf } from "../providers";
 import { type Credentials, type Provider, ProviderError } from "../providers/provider";
-import { ConfigurationError } from "../security/config";
-import { decrypt } from "../security/credentials";
 
 /** Attempts per job before it is dead-lettered (the queue's max_retries is higher). */
 export const EMAIL_MAX_ATTEMPTS = 6;
 /** A claim older than this is abandoned (provider calls time out after 15 s), so another attempt may take it. */
 const CLAIM_STALE_MS = 20_000;
-
-/** A failure retrying cannot fix: the message fails at once. */
-class PermanentFailure extends Error {}
 
 /** The message row of a job; `claimed`: created already claimed for this attempt. */
 function newMessageRow(job: EmailJob, to: string, now: number, claimed = false): MessageRow {
@@ -85,54 +79,8 @@ function resolveProvider(
   memo: Memo,
 ): Promise<{ provider: Provider; credentials: Credentials } & Sender> {
   return memo.get(`provider ${orgId} ${connectionId ?? ""}`, () =>
-    loadProvider(env, db, orgId, connectionId),
+    loadSender(env, db, orgId, connectionId),
   );
-}
-
-async function loadProvider(
-  env: Env,
-  db: Db,
-  orgId: string,
-  connectionId?: string,
-): Promise<{ provider: Provider; credentials: Credentials } & Sender> {
-  const conn: ConnectionRow | undefined = connectionId
-    ? await getConnection(db, orgId, connectionId)
-    : await getConnectionByKey(db, orgId, "default");
-  if (connectionId && !conn) {
-    throw new PermanentFailure(`Connection ${connectionId} does not exist`);
-  }
-  if (!conn) {
-    return { provider: OUTBOX, credentials: {}, from: null, replyDomain: env.REPLY_DOMAIN ?? null };
-  }
-  const provider = providerOf(conn.provider);
-  if (!provider) {
-    throw new PermanentFailure(`Unknown provider ${conn.provider}`);
-  }
-  return {
-    provider,
-    credentials: await readCredentials(env, conn),
-    from: conn.from,
-    replyDomain: conn.replyDomain ?? env.REPLY_DOMAIN ?? null,
-  };
-}
-
-async function readCredentials(env: Env, conn: ConnectionRow): Promise<Credentials> {
-  try {
-    return JSON.parse(
-      await decrypt(env, conn.credentials, {
-        orgId: conn.orgId,
-        table: "connections",
-        rowId: conn.id,
-      }),
-    ) as Credentials;
-  } catch (err) {
-    if (err instanceof ConfigurationError) {
-      throw err;
-    }
-    throw new PermanentFailure(
-      `The credentials of connection ${conn.id} cannot be read (${errorText(err)}); save them again`,
-    );
-  }
 }
 
 const emailBackoff = (env: Env, attempts: number, retryAfterSeconds = 0) =>
@@ -304,7 +252,8 @@ export async function deliverEmail(
     }
     return null;
   } catch (err) {
-    const permanent = err instanceof PermanentFailure || err instanceof CompositionError;
+    // Failures retrying cannot fix fail the message at once.
+    const permanent = err instanceof CompositionError || err instanceof SenderUnavailable;
     const retryable = err instanceof ProviderError ? err.retryable : !permanent;
     const error = err instanceof Error ? err.message : String(err);
     if (retryable && attempts < EMAIL_MAX_ATTEMPTS) {

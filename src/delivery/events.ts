@@ -18,6 +18,7 @@ import { errorText, type Logger } from "../ground/log";
 import type { EventJob, SystemEvent } from "../ground/queues";
 import { backoffSeconds } from "../ground/retry";
 import { processImportChunk } from "./imports";
+import { buildReport, failReport } from "./reports";
 
 type EngagementJob = Extract<EventJob, { kind: "open" | "click" }>;
 
@@ -272,6 +273,8 @@ export async function handleEventBatch(batch: MessageBatch<EventJob>, env: Env, 
     try {
       if (job.kind === "import") {
         await processImportChunk(env, job.importId, job.chunk, log);
+      } else if (job.kind === "report") {
+        await buildReport(env, job, log);
       } else if (job.kind === "unsubscribe") {
         await unsubscribe(env, job);
       }
@@ -287,9 +290,17 @@ export async function handleEventBatch(batch: MessageBatch<EventJob>, env: Env, 
   }
 }
 
-export function handleEventDeadLetters(batch: MessageBatch<EventJob>, log: Logger) {
+export async function handleEventDeadLetters(batch: MessageBatch<EventJob>, env: Env, log: Logger) {
   for (const msg of batch.messages) {
     log.error("event job dead-lettered", { kind: msg.body.kind });
+    if (msg.body.kind === "report") {
+      // A report whose build kept failing: failed, with what happened, never stuck "running".
+      await failReport(
+        database(env.DB),
+        msg.body,
+        "Building the report kept failing; create it again or retry later",
+      );
+    }
     msg.ack();
   }
 }

@@ -4,7 +4,9 @@
 //   are started from D1;
 // - accepted events not fanned out, queued emails, pending webhook deliveries and import chunks
 //   whose queue job is overdue are queued again (every consumer is idempotent);
-// - expired idempotency keys are purged.
+// - scheduled reports whose time has come start their next run; report builds whose job was
+//   lost get it again;
+// - expired idempotency keys, old provider event ids and old analytics fact ids are purged.
 import { type Db, database } from "../db/client";
 import { cancelReservation, overdueEnrollments } from "../db/enrollments";
 import { overdueFanouts } from "../db/events";
@@ -12,8 +14,10 @@ import { purgeExpiredKeys } from "../db/idempotency";
 import { claimStalledChunks } from "../db/imports";
 import { pruneInboundSeen } from "../db/inbound";
 import { claimOverdueMessages } from "../db/messages";
+import { pruneFacts } from "../db/metrics";
 import { claimOverdueDeliveries } from "../db/webhooks";
 import { enrollmentStub, startPayloadFromD1 } from "../domain/enrollments";
+import { tickReports } from "../domain/reports";
 import type { Env } from "../ground/env";
 import type { Logger } from "../ground/log";
 import type { EmailJob } from "../ground/queues";
@@ -28,6 +32,8 @@ const BATCH = 500;
 const INBOUND_SEEN_KEEP_MS = 30 * 86_400_000;
 /** A re-queued job gets this long to run before it is considered lost again. */
 const REQUEUE_PUSH_MS = 5 * 60_000;
+/** Analytics fact ids are kept this long against retried writes (src/domain/metrics.ts). */
+const FACTS_KEEP_MS = 35 * 86_400_000;
 
 async function pokeEnrollments(env: Env, db: Db, now: number) {
   const overdue = await overdueEnrollments(db, now, GRACE_MS, BATCH);
@@ -77,8 +83,10 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
     env.EVENT_QUEUE,
     chunks.map((c) => ({ kind: "import" as const, importId: c.importId, chunk: c.chunk })),
   );
+  const reports = await tickReports(env, db, now);
   await purgeExpiredKeys(db, now);
   await pruneInboundSeen(db, now - INBOUND_SEEN_KEEP_MS);
+  await pruneFacts(db, now - FACTS_KEEP_MS);
   const report = {
     ...enrollments,
     requeued: {
@@ -86,10 +94,26 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
       messages: messages.length,
       deliveries: deliveries.length,
       importChunks: chunks.length,
+      reports: reports.resumed,
     },
+    scheduledReports: reports.started,
   };
-  if (report.overdue + fanouts.length + messages.length + deliveries.length + chunks.length > 0) {
-    log.info("watchdog", { overdue: report.overdue, ...report.outcomes, ...report.requeued });
+  if (
+    report.overdue +
+      fanouts.length +
+      messages.length +
+      deliveries.length +
+      chunks.length +
+      reports.started +
+      reports.resumed >
+    0
+  ) {
+    log.info("watchdog", {
+      overdue: report.overdue,
+      ...report.outcomes,
+      ...report.requeued,
+      scheduledReports: reports.started,
+    });
   }
   return report;
 }

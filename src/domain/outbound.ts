@@ -109,6 +109,20 @@ export const EVENT_TYPES = {
     description: "A contact unsubscribed (API or one-click).",
     schema: z.looseObject(contact),
   },
+  "report.ready": {
+    description:
+      "A report finished (each run of a scheduled one): its row count, size and a signed download link valid 7 days.",
+    schema: z.looseObject({
+      reportId: z.string(),
+      type: z.string(),
+      format: z.enum(["csv", "json"]),
+      generation: z.number().int(),
+      rows: z.number().int(),
+      bytes: z.number().int(),
+      downloadUrl: z.string(),
+      expiresAt: z.string(),
+    }),
+  },
   "webhook.test": {
     description: "Sent by POST /v1/webhooks/:id/test.",
     schema: z.looseObject({ webhookId: z.string(), message: z.string() }),

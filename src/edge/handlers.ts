@@ -8,9 +8,11 @@ import type { Context } from "hono";
 import { html } from "hono/html";
 import { database } from "../db/client";
 import { getConnectionById } from "../db/connections";
+import { getReport } from "../db/reports";
 import { parseRawMail } from "../delivery/mail";
 import { applyDeliveryEvents } from "../domain/deliveries";
 import { type ReceivedMail, receiveMail } from "../domain/replies";
+import { fileOf } from "../domain/reports";
 import type { AppEnv } from "../ground/env";
 import { newId } from "../ground/ids";
 import { errorText } from "../ground/log";
@@ -278,4 +280,22 @@ export const inboundMail: Handler<typeof routes.inboundMail> = async (c) => {
   }
   const r = await receiveMail(c.env, db, mail, c.get("log"), conn.orgId);
   return c.json({ id: r.id, kind: r.kind, match: r.match, messageId: r.messageId ?? null }, 200);
+};
+
+/** A report's file by its signed link: the run it was signed for, until it expires. */
+export const reportFile: Handler<typeof routes.reportFile> = async (c) => {
+  const p = await trackingToken(c, "r", c.req.valid("param").token);
+  const r = await getReport(database(c.env.DB), p.g, p.m);
+  if (!r) {
+    throw badToken();
+  }
+  if ((p.x ?? 0) * 1000 < Date.now() || p.n !== r.generation) {
+    throw new ApiError(
+      "link_expired",
+      p.n !== r.generation
+        ? "This link is for an earlier run of the report; ask for a new one with GET /v1/reports/{id}"
+        : "This link has expired; ask for a new one with GET /v1/reports/{id}",
+    );
+  }
+  return fileOf(c.env.REPORTS, r) as never;
 };

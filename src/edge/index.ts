@@ -9,4 +9,5 @@ export default router()
   .openapi(routes.unsubscribePage, handlers.unsubscribePage)
   .openapi(routes.unsubscribe, handlers.unsubscribe)
   .openapi(routes.inbound, handlers.inbound)
-  .openapi(routes.inboundMail, handlers.inboundMail);
+  .openapi(routes.inboundMail, handlers.inboundMail)
+  .openapi(routes.reportFile, handlers.reportFile);

@@ -158,3 +158,27 @@ export const inbound = createRoute({
     429: failure("Rate limited per connection (`rate_limited`, see `Retry-After`)"),
   },
 });
+
+export const reportFile = createRoute({
+  method: "get",
+  path: "/t/r/{token}",
+  operationId: "downloadReportByLink",
+  tags,
+  summary: "A report's file, by the signed link in report.ready and report emails",
+  description:
+    "No API key: the link is signed for one run of one report and expires (7 days for emails and webhooks, 1 hour for GET /v1/reports/{id}). A link to an earlier run of a scheduled report answers 410.",
+  request: { params: token },
+  responses: {
+    200: {
+      description: "The file, as an attachment",
+      content: {
+        "text/csv": { schema: z.string() },
+        "application/json": { schema: z.string() },
+      },
+    },
+    404: badToken,
+    409: failure("The report is not completed (`report_not_ready`)"),
+    410: failure("The link expired, or is for an earlier run (`link_expired`)"),
+    429: tooMany,
+  },
+});

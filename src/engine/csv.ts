@@ -149,3 +149,29 @@ export function csvToContacts(input: string): CsvContacts {
   }
   return out;
 }
+
+/**
+ * Rows → RFC 4180 CSV lines (CRLF, quoted where needed, each line ending in CRLF), the header
+ * first when asked. Cells starting with = + - @ tab or CR are prefixed with ' so a spreadsheet
+ * never runs them as formulas; numbers and booleans are left as they are.
+ */
+export function csvLines(
+  columns: readonly string[],
+  rows: Record<string, unknown>[],
+  header: boolean,
+): string {
+  if (rows.length === 0 && !header) {
+    return "";
+  }
+  const data = rows.map((r) =>
+    columns.map((c) => {
+      const v = r[c];
+      return v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : v;
+    }),
+  );
+  const text = Papa.unparse(
+    { fields: [...columns], data },
+    { header, escapeFormulae: true, newline: "\r\n", quotes: false },
+  );
+  return text.length > 0 ? `${text}\r\n` : "";
+}

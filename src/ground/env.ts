@@ -12,6 +12,8 @@ export interface Env {
   WEBHOOK_QUEUE: Queue<WebhookJob>;
   EVENT_QUEUE: Queue<EventJob>;
   EMAIL_DLQ: Queue<EmailJob>;
+  /** Generated report files (reports/<org>/<report>/<generation>.<format>). */
+  REPORTS: R2Bucket;
   WEBHOOK_DLQ: Queue<WebhookJob>;
   /** Rate limits (src/http/rate-limit.ts): per key, per org, per IP failing auth, per tracking token, per IP sending bad tokens, per inbound connection. */
   RATE_LIMITER: RateLimit;
@@ -46,6 +48,10 @@ export interface Env {
   ENCRYPTION_KEYS?: string;
   /** One base64 32-byte key (named "default"), accepted when ENCRYPTION_KEYS is not set. */
   ENCRYPTION_KEY?: string;
+  /** Bytes per part of a report's multipart upload: at least (and by default) R2's minimum, 5 MiB. */
+  REPORT_PART_BYTES?: string;
+  /** Rows read per page while building a report (default 1,000). */
+  REPORT_PAGE_ROWS?: string;
   /** Days after which a click token shows an interstitial instead of redirecting (default 365). */
   CLICK_TOKEN_MAX_AGE_DAYS?: string;
 }

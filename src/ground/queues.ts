@@ -74,6 +74,8 @@ export type EventJob =
       at: number;
     }
   | { kind: "import"; importId: string; chunk: number }
+  /** Build the next part of a report's file (a run is a generation: older jobs stop). */
+  | { kind: "report"; reportId: string; generation: number }
   | { kind: "system"; events: SystemEvent[] }
   /** Tracked events accepted by POST /v1/events(/batch), to fan out (at most 100 ids). */
   | { kind: "fanout"; eventIds: string[] };

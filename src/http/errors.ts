@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   reentry_not_allowed: 409,
   idempotency_key_in_use: 409,
   workflow_has_active_enrollments: 409,
+  report_not_ready: 409,
+  link_expired: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,

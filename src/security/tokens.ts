@@ -6,10 +6,10 @@ import type { Env } from "../ground/env";
 import { ConfigurationError } from "./config";
 import { base64url, fromBase64url, hex, timingSafeEqual, utf8 } from "./encoding";
 
-export type TokenKind = "o" | "c" | "u";
+export type TokenKind = "o" | "c" | "u" | "r";
 
 export interface TokenPayload {
-  /** o = open pixel, c = click, u = unsubscribe */
+  /** o = open pixel, c = click, u = unsubscribe, r = report download (m: the report id) */
   k: TokenKind;
   /** org id */
   g: string;
@@ -21,6 +21,9 @@ export interface TokenPayload {
   l?: number;
   /** destination (click) */
   u?: string;
+  /** report download: the run (generation) it is for, and when it expires (seconds) */
+  n?: number;
+  x?: number;
   /** issued at, seconds since the epoch (tokens made before it was added have none) */
   t?: number;
 }

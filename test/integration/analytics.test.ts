@@ -6,9 +6,11 @@ import { DOMParser } from "@xmldom/xmldom";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { readRollups } from "../../src/db/metrics";
+import { runWatchdog } from "../../src/delivery/watchdog";
 import { recordFacts } from "../../src/domain/metrics";
-import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { settle } from "../helpers/enrollments";
+import { captureQueue } from "../helpers/queues";
 
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -362,5 +364,247 @@ describe("GET /v1/analytics/charts and /funnel", () => {
     expect(f.steps[2].entered).toBe(t.variants.b ?? 0);
     expect(f.steps[1].endedHere.completed + f.steps[2].endedHere.completed).toBe(6);
     expect(f.steps[1].medianSecondsFromPrevious).toBe(t.variants.a ? 0 : null);
+  });
+});
+
+/** Seeded message ids: 16 characters of the org's id (unique per org), then the row number. */
+const prefixOf = (orgId: string) => orgId.slice(-16);
+const seededId = (orgId: string, n: number) =>
+  `msg_${prefixOf(orgId)}${String(n).padStart(10, "0")}`;
+
+/** Inserts `n` messages for the org straight into D1 (an export's rows, without sending them). */
+async function seedMessages(
+  orgId: string,
+  n: number,
+  subject: (i: number) => string,
+  padding = "",
+) {
+  const now = Date.now();
+  await env.DB.prepare(
+    `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?)
+     INSERT OR IGNORE INTO messages (id, org_id, effect_key, contact_id, to_address, subject, status, opens, clicks,
+       machine_opens, machine_clicks, unsubscribed, created_at)
+     SELECT 'msg_' || ? || printf('%010d', n), ?, ? || n, 'con_x', 'r' || n || '@x.co', 's' || n || ?, 'sent', n % 3, 0, 0, 0, 0, ?
+     FROM seq`,
+  )
+    .bind(n, prefixOf(orgId), orgId, `${orgId}:`, padding, now)
+    .run();
+  await env.DB.prepare("UPDATE messages SET subject = ? WHERE org_id = ? AND id = ?")
+    .bind(subject(7), orgId, seededId(orgId, 7))
+    .run();
+}
+
+const reportDone = (key: string, id: string) =>
+  poll(
+    async () => (await call("GET", `/v1/reports/${id}`, { key })).json,
+    (r) => r.status === "completed" || r.status === "failed",
+    60_000,
+  );
+
+describe("reports", () => {
+  it("builds a 20,000-row export in pages and parts, and it downloads intact and formula-safe", async () => {
+    const { key, orgId } = await newOrg();
+    const injection = '=HYPERLINK("https://evil.test","click")';
+    // Rows of ~760 bytes: 20,000 of them make three parts of 5 MiB (R2's minimum), a job each.
+    await seedMessages(orgId, 20_000, () => injection, ` ${"x".repeat(600)}`);
+    {
+      const created = await call("POST", "/v1/reports", {
+        key,
+        body: { type: "messages_export", format: "csv" },
+      });
+      expect(created.status).toBe(202);
+      expect(created.json).toMatchObject({ status: "queued", generation: 1, download: null });
+      const r = await reportDone(key, created.json.id);
+      expect(r).toMatchObject({ status: "completed", rows: 20_000, pages: 21, error: null });
+      expect(r.bytes).toBeGreaterThan(2 * 5 * 1024 * 1024); // three parts, three jobs
+
+      const file = await call("GET", `/v1/reports/${r.id}/download`, { key });
+      expect(file.status).toBe(200);
+      expect(file.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+      expect(file.headers.get("content-disposition")).toBe(
+        `attachment; filename="messages_export-${r.id}.csv"`,
+      );
+      expect(new TextEncoder().encode(file.text).length).toBe(r.bytes);
+      const lines = file.text.split("\r\n");
+      expect(lines.at(-1)).toBe(""); // every line ends in CRLF
+      expect(lines[0]).toBe(
+        "id,workflowId,stepId,enrollmentId,contactId,to,subject,status,provider,connectionId,opens,clicks,machineOpens,machineClicks,unsubscribed,error,createdAt,sentAt,deliveredAt,firstOpenedAt,firstClickedAt,repliedAt",
+      );
+      const rows = lines.slice(1, -1);
+      expect(rows).toHaveLength(20_000);
+      expect(new Set(rows.map((l) => l.split(",")[0])).size).toBe(20_000); // none twice, none lost
+      expect(
+        rows[0].startsWith(
+          `${seededId(orgId, 1)},,,,con_x,r1@x.co,s1 ${"x".repeat(600)},sent,,,1,0,0,0,false,`,
+        ),
+      ).toBe(true);
+      expect(rows[6]).toContain(`,"'=HYPERLINK(""https://evil.test"",""click"")",sent,`);
+      expect(rows.at(-1)?.startsWith(`${seededId(orgId, 20_000)},`)).toBe(true);
+    }
+  });
+
+  it("writes JSON, reports workflow performance from the rollups, and refuses bad input", async () => {
+    const j = await journey();
+    const json = (
+      await call("POST", "/v1/reports", {
+        key: j.key,
+        body: { type: "enrollments_export", format: "json", params: { workflowId: j.workflowId } },
+      })
+    ).json;
+    const perf = (
+      await call("POST", "/v1/reports", {
+        key: j.key,
+        body: { type: "workflow_performance", params: { lastDays: 7, timezone: "UTC" } },
+      })
+    ).json;
+    const done = await reportDone(j.key, json.id);
+    expect(done.rows).toBe(6);
+    const items = JSON.parse(
+      (await call("GET", `/v1/reports/${json.id}/download`, { key: j.key })).text,
+    );
+    expect(items.map((e: { id: string }) => e.id).sort()).toEqual(
+      j.enrollments.map((e) => e.id).sort(),
+    );
+    expect(items[0]).toMatchObject({ workflowId: j.workflowId, status: "completed" });
+
+    const p = await reportDone(j.key, perf.id);
+    expect(p.rows).toBe(1);
+    const csv = (await call("GET", `/v1/reports/${perf.id}/download`, { key: j.key })).text.split(
+      "\r\n",
+    );
+    const header = csv[0].split(",");
+    const row = Object.fromEntries(csv[1].split(",").map((v, i) => [header[i], v]));
+    const m = (
+      await call(
+        "GET",
+        `/v1/analytics/metrics?groupBy=workflow&timezone=UTC&from=${row.from}&to=${row.to}`,
+        {
+          key: j.key,
+        },
+      )
+    ).json.series.find((s: { key: string }) => s.key === j.workflowId).totals;
+    expect(row).toMatchObject({
+      workflowId: j.workflowId,
+      workflowName: "Flow",
+      enrolled: String(m.enrolled),
+      sent: String(m.sent),
+      uniqueOpened: String(m.uniqueOpened),
+      openRate: String(m.openRate),
+    });
+
+    const bad = (body: unknown) => call("POST", "/v1/reports", { key: j.key, body });
+    expectError(await bad({ type: "everything" }), 422, "validation_failed");
+    expectError(
+      await bad({ type: "messages_export", params: { status: "lost" } }),
+      422,
+      "validation_failed",
+    );
+    expectError(
+      await bad({ type: "contacts_export", params: { from: "2026-13-01" } }),
+      422,
+      "validation_failed",
+    );
+    expectError(
+      await bad({ type: "messages_export", params: { lastDays: 3, from: "2026-11-01" } }),
+      422,
+      "validation_failed",
+    );
+    expectError(
+      await bad({ type: "messages_export", params: { workflowId: "wf_nope" } }),
+      404,
+      "not_found",
+    );
+    const other = await newOrg();
+    expectError(await call("GET", `/v1/reports/${json.id}`, { key: other.key }), 404, "not_found");
+    expectError(
+      await call("GET", `/v1/reports/${json.id}/download`, { key: other.key }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await call("DELETE", `/v1/reports/${json.id}`, { key: other.key }),
+      404,
+      "not_found",
+    );
+  });
+
+  it("re-runs on its schedule at a cron tick: report.ready, an emailed link, the old link 410", async () => {
+    const { key, orgId } = await newOrg();
+    await seedMessages(orgId, 30, (i) => `s${i}`);
+    const created = (await call("POST", "/v1/reports", { key, body: { type: "messages_export" } }))
+      .json;
+    const first = await reportDone(key, created.id);
+    expect(first.download.url).toMatch(/^https:\/\/nudge\.test\/t\/r\//);
+    const firstLink = first.download.url.replace("https://nudge.test", "");
+    expect((await call("GET", firstLink)).text.split("\r\n")).toHaveLength(32);
+
+    expect(
+      (
+        await call("POST", `/v1/reports/${created.id}/schedule`, {
+          key,
+          body: { cron: "0 8 * * MON", timezone: "UTC", emails: ["revops@acme.test"] },
+        })
+      ).json.schedule,
+    ).toMatchObject({ cron: "0 8 * * MON", timezone: "UTC", emails: ["revops@acme.test"] });
+    expectError(
+      await call("POST", `/v1/reports/${created.id}/schedule`, {
+        key,
+        body: { cron: "every monday" },
+      }),
+      422,
+      "validation_failed",
+    );
+    const scheduled = (await call("GET", `/v1/reports/${created.id}`, { key })).json;
+    const nextRunAt = Date.parse(scheduled.schedule.nextRunAt);
+    expect(new Date(nextRunAt).getUTCDay()).toBe(1);
+    expect(new Date(nextRunAt).getUTCHours()).toBe(8);
+
+    // The tick after its time: a second run, announced.
+    await seedMessages(orgId, 40, (i) => `s${i}`); // ten more rows (ids 31..40)
+    const published = captureQueue<{
+      kind: string;
+      event?: { type: string; data: Record<string, unknown> };
+    }>("WEBHOOK_QUEUE", (b) => b.kind === "publish" && b.event?.type === "report.ready");
+    await call("POST", "/v1/webhooks", {
+      key,
+      body: { url: "https://hooks.acme.test/nudge", events: ["report.ready"] },
+    });
+    try {
+      await runWatchdog(env, testLog, nextRunAt + 1_000);
+      const second = await reportDone(key, created.id);
+      expect(second).toMatchObject({ generation: 2, rows: 40, status: "completed" });
+      expect(Date.parse(second.schedule.nextRunAt)).toBe(nextRunAt + 7 * 86_400_000);
+      await poll(
+        async () => published.captured.length,
+        (n) => n === 1,
+      );
+      expect(published.captured[0].event?.data).toMatchObject({
+        reportId: created.id,
+        generation: 2,
+        rows: 40,
+      });
+    } finally {
+      published.restore();
+    }
+    const mail = await poll(
+      async () => (await call("GET", "/v1/outbox?to=revops%40acme.test", { key })).json.data,
+      (d: { text: string }[]) => d.length === 1,
+    );
+    const emailed = /https:\/\/nudge\.test(\/t\/r\/\S+)/.exec(mail[0].text)?.[1] as string;
+    const file = await call("GET", emailed);
+    expect(file.status).toBe(200);
+    expect(file.text.split("\r\n")).toHaveLength(42);
+    expectError(await call("GET", firstLink), 410, "link_expired");
+    expectError(await call("GET", `${emailed}x`), 404, "not_found");
+
+    // Unscheduled, deleted: the row and every file are gone.
+    expect(
+      (await call("DELETE", `/v1/reports/${created.id}/schedule`, { key })).json.schedule,
+    ).toBeNull();
+    expect((await call("DELETE", `/v1/reports/${created.id}`, { key })).status).toBe(204);
+    expectError(await call("GET", `/v1/reports/${created.id}`, { key }), 404, "not_found");
+    expect((await env.REPORTS.list({ prefix: `reports/${orgId}/${created.id}/` })).objects).toEqual(
+      [],
+    );
   });
 });

@@ -44,6 +44,10 @@ const bodyOf = (name: string, op: Operation) =>
  */
 const FULL_ONLY = new Set([
   "PATCH /v1/account",
+  "POST /v1/reports",
+  "DELETE /v1/reports/{id}",
+  "POST /v1/reports/{id}/schedule",
+  "DELETE /v1/reports/{id}/schedule",
   "POST /v1/api-keys",
   "GET /v1/api-keys",
   "GET /v1/api-keys/usage",
@@ -127,6 +131,9 @@ beforeAll(async () => {
   ).json;
   const apiKey = (await call("POST", "/v1/api-keys", { key: a.key, body: { name: "second" } }))
     .json;
+  const report = (
+    await call("POST", "/v1/reports", { key: a.key, body: { type: "contacts_export" } })
+  ).json;
   const [outbox] = await poll(
     async () => (await call("GET", "/v1/outbox", { key: a.key })).json.data,
     (d) => d.length === 1,
@@ -142,6 +149,7 @@ beforeAll(async () => {
       connections: connection.id,
       imports: imp.id,
       "api-keys": apiKey.id,
+      reports: report.id,
       messages: outbox.messageId,
       outbox: outbox.id,
       stepId: "s1",

@@ -2,7 +2,7 @@
 
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddWorkflowStepData, AddWorkflowStepErrors, AddWorkflowStepResponses, AddWorkflowTransitionData, AddWorkflowTransitionErrors, AddWorkflowTransitionResponses, BulkEnrollData, BulkEnrollErrors, BulkEnrollResponses, CancelEnrollmentData, CancelEnrollmentErrors, CancelEnrollmentResponses, CancelWorkflowEnrollmentsData, CancelWorkflowEnrollmentsErrors, CancelWorkflowEnrollmentsResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateConnectionData, CreateConnectionErrors, CreateConnectionResponses, CreateEnrollmentData, CreateEnrollmentErrors, CreateEnrollmentResponses, CreateImportData, CreateImportErrors, CreateImportResponses, CreateOrgData, CreateOrgErrors, CreateOrgResponses, CreateTemplateData, CreateTemplateErrors, CreateTemplateResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, CreateWorkflowData, CreateWorkflowErrors, CreateWorkflowResponses, DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteEnrollmentData, DeleteEnrollmentErrors, DeleteEnrollmentResponses, DeleteTemplateData, DeleteTemplateErrors, DeleteTemplateResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DeleteWorkflowData, DeleteWorkflowErrors, DeleteWorkflowResponses, DeleteWorkflowStepData, DeleteWorkflowStepErrors, DeleteWorkflowStepResponses, DeleteWorkflowTransitionData, DeleteWorkflowTransitionErrors, DeleteWorkflowTransitionResponses, EraseContactData, EraseContactErrors, EraseContactResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetAnalyticsChartData, GetAnalyticsChartErrors, GetAnalyticsChartResponses, GetAnalyticsFunnelData, GetAnalyticsFunnelErrors, GetAnalyticsFunnelResponses, GetAnalyticsMetricsData, GetAnalyticsMetricsErrors, GetAnalyticsMetricsResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetApiKeyUsageData, GetApiKeyUsageErrors, GetApiKeyUsageResponses, GetConnectionData, GetConnectionErrors, GetConnectionResponses, GetContactData, GetContactErrors, GetContactResponses, GetEnrollmentData, GetEnrollmentErrors, GetEnrollmentResponses, GetHealthData, GetHealthResponses, GetHealthV1Data, GetHealthV1Responses, GetImportData, GetImportErrors, GetImportResponses, GetLlmsTxtData, GetLlmsTxtResponses, GetMessageData, GetMessageErrors, GetMessageResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetOpenApiDocumentV1Data, GetOpenApiDocumentV1Responses, GetOutboxEmailData, GetOutboxEmailErrors, GetOutboxEmailResponses, GetReferenceMarkdownData, GetReferenceMarkdownResponses, GetSkillsBriefData, GetSkillsBriefResponses, GetSkillsBriefV1Data, GetSkillsBriefV1Responses, GetTemplateData, GetTemplateErrors, GetTemplateResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GetWorkflowData, GetWorkflowErrors, GetWorkflowResponses, GetWorkflowStatsData, GetWorkflowStatsErrors, GetWorkflowStatsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListConnectionsData, ListConnectionsErrors, ListConnectionsResponses, ListContactEnrollmentsData, ListContactEnrollmentsErrors, ListContactEnrollmentsResponses, ListContactEventsData, ListContactEventsErrors, ListContactEventsResponses, ListContactsData, ListContactsErrors, ListContactsResponses, ListEnrollmentLogsData, ListEnrollmentLogsErrors, ListEnrollmentLogsResponses, ListEnrollmentsData, ListEnrollmentsErrors, ListEnrollmentsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListOutboxData, ListOutboxErrors, ListOutboxResponses, ListStepTypesData, ListStepTypesErrors, ListStepTypesResponses, ListTemplatesData, ListTemplatesErrors, ListTemplatesResponses, ListUnmatchedMailData, ListUnmatchedMailErrors, ListUnmatchedMailResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEventTypesData, ListWebhookEventTypesErrors, ListWebhookEventTypesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, ListWorkflowEnrollmentsData, ListWorkflowEnrollmentsErrors, ListWorkflowEnrollmentsResponses, ListWorkflowsData, ListWorkflowsErrors, ListWorkflowsResponses, ListWorkflowVersionsData, ListWorkflowVersionsErrors, ListWorkflowVersionsResponses, PreviewTemplateData, PreviewTemplateErrors, PreviewTemplateResponses, ReceiveProviderMailData, ReceiveProviderMailErrors, ReceiveProviderMailResponses, ReceiveProviderWebhookData, ReceiveProviderWebhookErrors, ReceiveProviderWebhookResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SetOrgQuotasData, SetOrgQuotasErrors, SetOrgQuotasResponses, ShowReferenceData, ShowReferenceResponses, ShowUnsubscribePageData, ShowUnsubscribePageErrors, ShowUnsubscribePageResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, TestWorkflowData, TestWorkflowErrors, TestWorkflowResponses, TrackClickData, TrackClickErrors, TrackClickResponses, TrackEventData, TrackEventErrors, TrackEventResponses, TrackEventsData, TrackEventsErrors, TrackEventsResponses, TrackOpenData, TrackOpenErrors, TrackOpenResponses, UnsubscribeOneClickData, UnsubscribeOneClickErrors, UnsubscribeOneClickResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateConnectionData, UpdateConnectionErrors, UpdateConnectionResponses, UpdateContactData, UpdateContactErrors, UpdateContactResponses, UpdateTemplateData, UpdateTemplateErrors, UpdateTemplateResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpdateWorkflowData, UpdateWorkflowErrors, UpdateWorkflowResponses, UpdateWorkflowStepData, UpdateWorkflowStepErrors, UpdateWorkflowStepResponses, UpsertContactData, UpsertContactErrors, UpsertContactResponses } from './types.gen';
+import type { AddWorkflowStepData, AddWorkflowStepErrors, AddWorkflowStepResponses, AddWorkflowTransitionData, AddWorkflowTransitionErrors, AddWorkflowTransitionResponses, BulkEnrollData, BulkEnrollErrors, BulkEnrollResponses, CancelEnrollmentData, CancelEnrollmentErrors, CancelEnrollmentResponses, CancelWorkflowEnrollmentsData, CancelWorkflowEnrollmentsErrors, CancelWorkflowEnrollmentsResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateConnectionData, CreateConnectionErrors, CreateConnectionResponses, CreateEnrollmentData, CreateEnrollmentErrors, CreateEnrollmentResponses, CreateImportData, CreateImportErrors, CreateImportResponses, CreateOrgData, CreateOrgErrors, CreateOrgResponses, CreateReportData, CreateReportErrors, CreateReportResponses, CreateTemplateData, CreateTemplateErrors, CreateTemplateResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, CreateWorkflowData, CreateWorkflowErrors, CreateWorkflowResponses, DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteEnrollmentData, DeleteEnrollmentErrors, DeleteEnrollmentResponses, DeleteReportData, DeleteReportErrors, DeleteReportResponses, DeleteTemplateData, DeleteTemplateErrors, DeleteTemplateResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DeleteWorkflowData, DeleteWorkflowErrors, DeleteWorkflowResponses, DeleteWorkflowStepData, DeleteWorkflowStepErrors, DeleteWorkflowStepResponses, DeleteWorkflowTransitionData, DeleteWorkflowTransitionErrors, DeleteWorkflowTransitionResponses, DownloadReportByLinkData, DownloadReportByLinkErrors, DownloadReportByLinkResponses, DownloadReportData, DownloadReportErrors, DownloadReportResponses, EraseContactData, EraseContactErrors, EraseContactResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetAnalyticsChartData, GetAnalyticsChartErrors, GetAnalyticsChartResponses, GetAnalyticsFunnelData, GetAnalyticsFunnelErrors, GetAnalyticsFunnelResponses, GetAnalyticsMetricsData, GetAnalyticsMetricsErrors, GetAnalyticsMetricsResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetApiKeyUsageData, GetApiKeyUsageErrors, GetApiKeyUsageResponses, GetConnectionData, GetConnectionErrors, GetConnectionResponses, GetContactData, GetContactErrors, GetContactResponses, GetEnrollmentData, GetEnrollmentErrors, GetEnrollmentResponses, GetHealthData, GetHealthResponses, GetHealthV1Data, GetHealthV1Responses, GetImportData, GetImportErrors, GetImportResponses, GetLlmsTxtData, GetLlmsTxtResponses, GetMessageData, GetMessageErrors, GetMessageResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetOpenApiDocumentV1Data, GetOpenApiDocumentV1Responses, GetOutboxEmailData, GetOutboxEmailErrors, GetOutboxEmailResponses, GetReferenceMarkdownData, GetReferenceMarkdownResponses, GetReportData, GetReportErrors, GetReportResponses, GetSkillsBriefData, GetSkillsBriefResponses, GetSkillsBriefV1Data, GetSkillsBriefV1Responses, GetTemplateData, GetTemplateErrors, GetTemplateResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GetWorkflowData, GetWorkflowErrors, GetWorkflowResponses, GetWorkflowStatsData, GetWorkflowStatsErrors, GetWorkflowStatsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListConnectionsData, ListConnectionsErrors, ListConnectionsResponses, ListContactEnrollmentsData, ListContactEnrollmentsErrors, ListContactEnrollmentsResponses, ListContactEventsData, ListContactEventsErrors, ListContactEventsResponses, ListContactsData, ListContactsErrors, ListContactsResponses, ListEnrollmentLogsData, ListEnrollmentLogsErrors, ListEnrollmentLogsResponses, ListEnrollmentsData, ListEnrollmentsErrors, ListEnrollmentsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListOutboxData, ListOutboxErrors, ListOutboxResponses, ListReportsData, ListReportsErrors, ListReportsResponses, ListStepTypesData, ListStepTypesErrors, ListStepTypesResponses, ListTemplatesData, ListTemplatesErrors, ListTemplatesResponses, ListUnmatchedMailData, ListUnmatchedMailErrors, ListUnmatchedMailResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEventTypesData, ListWebhookEventTypesErrors, ListWebhookEventTypesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, ListWorkflowEnrollmentsData, ListWorkflowEnrollmentsErrors, ListWorkflowEnrollmentsResponses, ListWorkflowsData, ListWorkflowsErrors, ListWorkflowsResponses, ListWorkflowVersionsData, ListWorkflowVersionsErrors, ListWorkflowVersionsResponses, PreviewTemplateData, PreviewTemplateErrors, PreviewTemplateResponses, ReceiveProviderMailData, ReceiveProviderMailErrors, ReceiveProviderMailResponses, ReceiveProviderWebhookData, ReceiveProviderWebhookErrors, ReceiveProviderWebhookResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, ScheduleReportData, ScheduleReportErrors, ScheduleReportResponses, SetOrgQuotasData, SetOrgQuotasErrors, SetOrgQuotasResponses, ShowReferenceData, ShowReferenceResponses, ShowUnsubscribePageData, ShowUnsubscribePageErrors, ShowUnsubscribePageResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, TestWorkflowData, TestWorkflowErrors, TestWorkflowResponses, TrackClickData, TrackClickErrors, TrackClickResponses, TrackEventData, TrackEventErrors, TrackEventResponses, TrackEventsData, TrackEventsErrors, TrackEventsResponses, TrackOpenData, TrackOpenErrors, TrackOpenResponses, UnscheduleReportData, UnscheduleReportErrors, UnscheduleReportResponses, UnsubscribeOneClickData, UnsubscribeOneClickErrors, UnsubscribeOneClickResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateConnectionData, UpdateConnectionErrors, UpdateConnectionResponses, UpdateContactData, UpdateContactErrors, UpdateContactResponses, UpdateTemplateData, UpdateTemplateErrors, UpdateTemplateResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpdateWorkflowData, UpdateWorkflowErrors, UpdateWorkflowResponses, UpdateWorkflowStepData, UpdateWorkflowStepErrors, UpdateWorkflowStepResponses, UpsertContactData, UpsertContactErrors, UpsertContactResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -102,6 +102,13 @@ export const receiveProviderWebhook = <ThrowOnError extends boolean = false>(opt
  * Postmark's inbound stream (JSON, the connection's `webhookUsername`/`webhookPassword` as Basic auth), SendGrid Inbound Parse (multipart, parsed or raw; Basic credentials in the Parse URL matching `inboundUsername`/`inboundPassword`), Mailgun routes (form, signed with `webhookSigningKey`; parsed or `body-mime`). The mail is matched to its message and classified exactly as the email() handler does (human reply, automatic reply, bounce notification, unmatched). Bodies over 1 MiB answer 413: have the provider drop attachments.
  */
 export const receiveProviderMail = <ThrowOnError extends boolean = false>(options: Options<ReceiveProviderMailData, ThrowOnError>): RequestResult<ReceiveProviderMailResponses, ReceiveProviderMailErrors, ThrowOnError> => (options.client ?? client).post<ReceiveProviderMailResponses, ReceiveProviderMailErrors, ThrowOnError>({ url: '/inbound/{provider}/{connectionId}/mail', ...options });
+
+/**
+ * A report's file, by the signed link in report.ready and report emails
+ *
+ * No API key: the link is signed for one run of one report and expires (7 days for emails and webhooks, 1 hour for GET /v1/reports/{id}). A link to an earlier run of a scheduled report answers 410.
+ */
+export const downloadReportByLink = <ThrowOnError extends boolean = false>(options: Options<DownloadReportByLinkData, ThrowOnError>): RequestResult<DownloadReportByLinkResponses, DownloadReportByLinkErrors, ThrowOnError> => (options.client ?? client).get<DownloadReportByLinkResponses, DownloadReportByLinkErrors, ThrowOnError>({ url: '/t/r/{token}', ...options });
 
 /**
  * Create an org and its first API key (ADMIN_TOKEN)
@@ -1024,6 +1031,109 @@ export const getAnalyticsFunnel = <ThrowOnError extends boolean = false>(options
         }],
     url: '/v1/analytics/funnel',
     ...options
+});
+
+/**
+ * List reports, newest first
+ */
+export const listReports = <ThrowOnError extends boolean = false>(options?: Options<ListReportsData, ThrowOnError>): RequestResult<ListReportsResponses, ListReportsErrors, ThrowOnError> => (options?.client ?? client).get<ListReportsResponses, ListReportsErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/reports',
+    ...options
+});
+
+/**
+ * Generate a report (CSV or JSON), in the background
+ *
+ * 202 with the report `queued`; it moves to `running` and `completed` (or `failed`) as a queue consumer writes it to storage in pages — an export of a million rows never sits in memory. CSV is RFC 4180, UTF-8 with a header row; cells starting with = + - @ tab or CR are prefixed with ' (formula injection). JSON is an array of objects. `report.ready` is published to webhooks when it completes.
+ */
+export const createReport = <ThrowOnError extends boolean = false>(options: Options<CreateReportData, ThrowOnError>): RequestResult<CreateReportResponses, CreateReportErrors, ThrowOnError> => (options.client ?? client).post<CreateReportResponses, CreateReportErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/reports',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a report and its file
+ */
+export const deleteReport = <ThrowOnError extends boolean = false>(options: Options<DeleteReportData, ThrowOnError>): RequestResult<DeleteReportResponses, DeleteReportErrors, ThrowOnError> => (options.client ?? client).delete<DeleteReportResponses, DeleteReportErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/reports/{id}',
+    ...options
+});
+
+/**
+ * Get a report's status, size, and a signed download link
+ */
+export const getReport = <ThrowOnError extends boolean = false>(options: Options<GetReportData, ThrowOnError>): RequestResult<GetReportResponses, GetReportErrors, ThrowOnError> => (options.client ?? client).get<GetReportResponses, GetReportErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/reports/{id}',
+    ...options
+});
+
+/**
+ * Stream a completed report's file
+ */
+export const downloadReport = <ThrowOnError extends boolean = false>(options: Options<DownloadReportData, ThrowOnError>): RequestResult<DownloadReportResponses, DownloadReportErrors, ThrowOnError> => (options.client ?? client).get<DownloadReportResponses, DownloadReportErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/reports/{id}/download',
+    ...options
+});
+
+/**
+ * Stop re-generating a report
+ */
+export const unscheduleReport = <ThrowOnError extends boolean = false>(options: Options<UnscheduleReportData, ThrowOnError>): RequestResult<UnscheduleReportResponses, UnscheduleReportErrors, ThrowOnError> => (options.client ?? client).delete<UnscheduleReportResponses, UnscheduleReportErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/reports/{id}/schedule',
+    ...options
+});
+
+/**
+ * Re-generate a report on a cron schedule
+ *
+ * Each run re-generates the report in place (its `generation` goes up; the previous file is replaced when the new one completes), publishes `report.ready`, and emails a download link to `emails`. Runs are driven by the Worker's cron trigger (every minute), so a run starts within a minute of its time. Give `params.lastDays` for a rolling period.
+ */
+export const scheduleReport = <ThrowOnError extends boolean = false>(options: Options<ScheduleReportData, ThrowOnError>): RequestResult<ScheduleReportResponses, ScheduleReportErrors, ThrowOnError> => (options.client ?? client).post<ScheduleReportResponses, ScheduleReportErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/reports/{id}/schedule',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**

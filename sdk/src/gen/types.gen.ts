@@ -889,6 +889,92 @@ export type Funnel = {
     }>;
 };
 
+export type Report = {
+    id: string;
+    type: 'workflow_performance' | 'deliverability' | 'enrollments_export' | 'messages_export' | 'contacts_export';
+    format: 'csv' | 'json';
+    params: {
+        [key: string]: unknown;
+    };
+    status: 'queued' | 'running' | 'completed' | 'failed';
+    /**
+     * The run: 1, then one more per scheduled re-run
+     */
+    generation: number;
+    rows: number | null;
+    bytes: number | null;
+    /**
+     * Pages of rows read to build it
+     */
+    pages: number | null;
+    error: string | null;
+    schedule: {
+        cron: string;
+        timezone: string;
+        emails: Array<string>;
+        nextRunAt: string | null;
+    } | null;
+    /**
+     * When completed (single reads only): a signed link to the file that needs no API key, valid one hour. GET /v1/reports/{id}/download streams it with the key.
+     */
+    download: {
+        url: string;
+        expiresAt: string;
+    } | null;
+    createdAt: string;
+    startedAt: string | null;
+    completedAt: string | null;
+    updatedAt: string;
+};
+
+export type ReportInput = {
+    /**
+     * `workflow_performance` (a row per workflow: counts and rates over the period), `deliverability` (a row per connection and day), `enrollments_export`, `messages_export`, `contacts_export` (a row per record; no period: everything)
+     */
+    type: 'workflow_performance' | 'deliverability' | 'enrollments_export' | 'messages_export' | 'contacts_export';
+    format?: 'csv' | 'json';
+    params?: ReportParams;
+};
+
+export type ReportParams = {
+    /**
+     * First day (YYYY-MM-DD), inclusive
+     */
+    from?: string;
+    /**
+     * Last day (YYYY-MM-DD), inclusive
+     */
+    to?: string;
+    /**
+     * Instead of from/to: the last N days up to the day the report runs (for schedules)
+     */
+    lastDays?: number;
+    /**
+     * The zone days are in (default: the org's reporting zone). Rollup reports (workflow_performance, deliverability) accept UTC or the reporting zone.
+     */
+    timezone?: string;
+    workflowId?: string;
+    /**
+     * enrollments_export: an enrollment status; messages_export: a message status; contacts_export: subscribed | unsubscribed
+     */
+    status?: string;
+};
+
+export type ReportSchedule = {
+    /**
+     * Five fields: minute hour day-of-month month day-of-week
+     */
+    cron: string;
+    /**
+     * The zone the expression is read in (default: the org's reporting zone)
+     */
+    timezone?: string;
+    /**
+     * Addresses that get a download link (valid 7 days) after each run
+     */
+    emails?: Array<string>;
+};
+
 export type WebhookWithSecret = Webhook & {
     /**
      * whsec_..., shown only here
@@ -1324,6 +1410,45 @@ export type ReceiveProviderMailResponses = {
 };
 
 export type ReceiveProviderMailResponse = ReceiveProviderMailResponses[keyof ReceiveProviderMailResponses];
+
+export type DownloadReportByLinkData = {
+    body?: never;
+    path: {
+        token: string;
+    };
+    query?: never;
+    url: '/t/r/{token}';
+};
+
+export type DownloadReportByLinkErrors = {
+    /**
+     * Unknown, altered or foreign token (`not_found`)
+     */
+    404: Error;
+    /**
+     * The report is not completed (`report_not_ready`)
+     */
+    409: Error;
+    /**
+     * The link expired, or is for an earlier run (`link_expired`)
+     */
+    410: Error;
+    /**
+     * Rate limited (`rate_limited`, see `Retry-After`): 600 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)
+     */
+    429: Error;
+};
+
+export type DownloadReportByLinkError = DownloadReportByLinkErrors[keyof DownloadReportByLinkErrors];
+
+export type DownloadReportByLinkResponses = {
+    /**
+     * The file, as an attachment
+     */
+    200: string;
+};
+
+export type DownloadReportByLinkResponse = DownloadReportByLinkResponses[keyof DownloadReportByLinkResponses];
 
 export type CreateOrgData = {
     /**
@@ -5274,6 +5399,427 @@ export type GetAnalyticsFunnelResponses = {
 };
 
 export type GetAnalyticsFunnelResponse = GetAnalyticsFunnelResponses[keyof GetAnalyticsFunnelResponses];
+
+export type ListReportsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        cursor?: string;
+    };
+    url: '/v1/reports';
+};
+
+export type ListReportsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ListReportsError = ListReportsErrors[keyof ListReportsErrors];
+
+export type ListReportsResponses = {
+    /**
+     * Reports
+     */
+    200: {
+        data: Array<Report>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListReportsResponse = ListReportsResponses[keyof ListReportsResponses];
+
+export type CreateReportData = {
+    /**
+     * JSON body
+     */
+    body: ReportInput;
+    path?: never;
+    query?: never;
+    url: '/v1/reports';
+};
+
+export type CreateReportErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type CreateReportError = CreateReportErrors[keyof CreateReportErrors];
+
+export type CreateReportResponses = {
+    /**
+     * Queued
+     */
+    202: Report;
+};
+
+export type CreateReportResponse = CreateReportResponses[keyof CreateReportResponses];
+
+export type DeleteReportData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/reports/{id}';
+};
+
+export type DeleteReportErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type DeleteReportError = DeleteReportErrors[keyof DeleteReportErrors];
+
+export type DeleteReportResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type DeleteReportResponse = DeleteReportResponses[keyof DeleteReportResponses];
+
+export type GetReportData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/reports/{id}';
+};
+
+export type GetReportErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetReportError = GetReportErrors[keyof GetReportErrors];
+
+export type GetReportResponses = {
+    /**
+     * The report
+     */
+    200: Report;
+};
+
+export type GetReportResponse = GetReportResponses[keyof GetReportResponses];
+
+export type DownloadReportData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/reports/{id}/download';
+};
+
+export type DownloadReportErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type DownloadReportError = DownloadReportErrors[keyof DownloadReportErrors];
+
+export type DownloadReportResponses = {
+    /**
+     * The file (text/csv or application/json), as an attachment
+     */
+    200: string;
+};
+
+export type DownloadReportResponse = DownloadReportResponses[keyof DownloadReportResponses];
+
+export type UnscheduleReportData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/reports/{id}/schedule';
+};
+
+export type UnscheduleReportErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type UnscheduleReportError = UnscheduleReportErrors[keyof UnscheduleReportErrors];
+
+export type UnscheduleReportResponses = {
+    /**
+     * The report, unscheduled
+     */
+    200: Report;
+};
+
+export type UnscheduleReportResponse = UnscheduleReportResponses[keyof UnscheduleReportResponses];
+
+export type ScheduleReportData = {
+    /**
+     * JSON body
+     */
+    body: ReportSchedule;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/reports/{id}/schedule';
+};
+
+export type ScheduleReportErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ScheduleReportError = ScheduleReportErrors[keyof ScheduleReportErrors];
+
+export type ScheduleReportResponses = {
+    /**
+     * The report with its schedule
+     */
+    200: Report;
+};
+
+export type ScheduleReportResponse = ScheduleReportResponses[keyof ScheduleReportResponses];
 
 export type ListWebhookEventTypesData = {
     body?: never;

@@ -17,6 +17,8 @@ contract: \`GET /openapi-v1.json\` (every operation has an \`operationId\`). Int
 | stop a sequence on a reply or a conversion | \`exitOn: ["replied"]\` on the workflow + track that event |
 | react to what happens | \`POST /v1/webhooks\` (pushed, signed) rather than polling lists |
 | poll instead | \`GET /v1/enrollments/{id}\`, \`GET /v1/workflows/{id}/stats\`, \`GET /v1/messages\` |
+| see how it performs over time | \`GET /v1/analytics/metrics\` (counts and rates per day/week/month), \`/funnel\`, \`/charts?format=svg\` |
+| hand data to finance or RevOps | \`POST /v1/reports\` (CSV/JSON export), \`POST /v1/reports/{id}/schedule\` for a weekly one |
 
 
 ## Auth
@@ -98,6 +100,21 @@ OpenAPI document. A tool error carries the API's error code and message.
   \`plainText: true\` sends text only.
 - Editing a live workflow creates a new version; running enrollments keep the version they started on.
 - Pausing a workflow holds enrollments at their next step; activating resumes them.
+
+## Analytics and reports
+- \`GET /v1/analytics/metrics?from=&to=&interval=day|week|month&groupBy=workflow|step|channel|connection|category|variant&workflowId=&metrics=sent,uniqueOpened,openRate\`
+  → \`{series: [{key, label, points: [{t, values}], totals}], totals}\`. Days are in the org's reporting zone
+  (\`PATCH /v1/account {reportingTimezone}\`) or \`timezone=UTC\`. Counts are kept as they happen (never recounted
+  from messages); rates: \`openRate\` = uniqueOpened ÷ (sent − bounced), \`clickRate\`, \`replyRate\` = replied ÷ sent,
+  \`bounceRate\` = bounced ÷ sent, \`conversionRate\` = converted ÷ enrolled (per variant ÷ assigned); null when
+  the denominator is 0.
+- Goals: a workflow's \`goal: {event: "purchased", withinDays: 14}\` counts \`converted\` per enrollment and A/B variant.
+- \`GET /v1/analytics/charts?...&format=svg\` — an accessible SVG chart to embed; \`GET /v1/analytics/funnel?workflowId=\`
+  — per step: entered, drop-off, conversion, median time from the previous step.
+- \`POST /v1/reports {type: workflow_performance|deliverability|enrollments_export|messages_export|contacts_export,
+  format: csv|json, params: {from, to | lastDays, workflowId, status}}\` → 202 \`queued\`; poll \`GET /v1/reports/{id}\`
+  until \`completed\` (it carries a signed \`download.url\`), or \`GET /v1/reports/{id}/download\` with the key.
+  \`POST /v1/reports/{id}/schedule {cron: "0 8 * * MON", timezone, emails}\` re-runs it; \`report.ready\` webhooks.
 
 ## Step types (\`GET /v1/workflows/step-types\` has each config's JSON Schema)
 send_email, delay, wait_for_event, condition (outcomes true/false), split (A/B by weight, deterministic),

@@ -1,0 +1,61 @@
+// Who sends an org's email: the connection named, else the org's default connection, else the
+// built-in outbox — with the connection's credentials decrypted.
+import type { Db } from "../db/client";
+import { type ConnectionRow, getConnection, getConnectionByKey } from "../db/connections";
+import type { Env } from "../ground/env";
+import { errorText } from "../ground/log";
+import { OUTBOX, providerOf } from "../providers";
+import type { Credentials, Provider } from "../providers/provider";
+import { ConfigurationError } from "../security/config";
+import { decrypt } from "../security/credentials";
+import type { Sender } from "./compose";
+
+/** A connection that cannot send (missing, unknown provider, unreadable credentials): retrying will not help. */
+export class SenderUnavailable extends Error {}
+
+/** The connection named, else the org's default, else the outbox, with its credentials. */
+export async function loadSender(
+  env: Env,
+  db: Db,
+  orgId: string,
+  connectionId?: string,
+): Promise<{ provider: Provider; credentials: Credentials } & Sender> {
+  const conn: ConnectionRow | undefined = connectionId
+    ? await getConnection(db, orgId, connectionId)
+    : await getConnectionByKey(db, orgId, "default");
+  if (connectionId && !conn) {
+    throw new SenderUnavailable(`Connection ${connectionId} does not exist`);
+  }
+  if (!conn) {
+    return { provider: OUTBOX, credentials: {}, from: null, replyDomain: env.REPLY_DOMAIN ?? null };
+  }
+  const provider = providerOf(conn.provider);
+  if (!provider) {
+    throw new SenderUnavailable(`Unknown provider ${conn.provider}`);
+  }
+  return {
+    provider,
+    credentials: await readCredentials(env, conn),
+    from: conn.from,
+    replyDomain: conn.replyDomain ?? env.REPLY_DOMAIN ?? null,
+  };
+}
+
+async function readCredentials(env: Env, conn: ConnectionRow): Promise<Credentials> {
+  try {
+    return JSON.parse(
+      await decrypt(env, conn.credentials, {
+        orgId: conn.orgId,
+        table: "connections",
+        rowId: conn.id,
+      }),
+    ) as Credentials;
+  } catch (err) {
+    if (err instanceof ConfigurationError) {
+      throw err;
+    }
+    throw new SenderUnavailable(
+      `The credentials of connection ${conn.id} cannot be read (${errorText(err)}); save them again`,
+    );
+  }
+}
