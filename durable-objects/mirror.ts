@@ -9,10 +9,12 @@
 // last effects are confirmed (usually within a second), or at the first redelivery check if
 // they are not, then showing how many are still pending — so D1 never shows an enrollment
 // completed while its work is unaccounted for.
+
+import { sql } from "drizzle-orm";
 import type { Db } from "../src/db/client";
 import { type StepCounts, writeMirror } from "../src/db/enrollments";
 import { summaryOf } from "../src/domain/enrollments";
-import { type Fact, factBatch } from "../src/domain/metrics";
+import { type Fact, guardedBatch } from "../src/domain/metrics";
 import { gapBucket } from "../src/engine/metrics";
 import type { EnrollmentState, LogLine } from "../src/engine/types";
 
@@ -30,10 +32,10 @@ interface Pending {
   /** update_contact merges not yet written to D1. */
   contactData: Record<string, unknown>;
   /**
-   * Analytics facts not yet in D1, with ids given when noted: a write that failed after D1
-   * applied it is retried with the same ids, which D1 ignores (see src/domain/metrics.ts).
+   * Analytics facts not yet in D1. Each keeps the seq of the first write that carried it: a
+   * retry after a write D1 applied (but whose answer was lost) adds nothing.
    */
-  facts?: Fact[];
+  facts?: (Fact & { seq?: number })[];
   /** Facts noted so far (the next fact's id). */
   factSeq?: number;
   /** `enrolled` and the ending are counted once. */
@@ -73,6 +75,29 @@ export class Mirror {
       counts: legacy?.pendingCounts ?? {},
       contactData: legacy?.pendingContactData ?? {},
     };
+  }
+
+  /**
+   * The rollup statements of pending facts, a pair per seq they were first written with, each
+   * adding only while the enrollment's D1 row has not reached that seq (they run before the
+   * summary update of the same batch).
+   */
+  private async factStatements(db: Db, id: string, facts: (Fact & { seq: number })[]) {
+    const bySeq = new Map<number, Fact[]>();
+    for (const { seq, ...f } of facts) {
+      bySeq.set(seq, [...(bySeq.get(seq) ?? []), f]);
+    }
+    const out = [];
+    for (const [seq, group] of bySeq) {
+      out.push(
+        ...(await guardedBatch(
+          db,
+          group,
+          sql`(select seq from enrollments where id = ${id}) < ${seq}`,
+        )),
+      );
+    }
+    return out;
   }
 
   /** update_contact merges the object has made and D1 does not hold yet. */
@@ -194,7 +219,9 @@ export class Mirror {
   ): Promise<void> {
     const p = this.pending();
     const seq = p.seq + 1;
-    const facts = p.facts ?? [];
+    // Facts first written now carry this seq for good: a retry of a write that D1 applied after
+    // all finds the enrollment's seq at or past it, and adds nothing.
+    const facts = (p.facts ?? []).map((f) => ({ ...f, seq: f.seq ?? seq }));
     this.kv.put(KEY, {
       ...p,
       seq,
@@ -222,7 +249,7 @@ export class Mirror {
         },
         Object.values(p.counts),
         merge,
-        await factBatch(db, facts),
+        await this.factStatements(db, state.id, facts),
       );
     } catch (err) {
       // Put back what was not written, under anything newer.

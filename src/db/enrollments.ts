@@ -236,11 +236,12 @@ export async function writeMirror(
   m: Mirror,
   steps: StepCounts[],
   contactMerge: { orgId: string; contactId: string; data: Record<string, unknown> } | null,
-  /** Analytics facts of the same runs (src/db/metrics.ts factStatements). */
+  /** Analytics of the same runs, guarded by the seq: they run before the summary update. */
   facts: Parameters<Db["batch"]>[0][number][] = [],
 ) {
   const { id, seq, ...fields } = m;
   const stmts: Parameters<typeof db.batch>[0][number][] = [
+    ...facts,
     db
       .update(enrollments)
       .set({ ...fields, seq })
@@ -278,7 +279,6 @@ export async function writeMirror(
         ),
     );
   }
-  stmts.push(...facts);
   const results = await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
   // Rows D1 reports as written by this batch (for the engine's per-pass metrics line).
   return results.reduce(

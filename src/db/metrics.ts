@@ -1,5 +1,6 @@
 // Metric facts and their daily rollups (see metricFacts/metricRollups in schema.ts).
 import { and, eq, gte, inArray, lt, lte, type SQL, sql } from "drizzle-orm";
+import { isStepLevel, STEP_LEVEL_METRICS } from "../engine/metrics";
 import type { Db } from "./client";
 import { metricFacts, metricRollups, metricTotals, orgs } from "./schema";
 
@@ -16,6 +17,10 @@ export const GROUP_COLUMNS = {
   variant: metricRollups.variant,
 } as const;
 export type GroupBy = keyof typeof GROUP_COLUMNS;
+
+const NOT_STEP_LEVEL = sql.raw(
+  `metric not in (${STEP_LEVEL_METRICS.map((m) => `'${m}'`).join(", ")}) and metric not like 'gap.%'`,
+);
 
 const F = (k: keyof FactRow) => sql.raw(`json_extract(value, '$.${k}')`);
 
@@ -46,45 +51,127 @@ export function factStatements(db: Db, facts: FactRow[], batch: string): BatchIt
       ) where true`,
     )
     .onConflictDoUpdate({
-      target: [
-        metricRollups.orgId,
-        metricRollups.zone,
-        metricRollups.day,
-        metricRollups.workflowId,
-        metricRollups.stepId,
-        metricRollups.channel,
-        metricRollups.connectionId,
-        metricRollups.category,
-        metricRollups.variant,
-        metricRollups.metric,
-      ],
+      target: ROLLUP_KEY,
       set: { value: sql`${metricRollups.value} + excluded.value` },
     });
   const totals = db
     .insert(metricTotals)
     .select(
       sql`select * from (
-        select org_id, 'UTC', workflow_id, metric, day_utc, sum(value) from metric_facts where batch = ${batch} group by org_id, workflow_id, metric, day_utc
+        select org_id, 'UTC', workflow_id, metric, day_utc, sum(value) from metric_facts where batch = ${batch} and ${NOT_STEP_LEVEL} group by org_id, workflow_id, metric, day_utc
         union all
-        select org_id, 'UTC', '*', metric, day_utc, sum(value) from metric_facts where batch = ${batch} group by org_id, metric, day_utc
+        select org_id, 'UTC', '*', metric, day_utc, sum(value) from metric_facts where batch = ${batch} and ${NOT_STEP_LEVEL} group by org_id, metric, day_utc
         union all
-        select org_id, zone, workflow_id, metric, day_local, sum(value) from metric_facts where batch = ${batch} and zone <> 'UTC' group by org_id, zone, workflow_id, metric, day_local
+        select org_id, zone, workflow_id, metric, day_local, sum(value) from metric_facts where batch = ${batch} and zone <> 'UTC' and ${NOT_STEP_LEVEL} group by org_id, zone, workflow_id, metric, day_local
         union all
-        select org_id, zone, '*', metric, day_local, sum(value) from metric_facts where batch = ${batch} and zone <> 'UTC' group by org_id, zone, metric, day_local
+        select org_id, zone, '*', metric, day_local, sum(value) from metric_facts where batch = ${batch} and zone <> 'UTC' and ${NOT_STEP_LEVEL} group by org_id, zone, metric, day_local
       ) where true`,
     )
     .onConflictDoUpdate({
-      target: [
-        metricTotals.orgId,
-        metricTotals.zone,
-        metricTotals.workflowId,
-        metricTotals.metric,
-        metricTotals.day,
-      ],
+      target: TOTALS_KEY,
       set: { value: sql`${metricTotals.value} + excluded.value` },
     });
   return [insert, rollup, totals];
 }
+
+/**
+ * Rollup and totals statements for facts whose write is guarded by `guard` (a SQL condition,
+ * evaluated when the batch runs) instead of by fact ids: the enrollment mirror's, guarded by
+ * its seq. Rows are summed here and travel as one JSON parameter each.
+ */
+export function guardedStatements(db: Db, facts: FactRow[], guard: SQL): BatchItem[] {
+  if (facts.length === 0) {
+    return [];
+  }
+  const rollups = new Map<string, Record<string, string | number>>();
+  const totals = new Map<string, Record<string, string | number>>();
+  const add = (
+    into: Map<string, Record<string, string | number>>,
+    row: Record<string, string | number>,
+  ) => {
+    const { value, ...key } = row;
+    const k = JSON.stringify(key);
+    const cur = into.get(k);
+    if (cur) {
+      cur.value = Number(cur.value) + Number(value);
+    } else {
+      into.set(k, { ...row });
+    }
+  };
+  for (const f of facts) {
+    const zones: [string, string][] = [["UTC", f.dayUtc]];
+    if (f.zone !== "UTC") {
+      zones.push([f.zone, f.dayLocal]);
+    }
+    for (const [zone, day] of zones) {
+      const { orgId, workflowId, stepId, channel, connectionId, category, variant, metric, value } =
+        f;
+      add(rollups, {
+        orgId,
+        zone,
+        day,
+        workflowId,
+        stepId,
+        channel,
+        connectionId,
+        category,
+        variant,
+        metric,
+        value,
+      });
+      if (!isStepLevel(metric)) {
+        add(totals, { orgId, zone, workflowId, metric, day, value });
+        add(totals, { orgId, zone, workflowId: "*", metric, day, value });
+      }
+    }
+  }
+  const J = (k: string) => sql.raw(`json_extract(value, '$.${k}')`);
+  const out: BatchItem[] = [
+    db
+      .insert(metricRollups)
+      .select(
+        sql`select ${J("orgId")}, ${J("zone")}, ${J("day")}, ${J("workflowId")}, ${J("stepId")}, ${J("channel")}, ${J("connectionId")}, ${J("category")}, ${J("variant")}, ${J("metric")}, ${J("value")} from json_each(${JSON.stringify([...rollups.values()])}) where ${guard}`,
+      )
+      .onConflictDoUpdate({
+        target: ROLLUP_KEY,
+        set: { value: sql`${metricRollups.value} + excluded.value` },
+      }),
+  ];
+  if (totals.size > 0) {
+    out.push(
+      db
+        .insert(metricTotals)
+        .select(
+          sql`select ${J("orgId")}, ${J("zone")}, ${J("workflowId")}, ${J("metric")}, ${J("day")}, ${J("value")} from json_each(${JSON.stringify([...totals.values()])}) where ${guard}`,
+        )
+        .onConflictDoUpdate({
+          target: TOTALS_KEY,
+          set: { value: sql`${metricTotals.value} + excluded.value` },
+        }),
+    );
+  }
+  return out;
+}
+
+const ROLLUP_KEY = [
+  metricRollups.orgId,
+  metricRollups.zone,
+  metricRollups.day,
+  metricRollups.workflowId,
+  metricRollups.stepId,
+  metricRollups.channel,
+  metricRollups.connectionId,
+  metricRollups.category,
+  metricRollups.variant,
+  metricRollups.metric,
+];
+const TOTALS_KEY = [
+  metricTotals.orgId,
+  metricTotals.zone,
+  metricTotals.workflowId,
+  metricTotals.metric,
+  metricTotals.day,
+];
 
 export async function writeFacts(db: Db, facts: FactRow[], batch: string) {
   const stmts = factStatements(db, facts, batch);

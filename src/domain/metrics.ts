@@ -1,11 +1,21 @@
 // Counting what happens, for analytics. Where a fact happens (a consumer settling a message, the
-// edge's engagement batch, an enrollment's mirror write, the event fan-out finding a goal), it
-// is recorded as a fact with an id derived from what happened: `msg_…:sent`, `<edge hit id>:h`,
-// `enr_…:enrolled`. A fact whose id is stored already is ignored, so a retried write never
-// counts twice; the daily rollups add only the facts a write inserted (src/db/metrics.ts).
+// edge's engagement batch, the event fan-out finding a goal), it is recorded as a fact with an
+// id derived from what happened: `msg_…:sent`, `<edge hit id>:h`, `enr_…:converted`. A fact
+// whose id is stored already is ignored, so a retried write never counts twice; the daily
+// rollups add only the facts a write inserted (src/db/metrics.ts). An enrollment's own facts
+// (enrolled, steps, its end) ride in its mirror write instead, guarded by the write's seq —
+// no fact rows, the same exactness (durable-objects/mirror.ts).
+
+import type { SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { MessageRow } from "../db/messages";
-import { type FactRow, factStatements, reportingZone, writeFacts } from "../db/metrics";
+import {
+  type FactRow,
+  factStatements,
+  guardedStatements,
+  reportingZone,
+  writeFacts,
+} from "../db/metrics";
 import { dayKey } from "../engine/metrics";
 import { newId } from "../ground/ids";
 
@@ -76,6 +86,14 @@ export async function factRows(db: Db, facts: Fact[]): Promise<FactRow[]> {
 /** Statements to put in the batch that makes the facts true (atomic with them). */
 export async function factBatch(db: Db, facts: Fact[]) {
   return factStatements(db, await factRows(db, facts), newId("fb"));
+}
+
+/**
+ * Statements adding facts whose exactly-once is kept by `guard` rather than by stored fact ids
+ * (the enrollment mirror: its write's seq, see durable-objects/mirror.ts).
+ */
+export async function guardedBatch(db: Db, facts: Fact[], guard: SQL) {
+  return guardedStatements(db, await factRows(db, facts), guard);
 }
 
 /** Records facts on their own (callers whose state change is already durable and retried). */

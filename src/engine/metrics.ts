@@ -35,6 +35,11 @@ export const COUNTS = {
 export type CountName = keyof typeof COUNTS;
 export const COUNT_NAMES = Object.keys(COUNTS) as CountName[];
 
+/** Metrics about steps (and the funnel's gaps): kept per step only, never in the totals. */
+export const STEP_LEVEL_METRICS = ["stepEntered", "stepCompleted", "stepFailed"] as const;
+export const isStepLevel = (metric: string) =>
+  (STEP_LEVEL_METRICS as readonly string[]).includes(metric) || metric.startsWith("gap.");
+
 /** Rates, from the counts of the same period and group; null when the denominator is 0. */
 export const RATES = {
   openRate: {
@@ -79,8 +84,8 @@ export const RATES = {
   },
   conversionRate: {
     of: ["converted", "enrolled", "assigned"],
-    doc: "converted ÷ enrolled; grouped by variant: converted ÷ assigned",
-    compute: (v: Values) => ratio(v.converted, v.assigned > 0 ? v.assigned : v.enrolled),
+    doc: "converted ÷ enrolled; grouped by variant (enrollments get theirs after enrolling): converted ÷ assigned",
+    compute: (v: Values) => ratio(v.converted, v.enrolled > 0 ? v.enrolled : v.assigned),
   },
 } as const satisfies Record<
   string,

@@ -3,13 +3,13 @@
 
 import { env } from "cloudflare:workers";
 import { DOMParser } from "@xmldom/xmldom";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
 import { readRollups } from "../../src/db/metrics";
 import { runWatchdog } from "../../src/delivery/watchdog";
 import { recordFacts } from "../../src/domain/metrics";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
-import { settle } from "../helpers/enrollments";
+import { expireWait, settle, stubOf } from "../helpers/enrollments";
 import { captureQueue } from "../helpers/queues";
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -606,5 +606,74 @@ describe("reports", () => {
     expect((await env.REPORTS.list({ prefix: `reports/${orgId}/${created.id}/` })).objects).toEqual(
       [],
     );
+  });
+});
+
+describe("an enrollment's own counts", () => {
+  it("are added once when its mirror write landed but its answer was lost", async () => {
+    const { key } = await newOrg();
+    const w = await activeWorkflow(key, [
+      { id: "a", type: "log", config: { message: "a" } },
+      { id: "d", type: "delay", config: { amount: 1, unit: "days" } },
+      { id: "b", type: "log", config: { message: "b" } },
+    ]);
+    const e = (
+      await call("POST", "/v1/enrollments", {
+        key,
+        body: { workflowId: w.id, contact: { email: `lost-${crypto.randomUUID()}@x.co` } },
+      })
+    ).json;
+    await poll(
+      async () => (await call("GET", `/v1/enrollments/${e.id}`, { key })).json.status,
+      (s) => s === "waiting",
+    );
+    // The next mirror write (the one carrying step b and the end) lands in D1, then "fails".
+    const real = env.DB.batch.bind(env.DB);
+    let lost = 0;
+    const spy = vi.spyOn(env.DB, "batch").mockImplementation(async (stmts) => {
+      const result = await real(stmts);
+      const sqlOf = (s: unknown) => String((s as { statement?: string }).statement ?? "");
+      if (
+        lost === 0 &&
+        stmts.some((s) => sqlOf(s).includes("metric_rollups")) &&
+        stmts.some((s) => sqlOf(s).startsWith('update "enrollments"'))
+      ) {
+        lost++;
+        throw new Error("D1 answer lost");
+      }
+      return result;
+    });
+    try {
+      await expect(expireWait(e.id)).rejects.toThrow("D1 answer lost");
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lost).toBe(1);
+    // The object writes its mirror again (as its alarm's retry or the watchdog's poke would).
+    expect(await stubOf(e.id).poke()).toBe("finished");
+    const m = await poll(
+      async () =>
+        (
+          await call(
+            "GET",
+            `/v1/analytics/metrics?workflowId=${w.id}&groupBy=step&metrics=stepEntered,stepCompleted,completed&timezone=UTC`,
+            { key },
+          )
+        ).json,
+      (r) => r.series.some((s: { key: string }) => s.key === "b"),
+    );
+    const byStep = Object.fromEntries(
+      m.series.map((s: { key: string; totals: Record<string, number> }) => [s.key, s.totals]),
+    );
+    expect(byStep.b).toEqual({ stepEntered: 1, stepCompleted: 1, completed: 1 });
+    expect(byStep.a).toEqual({ stepEntered: 1, stepCompleted: 1, completed: 0 });
+    const totals = (
+      await call(
+        "GET",
+        `/v1/analytics/metrics?workflowId=${w.id}&metrics=enrolled,completed&timezone=UTC`,
+        { key },
+      )
+    ).json.totals;
+    expect(totals).toEqual({ enrolled: 1, completed: 1 });
   });
 });
