@@ -1,7 +1,8 @@
 // The D1 mirror of an enrollment: the summary that list queries, funnels and the watchdog need
 // (status, current step, wait, next run, effects not yet confirmed), written with a growing
-// seq so that a late, stale write never wins. Step counters and update_contact merges ride in
-// the same batch; what a failed write did not carry is kept for the next one.
+// seq so that a late, stale write never wins. Step counters, analytics counts and
+// update_contact merges ride in the same batch; what a failed write did not carry is kept for
+// the next one.
 //
 // Coalesced: a run that leaves the enrollment running, or waiting on a timer due within
 // MIRROR_DEFER_MS, writes nothing — the next run's write carries it. Waiting for an event, a
@@ -12,10 +13,10 @@
 
 import { sql } from "drizzle-orm";
 import type { Db } from "../src/db/client";
-import { type StepCounts, writeMirror } from "../src/db/enrollments";
+import { writeMirror } from "../src/db/enrollments";
 import { summaryOf } from "../src/domain/enrollments";
-import { type Fact, guardedBatch } from "../src/domain/metrics";
-import { gapBucket } from "../src/engine/metrics";
+import { type EnrollmentFact, enrollmentCountStatements } from "../src/domain/metrics";
+import { gapBucket, type StepFact } from "../src/engine/metrics";
 import type { EnrollmentState, LogLine } from "../src/engine/types";
 
 /** A wait this short is not worth a D1 write: the run after it writes. */
@@ -27,17 +28,16 @@ interface Pending {
   effects?: number;
   /** A run's state that no write has carried yet. */
   dirty?: boolean;
-  /** Logs whose step counters are not yet in D1. */
-  counts: Record<string, StepCounts>;
+  /**
+   * What the runs counted (steps entered, completed, failed, ended; enrolled, the end, a
+   * variant) and no write has carried into D1. Each keeps the seq of the first write that
+   * carried it: a retry after a write D1 applied (but whose answer was lost) adds nothing.
+   */
+  facts?: (EnrollmentFact & { seq?: number })[];
+  /** Step counters noted by objects older than `facts` (converted at their next write). */
+  counts?: Record<string, { entered: number; completed: number; failed: number }>;
   /** update_contact merges not yet written to D1. */
   contactData: Record<string, unknown>;
-  /**
-   * Analytics facts not yet in D1. Each keeps the seq of the first write that carried it: a
-   * retry after a write D1 applied (but whose answer was lost) adds nothing.
-   */
-  facts?: (Fact & { seq?: number })[];
-  /** Facts noted so far (the next fact's id). */
-  factSeq?: number;
   /** `enrolled` and the ending are counted once. */
   counted?: { enrolled?: boolean; ended?: boolean };
   /** When the last step was entered (the funnel's time between steps). */
@@ -47,11 +47,6 @@ interface Pending {
 }
 
 const KEY = "mirror";
-
-function countsFor(counts: Record<string, StepCounts>, stepId: string): StepCounts {
-  counts[stepId] ??= { stepId, entered: 0, completed: 0, failed: 0 };
-  return counts[stepId];
-}
 
 export class Mirror {
   constructor(
@@ -67,7 +62,7 @@ export class Mirror {
     // Objects started before the mirror kept its own key held these in "meta".
     const legacy = this.kv.get<{
       seq?: number;
-      pendingCounts?: Record<string, StepCounts>;
+      pendingCounts?: Pending["counts"];
       pendingContactData?: Record<string, unknown>;
     }>("meta");
     return {
@@ -77,37 +72,14 @@ export class Mirror {
     };
   }
 
-  /**
-   * The rollup statements of pending facts, a pair per seq they were first written with, each
-   * adding only while the enrollment's D1 row has not reached that seq (they run before the
-   * summary update of the same batch).
-   */
-  private async factStatements(db: Db, id: string, facts: (Fact & { seq: number })[]) {
-    const bySeq = new Map<number, Fact[]>();
-    for (const { seq, ...f } of facts) {
-      bySeq.set(seq, [...(bySeq.get(seq) ?? []), f]);
-    }
-    const out = [];
-    for (const [seq, group] of bySeq) {
-      out.push(
-        ...(await guardedBatch(
-          db,
-          group,
-          sql`(select seq from enrollments where id = ${id}) < ${seq}`,
-        )),
-      );
-    }
-    return out;
-  }
-
   /** update_contact merges the object has made and D1 does not hold yet. */
   unwrittenContactData(): Record<string, unknown> {
     return this.pending().contactData;
   }
 
   /**
-   * Counts a run's log lines and keeps its contact merges, for the next write; notes the
-   * analytics facts of the run (`started`: the enrollment's first run).
+   * Counts a run's log lines and its end, and keeps its contact merges, for the next write
+   * (`started`: the enrollment's first run).
    */
   note(
     state: EnrollmentState,
@@ -120,61 +92,77 @@ export class Mirror {
     p.facts ??= [];
     p.counted ??= {};
     const { facts, counted } = p;
-    const fact = (metric: string, at: number, extra: Partial<Fact> = {}, id?: string) => {
-      p.factSeq = (p.factSeq ?? 0) + 1;
-      facts.push({
-        id: id ?? `${state.id}:${p.factSeq}`,
-        orgId: state.orgId,
-        workflowId: state.workflowId,
-        variant: p.variant ?? null,
-        metric,
-        at,
-        ...extra,
-      });
-    };
+    const step = (stepId: string, at: number, s: StepFact) => facts.push({ at, stepId, step: s });
     const now = logs.at(-1)?.at ?? Date.now();
     if (started && !counted.enrolled) {
       counted.enrolled = true;
-      fact("enrolled", logs[0]?.at ?? now, {}, `${state.id}:enrolled`);
+      facts.push({ at: logs[0]?.at ?? now, metric: "enrolled" });
     }
     for (const l of logs) {
       if (!l.stepId || !l.stepType) {
         continue;
       }
-      const c = countsFor(p.counts, l.stepId);
-      const step = { stepId: l.stepId };
       if (l.status === "started") {
-        c.entered++;
-        fact("stepEntered", l.at, step);
+        step(l.stepId, l.at, { kind: "entered" });
         if (p.lastEnteredAt !== undefined) {
-          fact(`gap.${gapBucket(l.at - p.lastEnteredAt)}`, l.at, step);
+          step(l.stepId, l.at, { kind: "gap", bucket: gapBucket(l.at - p.lastEnteredAt) });
         }
         p.lastEnteredAt = l.at;
       } else if (l.status === "completed" || l.status === "skipped") {
-        c.completed++;
-        fact("stepCompleted", l.at, step);
+        step(l.stepId, l.at, { kind: "completed" });
         if (l.stepType === "split" && l.outcome && p.variant === undefined) {
           p.variant = l.outcome;
-          fact("assigned", l.at, { ...step, variant: l.outcome });
+          facts.push({ at: l.at, metric: "assigned", variant: l.outcome });
         }
       } else if (l.status === "failed") {
-        c.failed++;
-        fact("stepFailed", l.at, step);
+        step(l.stepId, l.at, { kind: "failed" });
       }
     }
     const finished = !(state.status === "running" || state.status === "waiting");
     if (finished && !counted.ended) {
       counted.ended = true;
-      // Endings are counted at the step they happened on (the funnel's drop-off).
       const at = state.completedAt ?? now;
-      const where = { stepId: state.currentStepId };
-      fact(state.status, at, where, `${state.id}:${state.status}`);
-      if (state.exitReason) {
-        fact("exited", at, where, `${state.id}:exited`);
-        fact(`exited.${state.exitReason}`, at, where, `${state.id}:exited.reason`);
+      const variant = p.variant ?? null;
+      facts.push({ at, metric: state.status, variant });
+      // An exit: an exit step, an exitOn event, a reply, a cancellation's reason — not the end of the steps.
+      const exited = state.exitReason !== null && state.exitReason !== "completed";
+      if (exited) {
+        facts.push(
+          { at, metric: "exited", variant },
+          { at, metric: `exited.${state.exitReason}`, variant },
+        );
+      }
+      // Where it ended, for the funnel's drop-off.
+      if (state.currentStepId) {
+        const how = state.status === "completed" && exited ? "exited" : state.status;
+        step(state.currentStepId, at, { kind: "ended", how });
       }
     }
     this.kv.put(KEY, p);
+  }
+
+  /** The pending counts as statements, a group per seq they were first written with. */
+  private async countStatements(
+    db: Db,
+    state: EnrollmentState,
+    facts: (EnrollmentFact & { seq: number })[],
+  ) {
+    const bySeq = new Map<number, EnrollmentFact[]>();
+    for (const { seq, ...f } of facts) {
+      bySeq.set(seq, [...(bySeq.get(seq) ?? []), f]);
+    }
+    const out = [];
+    for (const [seq, group] of bySeq) {
+      out.push(
+        ...(await enrollmentCountStatements(
+          db,
+          state,
+          group,
+          sql`(select seq from enrollments where id = ${state.id}) < ${seq}`,
+        )),
+      );
+    }
+    return out;
   }
 
   /** Writes now, or leaves it to a later run, confirmation or redelivery check. */
@@ -219,9 +207,13 @@ export class Mirror {
   ): Promise<void> {
     const p = this.pending();
     const seq = p.seq + 1;
-    // Facts first written now carry this seq for good: a retry of a write that D1 applied after
-    // all finds the enrollment's seq at or past it, and adds nothing.
-    const facts = (p.facts ?? []).map((f) => ({ ...f, seq: f.seq ?? seq }));
+    // Counts first written now carry this seq for good: a retry of a write that D1 applied
+    // after all finds the enrollment's seq at or past it, and adds nothing.
+    const noted: (EnrollmentFact & { seq?: number })[] = [
+      ...legacyFacts(p.counts),
+      ...(p.facts ?? []),
+    ];
+    const facts = noted.map((f) => ({ ...f, seq: f.seq ?? seq }));
     this.kv.put(KEY, {
       ...p,
       seq,
@@ -239,7 +231,6 @@ export class Mirror {
       const db = this.db();
       await writeMirror(
         db,
-        state.workflowId,
         {
           id: state.id,
           seq,
@@ -247,19 +238,12 @@ export class Mirror {
           ...(p.variant ? { variant: p.variant } : {}),
           updatedAt: Date.now(),
         },
-        Object.values(p.counts),
         merge,
-        await this.factStatements(db, state.id, facts),
+        await this.countStatements(db, state, facts),
       );
     } catch (err) {
-      // Put back what was not written, under anything newer.
+      // Put back what was not written (with the seq it was first written with), under anything newer.
       const cur = this.pending();
-      for (const c of Object.values(p.counts)) {
-        const t = countsFor(cur.counts, c.stepId);
-        t.entered += c.entered;
-        t.completed += c.completed;
-        t.failed += c.failed;
-      }
       cur.contactData = { ...p.contactData, ...cur.contactData };
       cur.facts = [...facts, ...(cur.facts ?? [])];
       cur.effects = p.effects;
@@ -268,4 +252,18 @@ export class Mirror {
       throw err;
     }
   }
+}
+
+/** Step counters of objects from before `facts`, as facts of now. */
+function legacyFacts(counts: Pending["counts"]): EnrollmentFact[] {
+  const now = Date.now();
+  const out: EnrollmentFact[] = [];
+  for (const [stepId, c] of Object.entries(counts ?? {})) {
+    for (const kind of ["entered", "completed", "failed"] as const) {
+      for (let i = 0; i < c[kind]; i++) {
+        out.push({ at: now, stepId, step: { kind } });
+      }
+    }
+  }
+  return out;
 }

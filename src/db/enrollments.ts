@@ -2,7 +2,7 @@
 // enrollment objects write with a growing seq, funnels, and the watchdog's overdue scan.
 import { and, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { type Db, IN_SLICE } from "./client";
-import { ACTIVE_STATUSES, contacts, enrollments, stepStats, webhooks, workflows } from "./schema";
+import { ACTIVE_STATUSES, contacts, enrollments, webhooks, workflows } from "./schema";
 
 export type EnrollmentRow = typeof enrollments.$inferSelect;
 
@@ -198,13 +198,6 @@ export interface Mirror {
   pendingEffects: number;
 }
 
-export interface StepCounts {
-  stepId: string;
-  entered: number;
-  completed: number;
-  failed: number;
-}
-
 /**
  * The contact's data with `data` shallow-merged in, in SQL (the row may have changed since the
  * object read it). Keys go through json_set by quoted path; a key that a path cannot quote (it
@@ -227,41 +220,25 @@ function mergedData(data: Record<string, unknown>) {
 }
 
 /**
- * The mirror write of one alarm, in one batch: the summary (ignored if a newer seq already
- * landed), step counters, and contact data merges from update_contact steps.
+ * The mirror write of one alarm, in one batch: the counts of its runs (step counters and
+ * analytics, each guarded by the seq that first carried it, so they run before the summary),
+ * the summary (ignored if a newer seq already landed), and contact data merges from
+ * update_contact steps.
  */
 export async function writeMirror(
   db: Db,
-  workflowId: string,
   m: Mirror,
-  steps: StepCounts[],
   contactMerge: { orgId: string; contactId: string; data: Record<string, unknown> } | null,
-  /** Analytics of the same runs, guarded by the seq: they run before the summary update. */
-  facts: Parameters<Db["batch"]>[0][number][] = [],
+  counts: Parameters<Db["batch"]>[0][number][] = [],
 ) {
   const { id, seq, ...fields } = m;
   const stmts: Parameters<typeof db.batch>[0][number][] = [
-    ...facts,
+    ...counts,
     db
       .update(enrollments)
       .set({ ...fields, seq })
       .where(and(eq(enrollments.id, id), lt(enrollments.seq, seq))),
   ];
-  for (const s of steps) {
-    stmts.push(
-      db
-        .insert(stepStats)
-        .values({ workflowId, ...s })
-        .onConflictDoUpdate({
-          target: [stepStats.workflowId, stepStats.stepId],
-          set: {
-            entered: sql`${stepStats.entered} + ${s.entered}`,
-            completed: sql`${stepStats.completed} + ${s.completed}`,
-            failed: sql`${stepStats.failed} + ${s.failed}`,
-          },
-        }),
-    );
-  }
   if (contactMerge && Object.keys(contactMerge.data).length > 0) {
     stmts.push(
       db
@@ -286,9 +263,6 @@ export async function writeMirror(
     0,
   );
 }
-
-export const stepStatsFor = (db: Db, workflowId: string) =>
-  db.select().from(stepStats).where(eq(stepStats.workflowId, workflowId)).all();
 
 /** Per current step: active and waiting (nextRunAt in the future) counts. */
 export const funnelRows = (db: Db, workflowId: string, now: number) =>

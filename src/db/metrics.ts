@@ -1,8 +1,7 @@
 // Metric facts and their daily rollups (see metricFacts/metricRollups in schema.ts).
 import { and, eq, gte, inArray, lt, lte, type SQL, sql } from "drizzle-orm";
-import { isStepLevel, STEP_LEVEL_METRICS } from "../engine/metrics";
 import type { Db } from "./client";
-import { metricFacts, metricRollups, metricTotals, orgs } from "./schema";
+import { metricFacts, metricRollups, metricTotals, orgs, stepDaily } from "./schema";
 
 export type FactRow = Omit<typeof metricFacts.$inferSelect, "batch">;
 export type BatchItem = Parameters<Db["batch"]>[0][number];
@@ -17,10 +16,6 @@ export const GROUP_COLUMNS = {
   variant: metricRollups.variant,
 } as const;
 export type GroupBy = keyof typeof GROUP_COLUMNS;
-
-const NOT_STEP_LEVEL = sql.raw(
-  `metric not in (${STEP_LEVEL_METRICS.map((m) => `'${m}'`).join(", ")}) and metric not like 'gap.%'`,
-);
 
 const F = (k: keyof FactRow) => sql.raw(`json_extract(value, '$.${k}')`);
 
@@ -58,13 +53,13 @@ export function factStatements(db: Db, facts: FactRow[], batch: string): BatchIt
     .insert(metricTotals)
     .select(
       sql`select * from (
-        select org_id, 'UTC', workflow_id, metric, day_utc, sum(value) from metric_facts where batch = ${batch} and ${NOT_STEP_LEVEL} group by org_id, workflow_id, metric, day_utc
+        select org_id, 'UTC', workflow_id, metric, day_utc, sum(value) from metric_facts where batch = ${batch} group by org_id, workflow_id, metric, day_utc
         union all
-        select org_id, 'UTC', '*', metric, day_utc, sum(value) from metric_facts where batch = ${batch} and ${NOT_STEP_LEVEL} group by org_id, metric, day_utc
+        select org_id, 'UTC', '*', metric, day_utc, sum(value) from metric_facts where batch = ${batch} group by org_id, metric, day_utc
         union all
-        select org_id, zone, workflow_id, metric, day_local, sum(value) from metric_facts where batch = ${batch} and zone <> 'UTC' and ${NOT_STEP_LEVEL} group by org_id, zone, workflow_id, metric, day_local
+        select org_id, zone, workflow_id, metric, day_local, sum(value) from metric_facts where batch = ${batch} and zone <> 'UTC' group by org_id, zone, workflow_id, metric, day_local
         union all
-        select org_id, zone, '*', metric, day_local, sum(value) from metric_facts where batch = ${batch} and zone <> 'UTC' and ${NOT_STEP_LEVEL} group by org_id, zone, metric, day_local
+        select org_id, zone, '*', metric, day_local, sum(value) from metric_facts where batch = ${batch} and zone <> 'UTC' group by org_id, zone, metric, day_local
       ) where true`,
     )
     .onConflictDoUpdate({
@@ -119,10 +114,8 @@ export function guardedStatements(db: Db, facts: FactRow[], guard: SQL): BatchIt
         metric,
         value,
       });
-      if (!isStepLevel(metric)) {
-        add(totals, { orgId, zone, workflowId, metric, day, value });
-        add(totals, { orgId, zone, workflowId: "*", metric, day, value });
-      }
+      add(totals, { orgId, zone, workflowId, metric, day, value });
+      add(totals, { orgId, zone, workflowId: "*", metric, day, value });
     }
   }
   const J = (k: string) => sql.raw(`json_extract(value, '$.${k}')`);
@@ -137,19 +130,17 @@ export function guardedStatements(db: Db, facts: FactRow[], guard: SQL): BatchIt
         set: { value: sql`${metricRollups.value} + excluded.value` },
       }),
   ];
-  if (totals.size > 0) {
-    out.push(
-      db
-        .insert(metricTotals)
-        .select(
-          sql`select ${J("orgId")}, ${J("zone")}, ${J("workflowId")}, ${J("metric")}, ${J("day")}, ${J("value")} from json_each(${JSON.stringify([...totals.values()])}) where ${guard}`,
-        )
-        .onConflictDoUpdate({
-          target: TOTALS_KEY,
-          set: { value: sql`${metricTotals.value} + excluded.value` },
-        }),
-    );
-  }
+  out.push(
+    db
+      .insert(metricTotals)
+      .select(
+        sql`select ${J("orgId")}, ${J("zone")}, ${J("workflowId")}, ${J("metric")}, ${J("day")}, ${J("value")} from json_each(${JSON.stringify([...totals.values()])}) where ${guard}`,
+      )
+      .onConflictDoUpdate({
+        target: TOTALS_KEY,
+        set: { value: sql`${metricTotals.value} + excluded.value` },
+      }),
+  );
   return out;
 }
 
@@ -272,3 +263,78 @@ export async function pruneFacts(db: Db, before: number, limit = 5_000) {
     .run();
   return Number((r as { meta?: { changes?: number } }).meta?.changes ?? 0);
 }
+
+/** One step's counts for one day in one zone, to add. */
+export interface StepDay {
+  stepId: string;
+  zone: string;
+  day: string;
+  entered: number;
+  completed: number;
+  failed: number;
+  ended: Record<string, number>;
+  gaps: Record<string, number>;
+}
+
+/** `column` (a JSON object of counters) with `add`'s counters added, in SQL. */
+function addCounters(column: SQL, add: Record<string, number>): SQL {
+  const keys = Object.keys(add).filter((k) => /^[\w.]+$/.test(k));
+  if (keys.length === 0) {
+    return column;
+  }
+  const pairs = keys.map(
+    (k) => sql`${`$."${k}"`}, coalesce(json_extract(${column}, ${`$."${k}"`}), 0) + ${add[k]}`,
+  );
+  return sql`json_set(${column}, ${sql.join(pairs, sql`, `)})`;
+}
+
+/** Upserts of a workflow's per-step daily counts, each applied only when `guard` holds. */
+export function stepDayStatements(db: Db, workflowId: string, rows: StepDay[], guard: SQL) {
+  const t = stepDaily;
+  return rows.map((r) =>
+    db
+      .insert(t)
+      .select(
+        sql`select ${workflowId}, ${r.stepId}, ${r.zone}, ${r.day}, ${r.entered}, ${r.completed}, ${r.failed}, ${JSON.stringify(r.ended)}, ${JSON.stringify(r.gaps)} where ${guard}`,
+      )
+      .onConflictDoUpdate({
+        target: [t.workflowId, t.stepId, t.zone, t.day],
+        set: {
+          entered: sql`${t.entered} + excluded.entered`,
+          completed: sql`${t.completed} + excluded.completed`,
+          failed: sql`${t.failed} + excluded.failed`,
+          ended: addCounters(sql`${t.ended}`, r.ended) as unknown as Record<string, number>,
+          gaps: addCounters(sql`${t.gaps}`, r.gaps) as unknown as Record<string, number>,
+        },
+      }),
+  );
+}
+
+/** A workflow's per-step counts over every day (the UTC rows). */
+export const stepTotals = (db: Db, workflowId: string) =>
+  db
+    .select({
+      stepId: stepDaily.stepId,
+      entered: sql<number>`sum(${stepDaily.entered})`.as("entered"),
+      completed: sql<number>`sum(${stepDaily.completed})`.as("completed"),
+      failed: sql<number>`sum(${stepDaily.failed})`.as("failed"),
+    })
+    .from(stepDaily)
+    .where(and(eq(stepDaily.workflowId, workflowId), eq(stepDaily.zone, "UTC")))
+    .groupBy(stepDaily.stepId)
+    .all();
+
+/** A workflow's per-step daily rows in a zone and range of days. */
+export const stepDays = (db: Db, workflowId: string, zone: string, from: string, to: string) =>
+  db
+    .select()
+    .from(stepDaily)
+    .where(
+      and(
+        eq(stepDaily.workflowId, workflowId),
+        eq(stepDaily.zone, zone),
+        gte(stepDaily.day, from),
+        lte(stepDaily.day, to),
+      ),
+    )
+    .all();

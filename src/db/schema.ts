@@ -268,17 +268,26 @@ export const enrollments = sqliteTable(
   ],
 );
 
-/** Per-step counters kept by the enrollment objects in the same batch as their mirror write. */
-export const stepStats = sqliteTable(
-  "step_stats",
+/**
+ * Per step and day (in UTC, and in the org's reporting zone when it differs): steps entered,
+ * completed and failed, the enrollments that ended there (by how), and the histogram of times
+ * from entering the previous step (buckets of src/engine/metrics.ts gapBucket). Kept by the
+ * enrollment objects in their mirror write, guarded by its seq. WITHOUT ROWID (migration 0008).
+ */
+export const stepDaily = sqliteTable(
+  "step_daily",
   {
     workflowId: text("workflow_id").notNull(),
     stepId: text("step_id").notNull(),
+    zone: text("zone").notNull(),
+    day: text("day").notNull(),
     entered: integer("entered").notNull(),
     completed: integer("completed").notNull(),
     failed: integer("failed").notNull(),
+    ended: json<Record<string, number>>("ended").notNull(),
+    gaps: json<Record<string, number>>("gaps").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.workflowId, t.stepId] })],
+  (t) => [primaryKey({ columns: [t.workflowId, t.stepId, t.zone, t.day] })],
 );
 
 export const messages = sqliteTable(

@@ -2,7 +2,7 @@
 // and a workflow's funnel. A read costs one indexed range scan of rollup rows, aggregated in
 // SQL by day, group and metric — a year of one workflow is at most 365 × metrics rows.
 import type { Db } from "../db/client";
-import { type GroupBy, readRollups } from "../db/metrics";
+import { type GroupBy, readRollups, stepDays } from "../db/metrics";
 import { getWorkflow, workflowNames } from "../db/workflows";
 import {
   bucketOf,
@@ -215,33 +215,37 @@ export async function readFunnel(
     throw notFound("Workflow");
   }
   const period = await periodOf(db, orgId, q, now);
-  const rows = await readRollups(db, {
-    orgId,
-    zone: period.zone,
-    from: period.from,
-    to: period.to,
-    workflowId,
-    groupBy: "step",
-    metrics: ["enrolled", "stepEntered", "stepCompleted", "stepFailed", ...ENDINGS, "converted"],
-    prefixes: ["gap."],
-  });
+  const [totals, days] = await Promise.all([
+    readRollups(db, {
+      orgId,
+      zone: period.zone,
+      from: period.from,
+      to: period.to,
+      workflowId,
+      metrics: ["enrolled", "completed", "converted"],
+    }),
+    stepDays(db, workflowId, period.zone, period.from, period.to),
+  ]);
+  const total: Record<string, number> = {};
+  for (const r of totals) {
+    total[r.metric] = (total[r.metric] ?? 0) + r.value;
+  }
   const per = new Map<string, Record<string, number>>();
   const gaps = new Map<string, Map<number, number>>();
-  const total: Record<string, number> = {};
-  for (const r of rows) {
-    const step = r.key ?? "";
-    const v = Number(r.value);
-    total[r.metric] = (total[r.metric] ?? 0) + v;
-    if (r.metric.startsWith("gap.")) {
-      const g = gaps.get(step) ?? new Map<number, number>();
-      const b = Number(r.metric.slice(4));
-      g.set(b, (g.get(b) ?? 0) + v);
-      gaps.set(step, g);
-      continue;
+  for (const d of days) {
+    const c = per.get(d.stepId) ?? {};
+    c.stepEntered = (c.stepEntered ?? 0) + d.entered;
+    c.stepCompleted = (c.stepCompleted ?? 0) + d.completed;
+    c.stepFailed = (c.stepFailed ?? 0) + d.failed;
+    for (const [how, n] of Object.entries(d.ended)) {
+      c[how] = (c[how] ?? 0) + n;
     }
-    const c = per.get(step) ?? {};
-    c[r.metric] = (c[r.metric] ?? 0) + v;
-    per.set(step, c);
+    per.set(d.stepId, c);
+    const g = gaps.get(d.stepId) ?? new Map<number, number>();
+    for (const [b, n] of Object.entries(d.gaps)) {
+      g.set(Number(b), (g.get(Number(b)) ?? 0) + n);
+    }
+    gaps.set(d.stepId, g);
   }
   const enrolled = total.enrolled ?? 0;
   const rate = (n: number, d: number) => (d > 0 ? Math.round((n / d) * 10_000) / 10_000 : null);

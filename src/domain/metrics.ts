@@ -14,9 +14,11 @@ import {
   factStatements,
   guardedStatements,
   reportingZone,
+  type StepDay,
+  stepDayStatements,
   writeFacts,
 } from "../db/metrics";
-import { dayKey } from "../engine/metrics";
+import { dayKey, type StepFact } from "../engine/metrics";
 import { newId } from "../ground/ids";
 
 export interface Fact {
@@ -88,12 +90,64 @@ export async function factBatch(db: Db, facts: Fact[]) {
   return factStatements(db, await factRows(db, facts), newId("fb"));
 }
 
+/** What an enrollment counts of itself: a metric (enrolled, its end, a variant), or a step's. */
+export type EnrollmentFact =
+  | { at: number; metric: string; variant?: string | null }
+  | { at: number; stepId: string; step: StepFact };
+
 /**
- * Statements adding facts whose exactly-once is kept by `guard` rather than by stored fact ids
- * (the enrollment mirror: its write's seq, see durable-objects/mirror.ts).
+ * Statements adding an enrollment's facts, each applied only while `guard` holds (the mirror's
+ * seq, see durable-objects/mirror.ts): its metrics to the rollups and totals, its steps' counts
+ * to step_daily — per day in UTC and, when it differs, in the org's reporting zone.
  */
-export async function guardedBatch(db: Db, facts: Fact[], guard: SQL) {
-  return guardedStatements(db, await factRows(db, facts), guard);
+export async function enrollmentCountStatements(
+  db: Db,
+  e: { orgId: string; workflowId: string },
+  facts: EnrollmentFact[],
+  guard: SQL,
+) {
+  if (facts.length === 0) {
+    return [];
+  }
+  const zone = await zoneOf(db, e.orgId);
+  const metrics: Fact[] = [];
+  const days = new Map<string, StepDay>();
+  for (const f of facts) {
+    if ("metric" in f) {
+      metrics.push({ id: "", orgId: e.orgId, workflowId: e.workflowId, ...f });
+      continue;
+    }
+    for (const z of zone === "UTC" ? ["UTC"] : ["UTC", zone]) {
+      const day = dayKey(f.at, z);
+      const k = `${f.stepId} ${z} ${day}`;
+      let d = days.get(k);
+      if (!d) {
+        d = {
+          stepId: f.stepId,
+          zone: z,
+          day,
+          entered: 0,
+          completed: 0,
+          failed: 0,
+          ended: {},
+          gaps: {},
+        };
+        days.set(k, d);
+      }
+      const s = f.step;
+      if (s.kind === "gap") {
+        d.gaps[s.bucket] = (d.gaps[s.bucket] ?? 0) + 1;
+      } else if (s.kind === "ended") {
+        d.ended[s.how] = (d.ended[s.how] ?? 0) + 1;
+      } else {
+        d[s.kind] += 1;
+      }
+    }
+  }
+  return [
+    ...stepDayStatements(db, e.workflowId, [...days.values()], guard),
+    ...guardedStatements(db, await factRows(db, metrics), guard),
+  ];
 }
 
 /** Records facts on their own (callers whose state change is already durable and retried). */

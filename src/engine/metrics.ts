@@ -11,9 +11,6 @@ export const COUNTS = {
   exited: "Enrollments that ended with an exit reason (exit step, exitOn event, reply, ...)",
   converted: "Enrollments whose contact tracked the workflow's goal event within its window",
   assigned: "Enrollments an A/B split assigned to a variant (groupBy=variant)",
-  stepEntered: "Steps entered",
-  stepCompleted: "Steps completed or skipped",
-  stepFailed: "Steps failed",
   sent: "Emails handed to a provider",
   delivered: "Emails the provider reported delivered (providers with delivery receipts only)",
   bounced: "Emails that bounced",
@@ -35,10 +32,14 @@ export const COUNTS = {
 export type CountName = keyof typeof COUNTS;
 export const COUNT_NAMES = Object.keys(COUNTS) as CountName[];
 
-/** Metrics about steps (and the funnel's gaps): kept per step only, never in the totals. */
-export const STEP_LEVEL_METRICS = ["stepEntered", "stepCompleted", "stepFailed"] as const;
-export const isStepLevel = (metric: string) =>
-  (STEP_LEVEL_METRICS as readonly string[]).includes(metric) || metric.startsWith("gap.");
+/**
+ * What an enrollment notes about its steps (entered, completed, failed, ended there, the time
+ * since the previous step): kept per step and day in step_daily, read by the funnel and stats.
+ */
+export type StepFact =
+  | { kind: "entered" | "completed" | "failed" }
+  | { kind: "gap"; bucket: number }
+  | { kind: "ended"; how: string };
 
 /** Rates, from the counts of the same period and group; null when the denominator is 0. */
 export const RATES = {

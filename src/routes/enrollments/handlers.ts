@@ -7,9 +7,9 @@ import {
   getEnrollment,
   listEnrollments,
   statusTotals,
-  stepStatsFor,
 } from "../../db/enrollments";
 import { emailStatsByStep, messagesOfEnrollment } from "../../db/messages";
+import { stepTotals } from "../../db/metrics";
 import { getWorkflow, type WorkflowRow } from "../../db/workflows";
 import { ContactInput, resolveContact, saveContact, saveContacts } from "../../domain/contacts";
 import {
@@ -341,7 +341,7 @@ export const cancelAll: Handler<typeof routes.cancelAll> = async (c) => {
 export const stats: Handler<typeof routes.stats> = async (c) => {
   const db = database(c.env.DB);
   const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
-  const [counters, email] = await Promise.all([stepStatsFor(db, w.id), emailStatsByStep(db, w.id)]);
+  const [counters, email] = await Promise.all([stepTotals(db, w.id), emailStatsByStep(db, w.id)]);
   const byStep = new Map(counters.map((s) => [s.stepId, s]));
   const emailBy = new Map(email.map((e) => [e.stepId, e]));
   const num = (v: unknown) => Number(v ?? 0);
