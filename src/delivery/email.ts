@@ -16,7 +16,7 @@ import {
 import { CompositionError, composeEmail, type Sender } from "../domain/compose";
 import { confirmEffects, enrollmentStub } from "../domain/enrollments";
 import { recordSystemEvent, recordSystemEvents } from "../domain/history";
-import { factBatch, messageFact } from "../domain/metrics";
+import { type Fact, factBatch, messageFact, recordFacts } from "../domain/metrics";
 import { loadSender, SenderUnavailable } from "../domain/senders";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
@@ -30,6 +30,16 @@ import { type Credentials, type Provider, ProviderError } from "../providers/pro
 export const EMAIL_MAX_ATTEMPTS = 6;
 /** A claim older than this is abandoned (provider calls time out after 15 s), so another attempt may take it. */
 const CLAIM_STALE_MS = 20_000;
+
+/** The fact a settled message was counted as. */
+const SETTLED_FACT: Partial<Record<MessageRow["status"], string>> = {
+  sent: "sent",
+  delivered: "sent",
+  bounced: "sent",
+  complained: "sent",
+  suppressed: "suppressed",
+  failed: "sendFailed",
+};
 
 /** The message row of a job; `claimed`: created already claimed for this attempt. */
 function newMessageRow(job: EmailJob, to: string, now: number, claimed = false): MessageRow {
@@ -166,6 +176,8 @@ export async function deliverEmail(
   prepared?: Prepared,
   /** Collects email.sent events for the batch to record at once; recorded here when absent. */
   sent?: SystemEvent[],
+  /** Collects the batch's analytics facts to record at once; recorded with each update when absent. */
+  facts?: Fact[],
 ): Promise<number | null> {
   const db = database(env.DB);
   const now = Date.now();
@@ -176,18 +188,28 @@ export async function deliverEmail(
     ready = one.prepared[0];
   }
   const { contact, message, fresh } = ready;
+  /** The update of a message's outcome, with its fact (batched, or in the same D1 batch). */
+  const settle = async (fields: Partial<MessageRow>, metric: string, at: number) => {
+    const fact = messageFact(message, metric, at);
+    if (facts) {
+      facts.push(fact);
+      await settleMessage(db, message.id, fields);
+    } else {
+      await settleMessage(db, message.id, fields, await factBatch(db, [fact]));
+    }
+  };
   if (message.status !== "queued") {
+    // Settled by an earlier try: its fact again (ignored when stored), in case that try's was lost.
+    const metric = SETTLED_FACT[message.status];
+    if (metric && facts) {
+      facts.push(messageFact(message, metric, message.sentAt ?? message.createdAt));
+    }
     return null;
   }
 
   const why = unsendable(contact);
   if (why) {
-    await settleMessage(
-      db,
-      message.id,
-      { status: "suppressed", error: `Not sent: ${why}` },
-      await factBatch(db, [messageFact(message, "suppressed", now)]),
-    );
+    await settle({ status: "suppressed", error: `Not sent: ${why}` }, "suppressed", now);
     return null;
   }
   if (!fresh && !(await claimMessage(db, message.id, now, CLAIM_STALE_MS))) {
@@ -218,9 +240,7 @@ export async function deliverEmail(
     );
     const result = await provider.send(email, { env, orgId: job.orgId, credentials });
     const sentAt = Date.now();
-    await settleMessage(
-      db,
-      message.id,
+    await settle(
       {
         status: "sent",
         provider: provider.name,
@@ -231,7 +251,8 @@ export async function deliverEmail(
         sentAt,
         error: null,
       },
-      await factBatch(db, [messageFact(message, "sent", sentAt)]),
+      "sent",
+      sentAt,
     );
     const sentEvent: SystemEvent = {
       orgId: job.orgId,
@@ -318,9 +339,27 @@ export async function handleEmailBatch(batch: MessageBatch<EmailJob>, env: Env, 
     return;
   }
   const sent: SystemEvent[] = [];
-  await Promise.all(
-    batch.messages.map((msg, i) => deliverOne(env, msg, log, memo, prepared[i], sent)),
+  const facts: Fact[] = [];
+  const delays = await Promise.all(
+    batch.messages.map((msg, i) => deliverOne(env, msg, log, memo, prepared[i], sent, facts)),
   );
+  // The batch's counts in one write before any job is acknowledged: if it fails, every job is
+  // retried, and the settled ones count again by the same fact ids (ignored when stored).
+  let counted = true;
+  try {
+    await recordFacts(database(env.DB), facts);
+  } catch (err) {
+    counted = false;
+    log.error("email counts not recorded; retrying the batch", { error: errorText(err) });
+  }
+  batch.messages.forEach((msg, i) => {
+    const delay = counted ? delays[i] : (delays[i] ?? emailBackoff(env, msg.attempts));
+    if (delay === null) {
+      msg.ack();
+    } else {
+      msg.retry({ delaySeconds: delay });
+    }
+  });
   await confirmed;
   try {
     await recordSystemEvents(env, database(env.DB), sent, memo);
@@ -330,6 +369,7 @@ export async function handleEmailBatch(batch: MessageBatch<EmailJob>, env: Env, 
   }
 }
 
+/** One job of a batch: the delay to retry it after, or null to acknowledge it. */
 async function deliverOne(
   env: Env,
   msg: Message<EmailJob>,
@@ -337,21 +377,17 @@ async function deliverOne(
   memo: Memo,
   prepared: Prepared,
   sent: SystemEvent[],
-) {
+  facts: Fact[],
+): Promise<number | null> {
   try {
-    const delay = await deliverEmail(env, msg.body, msg.attempts, log, memo, prepared, sent);
-    if (delay === null) {
-      msg.ack();
-    } else {
-      msg.retry({ delaySeconds: delay });
-    }
+    return await deliverEmail(env, msg.body, msg.attempts, log, memo, prepared, sent, facts);
   } catch (err) {
     log.error("email job failed", {
       key: msg.body.key,
       attempts: msg.attempts,
       error: errorText(err),
     });
-    msg.retry({ delaySeconds: emailBackoff(env, msg.attempts) });
+    return emailBackoff(env, msg.attempts);
   }
 }
 

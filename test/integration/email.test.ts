@@ -790,3 +790,33 @@ describe("connections", () => {
     expect((await call("GET", "/v1/outbox", { key: other.key })).json.data).toEqual([]);
   });
 });
+
+describe("counting sends", () => {
+  it("retries the batch when its counts cannot be written, and counts each send once", async () => {
+    const s = await setup();
+    const real = env.DB.batch.bind(env.DB);
+    let failed = 0;
+    const spy = vi.spyOn(env.DB, "batch").mockImplementation(async (stmts) => {
+      const sql = stmts.map((x) => String((x as { statement?: string }).statement ?? ""));
+      if (failed === 0 && sql.some((q) => q.includes('"metric_facts"'))) {
+        failed++;
+        throw new Error("D1 unavailable");
+      }
+      return real(stmts);
+    });
+    const first = await consume("nudge-email", [s.job], 1);
+    spy.mockRestore();
+    expect(failed).toBe(1);
+    expect(first.delayOf(0)).not.toBeNull(); // sent, but not acknowledged: its count is missing
+    const [m] = await messages(s.key, s.enrollmentId);
+    expect(m.status).toBe("sent");
+    const second = await consume("nudge-email", [s.job], 2);
+    expect(second.delayOf(0)).toBeNull();
+    await consume("nudge-email", [s.job], 3); // a redelivery: still one send counted
+    const totals = (
+      await call("GET", "/v1/analytics/metrics?metrics=sent&timezone=UTC", { key: s.key })
+    ).json.totals;
+    expect(totals).toEqual({ sent: 1 });
+    expect((await call("GET", "/v1/outbox", { key: s.key })).json.data).toHaveLength(1);
+  });
+});
