@@ -14,6 +14,7 @@ import { csvLines } from "../engine/csv";
 import type { Env } from "../ground/env";
 import { errorText, type Logger } from "../ground/log";
 import type { EventJob } from "../ground/queues";
+import { ApiError } from "../http/errors";
 
 type ReportJob = Extract<EventJob, { kind: "report" }>;
 
@@ -141,7 +142,10 @@ async function buildPart(env: Env, db: Db, r: ReportRow, log: Logger, now: numbe
   let done = false;
   let isFirst = first;
   while (buffer.size < size) {
-    const page = await source.page(cursor, pageRows(env));
+    const page = await source.page(cursor, pageRows(env)).catch((err: unknown) => {
+      // A request the data cannot answer (a workflow deleted since, a zone changed since).
+      throw err instanceof ApiError ? new ReportFailure(err.message) : err;
+    });
     buffer.push(encoder.encode(encodePage(r.format, source.columns, page.rows, rows, isFirst)));
     isFirst = false;
     rows += page.rows.length;

@@ -20,7 +20,7 @@ import { isTimeZone, zonedTime } from "../engine/timezones";
 import type { Env } from "../ground/env";
 import { ApiError, notFound } from "../http/errors";
 import { signToken } from "../security/tokens";
-import { DEFAULT_METRICS, readMetrics } from "./analytics";
+import { DEFAULT_METRICS, MAX_DAYS, readMetrics } from "./analytics";
 import { zoneOf } from "./metrics";
 import { publicUrl } from "./public-url";
 
@@ -68,6 +68,19 @@ export function checkParams(type: ReportType, p: ReportParams) {
         : `A ${type} report takes no status filter`,
     });
   }
+  if (
+    ROLLUP_TYPES.has(type) &&
+    p.from &&
+    p.to &&
+    isDay(p.from) &&
+    isDay(p.to) &&
+    dayNumber(p.to) - dayNumber(p.from) + 1 > MAX_DAYS
+  ) {
+    problems.push({
+      path: "params.from",
+      message: `A ${type} report covers at most ${MAX_DAYS} days`,
+    });
+  }
   if (type === "contacts_export" && p.workflowId !== undefined) {
     problems.push({ path: "params.workflowId", message: "A contacts export takes no workflowId" });
   }
@@ -89,7 +102,11 @@ async function daysOf(db: Db, r: ReportRow, now: number) {
   return { zone, from: undefined, to: undefined };
 }
 
-const ROLLUP_TYPES = new Set<ReportType>(["workflow_performance", "deliverability"]);
+/** Reports read from the rollups, which keep days in UTC and the reporting zone only. */
+export const ROLLUP_TYPES: ReadonlySet<ReportType> = new Set([
+  "workflow_performance",
+  "deliverability",
+]);
 
 /** The instant a local day begins. */
 function dayStart(day: string, zone: string) {

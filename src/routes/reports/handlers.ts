@@ -10,7 +10,14 @@ import {
 } from "../../db/reports";
 import { getWorkflow } from "../../db/workflows";
 import { zoneOf } from "../../domain/metrics";
-import { checkCron, checkParams, downloadLink, fileOf, nextRun } from "../../domain/reports";
+import {
+  checkCron,
+  checkParams,
+  downloadLink,
+  fileOf,
+  nextRun,
+  ROLLUP_TYPES,
+} from "../../domain/reports";
 import { isTimeZone } from "../../engine/timezones";
 import { newId } from "../../ground/ids";
 import { notFound, validationFailed } from "../../http/errors";
@@ -40,6 +47,20 @@ export const create: Handler<typeof routes.create> = async (c) => {
   }
   if (input.params.workflowId && !(await getWorkflow(db, orgId, input.params.workflowId))) {
     throw notFound("Workflow");
+  }
+  const zone = input.params.timezone;
+  if (
+    ROLLUP_TYPES.has(input.type) &&
+    zone &&
+    zone !== "UTC" &&
+    zone !== (await zoneOf(db, orgId))
+  ) {
+    throw validationFailed([
+      {
+        path: "params.timezone",
+        message: `A ${input.type} report counts days in UTC or the org's reporting time zone (${await zoneOf(db, orgId)})`,
+      },
+    ]);
   }
   const now = Date.now();
   const row: ReportRow = {
