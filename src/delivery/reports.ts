@@ -130,8 +130,7 @@ async function buildPart(env: Env, db: Db, r: ReportRow, log: Logger, now: numbe
     throw new ReportFailure(errorText(err));
   });
   const buffer = new Buffer();
-  const first = progress.pages === 0;
-  if (!first) {
+  if (progress.pages > 0) {
     const carry = await env.REPORTS.get(carryKey(progress.parts.length));
     if (carry) {
       buffer.push(new Uint8Array(await carry.arrayBuffer()));
@@ -140,14 +139,13 @@ async function buildPart(env: Env, db: Db, r: ReportRow, log: Logger, now: numbe
   const size = partBytes(env);
   let { cursor, rows, pages } = progress;
   let done = false;
-  let isFirst = first;
   while (buffer.size < size) {
     const page = await source.page(cursor, pageRows(env)).catch((err: unknown) => {
       // A request the data cannot answer (a workflow deleted since, a zone changed since).
       throw err instanceof ApiError ? new ReportFailure(err.message) : err;
     });
-    buffer.push(encoder.encode(encodePage(r.format, source.columns, page.rows, rows, isFirst)));
-    isFirst = false;
+    const first = pages === 0;
+    buffer.push(encoder.encode(encodePage(r.format, source.columns, page.rows, rows, first)));
     rows += page.rows.length;
     pages += 1;
     cursor = page.next;

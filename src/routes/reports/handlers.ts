@@ -49,18 +49,16 @@ export const create: Handler<typeof routes.create> = async (c) => {
     throw notFound("Workflow");
   }
   const zone = input.params.timezone;
-  if (
-    ROLLUP_TYPES.has(input.type) &&
-    zone &&
-    zone !== "UTC" &&
-    zone !== (await zoneOf(db, orgId))
-  ) {
-    throw validationFailed([
-      {
-        path: "params.timezone",
-        message: `A ${input.type} report counts days in UTC or the org's reporting time zone (${await zoneOf(db, orgId)})`,
-      },
-    ]);
+  if (ROLLUP_TYPES.has(input.type) && zone && zone !== "UTC") {
+    const reporting = await zoneOf(db, orgId);
+    if (zone !== reporting) {
+      throw validationFailed([
+        {
+          path: "params.timezone",
+          message: `A ${input.type} report counts days in UTC or the org's reporting time zone (${reporting})`,
+        },
+      ]);
+    }
   }
   const now = Date.now();
   const row: ReportRow = {
