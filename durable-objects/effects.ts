@@ -3,11 +3,11 @@
 import { outboundEvent } from "../src/domain/outbound";
 import type { Effect, EnrollmentState, WorkflowDefinition } from "../src/engine/types";
 import type { Env } from "../src/ground/env";
-import type { EmailJob, WebhookJob } from "../src/ground/queues";
+import type { MessageJob, WebhookJob } from "../src/ground/queues";
 import { sendInSlices } from "../src/ground/retry";
 
 export type EffectJob =
-  | { key: string; queue: "email"; body: EmailJob }
+  | { key: string; queue: "email"; body: MessageJob }
   | { key: string; queue: "webhook"; body: WebhookJob };
 
 type Builder<T extends Effect["type"]> = (
@@ -58,7 +58,43 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
     },
   }),
   update_contact: async () => null,
+  send_sms: async (e, state, def) => ({
+    key: e.key,
+    queue: "email",
+    body: {
+      kind: "sms",
+      ...origin(e, state, def),
+      body: e.body,
+      ...(e.connectionId ? { connectionId: e.connectionId } : {}),
+      ...(e.onError ? { onError: e.onError } : {}),
+    },
+  }),
+  place_call: async (e, state, def) => ({
+    key: e.key,
+    queue: "email",
+    body: { kind: "call", ...origin(e, state, def), config: e.config, vars: state.vars },
+  }),
+  create_task: async (e, state, def) => ({
+    key: e.key,
+    queue: "email",
+    body: { kind: "task", ...origin(e, state, def), task: e.task },
+  }),
 };
+
+/** Where an outreach job comes from: its effect, enrollment, workflow, step and contact. */
+const origin = (
+  e: { key: string; stepId: string },
+  state: EnrollmentState,
+  def: WorkflowDefinition,
+) => ({
+  key: e.key,
+  orgId: state.orgId,
+  enrollmentId: state.id,
+  workflowId: state.workflowId,
+  workflowName: def.name,
+  stepId: e.stepId,
+  contactId: state.contactId,
+});
 
 export async function jobsFor(
   state: EnrollmentState,

@@ -5,10 +5,11 @@
 // needs it, and re-arms last. The first run happens inside start(), from what the starter
 // just read. Three small parts keep their own concerns — the store, the effect outbox, the D1
 // mirror — and the object arbitrates the one alarm between the engine's next wake and the
-// outbox's.
+// outbox's. A link of a contact chain hands the chain on when it ends.
 import { DurableObject } from "cloudflare:workers";
 import { database } from "../src/db/client";
 import { enrollmentContext } from "../src/db/enrollments";
+import { handOverChain } from "../src/domain/chains";
 import { contactSnapshot } from "../src/domain/contacts";
 import { wants } from "../src/domain/outbound";
 import { advance, initialState, lifecycleEffect } from "../src/engine/advance";
@@ -92,6 +93,8 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
           event: p.event,
           timezone: p.timezone,
           bypassSendWindow: p.bypassSendWindow,
+          bypassCallWindow: p.bypassCallWindow ?? false,
+          chain: p.chain ?? null,
         },
         p.startAt,
       );
@@ -115,6 +118,15 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       return false;
     }
     const result = await this.serial(() => this.run({ type: "event", name, data }));
+    return result?.changed === true;
+  }
+
+  async deliverOutcome(key: string, outcome: string): Promise<boolean> {
+    const state = this.store.state();
+    if (state?.status !== "waiting" || state.wait?.kind !== "outcome" || state.wait.key !== key) {
+      return false;
+    }
+    const result = await this.serial(() => this.run({ type: "outcome", key, outcome }));
     return result?.changed === true;
   }
 
@@ -325,6 +337,9 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     await this.mirror.settle(result.state, result.wakeAt, this.outbox.size(), now);
     await this.arm(result.wakeAt);
     countEngine(result.logs.filter((l) => l.status === "started").length);
+    if (isActive(state) && !isActive(result.state)) {
+      await this.handOverChain(result.state);
+    }
     return result;
   }
 
@@ -366,7 +381,31 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     await this.mirror
       .write(result.state, this.outbox.nextWake(), this.outbox.size())
       .catch(tolerate("mirror deferred to watchdog"));
+    await this.handOverChain(result.state);
     return true;
+  }
+
+  /** A chain link that ended hands its chain on (the watchdog does it when this is lost). */
+  private async handOverChain(state: EnrollmentState) {
+    if (!state.chain) {
+      return;
+    }
+    try {
+      await handOverChain(
+        this.env,
+        database(this.env.DB),
+        {
+          id: state.id,
+          orgId: state.orgId,
+          workflowId: state.workflowId,
+          chainKey: state.chain.key,
+        },
+        state.chainSucceeded === true,
+        this.log,
+      );
+    } catch (err) {
+      this.log.warn("chain hand-over deferred to the watchdog", { error: errorText(err) });
+    }
   }
 
   /** Sends again the effects whose consumer never confirmed them (a queue lost them). */

@@ -131,6 +131,56 @@ async function seedResources() {
       "api-keys",
       must("api key", await api("POST", "/v1/api-keys", { name: `spare ${n}` }), 201).id,
     );
+    // A task and a call, each waiting on a person (their ids are fuzzed like the others').
+    const outreach = must(
+      "outreach workflow",
+      await api("POST", "/v1/workflows", {
+        name: `O${n}`,
+        status: "active",
+        steps: [
+          { id: "ring", type: "call", config: { script: "Hello" } },
+          {
+            id: "todo",
+            type: "task",
+            config: { taskType: "call", title: "Call back", dueIn: 86400 },
+          },
+        ],
+        transitions: [{ from: "ring", to: "todo" }],
+      }),
+      201,
+    );
+    must(
+      "outreach enrollment",
+      await api("POST", "/v1/enrollments", {
+        workflowId: outreach.id,
+        contact: { phone: `+1415555017${n}`, firstName: "Fuzz" },
+        bypassCallWindow: true,
+      }),
+      201,
+    );
+  }
+  for (let i = 0; i < 100; i++) {
+    const calls = (await api("GET", "/v1/outbox?channel=call")).json?.data ?? [];
+    if (calls.length >= 2) {
+      for (const c of calls) {
+        await api("POST", `/v1/outbox/${c.id}/outcome`, { outcome: "no_answer" });
+      }
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (let i = 0; i < 100 && !(pool.tasks?.length >= 2); i++) {
+    for (const t of (await api("GET", "/v1/tasks")).json?.data ?? []) {
+      if (!pool.tasks?.includes(t.id)) {
+        add("tasks", t.id);
+      }
+    }
+    if (!(pool.tasks?.length >= 2)) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  if (!(pool.tasks?.length >= 2)) {
+    setupFailures.push("setup: the task steps made no tasks");
   }
   for (let i = 0; i < 100 && !(pool.outbox?.length >= 1); i++) {
     const out = (await api("GET", "/v1/outbox")).json?.data ?? [];
@@ -206,7 +256,8 @@ const BAD_IDS = [
 /** A value of roughly the shape the schema asks for, then mutated. */
 function sample(schema, doc, depth = 0) {
   if (!schema || depth > 4) {
-    return pick(ODD_VALUES);
+    // A copy: mutate() adds keys to objects, and the shared ones must stay as they are.
+    return structuredClone(pick(ODD_VALUES));
   }
   if (schema.$ref) {
     return sample(doc.components.schemas[schema.$ref.split("/").pop()], doc, depth + 1);
@@ -260,15 +311,15 @@ function mutate(value) {
   if (value && typeof value === "object" && !Array.isArray(value)) {
     const keys = Object.keys(value);
     if (r < 0.3 && keys.length) {
-      value[pick(keys)] = pick(ODD_VALUES);
+      value[pick(keys)] = structuredClone(pick(ODD_VALUES));
     } else if (r < 0.5) {
-      value[`unknown_${Math.floor(rand() * 1000)}`] = pick(ODD_VALUES);
+      value[`unknown_${Math.floor(rand() * 1000)}`] = structuredClone(pick(ODD_VALUES));
     } else if (r < 0.6 && keys.length) {
       delete value[pick(keys)];
     }
     return value;
   }
-  return pick(ODD_VALUES);
+  return structuredClone(pick(ODD_VALUES));
 }
 
 function body(op, doc) {

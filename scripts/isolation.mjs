@@ -134,7 +134,69 @@ try {
     return r;
   };
   make.messages = async () => ({ id: message?.id });
-  make.outbox = async () => ({ id: outbox?.id });
+  // A call of A's in the outbox (its outcome is what B must not record).
+  const callFlow = await made(
+    await a("POST", "/v1/workflows", {
+      name: "A calls",
+      status: "active",
+      steps: [{ type: "call", config: { script: "Hello from A" } }],
+    }),
+    201,
+    "call workflow",
+  );
+  const callPhone = `+1415555${String(1000 + (Date.now() % 9000)).slice(-4)}`;
+  await made(
+    await a("POST", "/v1/enrollments", {
+      workflowId: callFlow.id,
+      contact: { phone: callPhone, firstName: "Alice" },
+      bypassCallWindow: true,
+    }),
+    201,
+    "call enrollment",
+  );
+  let callItem;
+  for (let i = 0; i < 100 && !callItem; i++) {
+    callItem = (await a("GET", `/v1/outbox?channel=call&to=${encodeURIComponent(callPhone)}`)).json
+      .data[0];
+    if (!callItem) {
+      await sleep(100);
+    }
+  }
+  if (callItem) {
+    secrets.add(callItem.id);
+  }
+  make.outbox = async () => ({ id: callItem?.id });
+  // A task of A's, a fresh open one each time (completing and skipping close it).
+  const taskFlow = await made(
+    await a("POST", "/v1/workflows", {
+      name: "A tasks",
+      status: "active",
+      steps: [{ type: "task", config: { taskType: "custom", title: "A's task", dueIn: 86400 } }],
+    }),
+    201,
+    "task workflow",
+  );
+  make.tasks = async () => {
+    const e = await made(
+      await a("POST", "/v1/enrollments", {
+        workflowId: taskFlow.id,
+        contact: { email: uniq("t"), firstName: "Alice" },
+      }),
+      201,
+      "task enrollment",
+    );
+    for (let i = 0; i < 100; i++) {
+      const t = (await a("GET", "/v1/tasks?status=open")).json.data.find(
+        (x) => x.enrollmentId === e.id,
+      );
+      if (t) {
+        secrets.add(t.id);
+        return t;
+      }
+      await sleep(100);
+    }
+    return {};
+  };
 
   // Every operation with a path id: the resource it needs, a valid body, and what A gets back.
   const SPECS = {
@@ -172,6 +234,10 @@ try {
     "GET /v1/imports/{id}": { ok: 200 },
     "GET /v1/messages/{id}": { ok: 200 },
     "GET /v1/outbox/{id}": { ok: 200 },
+    "POST /v1/outbox/{id}/outcome": { body: { outcome: "answered" }, ok: 200 },
+    "GET /v1/tasks/{id}": { ok: 200 },
+    "POST /v1/tasks/{id}/complete": { body: { outcome: "completed" }, ok: 200 },
+    "POST /v1/tasks/{id}/skip": { body: {}, ok: 200 },
     "GET /v1/connections/{id}": { ok: 200 },
     "PATCH /v1/connections/{id}": { body: { from: "mallory@evil.example" }, ok: 200 },
     "DELETE /v1/connections/{id}": { ok: 204 },

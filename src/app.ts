@@ -26,6 +26,7 @@ import imports from "./routes/imports";
 import mcp from "./routes/mcp";
 import messages from "./routes/messages";
 import reports from "./routes/reports";
+import tasks from "./routes/tasks";
 import templates from "./routes/templates";
 import webhooks from "./routes/webhooks";
 import workflows from "./routes/workflows";
@@ -49,9 +50,13 @@ const TAGS = [
   { name: "Events", description: "What contacts do: starts, resumes and exits enrollments" },
   { name: "Contacts", description: "People, their attributes and subscription" },
   { name: "Imports", description: "Many contacts at once, JSON or CSV" },
-  { name: "Messages", description: "Emails sent, their delivery and engagement; the outbox" },
+  {
+    name: "Messages",
+    description: "Emails, texts and calls sent, their delivery, engagement and outcomes",
+  },
+  { name: "Tasks", description: "Work a task step hands to a person; completing it moves on" },
   { name: "Templates", description: "Reusable email content (Liquid)" },
-  { name: "Connections", description: "Email providers" },
+  { name: "Connections", description: "Email, SMS and voice providers" },
   { name: "Webhooks", description: "Signed deliveries of events to your endpoints" },
   { name: "API keys", description: "Keys, scopes and usage" },
   { name: "Analytics", description: "Metrics over time, charts, funnels (daily rollups)" },
@@ -60,7 +65,11 @@ const TAGS = [
     description: "CSV and JSON exports and performance reports, on demand or on a schedule",
   },
   { name: "Account", description: "The org, its quotas and reporting time zone" },
-  { name: "Outbox", description: "Emails captured when no provider is connected" },
+  {
+    name: "Outbox",
+    description:
+      "Emails, texts and calls captured when no provider is connected; call outcomes recorded by hand",
+  },
   { name: "Edge", description: "Opens, clicks, unsubscribes and provider webhooks (no key)" },
   { name: "Documents", description: "Health, this document, the reference, the brief" },
   { name: "Admin", description: "Operator routes (ADMIN_TOKEN)" },
@@ -124,6 +133,7 @@ export function buildApp() {
   app.route("/", enrollments);
   app.route("/", imports);
   app.route("/", messages);
+  app.route("/", tasks);
   app.route("/", connections);
   app.route("/", analytics);
   app.route("/", reports);

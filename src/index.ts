@@ -1,7 +1,7 @@
 // The Worker: HTTP through the Hono app, one queue() routing by queue name to its consumer,
 // email() for replies (Email Routing), the cron watchdog, and the Durable Object class.
 import { app } from "./app";
-import { handleEmailBatch, handleEmailDeadLetters } from "./delivery/email";
+import { handleMessageBatch, handleMessageDeadLetters } from "./delivery/email";
 import { handleEventBatch, handleEventDeadLetters } from "./delivery/events";
 import { handleIncomingEmail } from "./delivery/mail";
 import { runWatchdog } from "./delivery/watchdog";
@@ -9,7 +9,7 @@ import { handleWebhookBatch, handleWebhookDeadLetters } from "./delivery/webhook
 import type { Env } from "./ground/env";
 import { createLogger, levelOf } from "./ground/log";
 import { inUnit } from "./ground/metrics";
-import { type EmailJob, type EventJob, routeQueue, type WebhookJob } from "./ground/queues";
+import { type EventJob, type MessageJob, routeQueue, type WebhookJob } from "./ground/queues";
 
 export { EnrollmentDO } from "../durable-objects/enrollment";
 
@@ -22,10 +22,10 @@ async function consume(batch: MessageBatch, env: Env) {
     return;
   }
   if (route.kind === "email") {
-    const emails = batch as MessageBatch<EmailJob>;
+    const messages = batch as MessageBatch<MessageJob>;
     return route.deadLetter
-      ? handleEmailDeadLetters(emails, env)
-      : handleEmailBatch(emails, env, log);
+      ? handleMessageDeadLetters(messages, env)
+      : handleMessageBatch(messages, env, log);
   }
   if (route.kind === "webhook") {
     const hooks = batch as MessageBatch<WebhookJob>;

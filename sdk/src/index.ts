@@ -148,9 +148,31 @@ export class Nudge {
   }
 
   readonly enrollments = {
+    create: (body: T.CreateEnrollmentData["body"]) => this.createEnrollment(body),
+    get: (id: string) => this.getEnrollment(id),
     /** `for await (const e of client.enrollments.list({ workflowId }))` — every page. */
     list: (query: NonNullable<T.ListEnrollmentsData["query"]> = {}) =>
       this.pages((q) => this.listEnrollments(q), query),
+  };
+
+  /** Tasks that `task` steps hand to people; completing one moves its enrollment on. */
+  readonly tasks = {
+    /** `for await (const t of client.tasks.list({ status: "open", assignee }))` — every page. */
+    list: (query: NonNullable<T.ListTasksData["query"]> = {}) =>
+      this.pages((q) => this.run(api.listTasks({ client: this.client, query: q })), query),
+    get: (id: string) => this.run(api.getTask({ client: this.client, path: { id } })),
+    complete: (id: string, body: T.CompleteTaskData["body"]) =>
+      this.run(api.completeTask({ client: this.client, path: { id }, body })),
+    skip: (id: string, body: T.SkipTaskData["body"] = {}) =>
+      this.run(api.skipTask({ client: this.client, path: { id }, body })),
+  };
+
+  /** What the built-in outbox captured (no provider connected), and call outcomes by hand. */
+  readonly outbox = {
+    list: (query: NonNullable<T.ListOutboxData["query"]> = {}) =>
+      this.pages((q) => this.run(api.listOutbox({ client: this.client, query: q })), query),
+    recordCallOutcome: (id: string, body: T.RecordCallOutcomeData["body"]) =>
+      this.run(api.recordCallOutcome({ client: this.client, path: { id }, body })),
   };
 
   readonly workflows = {

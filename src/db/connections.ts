@@ -1,5 +1,5 @@
-// Email provider connections (credentials encrypted at rest).
-import { and, desc, eq, lt } from "drizzle-orm";
+// Provider connections (email, SMS, calls; credentials encrypted at rest).
+import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
 import type { Db } from "./client";
 import { connections } from "./schema";
 
@@ -46,3 +46,12 @@ export const deleteConnection = async (db: Db, orgId: string, id: string) =>
 /** For inbound provider webhooks, whose URL names the connection (the org comes from it). */
 export const getConnectionById = (db: Db, id: string) =>
   db.select().from(connections).where(eq(connections.id, id)).get();
+
+/** The org's oldest connection of one of these providers. */
+export const firstConnectionOf = (db: Db, orgId: string, providers: string[]) =>
+  db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.orgId, orgId), inArray(connections.provider, providers)))
+    .orderBy(asc(connections.id))
+    .get();

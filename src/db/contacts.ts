@@ -1,4 +1,4 @@
-// Contacts: upsert by email else externalId, index-backed listing, erase to a tombstone.
+// Contacts: upsert by email else externalId else phone, index-backed listing, erase to a tombstone.
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { newId } from "../ground/ids";
 import { type Db, IN_SLICE } from "./client";
@@ -8,6 +8,7 @@ import {
   events,
   messages,
   outbox,
+  tasks,
   webhookDeliveries,
   webhooks,
 } from "./schema";
@@ -23,6 +24,7 @@ export interface ContactFields {
   timezone?: string | null;
   data?: Record<string, unknown>;
   subscribed?: boolean;
+  smsSubscribed?: boolean;
 }
 
 /** Every personal field, cleared: a new contact starts from it, an erased one is reduced to it. */
@@ -42,6 +44,7 @@ const blankContact = (orgId: string, now: number): ContactRow => ({
   orgId,
   ...NO_PERSONAL_DATA,
   subscribed: true,
+  smsSubscribed: true,
   suppressed: null,
   unsubscribedAt: null,
   erasedAt: null,
@@ -86,6 +89,23 @@ export const findContactByExternalId = (db: Db, orgId: string, externalId: strin
     .where(and(eq(contacts.orgId, orgId), eq(contacts.externalId, externalId)))
     .get();
 
+export const findContactByPhone = (db: Db, orgId: string, phone: string) =>
+  db
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.orgId, orgId), eq(contacts.phone, phone)))
+    .get();
+
+/** The contact an input names: by its email, else its external id, else its phone. */
+const findByIdentity = (db: Db, orgId: string, input: ContactFields) =>
+  input.email
+    ? findContactByEmail(db, orgId, input.email)
+    : input.externalId
+      ? findContactByExternalId(db, orgId, input.externalId)
+      : input.phone
+        ? findContactByPhone(db, orgId, input.phone)
+        : Promise.resolve(undefined);
+
 /** Fields of `input` applied to `row`: `data` shallow-merged, `subscribed: false` stamps unsubscribedAt. */
 function applyFields(row: ContactRow, input: ContactFields, now: number): ContactRow {
   const next: ContactRow = { ...row, updatedAt: now };
@@ -96,6 +116,9 @@ function applyFields(row: ContactRow, input: ContactFields, now: number): Contac
   }
   if (input.data) {
     next.data = { ...row.data, ...input.data };
+  }
+  if (input.smsSubscribed !== undefined) {
+    next.smsSubscribed = input.smsSubscribed;
   }
   if (input.subscribed !== undefined && input.subscribed !== row.subscribed) {
     next.subscribed = input.subscribed;
@@ -110,11 +133,7 @@ function applyFields(row: ContactRow, input: ContactFields, now: number): Contac
  */
 export async function upsertContact(db: Db, orgId: string, input: ContactFields, now = Date.now()) {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const existing = input.email
-      ? await findContactByEmail(db, orgId, input.email)
-      : input.externalId
-        ? await findContactByExternalId(db, orgId, input.externalId)
-        : undefined;
+    const existing = await findByIdentity(db, orgId, input);
     if (existing) {
       const next = applyFields(existing, input, now);
       await db.update(contacts).set(next).where(eq(contacts.id, existing.id)).run();
@@ -130,6 +149,10 @@ export async function upsertContact(db: Db, orgId: string, input: ContactFields,
     if (inserted.length === 1) {
       return { contact: row, created: true, previous: null };
     }
+    if (!(await findByIdentity(db, orgId, input))) {
+      // The insert collided on another key than the one identifying the input.
+      throw new Error("UNIQUE: another contact has this email, externalId or phone");
+    }
   }
   throw new Error("contact upsert did not converge");
 }
@@ -142,10 +165,13 @@ export const findContactsByEmails = (db: Db, orgId: string, emails: string[]) =>
 export const findContactsByExternalIds = (db: Db, orgId: string, ids: string[]) =>
   findByKeys(db, orgId, contacts.externalId, ids);
 
+export const findContactsByPhones = (db: Db, orgId: string, phones: string[]) =>
+  findByKeys(db, orgId, contacts.phone, phones);
+
 async function findByKeys(
   db: Db,
   orgId: string,
-  column: typeof contacts.email | typeof contacts.externalId,
+  column: typeof contacts.email | typeof contacts.externalId | typeof contacts.phone,
   keys: string[],
 ) {
   const out: ContactRow[] = [];
@@ -182,7 +208,7 @@ export async function upsertContacts(
 ): Promise<(Upserted | Error)[]> {
   const results: (Upserted | Error | undefined)[] = new Array(inputs.length);
   const keyOf = (c: ContactFields) =>
-    c.email ? `e:${c.email}` : c.externalId ? `x:${c.externalId}` : null;
+    c.email ? `e:${c.email}` : c.externalId ? `x:${c.externalId}` : c.phone ? `p:${c.phone}` : null;
   const seen = new Set<string>();
   const batchable: number[] = [];
   const oneByOne: number[] = [];
@@ -199,13 +225,18 @@ export async function upsertContacts(
   const externals = batchable.flatMap((i) =>
     !inputs[i].email && inputs[i].externalId ? [inputs[i].externalId as string] : [],
   );
-  const [byEmail, byExternal] = await Promise.all([
+  const phones = batchable.flatMap((i) =>
+    !inputs[i].email && !inputs[i].externalId && inputs[i].phone ? [inputs[i].phone as string] : [],
+  );
+  const [byEmail, byExternal, byPhone] = await Promise.all([
     findByKeys(db, orgId, contacts.email, emails),
     findByKeys(db, orgId, contacts.externalId, externals),
+    findByKeys(db, orgId, contacts.phone, phones),
   ]);
   const existing = new Map<string, ContactRow>([
     ...byEmail.map((r) => [`e:${r.email}`, r] as const),
     ...byExternal.map((r) => [`x:${r.externalId}`, r] as const),
+    ...byPhone.map((r) => [`p:${r.phone}`, r] as const),
   ]);
   const fresh: { i: number; row: ContactRow }[] = [];
   const changed: ContactRow[] = [];
@@ -219,7 +250,7 @@ export async function upsertContacts(
       fresh.push({ i, row: applyFields(blankContact(orgId, now), inputs[i], now) });
     }
   }
-  const PER_INSERT = 6; // 15 columns: 6 rows stay under the 100-parameter limit
+  const PER_INSERT = 6; // 16 columns: 6 rows stay under the 100-parameter limit
   const inserts = [];
   for (let j = 0; j < fresh.length; j += PER_INSERT) {
     inserts.push(
@@ -320,8 +351,13 @@ export async function eraseContact(db: Db, orgId: string, id: string, now = Date
     db.delete(outbox).where(and(eq(outbox.orgId, orgId), inArray(outbox.messageId, ofContact))),
     db
       .update(messages)
-      .set({ to: "", subject: null, job: null })
+      .set({ to: "", subject: null, body: null, summary: null, job: null })
       .where(and(eq(messages.orgId, orgId), eq(messages.contactId, id))),
+    // Task titles and instructions were rendered from the contact's fields.
+    db
+      .update(tasks)
+      .set({ title: "(erased)", instructions: null, note: null })
+      .where(and(eq(tasks.orgId, orgId), eq(tasks.contactId, id))),
     db
       .update(enrollments)
       .set({ variables: {}, triggerEvent: null })

@@ -7,8 +7,8 @@ import { ACTIVE_STATUSES, contacts, enrollments, webhooks, workflows } from "./s
 export type EnrollmentRow = typeof enrollments.$inferSelect;
 
 /** D1 binds at most 100 parameters per statement. */
-/** 23 columns: 4 rows per insert stay under the parameter limit. */
-const ROWS_PER_INSERT = 4;
+/** 28 columns: 3 rows per insert stay under the parameter limit. */
+const ROWS_PER_INSERT = 3;
 
 /** Inserts many reservations in one round trip; returns the ids inserted (others conflicted). */
 export async function reserveEnrollments(db: Db, rows: EnrollmentRow[]): Promise<Set<string>> {
@@ -71,6 +71,7 @@ export interface EnrollmentFilter {
   workflowId?: string;
   contactId?: string;
   status?: EnrollmentRow["status"];
+  chainKey?: string;
 }
 
 export const listEnrollments = (
@@ -89,6 +90,7 @@ export const listEnrollments = (
         f.workflowId ? eq(enrollments.workflowId, f.workflowId) : undefined,
         f.contactId ? eq(enrollments.contactId, f.contactId) : undefined,
         f.status ? eq(enrollments.status, f.status) : undefined,
+        f.chainKey ? eq(enrollments.chainKey, f.chainKey) : undefined,
         before ? lt(enrollments.id, before) : undefined,
       ),
     )
@@ -301,7 +303,12 @@ export const overdueEnrollments = (db: Db, now: number, graceMs: number, limit: 
     .where(
       or(
         lt(enrollments.nextRunAt, now - graceMs),
-        and(eq(enrollments.seq, 0), lt(enrollments.createdAt, now - graceMs)),
+        and(
+          eq(enrollments.seq, 0),
+          lt(enrollments.createdAt, now - graceMs),
+          // A chain link waiting its turn is not a lost start.
+          or(isNull(enrollments.chainState), sql`${enrollments.chainState} <> 'pending'`),
+        ),
       ),
     )
     .limit(limit)
@@ -318,6 +325,8 @@ export async function cancelReservation(db: Db, id: string, reason: string, now 
       completedAt: now,
       updatedAt: now,
       seq: 1,
+      // A chain link cancelled while it waited its turn leaves the chain.
+      chainState: sql`case when ${enrollments.chainState} = 'pending' then 'cancelled' else ${enrollments.chainState} end`,
     })
     .where(
       and(
@@ -383,3 +392,163 @@ export const contactEnrollmentsIn = (db: Db, contactId: string, workflowIds: str
       ),
     )
     .all();
+
+// ---- contact chains -----------------------------------------------------------------------
+
+type ChainState = NonNullable<EnrollmentRow["chainState"]>;
+
+/**
+ * Reserves chain links in order, each in one statement that decides its place and state from
+ * the chain as it stands (D1 runs a batch as one transaction, so two enrollments racing into a
+ * chain cannot both become its active link): `cancelled` (chain_satisfied) when a link already
+ * succeeded, `pending` (waiting, not scheduled) while another is active or pending, else
+ * `active`. Returns, per row, the stored row — or undefined when it conflicted (already enrolled).
+ */
+export async function reserveChainLinks(
+  db: Db,
+  rows: (EnrollmentRow & { chainKey: string })[],
+  now: number,
+): Promise<(EnrollmentRow | undefined)[]> {
+  if (rows.length === 0) {
+    return [];
+  }
+  const e = enrollments;
+  const stmts = rows.map((r) => {
+    const same = sql`${e.workflowId} = ${r.workflowId} and ${e.chainKey} = ${r.chainKey}`;
+    const state = sql`case
+      when exists (select 1 from ${e} where ${same} and ${e.chainState} = 'succeeded') then 'cancelled'
+      when exists (select 1 from ${e} where ${same} and ${e.chainState} in ('active', 'pending')) then 'pending'
+      else 'active' end`;
+    // The columns in the schema's order (drizzle lists them all in an insert ... select).
+    return db
+      .insert(e)
+      .select(
+        sql`select ${r.id}, ${r.orgId}, ${r.workflowId}, ${r.workflowVersion}, ${r.contactId},
+          case s.st when 'active' then ${r.status} when 'pending' then 'waiting' else 'cancelled' end,
+          null,
+          case s.st when 'active' then ${r.nextRunAt} else null end,
+          null, null, ${JSON.stringify(r.variables)}, ${r.timezone}, ${r.scheduledAt},
+          ${r.bypassSendWindow ? 1 : 0}, ${r.bypassCallWindow ? 1 : 0},
+          ${r.triggerEvent ? JSON.stringify(r.triggerEvent) : null},
+          case s.st when 'cancelled' then 'chain_satisfied' else null end, null, null, null,
+          case s.st when 'cancelled' then 1 else 0 end, ${now}, ${now},
+          case s.st when 'cancelled' then ${now} else null end, 0,
+          ${r.chainKey},
+          coalesce((select max(${e.chainPosition}) from ${e} where ${same}), 0) + 1,
+          s.st
+        from (select ${state} as st) s
+        where true`,
+      )
+      .onConflictDoNothing();
+  });
+  await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+  const stored = await db
+    .select()
+    .from(enrollments)
+    .where(
+      inArray(
+        enrollments.id,
+        rows.map((r) => r.id),
+      ),
+    )
+    .all();
+  const byId = new Map(stored.map((r) => [r.id, r]));
+  // A row stored under this id by another contact is not this reservation.
+  return rows.map((r) => {
+    const got = byId.get(r.id);
+    return got && got.contactId === r.contactId && got.createdAt === now ? got : undefined;
+  });
+}
+
+/**
+ * Hands a chain on from a link that ended: marks it `succeeded` or `ended`, and in the same
+ * transaction either cancels the pending links (chain_satisfied) or makes the next pending link
+ * active — only while no link is active, so two links never run at once. Returns the link now
+ * active (to start) and the links cancelled.
+ */
+export async function handOverChainLink(
+  db: Db,
+  link: { id: string; workflowId: string; chainKey: string },
+  succeeded: boolean,
+  now: number,
+): Promise<{ next: EnrollmentRow | undefined; cancelled: EnrollmentRow[] }> {
+  const e = enrollments;
+  const same = and(eq(e.workflowId, link.workflowId), eq(e.chainKey, link.chainKey));
+  const pending = and(same, eq(e.chainState, "pending"), eq(e.status, "waiting"));
+  const finish = db
+    .update(e)
+    .set({ chainState: (succeeded ? "succeeded" : "ended") as ChainState })
+    .where(and(eq(e.id, link.id), eq(e.chainState, "active")));
+  if (succeeded) {
+    const [, cancelled] = await db.batch([
+      finish,
+      db
+        .update(e)
+        .set({
+          chainState: "cancelled",
+          status: "cancelled",
+          exitReason: "chain_satisfied",
+          nextRunAt: null,
+          completedAt: now,
+          updatedAt: now,
+          seq: 1,
+        })
+        .where(and(pending, eq(e.seq, 0)))
+        .returning(),
+    ]);
+    return { next: undefined, cancelled };
+  }
+  const [, started] = await db.batch([
+    finish,
+    db
+      .update(e)
+      .set({ chainState: "active", nextRunAt: now, updatedAt: now })
+      .where(
+        and(
+          eq(
+            e.id,
+            sql`(select ${e.id} from ${e} where ${pending} order by ${e.chainPosition} limit 1)`,
+          ),
+          sql`not exists (select 1 from ${e} where ${same} and ${e.chainState} = 'active')`,
+        ),
+      )
+      .returning(),
+  ]);
+  return { next: started[0], cancelled: [] };
+}
+
+/**
+ * Chains the watchdog must hand on: a link still `active` whose enrollment ended over
+ * `graceMs` ago (its object's hand-over was lost), and pending links of chains with no active
+ * link (a start that failed and was released).
+ */
+export async function stalledChainLinks(db: Db, now: number, graceMs: number, limit: number) {
+  const e = enrollments;
+  const ended = await db
+    .select()
+    .from(e)
+    .where(
+      and(
+        eq(e.chainState, "active"),
+        inArray(e.status, ["completed", "failed", "cancelled"]),
+        lt(e.completedAt, now - graceMs),
+      ),
+    )
+    .limit(limit)
+    .all();
+  const orphans = await db
+    .select({ workflowId: e.workflowId, chainKey: e.chainKey })
+    .from(e)
+    .where(
+      and(
+        eq(e.chainState, "pending"),
+        eq(e.status, "waiting"),
+        lt(e.updatedAt, now - graceMs),
+        sql`not exists (select 1 from ${e} a where a.workflow_id = ${e.workflowId} and a.chain_key = ${e.chainKey} and a.chain_state = 'active')`,
+      ),
+    )
+    .groupBy(e.workflowId, e.chainKey)
+    .limit(limit)
+    .all();
+  return { ended, orphans: orphans as { workflowId: string; chainKey: string }[] };
+}

@@ -1,9 +1,69 @@
-// Email messages: one row per effect key, claimed before a provider call so it is made once.
+// Messages (email, SMS, calls): one row per effect key, claimed before a provider call so it is made once.
 import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { newId } from "../ground/ids";
+import type { MessageJob } from "../ground/queues";
 import { type Db, perSlice, slices } from "./client";
 import { messages } from "./schema";
 
 export type MessageRow = typeof messages.$inferSelect;
+
+/** The connection a job names, whatever its channel. */
+const connectionOf = (job: MessageJob) =>
+  job.kind === "sms"
+    ? job.connectionId
+    : job.kind === "send" || job.kind === "call"
+      ? job.config.connectionId
+      : undefined;
+
+/** The message row of a job; `claimed`: created already claimed for this attempt. */
+export function newMessageRow(
+  job: MessageJob,
+  channel: MessageRow["channel"],
+  to: string,
+  now: number,
+  claimed = false,
+): MessageRow {
+  return {
+    id: newId("msg", now),
+    orgId: job.orgId,
+    key: job.key,
+    enrollmentId: job.enrollmentId,
+    workflowId: job.workflowId,
+    stepId: job.stepId,
+    contactId: job.contactId,
+    channel,
+    to,
+    subject: null,
+    body: null,
+    outcome: null,
+    durationSeconds: null,
+    summary: null,
+    provider: null,
+    connectionId: connectionOf(job) ?? null,
+    providerMessageId: null,
+    status: "queued",
+    error: null,
+    opens: 0,
+    clicks: 0,
+    machineOpens: 0,
+    machineClicks: 0,
+    unsubscribed: false,
+    firstOpenedAt: null,
+    lastOpenedAt: null,
+    firstClickedAt: null,
+    lastClickedAt: null,
+    linkClickedAt: null,
+    deliveredAt: null,
+    rfcMessageId: null,
+    repliedAt: null,
+    autoRepliedAt: null,
+    sendingAt: claimed ? now : null,
+    nextAttemptAt: now,
+    job,
+    createdAt: now,
+    sentAt: null,
+  };
+}
 
 /** Inserts the message for `key` if new and returns the stored row. */
 export async function ensureMessage(db: Db, row: MessageRow) {
@@ -312,3 +372,45 @@ export async function markReplied(
     .all();
   return r.length === 1;
 }
+
+/**
+ * Records how a call ended, once: the first report wins (with its facts, in one batch). Returns
+ * the outcome stored, and whether this call recorded it.
+ */
+export async function recordCallEnd(
+  db: Db,
+  id: string,
+  fields: { outcome: string; durationSeconds: number | null; summary: string | null },
+  also: Parameters<Db["batch"]>[0][number][],
+): Promise<{ outcome: string; recorded: boolean }> {
+  const update = db
+    .update(messages)
+    .set(fields)
+    .where(and(eq(messages.id, id), isNull(messages.outcome)))
+    .returning({ id: messages.id });
+  const [updated] = await db.batch([update, ...also] as unknown as [typeof update]);
+  if ((updated as unknown[]).length === 1) {
+    return { outcome: fields.outcome, recorded: true };
+  }
+  const row = await db
+    .select({ outcome: messages.outcome })
+    .from(messages)
+    .where(eq(messages.id, id))
+    .get();
+  return { outcome: row?.outcome ?? fields.outcome, recorded: false };
+}
+
+/** Per step of a workflow: its texts and calls by status and outcome. */
+export const phoneStatsByStep = (db: Db, workflowId: string) =>
+  db
+    .select({
+      stepId: messages.stepId,
+      channel: messages.channel,
+      status: messages.status,
+      outcome: messages.outcome,
+      n: sql<number>`count(*)`,
+    })
+    .from(messages)
+    .where(and(eq(messages.workflowId, workflowId), inArray(messages.channel, ["sms", "call"])))
+    .groupBy(messages.stepId, messages.channel, messages.status, messages.outcome)
+    .all();

@@ -1,7 +1,7 @@
-// The built-in outbox: where email goes when no provider is connected.
+// The built-in outbox: where email, SMS and calls go when no provider is connected.
 import { and, desc, eq, lt } from "drizzle-orm";
 import type { Db } from "./client";
-import { outbox } from "./schema";
+import { messages, outbox } from "./schema";
 
 export type OutboxRow = typeof outbox.$inferSelect;
 
@@ -9,31 +9,44 @@ export type OutboxRow = typeof outbox.$inferSelect;
 export const captureInOutbox = (db: Db, row: OutboxRow) =>
   db.insert(outbox).values(row).onConflictDoNothing().run();
 
-export const getOutboxItem = (db: Db, orgId: string, id: string) =>
+/** An outbox item with its message's outcome (a call's, once recorded). */
+const withOutcome = (db: Db) =>
   db
-    .select()
+    .select({ item: outbox, outcome: messages.outcome })
     .from(outbox)
+    .leftJoin(messages, eq(messages.id, outbox.messageId));
+
+const flat = (r: { item: OutboxRow; outcome: string | null }) => ({
+  ...r.item,
+  outcome: r.outcome,
+});
+
+export const getOutboxItem = async (db: Db, orgId: string, id: string) => {
+  const r = await withOutcome(db)
     .where(and(eq(outbox.orgId, orgId), eq(outbox.id, id)))
     .get();
+  return r ? flat(r) : undefined;
+};
 
-export const listOutbox = (
+export const listOutbox = async (
   db: Db,
   orgId: string,
-  f: { to?: string; messageId?: string },
+  f: { to?: string; messageId?: string; channel?: OutboxRow["channel"] },
   limit: number,
   before?: string,
 ) =>
-  db
-    .select()
-    .from(outbox)
-    .where(
-      and(
-        eq(outbox.orgId, orgId),
-        f.to ? eq(outbox.to, f.to) : undefined,
-        f.messageId ? eq(outbox.messageId, f.messageId) : undefined,
-        before ? lt(outbox.id, before) : undefined,
-      ),
-    )
-    .orderBy(desc(outbox.id))
-    .limit(limit + 1)
-    .all();
+  (
+    await withOutcome(db)
+      .where(
+        and(
+          eq(outbox.orgId, orgId),
+          f.to ? eq(outbox.to, f.to) : undefined,
+          f.messageId ? eq(outbox.messageId, f.messageId) : undefined,
+          f.channel ? eq(outbox.channel, f.channel) : undefined,
+          before ? lt(outbox.id, before) : undefined,
+        ),
+      )
+      .orderBy(desc(outbox.id))
+      .limit(limit + 1)
+      .all()
+  ).map(flat);

@@ -16,7 +16,7 @@ import {
   type WorkflowDefinition,
   type WorkflowGoal,
 } from "../engine/types";
-import type { EmailJob } from "../ground/queues";
+import type { MessageJob } from "../ground/queues";
 import { KEY_SCOPES } from "../ground/scopes";
 
 const json = <T>(name: string) => text(name, { mode: "json" }).$type<T>();
@@ -106,6 +106,8 @@ export const contacts = sqliteTable(
     timezone: text("timezone"),
     data: json<Record<string, unknown>>("data").notNull(),
     subscribed: integer("subscribed", { mode: "boolean" }).notNull(),
+    /** False after the contact texted STOP (START sets it again); SMS steps skip it. */
+    smsSubscribed: integer("sms_subscribed", { mode: "boolean" }).notNull().default(true),
     suppressed: text("suppressed", { enum: ["bounced", "complained"] }),
     unsubscribedAt: ms("unsubscribed_at"),
     erasedAt: ms("erased_at"),
@@ -115,6 +117,7 @@ export const contacts = sqliteTable(
   (t) => [
     uniqueIndex("contacts_email").on(t.orgId, t.email).where(sql`email is not null`),
     uniqueIndex("contacts_external").on(t.orgId, t.externalId).where(sql`external_id is not null`),
+    uniqueIndex("contacts_phone").on(t.orgId, t.phone).where(sql`phone is not null`),
     index("contacts_org").on(t.orgId, t.id),
   ],
 );
@@ -193,6 +196,12 @@ export const workflows = sqliteTable(
     onAutoReply: text("on_auto_reply", { enum: ["ignore", "pause_until_return"] }),
     timezone: text("timezone"),
     sendWindow: json<SendWindow>("send_window"),
+    /** When SMS and calls may go out (within 08:00–21:00 local); null: 08:00–21:00 every day. */
+    callWindow: json<SendWindow>("call_window"),
+    /** Variables every enrollment must bring (422 missing_variables otherwise). */
+    requiredVariables: json<string[]>("required_variables"),
+    /** Contact chaining: the step outcomes that count as a chain's success (default answered). */
+    chain: json<{ successOutcomes: string[] }>("chain"),
     /** A conversion: the contact tracks `event` within `withinDays` of enrolling. */
     goal: json<WorkflowGoal>("goal"),
     goalEvent: text("goal_event"),
@@ -243,6 +252,7 @@ export const enrollments = sqliteTable(
     timezone: text("timezone").notNull(),
     scheduledAt: ms("scheduled_at"),
     bypassSendWindow: integer("bypass_send_window", { mode: "boolean" }).notNull(),
+    bypassCallWindow: integer("bypass_call_window", { mode: "boolean" }).notNull().default(false),
     triggerEvent: json<{ name: string; data: Record<string, unknown> } | null>("trigger_event"),
     exitReason: text("exit_reason"),
     /** The variant the enrollment's first A/B split chose (conversions are attributed to it). */
@@ -255,6 +265,17 @@ export const enrollments = sqliteTable(
     completedAt: ms("completed_at"),
     /** Effects handed to a queue that their consumer has not confirmed yet. */
     pendingEffects: integer("pending_effects").notNull().default(0),
+    /**
+     * Contact chaining (enrolled with `groupBy`): the chain (the grouping variable's value), this
+     * link's place in it, and its state: `pending` (waits its turn; its object not started),
+     * `active`, `ended` (ended without success: the next link started), `succeeded` (the rest
+     * were cancelled), `cancelled` (chain_satisfied, or cancelled while pending).
+     */
+    chainKey: text("chain_key"),
+    chainPosition: integer("chain_position"),
+    chainState: text("chain_state", {
+      enum: ["pending", "active", "ended", "succeeded", "cancelled"],
+    }),
   },
   (t) => [
     uniqueIndex("enrollments_one_active")
@@ -265,6 +286,9 @@ export const enrollments = sqliteTable(
     // Also serves "waiting for an event" lookups: a contact has few enrollments.
     index("enrollments_contact").on(t.contactId, t.status),
     index("enrollments_due").on(t.nextRunAt).where(sql`next_run_at is not null`),
+    uniqueIndex("enrollments_chain")
+      .on(t.chainKey, t.workflowId, t.chainPosition)
+      .where(sql`chain_key is not null`),
   ],
 );
 
@@ -300,8 +324,19 @@ export const messages = sqliteTable(
     workflowId: text("workflow_id"),
     stepId: text("step_id"),
     contactId: text("contact_id").notNull(),
+    /** email, sms or call. */
+    channel: text("channel", { enum: ["email", "sms", "call"] })
+      .notNull()
+      .default("email"),
     to: text("to_address").notNull(),
     subject: text("subject"),
+    /** An SMS's text, or a call's script. */
+    body: text("body"),
+    /** A call's outcome: answered, voicemail, no_answer, busy, failed. */
+    outcome: text("outcome"),
+    durationSeconds: integer("duration_seconds"),
+    /** A voice agent's summary of the call. */
+    summary: text("summary"),
     provider: text("provider"),
     /** The connection the message was sent through (null: the deployment's default sender). */
     connectionId: text("connection_id"),
@@ -330,7 +365,7 @@ export const messages = sqliteTable(
     /** When the next attempt is due; the watchdog re-queues a queued message long past it. */
     nextAttemptAt: ms("next_attempt_at"),
     /** The queue job, kept so a job lost by a queue can be sent again. */
-    job: json<EmailJob>("job"),
+    job: json<MessageJob>("job"),
     createdAt: ms("created_at").notNull(),
     sentAt: ms("sent_at"),
   },
@@ -353,6 +388,9 @@ export const outbox = sqliteTable(
     id: text("id").primaryKey(),
     orgId: text("org_id").notNull(),
     messageId: text("message_id").notNull(),
+    channel: text("channel", { enum: ["email", "sms", "call"] })
+      .notNull()
+      .default("email"),
     to: text("to_address").notNull(),
     from: text("from_address").notNull(),
     subject: text("subject").notNull(),
@@ -362,6 +400,40 @@ export const outbox = sqliteTable(
     createdAt: ms("created_at").notNull(),
   },
   (t) => [index("outbox_org").on(t.orgId, t.id), uniqueIndex("outbox_message").on(t.messageId)],
+);
+
+/**
+ * Tasks for people (a call to make, a LinkedIn touch): one per task step visit (unique by the
+ * effect key); the enrollment waits until it is completed, skipped or expired.
+ */
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    key: text("effect_key").notNull(),
+    enrollmentId: text("enrollment_id").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    stepId: text("step_id").notNull(),
+    contactId: text("contact_id").notNull(),
+    taskType: text("task_type", { enum: ["call", "linkedin", "email", "custom"] }).notNull(),
+    title: text("title").notNull(),
+    instructions: text("instructions"),
+    assignee: text("assignee"),
+    outcomes: json<string[]>("outcomes").notNull(),
+    status: text("status", { enum: ["open", "completed", "skipped", "expired"] }).notNull(),
+    outcome: text("outcome"),
+    note: text("note"),
+    dueAt: ms("due_at").notNull(),
+    createdAt: ms("created_at").notNull(),
+    completedAt: ms("completed_at"),
+  },
+  (t) => [
+    uniqueIndex("tasks_key").on(t.key),
+    index("tasks_org").on(t.orgId, t.id),
+    index("tasks_org_status").on(t.orgId, t.status, t.id),
+    index("tasks_due").on(t.status, t.dueAt),
+  ],
 );
 
 export const connections = sqliteTable(

@@ -6,6 +6,9 @@ import { workflows, workflowVersions } from "./schema";
 
 export type WorkflowRow = typeof workflows.$inferSelect;
 
+/** What counts as a chain's success: the workflow's setting, else a call answered. */
+export const chainOf = (w: WorkflowRow) => w.chain ?? { successOutcomes: ["answered"] };
+
 export function definitionOf(w: WorkflowRow): WorkflowDefinition {
   return {
     id: w.id,
@@ -15,6 +18,8 @@ export function definitionOf(w: WorkflowRow): WorkflowDefinition {
     transitions: w.transitions,
     timezone: w.timezone,
     sendWindow: w.sendWindow ?? null,
+    callWindow: w.callWindow ?? null,
+    chain: chainOf(w),
   };
 }
 

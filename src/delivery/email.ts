@@ -10,6 +10,7 @@ import {
   getMessageById,
   insertOrGetMessages,
   type MessageRow,
+  newMessageRow,
   previousInEnrollment,
   settleMessage,
 } from "../db/messages";
@@ -19,12 +20,12 @@ import { recordSystemEvent, recordSystemEvents } from "../domain/history";
 import { type Fact, factBatch, messageFact, recordFacts } from "../domain/metrics";
 import { loadSender, SenderUnavailable } from "../domain/senders";
 import type { Env } from "../ground/env";
-import { newId } from "../ground/ids";
 import { errorText, type Logger } from "../ground/log";
 import { Memo } from "../ground/memo";
-import type { EmailJob, SystemEvent } from "../ground/queues";
+import type { EmailJob, MessageJob, SystemEvent } from "../ground/queues";
 import { backoffSeconds } from "../ground/retry";
 import { type Credentials, type Provider, ProviderError } from "../providers/provider";
+import { deadLetterOutreach, deliverOutreach, type OutreachJob } from "./outreach";
 
 /** Attempts per job before it is dead-lettered (the queue's max_retries is higher). */
 export const EMAIL_MAX_ATTEMPTS = 6;
@@ -40,45 +41,6 @@ const SETTLED_FACT: Partial<Record<MessageRow["status"], string>> = {
   suppressed: "suppressed",
   failed: "sendFailed",
 };
-
-/** The message row of a job; `claimed`: created already claimed for this attempt. */
-function newMessageRow(job: EmailJob, to: string, now: number, claimed = false): MessageRow {
-  return {
-    id: newId("msg", now),
-    orgId: job.orgId,
-    key: job.key,
-    enrollmentId: job.enrollmentId,
-    workflowId: job.workflowId,
-    stepId: job.stepId,
-    contactId: job.contactId,
-    to,
-    subject: null,
-    provider: null,
-    connectionId: job.config.connectionId ?? null,
-    providerMessageId: null,
-    status: "queued",
-    error: null,
-    opens: 0,
-    clicks: 0,
-    machineOpens: 0,
-    machineClicks: 0,
-    unsubscribed: false,
-    firstOpenedAt: null,
-    lastOpenedAt: null,
-    firstClickedAt: null,
-    lastClickedAt: null,
-    linkClickedAt: null,
-    deliveredAt: null,
-    rfcMessageId: null,
-    repliedAt: null,
-    autoRepliedAt: null,
-    sendingAt: claimed ? now : null,
-    nextAttemptAt: now,
-    job,
-    createdAt: now,
-    sentAt: null,
-  };
-}
 
 /** The connection the step names, else the org's default, else the outbox (once per batch). */
 function resolveProvider(
@@ -148,7 +110,7 @@ async function prepare(
   );
   const rows = await insertOrGetMessages(
     db,
-    jobs.map((j) => newMessageRow(j, contacts.get(j.contactId)?.email ?? "", now, true)),
+    jobs.map((j) => newMessageRow(j, "email", contacts.get(j.contactId)?.email ?? "", now, true)),
   );
   // Confirmations go out while the batch sends; the batch waits for them before it acks.
   const confirmed = confirmEffects(
@@ -316,11 +278,43 @@ async function failMessage(env: Env, db: Db, job: EmailJob, message: MessageRow,
   }
 }
 
+const isEmail = (m: Message<MessageJob>): m is Message<EmailJob> => m.body.kind === "send";
+
 /**
- * A batch's jobs run concurrently (each is independent and idempotent by key); lookups of the
- * batch (connections, templates, subscriptions) are made once.
+ * The message queue's batch: emails together (lookups of the batch — connections, templates,
+ * subscriptions — made once, jobs concurrent), SMS, calls and tasks each on their own.
  */
-export async function handleEmailBatch(batch: MessageBatch<EmailJob>, env: Env, log: Logger) {
+export async function handleMessageBatch(batch: MessageBatch<MessageJob>, env: Env, log: Logger) {
+  const others = batch.messages.filter((m) => !isEmail(m)) as Message<OutreachJob>[];
+  await Promise.all([
+    handleEmails(batch.messages.filter(isEmail), env, log),
+    ...others.map(async (msg) => {
+      let delay: number | null;
+      try {
+        delay = await deliverOutreach(env, msg.body, msg.attempts, log);
+      } catch (err) {
+        log.error("outreach job failed", {
+          key: msg.body.key,
+          attempts: msg.attempts,
+          error: errorText(err),
+        });
+        delay = emailBackoff(env, msg.attempts);
+      }
+      if (delay === null) {
+        msg.ack();
+      } else {
+        msg.retry({ delaySeconds: delay });
+      }
+    }),
+  ]);
+}
+
+/** The email jobs of a batch (see handleMessageBatch). */
+async function handleEmails(messages: Message<EmailJob>[], env: Env, log: Logger) {
+  if (messages.length === 0) {
+    return;
+  }
+  const batch = { messages };
   const memo = new Memo();
   let prepared: Prepared[];
   let confirmed: Promise<void>;
@@ -392,11 +386,16 @@ async function deliverOne(
 }
 
 /** Jobs that exhausted the queue's retries (the consumer kept throwing): recorded as failed, never lost. */
-export async function handleEmailDeadLetters(batch: MessageBatch<EmailJob>, env: Env) {
+export async function handleMessageDeadLetters(batch: MessageBatch<MessageJob>, env: Env) {
   const db = database(env.DB);
   for (const msg of batch.messages) {
     const job = msg.body;
-    const row = await ensureMessage(db, newMessageRow(job, "", Date.now()));
+    if (job.kind !== "send") {
+      await deadLetterOutreach(env, job);
+      msg.ack();
+      continue;
+    }
+    const row = await ensureMessage(db, newMessageRow(job, "email", "", Date.now()));
     if (row && row.status === "queued") {
       await failMessage(env, db, job, row, "Dead-lettered after exhausting queue retries");
     }

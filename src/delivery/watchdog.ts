@@ -6,21 +6,25 @@
 //   whose queue job is overdue are queued again (every consumer is idempotent);
 // - scheduled reports whose time has come start their next run; report builds whose job was
 //   lost get it again;
-// - expired idempotency keys, old provider event ids and old analytics fact ids are purged.
+// - expired idempotency keys, old provider event ids and old analytics fact ids are purged;
+// - open tasks past their due time are marked expired;
+// - contact chains whose hand-over was lost are handed on (the next link starts).
 import { type Db, database } from "../db/client";
-import { cancelReservation, overdueEnrollments } from "../db/enrollments";
+import { cancelReservation, overdueEnrollments, stalledChainLinks } from "../db/enrollments";
 import { overdueFanouts } from "../db/events";
 import { purgeExpiredKeys } from "../db/idempotency";
 import { claimStalledChunks } from "../db/imports";
 import { pruneInboundSeen } from "../db/inbound";
 import { claimOverdueMessages } from "../db/messages";
 import { pruneFacts } from "../db/metrics";
+import { expireTasks } from "../db/tasks";
 import { claimOverdueDeliveries } from "../db/webhooks";
-import { enrollmentStub, startPayloadFromD1 } from "../domain/enrollments";
+import { handOverChain } from "../domain/chains";
+import { enrollmentStub, snapshotOf, startPayloadFromD1 } from "../domain/enrollments";
 import { tickReports } from "../domain/reports";
 import type { Env } from "../ground/env";
 import type { Logger } from "../ground/log";
-import type { EmailJob } from "../ground/queues";
+import type { MessageJob } from "../ground/queues";
 import { sendInSlices } from "../ground/retry";
 
 /** An alarm, job or chunk overdue this long was lost (a crash, a dropped queue message). */
@@ -59,13 +63,40 @@ async function pokeEnrollments(env: Env, db: Db, now: number) {
   return { overdue: overdue.length, outcomes };
 }
 
+/** Chains whose hand-over was lost: ended links still active, pending links with none active. */
+async function handOverStalledChains(env: Env, db: Db, now: number, log: Logger) {
+  const { ended, orphans } = await stalledChainLinks(db, now, GRACE_MS, BATCH);
+  let handed = 0;
+  for (const row of ended) {
+    const snap = await snapshotOf(env, row.id);
+    await handOverChain(
+      env,
+      db,
+      {
+        id: row.id,
+        orgId: row.orgId,
+        workflowId: row.workflowId,
+        chainKey: row.chainKey as string,
+      },
+      snap?.state.chainSucceeded === true,
+      log,
+    );
+    handed++;
+  }
+  for (const chain of orphans) {
+    await handOverChain(env, db, { id: "", orgId: "", ...chain }, false, log);
+    handed++;
+  }
+  return handed;
+}
+
 export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
   const db = database(env.DB);
   const enrollments = await pokeEnrollments(env, db, now);
   const messages = await claimOverdueMessages(db, now, GRACE_MS, BATCH, REQUEUE_PUSH_MS);
   await sendInSlices(
     env.EMAIL_QUEUE,
-    messages.flatMap((m): EmailJob[] => (m.job ? [m.job] : [])),
+    messages.flatMap((m): MessageJob[] => (m.job ? [m.job] : [])),
   );
   const deliveries = await claimOverdueDeliveries(db, now, GRACE_MS, BATCH, REQUEUE_PUSH_MS);
   await sendInSlices(
@@ -87,6 +118,9 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
   await purgeExpiredKeys(db, now);
   await pruneInboundSeen(db, now - INBOUND_SEEN_KEEP_MS);
   await pruneFacts(db, now - FACTS_KEEP_MS);
+  const chains = await handOverStalledChains(env, db, now, log);
+  // Reading shows an open task past its due time as expired; this writes it down.
+  const expiredTasks = await expireTasks(db, now);
   const report = {
     ...enrollments,
     requeued: {
@@ -97,6 +131,8 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
       reports: reports.resumed,
     },
     scheduledReports: reports.started,
+    expiredTasks,
+    chainsHandedOn: chains,
   };
   if (
     report.overdue +

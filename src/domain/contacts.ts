@@ -10,8 +10,10 @@ import {
   type ContactRow,
   findContactByEmail,
   findContactByExternalId,
+  findContactByPhone,
   findContactsByEmails,
   findContactsByExternalIds,
+  findContactsByPhones,
   getContact,
   getContacts,
   upsertContact,
@@ -62,17 +64,43 @@ const fields = {
   timezone: TimeZone.nullable().optional(),
   data: ContactData.optional(),
   subscribed: z.boolean().optional(),
+  smsSubscribed: z.boolean().optional().openapi({
+    description: "False after the contact texted STOP; SMS steps skip it. START sets it again.",
+  }),
+  name: z.string().trim().min(1).max(400).optional().openapi({
+    description:
+      "Full name (11x style): split at the first space into firstName and lastName when those are not given",
+  }),
 };
+
+/** `name` split into first and last name where those are absent; `name` itself is not stored. */
+function withNameSplit<
+  T extends { name?: string; firstName?: string | null; lastName?: string | null },
+>(c: T): Omit<T, "name"> {
+  const { name, ...rest } = c;
+  if (!name) {
+    return rest;
+  }
+  const space = name.search(/\s/);
+  const first = space < 0 ? name : name.slice(0, space);
+  const last = space < 0 ? null : name.slice(space + 1).trim() || null;
+  return {
+    ...rest,
+    firstName: rest.firstName !== undefined ? rest.firstName : first.slice(0, 200),
+    lastName: rest.lastName !== undefined ? rest.lastName : (last?.slice(0, 200) ?? null),
+  };
+}
 
 export const ContactInput = z
   .strictObject(fields)
-  .refine((c) => c.email !== undefined || c.externalId !== undefined, {
-    message: "A contact needs an email or an externalId",
+  .refine((c) => c.email !== undefined || c.externalId !== undefined || c.phone != null, {
+    message: "A contact needs an email, an externalId or a phone",
     path: ["email"],
   })
+  .transform(withNameSplit)
   .openapi("ContactInput");
 
-export const ContactPatch = z.strictObject(fields).openapi("ContactPatch");
+export const ContactPatch = z.strictObject(fields).transform(withNameSplit).openapi("ContactPatch");
 
 export const Contact = z
   .object({
@@ -85,6 +113,7 @@ export const Contact = z
     timezone: z.string().nullable(),
     data: z.record(z.string(), z.unknown()),
     subscribed: z.boolean(),
+    smsSubscribed: z.boolean(),
     suppressed: z.enum(["bounced", "complained"]).nullable(),
     unsubscribedAt: Timestamp.nullable(),
     createdAt: Timestamp,
@@ -102,6 +131,7 @@ export const contactJson = (c: ContactRow) => ({
   timezone: c.timezone,
   data: c.data,
   subscribed: c.subscribed,
+  smsSubscribed: c.smsSubscribed,
   suppressed: c.suppressed,
   unsubscribedAt: iso(c.unsubscribedAt),
   createdAt: iso(c.createdAt) as string,
@@ -175,7 +205,21 @@ export async function notifyContactChange(
   }
 }
 
-export type ContactRef = { id: string } | { email: string } | { externalId: string };
+export type ContactRef =
+  | { id: string }
+  | { email: string }
+  | { externalId: string }
+  | { phone: string };
+
+/** A reference's lookup key: one kind per reference (id, else email, else external id, else phone). */
+const refKey = (r: ContactRef) =>
+  "id" in r
+    ? `i:${r.id}`
+    : "email" in r
+      ? `e:${r.email}`
+      : "externalId" in r
+        ? `x:${r.externalId}`
+        : `p:${r.phone}`;
 
 /** The contact an id, email or external id names; an unknown email or external id creates one. */
 export async function resolveContact(
@@ -194,7 +238,9 @@ export async function resolveContact(
   const existing =
     "email" in ref
       ? await findContactByEmail(db, orgId, ref.email)
-      : await findContactByExternalId(db, orgId, ref.externalId);
+      : "externalId" in ref
+        ? await findContactByExternalId(db, orgId, ref.externalId)
+        : await findContactByPhone(db, orgId, ref.phone);
   if (existing) {
     return existing;
   }
@@ -216,18 +262,20 @@ export async function resolveContacts(
   const ids = refs.flatMap((r) => ("id" in r ? [r.id] : []));
   const emails = refs.flatMap((r) => ("email" in r ? [r.email] : []));
   const externals = refs.flatMap((r) => ("externalId" in r ? [r.externalId] : []));
-  const [byId, byEmail, byExternal] = await Promise.all([
+  const phones = refs.flatMap((r) => ("phone" in r ? [r.phone] : []));
+  const [byId, byEmail, byExternal, byPhone] = await Promise.all([
     getContacts(db, orgId, ids),
     findContactsByEmails(db, orgId, emails),
     findContactsByExternalIds(db, orgId, externals),
+    findContactsByPhones(db, orgId, phones),
   ]);
   const known = new Map<string, ContactRow>([
     ...byId.map((c) => [`i:${c.id}`, c] as const),
     ...byEmail.map((c) => [`e:${c.email}`, c] as const),
     ...byExternal.map((c) => [`x:${c.externalId}`, c] as const),
+    ...byPhone.map((c) => [`p:${c.phone}`, c] as const),
   ]);
-  const keyOf = (r: ContactRef) =>
-    "id" in r ? `i:${r.id}` : "email" in r ? `e:${r.email}` : `x:${r.externalId}`;
+  const keyOf = refKey;
   const missing = new Map<string, ContactFields>();
   for (const r of refs) {
     if (!("id" in r) && !known.has(keyOf(r))) {

@@ -10,6 +10,7 @@ import {
   type EnrollmentRow,
   priorEnrollments,
   releaseReservation,
+  reserveChainLinks,
   reserveEnrollments,
 } from "../db/enrollments";
 import { definitionOf, getVersion, type WorkflowRow } from "../db/workflows";
@@ -41,6 +42,9 @@ export interface EnrollRequest {
   timezone?: string;
   scheduledAt?: number;
   bypassSendWindow?: boolean;
+  bypassCallWindow?: boolean;
+  /** Contact chaining: the variable whose value groups enrollments of the workflow into a chain. */
+  groupBy?: string;
   triggerEvent?: { name: string; data: Record<string, unknown> };
   /** A given id (derived from the event that starts it): a second reservation with it is refused. */
   id?: string;
@@ -54,9 +58,34 @@ export type EnrollOutcome =
         | "already_enrolled"
         | "reentry_not_allowed"
         | "workflow_not_active"
-        | "workflow_archived";
+        | "workflow_archived"
+        | "missing_variables";
       message: string;
+      /** missing_variables: the names absent. */
+      missing?: string[];
     };
+
+/**
+ * The workflow's required variables an item does not bring: absent, null or "" (the data of
+ * the event that triggers an enrollment counts as its variables).
+ */
+export function missingVariables(workflow: WorkflowRow, item: EnrollItem): string[] {
+  const given = { ...item.triggerEvent?.data, ...item.variables };
+  const required = [...(workflow.requiredVariables ?? [])];
+  if (item.groupBy && !required.includes(item.groupBy)) {
+    required.push(item.groupBy);
+  }
+  return required.filter((name) => {
+    const v = given[name];
+    return (
+      v === undefined || v === null || v === "" || (typeof v === "object" && name === item.groupBy)
+    );
+  });
+}
+
+/** The chain an item joins: its `groupBy` variable's value, as text. */
+const chainKeyOf = (item: EnrollItem): string | null =>
+  item.groupBy ? String({ ...item.triggerEvent?.data, ...item.variables }[item.groupBy]) : null;
 
 /** Given, else the contact's, else the phone number's, else the workflow's, else UTC. */
 export function resolveTimezone(
@@ -126,6 +155,16 @@ export async function enrollMany(
   const rows: { i: number; row: EnrollmentRow }[] = [];
   const claimed = new Set<string>();
   items.forEach((item, i) => {
+    const missing = missingVariables(workflow, item);
+    if (missing.length > 0) {
+      outcomes[i] = {
+        ok: false,
+        code: "missing_variables",
+        message: `The workflow requires variables this enrollment lacks: ${missing.join(", ")}`,
+        missing,
+      };
+      return;
+    }
     const p = prior.get(item.contact.id);
     if ((p && (p.status === "running" || p.status === "waiting")) || claimed.has(item.contact.id)) {
       outcomes[i] = {
@@ -146,19 +185,42 @@ export async function enrollMany(
     claimed.add(item.contact.id);
     rows.push({ i, row: reservation(workflow, item, now) });
   });
-  const reserved = await reserveEnrollments(
-    db,
-    rows.map((r) => r.row),
+  const plain = rows.filter((r) => r.row.chainKey === null);
+  const linked = rows.filter((r) => r.row.chainKey !== null);
+  const [reserved, links] = await Promise.all([
+    reserveEnrollments(
+      db,
+      plain.map((r) => r.row),
+    ),
+    reserveChainLinks(
+      db,
+      linked.map((r) => r.row as EnrollmentRow & { chainKey: string }),
+      now,
+    ),
+  ]);
+  // A chain link is started only when it is the chain's active link; the others wait their turn.
+  const stored = new Map<string, EnrollmentRow>(
+    links.flatMap((row): [string, EnrollmentRow][] => (row ? [[row.id, row]] : [])),
   );
+  for (const r of plain) {
+    if (reserved.has(r.row.id)) {
+      stored.set(r.row.id, r.row);
+    }
+  }
   const definition = definitionOf(workflow);
   await Promise.all(
-    rows.map(async ({ i, row }) => {
-      if (!reserved.has(row.id)) {
+    rows.map(async ({ i, row: reservedRow }) => {
+      const row = stored.get(reservedRow.id);
+      if (!row) {
         outcomes[i] = {
           ok: false,
           code: "already_enrolled",
           message: "The contact is already enrolled in this workflow",
         };
+        return;
+      }
+      if (row.chainState === "pending" || row.chainState === "cancelled") {
+        outcomes[i] = { ok: true, enrollment: row };
         return;
       }
       try {
@@ -197,6 +259,10 @@ function reservation(workflow: WorkflowRow, req: EnrollItem, now: number): Enrol
     timezone: resolveTimezone(req.timezone, req.contact, workflow),
     scheduledAt: req.scheduledAt ?? null,
     bypassSendWindow: req.bypassSendWindow ?? false,
+    bypassCallWindow: req.bypassCallWindow ?? false,
+    chainKey: chainKeyOf(req),
+    chainPosition: null,
+    chainState: null,
     triggerEvent: req.triggerEvent ?? null,
     exitReason: null,
     variant: null,
@@ -280,6 +346,11 @@ export function startPayload(
     event: row.triggerEvent?.data ?? {},
     timezone: row.timezone,
     bypassSendWindow: row.bypassSendWindow,
+    bypassCallWindow: row.bypassCallWindow,
+    chain:
+      row.chainKey !== null && row.chainPosition !== null
+        ? { key: row.chainKey, position: row.chainPosition }
+        : null,
     startAt: row.scheduledAt && row.scheduledAt > row.createdAt ? row.scheduledAt : null,
   };
 }

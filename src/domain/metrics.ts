@@ -157,9 +157,11 @@ export async function recordFacts(db: Db, facts: Fact[]) {
   }
 }
 
-/** A fact about an email message: its workflow, step, connection and category. */
+/** A fact about a message (email, SMS, call): its workflow, step, channel, connection and category. */
 export function messageFact(
-  msg: Pick<MessageRow, "id" | "orgId" | "workflowId" | "stepId" | "connectionId">,
+  msg: Pick<MessageRow, "id" | "orgId" | "workflowId" | "stepId" | "connectionId"> & {
+    channel?: MessageRow["channel"];
+  },
   metric: string,
   at: number,
   id = `${msg.id}:${metric}`,
@@ -171,7 +173,7 @@ export function messageFact(
     at,
     workflowId: msg.workflowId,
     stepId: msg.stepId,
-    channel: "email",
+    channel: msg.channel ?? "email",
     connectionId: msg.connectionId,
     category: DEFAULT_CATEGORY,
   };

@@ -103,6 +103,72 @@ export const EVENT_TYPES = {
     description: "A spam complaint; the contact is suppressed.",
     schema: z.looseObject({ ...email, reason: z.string().optional() }),
   },
+  "sms.sent": {
+    description: "A provider accepted a text message (or the outbox captured it).",
+    schema: z.looseObject({ ...email, provider: z.string() }),
+  },
+  "sms.delivered": {
+    description: "The carrier reported the text delivered (Twilio status callback).",
+    schema: z.looseObject(email),
+  },
+  "sms.failed": {
+    description: "The text could not be sent (Twilio status `failed`).",
+    schema: z.looseObject({ ...email, reason: z.string().optional() }),
+  },
+  "sms.undelivered": {
+    description: "The carrier could not deliver the text (Twilio status `undelivered`).",
+    schema: z.looseObject({ ...email, reason: z.string().optional() }),
+  },
+  "sms.received": {
+    description:
+      "The contact texted the number; `keyword` is stop, start or help when the text is one (STOP/UNSUBSCRIBE/CANCEL/END/QUIT set smsSubscribed false, START sets it true).",
+    schema: z.looseObject({
+      contactId: z.string(),
+      from: z.string(),
+      to: z.string(),
+      text: z.string(),
+      keyword: z.enum(["stop", "start", "help"]).nullable(),
+    }),
+  },
+  "call.placed": {
+    description: "A call was placed (or captured by the outbox, awaiting its outcome).",
+    schema: z.looseObject({ ...email, provider: z.string() }),
+  },
+  "call.completed": {
+    description:
+      "A call ended: `outcome` answered, voicemail, no_answer, busy or failed, with its duration and (voice agents) a summary.",
+    schema: z.looseObject({
+      ...email,
+      outcome: z.string(),
+      durationSeconds: z.number().nullable().optional(),
+      summary: z.string().nullable().optional(),
+    }),
+  },
+  "task.created": {
+    description: "A task step created a task for a person.",
+    schema: z.looseObject({
+      contactId: z.string(),
+      taskId: z.string(),
+      taskType: z.string(),
+      title: z.string(),
+      assignee: z.string().nullable(),
+      dueAt: z.string(),
+      enrollmentId: z.string(),
+      stepId: z.string(),
+    }),
+  },
+  "task.completed": {
+    description: "A task was completed with an outcome, or skipped (`status: skipped`).",
+    schema: z.looseObject({
+      contactId: z.string(),
+      taskId: z.string(),
+      status: z.enum(["completed", "skipped"]),
+      outcome: z.string(),
+      note: z.string().nullable().optional(),
+      enrollmentId: z.string(),
+      stepId: z.string(),
+    }),
+  },
   "contact.created": { description: "A contact was created.", schema: z.looseObject(contact) },
   "contact.updated": { description: "A contact was updated.", schema: z.looseObject(contact) },
   "contact.unsubscribed": {

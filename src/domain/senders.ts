@@ -1,10 +1,22 @@
 // Who sends an org's email: the connection named, else the org's default connection, else the
 // built-in outbox — with the connection's credentials decrypted.
 import type { Db } from "../db/client";
-import { type ConnectionRow, getConnection, getConnectionByKey } from "../db/connections";
+import {
+  type ConnectionRow,
+  firstConnectionOf,
+  getConnection,
+  getConnectionByKey,
+} from "../db/connections";
 import type { Env } from "../ground/env";
 import { errorText } from "../ground/log";
-import { OUTBOX, providerOf } from "../providers";
+import {
+  OUTBOX,
+  PHONE_OUTBOX_PROVIDER,
+  PHONE_PROVIDER_NAMES,
+  phoneProviderOf,
+  providerOf,
+} from "../providers";
+import type { PhoneProvider } from "../providers/phone";
 import type { Credentials, Provider } from "../providers/provider";
 import { ConfigurationError } from "../security/config";
 import { decrypt } from "../security/credentials";
@@ -31,7 +43,9 @@ export async function loadSender(
   }
   const provider = providerOf(conn.provider);
   if (!provider) {
-    throw new SenderUnavailable(`Unknown provider ${conn.provider}`);
+    throw new SenderUnavailable(
+      `Connection ${conn.id} (${conn.provider}) does not send email; name an email connection`,
+    );
   }
   return {
     provider,
@@ -39,6 +53,39 @@ export async function loadSender(
     from: conn.from,
     replyDomain: conn.replyDomain ?? env.REPLY_DOMAIN ?? null,
   };
+}
+
+/**
+ * Who places an org's SMS or call: the connection named, else the org's oldest connection
+ * whose provider serves the channel, else the outbox.
+ */
+export async function loadPhoneSender(
+  env: Env,
+  db: Db,
+  orgId: string,
+  channel: "sms" | "call",
+  connectionId?: string,
+): Promise<{ provider: PhoneProvider; credentials: Credentials; connectionId: string | null }> {
+  const conn = connectionId
+    ? await getConnection(db, orgId, connectionId)
+    : await firstConnectionOf(
+        db,
+        orgId,
+        PHONE_PROVIDER_NAMES.filter((n) => phoneProviderOf(n)?.channels.includes(channel)),
+      );
+  if (connectionId && !conn) {
+    throw new SenderUnavailable(`Connection ${connectionId} does not exist`);
+  }
+  if (!conn) {
+    return { provider: PHONE_OUTBOX_PROVIDER, credentials: {}, connectionId: null };
+  }
+  const provider = phoneProviderOf(conn.provider);
+  if (!provider?.channels.includes(channel)) {
+    throw new SenderUnavailable(
+      `Connection ${conn.id} (${conn.provider}) cannot ${channel === "sms" ? "send SMS" : "place calls"}`,
+    );
+  }
+  return { provider, credentials: await readCredentials(env, conn), connectionId: conn.id };
 }
 
 async function readCredentials(env: Env, conn: ConnectionRow): Promise<Credentials> {

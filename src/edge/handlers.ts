@@ -11,6 +11,7 @@ import { getConnectionById } from "../db/connections";
 import { getReport } from "../db/reports";
 import { parseRawMail } from "../delivery/mail";
 import { applyDeliveryEvents } from "../domain/deliveries";
+import { applyPhoneEvents } from "../domain/outreach";
 import { type ReceivedMail, receiveMail } from "../domain/replies";
 import { fileOf } from "../domain/reports";
 import type { AppEnv } from "../ground/env";
@@ -19,7 +20,8 @@ import { errorText } from "../ground/log";
 import { ApiError } from "../http/errors";
 import type { Handler } from "../http/openapi";
 import { clientIp, LocalCounter, spend } from "../http/rate-limit";
-import { providerOf } from "../providers";
+import { phoneProviderOf, providerOf } from "../providers";
+import type { PhoneEvent } from "../providers/phone";
 import {
   badSignature,
   type Credentials,
@@ -235,8 +237,40 @@ async function verifiedInbound(
   return { db, conn, req, credentials };
 }
 
+/**
+ * A phone provider's webhook: Twilio's status callbacks and incoming texts (answered with
+ * TwiML: empty, or the HELP reply), a voice agent's end-of-call report.
+ */
+async function phoneInbound(c: Context<AppEnv>, name: string, connectionId: string) {
+  const hook = phoneProviderOf(name)?.inbound;
+  if (!hook) {
+    throw unknownEndpoint();
+  }
+  const url = c.req.url;
+  const { db, conn, req } = await verifiedInbound(c, name, connectionId, (r, credentials) =>
+    hook.verify({ ...r, url }, credentials),
+  );
+  let events: PhoneEvent[];
+  try {
+    events = hook.parse(req);
+  } catch {
+    throw new ApiError("invalid_json", "The provider payload could not be parsed");
+  }
+  const r = await applyPhoneEvents(c.env, db, conn, events, c.get("log"));
+  if (name === "twilio") {
+    const say = r.reply ? `<Message>${r.reply}</Message>` : "";
+    return c.body(`<?xml version="1.0" encoding="UTF-8"?><Response>${say}</Response>`, 200, {
+      "content-type": "text/xml; charset=utf-8",
+    });
+  }
+  return c.json({ received: events.length, applied: r.applied }, 200);
+}
+
 export const inbound: Handler<typeof routes.inbound> = async (c) => {
   const { provider: name, connectionId } = c.req.valid("param");
+  if (phoneProviderOf(name)) {
+    return phoneInbound(c, name, connectionId) as never;
+  }
   const webhook = providerOf(name)?.inbound;
   if (!webhook) {
     throw unknownEndpoint();

@@ -3,7 +3,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ErrorBody } from "../http/errors";
 import { json } from "../http/openapi";
-import { INBOUND_MAIL_PROVIDER_NAMES, INBOUND_PROVIDER_NAMES } from "../providers";
+import {
+  INBOUND_MAIL_PROVIDER_NAMES,
+  INBOUND_PROVIDER_NAMES,
+  PHONE_PROVIDER_NAMES,
+} from "../providers";
 
 const token = z.object({
   token: z
@@ -134,18 +138,29 @@ export const inbound = createRoute({
   path: "/inbound/{provider}/{connectionId}",
   operationId: "receiveProviderWebhook",
   tags,
-  summary: "Provider event webhooks (bounces, complaints, deliveries); signature checked first",
+  summary:
+    "Provider webhooks (bounces, complaints, deliveries; SMS statuses, incoming texts, call outcomes); signature checked first",
+  description:
+    "Email providers post delivery events. `twilio`: point the connection's status callbacks (set by Nudge on each text and call) and the number's incoming-message webhook here; requests are verified with `X-Twilio-Signature` (HMAC-SHA1 of the URL and the sorted form parameters with the auth token) and answered with TwiML — incoming STOP, UNSUBSCRIBE, CANCEL, END or QUIT set the contact's `smsSubscribed` to false, START sets it true, HELP is answered with how to opt out. `vapi`: the end-of-call report (authenticated by `X-Vapi-Secret`) gives the call's outcome, duration and summary.",
   request: {
     params: z.object({
       provider: z.string().openapi({
         param: { name: "provider", in: "path" },
-        description: `One of ${INBOUND_PROVIDER_NAMES.map((n) => `\`${n}\``).join(", ")}; any other answers 404`,
+        description: `One of ${[...INBOUND_PROVIDER_NAMES, ...PHONE_PROVIDER_NAMES].map((n) => `\`${n}\``).join(", ")}; any other answers 404`,
       }),
       connectionId: z.string().openapi({ param: { name: "connectionId", in: "path" } }),
     }),
   },
   responses: {
-    200: json(z.object({ received: z.number().int(), applied: z.number().int() }), "Processed"),
+    200: {
+      description: "Processed (Twilio: a TwiML answer)",
+      content: {
+        "application/json": {
+          schema: z.object({ received: z.number().int(), applied: z.number().int() }),
+        },
+        "text/xml": { schema: z.string() },
+      },
+    },
     400: failure("The verified payload could not be parsed (`invalid_json`)"),
     401: failure(
       "Missing or wrong signature, or a signed message older than an hour (`unauthorized`)",

@@ -167,6 +167,7 @@ export function advance(
     if (result.kind === "wait") {
       state.status = "waiting";
       state.wait = result.wait;
+      effects.push(...(result.effects ?? []));
       log(step, "waiting", result.message);
       return null;
     }
@@ -181,6 +182,9 @@ export function advance(
       state.contact = { ...state.contact, data: { ...state.contact.data, ...result.contactData } };
     }
     effects.push(...(result.effects ?? []));
+    if (def.chain?.successOutcomes.includes(result.outcome)) {
+      state.chainSucceeded = true;
+    }
     log(
       step,
       result.outcome === "suppressed" ? "skipped" : "completed",

@@ -7,6 +7,9 @@ import Papa from "papaparse";
 const FIELD_ALIASES: Record<string, string> = {
   email: "email",
   phone: "phone",
+  name: "name",
+  full_name: "name",
+  fullname: "name",
   externalid: "externalId",
   external_id: "externalId",
   firstname: "firstName",

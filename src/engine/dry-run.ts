@@ -3,11 +3,18 @@ import { advance, initialState } from "./advance";
 import type { Effect, EnrollmentState, WorkflowDefinition } from "./types";
 
 export const FIXTURE_PROFILES = {
-  minimal: { firstName: "Ada", lastName: "Lovelace", email: "ada@example.com", score: 42 },
+  minimal: {
+    firstName: "Ada",
+    lastName: "Lovelace",
+    email: "ada@example.com",
+    phone: "+14155552671",
+    score: 42,
+  },
   demo: {
     firstName: "Ada",
     lastName: "Lovelace",
     email: "ada@example.com",
+    phone: "+14155552671",
     score: 42,
     company: "Analytical Engines Ltd",
     industry: "Software",
@@ -61,6 +68,18 @@ function describeEffect(
   }
   if (e.type === "webhook") {
     return `[test] Would call ${e.request.method} ${e.request.url}`;
+  }
+  const phone = (state.contact.phone as string | null | undefined) ?? "(no phone)";
+  if (e.type === "send_sms") {
+    return `[test] Would text "${e.body}" to ${phone}`;
+  }
+  if (e.type === "place_call") {
+    const who = e.config.agent ? ` with voice agent ${e.config.agent.assistantId}` : "";
+    return `[test] Would call ${phone}${who}`;
+  }
+  if (e.type === "create_task") {
+    const to = e.task.assignee ? ` for ${e.task.assignee}` : "";
+    return `[test] Would create a ${e.task.taskType} task "${e.task.title}"${to}`;
   }
   return null;
 }

@@ -1,6 +1,12 @@
 // Delays, local times and send windows in the enrollment's time zone. Pure: `now` is an argument.
 import { addLocalDays, localParts, parseHhMm, zonedTime } from "./timezones";
-import { DAY_NAMES, type DayName, type SendWindow } from "./types";
+import {
+  DAY_NAMES,
+  type DayName,
+  type EnrollmentState,
+  type SendWindow,
+  type WorkflowDefinition,
+} from "./types";
 
 export const UNIT_MS = {
   seconds: 1_000,
@@ -84,4 +90,27 @@ export function nextWindowOpen(now: number, tz: string, w: SendWindow): number {
     }
   }
   throw new Error("send window never opens");
+}
+
+/**
+ * SMS and calls are placed only between 08:00 and 21:00 in the contact's time zone (the TCPA's
+ * quiet hours, applied everywhere), every day, unless the enrollment sets `bypassCallWindow`.
+ * A workflow's `callWindow` narrows this; it cannot widen it.
+ */
+export const DEFAULT_CALL_WINDOW: SendWindow = {
+  days: [...DAY_NAMES],
+  start: "08:00",
+  end: "21:00",
+};
+
+/** When a phone channel may act: now, or the next moment the call window opens. */
+export function callWindowOpen(
+  now: number,
+  state: EnrollmentState,
+  def: WorkflowDefinition,
+): number {
+  if (state.bypassCallWindow) {
+    return now;
+  }
+  return nextWindowOpen(now, state.timezone, def.callWindow ?? DEFAULT_CALL_WINDOW);
 }

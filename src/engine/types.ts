@@ -1,6 +1,7 @@
 // The engine's vocabulary: workflow definitions, enrollment state, effects and log lines.
 import { z } from "@hono/zod-openapi";
 import type { SendEmailConfig } from "./email";
+import type { CallConfig } from "./outreach";
 
 export type Condition =
   | { field: string; operator: Operator; value?: unknown }
@@ -140,16 +141,22 @@ export interface WorkflowDefinition {
   transitions: TransitionDef[];
   timezone?: string | null;
   sendWindow?: SendWindow | null;
+  /** When SMS and calls may go out (within 08:00–21:00 local); unset: 08:00–21:00 every day. */
+  callWindow?: SendWindow | null;
   goal?: WorkflowGoal | null;
+  /** Contact chaining: the step outcomes that count as the chain's success. */
+  chain?: { successOutcomes: string[] } | null;
 }
 
 export type EnrollmentStatus = "running" | "waiting" | "completed" | "cancelled" | "failed";
 
 export interface Wait {
-  kind: "schedule" | "delay" | "window" | "event";
+  kind: "schedule" | "delay" | "window" | "event" | "outcome";
   stepId: string | null;
   until: number | null;
   event?: string;
+  /** kind "outcome": the effect key whose outcome (a call's, a task's) the step waits for. */
+  key?: string;
   match?: Condition;
 }
 
@@ -181,6 +188,12 @@ export interface EnrollmentState {
   event: Record<string, unknown>;
   timezone: string;
   bypassSendWindow: boolean;
+  /** SMS and calls ignore the call window and the default 08:00–21:00 hours. */
+  bypassCallWindow?: boolean;
+  /** The contact chain this enrollment is a link of (enrolled with `groupBy`). */
+  chain?: { key: string; position: number } | null;
+  /** A step ended with one of the workflow's `chain.successOutcomes`. */
+  chainSucceeded?: boolean;
   exitReason: string | null;
   error: EnrollmentError | null;
   completedAt: number | null;
@@ -213,7 +226,43 @@ export interface EmitEffect {
   eventType: LifecycleEvent | "enrollment.step_completed";
   data: Record<string, unknown>;
 }
-export type Effect = SendEmailEffect | WebhookEffect | UpdateContactEffect | EmitEffect;
+export interface SendSmsEffect {
+  type: "send_sms";
+  key: string;
+  stepId: string;
+  /** Rendered. */
+  body: string;
+  connectionId?: string;
+  onError?: "fail" | "continue";
+}
+export interface PlaceCallEffect {
+  type: "place_call";
+  key: string;
+  stepId: string;
+  /** The step's config with its script rendered. */
+  config: CallConfig;
+}
+export interface CreateTaskEffect {
+  type: "create_task";
+  key: string;
+  stepId: string;
+  task: {
+    taskType: string;
+    title: string;
+    instructions: string | null;
+    assignee: string | null;
+    dueAt: number;
+    outcomes: string[];
+  };
+}
+export type Effect =
+  | SendEmailEffect
+  | WebhookEffect
+  | UpdateContactEffect
+  | EmitEffect
+  | SendSmsEffect
+  | PlaceCallEffect
+  | CreateTaskEffect;
 
 export type LogStatus = "started" | "completed" | "waiting" | "skipped" | "failed";
 export interface LogLine {
@@ -235,6 +284,8 @@ export type EngineInput =
   | { type: "start" }
   | { type: "wake" }
   | { type: "event"; name: string; data: Record<string, unknown> }
+  /** What became of a call or a task the enrollment waits for (by its effect key). */
+  | { type: "outcome"; key: string; outcome: string; data?: Record<string, unknown> }
   | { type: "cancel"; reason: string }
   | { type: "exit_on"; event: string; reason?: string }
   | { type: "fail"; code: "delivery_failed" | "alarm_failed"; error: string; stepId?: string };

@@ -1,17 +1,17 @@
 // The Worker's bindings, vars and secrets in one place. Objects are typed by their RPC
 // contracts (src/rpc.ts), never by their classes.
 import type { Logger } from "./log";
-import type { EmailJob, EventJob, WebhookJob } from "./queues";
+import type { EventJob, MessageJob, WebhookJob } from "./queues";
 import type { EnrollmentRpc } from "./rpc";
 import type { KeyScope } from "./scopes";
 
 export interface Env {
   DB: D1Database;
   ENROLLMENT: DurableObjectNamespace<EnrollmentRpc>;
-  EMAIL_QUEUE: Queue<EmailJob>;
+  EMAIL_QUEUE: Queue<MessageJob>;
   WEBHOOK_QUEUE: Queue<WebhookJob>;
   EVENT_QUEUE: Queue<EventJob>;
-  EMAIL_DLQ: Queue<EmailJob>;
+  EMAIL_DLQ: Queue<MessageJob>;
   /** Generated report files (reports/<org>/<report>/<generation>.<format>). */
   REPORTS: R2Bucket;
   WEBHOOK_DLQ: Queue<WebhookJob>;

@@ -21,7 +21,8 @@ export type IdPrefix =
   | "req"
   | "obx"
   | "fb"
-  | "rpt";
+  | "rpt"
+  | "tsk";
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   let time = "";

@@ -1,6 +1,7 @@
 // What travels on the queues — one message type per queue — and which consumer a queue feeds.
 import type { SendEmailConfig } from "../engine/email";
-import type { WebhookEffect } from "../engine/types";
+import type { CallConfig } from "../engine/outreach";
+import type { CreateTaskEffect, WebhookEffect } from "../engine/types";
 
 /** An outbound webhook event, as the customer's endpoint receives it. */
 export interface OutboundEvent {
@@ -24,6 +25,40 @@ export interface EmailJob {
   vars: Record<string, unknown>;
   event: Record<string, unknown>;
 }
+
+/** What every outreach job names: the effect it performs and where it came from. */
+interface OutreachOrigin {
+  key: string;
+  orgId: string;
+  enrollmentId: string;
+  workflowId: string;
+  workflowName: string;
+  stepId: string;
+  contactId: string;
+}
+
+/** nudge-email also carries the other channels' effects: a text message (body rendered)... */
+export interface SmsJob extends OutreachOrigin {
+  kind: "sms";
+  body: string;
+  connectionId?: string;
+  onError?: "fail" | "continue";
+}
+/** ...a phone call to place (its outcome comes back later)... */
+export interface CallJob extends OutreachOrigin {
+  kind: "call";
+  config: CallConfig;
+  /** The enrollment's variables, for a voice agent's prompt. */
+  vars: Record<string, unknown>;
+}
+/** ...and a task to create for a person. */
+export interface TaskJob extends OutreachOrigin {
+  kind: "task";
+  task: CreateTaskEffect["task"];
+}
+
+/** What the message queue (nudge-email) carries: one effect of one enrollment per job. */
+export type MessageJob = EmailJob | SmsJob | CallJob | TaskJob;
 
 /** nudge-webhook: publish an event to the org's subscriptions, deliver one, or call a webhook step's endpoint. */
 export type WebhookJob =

@@ -14,6 +14,10 @@ export interface StartPayload {
   event: Record<string, unknown>;
   timezone: string;
   bypassSendWindow: boolean;
+  /** Absent in payloads rebuilt before it existed: false. */
+  bypassCallWindow?: boolean;
+  /** A link of a contact chain: when it ends, the chain is handed on. */
+  chain?: { key: string; position: number } | null;
   startAt: number | null;
   /**
    * The event types the org's webhooks subscribe to, as the starter saw them: the first run
@@ -39,6 +43,8 @@ export type PokeResult = "rearmed" | "ok" | "finished" | "not_started";
 export interface EnrollmentRpc extends Rpc.DurableObjectBranded {
   /** Idempotent: a second start of the same enrollment changes nothing; false when refused. */
   start(p: StartPayload): Promise<boolean>;
+  /** What became of the call or task (effect `key`) the enrollment waits for; true when it resumed. */
+  deliverOutcome(key: string, outcome: string): Promise<boolean>;
   /** An event for this enrollment; true when it resumed a wait. */
   deliverEvent(name: string, data: Record<string, unknown>): Promise<boolean>;
   /** exitOn: ends an active enrollment as completed with `exit_on:<name>` (or `reason`). */

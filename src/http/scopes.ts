@@ -9,6 +9,8 @@ const FULL_ONLY = /^\/v1\/(api-keys|connections|webhooks)(\/|$)/;
 /** What a send key may write. */
 const SEND_WRITES = [
   /^\/v1\/(contacts|events|enrollments|imports)(\/|$)/,
+  // Reps' tools complete the tasks steps hand them.
+  /^\/v1\/tasks\/[^/]+\/(complete|skip)$/,
   /^\/v1\/templates\/[^/]+\/preview$/,
   /^\/v1\/workflows\/[^/]+\/test$/,
   // The MCP endpoint: each tool calls the API with the same key, so its scope applies there.

@@ -2,13 +2,16 @@
 // provider is two edits: its module, and its line here.
 import cloudflare from "./cloudflare";
 import mailgun from "./mailgun";
-import outbox from "./outbox";
+import outbox, { PHONE_OUTBOX } from "./outbox";
+import type { PhoneProvider } from "./phone";
 import postmark from "./postmark";
 import type { Provider } from "./provider";
 import resend from "./resend";
 import sendgrid from "./sendgrid";
 import ses from "./ses";
 import smtp from "./smtp";
+import twilio from "./twilio";
+import vapi from "./vapi";
 
 const REGISTRY = [outbox, resend, postmark, sendgrid, ses, mailgun, smtp, cloudflare] as const;
 
@@ -32,3 +35,25 @@ export const OUTBOX: Provider = outbox;
 /** The provider of that name, or undefined. */
 export const providerOf = (name: string): Provider | undefined =>
   Object.hasOwn(PROVIDERS, name) ? PROVIDERS[name as ProviderName] : undefined;
+
+/** SMS and voice providers: connections of these send texts and place calls, not email. */
+const PHONE_REGISTRY = [twilio, vapi] as const;
+
+export type PhoneProviderName = (typeof PHONE_REGISTRY)[number]["name"];
+
+export const PHONE_PROVIDER_NAMES = PHONE_REGISTRY.map((p) => p.name) as [
+  PhoneProviderName,
+  ...PhoneProviderName[],
+];
+
+/** Every name a connection's `provider` may take: email providers, then phone providers. */
+export const CONNECTION_PROVIDER_NAMES = [...PROVIDER_NAMES, ...PHONE_PROVIDER_NAMES] as [
+  string,
+  ...string[],
+];
+
+export const PHONE_OUTBOX_PROVIDER: PhoneProvider = PHONE_OUTBOX;
+
+/** The phone provider of that name, or undefined. */
+export const phoneProviderOf = (name: string): PhoneProvider | undefined =>
+  (PHONE_REGISTRY as readonly PhoneProvider[]).find((p) => p.name === name);

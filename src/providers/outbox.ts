@@ -1,7 +1,11 @@
-// The built-in outbox: where email goes when no provider is connected (GET /v1/outbox).
+// The built-in outbox: where email, SMS and calls go when no provider is connected
+// (GET /v1/outbox). A call captured here waits for its outcome to be recorded by hand
+// (POST /v1/outbox/{id}/outcome), like a payment provider's test mode.
 import { database } from "../db/client";
 import { captureInOutbox } from "../db/outbox";
+import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
+import { definePhoneProvider } from "./phone";
 import { defineProvider } from "./provider";
 
 export default defineProvider({
@@ -13,6 +17,7 @@ export default defineProvider({
       id,
       orgId,
       messageId: email.messageId,
+      channel: "email",
       to: email.to,
       from: email.from,
       subject: email.subject,
@@ -24,4 +29,49 @@ export default defineProvider({
     });
     return { providerMessageId: id };
   },
+});
+
+/** A text or a call, captured: `text` holds the SMS body or the call's script. */
+async function capturePhone(
+  env: Env,
+  orgId: string,
+  channel: "sms" | "call",
+  messageId: string,
+  to: string,
+  text: string,
+  headers: Record<string, string> = {},
+) {
+  const id = newId("obx");
+  await captureInOutbox(database(env.DB), {
+    id,
+    orgId,
+    messageId,
+    channel,
+    to,
+    from: "outbox",
+    subject: "",
+    html: "",
+    text,
+    headers,
+    createdAt: Date.now(),
+  });
+  return { providerMessageId: id };
+}
+
+export const PHONE_OUTBOX = definePhoneProvider({
+  name: "outbox",
+  channels: ["sms", "call"],
+  requiredCredentials: [],
+  sendSms: (sms, { env, orgId }) =>
+    capturePhone(env, orgId, "sms", sms.messageId, sms.to, sms.body),
+  placeCall: (call, { env, orgId }) =>
+    capturePhone(
+      env,
+      orgId,
+      "call",
+      call.messageId,
+      call.to,
+      call.script ?? "",
+      call.agent ? { "X-Assistant-Id": call.agent.assistantId } : {},
+    ),
 });

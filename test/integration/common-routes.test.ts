@@ -79,6 +79,7 @@ const FULL_ONLY = new Set([
   "POST /v1/webhooks/{id}/rotate-secret",
   "POST /v1/webhooks/{id}/test",
   "GET /v1/webhooks/{id}/deliveries",
+  "POST /v1/outbox/{id}/outcome",
 ]);
 
 let owner: { key: string; ids: Record<string, string> };
@@ -138,6 +139,17 @@ beforeAll(async () => {
     async () => (await call("GET", "/v1/outbox", { key: a.key })).json.data,
     (d) => d.length === 1,
   );
+  const taskFlow = await activeWorkflow(a.key, [
+    { id: "t1", type: "task", config: { taskType: "custom", title: "Check in", dueIn: 86_400 } },
+  ]);
+  await call("POST", "/v1/enrollments", {
+    key: a.key,
+    body: { workflowId: taskFlow.id, contactId: contact.id },
+  });
+  const [task] = await poll(
+    async () => (await call("GET", "/v1/tasks", { key: a.key })).json.data,
+    (d) => d.length === 1,
+  );
   owner = {
     key: a.key,
     ids: {
@@ -152,6 +164,7 @@ beforeAll(async () => {
       reports: report.id,
       messages: outbox.messageId,
       outbox: outbox.id,
+      tasks: task.id,
       stepId: "s1",
       transitionId: (await call("GET", `/v1/workflows/${workflow.id}`, { key: a.key })).json
         .transitions[0].id,

@@ -656,7 +656,7 @@ describe("bulk, funnel, cancel-all and imports", () => {
       data: { n: i },
     }));
     contacts[10] = { email: "broken" };
-    contacts[20] = { phone: "+14155552671" };
+    contacts[20] = { firstName: "No email, externalId or phone" };
     const res = await call("POST", "/v1/imports", { key, body: { workflowId: w.id, contacts } });
     expect(res.status).toBe(202);
     const done = await poll(

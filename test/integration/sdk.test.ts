@@ -39,6 +39,56 @@ describe("the SDK against the Worker", () => {
     expect((await client.listEnrollments({ workflowId: wf.id })).data).toHaveLength(2);
   });
 
+  it("runs a call → task sequence on the outbox: enroll by phone, record the outcome, complete the task", async () => {
+    const { key } = await newOrg();
+    const client = new Nudge({ apiKey: key, baseUrl: BASE, fetch: worker });
+    const wf = await client.workflows.create({
+      name: "Outbound",
+      status: "active",
+      steps: [
+        { id: "ring", type: "call", config: { script: "Hi {{ contact.firstName }}" } },
+        {
+          id: "rep",
+          type: "task",
+          config: { taskType: "call", title: "Call back", dueIn: 3600, outcomes: ["connected"] },
+        },
+      ],
+    });
+    const e = await client.enrollments.create({
+      workflowId: wf.id,
+      contact: { phone: "+14155550199", name: "Pat Prospect" },
+      bypassCallWindow: true,
+    });
+    const calls = await poll(
+      async () => {
+        const out = [];
+        for await (const item of client.outbox.list({ channel: "call" })) {
+          out.push(item);
+        }
+        return out;
+      },
+      (o) => o.length === 1,
+    );
+    expect(calls[0].text).toBe("Hi Pat");
+    await client.outbox.recordCallOutcome(calls[0].id, { outcome: "no_answer" });
+    const open = await poll(
+      async () => {
+        const out = [];
+        for await (const t of client.tasks.list({ status: "open" })) {
+          out.push(t);
+        }
+        return out;
+      },
+      (t) => t.length === 1,
+    );
+    const done = await client.tasks.complete(open[0].id, { outcome: "connected" });
+    expect(done.status).toBe("completed");
+    await poll(
+      () => client.enrollments.get(e.id),
+      (x) => x.status === "completed",
+    );
+  });
+
   it("throws NudgeError with the API's code, message, details, request id and status", async () => {
     const { key } = await newOrg();
     const client = new Nudge({ apiKey: key, baseUrl: BASE, fetch: worker });

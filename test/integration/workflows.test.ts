@@ -269,6 +269,9 @@ describe("workflows", () => {
     const types = res.json.map((t: { type: string }) => t.type);
     expect(types).toEqual([
       "send_email",
+      "send_sms",
+      "call",
+      "task",
       "delay",
       "wait_for_event",
       "condition",

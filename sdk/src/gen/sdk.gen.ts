@@ -2,7 +2,7 @@
 
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddWorkflowStepData, AddWorkflowStepErrors, AddWorkflowStepResponses, AddWorkflowTransitionData, AddWorkflowTransitionErrors, AddWorkflowTransitionResponses, BulkEnrollData, BulkEnrollErrors, BulkEnrollResponses, CancelEnrollmentData, CancelEnrollmentErrors, CancelEnrollmentResponses, CancelWorkflowEnrollmentsData, CancelWorkflowEnrollmentsErrors, CancelWorkflowEnrollmentsResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateConnectionData, CreateConnectionErrors, CreateConnectionResponses, CreateEnrollmentData, CreateEnrollmentErrors, CreateEnrollmentResponses, CreateImportData, CreateImportErrors, CreateImportResponses, CreateOrgData, CreateOrgErrors, CreateOrgResponses, CreateReportData, CreateReportErrors, CreateReportResponses, CreateTemplateData, CreateTemplateErrors, CreateTemplateResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, CreateWorkflowData, CreateWorkflowErrors, CreateWorkflowResponses, DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteEnrollmentData, DeleteEnrollmentErrors, DeleteEnrollmentResponses, DeleteReportData, DeleteReportErrors, DeleteReportResponses, DeleteTemplateData, DeleteTemplateErrors, DeleteTemplateResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DeleteWorkflowData, DeleteWorkflowErrors, DeleteWorkflowResponses, DeleteWorkflowStepData, DeleteWorkflowStepErrors, DeleteWorkflowStepResponses, DeleteWorkflowTransitionData, DeleteWorkflowTransitionErrors, DeleteWorkflowTransitionResponses, DownloadReportByLinkData, DownloadReportByLinkErrors, DownloadReportByLinkResponses, DownloadReportData, DownloadReportErrors, DownloadReportResponses, EraseContactData, EraseContactErrors, EraseContactResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetAnalyticsChartData, GetAnalyticsChartErrors, GetAnalyticsChartResponses, GetAnalyticsFunnelData, GetAnalyticsFunnelErrors, GetAnalyticsFunnelResponses, GetAnalyticsMetricsData, GetAnalyticsMetricsErrors, GetAnalyticsMetricsResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetApiKeyUsageData, GetApiKeyUsageErrors, GetApiKeyUsageResponses, GetConnectionData, GetConnectionErrors, GetConnectionResponses, GetContactData, GetContactErrors, GetContactResponses, GetEnrollmentData, GetEnrollmentErrors, GetEnrollmentResponses, GetHealthData, GetHealthResponses, GetHealthV1Data, GetHealthV1Responses, GetImportData, GetImportErrors, GetImportResponses, GetLlmsTxtData, GetLlmsTxtResponses, GetMessageData, GetMessageErrors, GetMessageResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetOpenApiDocumentV1Data, GetOpenApiDocumentV1Responses, GetOutboxEmailData, GetOutboxEmailErrors, GetOutboxEmailResponses, GetReferenceMarkdownData, GetReferenceMarkdownResponses, GetReportData, GetReportErrors, GetReportResponses, GetSkillsBriefData, GetSkillsBriefResponses, GetSkillsBriefV1Data, GetSkillsBriefV1Responses, GetTemplateData, GetTemplateErrors, GetTemplateResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GetWorkflowData, GetWorkflowErrors, GetWorkflowResponses, GetWorkflowStatsData, GetWorkflowStatsErrors, GetWorkflowStatsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListConnectionsData, ListConnectionsErrors, ListConnectionsResponses, ListContactEnrollmentsData, ListContactEnrollmentsErrors, ListContactEnrollmentsResponses, ListContactEventsData, ListContactEventsErrors, ListContactEventsResponses, ListContactsData, ListContactsErrors, ListContactsResponses, ListEnrollmentLogsData, ListEnrollmentLogsErrors, ListEnrollmentLogsResponses, ListEnrollmentsData, ListEnrollmentsErrors, ListEnrollmentsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListOutboxData, ListOutboxErrors, ListOutboxResponses, ListReportsData, ListReportsErrors, ListReportsResponses, ListStepTypesData, ListStepTypesErrors, ListStepTypesResponses, ListTemplatesData, ListTemplatesErrors, ListTemplatesResponses, ListUnmatchedMailData, ListUnmatchedMailErrors, ListUnmatchedMailResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEventTypesData, ListWebhookEventTypesErrors, ListWebhookEventTypesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, ListWorkflowEnrollmentsData, ListWorkflowEnrollmentsErrors, ListWorkflowEnrollmentsResponses, ListWorkflowsData, ListWorkflowsErrors, ListWorkflowsResponses, ListWorkflowVersionsData, ListWorkflowVersionsErrors, ListWorkflowVersionsResponses, PreviewTemplateData, PreviewTemplateErrors, PreviewTemplateResponses, ReceiveProviderMailData, ReceiveProviderMailErrors, ReceiveProviderMailResponses, ReceiveProviderWebhookData, ReceiveProviderWebhookErrors, ReceiveProviderWebhookResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, ScheduleReportData, ScheduleReportErrors, ScheduleReportResponses, SetOrgQuotasData, SetOrgQuotasErrors, SetOrgQuotasResponses, ShowReferenceData, ShowReferenceResponses, ShowUnsubscribePageData, ShowUnsubscribePageErrors, ShowUnsubscribePageResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, TestWorkflowData, TestWorkflowErrors, TestWorkflowResponses, TrackClickData, TrackClickErrors, TrackClickResponses, TrackEventData, TrackEventErrors, TrackEventResponses, TrackEventsData, TrackEventsErrors, TrackEventsResponses, TrackOpenData, TrackOpenErrors, TrackOpenResponses, UnscheduleReportData, UnscheduleReportErrors, UnscheduleReportResponses, UnsubscribeOneClickData, UnsubscribeOneClickErrors, UnsubscribeOneClickResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateConnectionData, UpdateConnectionErrors, UpdateConnectionResponses, UpdateContactData, UpdateContactErrors, UpdateContactResponses, UpdateTemplateData, UpdateTemplateErrors, UpdateTemplateResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpdateWorkflowData, UpdateWorkflowErrors, UpdateWorkflowResponses, UpdateWorkflowStepData, UpdateWorkflowStepErrors, UpdateWorkflowStepResponses, UpsertContactData, UpsertContactErrors, UpsertContactResponses } from './types.gen';
+import type { AddWorkflowStepData, AddWorkflowStepErrors, AddWorkflowStepResponses, AddWorkflowTransitionData, AddWorkflowTransitionErrors, AddWorkflowTransitionResponses, BulkEnrollData, BulkEnrollErrors, BulkEnrollResponses, CancelEnrollmentData, CancelEnrollmentErrors, CancelEnrollmentResponses, CancelWorkflowEnrollmentsData, CancelWorkflowEnrollmentsErrors, CancelWorkflowEnrollmentsResponses, CompleteTaskData, CompleteTaskErrors, CompleteTaskResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateConnectionData, CreateConnectionErrors, CreateConnectionResponses, CreateEnrollmentData, CreateEnrollmentErrors, CreateEnrollmentResponses, CreateImportData, CreateImportErrors, CreateImportResponses, CreateOrgData, CreateOrgErrors, CreateOrgResponses, CreateReportData, CreateReportErrors, CreateReportResponses, CreateTemplateData, CreateTemplateErrors, CreateTemplateResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, CreateWorkflowData, CreateWorkflowErrors, CreateWorkflowResponses, DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteEnrollmentData, DeleteEnrollmentErrors, DeleteEnrollmentResponses, DeleteReportData, DeleteReportErrors, DeleteReportResponses, DeleteTemplateData, DeleteTemplateErrors, DeleteTemplateResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DeleteWorkflowData, DeleteWorkflowErrors, DeleteWorkflowResponses, DeleteWorkflowStepData, DeleteWorkflowStepErrors, DeleteWorkflowStepResponses, DeleteWorkflowTransitionData, DeleteWorkflowTransitionErrors, DeleteWorkflowTransitionResponses, DownloadReportByLinkData, DownloadReportByLinkErrors, DownloadReportByLinkResponses, DownloadReportData, DownloadReportErrors, DownloadReportResponses, EraseContactData, EraseContactErrors, EraseContactResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetAnalyticsChartData, GetAnalyticsChartErrors, GetAnalyticsChartResponses, GetAnalyticsFunnelData, GetAnalyticsFunnelErrors, GetAnalyticsFunnelResponses, GetAnalyticsMetricsData, GetAnalyticsMetricsErrors, GetAnalyticsMetricsResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetApiKeyUsageData, GetApiKeyUsageErrors, GetApiKeyUsageResponses, GetConnectionData, GetConnectionErrors, GetConnectionResponses, GetContactData, GetContactErrors, GetContactResponses, GetEnrollmentData, GetEnrollmentErrors, GetEnrollmentResponses, GetHealthData, GetHealthResponses, GetHealthV1Data, GetHealthV1Responses, GetImportData, GetImportErrors, GetImportResponses, GetLlmsTxtData, GetLlmsTxtResponses, GetMessageData, GetMessageErrors, GetMessageResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetOpenApiDocumentV1Data, GetOpenApiDocumentV1Responses, GetOutboxEmailData, GetOutboxEmailErrors, GetOutboxEmailResponses, GetReferenceMarkdownData, GetReferenceMarkdownResponses, GetReportData, GetReportErrors, GetReportResponses, GetSkillsBriefData, GetSkillsBriefResponses, GetSkillsBriefV1Data, GetSkillsBriefV1Responses, GetTaskData, GetTaskErrors, GetTaskResponses, GetTemplateData, GetTemplateErrors, GetTemplateResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GetWorkflowData, GetWorkflowErrors, GetWorkflowResponses, GetWorkflowStatsData, GetWorkflowStatsErrors, GetWorkflowStatsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListConnectionsData, ListConnectionsErrors, ListConnectionsResponses, ListContactEnrollmentsData, ListContactEnrollmentsErrors, ListContactEnrollmentsResponses, ListContactEventsData, ListContactEventsErrors, ListContactEventsResponses, ListContactsData, ListContactsErrors, ListContactsResponses, ListEnrollmentLogsData, ListEnrollmentLogsErrors, ListEnrollmentLogsResponses, ListEnrollmentsData, ListEnrollmentsErrors, ListEnrollmentsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListOutboxData, ListOutboxErrors, ListOutboxResponses, ListReportsData, ListReportsErrors, ListReportsResponses, ListStepTypesData, ListStepTypesErrors, ListStepTypesResponses, ListTasksData, ListTasksErrors, ListTasksResponses, ListTemplatesData, ListTemplatesErrors, ListTemplatesResponses, ListUnmatchedMailData, ListUnmatchedMailErrors, ListUnmatchedMailResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEventTypesData, ListWebhookEventTypesErrors, ListWebhookEventTypesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, ListWorkflowEnrollmentsData, ListWorkflowEnrollmentsErrors, ListWorkflowEnrollmentsResponses, ListWorkflowsData, ListWorkflowsErrors, ListWorkflowsResponses, ListWorkflowVersionsData, ListWorkflowVersionsErrors, ListWorkflowVersionsResponses, PreviewTemplateData, PreviewTemplateErrors, PreviewTemplateResponses, ReceiveProviderMailData, ReceiveProviderMailErrors, ReceiveProviderMailResponses, ReceiveProviderWebhookData, ReceiveProviderWebhookErrors, ReceiveProviderWebhookResponses, RecordCallOutcomeData, RecordCallOutcomeErrors, RecordCallOutcomeResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, ScheduleReportData, ScheduleReportErrors, ScheduleReportResponses, SetOrgQuotasData, SetOrgQuotasErrors, SetOrgQuotasResponses, ShowReferenceData, ShowReferenceResponses, ShowUnsubscribePageData, ShowUnsubscribePageErrors, ShowUnsubscribePageResponses, SkipTaskData, SkipTaskErrors, SkipTaskResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, TestWorkflowData, TestWorkflowErrors, TestWorkflowResponses, TrackClickData, TrackClickErrors, TrackClickResponses, TrackEventData, TrackEventErrors, TrackEventResponses, TrackEventsData, TrackEventsErrors, TrackEventsResponses, TrackOpenData, TrackOpenErrors, TrackOpenResponses, UnscheduleReportData, UnscheduleReportErrors, UnscheduleReportResponses, UnsubscribeOneClickData, UnsubscribeOneClickErrors, UnsubscribeOneClickResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateConnectionData, UpdateConnectionErrors, UpdateConnectionResponses, UpdateContactData, UpdateContactErrors, UpdateContactResponses, UpdateTemplateData, UpdateTemplateErrors, UpdateTemplateResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpdateWorkflowData, UpdateWorkflowErrors, UpdateWorkflowResponses, UpdateWorkflowStepData, UpdateWorkflowStepErrors, UpdateWorkflowStepResponses, UpsertContactData, UpsertContactErrors, UpsertContactResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -92,7 +92,9 @@ export const showUnsubscribePage = <ThrowOnError extends boolean = false>(option
 export const unsubscribeOneClick = <ThrowOnError extends boolean = false>(options: Options<UnsubscribeOneClickData, ThrowOnError>): RequestResult<UnsubscribeOneClickResponses, UnsubscribeOneClickErrors, ThrowOnError> => (options.client ?? client).post<UnsubscribeOneClickResponses, UnsubscribeOneClickErrors, ThrowOnError>({ url: '/t/u/{token}', ...options });
 
 /**
- * Provider event webhooks (bounces, complaints, deliveries); signature checked first
+ * Provider webhooks (bounces, complaints, deliveries; SMS statuses, incoming texts, call outcomes); signature checked first
+ *
+ * Email providers post delivery events. `twilio`: point the connection's status callbacks (set by Nudge on each text and call) and the number's incoming-message webhook here; requests are verified with `X-Twilio-Signature` (HMAC-SHA1 of the URL and the sorted form parameters with the auth token) and answered with TwiML — incoming STOP, UNSUBSCRIBE, CANCEL, END or QUIT set the contact's `smsSubscribed` to false, START sets it true, HELP is answered with how to opt out. `vapi`: the end-of-call report (authenticated by `X-Vapi-Secret`) gives the call's outcome, duration and summary.
  */
 export const receiveProviderWebhook = <ThrowOnError extends boolean = false>(options: Options<ReceiveProviderWebhookData, ThrowOnError>): RequestResult<ReceiveProviderWebhookResponses, ReceiveProviderWebhookErrors, ThrowOnError> => (options.client ?? client).post<ReceiveProviderWebhookResponses, ReceiveProviderWebhookErrors, ThrowOnError>({ url: '/inbound/{provider}/{connectionId}', ...options });
 
@@ -681,7 +683,7 @@ export const testWorkflow = <ThrowOnError extends boolean = false>(options: Opti
 });
 
 /**
- * List enrollments (filter by workflow, contact, status)
+ * List enrollments (filter by workflow, contact, status, contact chain)
  */
 export const listEnrollments = <ThrowOnError extends boolean = false>(options?: Options<ListEnrollmentsData, ThrowOnError>): RequestResult<ListEnrollmentsResponses, ListEnrollmentsErrors, ThrowOnError> => (options?.client ?? client).get<ListEnrollmentsResponses, ListEnrollmentsErrors, ThrowOnError>({
     security: [{
@@ -834,7 +836,7 @@ export const listContactEnrollments = <ThrowOnError extends boolean = false>(opt
 /**
  * Import contacts (JSON or text/csv with ?workflowId=) and optionally enroll them
  *
- * CSV: RFC 4180, UTF-8 (a BOM is fine). The delimiter is detected among `,` `;` tab and `|` (Excel in EU locales writes `;`), or set by an Excel `sep=;` first line. The header names the columns: `email`, `phone`, `externalId`, `firstName`, `lastName`, `timezone`, `subscribed` (camelCase or snake_case); any other column goes into `data`. Blank lines are skipped. An unterminated quote makes the whole file 422 `validation_failed`, naming the line. A row with more fields than the header is rejected; a row that is not a valid contact is rejected; each rejected row is listed in the import's `errors` with its `row`, `line` and reason, and the other rows are imported.
+ * CSV: RFC 4180, UTF-8 (a BOM is fine). The delimiter is detected among `,` `;` tab and `|` (Excel in EU locales writes `;`), or set by an Excel `sep=;` first line. The header names the columns: `email`, `phone`, `externalId`, `name` (a full name, split into first and last), `firstName`, `lastName`, `timezone`, `subscribed` (camelCase or snake_case); any other column goes into `data`. Blank lines are skipped. An unterminated quote makes the whole file 422 `validation_failed`, naming the line. A row with more fields than the header is rejected; a row that is not a valid contact is rejected; each rejected row is listed in the import's `errors` with its `row`, `line` and reason, and the other rows are imported.
  */
 export const createImport = <ThrowOnError extends boolean = false>(options?: Options<CreateImportData, ThrowOnError>): RequestResult<CreateImportResponses, CreateImportErrors, ThrowOnError> => (options?.client ?? client).post<CreateImportResponses, CreateImportErrors, ThrowOnError>({
     security: [{
@@ -890,7 +892,7 @@ export const getMessage = <ThrowOnError extends boolean = false>(options: Option
 });
 
 /**
- * Emails captured by the built-in outbox (no provider connected)
+ * Emails, texts and calls captured by the built-in outbox (no provider connected)
  */
 export const listOutbox = <ThrowOnError extends boolean = false>(options?: Options<ListOutboxData, ThrowOnError>): RequestResult<ListOutboxResponses, ListOutboxErrors, ThrowOnError> => (options?.client ?? client).get<ListOutboxResponses, ListOutboxErrors, ThrowOnError>({
     security: [{
@@ -903,7 +905,7 @@ export const listOutbox = <ThrowOnError extends boolean = false>(options?: Optio
 });
 
 /**
- * Get one email captured by the outbox
+ * Get one email, text or call captured by the outbox
  */
 export const getOutboxEmail = <ThrowOnError extends boolean = false>(options: Options<GetOutboxEmailData, ThrowOnError>): RequestResult<GetOutboxEmailResponses, GetOutboxEmailErrors, ThrowOnError> => (options.client ?? client).get<GetOutboxEmailResponses, GetOutboxEmailErrors, ThrowOnError>({
     security: [{
@@ -913,6 +915,87 @@ export const getOutboxEmail = <ThrowOnError extends boolean = false>(options: Op
         }],
     url: '/v1/outbox/{id}',
     ...options
+});
+
+/**
+ * Record how a call captured by the outbox ended (the sandbox of the call step)
+ *
+ * With no call provider connected, a `call` step's call lands in the outbox and its enrollment waits; recording the outcome here resumes it exactly as a provider's webhook would. The first outcome stands: the same outcome again answers 200, a different one 409 `conflict`; an email or SMS item is 422 `validation_failed`.
+ */
+export const recordCallOutcome = <ThrowOnError extends boolean = false>(options: Options<RecordCallOutcomeData, ThrowOnError>): RequestResult<RecordCallOutcomeResponses, RecordCallOutcomeErrors, ThrowOnError> => (options.client ?? client).post<RecordCallOutcomeResponses, RecordCallOutcomeErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/outbox/{id}/outcome',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List tasks, newest first (filter by status, type, assignee, workflow, due date)
+ */
+export const listTasks = <ThrowOnError extends boolean = false>(options?: Options<ListTasksData, ThrowOnError>): RequestResult<ListTasksResponses, ListTasksErrors, ThrowOnError> => (options?.client ?? client).get<ListTasksResponses, ListTasksErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/tasks',
+    ...options
+});
+
+/**
+ * Get one task
+ */
+export const getTask = <ThrowOnError extends boolean = false>(options: Options<GetTaskData, ThrowOnError>): RequestResult<GetTaskResponses, GetTaskErrors, ThrowOnError> => (options.client ?? client).get<GetTaskResponses, GetTaskErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/tasks/{id}',
+    ...options
+});
+
+/**
+ * Complete a task with one of its outcomes; its enrollment takes that transition
+ *
+ * 422 `invalid_outcome` for an outcome the task does not declare; 409 `task_closed` when it is completed, skipped or expired already. Completing it again with the same outcome answers 200 with the task (a retry is harmless).
+ */
+export const completeTask = <ThrowOnError extends boolean = false>(options: Options<CompleteTaskData, ThrowOnError>): RequestResult<CompleteTaskResponses, CompleteTaskErrors, ThrowOnError> => (options.client ?? client).post<CompleteTaskResponses, CompleteTaskErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/tasks/{id}/complete',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Skip a task; its enrollment takes the `skipped` transition
+ */
+export const skipTask = <ThrowOnError extends boolean = false>(options: Options<SkipTaskData, ThrowOnError>): RequestResult<SkipTaskResponses, SkipTaskErrors, ThrowOnError> => (options.client ?? client).post<SkipTaskResponses, SkipTaskErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/tasks/{id}/skip',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**

@@ -141,6 +141,7 @@ export type Contact = {
         [key: string]: unknown;
     };
     subscribed: boolean;
+    smsSubscribed: boolean;
     suppressed: 'bounced' | 'complained' | null;
     unsubscribedAt: string | null;
     createdAt: string;
@@ -158,6 +159,14 @@ export type ContactInput = {
         [key: string]: unknown;
     };
     subscribed?: boolean;
+    /**
+     * False after the contact texted STOP; SMS steps skip it. START sets it again.
+     */
+    smsSubscribed?: boolean;
+    /**
+     * Full name (11x style): split at the first space into firstName and lastName when those are not given
+     */
+    name?: string;
 };
 
 export type ContactPatch = {
@@ -171,6 +180,14 @@ export type ContactPatch = {
         [key: string]: unknown;
     };
     subscribed?: boolean;
+    /**
+     * False after the contact texted STOP; SMS steps skip it. START sets it again.
+     */
+    smsSubscribed?: boolean;
+    /**
+     * Full name (11x style): split at the first space into firstName and lastName when those are not given
+     */
+    name?: string;
 };
 
 export type Event = {
@@ -318,6 +335,18 @@ export type Workflow = {
         start: string;
         end: string;
     } | null;
+    callWindow: {
+        days: Array<string>;
+        start: string;
+        end: string;
+    } | null;
+    requiredVariables: Array<string>;
+    /**
+     * Effective: the setting, or its default `["answered"]`
+     */
+    chain: {
+        successOutcomes: Array<string>;
+    };
     goal: {
         event: string;
         withinDays: number;
@@ -376,6 +405,12 @@ export type WorkflowInput = {
         start: string;
         end: string;
     } | null;
+    callWindow?: CallWindow;
+    /**
+     * Variables every enrollment must bring (non-empty); enrolling without them is 422 `missing_variables` naming them (bulk: that row `invalid`)
+     */
+    requiredVariables?: Array<string>;
+    chain?: ChainSettings;
     goal?: WorkflowGoal;
     /**
      * Default `draft`
@@ -388,6 +423,22 @@ export type WorkflowInput = {
     steps?: Array<StepInput>;
     transitions?: Array<TransitionInput>;
 };
+
+/**
+ * When `send_sms` and `call` steps may act, in the contact's time zone (within 08:00–21:00). Unset: 08:00–21:00 every day. The send window applies to email only.
+ */
+export type CallWindow = {
+    days: Array<'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat'>;
+    start: string;
+    end: string;
+} | null;
+
+/**
+ * Contact chaining (enrollments with `groupBy`): a link that reaches one of these step outcomes satisfies its chain, and the links after it end `cancelled` (`chain_satisfied`). Default `["answered"]`.
+ */
+export type ChainSettings = {
+    successOutcomes: Array<string>;
+} | null;
 
 /**
  * A conversion: the contact tracks `event` within `withinDays` of enrolling. Counted once per enrollment as `converted` (and per A/B variant) in /v1/analytics.
@@ -456,6 +507,12 @@ export type WorkflowPatch = {
         start: string;
         end: string;
     } | null;
+    callWindow?: CallWindow;
+    /**
+     * Variables every enrollment must bring (non-empty); enrolling without them is 422 `missing_variables` naming them (bulk: that row `invalid`)
+     */
+    requiredVariables?: Array<string>;
+    chain?: ChainSettings;
     goal?: WorkflowGoal;
     status?: 'draft' | 'active' | 'paused' | 'archived';
     /**
@@ -554,6 +611,15 @@ export type Enrollment = {
     timezone: string;
     scheduledAt: string | null;
     bypassSendWindow: boolean;
+    bypassCallWindow: boolean;
+    /**
+     * A link of a contact chain (enrolled with `groupBy`): the chain's key (the variable's value), this link's place (1 first) and state — `pending` waits its turn, `active` runs, `ended` ended without success (the next link started), `succeeded` satisfied the chain, `cancelled` ended with `chain_satisfied` or while pending
+     */
+    chain: {
+        key: string;
+        position: number | null;
+        state: 'pending' | 'active' | 'ended' | 'succeeded' | 'cancelled';
+    } | null;
     exitReason: string | null;
     error: EnrollmentFailure;
     /**
@@ -582,7 +648,18 @@ export type CreateEnrollment = {
     };
     timezone?: string;
     scheduledAt?: string;
+    /**
+     * Email steps ignore the workflow's send window (SMS and calls keep theirs)
+     */
     bypassSendWindow?: boolean;
+    /**
+     * SMS and call steps ignore the call window and the default 08:00–21:00 local hours (email keeps its send window)
+     */
+    bypassCallWindow?: boolean;
+    /**
+     * Contact chaining (11x's groupByField): the name of a variable; enrollments of this workflow whose variable has the same value form a chain, run one at a time in enrollment order. When a link ends without reaching one of the workflow's `chain.successOutcomes` the next starts; when one does, the rest end `cancelled` with `exitReason: "chain_satisfied"`. The variable is required (422 `missing_variables`).
+     */
+    groupBy?: string;
 };
 
 export type BulkEnrollmentResult = {
@@ -606,6 +683,10 @@ export type BulkEnrollment = {
     };
     timezone?: string;
     /**
+     * Contact chaining (11x's groupByField): the name of a variable; enrollments of this workflow whose variable has the same value form a chain, run one at a time in enrollment order. When a link ends without reaching one of the workflow's `chain.successOutcomes` the next starts; when one does, the rest end `cancelled` with `exitReason: "chain_satisfied"`. The variable is required (422 `missing_variables`).
+     */
+    groupBy?: string;
+    /**
      * Optional wrapper: the same fields inside `enrollment`, validated the same way; they win over top-level ones
      */
     enrollment?: {
@@ -616,6 +697,10 @@ export type BulkEnrollment = {
             [key: string]: unknown;
         };
         timezone?: string;
+        /**
+         * Contact chaining (11x's groupByField): the name of a variable; enrollments of this workflow whose variable has the same value form a chain, run one at a time in enrollment order. When a link ends without reaching one of the workflow's `chain.successOutcomes` the next starts; when one does, the rest end `cancelled` with `exitReason: "chain_satisfied"`. The variable is required (422 `missing_variables`).
+         */
+        groupBy?: string;
     };
 };
 
@@ -636,8 +721,25 @@ export type Message = {
     enrollmentId: string | null;
     stepId: string | null;
     contactId: string;
+    channel: 'email' | 'sms' | 'call';
+    /**
+     * An email address, or a phone number (SMS, calls)
+     */
     to: string;
     subject: string | null;
+    /**
+     * An SMS's text, or a call's script
+     */
+    body: string | null;
+    /**
+     * A call's outcome: answered, voicemail, no_answer, busy or failed (null until it ends)
+     */
+    outcome: string | null;
+    durationSeconds: number | null;
+    /**
+     * A voice agent's summary of the call
+     */
+    summary: string | null;
     provider: string | null;
     providerMessageId: string | null;
     status: 'queued' | 'sent' | 'delivered' | 'bounced' | 'complained' | 'failed' | 'suppressed';
@@ -710,6 +812,49 @@ export type StepStats = {
          */
         autoReplied: number;
     };
+    /**
+     * send_sms steps
+     */
+    sms?: {
+        sent: number;
+        delivered: number;
+        /**
+         * Failed to send, or undelivered
+         */
+        failed: number;
+        suppressed: number;
+    };
+    /**
+     * call steps: calls by outcome
+     */
+    calls?: {
+        placed: number;
+        /**
+         * Placed, outcome not known yet
+         */
+        pending: number;
+        answered: number;
+        voicemail: number;
+        no_answer: number;
+        busy: number;
+        failed: number;
+        suppressed: number;
+    };
+    /**
+     * task steps
+     */
+    tasks?: {
+        open: number;
+        completed: number;
+        skipped: number;
+        expired: number;
+        /**
+         * Completed tasks per declared outcome
+         */
+        byOutcome: {
+            [key: string]: number;
+        };
+    };
 };
 
 export type ImportInput = {
@@ -753,6 +898,11 @@ export type Import = {
 export type OutboxMessage = {
     id: string;
     messageId: string;
+    channel: 'email' | 'sms' | 'call';
+    /**
+     * Calls: the outcome recorded with POST /v1/outbox/{id}/outcome (null until then); null for email and SMS
+     */
+    outcome: string | null;
     to: string;
     from: string;
     subject: string;
@@ -762,6 +912,49 @@ export type OutboxMessage = {
         [key: string]: string;
     };
     createdAt: string;
+};
+
+export type CallOutcomeInput = {
+    outcome: 'answered' | 'voicemail' | 'no_answer' | 'busy' | 'failed';
+    durationSeconds?: number;
+    summary?: string;
+};
+
+export type Task = {
+    id: string;
+    taskType: 'call' | 'linkedin' | 'email' | 'custom';
+    title: string;
+    instructions: string | null;
+    assignee: string | null;
+    /**
+     * An open task past its `dueAt` is `expired` (its step took outcome `timeout`)
+     */
+    status: 'open' | 'completed' | 'skipped' | 'expired';
+    /**
+     * What completing it may report (`skipped` and `timeout` are the step's own)
+     */
+    outcomes: Array<string>;
+    outcome: string | null;
+    note: string | null;
+    contactId: string;
+    workflowId: string;
+    enrollmentId: string;
+    stepId: string;
+    dueAt: string;
+    createdAt: string;
+    completedAt: string | null;
+};
+
+export type CompleteTask = {
+    /**
+     * One of the task's `outcomes`; may be left out when it has only one
+     */
+    outcome?: string;
+    note?: string;
+};
+
+export type SkipTask = {
+    note?: string;
 };
 
 export type Connection = {
@@ -775,7 +968,13 @@ export type Connection = {
 };
 
 export type ConnectionInput = {
-    provider: 'outbox' | 'resend' | 'postmark' | 'sendgrid' | 'ses' | 'mailgun' | 'smtp' | 'cloudflare';
+    /**
+     * An email provider, or a phone provider: `twilio` (SMS and calls; credentials `accountSid`, `authToken`, and `from` or `messagingServiceSid`) or `vapi` (voice-agent calls; `apiKey`, `phoneNumberId`, `webhookSecret`). Point the provider's webhooks at /inbound/{provider}/{id}.
+     */
+    provider: 'outbox' | 'resend' | 'postmark' | 'sendgrid' | 'ses' | 'mailgun' | 'smtp' | 'cloudflare' | 'twilio' | 'vapi';
+    /**
+     * Unique per org. Default: `default` for an email provider (the org's default sender), the provider's name for a phone provider
+     */
     key?: string;
     /**
      * Provider credentials (write-only)
@@ -1309,7 +1508,7 @@ export type ReceiveProviderWebhookData = {
     body?: never;
     path: {
         /**
-         * One of `resend`, `postmark`, `sendgrid`, `ses`, `mailgun`; any other answers 404
+         * One of `resend`, `postmark`, `sendgrid`, `ses`, `mailgun`, `twilio`, `vapi`; any other answers 404
          */
         provider: string;
         connectionId: string;
@@ -1349,7 +1548,7 @@ export type ReceiveProviderWebhookError = ReceiveProviderWebhookErrors[keyof Rec
 
 export type ReceiveProviderWebhookResponses = {
     /**
-     * Processed
+     * Processed (Twilio: a TwiML answer)
      */
     200: {
         received: number;
@@ -3812,6 +4011,10 @@ export type ListEnrollmentsData = {
         workflowId?: string;
         contactId?: string;
         status?: 'running' | 'waiting' | 'completed' | 'cancelled' | 'failed';
+        /**
+         * The links of a contact chain (its `chain.key`; add workflowId for one workflow's)
+         */
+        chainKey?: string;
     };
     url: '/v1/enrollments';
 };
@@ -4739,6 +4942,7 @@ export type ListOutboxData = {
         cursor?: string;
         to?: string;
         messageId?: string;
+        channel?: 'email' | 'sms' | 'call';
     };
     url: '/v1/outbox';
 };
@@ -4850,6 +5054,331 @@ export type GetOutboxEmailResponses = {
 };
 
 export type GetOutboxEmailResponse = GetOutboxEmailResponses[keyof GetOutboxEmailResponses];
+
+export type RecordCallOutcomeData = {
+    /**
+     * JSON body
+     */
+    body: CallOutcomeInput;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/outbox/{id}/outcome';
+};
+
+export type RecordCallOutcomeErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type RecordCallOutcomeError = RecordCallOutcomeErrors[keyof RecordCallOutcomeErrors];
+
+export type RecordCallOutcomeResponses = {
+    /**
+     * The call, with its outcome
+     */
+    200: OutboxMessage;
+};
+
+export type RecordCallOutcomeResponse = RecordCallOutcomeResponses[keyof RecordCallOutcomeResponses];
+
+export type ListTasksData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        cursor?: string;
+        status?: 'open' | 'completed' | 'skipped' | 'expired';
+        taskType?: 'call' | 'linkedin' | 'email' | 'custom';
+        assignee?: string;
+        workflowId?: string;
+        contactId?: string;
+        /**
+         * Tasks due before this instant
+         */
+        dueBefore?: string;
+    };
+    url: '/v1/tasks';
+};
+
+export type ListTasksErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ListTasksError = ListTasksErrors[keyof ListTasksErrors];
+
+export type ListTasksResponses = {
+    /**
+     * Tasks, newest first
+     */
+    200: {
+        data: Array<Task>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListTasksResponse = ListTasksResponses[keyof ListTasksResponses];
+
+export type GetTaskData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/tasks/{id}';
+};
+
+export type GetTaskErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetTaskError = GetTaskErrors[keyof GetTaskErrors];
+
+export type GetTaskResponses = {
+    /**
+     * The task
+     */
+    200: Task;
+};
+
+export type GetTaskResponse = GetTaskResponses[keyof GetTaskResponses];
+
+export type CompleteTaskData = {
+    /**
+     * JSON body
+     */
+    body: CompleteTask;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/tasks/{id}/complete';
+};
+
+export type CompleteTaskErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type CompleteTaskError = CompleteTaskErrors[keyof CompleteTaskErrors];
+
+export type CompleteTaskResponses = {
+    /**
+     * The completed task
+     */
+    200: Task;
+};
+
+export type CompleteTaskResponse = CompleteTaskResponses[keyof CompleteTaskResponses];
+
+export type SkipTaskData = {
+    /**
+     * JSON body
+     */
+    body: SkipTask;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/tasks/{id}/skip';
+};
+
+export type SkipTaskErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type SkipTaskError = SkipTaskErrors[keyof SkipTaskErrors];
+
+export type SkipTaskResponses = {
+    /**
+     * The skipped task
+     */
+    200: Task;
+};
+
+export type SkipTaskResponse = SkipTaskResponses[keyof SkipTaskResponses];
 
 export type ListConnectionsData = {
     body?: never;
@@ -5176,7 +5705,7 @@ export type GetAnalyticsMetricsData = {
         groupBy?: 'workflow' | 'step' | 'channel' | 'connection' | 'category' | 'variant';
         workflowId?: string;
         /**
-         * Comma-separated. Default: a common set. Counts — `enrolled`: Enrollments created; `completed`: Enrollments that ended completed (an exit step or exit reason included); `cancelled`: Enrollments cancelled; `failed`: Enrollments that ended failed; `exited`: Enrollments that ended with an exit reason (exit step, exitOn event, reply, ...); `converted`: Enrollments whose contact tracked the workflow's goal event within its window; `assigned`: Enrollments an A/B split assigned to a variant (groupBy=variant); `sent`: Emails handed to a provider; `delivered`: Emails the provider reported delivered (providers with delivery receipts only); `bounced`: Emails that bounced; `complained`: Emails marked as spam; `sendFailed`: Emails that failed for good; `suppressed`: Emails not sent: no address, unsubscribed, or suppressed; `opened`: Human opens (repeated opens of one message within 60 s count once); `uniqueOpened`: Messages opened by a human at least once; `machineOpened`: Opens by mail scanners and privacy proxies; `clicked`: Human clicks; `uniqueClicked`: Messages clicked by a human at least once; `machineClicked`: Clicks by link scanners; `replied`: Messages that got a human reply; `autoReplied`: Messages that got an automatic reply; `unsubscribed`: One-click unsubscribes from a message; `webhookSucceeded`: Webhook deliveries that succeeded; `webhookFailed`: Webhook deliveries that failed for good; `openRate`: uniqueOpened ÷ (sent − bounced): messages opened by a human at least once (machine opens excluded) over messages delivered, counted as sent and not bounced; `clickRate`: uniqueClicked ÷ (sent − bounced) (machine clicks excluded); `clickToOpenRate`: uniqueClicked ÷ uniqueOpened; `replyRate`: replied ÷ sent (human replies; automatic replies excluded); `bounceRate`: bounced ÷ sent; `complaintRate`: complained ÷ (sent − bounced); `unsubscribeRate`: unsubscribed ÷ (sent − bounced); `completionRate`: completed ÷ enrolled; `conversionRate`: converted ÷ enrolled; grouped by variant (enrollments get theirs after enrolling): converted ÷ assigned.
+         * Comma-separated. Default: a common set. Counts — `enrolled`: Enrollments created; `completed`: Enrollments that ended completed (an exit step or exit reason included); `cancelled`: Enrollments cancelled; `failed`: Enrollments that ended failed; `exited`: Enrollments that ended with an exit reason (exit step, exitOn event, reply, ...); `converted`: Enrollments whose contact tracked the workflow's goal event within its window; `assigned`: Enrollments an A/B split assigned to a variant (groupBy=variant); `sent`: Emails handed to a provider; `delivered`: Emails the provider reported delivered (providers with delivery receipts only); `bounced`: Emails that bounced; `complained`: Emails marked as spam; `sendFailed`: Emails that failed for good; `suppressed`: Emails not sent: no address, unsubscribed, or suppressed; `opened`: Human opens (repeated opens of one message within 60 s count once); `uniqueOpened`: Messages opened by a human at least once; `machineOpened`: Opens by mail scanners and privacy proxies; `clicked`: Human clicks; `uniqueClicked`: Messages clicked by a human at least once; `machineClicked`: Clicks by link scanners; `replied`: Messages that got a human reply; `autoReplied`: Messages that got an automatic reply; `unsubscribed`: One-click unsubscribes from a message; `smsSent`: Text messages handed to a provider (or the outbox); `smsDelivered`: Text messages the carrier reported delivered; `smsFailed`: Text messages that failed or were undelivered; `callsPlaced`: Calls placed; `callsAnswered`: Calls answered by a person; `callsVoicemail`: Calls that reached voicemail or a machine; `callsNoAnswer`: Calls not answered; `callsBusy`: Calls that found the line busy; `callsFailed`: Calls that could not be placed or connected; `tasksCreated`: Tasks created for people; `tasksCompleted`: Tasks completed (any outcome); `tasksSkipped`: Tasks skipped; `webhookSucceeded`: Webhook deliveries that succeeded; `webhookFailed`: Webhook deliveries that failed for good; `openRate`: uniqueOpened ÷ (sent − bounced): messages opened by a human at least once (machine opens excluded) over messages delivered, counted as sent and not bounced; `clickRate`: uniqueClicked ÷ (sent − bounced) (machine clicks excluded); `clickToOpenRate`: uniqueClicked ÷ uniqueOpened; `replyRate`: replied ÷ sent (human replies; automatic replies excluded); `bounceRate`: bounced ÷ sent; `complaintRate`: complained ÷ (sent − bounced); `unsubscribeRate`: unsubscribed ÷ (sent − bounced); `completionRate`: completed ÷ enrolled; `conversionRate`: converted ÷ enrolled; grouped by variant (enrollments get theirs after enrolling): converted ÷ assigned.
          */
         metrics?: string;
         /**
@@ -5259,7 +5788,7 @@ export type GetAnalyticsChartData = {
         groupBy?: 'workflow' | 'step' | 'channel' | 'connection' | 'category' | 'variant';
         workflowId?: string;
         /**
-         * Comma-separated. Default: a common set. Counts — `enrolled`: Enrollments created; `completed`: Enrollments that ended completed (an exit step or exit reason included); `cancelled`: Enrollments cancelled; `failed`: Enrollments that ended failed; `exited`: Enrollments that ended with an exit reason (exit step, exitOn event, reply, ...); `converted`: Enrollments whose contact tracked the workflow's goal event within its window; `assigned`: Enrollments an A/B split assigned to a variant (groupBy=variant); `sent`: Emails handed to a provider; `delivered`: Emails the provider reported delivered (providers with delivery receipts only); `bounced`: Emails that bounced; `complained`: Emails marked as spam; `sendFailed`: Emails that failed for good; `suppressed`: Emails not sent: no address, unsubscribed, or suppressed; `opened`: Human opens (repeated opens of one message within 60 s count once); `uniqueOpened`: Messages opened by a human at least once; `machineOpened`: Opens by mail scanners and privacy proxies; `clicked`: Human clicks; `uniqueClicked`: Messages clicked by a human at least once; `machineClicked`: Clicks by link scanners; `replied`: Messages that got a human reply; `autoReplied`: Messages that got an automatic reply; `unsubscribed`: One-click unsubscribes from a message; `webhookSucceeded`: Webhook deliveries that succeeded; `webhookFailed`: Webhook deliveries that failed for good; `openRate`: uniqueOpened ÷ (sent − bounced): messages opened by a human at least once (machine opens excluded) over messages delivered, counted as sent and not bounced; `clickRate`: uniqueClicked ÷ (sent − bounced) (machine clicks excluded); `clickToOpenRate`: uniqueClicked ÷ uniqueOpened; `replyRate`: replied ÷ sent (human replies; automatic replies excluded); `bounceRate`: bounced ÷ sent; `complaintRate`: complained ÷ (sent − bounced); `unsubscribeRate`: unsubscribed ÷ (sent − bounced); `completionRate`: completed ÷ enrolled; `conversionRate`: converted ÷ enrolled; grouped by variant (enrollments get theirs after enrolling): converted ÷ assigned.
+         * Comma-separated. Default: a common set. Counts — `enrolled`: Enrollments created; `completed`: Enrollments that ended completed (an exit step or exit reason included); `cancelled`: Enrollments cancelled; `failed`: Enrollments that ended failed; `exited`: Enrollments that ended with an exit reason (exit step, exitOn event, reply, ...); `converted`: Enrollments whose contact tracked the workflow's goal event within its window; `assigned`: Enrollments an A/B split assigned to a variant (groupBy=variant); `sent`: Emails handed to a provider; `delivered`: Emails the provider reported delivered (providers with delivery receipts only); `bounced`: Emails that bounced; `complained`: Emails marked as spam; `sendFailed`: Emails that failed for good; `suppressed`: Emails not sent: no address, unsubscribed, or suppressed; `opened`: Human opens (repeated opens of one message within 60 s count once); `uniqueOpened`: Messages opened by a human at least once; `machineOpened`: Opens by mail scanners and privacy proxies; `clicked`: Human clicks; `uniqueClicked`: Messages clicked by a human at least once; `machineClicked`: Clicks by link scanners; `replied`: Messages that got a human reply; `autoReplied`: Messages that got an automatic reply; `unsubscribed`: One-click unsubscribes from a message; `smsSent`: Text messages handed to a provider (or the outbox); `smsDelivered`: Text messages the carrier reported delivered; `smsFailed`: Text messages that failed or were undelivered; `callsPlaced`: Calls placed; `callsAnswered`: Calls answered by a person; `callsVoicemail`: Calls that reached voicemail or a machine; `callsNoAnswer`: Calls not answered; `callsBusy`: Calls that found the line busy; `callsFailed`: Calls that could not be placed or connected; `tasksCreated`: Tasks created for people; `tasksCompleted`: Tasks completed (any outcome); `tasksSkipped`: Tasks skipped; `webhookSucceeded`: Webhook deliveries that succeeded; `webhookFailed`: Webhook deliveries that failed for good; `openRate`: uniqueOpened ÷ (sent − bounced): messages opened by a human at least once (machine opens excluded) over messages delivered, counted as sent and not bounced; `clickRate`: uniqueClicked ÷ (sent − bounced) (machine clicks excluded); `clickToOpenRate`: uniqueClicked ÷ uniqueOpened; `replyRate`: replied ÷ sent (human replies; automatic replies excluded); `bounceRate`: bounced ÷ sent; `complaintRate`: complained ÷ (sent − bounced); `unsubscribeRate`: unsubscribed ÷ (sent − bounced); `completionRate`: completed ÷ enrolled; `conversionRate`: converted ÷ enrolled; grouped by variant (enrollments get theirs after enrolling): converted ÷ assigned.
          */
         metrics?: string;
         /**

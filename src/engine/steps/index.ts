@@ -1,22 +1,35 @@
 // The step catalog: one module per type; the API's /step-types is generated from it.
 import { z } from "@hono/zod-openapi";
 import { ConditionSchema, conditionJsonSchema } from "../types";
+import call from "./call";
 import condition from "./condition";
 import delay from "./delay";
 import exit from "./exit";
 import log from "./log";
 import sendEmail from "./send-email";
+import sendSms from "./send-sms";
 import split from "./split";
 import type { StepType } from "./step";
+import task from "./task";
 import updateContact from "./update-contact";
 import waitForEvent from "./wait-for-event";
 import webhook from "./webhook";
 
 export const STEP_TYPES: Record<string, StepType> = Object.fromEntries(
-  [sendEmail, delay, waitForEvent, condition, split, webhook, updateContact, exit, log].map((s) => [
-    s.type,
-    s,
-  ]),
+  [
+    sendEmail,
+    sendSms,
+    call,
+    task,
+    delay,
+    waitForEvent,
+    condition,
+    split,
+    webhook,
+    updateContact,
+    exit,
+    log,
+  ].map((s) => [s.type, s]),
 );
 
 const CONDITION_REF = "#/$defs/Condition";

@@ -36,7 +36,8 @@ export type StepResult =
       effects?: Effect[];
       contactData?: Record<string, unknown>;
     }
-  | { kind: "wait"; wait: Wait; message: string }
+  /** `effects`: what starts the wait (a call placed, a task created). */
+  | { kind: "wait"; wait: Wait; message: string; effects?: Effect[] }
   | { kind: "exit"; reason: string; message: string };
 
 export class StepFailure extends Error {}

@@ -14,14 +14,14 @@ import { newId } from "../../ground/ids";
 import { ApiError, notFound } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
-import { providerOf } from "../../providers";
+import { phoneProviderOf, providerOf } from "../../providers";
 import { encrypt } from "../../security/credentials";
 import type * as routes from "./routes";
 import { connectionJson } from "./schemas";
 
 /** The provider's required fields are there, and nothing in them points where the outbound policy refuses. */
 function assertCredentials(env: Env, provider: string, credentials: Record<string, string>) {
-  const p = providerOf(provider);
+  const p = providerOf(provider) ?? phoneProviderOf(provider);
   const details = [
     ...(p?.requiredCredentials ?? [])
       .filter((f) => !credentials[f])
@@ -46,7 +46,11 @@ const keyTaken = (key: string) => new ApiError("conflict", `A connection with ke
 
 export const create: Handler<typeof routes.create> = async (c) => {
   const db = database(c.env.DB);
-  const input = c.req.valid("json");
+  const body = c.req.valid("json");
+  const input = {
+    ...body,
+    key: body.key ?? (phoneProviderOf(body.provider) ? body.provider : "default"),
+  };
   assertCredentials(c.env, input.provider, input.credentials);
   if (await getConnectionByKey(db, c.get("orgId"), input.key)) {
     throw keyTaken(input.key);

@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { iso } from "../../db/client";
 import type { ConnectionRow } from "../../db/connections";
 import { Timestamp } from "../../http/openapi";
-import { PROVIDER_NAMES } from "../../providers";
+import { CONNECTION_PROVIDER_NAMES } from "../../providers";
 
 const Credentials = z
   .record(z.string(), z.string().max(10_000))
@@ -33,8 +33,14 @@ const ReplyDomain = z
 
 export const ConnectionInput = z
   .strictObject({
-    provider: z.enum(PROVIDER_NAMES),
-    key: Key.default("default"),
+    provider: z.enum(CONNECTION_PROVIDER_NAMES).openapi({
+      description:
+        "An email provider, or a phone provider: `twilio` (SMS and calls; credentials `accountSid`, `authToken`, and `from` or `messagingServiceSid`) or `vapi` (voice-agent calls; `apiKey`, `phoneNumberId`, `webhookSecret`). Point the provider's webhooks at /inbound/{provider}/{id}.",
+    }),
+    key: Key.optional().openapi({
+      description:
+        "Unique per org. Default: `default` for an email provider (the org's default sender), the provider's name for a phone provider",
+    }),
     credentials: Credentials.default({}),
     from: z.string().max(320).nullable().optional(),
     replyDomain: ReplyDomain,

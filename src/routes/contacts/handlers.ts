@@ -21,14 +21,21 @@ async function liveContact(db: Db, orgId: string, id: string) {
   return row;
 }
 
+const keyTaken = () =>
+  new ApiError("conflict", "Another contact already has this email, externalId or phone");
+
 export const upsert: Handler<typeof routes.upsert> = async (c) => {
-  const { contact, created } = await saveContact(
-    c.env,
-    database(c.env.DB),
-    c.get("orgId"),
-    c.req.valid("json"),
-  );
-  return c.json(contactJson(contact), created ? 201 : 200);
+  try {
+    const { contact, created } = await saveContact(
+      c.env,
+      database(c.env.DB),
+      c.get("orgId"),
+      c.req.valid("json"),
+    );
+    return c.json(contactJson(contact), created ? 201 : 200);
+  } catch (err) {
+    throw String(err).includes("UNIQUE") ? keyTaken() : err;
+  }
 };
 
 export const list: Handler<typeof routes.list> = async (c) => {
@@ -59,7 +66,7 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
     next = await updateContact(db, row, c.req.valid("json"));
   } catch (err) {
     if (String(err).includes("UNIQUE")) {
-      throw new ApiError("conflict", "Another contact already has this email or externalId");
+      throw keyTaken();
     }
     throw err;
   }

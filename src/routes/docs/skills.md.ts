@@ -41,9 +41,9 @@ Every error: \`{"error": "<code>", "message": "...", "details"?: [{path, message
 | 401 | unauthorized | fix the key |
 | 403 | forbidden, quota_exceeded | a wider key / a higher quota is needed; do not retry |
 | 404 | not_found | the id is wrong or belongs to another org |
-| 409 | already_enrolled, reentry_not_allowed, idempotency_key_in_use, conflict | not an error to retry blindly; read \`message\` |
+| 409 | already_enrolled, reentry_not_allowed, idempotency_key_in_use, task_closed, conflict | not an error to retry blindly; read \`message\` |
 | 413 / 415 | payload_too_large / unsupported_media_type | send ≤ 1 MiB of \`application/json\` |
-| 422 | validation_failed (see \`details\`), invalid_graph, workflow_not_active, workflow_archived, contacts_required, contacts_empty, too_many_contacts, no_enrollments_created, idempotency_key_reused | fix the request |
+| 422 | validation_failed (see \`details\`), invalid_graph, workflow_not_active, workflow_archived, contacts_required, contacts_empty, too_many_contacts, no_enrollments_created, missing_variables, invalid_outcome, idempotency_key_reused | fix the request |
 | 429 | rate_limited | wait \`Retry-After\` seconds |
 | 5xx | internal_error, service_unavailable | retry with the same Idempotency-Key |
 
@@ -55,6 +55,10 @@ Every error: \`{"error": "<code>", "message": "...", "details"?: [{path, message
 - \`reentry_not_allowed\`: the contact finished this workflow; send \`allowReentry: true\` only if the user wants a rerun.
 - \`workflow_not_active\`: activate it (\`PATCH /v1/workflows/{id}\` \`{status: "active"}\`) after a dry run.
 - \`invalid_graph\`: the message names the step or loop; fix the steps/transitions and resend the whole graph.
+- \`missing_variables\`: the workflow's \`requiredVariables\` (or your \`groupBy\`) are missing; \`details\` names each
+  (\`variables.<name>\`) — ask the user for them; do not invent values.
+- \`invalid_outcome\`: complete the task with one of its \`outcomes\` (\`GET /v1/tasks/{id}\`). \`task_closed\`: it was
+  completed, skipped or expired already; read it, do not retry.
 - \`forbidden\`: the key's scope is too narrow (a \`send\` key); ask for a \`full\` key. \`quota_exceeded\`: stop and tell the user.
 - \`idempotency_key_in_use\`: wait a second and resend the same request. \`idempotency_key_reused\`: use a new key.
 - \`rate_limited\`: sleep \`Retry-After\` seconds. \`internal_error\` / \`service_unavailable\`: retry with backoff and
@@ -101,6 +105,21 @@ OpenAPI document. A tool error carries the API's error code and message.
 - Editing a live workflow creates a new version; running enrollments keep the version they started on.
 - Pausing a workflow holds enrollments at their next step; activating resumes them.
 
+## Outreach: SMS, calls, tasks, chains
+- Steps \`send_sms\` (\`body\`), \`call\` (\`script\`, or \`agent.assistantId\` for a voice agent; outcomes
+  answered, voicemail, no_answer, busy, failed, timeout), \`task\` (\`taskType\`, \`title\`, \`dueIn\`, \`outcomes\`;
+  plus skipped and timeout). Branch on outcomes with transitions \`{from, to, on: "no_answer"}\`.
+- Contacts may be known by \`phone\` alone (E.164, unique per org); \`name\` is split into first/last. A contact
+  without a phone gets \`suppressed\` on SMS and calls; one that texted STOP has \`smsSubscribed: false\`.
+- SMS and calls go out only inside the workflow's \`callWindow\` (default 08:00–21:00 in the contact's zone);
+  \`bypassCallWindow: true\` on the enrollment skips it (\`bypassSendWindow\` is for email only).
+- No Twilio/voice-agent connection: texts and calls land in \`GET /v1/outbox?channel=sms|call\`; record a call's
+  outcome with \`POST /v1/outbox/{id}/outcome {outcome}\` (the sandbox). Tasks: \`GET /v1/tasks?status=open\`,
+  \`POST /v1/tasks/{id}/complete {outcome, note?}\`, \`POST /v1/tasks/{id}/skip\`.
+- Chains: enroll with \`groupBy: "account_id"\` (and that variable) — one link of a chain runs at a time; the next
+  starts when one ends without a \`chain.successOutcomes\` outcome (default answered); after a success the rest
+  end \`cancelled\` (\`chain_satisfied\`). \`GET /v1/enrollments?chainKey=<value>\` lists a chain.
+
 ## Analytics and reports
 - \`GET /v1/analytics/metrics?from=&to=&interval=day|week|month&groupBy=workflow|step|channel|connection|category|variant&workflowId=&metrics=sent,uniqueOpened,openRate\`
   → \`{series: [{key, label, points: [{t, values}], totals}], totals}\`. Days are in the org's reporting zone
@@ -117,8 +136,8 @@ OpenAPI document. A tool error carries the API's error code and message.
   \`POST /v1/reports/{id}/schedule {cron: "0 8 * * MON", timezone, emails}\` re-runs it; \`report.ready\` webhooks.
 
 ## Step types (\`GET /v1/workflows/step-types\` has each config's JSON Schema)
-send_email, delay, wait_for_event, condition (outcomes true/false), split (A/B by weight, deterministic),
-webhook, update_contact, exit, log. Transitions: \`{from, to, on?, condition?, priority?}\`; tried by priority,
+send_email, send_sms, call, task, delay, wait_for_event, condition (outcomes true/false), split (A/B by weight,
+deterministic), webhook, update_contact, exit, log. Transitions: \`{from, to, on?, condition?, priority?}\`; tried by priority,
 first match wins; none → the enrollment completes.
 
 ## Webhooks to you

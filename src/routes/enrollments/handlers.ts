@@ -8,8 +8,9 @@ import {
   listEnrollments,
   statusTotals,
 } from "../../db/enrollments";
-import { emailStatsByStep, messagesOfEnrollment } from "../../db/messages";
+import { emailStatsByStep, messagesOfEnrollment, phoneStatsByStep } from "../../db/messages";
 import { stepTotals } from "../../db/metrics";
+import { taskStatsByStep } from "../../db/tasks";
 import { getWorkflow, type WorkflowRow } from "../../db/workflows";
 import { ContactInput, resolveContact, saveContact, saveContacts } from "../../domain/contacts";
 import {
@@ -66,7 +67,11 @@ async function ownedEnrollment(db: Db, orgId: string, id: string) {
 }
 
 function refuse(r: Extract<EnrollOutcome, { ok: false }>): never {
-  throw new ApiError(r.code, r.message);
+  throw new ApiError(r.code, r.message, {
+    ...(r.missing
+      ? { details: r.missing.map((name) => ({ path: `variables.${name}`, message: "Required" })) }
+      : {}),
+  });
 }
 
 function assertEnrollable(w: WorkflowRow) {
@@ -163,6 +168,8 @@ export const create: Handler<typeof routes.create> = async (c) => {
       timezone: body.timezone,
       scheduledAt: body.scheduledAt ? Date.parse(body.scheduledAt) : undefined,
       bypassSendWindow: body.bypassSendWindow,
+      bypassCallWindow: body.bypassCallWindow,
+      groupBy: body.groupBy,
     },
     c.get("log"),
   );
@@ -209,7 +216,12 @@ export const bulk: Handler<typeof routes.bulk> = async (c) => {
     c.env,
     db,
     workflow,
-    ready.map(({ contact }) => ({ contact, variables: body.variables, timezone: body.timezone })),
+    ready.map(({ contact }) => ({
+      contact,
+      variables: body.variables,
+      timezone: body.timezone,
+      groupBy: body.groupBy,
+    })),
     c.get("log"),
     Date.now(),
     memo,
@@ -224,7 +236,9 @@ export const bulk: Handler<typeof routes.bulk> = async (c) => {
         ? { index, contactId: contact.id, status: "invalid", reason: r.message }
         : r.ok
           ? { index, contactId: contact.id, enrollmentId: r.enrollment.id, status: "enrolled" }
-          : { index, contactId: contact.id, status: "skipped", reason: r.code };
+          : r.code === "missing_variables"
+            ? { index, contactId: contact.id, status: "invalid", reason: r.message }
+            : { index, contactId: contact.id, status: "skipped", reason: r.code };
   });
   const createdCount = results.filter((r) => r.status === "enrolled").length;
   const skippedCount = results.length - createdCount;
@@ -341,8 +355,65 @@ export const cancelAll: Handler<typeof routes.cancelAll> = async (c) => {
 export const stats: Handler<typeof routes.stats> = async (c) => {
   const db = database(c.env.DB);
   const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
-  const [counters, email] = await Promise.all([stepTotals(db, w.id), emailStatsByStep(db, w.id)]);
+  const now = Date.now();
+  const [counters, email, phone, tasks] = await Promise.all([
+    stepTotals(db, w.id),
+    emailStatsByStep(db, w.id),
+    phoneStatsByStep(db, w.id),
+    taskStatsByStep(db, w.id, now),
+  ]);
   const byStep = new Map(counters.map((s) => [s.stepId, s]));
+  const channelStats = (stepId: string, type: string) => {
+    const rows = phone.filter((r) => r.stepId === stepId);
+    const count = (f: (r: (typeof rows)[number]) => boolean) =>
+      rows.filter(f).reduce((n, r) => n + Number(r.n), 0);
+    if (type === "send_sms") {
+      return {
+        sms: {
+          sent: count((r) => r.status === "sent" || r.status === "delivered"),
+          delivered: count((r) => r.status === "delivered"),
+          failed: count((r) => r.status === "failed"),
+          suppressed: count((r) => r.status === "suppressed"),
+        },
+      };
+    }
+    if (type === "call") {
+      const outcome = (o: string) => count((r) => r.outcome === o);
+      return {
+        calls: {
+          placed: count((r) => r.status === "sent" || r.status === "delivered"),
+          pending: count((r) => r.status === "sent" && r.outcome === null),
+          answered: outcome("answered"),
+          voicemail: outcome("voicemail"),
+          no_answer: outcome("no_answer"),
+          busy: outcome("busy"),
+          failed: outcome("failed"),
+          suppressed: count((r) => r.status === "suppressed"),
+        },
+      };
+    }
+    if (type === "task") {
+      const mine = tasks.filter((t) => t.stepId === stepId);
+      const by = (status: string) =>
+        mine.filter((t) => t.status === status).reduce((n, t) => n + Number(t.n), 0);
+      const byOutcome: Record<string, number> = {};
+      for (const t of mine) {
+        if (t.status === "completed" && t.outcome) {
+          byOutcome[t.outcome] = (byOutcome[t.outcome] ?? 0) + Number(t.n);
+        }
+      }
+      return {
+        tasks: {
+          open: by("open"),
+          completed: by("completed"),
+          skipped: by("skipped"),
+          expired: by("expired"),
+          byOutcome,
+        },
+      };
+    }
+    return {};
+  };
   const emailBy = new Map(email.map((e) => [e.stepId, e]));
   const num = (v: unknown) => Number(v ?? 0);
   const steps = w.steps.map((s) => {
@@ -363,6 +434,7 @@ export const stats: Handler<typeof routes.stats> = async (c) => {
             >,
           }
         : {}),
+      ...channelStats(s.id, s.type),
     };
   });
   return c.json({ workflowId: w.id, steps }, 200);

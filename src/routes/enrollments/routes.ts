@@ -60,7 +60,7 @@ export const list = createRoute({
   method: "get",
   path: "/v1/enrollments",
   operationId: "listEnrollments",
-  summary: "List enrollments (filter by workflow, contact, status)",
+  summary: "List enrollments (filter by workflow, contact, status, contact chain)",
   tags,
   security: secured,
   request: {
@@ -68,6 +68,10 @@ export const list = createRoute({
       workflowId: z.string().optional(),
       contactId: z.string().optional(),
       status: EnrollmentStatus.optional(),
+      chainKey: z.string().max(500).optional().openapi({
+        description:
+          "The links of a contact chain (its `chain.key`; add workflowId for one workflow's)",
+      }),
     }),
   },
   responses: { 200: json(listOf(Enrollment), "Enrollments, newest first"), ...errorResponses() },
@@ -184,6 +188,40 @@ const StepStats = z
         autoReplied: z.number().openapi({ description: "Messages with an automatic reply" }),
       })
       .optional(),
+    sms: z
+      .object({
+        sent: z.number(),
+        delivered: z.number(),
+        failed: z.number().openapi({ description: "Failed to send, or undelivered" }),
+        suppressed: z.number(),
+      })
+      .optional()
+      .openapi({ description: "send_sms steps" }),
+    calls: z
+      .object({
+        placed: z.number(),
+        pending: z.number().openapi({ description: "Placed, outcome not known yet" }),
+        answered: z.number(),
+        voicemail: z.number(),
+        no_answer: z.number(),
+        busy: z.number(),
+        failed: z.number(),
+        suppressed: z.number(),
+      })
+      .optional()
+      .openapi({ description: "call steps: calls by outcome" }),
+    tasks: z
+      .object({
+        open: z.number(),
+        completed: z.number(),
+        skipped: z.number(),
+        expired: z.number(),
+        byOutcome: z.record(z.string(), z.number()).openapi({
+          description: "Completed tasks per declared outcome",
+        }),
+      })
+      .optional()
+      .openapi({ description: "task steps" }),
   })
   .openapi("StepStats");
 

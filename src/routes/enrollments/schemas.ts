@@ -33,6 +33,18 @@ export const Enrollment = z
     timezone: z.string(),
     scheduledAt: Timestamp.nullable(),
     bypassSendWindow: z.boolean(),
+    bypassCallWindow: z.boolean(),
+    chain: z
+      .object({
+        key: z.string(),
+        position: z.number().int().nullable(),
+        state: z.enum(["pending", "active", "ended", "succeeded", "cancelled"]),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "A link of a contact chain (enrolled with `groupBy`): the chain's key (the variable's value), this link's place (1 first) and state — `pending` waits its turn, `active` runs, `ended` ended without success (the next link started), `succeeded` satisfied the chain, `cancelled` ended with `chain_satisfied` or while pending",
+      }),
     exitReason: z.string().nullable(),
     error: EnrollmentFailure.nullable(),
     pendingEffects: z.number().int().openapi({
@@ -59,6 +71,12 @@ export const LogEntry = z
 
 const Variables = jsonObjectUpTo64KiB("variables");
 
+const GroupBy = z.string().min(1).max(100).optional().openapi({
+  description:
+    "Contact chaining (11x's groupByField): the name of a variable; enrollments of this workflow whose variable has the same value form a chain, run one at a time in enrollment order. When a link ends without reaching one of the workflow's `chain.successOutcomes` the next starts; when one does, the rest end `cancelled` with `exitReason: \"chain_satisfied\"`. The variable is required (422 `missing_variables`).",
+  example: "account_id",
+});
+
 export const CreateEnrollment = z
   .strictObject({
     workflowId: z.string().min(1).max(100),
@@ -67,7 +85,14 @@ export const CreateEnrollment = z
     variables: Variables.optional(),
     timezone: TimeZone.optional(),
     scheduledAt: z.iso.datetime({ offset: true }).optional(),
-    bypassSendWindow: z.boolean().optional(),
+    bypassSendWindow: z.boolean().optional().openapi({
+      description: "Email steps ignore the workflow's send window (SMS and calls keep theirs)",
+    }),
+    bypassCallWindow: z.boolean().optional().openapi({
+      description:
+        "SMS and call steps ignore the call window and the default 08:00–21:00 local hours (email keeps its send window)",
+    }),
+    groupBy: GroupBy,
   })
   .refine((b) => (b.contactId === undefined) !== (b.contact === undefined), {
     message: "Give exactly one of contactId or contact",
@@ -82,6 +107,7 @@ const bulkFields = {
   contacts: z.unknown().optional(),
   variables: Variables.optional(),
   timezone: TimeZone.optional(),
+  groupBy: GroupBy,
 };
 
 /** Bulk rows are validated one by one (an invalid row is reported, not fatal), so rows are loose. */
@@ -146,6 +172,11 @@ export const enrollmentJson = (e: EnrollmentRow) => ({
   timezone: e.timezone,
   scheduledAt: iso(e.scheduledAt),
   bypassSendWindow: e.bypassSendWindow,
+  bypassCallWindow: e.bypassCallWindow,
+  chain:
+    e.chainKey !== null && e.chainState !== null
+      ? { key: e.chainKey, position: e.chainPosition, state: e.chainState }
+      : null,
   exitReason: e.exitReason,
   error: e.error ? { code: e.errorCode ?? "step_failed", message: e.error } : null,
   pendingEffects: e.pendingEffects,

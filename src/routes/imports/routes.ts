@@ -12,7 +12,7 @@ export const create = createRoute({
   security: secured,
   summary: "Import contacts (JSON or text/csv with ?workflowId=) and optionally enroll them",
   description:
-    "CSV: RFC 4180, UTF-8 (a BOM is fine). The delimiter is detected among `,` `;` tab and `|` (Excel in EU locales writes `;`), or set by an Excel `sep=;` first line. The header names the columns: `email`, `phone`, `externalId`, `firstName`, `lastName`, `timezone`, `subscribed` (camelCase or snake_case); any other column goes into `data`. Blank lines are skipped. An unterminated quote makes the whole file 422 `validation_failed`, naming the line. A row with more fields than the header is rejected; a row that is not a valid contact is rejected; each rejected row is listed in the import's `errors` with its `row`, `line` and reason, and the other rows are imported.",
+    "CSV: RFC 4180, UTF-8 (a BOM is fine). The delimiter is detected among `,` `;` tab and `|` (Excel in EU locales writes `;`), or set by an Excel `sep=;` first line. The header names the columns: `email`, `phone`, `externalId`, `name` (a full name, split into first and last), `firstName`, `lastName`, `timezone`, `subscribed` (camelCase or snake_case); any other column goes into `data`. Blank lines are skipped. An unterminated quote makes the whole file 422 `validation_failed`, naming the line. A row with more fields than the header is rejected; a row that is not a valid contact is rejected; each rejected row is listed in the import's `errors` with its `row`, `line` and reason, and the other rows are imported.",
   request: {
     query: z.object({
       workflowId: z.string().optional().openapi({ description: "For text/csv bodies" }),

@@ -1,8 +1,9 @@
 // Message and outbox handlers.
 import { database } from "../../db/client";
-import { getMessage, listMessages } from "../../db/messages";
+import { getMessage, getMessageById, listMessages } from "../../db/messages";
 import { getOutboxItem, listOutbox } from "../../db/outbox";
-import { notFound } from "../../http/errors";
+import { recordCallOutcome } from "../../domain/outreach";
+import { ApiError, notFound } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
 import type * as routes from "./routes";
@@ -32,7 +33,7 @@ export const outbox: Handler<typeof routes.outbox> = async (c) => {
   const rows = await listOutbox(
     database(c.env.DB),
     c.get("orgId"),
-    { to: q.to?.toLowerCase(), messageId: q.messageId },
+    { to: q.to?.toLowerCase(), messageId: q.messageId, channel: q.channel },
     page.limit,
     page.before,
   );
@@ -46,4 +47,33 @@ export const outboxItem: Handler<typeof routes.outboxItem> = async (c) => {
     throw notFound("Outbox message");
   }
   return c.json(outboxJson(o), 200);
+};
+
+export const recordOutcome: Handler<typeof routes.recordOutcome> = async (c) => {
+  const db = database(c.env.DB);
+  const orgId = c.get("orgId");
+  const id = c.req.valid("param").id;
+  const item = await getOutboxItem(db, orgId, id);
+  if (!item) {
+    throw notFound("Outbox message");
+  }
+  const body = c.req.valid("json");
+  const msg = item.channel === "call" ? await getMessageById(db, item.messageId) : undefined;
+  if (!msg || msg.orgId !== orgId) {
+    throw new ApiError(
+      "validation_failed",
+      `Outbox item ${id} is not a call; only calls have outcomes`,
+      {
+        details: [{ path: "outcome", message: "Only calls have outcomes" }],
+      },
+    );
+  }
+  const stored = await recordCallOutcome(c.env, db, msg, body.outcome, {
+    durationSeconds: body.durationSeconds,
+    summary: body.summary,
+  });
+  if (stored !== body.outcome) {
+    throw new ApiError("conflict", `This call's outcome is already recorded: ${stored}`);
+  }
+  return c.json(outboxJson({ ...item, outcome: stored }), 200);
 };

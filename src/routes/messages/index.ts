@@ -6,4 +6,5 @@ export default router()
   .openapi(routes.list, handlers.list)
   .openapi(routes.get, handlers.get)
   .openapi(routes.outbox, handlers.outbox)
-  .openapi(routes.outboxItem, handlers.outboxItem);
+  .openapi(routes.outboxItem, handlers.outboxItem)
+  .openapi(routes.recordOutcome, handlers.recordOutcome);

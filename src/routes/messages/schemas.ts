@@ -3,6 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { iso } from "../../db/client";
 import type { MessageRow } from "../../db/messages";
 import type { OutboxRow } from "../../db/outbox";
+import { CALL_OUTCOMES } from "../../engine/outreach";
 import { Timestamp } from "../../http/openapi";
 import { PageQuery } from "../../http/pagination";
 
@@ -12,8 +13,16 @@ export const Message = z
     enrollmentId: z.string().nullable(),
     stepId: z.string().nullable(),
     contactId: z.string(),
-    to: z.string(),
+    channel: z.enum(["email", "sms", "call"]),
+    to: z.string().openapi({ description: "An email address, or a phone number (SMS, calls)" }),
     subject: z.string().nullable(),
+    body: z.string().nullable().openapi({ description: "An SMS's text, or a call's script" }),
+    outcome: z.string().nullable().openapi({
+      description:
+        "A call's outcome: answered, voicemail, no_answer, busy or failed (null until it ends)",
+    }),
+    durationSeconds: z.number().int().nullable(),
+    summary: z.string().nullable().openapi({ description: "A voice agent's summary of the call" }),
     provider: z.string().nullable(),
     providerMessageId: z.string().nullable(),
     status: z.enum([
@@ -44,6 +53,11 @@ export const OutboxItem = z
   .object({
     id: z.string(),
     messageId: z.string(),
+    channel: z.enum(["email", "sms", "call"]),
+    outcome: z.string().nullable().openapi({
+      description:
+        "Calls: the outcome recorded with POST /v1/outbox/{id}/outcome (null until then); null for email and SMS",
+    }),
     to: z.string(),
     from: z.string(),
     subject: z.string(),
@@ -61,15 +75,29 @@ export const MessageQuery = PageQuery.extend({
 export const OutboxQuery = PageQuery.extend({
   to: z.string().optional(),
   messageId: z.string().optional(),
+  channel: z.enum(["email", "sms", "call"]).optional(),
 });
+
+export const CallOutcomeInput = z
+  .strictObject({
+    outcome: z.enum(CALL_OUTCOMES),
+    durationSeconds: z.number().int().min(0).max(86_400).optional(),
+    summary: z.string().max(4000).optional(),
+  })
+  .openapi("CallOutcomeInput");
 
 export const messageJson = (m: MessageRow) => ({
   id: m.id,
   enrollmentId: m.enrollmentId,
   stepId: m.stepId,
   contactId: m.contactId,
+  channel: m.channel,
   to: m.to,
   subject: m.subject,
+  body: m.body,
+  outcome: m.outcome,
+  durationSeconds: m.durationSeconds,
+  summary: m.summary,
   provider: m.provider,
   providerMessageId: m.providerMessageId,
   status: m.status,
@@ -85,9 +113,11 @@ export const messageJson = (m: MessageRow) => ({
   sentAt: iso(m.sentAt),
 });
 
-export const outboxJson = (o: OutboxRow) => ({
+export const outboxJson = (o: OutboxRow & { outcome?: string | null }) => ({
   id: o.id,
   messageId: o.messageId,
+  channel: o.channel,
+  outcome: o.outcome ?? null,
   to: o.to,
   from: o.from,
   subject: o.subject,

@@ -4,6 +4,7 @@ import { countActiveEnrollments } from "../../db/enrollments";
 import { existingTemplateIds, getTemplate } from "../../db/templates";
 import {
   ConcurrentEditError,
+  chainOf,
   definitionOf,
   getWorkflow,
   insertWorkflow,
@@ -50,6 +51,9 @@ export const workflowJson = (w: WorkflowRow) => ({
   onAutoReply: w.onAutoReply ?? "ignore",
   timezone: w.timezone,
   sendWindow: w.sendWindow ?? null,
+  callWindow: w.callWindow ?? null,
+  requiredVariables: w.requiredVariables ?? [],
+  chain: chainOf(w),
   goal: w.goal ?? null,
   steps: w.steps,
   transitions: w.transitions,
@@ -232,6 +236,9 @@ export const create: Handler<typeof routes.create> = async (c) => {
     onAutoReply: input.onAutoReply ?? null,
     timezone: input.timezone ?? null,
     sendWindow: input.sendWindow ?? null,
+    callWindow: input.callWindow ?? null,
+    requiredVariables: input.requiredVariables ?? null,
+    chain: input.chain ?? null,
     goal: input.goal ?? null,
     goalEvent: input.goal?.event ?? null,
     steps,
@@ -295,6 +302,15 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   }
   if (input.sendWindow !== undefined) {
     next.sendWindow = input.sendWindow;
+  }
+  if (input.callWindow !== undefined) {
+    next.callWindow = input.callWindow;
+  }
+  if (input.requiredVariables !== undefined) {
+    next.requiredVariables = input.requiredVariables;
+  }
+  if (input.chain !== undefined) {
+    next.chain = input.chain;
   }
   if (input.goal !== undefined) {
     next.goal = input.goal;

@@ -67,6 +67,45 @@ export const SendWindowSchema = z
   .strictObject({ days: z.array(z.enum(DAY_NAMES)).min(1), start: HHMM, end: HHMM })
   .refine((w) => w.start < w.end, { message: "start must be before end", path: ["end"] });
 
+export const CallWindowSchema = SendWindowSchema.refine(
+  (w) => w.start >= "08:00" && w.end <= "21:00",
+  {
+    message:
+      "A call window lies within 08:00–21:00 in the contact's time zone; enroll with bypassCallWindow to call outside it",
+    path: ["start"],
+  },
+).openapi("CallWindow", {
+  description:
+    "When `send_sms` and `call` steps may act, in the contact's time zone (within 08:00–21:00). Unset: 08:00–21:00 every day. The send window applies to email only.",
+  example: { days: ["mon", "tue", "wed", "thu", "fri"], start: "09:00", end: "17:00" },
+});
+
+const VariableName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z_][\w-]*$/, "Variable names use letters, digits, _ and - (not first)");
+
+const RequiredVariables = z
+  .array(VariableName)
+  .max(50)
+  .optional()
+  .openapi({
+    description:
+      "Variables every enrollment must bring (non-empty); enrolling without them is 422 `missing_variables` naming them (bulk: that row `invalid`)",
+    example: ["company", "account_id"],
+  });
+
+export const ChainSchema = z
+  .strictObject({
+    successOutcomes: z.array(z.string().min(1).max(50)).min(1).max(20),
+  })
+  .openapi("ChainSettings", {
+    description:
+      'Contact chaining (enrollments with `groupBy`): a link that reaches one of these step outcomes satisfies its chain, and the links after it end `cancelled` (`chain_satisfied`). Default `["answered"]`.',
+    example: { successOutcomes: ["answered", "connected"] },
+  });
+
 const StopOnReply = z.boolean().nullable().optional().openapi({
   description:
     'End an enrollment `completed` with `exitReason: "replied"` when the contact replies to one of its emails (an automatic reply does not count). Unset: on for workflows with two or more `send_email` steps.',
@@ -97,6 +136,9 @@ const settings = {
   onAutoReply: OnAutoReply,
   timezone: TimeZone.nullable().optional(),
   sendWindow: SendWindowSchema.nullable().optional(),
+  callWindow: CallWindowSchema.nullable().optional(),
+  requiredVariables: RequiredVariables,
+  chain: ChainSchema.nullable().optional(),
   goal: GoalSchema.nullable().optional(),
 };
 
@@ -132,6 +174,9 @@ export const WorkflowPatch = z
     onAutoReply: OnAutoReply,
     timezone: settings.timezone,
     sendWindow: settings.sendWindow,
+    callWindow: settings.callWindow,
+    requiredVariables: RequiredVariables,
+    chain: settings.chain,
     goal: settings.goal,
     status: WorkflowStatus.optional(),
     enabled: Enabled,
@@ -175,6 +220,13 @@ export const Workflow = z
     sendWindow: z
       .object({ days: z.array(z.string()), start: z.string(), end: z.string() })
       .nullable(),
+    callWindow: z
+      .object({ days: z.array(z.string()), start: z.string(), end: z.string() })
+      .nullable(),
+    requiredVariables: z.array(z.string()),
+    chain: z.object({ successOutcomes: z.array(z.string()) }).openapi({
+      description: 'Effective: the setting, or its default `["answered"]`',
+    }),
     goal: z.object({ event: z.string(), withinDays: z.number().int() }).nullable(),
     steps: z.array(Step),
     transitions: z.array(Transition),

@@ -1,0 +1,60 @@
+// send_sms: queue a text message, inside the call window, unless the contact cannot receive one.
+import { SendSmsConfig, SMS_MAX_CHARS } from "../outreach";
+import { callWindowOpen } from "../schedule";
+import { renderString } from "../templates";
+import { defineStep, type StepContext, StepFailure, type StepResult } from "./step";
+
+function send(config: SendSmsConfig, ctx: StepContext): StepResult {
+  const { state, now } = ctx;
+  const open = callWindowOpen(now, state, ctx.def);
+  if (open > now) {
+    return {
+      kind: "wait",
+      wait: { kind: "window", stepId: ctx.step.id, until: open },
+      message: `Outside the call window; waiting until ${new Date(open).toISOString()}`,
+    };
+  }
+  const c = state.contact;
+  const why = !c.phone
+    ? "the contact has no phone number"
+    : c.smsSubscribed === false
+      ? "the contact unsubscribed from SMS"
+      : c.suppressed
+        ? `the contact is suppressed (${c.suppressed})`
+        : null;
+  if (why) {
+    return { kind: "outcome", outcome: "suppressed", message: `Not sent: ${why}` };
+  }
+  const body = renderString(config.body, ctx.scope);
+  if (body.length > SMS_MAX_CHARS) {
+    throw new StepFailure(
+      `The SMS is ${body.length} characters after rendering; at most ${SMS_MAX_CHARS} are sent`,
+    );
+  }
+  return {
+    kind: "outcome",
+    outcome: "sent",
+    message: `SMS to ${c.phone} queued`,
+    effects: [
+      {
+        type: "send_sms",
+        key: ctx.key,
+        stepId: ctx.step.id,
+        body,
+        ...(config.connectionId ? { connectionId: config.connectionId } : {}),
+        ...(config.onError ? { onError: config.onError } : {}),
+      },
+    ],
+  };
+}
+
+export default defineStep<SendSmsConfig>({
+  type: "send_sms",
+  description: `Send a text message (\`body\` is Liquid, at most ${SMS_MAX_CHARS} characters rendered) through the org's SMS connection (Twilio), else the outbox. Sent only inside the call window (default 08:00–21:00 in the contact's time zone); a contact without a phone, unsubscribed from SMS (STOP) or suppressed gets outcome \`suppressed\`.`,
+  config: SendSmsConfig,
+  outcomes: () => ["sent", "suppressed"],
+  pauses: () => false,
+  execute: send,
+  resume: (config, ctx, wait, input) =>
+    input.type === "wake" && wait.until != null && ctx.now >= wait.until ? send(config, ctx) : null,
+});
