@@ -107,9 +107,7 @@ function unreachable(contact: ContactRow | undefined, channel: "sms" | "call"): 
   if (!contact.phone) {
     return "no phone number";
   }
-  if (contact.suppressed) {
-    return `suppressed (${contact.suppressed})`;
-  }
+  // Email suppression (a bounced or complained address) says nothing of the phone.
   if (channel === "sms" && !contact.smsSubscribed) {
     return "unsubscribed from SMS";
   }

@@ -734,6 +734,39 @@ describe("windows, contacts and variables", () => {
   });
 });
 
+describe("consent per channel", () => {
+  it("an email bounce suppresses email only: the same contact still gets its SMS", async () => {
+    const { key } = await newOrg();
+    const w = await activeWorkflow(key, [
+      { id: "m", type: "send_email", config: { subject: "Hi", html: "<p>Hi</p>" } },
+      { id: "t", type: "send_sms", config: { body: "Hi by text" } },
+    ]);
+    const c = (
+      await call("POST", "/v1/contacts", {
+        key,
+        body: { email: "bounced@x.test", phone: "+14155550179" },
+      })
+    ).json;
+    await env.DB.prepare("update contacts set suppressed = 'bounced' where id = ?")
+      .bind(c.id)
+      .run();
+    const e = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: w.id, contactId: c.id, bypassCallWindow: true },
+    });
+    const done = await settle(key, e.json.id);
+    expect(
+      done.timeline
+        .filter((l: { status: string }) => l.status === "completed" || l.status === "skipped")
+        .map((l: { stepId: string; outcome: string }) => `${l.stepId}:${l.outcome}`),
+    ).toEqual(["m:suppressed", "t:sent"]);
+    await poll(
+      () => outbox(key, "sms", "+14155550179"),
+      (o) => o.length === 1,
+    );
+  });
+});
+
 describe("tasks", () => {
   it("lists by filters, skips, and expires past due (the step takes timeout)", async () => {
     const { key } = await newOrg();

@@ -25,13 +25,6 @@ function place(config: CallConfig, ctx: StepContext): StepResult {
       message: "Not called: the contact has no phone number",
     };
   }
-  if (c.suppressed) {
-    return {
-      kind: "outcome",
-      outcome: "suppressed",
-      message: `Not called: the contact is suppressed (${c.suppressed})`,
-    };
-  }
   const rendered: CallConfig = {
     ...config,
     ...(config.script ? { script: renderString(config.script, ctx.scope) } : {}),

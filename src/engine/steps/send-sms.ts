@@ -15,13 +15,12 @@ function send(config: SendSmsConfig, ctx: StepContext): StepResult {
     };
   }
   const c = state.contact;
+  // Email suppression (a bounced or complained address) says nothing of the phone.
   const why = !c.phone
     ? "the contact has no phone number"
     : c.smsSubscribed === false
       ? "the contact unsubscribed from SMS"
-      : c.suppressed
-        ? `the contact is suppressed (${c.suppressed})`
-        : null;
+      : null;
   if (why) {
     return { kind: "outcome", outcome: "suppressed", message: `Not sent: ${why}` };
   }
@@ -50,7 +49,7 @@ function send(config: SendSmsConfig, ctx: StepContext): StepResult {
 
 export default defineStep<SendSmsConfig>({
   type: "send_sms",
-  description: `Send a text message (\`body\` is Liquid, at most ${SMS_MAX_CHARS} characters rendered) through the org's SMS connection (Twilio), else the outbox. Sent only inside the call window (default 08:00–21:00 in the contact's time zone); a contact without a phone, unsubscribed from SMS (STOP) or suppressed gets outcome \`suppressed\`.`,
+  description: `Send a text message (\`body\` is Liquid, at most ${SMS_MAX_CHARS} characters rendered) through the org's SMS connection (Twilio), else the outbox. Sent only inside the call window (default 08:00–21:00 in the contact's time zone); a contact without a phone, or unsubscribed from SMS (STOP), gets outcome \`suppressed\`.`,
   config: SendSmsConfig,
   outcomes: () => ["sent", "suppressed"],
   pauses: () => false,

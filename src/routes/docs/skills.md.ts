@@ -68,7 +68,7 @@ Every error: \`{"error": "<code>", "message": "...", "details"?: [{path, message
 \`POST /mcp\` speaks the Model Context Protocol (Streamable HTTP, stateless) with the same Bearer API key. Tools:
 \`list_workflows\`, \`get_workflow\`, \`create_workflow\`, \`test_workflow\`, \`activate_workflow\`, \`enroll_contact\`,
 \`bulk_enroll\`, \`track_event\`, \`get_enrollment\`, \`cancel_enrollment\`, \`workflow_stats\`, \`list_messages\`,
-\`upsert_contact\`, \`search_api\` and \`call_api\` (any operation by \`operationId\`). Resources: this brief and the
+\`upsert_contact\`, \`list_tasks\`, \`complete_task\`, \`search_api\` and \`call_api\` (any operation by \`operationId\`). Resources: this brief and the
 OpenAPI document. A tool error carries the API's error code and message.
 
 ## Golden path: welcome sequence

@@ -35,12 +35,13 @@ const contactRef = z
     externalId: z.string().optional(),
     firstName: z.string().optional(),
     lastName: z.string().optional(),
-    phone: z.string().optional(),
+    phone: z.string().optional().describe("E.164, e.g. +14155552671"),
+    name: z.string().optional().describe("Full name, split into first and last name"),
     timezone: z.string().optional(),
     data: z.record(z.string(), z.unknown()).optional().describe("Custom fields (≤ 64 KiB)"),
     subscribed: z.boolean().optional(),
   })
-  .describe("The contact, created or updated by email (else externalId)");
+  .describe("The contact, created or updated by email (else externalId, else phone)");
 const obj = z.record(z.string(), z.unknown());
 
 const tool = <S extends z.ZodRawShape>(spec: ToolSpec<S>) => spec as unknown as ToolSpec;
@@ -130,6 +131,14 @@ export const TOOLS: ToolSpec[] = [
       contactId: z.string().optional().describe("An existing contact (con_...)"),
       contact: contactRef.optional(),
       variables: obj.optional().describe("Values for templates and conditions of this run"),
+      groupBy: z
+        .string()
+        .optional()
+        .describe("Contact chaining: a variable whose value groups enrollments into a chain"),
+      bypassCallWindow: z
+        .boolean()
+        .optional()
+        .describe("Let SMS and calls go out outside the call window (08:00–21:00 by default)"),
     },
     hints: {},
     call: (a) => ({ method: "POST", path: "/v1/enrollments", body: a }),
@@ -211,9 +220,53 @@ export const TOOLS: ToolSpec[] = [
   tool({
     name: "upsert_contact",
     title: "Create or update a contact",
-    description: "Creates a contact, or updates the one with the same email (else externalId).",
+    description:
+      "Creates a contact, or updates the one with the same email (else externalId, else phone).",
     input: contactRef.shape,
     hints: { idempotentHint: true },
     call: (a) => ({ method: "POST", path: "/v1/contacts", body: a }),
+  }),
+  tool({
+    name: "list_tasks",
+    title: "List tasks",
+    description:
+      "Tasks that task steps created for people (a call to make, a LinkedIn touch), newest first; filter by status (open, completed, skipped, expired), assignee or workflow.",
+    input: {
+      status: z.enum(["open", "completed", "skipped", "expired"]).optional(),
+      assignee: z.string().optional(),
+      workflowId: z.string().optional(),
+      ...page,
+    },
+    hints: { readOnlyHint: true },
+    call: (a) => ({
+      method: "GET",
+      path: "/v1/tasks",
+      query: {
+        status: a.status,
+        assignee: a.assignee,
+        workflowId: a.workflowId,
+        ...pageQuery(a),
+      },
+    }),
+  }),
+  tool({
+    name: "complete_task",
+    title: "Complete a task",
+    description:
+      "Completes an open task with one of its declared outcomes (see list_tasks `outcomes`); its enrollment takes the transition on that outcome. 409 task_closed when it is done already.",
+    input: {
+      id: id("Task id (tsk_...)"),
+      outcome: z
+        .string()
+        .optional()
+        .describe("One of the task's outcomes (optional when it has one)"),
+      note: z.string().optional(),
+    },
+    hints: {},
+    call: (a) => ({
+      method: "POST",
+      path: `/v1/tasks/${encodeURIComponent(a.id)}/complete`,
+      body: { outcome: a.outcome, note: a.note },
+    }),
   }),
 ];
