@@ -65,6 +65,7 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
       kind: "sms",
       ...origin(e, state, def),
       body: e.body,
+      category: e.category,
       ...(e.connectionId ? { connectionId: e.connectionId } : {}),
       ...(e.onError ? { onError: e.onError } : {}),
     },

@@ -9,10 +9,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { database } from "../src/db/client";
 import { enrollmentContext } from "../src/db/enrollments";
+import { releaseSlots } from "../src/db/sending";
 import { handOverChain } from "../src/domain/chains";
 import { contactSnapshot } from "../src/domain/contacts";
 import { wants } from "../src/domain/outbound";
-import { advance, initialState, lifecycleEffect } from "../src/engine/advance";
+import { claimCapSlots, sendingPolicyOf } from "../src/domain/sending";
+import { advance, initialState, lifecycleEffect, MAX_STEPS_PER_RUN } from "../src/engine/advance";
 import type {
   AdvanceResult,
   Effect,
@@ -323,7 +325,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     extra: Effect[] = [],
   ): Promise<AdvanceResult> {
     const now = Date.now();
-    const result = advance(def, state, input, now);
+    const result = await this.governedAdvance(state, def, input, now);
     const effects = this.wanted([...extra, ...result.effects]);
     // Effects first: a crash after this re-runs the same visit with the same keys, which consumers dedupe.
     await this.outbox.dispatch(await jobsFor(result.state, def, effects));
@@ -340,6 +342,49 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     if (isActive(state) && !isActive(result.state)) {
       await this.handOverChain(result.state);
     }
+    return result;
+  }
+
+  /**
+   * advance() under the org's sending policy: quiet hours go in; then each marketing send under
+   * a frequency cap claims its slot in D1, and if a cap is full the run is decided again with
+   * that send blocked (it waits for room, or is skipped). Slots of sends a re-decided run no
+   * longer makes are given back.
+   */
+  private async governedAdvance(
+    state: EnrollmentState,
+    def: WorkflowDefinition,
+    input: EngineInput,
+    now: number,
+  ): Promise<AdvanceResult> {
+    const db = database(this.env.DB);
+    const policy = await sendingPolicyOf(db, state.orgId, now);
+    const sending = { quietHours: policy.quietHours, blocked: {} as Record<string, number> };
+    let result = advance(def, state, input, now, { sending });
+    if (Object.keys(policy.caps).length === 0) {
+      return result;
+    }
+    const held = new Set<string>();
+    // Each round blocks at least one more send, so this ends (a run makes at most 100 steps).
+    for (let round = 0; ; round++) {
+      const claimed = await claimCapSlots(db, state, result.effects, policy, now);
+      for (const k of claimed.held) {
+        held.add(k);
+      }
+      if (Object.keys(claimed.refused).length === 0) {
+        break;
+      }
+      if (round >= MAX_STEPS_PER_RUN) {
+        throw new Error("The run's sends under frequency caps did not settle");
+      }
+      Object.assign(sending.blocked, claimed.refused);
+      result = advance(def, state, input, now, { sending });
+    }
+    const kept = new Set(result.effects.map((e) => e.key));
+    await releaseSlots(
+      db,
+      [...held].filter((k) => !kept.has(k)),
+    );
     return result;
   }
 

@@ -26,6 +26,7 @@ import imports from "./routes/imports";
 import mcp from "./routes/mcp";
 import messages from "./routes/messages";
 import reports from "./routes/reports";
+import settings from "./routes/settings";
 import tasks from "./routes/tasks";
 import templates from "./routes/templates";
 import webhooks from "./routes/webhooks";
@@ -124,6 +125,7 @@ export function buildApp() {
 
   app.route("/", admin);
   app.route("/", account);
+  app.route("/", settings);
   app.route("/", apiKeys);
   app.route("/", contacts);
   app.route("/", events);

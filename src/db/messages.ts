@@ -7,6 +7,14 @@ import { messages } from "./schema";
 
 export type MessageRow = typeof messages.$inferSelect;
 
+/** A job's category (its step's, or its workflow's default, resolved by the engine). */
+const categoryOf = (job: MessageJob) =>
+  job.kind === "send"
+    ? (job.config.category ?? "marketing")
+    : job.kind === "sms"
+      ? (job.category ?? "marketing")
+      : "marketing";
+
 /** The connection a job names, whatever its channel. */
 const connectionOf = (job: MessageJob) =>
   job.kind === "sms"
@@ -32,6 +40,7 @@ export function newMessageRow(
     stepId: job.stepId,
     contactId: job.contactId,
     channel,
+    category: categoryOf(job),
     to,
     subject: null,
     body: null,

@@ -8,6 +8,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import type { SendingPolicy } from "../engine/governance";
 import {
   ENROLLMENT_ERROR_CODES,
   type SendWindow,
@@ -27,6 +28,8 @@ export const orgs = sqliteTable("orgs", {
   name: text("name").notNull(),
   /** The time zone analytics count days in (besides UTC); PATCH /v1/account sets it. */
   reportingTimezone: text("reporting_timezone").notNull().default("UTC"),
+  /** Frequency caps and quiet hours (PUT /v1/settings/sending); null: none. */
+  sendingPolicy: json<SendingPolicy>("sending_policy"),
   createdAt: ms("created_at").notNull(),
 });
 
@@ -202,6 +205,10 @@ export const workflows = sqliteTable(
     requiredVariables: json<string[]>("required_variables"),
     /** Contact chaining: the step outcomes that count as a chain's success (default answered). */
     chain: json<{ successOutcomes: string[] }>("chain"),
+    /** The category of email and SMS steps that name none; null: marketing. */
+    category: text("category", { enum: ["marketing", "transactional"] }),
+    /** Over a frequency cap: wait for room (defer, null) or skip the send (outcome capped). */
+    onCap: text("on_cap", { enum: ["defer", "skip"] }),
     /** A conversion: the contact tracks `event` within `withinDays` of enrolling. */
     goal: json<WorkflowGoal>("goal"),
     goalEvent: text("goal_event"),
@@ -328,6 +335,9 @@ export const messages = sqliteTable(
     channel: text("channel", { enum: ["email", "sms", "call"] })
       .notNull()
       .default("email"),
+    category: text("category", { enum: ["marketing", "transactional"] })
+      .notNull()
+      .default("marketing"),
     to: text("to_address").notNull(),
     subject: text("subject"),
     /** An SMS's text, or a call's script. */
@@ -433,6 +443,28 @@ export const tasks = sqliteTable(
     index("tasks_org").on(t.orgId, t.id),
     index("tasks_org_status").on(t.orgId, t.status, t.id),
     index("tasks_due").on(t.status, t.dueAt),
+  ],
+);
+
+/**
+ * Frequency-cap slots: one row per marketing send (its effect key) a contact was counted for,
+ * in the calendar day and ISO week of the contact's time zone. A slot is claimed by one
+ * conditional insert that counts the rows already there, so concurrent sends cannot pass a cap.
+ */
+export const sendClaims = sqliteTable(
+  "send_claims",
+  {
+    key: text("effect_key").primaryKey(),
+    orgId: text("org_id").notNull(),
+    contactId: text("contact_id").notNull(),
+    capKey: text("cap_key").notNull(),
+    day: text("day").notNull(),
+    week: text("week").notNull(),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [
+    index("send_claims_week").on(t.contactId, t.capKey, t.week),
+    index("send_claims_created").on(t.createdAt),
   ],
 );
 

@@ -20,6 +20,8 @@ export function definitionOf(w: WorkflowRow): WorkflowDefinition {
     sendWindow: w.sendWindow ?? null,
     callWindow: w.callWindow ?? null,
     chain: chainOf(w),
+    category: w.category ?? "marketing",
+    onCap: w.onCap ?? "defer",
   };
 }
 

@@ -61,8 +61,8 @@ const emailBackoff = (env: Env, attempts: number, retryAfterSeconds = 0) =>
     retryAfterSeconds,
   });
 
-/** Why the contact may not be emailed now, or null. */
-function unsendable(contact: ContactRow | undefined): string | null {
+/** Why the contact may not be emailed now, or null (an unsubscribe stops marketing only). */
+function unsendable(contact: ContactRow | undefined, category: string): string | null {
   if (!contact || contact.erasedAt) {
     return "erased";
   }
@@ -72,7 +72,7 @@ function unsendable(contact: ContactRow | undefined): string | null {
   if (contact.suppressed) {
     return `suppressed (${contact.suppressed})`;
   }
-  if (!contact.subscribed) {
+  if (!contact.subscribed && category === "marketing") {
     return "unsubscribed";
   }
   return null;
@@ -169,7 +169,7 @@ export async function deliverEmail(
     return null;
   }
 
-  const why = unsendable(contact);
+  const why = unsendable(contact, job.config.category ?? "marketing");
   if (why) {
     await settle({ status: "suppressed", error: `Not sent: ${why}` }, "suppressed", now);
     return null;

@@ -6,7 +6,8 @@
 //   whose queue job is overdue are queued again (every consumer is idempotent);
 // - scheduled reports whose time has come start their next run; report builds whose job was
 //   lost get it again;
-// - expired idempotency keys, old provider event ids and old analytics fact ids are purged;
+// - expired idempotency keys, old provider event ids, old analytics fact ids and past
+//   frequency-cap slots are purged;
 // - open tasks past their due time are marked expired;
 // - contact chains whose hand-over was lost are handed on (the next link starts).
 import { type Db, database } from "../db/client";
@@ -17,6 +18,7 @@ import { claimStalledChunks } from "../db/imports";
 import { pruneInboundSeen } from "../db/inbound";
 import { claimOverdueMessages } from "../db/messages";
 import { pruneFacts } from "../db/metrics";
+import { pruneSlots } from "../db/sending";
 import { expireTasks } from "../db/tasks";
 import { claimOverdueDeliveries } from "../db/webhooks";
 import { handOverChain } from "../domain/chains";
@@ -118,6 +120,8 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
   await purgeExpiredKeys(db, now);
   await pruneInboundSeen(db, now - INBOUND_SEEN_KEEP_MS);
   await pruneFacts(db, now - FACTS_KEEP_MS);
+  // Frequency-cap slots outlive their ISO week by a week at most.
+  await pruneSlots(db, now - 15 * 86_400_000);
   const chains = await handOverStalledChains(env, db, now, log);
   // Reading shows an open task past its due time as expired; this writes it down.
   const expiredTasks = await expireTasks(db, now);

@@ -222,7 +222,10 @@ export async function composeEmail(
         ? await trackTextLinks(env, base, text, job.orgId, messageId)
         : text,
     headers: {
-      ...unsubscribeHeaders(unsubscribe),
+      // Transactional mail carries no unsubscribe link unless the step asks for one.
+      ...((config.category ?? "marketing") === "marketing" || config.unsubscribeLink
+        ? unsubscribeHeaders(unsubscribe)
+        : {}),
       "Message-ID": `<${messageId}@${domain}>`,
       ...(threaded?.rfcMessageId
         ? { "In-Reply-To": threaded.rfcMessageId, References: threaded.rfcMessageId }

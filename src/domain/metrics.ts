@@ -36,7 +36,7 @@ export interface Fact {
   variant?: string | null;
 }
 
-/** Messages are marketing until categories exist; the dimension is kept for them. */
+/** A message's category when it has none (rows from before categories, tasks). */
 export const DEFAULT_CATEGORY = "marketing";
 
 /** An org's reporting zone, remembered a minute per isolate (PATCH /v1/account forgets it here). */
@@ -161,6 +161,7 @@ export async function recordFacts(db: Db, facts: Fact[]) {
 export function messageFact(
   msg: Pick<MessageRow, "id" | "orgId" | "workflowId" | "stepId" | "connectionId"> & {
     channel?: MessageRow["channel"];
+    category?: MessageRow["category"];
   },
   metric: string,
   at: number,
@@ -175,6 +176,6 @@ export function messageFact(
     stepId: msg.stepId,
     channel: msg.channel ?? "email",
     connectionId: msg.connectionId,
-    category: DEFAULT_CATEGORY,
+    category: msg.category ?? DEFAULT_CATEGORY,
   };
 }

@@ -29,6 +29,13 @@ const common = {
     description:
       "Send as a reply in the thread of the enrollment's previous email: `Re: <its subject>` unless a subject is given, `In-Reply-To` and `References` set from its Message-ID",
   }),
+  category: z.enum(["marketing", "transactional"]).optional().openapi({
+    description:
+      "Default: the workflow's `category` (marketing). Transactional mail ignores frequency caps, quiet hours and unsubscribes (never a bounce or complaint) and carries no unsubscribe link unless `unsubscribeLink: true`",
+  }),
+  unsubscribeLink: z.boolean().optional().openapi({
+    description: "Transactional mail: add the one-click unsubscribe link and headers anyway",
+  }),
   plainText: z.boolean().optional().openapi({
     description:
       "Text only (the text part, or the HTML converted to text): no HTML part and no open pixel; links are click-tracked only when `track.clicks` is true",

@@ -16,6 +16,10 @@ export const SendSmsConfig = z
       }),
     connectionId: z.string().max(100).optional(),
     onError: z.enum(["fail", "continue"]).default("fail").optional(),
+    category: z.enum(["marketing", "transactional"]).optional().openapi({
+      description:
+        "Default: the workflow's `category` (marketing). Transactional texts ignore frequency caps and quiet hours (never STOP)",
+    }),
   })
   .strict();
 export type SendSmsConfig = z.infer<typeof SendSmsConfig>;

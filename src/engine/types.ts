@@ -109,6 +109,23 @@ export interface SendWindow {
   end: string;
 }
 
+/** A message's category: marketing (caps, quiet hours, unsubscribes apply) or transactional. */
+export type Category = "marketing" | "transactional";
+
+/** Hours when no marketing message goes out (local); `start` after `end` wraps past midnight. */
+export interface QuietHoursWindow {
+  days: DayName[];
+  start: string;
+  end: string;
+}
+
+/** What the engine is told about sending for one run. */
+export interface SendingContext {
+  quietHours: QuietHoursWindow | null;
+  /** Effect keys whose frequency-cap slot was refused, and until when that cap is full. */
+  blocked: Record<string, number>;
+}
+
 export interface StepDef {
   id: string;
   type: string;
@@ -146,6 +163,10 @@ export interface WorkflowDefinition {
   goal?: WorkflowGoal | null;
   /** Contact chaining: the step outcomes that count as the chain's success. */
   chain?: { successOutcomes: string[] } | null;
+  /** The category of its email and SMS steps that name none (default marketing). */
+  category?: Category;
+  /** A send over the org's frequency cap waits for room (`defer`, default) or is skipped (`skip`: outcome capped). */
+  onCap?: "defer" | "skip";
 }
 
 export type EnrollmentStatus = "running" | "waiting" | "completed" | "cancelled" | "failed";
@@ -230,6 +251,7 @@ export interface SendSmsEffect {
   type: "send_sms";
   key: string;
   stepId: string;
+  category: Category;
   /** Rendered. */
   body: string;
   connectionId?: string;
@@ -299,6 +321,8 @@ export type LifecycleEvent =
 export interface AdvanceOptions {
   /** Dry run: amount/unit delays and event waits resolve at once in simulated time. */
   skipDelays?: boolean;
+  /** The org's quiet hours, and the sends whose frequency-cap slot was refused. */
+  sending?: SendingContext;
 }
 
 export interface AdvanceResult {

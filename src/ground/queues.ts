@@ -41,6 +41,8 @@ interface OutreachOrigin {
 export interface SmsJob extends OutreachOrigin {
   kind: "sms";
   body: string;
+  /** Absent in jobs queued before categories: marketing. */
+  category?: "marketing" | "transactional";
   connectionId?: string;
   onError?: "fail" | "continue";
 }

@@ -44,6 +44,7 @@ const bodyOf = (name: string, op: Operation) =>
  */
 const FULL_ONLY = new Set([
   "PATCH /v1/account",
+  "PUT /v1/settings/sending",
   "POST /v1/reports",
   "DELETE /v1/reports/{id}",
   "POST /v1/reports/{id}/schedule",

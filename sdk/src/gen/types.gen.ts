@@ -129,6 +129,32 @@ export type AccountPatch = {
     reportingTimezone: string;
 };
 
+export type SendingSettings = {
+    /**
+     * Frequency caps per channel of marketing messages (transactional ones are never capped). A send over a cap waits until the cap has room — the next local day, or the next ISO week when the week is full — unless its workflow says `onCap: "skip"` (outcome `capped`). Counted exactly under concurrency: each send claims its slot in one conditional write.
+     */
+    caps?: {
+        'email.marketing'?: FrequencyCap;
+        'sms.marketing'?: FrequencyCap;
+    };
+    /**
+     * Hours (in the contact's time zone) when no marketing email or SMS goes out from a workflow without a window of its own for that channel (`sendWindow` for email, `callWindow` for SMS); `start` after `end` wraps past midnight, the window belonging to the day it starts. Transactional messages ignore them; `bypassSendWindow` / `bypassCallWindow` on an enrollment skip them too.
+     */
+    quietHours?: {
+        days?: Array<'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat'>;
+        start: string;
+        end: string;
+    } | null;
+};
+
+/**
+ * Marketing messages of one channel per contact: at most `perDay` per calendar day and `perWeek` per ISO week (Monday to Sunday), both in the contact's time zone
+ */
+export type FrequencyCap = {
+    perDay?: number;
+    perWeek?: number;
+};
+
 export type Contact = {
     id: string;
     email: string | null;
@@ -341,6 +367,8 @@ export type Workflow = {
         end: string;
     } | null;
     requiredVariables: Array<string>;
+    category: 'marketing' | 'transactional';
+    onCap: 'defer' | 'skip';
     /**
      * Effective: the setting, or its default `["answered"]`
      */
@@ -411,6 +439,14 @@ export type WorkflowInput = {
      */
     requiredVariables?: Array<string>;
     chain?: ChainSettings;
+    /**
+     * The category of email and SMS steps that name none (default marketing): transactional messages ignore frequency caps, quiet hours and unsubscribes, never bounces and complaints
+     */
+    category?: 'marketing' | 'transactional';
+    /**
+     * A marketing send over the org's frequency cap: `defer` (default) waits until the cap has room (the next local day or ISO week), `skip` takes the step's outcome `capped`
+     */
+    onCap?: 'defer' | 'skip';
     goal?: WorkflowGoal;
     /**
      * Default `draft`
@@ -513,6 +549,14 @@ export type WorkflowPatch = {
      */
     requiredVariables?: Array<string>;
     chain?: ChainSettings;
+    /**
+     * The category of email and SMS steps that name none (default marketing): transactional messages ignore frequency caps, quiet hours and unsubscribes, never bounces and complaints
+     */
+    category?: 'marketing' | 'transactional';
+    /**
+     * A marketing send over the org's frequency cap: `defer` (default) waits until the cap has room (the next local day or ISO week), `skip` takes the step's outcome `capped`
+     */
+    onCap?: 'defer' | 'skip';
     goal?: WorkflowGoal;
     status?: 'draft' | 'active' | 'paused' | 'archived';
     /**
@@ -722,6 +766,7 @@ export type Message = {
     stepId: string | null;
     contactId: string;
     channel: 'email' | 'sms' | 'call';
+    category: 'marketing' | 'transactional';
     /**
      * An email address, or a phone number (SMS, calls)
      */
@@ -2034,6 +2079,115 @@ export type UpdateAccountResponses = {
 };
 
 export type UpdateAccountResponse = UpdateAccountResponses[keyof UpdateAccountResponses];
+
+export type GetSendingSettingsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/settings/sending';
+};
+
+export type GetSendingSettingsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetSendingSettingsError = GetSendingSettingsErrors[keyof GetSendingSettingsErrors];
+
+export type GetSendingSettingsResponses = {
+    /**
+     * The sending policy
+     */
+    200: SendingSettings;
+};
+
+export type GetSendingSettingsResponse = GetSendingSettingsResponses[keyof GetSendingSettingsResponses];
+
+export type SetSendingSettingsData = {
+    /**
+     * JSON body
+     */
+    body: SendingSettings;
+    path?: never;
+    query?: never;
+    url: '/v1/settings/sending';
+};
+
+export type SetSendingSettingsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type SetSendingSettingsError = SetSendingSettingsErrors[keyof SetSendingSettingsErrors];
+
+export type SetSendingSettingsResponses = {
+    /**
+     * The sending policy now
+     */
+    200: SendingSettings;
+};
+
+export type SetSendingSettingsResponse = SetSendingSettingsResponses[keyof SetSendingSettingsResponses];
 
 export type ListApiKeysData = {
     body?: never;

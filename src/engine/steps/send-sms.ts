@@ -1,4 +1,5 @@
 // send_sms: queue a text message, inside the call window, unless the contact cannot receive one.
+import { governSend } from "../governance";
 import { SendSmsConfig, SMS_MAX_CHARS } from "../outreach";
 import { callWindowOpen } from "../schedule";
 import { renderString } from "../templates";
@@ -24,6 +25,16 @@ function send(config: SendSmsConfig, ctx: StepContext): StepResult {
   if (why) {
     return { kind: "outcome", outcome: "suppressed", message: `Not sent: ${why}` };
   }
+  const category = config.category ?? ctx.def.category ?? "marketing";
+  const governed = governSend(
+    ctx,
+    "sms",
+    category,
+    Boolean(ctx.def.callWindow) || state.bypassCallWindow === true,
+  );
+  if (governed) {
+    return governed;
+  }
   const body = renderString(config.body, ctx.scope);
   if (body.length > SMS_MAX_CHARS) {
     throw new StepFailure(
@@ -40,6 +51,7 @@ function send(config: SendSmsConfig, ctx: StepContext): StepResult {
         key: ctx.key,
         stepId: ctx.step.id,
         body,
+        category,
         ...(config.connectionId ? { connectionId: config.connectionId } : {}),
         ...(config.onError ? { onError: config.onError } : {}),
       },
@@ -49,9 +61,9 @@ function send(config: SendSmsConfig, ctx: StepContext): StepResult {
 
 export default defineStep<SendSmsConfig>({
   type: "send_sms",
-  description: `Send a text message (\`body\` is Liquid, at most ${SMS_MAX_CHARS} characters rendered) through the org's SMS connection (Twilio), else the outbox. Sent only inside the call window (default 08:00–21:00 in the contact's time zone); a contact without a phone, or unsubscribed from SMS (STOP), gets outcome \`suppressed\`.`,
+  description: `Send a text message (\`body\` is Liquid, at most ${SMS_MAX_CHARS} characters rendered) through the org's SMS connection (Twilio), else the outbox. Sent only inside the call window (default 08:00–21:00 in the contact's time zone); a contact without a phone, or unsubscribed from SMS (STOP), gets outcome \`suppressed\`. Marketing texts (the default \`category\`) honour the org's quiet hours and frequency caps: over a cap the step waits for room, or takes outcome \`capped\` when the workflow's \`onCap\` is \`skip\`.`,
   config: SendSmsConfig,
-  outcomes: () => ["sent", "suppressed"],
+  outcomes: () => ["sent", "suppressed", "capped"],
   pauses: () => false,
   execute: send,
   resume: (config, ctx, wait, input) =>

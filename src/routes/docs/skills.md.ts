@@ -120,6 +120,13 @@ OpenAPI document. A tool error carries the API's error code and message.
   starts when one ends without a \`chain.successOutcomes\` outcome (default answered); after a success the rest
   end \`cancelled\` (\`chain_satisfied\`). \`GET /v1/enrollments?chainKey=<value>\` lists a chain.
 
+## Sending governance
+- Steps \`send_email\`/\`send_sms\` take \`category: "marketing" | "transactional"\` (workflow default \`category\`,
+  else marketing). Transactional ignores caps, quiet hours and unsubscribes; use it only for receipts, resets, alerts.
+- \`GET/PUT /v1/settings/sending {caps: {"email.marketing": {perDay, perWeek}, "sms.marketing": {...}}, quietHours}\`.
+  Over a cap a step waits for room (the timeline says "Deferred by the org's frequency cap"), or takes outcome
+  \`capped\` with the workflow's \`onCap: "skip"\`.
+
 ## Analytics and reports
 - \`GET /v1/analytics/metrics?from=&to=&interval=day|week|month&groupBy=workflow|step|channel|connection|category|variant&workflowId=&metrics=sent,uniqueOpened,openRate\`
   → \`{series: [{key, label, points: [{t, values}], totals}], totals}\`. Days are in the org's reporting zone

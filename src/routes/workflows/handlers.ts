@@ -53,6 +53,8 @@ export const workflowJson = (w: WorkflowRow) => ({
   sendWindow: w.sendWindow ?? null,
   callWindow: w.callWindow ?? null,
   requiredVariables: w.requiredVariables ?? [],
+  category: w.category ?? "marketing",
+  onCap: w.onCap ?? "defer",
   chain: chainOf(w),
   goal: w.goal ?? null,
   steps: w.steps,
@@ -239,6 +241,8 @@ export const create: Handler<typeof routes.create> = async (c) => {
     callWindow: input.callWindow ?? null,
     requiredVariables: input.requiredVariables ?? null,
     chain: input.chain ?? null,
+    category: input.category ?? null,
+    onCap: input.onCap ?? null,
     goal: input.goal ?? null,
     goalEvent: input.goal?.event ?? null,
     steps,
@@ -311,6 +315,12 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   }
   if (input.chain !== undefined) {
     next.chain = input.chain;
+  }
+  if (input.category !== undefined) {
+    next.category = input.category;
+  }
+  if (input.onCap !== undefined) {
+    next.onCap = input.onCap;
   }
   if (input.goal !== undefined) {
     next.goal = input.goal;

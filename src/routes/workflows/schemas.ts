@@ -139,6 +139,14 @@ const settings = {
   callWindow: CallWindowSchema.nullable().optional(),
   requiredVariables: RequiredVariables,
   chain: ChainSchema.nullable().optional(),
+  category: z.enum(["marketing", "transactional"]).optional().openapi({
+    description:
+      "The category of email and SMS steps that name none (default marketing): transactional messages ignore frequency caps, quiet hours and unsubscribes, never bounces and complaints",
+  }),
+  onCap: z.enum(["defer", "skip"]).optional().openapi({
+    description:
+      "A marketing send over the org's frequency cap: `defer` (default) waits until the cap has room (the next local day or ISO week), `skip` takes the step's outcome `capped`",
+  }),
   goal: GoalSchema.nullable().optional(),
 };
 
@@ -177,6 +185,8 @@ export const WorkflowPatch = z
     callWindow: settings.callWindow,
     requiredVariables: RequiredVariables,
     chain: settings.chain,
+    category: settings.category,
+    onCap: settings.onCap,
     goal: settings.goal,
     status: WorkflowStatus.optional(),
     enabled: Enabled,
@@ -224,6 +234,8 @@ export const Workflow = z
       .object({ days: z.array(z.string()), start: z.string(), end: z.string() })
       .nullable(),
     requiredVariables: z.array(z.string()),
+    category: z.enum(["marketing", "transactional"]),
+    onCap: z.enum(["defer", "skip"]),
     chain: z.object({ successOutcomes: z.array(z.string()) }).openapi({
       description: 'Effective: the setting, or its default `["answered"]`',
     }),

@@ -1,0 +1,283 @@
+// Sending governance: message categories, frequency caps (exact under concurrency), quiet hours.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { enrollment, expireWait, settle } from "../helpers/enrollments";
+
+const mail = (id: string, subject: string, extra: object = {}) => ({
+  id,
+  type: "send_email",
+  config: { subject, html: `<p>${subject}</p>`, ...extra },
+});
+
+async function capEmail(key: string, cap: object, quietHours: object | null = null) {
+  const res = await call("PUT", "/v1/settings/sending", {
+    key,
+    body: { caps: { "email.marketing": cap }, quietHours },
+  });
+  expect(res.status).toBe(200);
+}
+
+const outboxTo = async (key: string, to: string) =>
+  (await call("GET", `/v1/outbox?to=${encodeURIComponent(to)}`, { key })).json.data as {
+    subject: string;
+    headers: Record<string, string>;
+  }[];
+
+/** Local hh:mm of an instant in a zone. */
+const localTime = (iso: string, zone: string) =>
+  new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit" }).format(
+    Date.parse(iso),
+  );
+
+describe("the sending policy", () => {
+  it("GET/PUT /v1/settings/sending: the whole policy, validated", async () => {
+    const { key } = await newOrg();
+    expect((await call("GET", "/v1/settings/sending", { key })).json).toEqual({
+      caps: {},
+      quietHours: null,
+    });
+    const policy = {
+      caps: { "email.marketing": { perDay: 2, perWeek: 5 }, "sms.marketing": { perDay: 1 } },
+      quietHours: { days: ["mon", "tue"], start: "21:00", end: "08:00" },
+    };
+    expect((await call("PUT", "/v1/settings/sending", { key, body: policy })).json).toEqual(policy);
+    expect((await call("GET", "/v1/settings/sending", { key })).json).toEqual(policy);
+    const bad = await call("PUT", "/v1/settings/sending", {
+      key,
+      body: { caps: { "email.transactional": { perDay: 1 } } },
+    });
+    expectError(bad, 422, "validation_failed");
+    expectError(
+      await call("PUT", "/v1/settings/sending", { key, body: { caps: { "email.marketing": {} } } }),
+      422,
+      "validation_failed",
+    );
+    // Another org's policy is its own.
+    const other = await newOrg("Other");
+    expect((await call("GET", "/v1/settings/sending", { key: other.key })).json.caps).toEqual({});
+  });
+});
+
+describe("frequency caps", () => {
+  it("defers the third marketing email of the day to the next local day; transactional mail passes", async () => {
+    const { key } = await newOrg();
+    await capEmail(key, { perDay: 2 });
+    const w = await activeWorkflow(key, [
+      mail("m1", "One"),
+      mail("m2", "Two"),
+      mail("m3", "Three"),
+    ]);
+    const zone = "America/New_York";
+    const e = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: w.id, contact: { email: "capped@x.test", timezone: zone } },
+    });
+    const waiting = await settle(key, e.json.id);
+    expect(waiting).toMatchObject({ status: "waiting", currentStepId: "m3" });
+    expect(localTime(waiting.nextRunAt, zone)).toBe("00:00");
+    expect(Date.parse(waiting.nextRunAt)).toBeGreaterThan(Date.now());
+    expect(Date.parse(waiting.nextRunAt) - Date.now()).toBeLessThanOrEqual(86_400_000);
+    expect(waiting.timeline.at(-1).message).toMatch(
+      /^Deferred by the org's frequency cap on marketing email; waiting until /,
+    );
+    // A transactional email to the same contact passes the full cap, without an unsubscribe link.
+    const receipt = await activeWorkflow(key, [
+      mail("r", "Receipt", { category: "transactional" }),
+    ]);
+    const r = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: receipt.id, contact: { email: "capped@x.test" } },
+    });
+    expect((await settle(key, r.json.id)).status).toBe("completed");
+    const sent = await poll(
+      () => outboxTo(key, "capped@x.test"),
+      (o) => o.length === 3,
+    );
+    expect(sent.map((m) => m.subject).sort()).toEqual(["One", "Receipt", "Two"]);
+    const receiptMail = sent.find((m) => m.subject === "Receipt");
+    expect(receiptMail?.headers["List-Unsubscribe"]).toBeUndefined();
+    expect(sent.find((m) => m.subject === "One")?.headers["List-Unsubscribe"]).toMatch(/^</);
+    const messages = (await call("GET", `/v1/messages?contactId=${e.json.contactId}`, { key })).json
+      .data as { subject: string; category: string }[];
+    expect(messages.map((m) => `${m.subject}:${m.category}`).sort()).toEqual([
+      "One:marketing",
+      "Receipt:transactional",
+      "Two:marketing",
+    ]);
+
+    // The next local day: the contact's slots of today are in the past.
+    await env.DB.prepare(
+      "update send_claims set day = '2000-01-01', week = '2000-W01' where contact_id = ?",
+    )
+      .bind(e.json.contactId)
+      .run();
+    expect(await expireWait(e.json.id)).toBe(true);
+    expect(
+      (
+        await poll(
+          () => enrollment(key, e.json.id),
+          (x) => x.status === "completed",
+        )
+      ).status,
+    ).toBe("completed");
+    await poll(
+      () => outboxTo(key, "capped@x.test"),
+      (o) => o.some((m) => m.subject === "Three"),
+    );
+    const metrics = await call(
+      "GET",
+      "/v1/analytics/metrics?metrics=sent&groupBy=category&timezone=UTC",
+      { key },
+    );
+    const byCategory = Object.fromEntries(
+      (metrics.json.series as { key: string; totals: { sent: number } }[]).map((s) => [
+        s.key,
+        s.totals.sent,
+      ]),
+    );
+    expect(byCategory).toEqual({ marketing: 3, transactional: 1 });
+  });
+
+  it("concurrent enrollments of one contact cannot pass the cap together", async () => {
+    const { key } = await newOrg();
+    await capEmail(key, { perDay: 2 });
+    const contact = (
+      await call("POST", "/v1/contacts", { key, body: { email: "race@x.test", timezone: "UTC" } })
+    ).json;
+    const flows = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => activeWorkflow(key, [mail(`s${i}`, `Mail ${i}`)])),
+    );
+    const enrolled = await Promise.all(
+      flows.map((w) =>
+        call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contactId: contact.id } }),
+      ),
+    );
+    const states = await Promise.all(enrolled.map((e) => settle(key, e.json.id)));
+    expect(states.filter((s) => s.status === "completed")).toHaveLength(2);
+    expect(states.filter((s) => s.status === "waiting")).toHaveLength(4);
+    await poll(
+      () => outboxTo(key, "race@x.test"),
+      (o) => o.length === 2,
+    );
+    const slots = await env.DB.prepare("select count(*) as n from send_claims where contact_id = ?")
+      .bind(contact.id)
+      .first<{ n: number }>();
+    expect(slots?.n).toBe(2);
+  });
+
+  it("a week cap waits for the next ISO week; onCap skip takes outcome capped", async () => {
+    const { key } = await newOrg();
+    await capEmail(key, { perWeek: 1 });
+    const zone = "Europe/Paris";
+    const w = await activeWorkflow(key, [mail("a", "A"), mail("b", "B")]);
+    const e = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: w.id, contact: { email: "week@x.test", timezone: zone } },
+    });
+    const waiting = await settle(key, e.json.id);
+    expect(waiting.currentStepId).toBe("b");
+    const opens = Date.parse(waiting.nextRunAt);
+    expect(localTime(waiting.nextRunAt, zone)).toBe("00:00");
+    expect(
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "short" }).format(opens),
+    ).toBe("Mon");
+    const skipping = await activeWorkflow(
+      key,
+      [mail("c", "C"), { id: "after", type: "log", config: { message: "capped" } }],
+      {
+        onCap: "skip",
+        transitions: [{ from: "c", to: "after", on: "capped" }],
+      },
+    );
+    const s = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: skipping.id, contactId: e.json.contactId },
+    });
+    const done = await settle(key, s.json.id);
+    expect(done).toMatchObject({ status: "completed", currentStepId: "after" });
+    expect(
+      done.timeline.find(
+        (l: { stepId: string; outcome?: string }) => l.stepId === "c" && l.outcome,
+      ),
+    ).toMatchObject({ outcome: "capped", status: "completed" });
+  });
+});
+
+describe("quiet hours and categories", () => {
+  it("marketing waits out the org's quiet hours; transactional mail and unsubscribed contacts", async () => {
+    const { key } = await newOrg();
+    // A zone where it is now 02:xx: inside quiet hours 21:00–08:00.
+    const hour = new Date().getUTCHours();
+    let offset = (2 - hour + 24) % 24;
+    if (offset > 12) {
+      offset -= 24;
+    }
+    const zone = `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+    await call("PUT", "/v1/settings/sending", {
+      key,
+      body: { quietHours: { start: "21:00", end: "08:00" } },
+    });
+    const w = await activeWorkflow(key, [mail("m", "Promo")]);
+    const e = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: w.id, contact: { email: "night@x.test", timezone: zone } },
+    });
+    const waiting = await settle(key, e.json.id);
+    expect(waiting.status).toBe("waiting");
+    expect(localTime(waiting.nextRunAt, zone)).toBe("08:00");
+    expect(waiting.timeline.at(-1).message).toMatch(/^Inside the org's quiet hours/);
+    // A workflow with its own send window is governed by it, not by the quiet hours.
+    const windowed = await activeWorkflow(key, [mail("w", "Windowed")], {
+      sendWindow: {
+        days: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+        start: "00:00",
+        end: "23:59",
+      },
+    });
+    const we = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: windowed.id, contact: { email: "night@x.test" } },
+    });
+    expect((await settle(key, we.json.id)).status).toBe("completed");
+    // Transactional mail goes at night, and to an unsubscribed contact; marketing does not.
+    await call("PATCH", `/v1/contacts/${e.json.contactId}`, { key, body: { subscribed: false } });
+    const tx = await activeWorkflow(key, [
+      mail("t", "Your receipt", { category: "transactional" }),
+      mail("p", "Promo 2"),
+    ]);
+    const te = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: tx.id, contactId: e.json.contactId },
+    });
+    const done = await settle(key, te.json.id);
+    expect(done.status).toBe("completed");
+    expect(
+      done.timeline
+        .filter((l: { outcome?: string }) => l.outcome)
+        .map((l: { stepId: string; outcome: string }) => `${l.stepId}:${l.outcome}`),
+    ).toEqual(["t:sent", "p:suppressed"]);
+  });
+
+  it("a workflow's category is the default of its steps; the step's own wins", async () => {
+    const { key } = await newOrg();
+    const w = await activeWorkflow(
+      key,
+      [mail("a", "Alert"), mail("b", "Newsletter", { category: "marketing" })],
+      { category: "transactional" },
+    );
+    expect(w).toMatchObject({ category: "transactional", onCap: "defer" });
+    await capEmail(key, { perDay: 0 });
+    const e = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: w.id, contact: { email: "cat@x.test", timezone: "UTC" } },
+    });
+    const waiting = await settle(key, e.json.id);
+    // The transactional alert went; the marketing newsletter waits for a cap of 0 (never today).
+    expect(waiting).toMatchObject({ status: "waiting", currentStepId: "b" });
+    await poll(
+      () => outboxTo(key, "cat@x.test"),
+      (o) => o.length === 1 && o[0].subject === "Alert",
+    );
+  });
+});
