@@ -241,6 +241,7 @@ try {
     "GET /v1/connections/{id}": { ok: 200 },
     "PATCH /v1/connections/{id}": { body: { from: "mallory@evil.example" }, ok: 200 },
     "DELETE /v1/connections/{id}": { ok: 204 },
+    "POST /v1/connections/{id}/resume": { ok: 200 },
     "GET /v1/webhooks/{id}": { ok: 200 },
     "PATCH /v1/webhooks/{id}": { body: { description: "Mallory's" }, ok: 200 },
     "DELETE /v1/webhooks/{id}": { ok: 204 },

@@ -12,6 +12,7 @@ import { inUnit } from "./ground/metrics";
 import { type EventJob, type MessageJob, routeQueue, type WebhookJob } from "./ground/queues";
 
 export { EnrollmentDO } from "../durable-objects/enrollment";
+export { MailboxDO } from "../durable-objects/mailbox";
 
 async function consume(batch: MessageBatch, env: Env) {
   const log = createLogger({ queue: batch.queue }, levelOf(env.LOG_LEVEL));

@@ -55,3 +55,30 @@ export const firstConnectionOf = (db: Db, orgId: string, providers: string[]) =>
     .where(and(eq(connections.orgId, orgId), inArray(connections.provider, providers)))
     .orderBy(asc(connections.id))
     .get();
+
+/** Pauses (a reason and time) or resumes (nulls) a connection; the row after. */
+export const setConnectionPause = async (
+  db: Db,
+  id: string,
+  at: number | null,
+  reason: string | null,
+) =>
+  (
+    await db
+      .update(connections)
+      .set({ pausedAt: at, pausedReason: reason })
+      .where(eq(connections.id, id))
+      .returning()
+      .all()
+  )[0];
+
+/** Resumes a paused connection: its health counts sends from now on. */
+export const resumeConnection = async (db: Db, id: string, now: number) =>
+  (
+    await db
+      .update(connections)
+      .set({ pausedAt: null, pausedReason: null, healthSince: now })
+      .where(eq(connections.id, id))
+      .returning()
+      .all()
+  )[0];

@@ -423,3 +423,56 @@ export const phoneStatsByStep = (db: Db, workflowId: string) =>
     .where(and(eq(messages.workflowId, workflowId), inArray(messages.channel, ["sms", "call"])))
     .groupBy(messages.stepId, messages.channel, messages.status, messages.outcome)
     .all();
+
+/** A connection's last `window` sends since `since`: how many, how many bounced, complained. */
+export async function connectionHealthCounts(
+  db: Db,
+  connectionId: string,
+  since: number,
+  window: number,
+) {
+  const recent = db
+    .select({ status: messages.status })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.connectionId, connectionId),
+        sql`${messages.sentAt} is not null`,
+        sql`${messages.sentAt} >= ${since}`,
+      ),
+    )
+    .orderBy(desc(messages.sentAt))
+    .limit(window)
+    .as("recent");
+  const [r] = await db
+    .select({
+      sends: sql<number>`count(*)`,
+      bounced: sql<number>`coalesce(sum(case when ${recent.status} = 'bounced' then 1 else 0 end), 0)`,
+      complained: sql<number>`coalesce(sum(case when ${recent.status} = 'complained' then 1 else 0 end), 0)`,
+    })
+    .from(recent)
+    .all();
+  return {
+    sends: Number(r?.sends ?? 0),
+    bounced: Number(r?.bounced ?? 0),
+    complained: Number(r?.complained ?? 0),
+  };
+}
+
+/** The connection the enrollment's latest other message went through (a pool keeps it). */
+export const lastConnectionInEnrollment = async (db: Db, enrollmentId: string, messageId: string) =>
+  (
+    await db
+      .select({ connectionId: messages.connectionId })
+      .from(messages)
+      .where(
+        and(
+          eq(messages.enrollmentId, enrollmentId),
+          sql`${messages.id} <> ${messageId}`,
+          sql`${messages.connectionId} is not null`,
+        ),
+      )
+      .orderBy(desc(messages.createdAt))
+      .limit(1)
+      .get()
+  )?.connectionId ?? null;

@@ -8,7 +8,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
-import type { SendingPolicy } from "../engine/governance";
+import type { MailboxLimits, SendingPolicy } from "../engine/governance";
 import {
   ENROLLMENT_ERROR_CODES,
   type SendWindow,
@@ -209,6 +209,8 @@ export const workflows = sqliteTable(
     category: text("category", { enum: ["marketing", "transactional"] }),
     /** Over a frequency cap: wait for room (defer, null) or skip the send (outcome capped). */
     onCap: text("on_cap", { enum: ["defer", "skip"] }),
+    /** Email steps that name no connection send from this pool of connection ids. */
+    connectionPool: json<string[]>("connection_pool"),
     /** A conversion: the contact tracks `event` within `withinDays` of enrolling. */
     goal: json<WorkflowGoal>("goal"),
     goalEvent: text("goal_event"),
@@ -389,6 +391,7 @@ export const messages = sqliteTable(
     index("messages_step").on(t.workflowId, t.stepId),
     index("messages_rfc_id").on(t.rfcMessageId),
     index("messages_to").on(t.to, t.sentAt),
+    index("messages_connection").on(t.connectionId, t.sentAt),
   ],
 );
 
@@ -479,6 +482,13 @@ export const connections = sqliteTable(
     from: text("from_address"),
     /** Replies go to reply+<token>@this domain (routed to the Worker by Email Routing). */
     replyDomain: text("reply_domain"),
+    /** How fast it may send (its mailbox object schedules the slots); null: no limits. */
+    limits: json<MailboxLimits>("limits"),
+    /** Paused by a bounce or complaint storm (or by hand) until resumed. */
+    pausedAt: ms("paused_at"),
+    pausedReason: text("paused_reason"),
+    /** Its health (bounce and complaint rates) counts sends from here on (set on resume). */
+    healthSince: ms("health_since"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },

@@ -22,6 +22,7 @@ export function definitionOf(w: WorkflowRow): WorkflowDefinition {
     chain: chainOf(w),
     category: w.category ?? "marketing",
     onCap: w.onCap ?? "defer",
+    connectionPool: w.connectionPool ?? null,
   };
 }
 

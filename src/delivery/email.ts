@@ -3,12 +3,14 @@
 // 429/5xx retry with backoff honouring Retry-After; other 4xx fail the message (and the
 // enrollment unless the step says onError: "continue"); exhausted jobs are dead-lettered.
 import { type Db, database } from "../db/client";
+import { type ConnectionRow, getConnection } from "../db/connections";
 import { type ContactRow, getContacts } from "../db/contacts";
 import {
   claimMessage,
   ensureMessage,
   getMessageById,
   insertOrGetMessages,
+  lastConnectionInEnrollment,
   type MessageRow,
   newMessageRow,
   previousInEnrollment,
@@ -17,6 +19,7 @@ import {
 import { CompositionError, composeEmail, type Sender } from "../domain/compose";
 import { confirmEffects, enrollmentStub } from "../domain/enrollments";
 import { recordSystemEvent, recordSystemEvents } from "../domain/history";
+import { mailboxStub } from "../domain/mailboxes";
 import { type Fact, factBatch, messageFact, recordFacts } from "../domain/metrics";
 import { loadSender, SenderUnavailable } from "../domain/senders";
 import type { Env } from "../ground/env";
@@ -42,6 +45,79 @@ const SETTLED_FACT: Partial<Record<MessageRow["status"], string>> = {
   failed: "sendFailed",
 };
 
+/** A paused mailbox is looked at again this often. */
+const PAUSED_RECHECK_S = 900;
+/** Queues delay a message at most 12 hours: a later slot is waited for in steps. */
+const MAX_QUEUE_DELAY_S = 12 * 3600;
+
+/**
+ * The connection a send goes through: the one it already chose (a retry keeps its mailbox and
+ * slot), the step's, else one of its pool — the contact's earlier mailbox in this enrollment
+ * unless paused, else the member with the earliest free slot — else the org's default (none).
+ */
+async function chooseConnection(
+  env: Env,
+  db: Db,
+  job: EmailJob,
+  message: MessageRow,
+  memo: Memo,
+): Promise<string | undefined> {
+  if (message.connectionId) {
+    return message.connectionId;
+  }
+  const pool = job.config.connectionPool;
+  if (job.config.connectionId || !pool || pool.length === 0) {
+    return job.config.connectionId;
+  }
+  const members = (
+    await Promise.all(
+      pool.map((id) =>
+        memo.get(`connection ${job.orgId} ${id}`, () => getConnection(db, job.orgId, id)),
+      ),
+    )
+  ).filter((c): c is ConnectionRow => c !== undefined);
+  const live = members.filter((c) => c.pausedAt === null);
+  if (live.length === 0) {
+    return pool[0]; // every member paused (or gone): wait on the first
+  }
+  const earlier = await lastConnectionInEnrollment(db, job.enrollmentId, message.id);
+  const kept = live.find((c) => c.id === earlier);
+  if (kept) {
+    return kept.id;
+  }
+  const now = Date.now();
+  const next = await Promise.all(
+    live.map(async (c) => (c.limits ? await mailboxStub(env, c.id).peek(c.limits) : now)),
+  );
+  let best = 0;
+  next.forEach((at, i) => {
+    if (at < next[best]) {
+      best = i;
+    }
+  });
+  return live[best].id;
+}
+
+/** Seconds the send must wait for its mailbox (paused, or its slot later), or null to go now. */
+async function mailboxWait(
+  env: Env,
+  connection: ConnectionRow | null,
+  message: MessageRow,
+  now: number,
+): Promise<number | null> {
+  if (!connection) {
+    return null;
+  }
+  if (connection.pausedAt !== null) {
+    return PAUSED_RECHECK_S;
+  }
+  if (!connection.limits) {
+    return null;
+  }
+  const at = await mailboxStub(env, connection.id).reserve(message.key, connection.limits);
+  return at > now + 500 ? Math.min(Math.ceil((at - now) / 1000), MAX_QUEUE_DELAY_S) : null;
+}
+
 /** The connection the step names, else the org's default, else the outbox (once per batch). */
 function resolveProvider(
   env: Env,
@@ -49,7 +125,9 @@ function resolveProvider(
   orgId: string,
   connectionId: string | undefined,
   memo: Memo,
-): Promise<{ provider: Provider; credentials: Credentials } & Sender> {
+): Promise<
+  { provider: Provider; credentials: Credentials; connection: ConnectionRow | null } & Sender
+> {
   return memo.get(`provider ${orgId} ${connectionId ?? ""}`, () =>
     loadSender(env, db, orgId, connectionId),
   );
@@ -152,7 +230,7 @@ export async function deliverEmail(
   const { contact, message, fresh } = ready;
   /** The update of a message's outcome, with its fact (batched, or in the same D1 batch). */
   const settle = async (fields: Partial<MessageRow>, metric: string, at: number) => {
-    const fact = messageFact(message, metric, at);
+    const fact = messageFact({ ...message, ...fields }, metric, at);
     if (facts) {
       facts.push(fact);
       await settleMessage(db, message.id, fields);
@@ -181,13 +259,25 @@ export async function deliverEmail(
   }
 
   try {
-    const { provider, credentials, ...sender } = await resolveProvider(
+    const connectionId = await chooseConnection(env, db, job, message, memo);
+    const { provider, credentials, connection, ...sender } = await resolveProvider(
       env,
       db,
       job.orgId,
-      job.config.connectionId,
+      connectionId,
       memo,
     );
+    const wait = await mailboxWait(env, connection, message, Date.now());
+    if (wait !== null) {
+      // Not this mailbox's turn (its limits), or it is paused: the job comes back at its slot.
+      await settleMessage(db, message.id, {
+        sendingAt: null,
+        connectionId: connection?.id ?? null,
+        nextAttemptAt: Date.now() + wait * 1000,
+        error: connection?.pausedAt ? `Waiting: connection ${connection.id} is paused` : null,
+      });
+      return wait;
+    }
     const email = await composeEmail(
       env,
       db,
@@ -206,6 +296,7 @@ export async function deliverEmail(
       {
         status: "sent",
         provider: provider.name,
+        connectionId: connection?.id ?? null,
         providerMessageId: result.providerMessageId,
         rfcMessageId: email.headers["Message-ID"] ?? null,
         subject: email.subject,

@@ -8,6 +8,7 @@ import { findByProviderId, getMessage, settleMessage } from "../db/messages";
 import type { Env } from "../ground/env";
 import type { DeliveryEvent } from "../providers/provider";
 import { recordSystemEvent } from "./history";
+import { checkConnectionHealth } from "./mailboxes";
 import { factBatch, messageFact } from "./metrics";
 
 /** The connection a provider webhook arrived on: its events apply to its org only. */
@@ -72,6 +73,9 @@ async function applyOne(
     await factBatch(db, [messageFact(msg, e.kind, Date.now())]),
   );
   await suppressContact(db, orgId, msg.contactId, e.kind);
+  if (msg.connectionId) {
+    await checkConnectionHealth(env, db, msg.connectionId);
+  }
   await recordSystemEvent(env, db, {
     orgId,
     contactId: msg.contactId,

@@ -169,6 +169,18 @@ export const EVENT_TYPES = {
       stepId: z.string(),
     }),
   },
+  "connection.paused": {
+    description:
+      "An email connection paused itself: its hard-bounce rate over the last 200 sends passed 5 % or its complaint rate 0.3 %. Its sends wait until POST /v1/connections/{id}/resume (pools send through their other members).",
+    schema: z.looseObject({
+      connectionId: z.string(),
+      key: z.string(),
+      reason: z.string(),
+      sends: z.number(),
+      bounceRate: z.number(),
+      complaintRate: z.number(),
+    }),
+  },
   "contact.created": { description: "A contact was created.", schema: z.looseObject(contact) },
   "contact.updated": { description: "A contact was updated.", schema: z.looseObject(contact) },
   "contact.unsubscribed": {

@@ -31,7 +31,9 @@ export async function loadSender(
   db: Db,
   orgId: string,
   connectionId?: string,
-): Promise<{ provider: Provider; credentials: Credentials } & Sender> {
+): Promise<
+  { provider: Provider; credentials: Credentials; connection: ConnectionRow | null } & Sender
+> {
   const conn: ConnectionRow | undefined = connectionId
     ? await getConnection(db, orgId, connectionId)
     : await getConnectionByKey(db, orgId, "default");
@@ -39,7 +41,13 @@ export async function loadSender(
     throw new SenderUnavailable(`Connection ${connectionId} does not exist`);
   }
   if (!conn) {
-    return { provider: OUTBOX, credentials: {}, from: null, replyDomain: env.REPLY_DOMAIN ?? null };
+    return {
+      provider: OUTBOX,
+      credentials: {},
+      connection: null,
+      from: null,
+      replyDomain: env.REPLY_DOMAIN ?? null,
+    };
   }
   const provider = providerOf(conn.provider);
   if (!provider) {
@@ -50,6 +58,7 @@ export async function loadSender(
   return {
     provider,
     credentials: await readCredentials(env, conn),
+    connection: conn,
     from: conn.from,
     replyDomain: conn.replyDomain ?? env.REPLY_DOMAIN ?? null,
   };

@@ -23,6 +23,10 @@ const common = {
   from: z.string().max(320).optional(),
   replyTo: z.string().max(320).optional(),
   connectionId: z.string().max(100).optional(),
+  connectionPool: z.array(z.string().min(1).max(100)).min(1).max(20).optional().openapi({
+    description:
+      "Send from a pool of connections: each send goes through the member with the earliest free slot (paused ones skipped); a contact keeps the first one for the rest of its enrollment. Default: the workflow's `connectionPool`",
+  }),
   track: Track.optional(),
   onError: z.enum(["fail", "continue"]).default("fail").optional(),
   thread: z.literal("previous").optional().openapi({

@@ -3,7 +3,7 @@
 // send is counted in. Whether a cap still has room is decided outside (the enrollment object
 // claims a slot atomically in D1) and comes back as `blocked`. Pure.
 import { z } from "@hono/zod-openapi";
-import { addLocalDays, localParts, parseHhMm, zonedTime } from "./timezones";
+import { addLocalDays, isTimeZone, localParts, parseHhMm, zonedTime } from "./timezones";
 import { type Category, DAY_NAMES, type DayName, type QuietHoursWindow } from "./types";
 
 export const CATEGORIES = ["marketing", "transactional"] as const satisfies readonly Category[];
@@ -153,4 +153,99 @@ export function governSend(
     wait: { kind: "window", stepId: ctx.step.id, until },
     message: `Deferred by the org's frequency cap on marketing ${what}; waiting until ${new Date(until).toISOString()}`,
   };
+}
+
+// ---- mailbox (connection) limits -----------------------------------------------------------
+
+export const MailboxLimits = z
+  .strictObject({
+    perDay: z.number().int().min(1).max(100_000).optional(),
+    minGapSeconds: z.number().int().min(0).max(86_400).optional(),
+    jitterSeconds: z.number().int().min(0).max(3_600).optional(),
+    warmup: z
+      .strictObject({
+        startPerDay: z.number().int().min(1).max(100_000),
+        increasePerDay: z.number().int().min(0).max(100_000),
+      })
+      .optional(),
+    timezone: z
+      .string()
+      .max(100)
+      .refine(isTimeZone, { message: "Must be an IANA time zone, e.g. America/New_York" })
+      .optional(),
+  })
+  .openapi("MailboxLimits", {
+    description:
+      "How fast this connection (mailbox) may send: at most `perDay` per calendar day in `timezone` (default UTC), `minGapSeconds` apart plus up to `jitterSeconds` of random spacing, and while warming up `startPerDay` on its first sending day, `increasePerDay` more each day after (never above `perDay`). Sends wait for their slot instead of failing.",
+    example: {
+      perDay: 40,
+      minGapSeconds: 120,
+      jitterSeconds: 60,
+      warmup: { startPerDay: 10, increasePerDay: 5 },
+    },
+  });
+export type MailboxLimits = z.infer<typeof MailboxLimits>;
+
+/** What a mailbox's scheduler remembers between slots. */
+export interface MailboxBook {
+  /** The latest slot handed out (epoch ms), and the local day it fell on. */
+  last: number | null;
+  /** Slots handed out per local day (recent days only). */
+  days: Record<string, number>;
+  /** The first local day a slot fell on: day 0 of the warm-up. */
+  firstDay: string | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/** A deterministic fraction in [0, 1) of a key: the same send gets the same jitter. */
+function fraction(key: string): number {
+  let h = 2166136261;
+  for (const ch of key) {
+    h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  }
+  return (h >>> 0) / 2 ** 32;
+}
+
+/** The day's allowance: perDay, or the warm-up ramp on its `n`th day, whichever is lower. */
+export function allowance(limits: MailboxLimits, dayIndex: number): number {
+  const ramp = limits.warmup
+    ? limits.warmup.startPerDay + limits.warmup.increasePerDay * Math.max(0, dayIndex)
+    : Number.POSITIVE_INFINITY;
+  return Math.min(limits.perDay ?? Number.POSITIVE_INFINITY, ramp);
+}
+
+const dayNumber = (day: string) => Date.parse(`${day}T00:00:00Z`) / DAY_MS;
+
+/**
+ * The next slot for a send (`key`) from `now`: after the last slot by the minimum gap (plus
+ * its jitter), on a local day whose allowance is not used up. Returns the slot and the book
+ * with it counted.
+ */
+export function nextSlot(
+  book: MailboxBook,
+  limits: MailboxLimits,
+  key: string,
+  now: number,
+): { at: number; book: MailboxBook } {
+  const tz = limits.timezone ?? "UTC";
+  const gap = ((limits.minGapSeconds ?? 0) + fraction(key) * (limits.jitterSeconds ?? 0)) * 1000;
+  let at = Math.max(now, book.last === null ? now : book.last + gap);
+  for (let guard = 0; guard < 400; guard++) {
+    const { day } = capWindows(at, tz);
+    const first = book.firstDay ?? day;
+    const used = book.days[day] ?? 0;
+    if (used < allowance(limits, dayNumber(day) - dayNumber(first))) {
+      const days = { ...book.days, [day]: used + 1 };
+      // Keep a fortnight of days: enough for today's count and the warm-up's start.
+      for (const d of Object.keys(days)) {
+        if (dayNumber(d) < dayNumber(day) - 14) {
+          delete days[d];
+        }
+      }
+      return { at, book: { last: at, days, firstDay: first } };
+    }
+    at = capReopens(at, tz, "day");
+  }
+  throw new Error("no slot within 400 days");
 }

@@ -167,6 +167,8 @@ export interface WorkflowDefinition {
   category?: Category;
   /** A send over the org's frequency cap waits for room (`defer`, default) or is skipped (`skip`: outcome capped). */
   onCap?: "defer" | "skip";
+  /** Email steps that name no connection send from this pool. */
+  connectionPool?: string[] | null;
 }
 
 export type EnrollmentStatus = "running" | "waiting" | "completed" | "cancelled" | "failed";

@@ -2,12 +2,13 @@
 // contracts (src/rpc.ts), never by their classes.
 import type { Logger } from "./log";
 import type { EventJob, MessageJob, WebhookJob } from "./queues";
-import type { EnrollmentRpc } from "./rpc";
+import type { EnrollmentRpc, MailboxRpc } from "./rpc";
 import type { KeyScope } from "./scopes";
 
 export interface Env {
   DB: D1Database;
   ENROLLMENT: DurableObjectNamespace<EnrollmentRpc>;
+  MAILBOX: DurableObjectNamespace<MailboxRpc>;
   EMAIL_QUEUE: Queue<MessageJob>;
   WEBHOOK_QUEUE: Queue<WebhookJob>;
   EVENT_QUEUE: Queue<EventJob>;

@@ -1,5 +1,6 @@
 // What each Durable Object answers over RPC, declared on the ground floor so that everything
 // reaching an object (routes, consumers, the domain) depends on this contract, not on a class.
+import type { MailboxLimits } from "../engine/governance";
 import type { EnrollmentState, LogLine, WorkflowDefinition } from "../engine/types";
 
 /** What an enrollment object needs to begin; also rebuilt from D1 by the watchdog. */
@@ -64,4 +65,20 @@ export interface EnrollmentRpc extends Rpc.DurableObjectBranded {
   snapshot(): Promise<EnrollmentSnapshot | null>;
   /** The watchdog: re-arm a lost alarm and re-mirror. */
   poke(): Promise<PokeResult>;
+}
+
+/** What a mailbox knows of its schedule: today's count, its next free slot, its warm-up day. */
+export interface MailboxStats {
+  today: number;
+  nextFreeAt: number | null;
+  warmupDay: number | null;
+}
+
+/** One email connection = one object (named by the connection id): its send scheduler. */
+export interface MailboxRpc extends Rpc.DurableObjectBranded {
+  /** The slot of a send (the same key always gets the same slot), counted in the day's allowance. */
+  reserve(key: string, limits: MailboxLimits): Promise<number>;
+  /** When the next send would go, without taking the slot. */
+  peek(limits: MailboxLimits): Promise<number>;
+  stats(limits: MailboxLimits | null): Promise<MailboxStats>;
 }

@@ -71,6 +71,7 @@ const FULL_ONLY = new Set([
   "GET /v1/connections/{id}",
   "PATCH /v1/connections/{id}",
   "DELETE /v1/connections/{id}",
+  "POST /v1/connections/{id}/resume",
   "GET /v1/webhooks/catalog",
   "POST /v1/webhooks",
   "GET /v1/webhooks",

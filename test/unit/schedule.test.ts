@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { type MailboxBook, type MailboxLimits, nextSlot } from "../../src/engine/governance";
 import { addDelay, inSendWindow, nextLocalTime, nextWindowOpen } from "../../src/engine/schedule";
 import { localParts, zonedTime } from "../../src/engine/timezones";
 
@@ -103,5 +104,59 @@ describe("send windows", () => {
       minute: 0,
       weekday: 1,
     });
+  });
+});
+
+describe("mailbox slots (nextSlot)", () => {
+  const start = Date.parse("2026-11-26T22:00:00Z");
+  const take = (limits: MailboxLimits, n: number, now = start) => {
+    let book: MailboxBook = { last: null, days: {}, firstDay: null };
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = nextSlot(book, limits, `k${i}`, now);
+      book = r.book;
+      out.push(r.at);
+    }
+    return out.map((t) => new Date(t).toISOString());
+  };
+
+  it("spaces slots by the minimum gap and rolls to the next local midnight at perDay", () => {
+    expect(take({ perDay: 3, minGapSeconds: 60, timezone: "UTC" }, 7)).toEqual([
+      "2026-11-26T22:00:00.000Z",
+      "2026-11-26T22:01:00.000Z",
+      "2026-11-26T22:02:00.000Z",
+      "2026-11-27T00:00:00.000Z",
+      "2026-11-27T00:01:00.000Z",
+      "2026-11-27T00:02:00.000Z",
+      "2026-11-28T00:00:00.000Z",
+    ]);
+    // Days are the connection's: in New York it is still the 26th until 05:00 UTC.
+    expect(take({ perDay: 2, timezone: "America/New_York" }, 3)[2]).toBe(
+      "2026-11-27T05:00:00.000Z",
+    );
+  });
+
+  it("adds up to jitterSeconds, the same for the same send, and ramps a warm-up", () => {
+    const jittered = take({ minGapSeconds: 10, jitterSeconds: 20 }, 5).map((t) => Date.parse(t));
+    const gaps = jittered.slice(1).map((t, i) => (t - jittered[i]) / 1000);
+    expect(gaps.every((g) => g >= 10 && g < 30)).toBe(true);
+    expect(take({ minGapSeconds: 10, jitterSeconds: 20 }, 5)).toEqual(
+      jittered.map((t) => new Date(t).toISOString()),
+    );
+    // Warm-up 2 a day, +1 a day: 2 on day 0, 3 on day 1, 4 on day 2 (perDay 100 never binds).
+    const days = take({ perDay: 100, warmup: { startPerDay: 2, increasePerDay: 1 } }, 9).map((t) =>
+      t.slice(0, 10),
+    );
+    expect(days).toEqual([
+      "2026-11-26",
+      "2026-11-26",
+      "2026-11-27",
+      "2026-11-27",
+      "2026-11-27",
+      "2026-11-28",
+      "2026-11-28",
+      "2026-11-28",
+      "2026-11-28",
+    ]);
   });
 });

@@ -369,6 +369,7 @@ export type Workflow = {
     requiredVariables: Array<string>;
     category: 'marketing' | 'transactional';
     onCap: 'defer' | 'skip';
+    connectionPool: Array<string> | null;
     /**
      * Effective: the setting, or its default `["answered"]`
      */
@@ -447,6 +448,10 @@ export type WorkflowInput = {
      * A marketing send over the org's frequency cap: `defer` (default) waits until the cap has room (the next local day or ISO week), `skip` takes the step's outcome `capped`
      */
     onCap?: 'defer' | 'skip';
+    /**
+     * Email connections (ids) to send from: each send goes through the member with the earliest free slot under its limits (paused ones skipped); a contact keeps its first connection for the rest of the enrollment, so threads stay in one mailbox
+     */
+    connectionPool?: Array<string> | null;
     goal?: WorkflowGoal;
     /**
      * Default `draft`
@@ -557,6 +562,10 @@ export type WorkflowPatch = {
      * A marketing send over the org's frequency cap: `defer` (default) waits until the cap has room (the next local day or ISO week), `skip` takes the step's outcome `capped`
      */
     onCap?: 'defer' | 'skip';
+    /**
+     * Email connections (ids) to send from: each send goes through the member with the earliest free slot under its limits (paused ones skipped); a contact keeps its first connection for the rest of the enrollment, so threads stay in one mailbox
+     */
+    connectionPool?: Array<string> | null;
     goal?: WorkflowGoal;
     status?: 'draft' | 'active' | 'paused' | 'archived';
     /**
@@ -1008,6 +1017,37 @@ export type Connection = {
     key: string;
     from: string | null;
     replyDomain: string | null;
+    /**
+     * How fast it may send (MailboxLimits); null: no limits
+     */
+    limits: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Paused by a bounce or complaint storm: its sends wait (or move to other members of a pool) until POST /v1/connections/{id}/resume
+     */
+    paused: boolean;
+    pausedReason: string | null;
+    /**
+     * GET /v1/connections/{id} only (email connections)
+     */
+    stats?: {
+        /**
+         * Sends scheduled today (its time zone)
+         */
+        today: number;
+        nextFreeAt: string | null;
+        /**
+         * 0 on the first sending day
+         */
+        warmupDay: number | null;
+        /**
+         * Sends in the health window (the last 200)
+         */
+        sends: number;
+        bounceRate: number;
+        complaintRate: number;
+    };
     createdAt: string;
     updatedAt: string;
 };
@@ -1032,7 +1072,22 @@ export type ConnectionInput = {
      * Replies to this connection's emails go to `reply+<signed token>@<replyDomain>`; route that domain to the Worker with Email Routing so they are matched to their message
      */
     replyDomain?: string | null;
+    limits?: MailboxLimits;
 };
+
+/**
+ * How fast this connection (mailbox) may send: at most `perDay` per calendar day in `timezone` (default UTC), `minGapSeconds` apart plus up to `jitterSeconds` of random spacing, and while warming up `startPerDay` on its first sending day, `increasePerDay` more each day after (never above `perDay`). Sends wait for their slot instead of failing.
+ */
+export type MailboxLimits = {
+    perDay?: number;
+    minGapSeconds?: number;
+    jitterSeconds?: number;
+    warmup?: {
+        startPerDay: number;
+        increasePerDay: number;
+    };
+    timezone?: string;
+} | null;
 
 export type ConnectionPatch = {
     key?: string;
@@ -1047,6 +1102,7 @@ export type ConnectionPatch = {
      * Replies to this connection's emails go to `reply+<signed token>@<replyDomain>`; route that domain to the Worker with Email Routing so they are matched to their message
      */
     replyDomain?: string | null;
+    limits?: MailboxLimits;
 };
 
 export type Metrics = {
@@ -5836,6 +5892,65 @@ export type UpdateConnectionResponses = {
 };
 
 export type UpdateConnectionResponse = UpdateConnectionResponses[keyof UpdateConnectionResponses];
+
+export type ResumeConnectionData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/connections/{id}/resume';
+};
+
+export type ResumeConnectionErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ResumeConnectionError = ResumeConnectionErrors[keyof ResumeConnectionErrors];
+
+export type ResumeConnectionResponses = {
+    /**
+     * The connection, sending again
+     */
+    200: Connection;
+};
+
+export type ResumeConnectionResponse = ResumeConnectionResponses[keyof ResumeConnectionResponses];
 
 export type GetAnalyticsMetricsData = {
     body?: never;

@@ -41,7 +41,18 @@ function send(config: SendEmailConfig, ctx: StepContext): StepResult {
     outcome: "sent",
     message: `Email ${what} queued`,
     effects: [
-      { type: "send_email", key: ctx.key, stepId: ctx.step.id, config: { ...config, category } },
+      {
+        type: "send_email",
+        key: ctx.key,
+        stepId: ctx.step.id,
+        config: {
+          ...config,
+          category,
+          ...(def.connectionPool && !config.connectionId && !config.connectionPool
+            ? { connectionPool: def.connectionPool }
+            : {}),
+        },
+      },
     ],
   };
 }

@@ -7,8 +7,10 @@ import {
   getConnectionByKey,
   insertConnection,
   listConnections,
+  resumeConnection,
   updateConnection,
 } from "../../db/connections";
+import { connectionHealth, mailboxStub } from "../../domain/mailboxes";
 import type { Env } from "../../ground/env";
 import { newId } from "../../ground/ids";
 import { ApiError, notFound } from "../../http/errors";
@@ -69,6 +71,10 @@ export const create: Handler<typeof routes.create> = async (c) => {
     }),
     from: input.from ?? null,
     replyDomain: input.replyDomain ?? null,
+    limits: input.limits ?? null,
+    pausedAt: null,
+    pausedReason: null,
+    healthSince: null,
     createdAt: now,
     updatedAt: now,
   };
@@ -89,15 +95,37 @@ export const list: Handler<typeof routes.list> = async (c) => {
     await listConnections(database(c.env.DB), c.get("orgId"), page.limit, page.before),
     page,
   );
-  return c.json({ data: data.map(connectionJson), nextCursor }, 200);
+  return c.json({ data: data.map((row) => connectionJson(row)), nextCursor }, 200);
 };
+
+/** An email connection with its mailbox's figures (today's count, next slot, health). */
+async function withStats(env: Env, row: ConnectionRow) {
+  if (!providerOf(row.provider)) {
+    return connectionJson(row);
+  }
+  const [schedule, health] = await Promise.all([
+    mailboxStub(env, row.id).stats(row.limits ?? null),
+    connectionHealth(database(env.DB), row),
+  ]);
+  return connectionJson(row, { ...schedule, ...health });
+}
 
 export const get: Handler<typeof routes.get> = async (c) => {
   const row = await getConnection(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
   if (!row) {
     throw notFound("Connection");
   }
-  return c.json(connectionJson(row), 200);
+  return c.json(await withStats(c.env, row), 200);
+};
+
+export const resume: Handler<typeof routes.resume> = async (c) => {
+  const db = database(c.env.DB);
+  const row = await getConnection(db, c.get("orgId"), c.req.valid("param").id);
+  if (!row) {
+    throw notFound("Connection");
+  }
+  const next = await resumeConnection(db, row.id, Date.now());
+  return c.json(await withStats(c.env, next ?? row), 200);
 };
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
@@ -115,6 +143,7 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
     key: input.key ?? row.key,
     from: input.from !== undefined ? input.from : row.from,
     replyDomain: input.replyDomain !== undefined ? input.replyDomain : row.replyDomain,
+    limits: input.limits !== undefined ? input.limits : row.limits,
     credentials: input.credentials
       ? await encrypt(c.env, JSON.stringify(input.credentials), {
           orgId: row.orgId,

@@ -71,3 +71,15 @@ export const remove = createRoute({
   request: { params },
   responses: { 204: { description: "Deleted" }, ...errorResponses(404) },
 });
+
+export const resume = createRoute({
+  method: "post",
+  path: "/v1/connections/{id}/resume",
+  operationId: "resumeConnection",
+  summary: "Resume a connection paused by a bounce or complaint storm",
+  description: "Its waiting sends go out again, in slot order; its health window starts afresh.",
+  tags,
+  security: secured,
+  request: { params },
+  responses: { 200: json(Connection, "The connection, sending again"), ...errorResponses(404) },
+});

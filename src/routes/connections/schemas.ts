@@ -2,6 +2,8 @@
 import { z } from "@hono/zod-openapi";
 import { iso } from "../../db/client";
 import type { ConnectionRow } from "../../db/connections";
+import { MailboxLimits } from "../../engine/governance";
+import type { MailboxStats } from "../../ground/rpc";
 import { Timestamp } from "../../http/openapi";
 import { CONNECTION_PROVIDER_NAMES } from "../../providers";
 
@@ -44,6 +46,7 @@ export const ConnectionInput = z
     credentials: Credentials.default({}),
     from: z.string().max(320).nullable().optional(),
     replyDomain: ReplyDomain,
+    limits: MailboxLimits.nullable().optional(),
   })
   .openapi("ConnectionInput");
 
@@ -53,6 +56,7 @@ export const ConnectionPatch = z
     credentials: Credentials.optional(),
     from: z.string().max(320).nullable().optional(),
     replyDomain: ReplyDomain,
+    limits: MailboxLimits.nullable().optional(),
   })
   .openapi("ConnectionPatch");
 
@@ -63,17 +67,61 @@ export const Connection = z
     key: z.string(),
     from: z.string().nullable(),
     replyDomain: z.string().nullable(),
+    limits: z.record(z.string(), z.unknown()).nullable().openapi({
+      description: "How fast it may send (MailboxLimits); null: no limits",
+    }),
+    paused: z.boolean().openapi({
+      description:
+        "Paused by a bounce or complaint storm: its sends wait (or move to other members of a pool) until POST /v1/connections/{id}/resume",
+    }),
+    pausedReason: z.string().nullable(),
+    stats: z
+      .object({
+        today: z.number().int().openapi({ description: "Sends scheduled today (its time zone)" }),
+        nextFreeAt: Timestamp.nullable(),
+        warmupDay: z
+          .number()
+          .int()
+          .nullable()
+          .openapi({ description: "0 on the first sending day" }),
+        sends: z
+          .number()
+          .int()
+          .openapi({ description: "Sends in the health window (the last 200)" }),
+        bounceRate: z.number(),
+        complaintRate: z.number(),
+      })
+      .optional()
+      .openapi({ description: "GET /v1/connections/{id} only (email connections)" }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
   .openapi("Connection");
 
-export const connectionJson = (c: ConnectionRow) => ({
+export const connectionJson = (
+  c: ConnectionRow,
+  stats?: MailboxStats & { sends: number; bounceRate: number; complaintRate: number },
+) => ({
   id: c.id,
   provider: c.provider,
   key: c.key,
   from: c.from,
   replyDomain: c.replyDomain,
+  limits: c.limits ?? null,
+  paused: c.pausedAt !== null,
+  pausedReason: c.pausedReason,
+  ...(stats
+    ? {
+        stats: {
+          today: stats.today,
+          nextFreeAt: iso(stats.nextFreeAt),
+          warmupDay: stats.warmupDay,
+          sends: stats.sends,
+          bounceRate: stats.bounceRate,
+          complaintRate: stats.complaintRate,
+        },
+      }
+    : {}),
   createdAt: iso(c.createdAt) as string,
   updatedAt: iso(c.updatedAt) as string,
 });

@@ -126,6 +126,9 @@ OpenAPI document. A tool error carries the API's error code and message.
 - \`GET/PUT /v1/settings/sending {caps: {"email.marketing": {perDay, perWeek}, "sms.marketing": {...}}, quietHours}\`.
   Over a cap a step waits for room (the timeline says "Deferred by the org's frequency cap"), or takes outcome
   \`capped\` with the workflow's \`onCap: "skip"\`.
+- Connections take \`limits: {perDay, minGapSeconds, jitterSeconds, warmup: {startPerDay, increasePerDay}}\`: sends wait
+  for their slot. Workflows take \`connectionPool: [ids]\`. A bounce/complaint storm pauses a connection
+  (\`connection.paused\`); \`POST /v1/connections/{id}/resume\` after fixing the list.
 
 ## Analytics and reports
 - \`GET /v1/analytics/metrics?from=&to=&interval=day|week|month&groupBy=workflow|step|channel|connection|category|variant&workflowId=&metrics=sent,uniqueOpened,openRate\`

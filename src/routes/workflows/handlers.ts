@@ -55,6 +55,7 @@ export const workflowJson = (w: WorkflowRow) => ({
   requiredVariables: w.requiredVariables ?? [],
   category: w.category ?? "marketing",
   onCap: w.onCap ?? "defer",
+  connectionPool: w.connectionPool ?? null,
   chain: chainOf(w),
   goal: w.goal ?? null,
   steps: w.steps,
@@ -243,6 +244,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
     chain: input.chain ?? null,
     category: input.category ?? null,
     onCap: input.onCap ?? null,
+    connectionPool: input.connectionPool ?? null,
     goal: input.goal ?? null,
     goalEvent: input.goal?.event ?? null,
     steps,
@@ -321,6 +323,9 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   }
   if (input.onCap !== undefined) {
     next.onCap = input.onCap;
+  }
+  if (input.connectionPool !== undefined) {
+    next.connectionPool = input.connectionPool;
   }
   if (input.goal !== undefined) {
     next.goal = input.goal;

@@ -147,6 +147,10 @@ const settings = {
     description:
       "A marketing send over the org's frequency cap: `defer` (default) waits until the cap has room (the next local day or ISO week), `skip` takes the step's outcome `capped`",
   }),
+  connectionPool: z.array(z.string().min(1).max(100)).min(1).max(20).nullable().optional().openapi({
+    description:
+      "Email connections (ids) to send from: each send goes through the member with the earliest free slot under its limits (paused ones skipped); a contact keeps its first connection for the rest of the enrollment, so threads stay in one mailbox",
+  }),
   goal: GoalSchema.nullable().optional(),
 };
 
@@ -187,6 +191,7 @@ export const WorkflowPatch = z
     chain: settings.chain,
     category: settings.category,
     onCap: settings.onCap,
+    connectionPool: settings.connectionPool,
     goal: settings.goal,
     status: WorkflowStatus.optional(),
     enabled: Enabled,
@@ -236,6 +241,7 @@ export const Workflow = z
     requiredVariables: z.array(z.string()),
     category: z.enum(["marketing", "transactional"]),
     onCap: z.enum(["defer", "skip"]),
+    connectionPool: z.array(z.string()).nullable(),
     chain: z.object({ successOutcomes: z.array(z.string()) }).openapi({
       description: 'Effective: the setting, or its default `["answered"]`',
     }),
