@@ -66,6 +66,7 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
       ...origin(e, state, def),
       body: e.body,
       category: e.category,
+      ...(e.topic ? { topic: e.topic } : {}),
       ...(e.connectionId ? { connectionId: e.connectionId } : {}),
       ...(e.onError ? { onError: e.onError } : {}),
     },

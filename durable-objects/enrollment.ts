@@ -359,7 +359,11 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   ): Promise<AdvanceResult> {
     const db = database(this.env.DB);
     const policy = await sendingPolicyOf(db, state.orgId, now);
-    const sending = { quietHours: policy.quietHours, blocked: {} as Record<string, number> };
+    const sending = {
+      quietHours: policy.quietHours,
+      blocked: {} as Record<string, number>,
+      topics: policy.topics,
+    };
     let result = advance(def, state, input, now, { sending });
     if (Object.keys(policy.caps).length === 0) {
       return result;

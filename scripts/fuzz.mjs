@@ -131,6 +131,11 @@ async function seedResources() {
       "api-keys",
       must("api key", await api("POST", "/v1/api-keys", { name: `spare ${n}` }), 201).id,
     );
+    add(
+      "topics",
+      must("topic", await api("POST", "/v1/topics", { key: `fuzz-${n}`, name: `Fuzz ${n}` }), 201)
+        .id,
+    );
     // A task and a call, each waiting on a person (their ids are fuzzed like the others').
     const outreach = must(
       "outreach workflow",

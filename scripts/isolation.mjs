@@ -166,6 +166,8 @@ try {
     secrets.add(callItem.id);
   }
   make.outbox = async () => ({ id: callItem?.id });
+  make.topics = async () =>
+    made(await a("POST", "/v1/topics", { key: `a-topic-${++n}`, name: "A's topic" }), 201, "topic");
   // A task of A's, a fresh open one each time (completing and skipping close it).
   const taskFlow = await made(
     await a("POST", "/v1/workflows", {
@@ -236,6 +238,9 @@ try {
     "GET /v1/outbox/{id}": { ok: 200 },
     "POST /v1/outbox/{id}/outcome": { body: { outcome: "answered" }, ok: 200 },
     "GET /v1/tasks/{id}": { ok: 200 },
+    "GET /v1/topics/{id}": { ok: 200 },
+    "PATCH /v1/topics/{id}": { body: { name: "Mallory's" }, ok: 200 },
+    "DELETE /v1/topics/{id}": { ok: 204 },
     "POST /v1/tasks/{id}/complete": { body: { outcome: "completed" }, ok: 200 },
     "POST /v1/tasks/{id}/skip": { body: {}, ok: 200 },
     "GET /v1/connections/{id}": { ok: 200 },

@@ -29,6 +29,7 @@ import reports from "./routes/reports";
 import settings from "./routes/settings";
 import tasks from "./routes/tasks";
 import templates from "./routes/templates";
+import topics from "./routes/topics";
 import webhooks from "./routes/webhooks";
 import workflows from "./routes/workflows";
 
@@ -94,6 +95,8 @@ export function buildApp() {
   // Provider webhooks and one-click unsubscribes have bodies too: the same 1 MiB limit.
   app.use("/inbound/*", limitBody);
   app.use("/t/u/*", limitBody);
+  app.use("/t/p/*", limitBody);
+  app.use("/t/s/*", limitBody);
   app.route("/", edge);
 
   app.use("/v1/*", limitBody, requireJsonBody({ "/v1/imports": /^text\/csv\b/i }));
@@ -128,6 +131,7 @@ export function buildApp() {
   app.route("/", settings);
   app.route("/", apiKeys);
   app.route("/", contacts);
+  app.route("/", topics);
   app.route("/", events);
   app.route("/", templates);
   // Workflow routes before enrollments: /v1/workflows/step-types must not match /v1/workflows/{id}.

@@ -134,3 +134,17 @@ export async function usageForOrg(db: Db, orgId: string, sinceHour: number) {
     lastUsedAt: byKey.get(k.id)?.lastUsedAt ?? null,
   }));
 }
+
+/** How the org's hosted pages look (preference page, confirmation). */
+export const getBranding = async (db: Db, orgId: string) =>
+  (await db
+    .select({ b: orgs.branding, name: orgs.name })
+    .from(orgs)
+    .where(eq(orgs.id, orgId))
+    .get()) ?? null;
+
+export const setBranding = (
+  db: Db,
+  orgId: string,
+  branding: { name?: string; logoUrl?: string; accentColor?: string },
+) => db.update(orgs).set({ branding }).where(eq(orgs.id, orgId)).run();

@@ -94,3 +94,8 @@ function metered(d1: D1Database): D1Database {
     },
   });
 }
+
+/** A unique-index violation, as D1 reports it (drizzle wraps it: the cause carries it). */
+export const isUniqueViolation = (err: unknown): boolean =>
+  String(err).includes("UNIQUE") ||
+  String((err as { cause?: unknown } | null)?.cause ?? "").includes("UNIQUE");

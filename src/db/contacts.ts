@@ -25,6 +25,9 @@ export interface ContactFields {
   data?: Record<string, unknown>;
   subscribed?: boolean;
   smsSubscribed?: boolean;
+  /** Choices per topic key, merged into the stored ones. */
+  topics?: Record<string, boolean>;
+  consent?: "pending" | "confirmed" | null;
 }
 
 /** Every personal field, cleared: a new contact starts from it, an erased one is reduced to it. */
@@ -45,6 +48,8 @@ const blankContact = (orgId: string, now: number): ContactRow => ({
   ...NO_PERSONAL_DATA,
   subscribed: true,
   smsSubscribed: true,
+  topics: {},
+  consent: null,
   suppressed: null,
   unsubscribedAt: null,
   erasedAt: null,
@@ -119,6 +124,12 @@ function applyFields(row: ContactRow, input: ContactFields, now: number): Contac
   }
   if (input.smsSubscribed !== undefined) {
     next.smsSubscribed = input.smsSubscribed;
+  }
+  if (input.topics) {
+    next.topics = { ...row.topics, ...input.topics };
+  }
+  if (input.consent !== undefined) {
+    next.consent = input.consent;
   }
   if (input.subscribed !== undefined && input.subscribed !== row.subscribed) {
     next.subscribed = input.subscribed;
@@ -250,7 +261,7 @@ export async function upsertContacts(
       fresh.push({ i, row: applyFields(blankContact(orgId, now), inputs[i], now) });
     }
   }
-  const PER_INSERT = 6; // 16 columns: 6 rows stay under the 100-parameter limit
+  const PER_INSERT = 5; // 18 columns: 5 rows stay under the 100-parameter limit
   const inserts = [];
   for (let j = 0; j < fresh.length; j += PER_INSERT) {
     inserts.push(
@@ -342,7 +353,7 @@ export async function eraseContact(db: Db, orgId: string, id: string, now = Date
   await db.batch([
     db
       .update(contacts)
-      .set({ ...NO_PERSONAL_DATA, subscribed: false, erasedAt: now, updatedAt: now })
+      .set({ ...NO_PERSONAL_DATA, topics: {}, subscribed: false, erasedAt: now, updatedAt: now })
       .where(and(eq(contacts.orgId, orgId), eq(contacts.id, id))),
     db
       .update(events)

@@ -41,6 +41,12 @@ export function newMessageRow(
     contactId: job.contactId,
     channel,
     category: categoryOf(job),
+    topic:
+      job.kind === "send"
+        ? (job.config.topic ?? null)
+        : job.kind === "sms"
+          ? (job.topic ?? null)
+          : null,
     to,
     subject: null,
     body: null,

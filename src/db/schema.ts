@@ -30,6 +30,8 @@ export const orgs = sqliteTable("orgs", {
   reportingTimezone: text("reporting_timezone").notNull().default("UTC"),
   /** Frequency caps and quiet hours (PUT /v1/settings/sending); null: none. */
   sendingPolicy: json<SendingPolicy>("sending_policy"),
+  /** How its hosted pages (preferences, confirmation) look: name, logo URL, accent colour. */
+  branding: json<{ name?: string; logoUrl?: string; accentColor?: string }>("branding"),
   createdAt: ms("created_at").notNull(),
 });
 
@@ -109,6 +111,10 @@ export const contacts = sqliteTable(
     timezone: text("timezone"),
     data: json<Record<string, unknown>>("data").notNull(),
     subscribed: integer("subscribed", { mode: "boolean" }).notNull(),
+    /** The contact's own choices per topic key (absent: the topic's default). */
+    topics: json<Record<string, boolean>>("topics").notNull().default({}),
+    /** Double opt-in: `pending` until the confirmation link is followed, then `confirmed`. */
+    consent: text("consent", { enum: ["pending", "confirmed"] }),
     /** False after the contact texted STOP (START sets it again); SMS steps skip it. */
     smsSubscribed: integer("sms_subscribed", { mode: "boolean" }).notNull().default(true),
     suppressed: text("suppressed", { enum: ["bounced", "complained"] }),
@@ -340,6 +346,8 @@ export const messages = sqliteTable(
     category: text("category", { enum: ["marketing", "transactional"] })
       .notNull()
       .default("marketing"),
+    /** The topic it was sent under: its one-click unsubscribe stops that topic only. */
+    topic: text("topic"),
     to: text("to_address").notNull(),
     subject: text("subject"),
     /** An SMS's text, or a call's script. */
@@ -447,6 +455,22 @@ export const tasks = sqliteTable(
     index("tasks_org_status").on(t.orgId, t.status, t.id),
     index("tasks_due").on(t.status, t.dueAt),
   ],
+);
+
+/** Topics a contact may subscribe to one by one (newsletter, product updates). */
+export const topics = sqliteTable(
+  "topics",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    key: text("topic_key").notNull(),
+    name: text("name").notNull(),
+    description: text("description"),
+    defaultSubscribed: integer("default_subscribed", { mode: "boolean" }).notNull(),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("topics_key").on(t.orgId, t.key), index("topics_org").on(t.orgId, t.id)],
 );
 
 /**

@@ -13,6 +13,7 @@ import {
 import { fanOutAccepted, fanOutSystemEvents } from "../domain/events";
 import { recordSystemEvent, recordSystemEvents } from "../domain/history";
 import { type Fact, factBatch, messageFact, recordFacts } from "../domain/metrics";
+import { sendConfirmation, unsubscribeFromTopic } from "../domain/preferences";
 import type { Env } from "../ground/env";
 import { errorText, type Logger } from "../ground/log";
 import type { EventJob, SystemEvent } from "../ground/queues";
@@ -183,6 +184,11 @@ async function unsubscribe(env: Env, job: Extract<EventJob, { kind: "unsubscribe
       { unsubscribed: true },
       await factBatch(db, [messageFact(msg, "unsubscribed", job.at)]),
     );
+    if (msg.topic) {
+      // A message sent under a topic: its one-click unsubscribe stops that topic only.
+      await unsubscribeFromTopic(env, db, job.orgId, job.contactId, msg.topic);
+      return;
+    }
   }
   if (await unsubscribeContact(db, job.orgId, job.contactId, job.at)) {
     await recordSystemEvent(env, db, {
@@ -277,6 +283,8 @@ export async function handleEventBatch(batch: MessageBatch<EventJob>, env: Env, 
         await buildReport(env, job, log);
       } else if (job.kind === "unsubscribe") {
         await unsubscribe(env, job);
+      } else if (job.kind === "confirm") {
+        await sendConfirmation(env, database(env.DB), job.orgId, job.contactId, job.templateId);
       }
       msg.ack();
     } catch (err) {

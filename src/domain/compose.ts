@@ -2,9 +2,12 @@
 // rendered for the contact, every <a href> rewritten to a signed click link, an open pixel
 // appended (HTMLRewriter), a text part, and RFC 8058 headers pointing at the signed
 // unsubscribe URL.
+
+import { getBranding } from "../db/api-keys";
 import type { Db } from "../db/client";
 import type { ContactRow } from "../db/contacts";
 import { getTemplate } from "../db/templates";
+import { allTopics } from "../db/topics";
 import { renderTemplate } from "../engine/templates";
 import { htmlToText } from "../engine/text";
 import type { Env } from "../ground/env";
@@ -40,6 +43,41 @@ export async function unsubscribeUrl(
   );
 }
 
+/**
+ * The contact's preference page: its topics, its choices and the org's branding signed into
+ * the link, so the page opens without a database read (a later visit shows the choices as of
+ * this email; saving applies them).
+ */
+export async function preferencesUrl(
+  env: Env,
+  db: Db,
+  base: string,
+  contact: ContactRow,
+  messageId: string,
+  memo?: Memo,
+) {
+  const load = () => Promise.all([allTopics(db, contact.orgId), getBranding(db, contact.orgId)]);
+  const [topicRows, branding] = memo
+    ? await memo.get(`preferences ${contact.orgId}`, load)
+    : await load();
+  const b = { name: branding?.name, ...branding?.b };
+  return trackingUrl(
+    base,
+    "p",
+    await signToken(env, {
+      k: "p",
+      g: contact.orgId,
+      m: messageId,
+      c: contact.id,
+      s: {
+        b: { n: b.name, l: b.logoUrl, a: b.accentColor },
+        t: topicRows.map((t) => [t.key, t.name, contact.topics[t.key] ?? t.defaultSubscribed]),
+        u: contact.subscribed ? 0 : 1,
+      },
+    }),
+  );
+}
+
 export function unsubscribeHeaders(url: string): Record<string, string> {
   return { "List-Unsubscribe": `<${url}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
 }
@@ -53,6 +91,8 @@ export async function injectTracking(
   opts: TrackingOptions,
 ): Promise<string> {
   const hrefs: string[] = [];
+  // Links to Nudge's own pages (preferences, unsubscribe, confirmation) are not click-tracked.
+  const tracked = (href: string) => TRACKABLE.test(href) && !href.startsWith(`${base}/t/`);
   // No anchor at all (a common plain email): nothing to collect.
   if (opts.clicks && /<a[\s>]/i.test(html)) {
     // First pass collects the links so their tokens can be signed (async) before rewriting.
@@ -60,7 +100,7 @@ export async function injectTracking(
       .on("a[href]", {
         element(el) {
           const href = el.getAttribute("href") ?? "";
-          if (TRACKABLE.test(href)) {
+          if (tracked(href)) {
             hrefs.push(href);
           }
         },
@@ -88,7 +128,7 @@ export async function injectTracking(
     rewriter.on("a[href]", {
       element(el) {
         const href = el.getAttribute("href") ?? "";
-        if (TRACKABLE.test(href) && index < links.length) {
+        if (tracked(href) && index < links.length) {
           el.setAttribute("href", links[index++]);
         }
       },
@@ -180,6 +220,7 @@ export async function composeEmail(
   }
   const base = await publicUrl(env, db);
   const unsubscribe = await unsubscribeUrl(env, base, job.orgId, messageId, contact.id);
+  const preferences = await preferencesUrl(env, db, base, contact, messageId, memo);
   let rendered: ReturnType<typeof renderTemplate>;
   try {
     rendered = renderTemplate(
@@ -191,6 +232,9 @@ export async function composeEmail(
         workflow: { id: job.workflowId, name: job.workflowName },
         enrollment: { id: job.enrollmentId },
         unsubscribeUrl: unsubscribe,
+        unsubscribe_url: unsubscribe,
+        preferencesUrl: preferences,
+        preferences_url: preferences,
       },
     );
   } catch (err) {

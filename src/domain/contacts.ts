@@ -64,6 +64,15 @@ const fields = {
   timezone: TimeZone.nullable().optional(),
   data: ContactData.optional(),
   subscribed: z.boolean().optional(),
+  topics: z
+    .record(z.string().min(1).max(64), z.boolean())
+    .refine((t) => Object.keys(t).length <= 100, { message: "At most 100 topics" })
+    .optional()
+    .openapi({
+      description:
+        "The contact's choices per topic key (merged into the stored ones): false stops marketing under that topic",
+      example: { newsletter: false, product_updates: true },
+    }),
   smsSubscribed: z.boolean().optional().openapi({
     description: "False after the contact texted STOP; SMS steps skip it. START sets it again.",
   }),
@@ -91,6 +100,18 @@ function withNameSplit<
   };
 }
 
+/** POST /v1/contacts only: a new contact confirms by email before any message reaches it. */
+const optIn = {
+  doubleOptIn: z.boolean().optional().openapi({
+    description:
+      'Double opt-in: the contact is stored `consent: "pending"` and sent a confirmation email; it receives nothing else until it follows the link (then `confirmed`, and the `contact.confirmed` event)',
+  }),
+  confirmationTemplateId: z.string().min(1).max(100).optional().openapi({
+    description:
+      "The confirmation email's template (Liquid; `{{ confirm_url }}` is the link). Default: a short built-in email",
+  }),
+};
+
 export const ContactInput = z
   .strictObject(fields)
   .refine((c) => c.email !== undefined || c.externalId !== undefined || c.phone != null, {
@@ -99,6 +120,20 @@ export const ContactInput = z
   })
   .transform(withNameSplit)
   .openapi("ContactInput");
+
+/** The upsert's body: a contact, and optionally a double opt-in. */
+export const ContactUpsert = z
+  .strictObject({ ...fields, ...optIn })
+  .refine((c) => c.email !== undefined || c.externalId !== undefined || c.phone != null, {
+    message: "A contact needs an email, an externalId or a phone",
+    path: ["email"],
+  })
+  .refine((c) => !c.doubleOptIn || c.email !== undefined, {
+    message: "Double opt-in confirms by email: give the contact's email",
+    path: ["doubleOptIn"],
+  })
+  .transform(withNameSplit)
+  .openapi("ContactUpsert");
 
 export const ContactPatch = z.strictObject(fields).transform(withNameSplit).openapi("ContactPatch");
 
@@ -114,6 +149,12 @@ export const Contact = z
     data: z.record(z.string(), z.unknown()),
     subscribed: z.boolean(),
     smsSubscribed: z.boolean(),
+    topics: z.record(z.string(), z.boolean()).openapi({
+      description: "The contact's own choices per topic (a topic not listed: its default)",
+    }),
+    consent: z.enum(["pending", "confirmed"]).nullable().openapi({
+      description: "Double opt-in: pending until confirmed; null when none was asked",
+    }),
     suppressed: z.enum(["bounced", "complained"]).nullable(),
     unsubscribedAt: Timestamp.nullable(),
     createdAt: Timestamp,
@@ -132,6 +173,8 @@ export const contactJson = (c: ContactRow) => ({
   data: c.data,
   subscribed: c.subscribed,
   smsSubscribed: c.smsSubscribed,
+  topics: c.topics,
+  consent: c.consent,
   suppressed: c.suppressed,
   unsubscribedAt: iso(c.unsubscribedAt),
   createdAt: iso(c.createdAt) as string,

@@ -183,6 +183,11 @@ export const EVENT_TYPES = {
   },
   "contact.created": { description: "A contact was created.", schema: z.looseObject(contact) },
   "contact.updated": { description: "A contact was updated.", schema: z.looseObject(contact) },
+  "contact.confirmed": {
+    description:
+      "A contact followed its double opt-in confirmation link (usable as a trigger and in wait_for_event).",
+    schema: z.looseObject(contact),
+  },
   "contact.unsubscribed": {
     description: "A contact unsubscribed (API or one-click).",
     schema: z.looseObject(contact),

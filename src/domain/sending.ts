@@ -2,6 +2,7 @@
 // frequency-cap slots an enrollment's marketing sends claim before they leave its object.
 import type { Db } from "../db/client";
 import { claimSlots, getSendingPolicy, type SlotClaim, slotsInWeek } from "../db/sending";
+import { allTopics } from "../db/topics";
 import {
   type CapKey,
   capReopens,
@@ -12,15 +13,26 @@ import {
 import type { Effect, EnrollmentState } from "../engine/types";
 
 const POLICY_TTL_MS = 60_000;
-const policies = new Map<string, { policy: SendingPolicy; until: number }>();
+type Policy = SendingPolicy & { topics: Record<string, boolean> };
+const policies = new Map<string, { policy: Policy; until: number }>();
 
-/** The org's caps and quiet hours; a change reaches other isolates within a minute. */
-export async function sendingPolicyOf(db: Db, orgId: string, now = Date.now()) {
+/**
+ * The org's caps, quiet hours and topic defaults; a change reaches other isolates within a
+ * minute (this one at once).
+ */
+export async function sendingPolicyOf(db: Db, orgId: string, now = Date.now()): Promise<Policy> {
   const hit = policies.get(orgId);
   if (hit && hit.until > now) {
     return hit.policy;
   }
-  const policy = (await getSendingPolicy(db, orgId)) ?? NO_POLICY;
+  const [stored, topicRows] = await Promise.all([
+    getSendingPolicy(db, orgId),
+    allTopics(db, orgId),
+  ]);
+  const policy: Policy = {
+    ...(stored ?? NO_POLICY),
+    topics: Object.fromEntries(topicRows.map((t) => [t.key, t.defaultSubscribed])),
+  };
   policies.set(orgId, { policy, until: now + POLICY_TTL_MS });
   return policy;
 }

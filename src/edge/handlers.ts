@@ -12,6 +12,7 @@ import { getReport } from "../db/reports";
 import { parseRawMail } from "../delivery/mail";
 import { applyDeliveryEvents } from "../domain/deliveries";
 import { applyPhoneEvents } from "../domain/outreach";
+import { confirmSubscription, savePreferences as saveChoices } from "../domain/preferences";
 import { type ReceivedMail, receiveMail } from "../domain/replies";
 import { fileOf } from "../domain/reports";
 import type { AppEnv } from "../ground/env";
@@ -30,7 +31,12 @@ import {
   type Verdict,
 } from "../providers/provider";
 import { decrypt } from "../security/credentials";
-import { type TokenKind, type TokenPayload, verifyToken } from "../security/tokens";
+import {
+  type PreferenceSnapshot,
+  type TokenKind,
+  type TokenPayload,
+  verifyToken,
+} from "../security/tokens";
 import { record } from "./batcher";
 import { machineReason } from "./machine";
 import type * as routes from "./routes";
@@ -332,4 +338,92 @@ export const reportFile: Handler<typeof routes.reportFile> = async (c) => {
     );
   }
   return fileOf(c.env.REPORTS, r) as never;
+};
+
+/** A page in the org's colours, with its logo and name. */
+const brandedPage = (title: string, b: PreferenceSnapshot["b"], body: ReturnType<typeof html>) => {
+  const accent = /^#[0-9a-fA-F]{6}$/.test(b.a ?? "") ? (b.a as string) : "#222222";
+  const logo = b.l?.startsWith("https://") ? html`<img src="${b.l}" alt="" height="40">` : "";
+  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${title}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}header{display:flex;gap:.8rem;align-items:center;border-bottom:3px solid ${accent};padding-bottom:.8rem;margin-bottom:1.2rem}label{display:block;margin:.5rem 0}small{color:#666;display:block;margin-left:1.6rem}button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:${accent};color:#fff;cursor:pointer}</style></head><body><header>${logo}<strong>${b.n ?? ""}</strong></header>${body}</body></html>`;
+};
+
+const preferencesForm = (t: string, topics: [string, string, boolean][], all: boolean) =>
+  html`<form method="post" action="/t/p/${t}"><fieldset><legend>Emails you get</legend>${topics.map(
+    ([key, name, on]) =>
+      html`<label><input type="checkbox" name="topic" value="${key}"${on ? html` checked` : ""}> ${name}</label>`,
+  )}</fieldset><label><input type="checkbox" name="all" value="on"${all ? html` checked` : ""}> Unsubscribe from everything</label><button type="submit">Save preferences</button></form>`;
+
+export const preferencesPage: Handler<typeof routes.preferencesPage> = async (c) => {
+  const t = c.req.valid("param").token;
+  const p = await trackingToken(c, "p", t);
+  const s = p.s ?? { b: {}, t: [], u: 0 };
+  return c.html(
+    brandedPage(
+      "Email preferences",
+      s.b,
+      html`<h1>Email preferences</h1>${preferencesForm(t, s.t, s.u === 1)}`,
+    ),
+    200,
+    NO_STORE,
+  );
+};
+
+export const savePreferences: Handler<typeof routes.savePreferences> = async (c) => {
+  const t = c.req.valid("param").token;
+  const p = await trackingToken(c, "p", t);
+  if (!p.c || !p.s) {
+    throw badToken();
+  }
+  let form: Record<string, string | File | (string | File)[]>;
+  try {
+    form = await c.req.parseBody({ all: true });
+  } catch {
+    throw new ApiError("bad_request", "Send the preference form (form-encoded)");
+  }
+  const raw = form.topic;
+  const chosen = new Set((Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String));
+  const everything = form.all === "on";
+  const shown = p.s.t.map(([key]) => key);
+  const saved = await saveChoices(c.env, database(c.env.DB), p.g, p.c, shown, chosen, everything);
+  if (!saved) {
+    throw badToken();
+  }
+  const topics = p.s.t.map(
+    ([key, name]) => [key, name, chosen.has(key)] as [string, string, boolean],
+  );
+  return c.html(
+    brandedPage(
+      "Preferences saved",
+      p.s.b,
+      html`<h1>Preferences saved</h1><p role="status">${everything ? "You are unsubscribed from all our marketing emails." : "Your choices are saved."}</p>${preferencesForm(t, topics, everything)}`,
+    ),
+    200,
+    NO_STORE,
+  );
+};
+
+export const confirmPage: Handler<typeof routes.confirmPage> = async (c) => {
+  const t = c.req.valid("param").token;
+  await trackingToken(c, "s", t);
+  return c.html(
+    page(
+      "Confirm your subscription",
+      html`<h1>Confirm your subscription</h1><form id="confirm" method="post" action="/t/s/${t}"><button type="submit">Confirm</button></form><script>document.getElementById("confirm").submit()</script>`,
+    ),
+    200,
+    NO_STORE,
+  );
+};
+
+export const confirm: Handler<typeof routes.confirm> = async (c) => {
+  const p = await trackingToken(c, "s", c.req.valid("param").token);
+  const contact = await confirmSubscription(c.env, database(c.env.DB), p.g, p.c ?? p.m);
+  if (!contact) {
+    throw badToken();
+  }
+  return c.html(
+    page("Subscription confirmed", html`<h1>Thank you</h1><p>Your subscription is confirmed.</p>`),
+    200,
+    NO_STORE,
+  );
 };

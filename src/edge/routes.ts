@@ -197,3 +197,66 @@ export const reportFile = createRoute({
     429: tooMany,
   },
 });
+
+const page200 = (description: string) => ({
+  description,
+  content: { "text/html": { schema: z.string() } },
+});
+
+export const preferencesPage = createRoute({
+  method: "get",
+  path: "/t/p/{token}",
+  operationId: "showPreferencePage",
+  tags,
+  summary: "A contact's preference page: topics and unsubscribe from everything",
+  description:
+    "The link is the `{{ preferences_url }}` merge tag of marketing emails, signed per contact. The page is drawn from what the link carries — the org's topics and branding, and the contact's choices when the email was sent — so opening it reads no database; saving (POST) applies the choices and shows them.",
+  request: { params: token },
+  responses: { 200: page200("HTML page"), 404: badToken, 429: tooMany },
+});
+
+export const savePreferences = createRoute({
+  method: "post",
+  path: "/t/p/{token}",
+  operationId: "savePreferences",
+  tags,
+  summary: "Save a preference page: the topics ticked, or unsubscribe from everything",
+  description:
+    "A form (`application/x-www-form-urlencoded`): `topic` once per topic kept (the others shown are turned off) and `all=on` to stop all marketing (unchecked: subscribed again).",
+  request: { params: token },
+  responses: {
+    200: page200("The page, saved"),
+    404: badToken,
+    413: failure("The body is larger than 1 MiB (`payload_too_large`)"),
+    429: tooMany,
+  },
+});
+
+export const confirmPage = createRoute({
+  method: "get",
+  path: "/t/s/{token}",
+  operationId: "showConfirmationPage",
+  tags,
+  summary: "Double opt-in: the confirmation link's page",
+  description:
+    "Confirms in the browser (the page posts itself; a button does the same without scripts), so a mail scanner fetching the link confirms nothing.",
+  request: { params: token },
+  responses: { 200: page200("HTML page"), 404: badToken, 429: tooMany },
+});
+
+export const confirm = createRoute({
+  method: "post",
+  path: "/t/s/{token}",
+  operationId: "confirmSubscription",
+  tags,
+  summary: "Double opt-in: confirm the subscription",
+  description:
+    "Marks the contact `confirmed` and records `contact.confirmed` (a trigger, and an event `wait_for_event` can wait for), once.",
+  request: { params: token },
+  responses: {
+    200: page200("Confirmed"),
+    404: badToken,
+    413: failure("The body is larger than 1 MiB (`payload_too_large`)"),
+    429: tooMany,
+  },
+});

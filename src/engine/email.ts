@@ -37,6 +37,10 @@ const common = {
     description:
       "Default: the workflow's `category` (marketing). Transactional mail ignores frequency caps, quiet hours and unsubscribes (never a bounce or complaint) and carries no unsubscribe link unless `unsubscribeLink: true`",
   }),
+  topic: z.string().min(1).max(64).optional().openapi({
+    description:
+      "A topic key (POST /v1/topics): a marketing email goes only to contacts subscribed to it, and its one-click unsubscribe stops that topic only",
+  }),
   unsubscribeLink: z.boolean().optional().openapi({
     description: "Transactional mail: add the one-click unsubscribe link and headers anyway",
   }),

@@ -249,3 +249,25 @@ export function nextSlot(
   }
   throw new Error("no slot within 400 days");
 }
+
+/**
+ * Why consent stops this send, or null: a contact awaiting its double opt-in gets nothing; a
+ * marketing send under a topic goes only to contacts subscribed to it (their own choice, else
+ * the topic's default; an unknown topic counts as subscribed).
+ */
+export function consentRefusal(
+  contact: Record<string, unknown>,
+  category: Category,
+  topic: string | undefined,
+  topicDefaults: Record<string, boolean> | undefined,
+): string | null {
+  if (contact.consent === "pending") {
+    return "the contact has not confirmed its subscription (double opt-in)";
+  }
+  if (category !== "marketing" || !topic) {
+    return null;
+  }
+  const own = (contact.topics as Record<string, boolean> | undefined)?.[topic];
+  const subscribed = own ?? topicDefaults?.[topic] ?? true;
+  return subscribed ? null : `the contact is not subscribed to topic "${topic}"`;
+}

@@ -20,6 +20,9 @@ export const SendSmsConfig = z
       description:
         "Default: the workflow's `category` (marketing). Transactional texts ignore frequency caps and quiet hours (never STOP)",
     }),
+    topic: z.string().min(1).max(64).optional().openapi({
+      description: "A topic key: a marketing text goes only to contacts subscribed to it",
+    }),
   })
   .strict();
 export type SendSmsConfig = z.infer<typeof SendSmsConfig>;

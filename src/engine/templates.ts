@@ -52,6 +52,11 @@ export interface RenderContext {
   workflow: { id: string; name: string };
   enrollment: { id: string };
   unsubscribeUrl: string;
+  /** The same link as a snake_case merge tag. */
+  unsubscribe_url?: string;
+  /** The contact's preference page (topics, unsubscribe from everything). */
+  preferencesUrl?: string;
+  preferences_url?: string;
 }
 
 export interface TemplateSource {

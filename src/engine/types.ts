@@ -124,6 +124,8 @@ export interface SendingContext {
   quietHours: QuietHoursWindow | null;
   /** Effect keys whose frequency-cap slot was refused, and until when that cap is full. */
   blocked: Record<string, number>;
+  /** The org's topics: whether a contact who never chose is subscribed to each. */
+  topics?: Record<string, boolean>;
 }
 
 export interface StepDef {
@@ -254,6 +256,7 @@ export interface SendSmsEffect {
   key: string;
   stepId: string;
   category: Category;
+  topic?: string;
   /** Rendered. */
   body: string;
   connectionId?: string;

@@ -22,7 +22,8 @@ export type IdPrefix =
   | "obx"
   | "fb"
   | "rpt"
-  | "tsk";
+  | "tsk"
+  | "top";
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   let time = "";

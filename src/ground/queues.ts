@@ -43,6 +43,7 @@ export interface SmsJob extends OutreachOrigin {
   body: string;
   /** Absent in jobs queued before categories: marketing. */
   category?: "marketing" | "transactional";
+  topic?: string;
   connectionId?: string;
   onError?: "fail" | "continue";
 }
@@ -114,6 +115,8 @@ export type EventJob =
   /** Build the next part of a report's file (a run is a generation: older jobs stop). */
   | { kind: "report"; reportId: string; generation: number }
   | { kind: "system"; events: SystemEvent[] }
+  /** A double opt-in's confirmation email. */
+  | { kind: "confirm"; orgId: string; contactId: string; templateId?: string }
   /** Tracked events accepted by POST /v1/events(/batch), to fan out (at most 100 ids). */
   | { kind: "fanout"; eventIds: string[] };
 

@@ -6,10 +6,23 @@ import type { Env } from "../ground/env";
 import { ConfigurationError } from "./config";
 import { base64url, fromBase64url, hex, timingSafeEqual, utf8 } from "./encoding";
 
-export type TokenKind = "o" | "c" | "u" | "r";
+export type TokenKind = "o" | "c" | "u" | "r" | "p" | "s";
+
+/** What a preference page shows, signed into its link: no read on the way in. */
+export interface PreferenceSnapshot {
+  /** The org's branding: name, logo URL, accent colour. */
+  b: { n?: string; l?: string; a?: string };
+  /** Topics: key, name, and whether the contact was subscribed when the link was made. */
+  t: [string, string, boolean][];
+  /** Unsubscribed from all marketing (1) or not (0). */
+  u: 0 | 1;
+}
 
 export interface TokenPayload {
-  /** o = open pixel, c = click, u = unsubscribe, r = report download (m: the report id) */
+  /**
+   * o = open pixel, c = click, u = unsubscribe, r = report download (m: the report id),
+   * p = preference page, s = double opt-in confirmation (m: the contact id)
+   */
   k: TokenKind;
   /** org id */
   g: string;
@@ -24,6 +37,8 @@ export interface TokenPayload {
   /** report download: the run (generation) it is for, and when it expires (seconds) */
   n?: number;
   x?: number;
+  /** preference page: the snapshot it shows */
+  s?: PreferenceSnapshot;
   /** issued at, seconds since the epoch (tokens made before it was added have none) */
   t?: number;
 }

@@ -45,6 +45,9 @@ const bodyOf = (name: string, op: Operation) =>
 const FULL_ONLY = new Set([
   "PATCH /v1/account",
   "PUT /v1/settings/sending",
+  "POST /v1/topics",
+  "PATCH /v1/topics/{id}",
+  "DELETE /v1/topics/{id}",
   "POST /v1/reports",
   "DELETE /v1/reports/{id}",
   "POST /v1/reports/{id}/schedule",
@@ -141,6 +144,9 @@ beforeAll(async () => {
     async () => (await call("GET", "/v1/outbox", { key: a.key })).json.data,
     (d) => d.length === 1,
   );
+  const topic = (
+    await call("POST", "/v1/topics", { key: a.key, body: { key: "owners", name: "Owners" } })
+  ).json;
   const taskFlow = await activeWorkflow(a.key, [
     { id: "t1", type: "task", config: { taskType: "custom", title: "Check in", dueIn: 86_400 } },
   ]);
@@ -167,6 +173,7 @@ beforeAll(async () => {
       messages: outbox.messageId,
       outbox: outbox.id,
       tasks: task.id,
+      topics: topic.id,
       stepId: "s1",
       transitionId: (await call("GET", `/v1/workflows/${workflow.id}`, { key: a.key })).json
         .transitions[0].id,

@@ -649,10 +649,12 @@ describe("the email consumer", () => {
       /<img src="https:\/\/nudge\.test\/t\/o\/[\w.-]+" width="1" height="1"/,
     );
     const hrefs = [...out.html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
-    expect(hrefs.filter((h: string) => h.startsWith("https://nudge.test/t/c/"))).toHaveLength(3); // A, B and the unsubscribe link
+    // A and B; the unsubscribe link is Nudge's own page, never click-tracked.
+    expect(hrefs.filter((h: string) => h.startsWith("https://nudge.test/t/c/"))).toHaveLength(2);
     expect(hrefs).toContain("mailto:x@y.z");
     expect(out.html).not.toContain("https://acme.test/a");
     const unsubscribeUrl = out.headers["List-Unsubscribe"].slice(1, -1);
+    expect(hrefs).toContain(unsubscribeUrl);
     expect(out.text).toBe(
       `Hook value\n\nA (https://acme.test/a) B (http://acme.test/b?x=1&y=2) mail (mailto:x@y.z) unsubscribe (${unsubscribeUrl})`,
     );

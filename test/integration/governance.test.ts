@@ -494,3 +494,179 @@ describe("mailboxes: limits, pools, auto-pause", () => {
     );
   });
 });
+
+describe("topics, the preference page, double opt-in", () => {
+  const topic = async (key: string, k: string, extra: object = {}) => {
+    const res = await call("POST", "/v1/topics", {
+      key,
+      body: { key: k, name: `The ${k}`, ...extra },
+    });
+    expect(res.status).toBe(201);
+    return res.json;
+  };
+  const linkIn = (text: string, kind: string) => {
+    const m = new RegExp(`https://nudge\\.test/t/${kind}/([\\w.-]+)`).exec(text);
+    if (!m) {
+      throw new Error(`no /t/${kind}/ link in ${text.slice(0, 300)}`);
+    }
+    return m[1];
+  };
+
+  it("topics: create (key unique), list, rename, delete; another org's is not found", async () => {
+    const { key } = await newOrg();
+    const t = await topic(key, "newsletter", { defaultSubscribed: false });
+    expect(t).toMatchObject({
+      key: "newsletter",
+      name: "The newsletter",
+      defaultSubscribed: false,
+    });
+    expectError(
+      await call("POST", "/v1/topics", { key, body: { key: "newsletter", name: "x" } }),
+      409,
+      "conflict",
+    );
+    expect((await call("GET", "/v1/topics", { key })).json.data).toHaveLength(1);
+    expect(
+      (await call("PATCH", `/v1/topics/${t.id}`, { key, body: { name: "News" } })).json.name,
+    ).toBe("News");
+    const other = await newOrg("Other");
+    expectError(await call("GET", `/v1/topics/${t.id}`, { key: other.key }), 404, "not_found");
+    expect((await call("DELETE", `/v1/topics/${t.id}`, { key })).status).toBe(204);
+    expectError(await call("GET", `/v1/topics/${t.id}`, { key }), 404, "not_found");
+  });
+
+  it("a topic's one-click unsubscribe stops that topic only; the preference page reads nothing to open", async () => {
+    const { key } = await newOrg();
+    await topic(key, "newsletter");
+    await topic(key, "product");
+    await call("PATCH", "/v1/account", {
+      key,
+      body: { branding: { name: "Acme Mail", accentColor: "#3b5bdb" } },
+    });
+    const news = await activeWorkflow(
+      key,
+      [
+        mail("n", "News", {
+          topic: "newsletter",
+          html: '<p>News <a href="{{ preferences_url }}">Preferences</a></p>',
+        }),
+      ],
+      { allowReentry: true },
+    );
+    const product = await activeWorkflow(key, [mail("p", "Product", { topic: "product" })], {
+      allowReentry: true,
+    });
+    const e = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: news.id, contact: { email: "topics@x.test" } },
+    });
+    await settle(key, e.json.id);
+    const [sent] = await poll(
+      () => outboxTo(key, "topics@x.test"),
+      (o) => o.length === 1,
+    );
+    // The preference page opens without a database read ...
+    const prefs = linkIn(JSON.stringify(sent), "p");
+    const prepare = vi.spyOn(env.DB, "prepare");
+    const pageRes = await call("GET", `/t/p/${prefs}`);
+    expect(prepare).not.toHaveBeenCalled();
+    prepare.mockRestore();
+    expect(pageRes.status).toBe(200);
+    expect(pageRes.text).toContain("Acme Mail");
+    expect(pageRes.text).toContain("#3b5bdb");
+    expect(pageRes.text).toContain('value="newsletter" checked');
+    // ... and the email's one-click unsubscribe stops the newsletter only.
+    const unsub = linkIn(sent.headers["List-Unsubscribe"], "u");
+    const one = await call("POST", `/t/u/${unsub}`, {
+      raw: "List-Unsubscribe=One-Click",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(one.status).toBe(200);
+    const contact = await poll(
+      async () => (await call("GET", `/v1/contacts/${e.json.contactId}`, { key })).json,
+      (c) => c.topics.newsletter === false,
+    );
+    expect(contact.subscribed).toBe(true);
+    const again = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: news.id, contactId: contact.id },
+    });
+    const skipped = await settle(key, again.json.id);
+    expect(skipped.timeline.find((l: { outcome?: string }) => l.outcome)).toMatchObject({
+      outcome: "suppressed",
+      message: 'Not sent: the contact is not subscribed to topic "newsletter"',
+    });
+    const p = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: product.id, contactId: contact.id },
+    });
+    await settle(key, p.json.id);
+    await poll(
+      () => outboxTo(key, "topics@x.test"),
+      (o) => o.some((m) => m.subject === "Product"),
+    );
+    // Saving the page: product off, unsubscribe from everything on.
+    const saved = await call("POST", `/t/p/${prefs}`, {
+      raw: "topic=newsletter&all=on",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(saved.status).toBe(200);
+    expect(saved.text).toContain("unsubscribed from all");
+    expect((await call("GET", `/v1/contacts/${contact.id}`, { key })).json).toMatchObject({
+      subscribed: false,
+      topics: { newsletter: true, product: false },
+    });
+  });
+
+  it("double opt-in: pending gets only the confirmation; the link confirms and triggers a workflow", async () => {
+    const { key } = await newOrg();
+    const welcome = await activeWorkflow(key, [mail("w", "Welcome, confirmed")], {
+      trigger: { type: "event", event: "contact.confirmed" },
+    });
+    const promo = await activeWorkflow(key, [mail("p", "Promo")]);
+    const res = await call("POST", "/v1/contacts", {
+      key,
+      body: { email: "optin@x.test", firstName: "Olive", doubleOptIn: true },
+    });
+    expect(res.status).toBe(201);
+    expect(res.json.consent).toBe("pending");
+    const [confirmation] = await poll(
+      () => outboxTo(key, "optin@x.test"),
+      (o) => o.length === 1,
+    );
+    expect(confirmation.subject).toBe("Please confirm your subscription");
+    // Pending: nothing else reaches it.
+    const e = await call("POST", "/v1/enrollments", {
+      key,
+      body: { workflowId: promo.id, contactId: res.json.id },
+    });
+    const done = await settle(key, e.json.id);
+    expect(done.timeline.find((l: { outcome?: string }) => l.outcome)).toMatchObject({
+      outcome: "suppressed",
+    });
+    const token = linkIn(JSON.stringify(confirmation), "s");
+    const pageRes = await call("GET", `/t/s/${token}`);
+    expect(pageRes.status).toBe(200);
+    expect((await call("GET", `/v1/contacts/${res.json.id}`, { key })).json.consent).toBe(
+      "pending",
+    );
+    expect(
+      (
+        await call("POST", `/t/s/${token}`, {
+          raw: "",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+        })
+      ).status,
+    ).toBe(200);
+    expect((await call("GET", `/v1/contacts/${res.json.id}`, { key })).json.consent).toBe(
+      "confirmed",
+    );
+    await poll(
+      () => outboxTo(key, "optin@x.test"),
+      (o) => o.some((m) => m.subject === "Welcome, confirmed"),
+    );
+    expect(
+      (await call("GET", `/v1/enrollments?workflowId=${welcome.id}`, { key })).json.data,
+    ).toHaveLength(1);
+  });
+});

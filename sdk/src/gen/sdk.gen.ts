@@ -2,7 +2,7 @@
 
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddWorkflowStepData, AddWorkflowStepErrors, AddWorkflowStepResponses, AddWorkflowTransitionData, AddWorkflowTransitionErrors, AddWorkflowTransitionResponses, BulkEnrollData, BulkEnrollErrors, BulkEnrollResponses, CancelEnrollmentData, CancelEnrollmentErrors, CancelEnrollmentResponses, CancelWorkflowEnrollmentsData, CancelWorkflowEnrollmentsErrors, CancelWorkflowEnrollmentsResponses, CompleteTaskData, CompleteTaskErrors, CompleteTaskResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateConnectionData, CreateConnectionErrors, CreateConnectionResponses, CreateEnrollmentData, CreateEnrollmentErrors, CreateEnrollmentResponses, CreateImportData, CreateImportErrors, CreateImportResponses, CreateOrgData, CreateOrgErrors, CreateOrgResponses, CreateReportData, CreateReportErrors, CreateReportResponses, CreateTemplateData, CreateTemplateErrors, CreateTemplateResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, CreateWorkflowData, CreateWorkflowErrors, CreateWorkflowResponses, DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteEnrollmentData, DeleteEnrollmentErrors, DeleteEnrollmentResponses, DeleteReportData, DeleteReportErrors, DeleteReportResponses, DeleteTemplateData, DeleteTemplateErrors, DeleteTemplateResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DeleteWorkflowData, DeleteWorkflowErrors, DeleteWorkflowResponses, DeleteWorkflowStepData, DeleteWorkflowStepErrors, DeleteWorkflowStepResponses, DeleteWorkflowTransitionData, DeleteWorkflowTransitionErrors, DeleteWorkflowTransitionResponses, DownloadReportByLinkData, DownloadReportByLinkErrors, DownloadReportByLinkResponses, DownloadReportData, DownloadReportErrors, DownloadReportResponses, EraseContactData, EraseContactErrors, EraseContactResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetAnalyticsChartData, GetAnalyticsChartErrors, GetAnalyticsChartResponses, GetAnalyticsFunnelData, GetAnalyticsFunnelErrors, GetAnalyticsFunnelResponses, GetAnalyticsMetricsData, GetAnalyticsMetricsErrors, GetAnalyticsMetricsResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetApiKeyUsageData, GetApiKeyUsageErrors, GetApiKeyUsageResponses, GetConnectionData, GetConnectionErrors, GetConnectionResponses, GetContactData, GetContactErrors, GetContactResponses, GetEnrollmentData, GetEnrollmentErrors, GetEnrollmentResponses, GetHealthData, GetHealthResponses, GetHealthV1Data, GetHealthV1Responses, GetImportData, GetImportErrors, GetImportResponses, GetLlmsTxtData, GetLlmsTxtResponses, GetMessageData, GetMessageErrors, GetMessageResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetOpenApiDocumentV1Data, GetOpenApiDocumentV1Responses, GetOutboxEmailData, GetOutboxEmailErrors, GetOutboxEmailResponses, GetReferenceMarkdownData, GetReferenceMarkdownResponses, GetReportData, GetReportErrors, GetReportResponses, GetSendingSettingsData, GetSendingSettingsErrors, GetSendingSettingsResponses, GetSkillsBriefData, GetSkillsBriefResponses, GetSkillsBriefV1Data, GetSkillsBriefV1Responses, GetTaskData, GetTaskErrors, GetTaskResponses, GetTemplateData, GetTemplateErrors, GetTemplateResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GetWorkflowData, GetWorkflowErrors, GetWorkflowResponses, GetWorkflowStatsData, GetWorkflowStatsErrors, GetWorkflowStatsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListConnectionsData, ListConnectionsErrors, ListConnectionsResponses, ListContactEnrollmentsData, ListContactEnrollmentsErrors, ListContactEnrollmentsResponses, ListContactEventsData, ListContactEventsErrors, ListContactEventsResponses, ListContactsData, ListContactsErrors, ListContactsResponses, ListEnrollmentLogsData, ListEnrollmentLogsErrors, ListEnrollmentLogsResponses, ListEnrollmentsData, ListEnrollmentsErrors, ListEnrollmentsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListOutboxData, ListOutboxErrors, ListOutboxResponses, ListReportsData, ListReportsErrors, ListReportsResponses, ListStepTypesData, ListStepTypesErrors, ListStepTypesResponses, ListTasksData, ListTasksErrors, ListTasksResponses, ListTemplatesData, ListTemplatesErrors, ListTemplatesResponses, ListUnmatchedMailData, ListUnmatchedMailErrors, ListUnmatchedMailResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEventTypesData, ListWebhookEventTypesErrors, ListWebhookEventTypesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, ListWorkflowEnrollmentsData, ListWorkflowEnrollmentsErrors, ListWorkflowEnrollmentsResponses, ListWorkflowsData, ListWorkflowsErrors, ListWorkflowsResponses, ListWorkflowVersionsData, ListWorkflowVersionsErrors, ListWorkflowVersionsResponses, PreviewTemplateData, PreviewTemplateErrors, PreviewTemplateResponses, ReceiveProviderMailData, ReceiveProviderMailErrors, ReceiveProviderMailResponses, ReceiveProviderWebhookData, ReceiveProviderWebhookErrors, ReceiveProviderWebhookResponses, RecordCallOutcomeData, RecordCallOutcomeErrors, RecordCallOutcomeResponses, ResumeConnectionData, ResumeConnectionErrors, ResumeConnectionResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, ScheduleReportData, ScheduleReportErrors, ScheduleReportResponses, SetOrgQuotasData, SetOrgQuotasErrors, SetOrgQuotasResponses, SetSendingSettingsData, SetSendingSettingsErrors, SetSendingSettingsResponses, ShowReferenceData, ShowReferenceResponses, ShowUnsubscribePageData, ShowUnsubscribePageErrors, ShowUnsubscribePageResponses, SkipTaskData, SkipTaskErrors, SkipTaskResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, TestWorkflowData, TestWorkflowErrors, TestWorkflowResponses, TrackClickData, TrackClickErrors, TrackClickResponses, TrackEventData, TrackEventErrors, TrackEventResponses, TrackEventsData, TrackEventsErrors, TrackEventsResponses, TrackOpenData, TrackOpenErrors, TrackOpenResponses, UnscheduleReportData, UnscheduleReportErrors, UnscheduleReportResponses, UnsubscribeOneClickData, UnsubscribeOneClickErrors, UnsubscribeOneClickResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateConnectionData, UpdateConnectionErrors, UpdateConnectionResponses, UpdateContactData, UpdateContactErrors, UpdateContactResponses, UpdateTemplateData, UpdateTemplateErrors, UpdateTemplateResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpdateWorkflowData, UpdateWorkflowErrors, UpdateWorkflowResponses, UpdateWorkflowStepData, UpdateWorkflowStepErrors, UpdateWorkflowStepResponses, UpsertContactData, UpsertContactErrors, UpsertContactResponses } from './types.gen';
+import type { AddWorkflowStepData, AddWorkflowStepErrors, AddWorkflowStepResponses, AddWorkflowTransitionData, AddWorkflowTransitionErrors, AddWorkflowTransitionResponses, BulkEnrollData, BulkEnrollErrors, BulkEnrollResponses, CancelEnrollmentData, CancelEnrollmentErrors, CancelEnrollmentResponses, CancelWorkflowEnrollmentsData, CancelWorkflowEnrollmentsErrors, CancelWorkflowEnrollmentsResponses, CompleteTaskData, CompleteTaskErrors, CompleteTaskResponses, ConfirmSubscriptionData, ConfirmSubscriptionErrors, ConfirmSubscriptionResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateConnectionData, CreateConnectionErrors, CreateConnectionResponses, CreateEnrollmentData, CreateEnrollmentErrors, CreateEnrollmentResponses, CreateImportData, CreateImportErrors, CreateImportResponses, CreateOrgData, CreateOrgErrors, CreateOrgResponses, CreateReportData, CreateReportErrors, CreateReportResponses, CreateTemplateData, CreateTemplateErrors, CreateTemplateResponses, CreateTopicData, CreateTopicErrors, CreateTopicResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, CreateWorkflowData, CreateWorkflowErrors, CreateWorkflowResponses, DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteEnrollmentData, DeleteEnrollmentErrors, DeleteEnrollmentResponses, DeleteReportData, DeleteReportErrors, DeleteReportResponses, DeleteTemplateData, DeleteTemplateErrors, DeleteTemplateResponses, DeleteTopicData, DeleteTopicErrors, DeleteTopicResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DeleteWorkflowData, DeleteWorkflowErrors, DeleteWorkflowResponses, DeleteWorkflowStepData, DeleteWorkflowStepErrors, DeleteWorkflowStepResponses, DeleteWorkflowTransitionData, DeleteWorkflowTransitionErrors, DeleteWorkflowTransitionResponses, DownloadReportByLinkData, DownloadReportByLinkErrors, DownloadReportByLinkResponses, DownloadReportData, DownloadReportErrors, DownloadReportResponses, EraseContactData, EraseContactErrors, EraseContactResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetAnalyticsChartData, GetAnalyticsChartErrors, GetAnalyticsChartResponses, GetAnalyticsFunnelData, GetAnalyticsFunnelErrors, GetAnalyticsFunnelResponses, GetAnalyticsMetricsData, GetAnalyticsMetricsErrors, GetAnalyticsMetricsResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetApiKeyUsageData, GetApiKeyUsageErrors, GetApiKeyUsageResponses, GetConnectionData, GetConnectionErrors, GetConnectionResponses, GetContactData, GetContactErrors, GetContactResponses, GetEnrollmentData, GetEnrollmentErrors, GetEnrollmentResponses, GetHealthData, GetHealthResponses, GetHealthV1Data, GetHealthV1Responses, GetImportData, GetImportErrors, GetImportResponses, GetLlmsTxtData, GetLlmsTxtResponses, GetMessageData, GetMessageErrors, GetMessageResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetOpenApiDocumentV1Data, GetOpenApiDocumentV1Responses, GetOutboxEmailData, GetOutboxEmailErrors, GetOutboxEmailResponses, GetReferenceMarkdownData, GetReferenceMarkdownResponses, GetReportData, GetReportErrors, GetReportResponses, GetSendingSettingsData, GetSendingSettingsErrors, GetSendingSettingsResponses, GetSkillsBriefData, GetSkillsBriefResponses, GetSkillsBriefV1Data, GetSkillsBriefV1Responses, GetTaskData, GetTaskErrors, GetTaskResponses, GetTemplateData, GetTemplateErrors, GetTemplateResponses, GetTopicData, GetTopicErrors, GetTopicResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GetWorkflowData, GetWorkflowErrors, GetWorkflowResponses, GetWorkflowStatsData, GetWorkflowStatsErrors, GetWorkflowStatsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListConnectionsData, ListConnectionsErrors, ListConnectionsResponses, ListContactEnrollmentsData, ListContactEnrollmentsErrors, ListContactEnrollmentsResponses, ListContactEventsData, ListContactEventsErrors, ListContactEventsResponses, ListContactsData, ListContactsErrors, ListContactsResponses, ListEnrollmentLogsData, ListEnrollmentLogsErrors, ListEnrollmentLogsResponses, ListEnrollmentsData, ListEnrollmentsErrors, ListEnrollmentsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListOutboxData, ListOutboxErrors, ListOutboxResponses, ListReportsData, ListReportsErrors, ListReportsResponses, ListStepTypesData, ListStepTypesErrors, ListStepTypesResponses, ListTasksData, ListTasksErrors, ListTasksResponses, ListTemplatesData, ListTemplatesErrors, ListTemplatesResponses, ListTopicsData, ListTopicsErrors, ListTopicsResponses, ListUnmatchedMailData, ListUnmatchedMailErrors, ListUnmatchedMailResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEventTypesData, ListWebhookEventTypesErrors, ListWebhookEventTypesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, ListWorkflowEnrollmentsData, ListWorkflowEnrollmentsErrors, ListWorkflowEnrollmentsResponses, ListWorkflowsData, ListWorkflowsErrors, ListWorkflowsResponses, ListWorkflowVersionsData, ListWorkflowVersionsErrors, ListWorkflowVersionsResponses, PreviewTemplateData, PreviewTemplateErrors, PreviewTemplateResponses, ReceiveProviderMailData, ReceiveProviderMailErrors, ReceiveProviderMailResponses, ReceiveProviderWebhookData, ReceiveProviderWebhookErrors, ReceiveProviderWebhookResponses, RecordCallOutcomeData, RecordCallOutcomeErrors, RecordCallOutcomeResponses, ResumeConnectionData, ResumeConnectionErrors, ResumeConnectionResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SavePreferencesData, SavePreferencesErrors, SavePreferencesResponses, ScheduleReportData, ScheduleReportErrors, ScheduleReportResponses, SetOrgQuotasData, SetOrgQuotasErrors, SetOrgQuotasResponses, SetSendingSettingsData, SetSendingSettingsErrors, SetSendingSettingsResponses, ShowConfirmationPageData, ShowConfirmationPageErrors, ShowConfirmationPageResponses, ShowPreferencePageData, ShowPreferencePageErrors, ShowPreferencePageResponses, ShowReferenceData, ShowReferenceResponses, ShowUnsubscribePageData, ShowUnsubscribePageErrors, ShowUnsubscribePageResponses, SkipTaskData, SkipTaskErrors, SkipTaskResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, TestWorkflowData, TestWorkflowErrors, TestWorkflowResponses, TrackClickData, TrackClickErrors, TrackClickResponses, TrackEventData, TrackEventErrors, TrackEventResponses, TrackEventsData, TrackEventsErrors, TrackEventsResponses, TrackOpenData, TrackOpenErrors, TrackOpenResponses, UnscheduleReportData, UnscheduleReportErrors, UnscheduleReportResponses, UnsubscribeOneClickData, UnsubscribeOneClickErrors, UnsubscribeOneClickResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateConnectionData, UpdateConnectionErrors, UpdateConnectionResponses, UpdateContactData, UpdateContactErrors, UpdateContactResponses, UpdateTemplateData, UpdateTemplateErrors, UpdateTemplateResponses, UpdateTopicData, UpdateTopicErrors, UpdateTopicResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpdateWorkflowData, UpdateWorkflowErrors, UpdateWorkflowResponses, UpdateWorkflowStepData, UpdateWorkflowStepErrors, UpdateWorkflowStepResponses, UpsertContactData, UpsertContactErrors, UpsertContactResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -90,6 +90,34 @@ export const showUnsubscribePage = <ThrowOnError extends boolean = false>(option
  * The body must be the form field `List-Unsubscribe=One-Click` (form-encoded or multipart), as mail clients send it; the confirmation page's button sends the same.
  */
 export const unsubscribeOneClick = <ThrowOnError extends boolean = false>(options: Options<UnsubscribeOneClickData, ThrowOnError>): RequestResult<UnsubscribeOneClickResponses, UnsubscribeOneClickErrors, ThrowOnError> => (options.client ?? client).post<UnsubscribeOneClickResponses, UnsubscribeOneClickErrors, ThrowOnError>({ url: '/t/u/{token}', ...options });
+
+/**
+ * A contact's preference page: topics and unsubscribe from everything
+ *
+ * The link is the `{{ preferences_url }}` merge tag of marketing emails, signed per contact. The page is drawn from what the link carries — the org's topics and branding, and the contact's choices when the email was sent — so opening it reads no database; saving (POST) applies the choices and shows them.
+ */
+export const showPreferencePage = <ThrowOnError extends boolean = false>(options: Options<ShowPreferencePageData, ThrowOnError>): RequestResult<ShowPreferencePageResponses, ShowPreferencePageErrors, ThrowOnError> => (options.client ?? client).get<ShowPreferencePageResponses, ShowPreferencePageErrors, ThrowOnError>({ url: '/t/p/{token}', ...options });
+
+/**
+ * Save a preference page: the topics ticked, or unsubscribe from everything
+ *
+ * A form (`application/x-www-form-urlencoded`): `topic` once per topic kept (the others shown are turned off) and `all=on` to stop all marketing (unchecked: subscribed again).
+ */
+export const savePreferences = <ThrowOnError extends boolean = false>(options: Options<SavePreferencesData, ThrowOnError>): RequestResult<SavePreferencesResponses, SavePreferencesErrors, ThrowOnError> => (options.client ?? client).post<SavePreferencesResponses, SavePreferencesErrors, ThrowOnError>({ url: '/t/p/{token}', ...options });
+
+/**
+ * Double opt-in: the confirmation link's page
+ *
+ * Confirms in the browser (the page posts itself; a button does the same without scripts), so a mail scanner fetching the link confirms nothing.
+ */
+export const showConfirmationPage = <ThrowOnError extends boolean = false>(options: Options<ShowConfirmationPageData, ThrowOnError>): RequestResult<ShowConfirmationPageResponses, ShowConfirmationPageErrors, ThrowOnError> => (options.client ?? client).get<ShowConfirmationPageResponses, ShowConfirmationPageErrors, ThrowOnError>({ url: '/t/s/{token}', ...options });
+
+/**
+ * Double opt-in: confirm the subscription
+ *
+ * Marks the contact `confirmed` and records `contact.confirmed` (a trigger, and an event `wait_for_event` can wait for), once.
+ */
+export const confirmSubscription = <ThrowOnError extends boolean = false>(options: Options<ConfirmSubscriptionData, ThrowOnError>): RequestResult<ConfirmSubscriptionResponses, ConfirmSubscriptionErrors, ThrowOnError> => (options.client ?? client).post<ConfirmSubscriptionResponses, ConfirmSubscriptionErrors, ThrowOnError>({ url: '/t/s/{token}', ...options });
 
 /**
  * Provider webhooks (bounces, complaints, deliveries; SMS statuses, incoming texts, call outcomes); signature checked first
@@ -190,7 +218,7 @@ export const getAccount = <ThrowOnError extends boolean = false>(options?: Optio
 });
 
 /**
- * Set the org's reporting time zone
+ * Set the org's reporting time zone and the branding of its hosted pages
  */
 export const updateAccount = <ThrowOnError extends boolean = false>(options: Options<UpdateAccountData, ThrowOnError>): RequestResult<UpdateAccountResponses, UpdateAccountErrors, ThrowOnError> => (options.client ?? client).patch<UpdateAccountResponses, UpdateAccountErrors, ThrowOnError>({
     security: [{
@@ -391,6 +419,79 @@ export const listContactEvents = <ThrowOnError extends boolean = false>(options:
         }],
     url: '/v1/contacts/{id}/events',
     ...options
+});
+
+/**
+ * List topics, newest first
+ */
+export const listTopics = <ThrowOnError extends boolean = false>(options?: Options<ListTopicsData, ThrowOnError>): RequestResult<ListTopicsResponses, ListTopicsErrors, ThrowOnError> => (options?.client ?? client).get<ListTopicsResponses, ListTopicsErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/topics',
+    ...options
+});
+
+/**
+ * Create a topic (a key unique per org)
+ */
+export const createTopic = <ThrowOnError extends boolean = false>(options: Options<CreateTopicData, ThrowOnError>): RequestResult<CreateTopicResponses, CreateTopicErrors, ThrowOnError> => (options.client ?? client).post<CreateTopicResponses, CreateTopicErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/topics',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a topic (sends naming it then reach every marketing subscriber)
+ */
+export const deleteTopic = <ThrowOnError extends boolean = false>(options: Options<DeleteTopicData, ThrowOnError>): RequestResult<DeleteTopicResponses, DeleteTopicErrors, ThrowOnError> => (options.client ?? client).delete<DeleteTopicResponses, DeleteTopicErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/topics/{id}',
+    ...options
+});
+
+/**
+ * Get a topic
+ */
+export const getTopic = <ThrowOnError extends boolean = false>(options: Options<GetTopicData, ThrowOnError>): RequestResult<GetTopicResponses, GetTopicErrors, ThrowOnError> => (options.client ?? client).get<GetTopicResponses, GetTopicErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/topics/{id}',
+    ...options
+});
+
+/**
+ * Rename a topic or change its default
+ */
+export const updateTopic = <ThrowOnError extends boolean = false>(options: Options<UpdateTopicData, ThrowOnError>): RequestResult<UpdateTopicResponses, UpdateTopicErrors, ThrowOnError> => (options.client ?? client).patch<UpdateTopicResponses, UpdateTopicErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/topics/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**

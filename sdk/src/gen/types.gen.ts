@@ -122,11 +122,29 @@ export type Account = Org & {
      * The time zone analytics count days in besides UTC (reads default to it). A change applies to facts counted from then on (within a minute on every isolate).
      */
     reportingTimezone: string;
+    /**
+     * How the hosted preference and confirmation pages look
+     */
+    branding: {
+        name?: string;
+        logoUrl?: string;
+        accentColor?: string;
+    };
     quotas: OrgQuotas;
 };
 
 export type AccountPatch = {
-    reportingTimezone: string;
+    reportingTimezone?: string;
+    branding?: Branding;
+};
+
+export type Branding = {
+    /**
+     * Shown on the pages (default: the org's name)
+     */
+    name?: string;
+    logoUrl?: string;
+    accentColor?: string;
 };
 
 export type SendingSettings = {
@@ -168,13 +186,23 @@ export type Contact = {
     };
     subscribed: boolean;
     smsSubscribed: boolean;
+    /**
+     * The contact's own choices per topic (a topic not listed: its default)
+     */
+    topics: {
+        [key: string]: boolean;
+    };
+    /**
+     * Double opt-in: pending until confirmed; null when none was asked
+     */
+    consent: 'pending' | 'confirmed' | null;
     suppressed: 'bounced' | 'complained' | null;
     unsubscribedAt: string | null;
     createdAt: string;
     updatedAt: string;
 };
 
-export type ContactInput = {
+export type ContactUpsert = {
     email?: string;
     phone?: string | null;
     externalId?: string;
@@ -186,6 +214,12 @@ export type ContactInput = {
     };
     subscribed?: boolean;
     /**
+     * The contact's choices per topic key (merged into the stored ones): false stops marketing under that topic
+     */
+    topics?: {
+        [key: string]: boolean;
+    };
+    /**
      * False after the contact texted STOP; SMS steps skip it. START sets it again.
      */
     smsSubscribed?: boolean;
@@ -193,6 +227,14 @@ export type ContactInput = {
      * Full name (11x style): split at the first space into firstName and lastName when those are not given
      */
     name?: string;
+    /**
+     * Double opt-in: the contact is stored `consent: "pending"` and sent a confirmation email; it receives nothing else until it follows the link (then `confirmed`, and the `contact.confirmed` event)
+     */
+    doubleOptIn?: boolean;
+    /**
+     * The confirmation email's template (Liquid; `{{ confirm_url }}` is the link). Default: a short built-in email
+     */
+    confirmationTemplateId?: string;
 };
 
 export type ContactPatch = {
@@ -206,6 +248,12 @@ export type ContactPatch = {
         [key: string]: unknown;
     };
     subscribed?: boolean;
+    /**
+     * The contact's choices per topic key (merged into the stored ones): false stops marketing under that topic
+     */
+    topics?: {
+        [key: string]: boolean;
+    };
     /**
      * False after the contact texted STOP; SMS steps skip it. START sets it again.
      */
@@ -225,6 +273,32 @@ export type Event = {
     };
     occurredAt: string;
     receivedAt: string;
+};
+
+export type Topic = {
+    id: string;
+    key: string;
+    name: string;
+    description: string | null;
+    defaultSubscribed: boolean;
+    createdAt: string;
+    updatedAt: string;
+};
+
+export type TopicInput = {
+    key: string;
+    name: string;
+    description?: string | null;
+    /**
+     * Whether a contact who never chose is subscribed (default true)
+     */
+    defaultSubscribed?: boolean;
+};
+
+export type TopicPatch = {
+    name?: string;
+    description?: string | null;
+    defaultSubscribed?: boolean;
 };
 
 export type EventBatchAccepted = {
@@ -713,6 +787,33 @@ export type CreateEnrollment = {
      * Contact chaining (11x's groupByField): the name of a variable; enrollments of this workflow whose variable has the same value form a chain, run one at a time in enrollment order. When a link ends without reaching one of the workflow's `chain.successOutcomes` the next starts; when one does, the rest end `cancelled` with `exitReason: "chain_satisfied"`. The variable is required (422 `missing_variables`).
      */
     groupBy?: string;
+};
+
+export type ContactInput = {
+    email?: string;
+    phone?: string | null;
+    externalId?: string;
+    firstName?: string | null;
+    lastName?: string | null;
+    timezone?: string | null;
+    data?: {
+        [key: string]: unknown;
+    };
+    subscribed?: boolean;
+    /**
+     * The contact's choices per topic key (merged into the stored ones): false stops marketing under that topic
+     */
+    topics?: {
+        [key: string]: boolean;
+    };
+    /**
+     * False after the contact texted STOP; SMS steps skip it. START sets it again.
+     */
+    smsSubscribed?: boolean;
+    /**
+     * Full name (11x style): split at the first space into firstName and lastName when those are not given
+     */
+    name?: string;
 };
 
 export type BulkEnrollmentResult = {
@@ -1604,6 +1705,138 @@ export type UnsubscribeOneClickResponses = {
 };
 
 export type UnsubscribeOneClickResponse = UnsubscribeOneClickResponses[keyof UnsubscribeOneClickResponses];
+
+export type ShowPreferencePageData = {
+    body?: never;
+    path: {
+        token: string;
+    };
+    query?: never;
+    url: '/t/p/{token}';
+};
+
+export type ShowPreferencePageErrors = {
+    /**
+     * Unknown, altered or foreign token (`not_found`)
+     */
+    404: Error;
+    /**
+     * Rate limited (`rate_limited`, see `Retry-After`): 600 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)
+     */
+    429: Error;
+};
+
+export type ShowPreferencePageError = ShowPreferencePageErrors[keyof ShowPreferencePageErrors];
+
+export type ShowPreferencePageResponses = {
+    /**
+     * HTML page
+     */
+    200: string;
+};
+
+export type ShowPreferencePageResponse = ShowPreferencePageResponses[keyof ShowPreferencePageResponses];
+
+export type SavePreferencesData = {
+    body?: never;
+    path: {
+        token: string;
+    };
+    query?: never;
+    url: '/t/p/{token}';
+};
+
+export type SavePreferencesErrors = {
+    /**
+     * Unknown, altered or foreign token (`not_found`)
+     */
+    404: Error;
+    /**
+     * The body is larger than 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Rate limited (`rate_limited`, see `Retry-After`): 600 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)
+     */
+    429: Error;
+};
+
+export type SavePreferencesError = SavePreferencesErrors[keyof SavePreferencesErrors];
+
+export type SavePreferencesResponses = {
+    /**
+     * The page, saved
+     */
+    200: string;
+};
+
+export type SavePreferencesResponse = SavePreferencesResponses[keyof SavePreferencesResponses];
+
+export type ShowConfirmationPageData = {
+    body?: never;
+    path: {
+        token: string;
+    };
+    query?: never;
+    url: '/t/s/{token}';
+};
+
+export type ShowConfirmationPageErrors = {
+    /**
+     * Unknown, altered or foreign token (`not_found`)
+     */
+    404: Error;
+    /**
+     * Rate limited (`rate_limited`, see `Retry-After`): 600 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)
+     */
+    429: Error;
+};
+
+export type ShowConfirmationPageError = ShowConfirmationPageErrors[keyof ShowConfirmationPageErrors];
+
+export type ShowConfirmationPageResponses = {
+    /**
+     * HTML page
+     */
+    200: string;
+};
+
+export type ShowConfirmationPageResponse = ShowConfirmationPageResponses[keyof ShowConfirmationPageResponses];
+
+export type ConfirmSubscriptionData = {
+    body?: never;
+    path: {
+        token: string;
+    };
+    query?: never;
+    url: '/t/s/{token}';
+};
+
+export type ConfirmSubscriptionErrors = {
+    /**
+     * Unknown, altered or foreign token (`not_found`)
+     */
+    404: Error;
+    /**
+     * The body is larger than 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Rate limited (`rate_limited`, see `Retry-After`): 600 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)
+     */
+    429: Error;
+};
+
+export type ConfirmSubscriptionError = ConfirmSubscriptionErrors[keyof ConfirmSubscriptionErrors];
+
+export type ConfirmSubscriptionResponses = {
+    /**
+     * Confirmed
+     */
+    200: string;
+};
+
+export type ConfirmSubscriptionResponse = ConfirmSubscriptionResponses[keyof ConfirmSubscriptionResponses];
 
 export type ReceiveProviderWebhookData = {
     body?: never;
@@ -2612,7 +2845,7 @@ export type UpsertContactData = {
     /**
      * JSON body
      */
-    body: ContactInput;
+    body: ContactUpsert;
     path?: never;
     query?: never;
     url: '/v1/contacts';
@@ -2916,6 +3149,305 @@ export type ListContactEventsResponses = {
 };
 
 export type ListContactEventsResponse = ListContactEventsResponses[keyof ListContactEventsResponses];
+
+export type ListTopicsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        cursor?: string;
+    };
+    url: '/v1/topics';
+};
+
+export type ListTopicsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ListTopicsError = ListTopicsErrors[keyof ListTopicsErrors];
+
+export type ListTopicsResponses = {
+    /**
+     * Topics
+     */
+    200: {
+        data: Array<Topic>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListTopicsResponse = ListTopicsResponses[keyof ListTopicsResponses];
+
+export type CreateTopicData = {
+    /**
+     * JSON body
+     */
+    body: TopicInput;
+    path?: never;
+    query?: never;
+    url: '/v1/topics';
+};
+
+export type CreateTopicErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type CreateTopicError = CreateTopicErrors[keyof CreateTopicErrors];
+
+export type CreateTopicResponses = {
+    /**
+     * Created
+     */
+    201: Topic;
+};
+
+export type CreateTopicResponse = CreateTopicResponses[keyof CreateTopicResponses];
+
+export type DeleteTopicData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/topics/{id}';
+};
+
+export type DeleteTopicErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type DeleteTopicError = DeleteTopicErrors[keyof DeleteTopicErrors];
+
+export type DeleteTopicResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type DeleteTopicResponse = DeleteTopicResponses[keyof DeleteTopicResponses];
+
+export type GetTopicData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/topics/{id}';
+};
+
+export type GetTopicErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetTopicError = GetTopicErrors[keyof GetTopicErrors];
+
+export type GetTopicResponses = {
+    /**
+     * The topic
+     */
+    200: Topic;
+};
+
+export type GetTopicResponse = GetTopicResponses[keyof GetTopicResponses];
+
+export type UpdateTopicData = {
+    /**
+     * JSON body
+     */
+    body: TopicPatch;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/topics/{id}';
+};
+
+export type UpdateTopicErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type UpdateTopicError = UpdateTopicErrors[keyof UpdateTopicErrors];
+
+export type UpdateTopicResponses = {
+    /**
+     * The topic
+     */
+    200: Topic;
+};
+
+export type UpdateTopicResponse = UpdateTopicResponses[keyof UpdateTopicResponses];
 
 export type TrackEventsData = {
     /**

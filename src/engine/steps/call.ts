@@ -25,6 +25,13 @@ function place(config: CallConfig, ctx: StepContext): StepResult {
       message: "Not called: the contact has no phone number",
     };
   }
+  if (c.consent === "pending") {
+    return {
+      kind: "outcome",
+      outcome: "suppressed",
+      message: "Not called: the contact has not confirmed its subscription (double opt-in)",
+    };
+  }
   const rendered: CallConfig = {
     ...config,
     ...(config.script ? { script: renderString(config.script, ctx.scope) } : {}),

@@ -1,6 +1,6 @@
 // send_email: queue an email (template or inline), inside the send window, unless suppressed.
 import { SendEmailConfig } from "../email";
-import { governSend } from "../governance";
+import { consentRefusal, governSend } from "../governance";
 import { nextWindowOpen } from "../schedule";
 import { defineStep, type StepContext, type StepResult } from "./step";
 
@@ -30,6 +30,10 @@ function send(config: SendEmailConfig, ctx: StepContext): StepResult {
       outcome: "suppressed",
       message: "Not sent: the contact has no email address",
     };
+  }
+  const refused = consentRefusal(c, category, config.topic, ctx.opts.sending?.topics);
+  if (refused) {
+    return { kind: "outcome", outcome: "suppressed", message: `Not sent: ${refused}` };
   }
   const governed = governSend(ctx, "email", category, Boolean(window) || state.bypassSendWindow);
   if (governed) {

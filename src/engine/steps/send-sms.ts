@@ -1,5 +1,5 @@
 // send_sms: queue a text message, inside the call window, unless the contact cannot receive one.
-import { governSend } from "../governance";
+import { consentRefusal, governSend } from "../governance";
 import { SendSmsConfig, SMS_MAX_CHARS } from "../outreach";
 import { callWindowOpen } from "../schedule";
 import { renderString } from "../templates";
@@ -26,6 +26,10 @@ function send(config: SendSmsConfig, ctx: StepContext): StepResult {
     return { kind: "outcome", outcome: "suppressed", message: `Not sent: ${why}` };
   }
   const category = config.category ?? ctx.def.category ?? "marketing";
+  const refused = consentRefusal(c, category, config.topic, ctx.opts.sending?.topics);
+  if (refused) {
+    return { kind: "outcome", outcome: "suppressed", message: `Not sent: ${refused}` };
+  }
   const governed = governSend(
     ctx,
     "sms",
@@ -52,6 +56,7 @@ function send(config: SendSmsConfig, ctx: StepContext): StepResult {
         stepId: ctx.step.id,
         body,
         category,
+        ...(config.topic ? { topic: config.topic } : {}),
         ...(config.connectionId ? { connectionId: config.connectionId } : {}),
         ...(config.onError ? { onError: config.onError } : {}),
       },

@@ -1,5 +1,5 @@
 // Account handlers: the org, its quotas, its reporting time zone.
-import { getOrg } from "../../db/api-keys";
+import { getOrg, setBranding } from "../../db/api-keys";
 import { type Db, database } from "../../db/client";
 import { setReportingZone } from "../../db/metrics";
 import { quotasOf } from "../../db/quotas";
@@ -14,7 +14,12 @@ async function account(db: Db, orgId: string) {
   if (!org || !quotas) {
     throw notFound("Org");
   }
-  return { ...orgJson(org), reportingTimezone: org.reportingTimezone, quotas };
+  return {
+    ...orgJson(org),
+    reportingTimezone: org.reportingTimezone,
+    branding: org.branding ?? {},
+    quotas,
+  };
 }
 
 export const get: Handler<typeof routes.get> = async (c) =>
@@ -22,7 +27,13 @@ export const get: Handler<typeof routes.get> = async (c) =>
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
   const db = database(c.env.DB);
-  await setReportingZone(db, c.get("orgId"), c.req.valid("json").reportingTimezone);
-  forgetZone(c.get("orgId"));
+  const body = c.req.valid("json");
+  if (body.reportingTimezone !== undefined) {
+    await setReportingZone(db, c.get("orgId"), body.reportingTimezone);
+    forgetZone(c.get("orgId"));
+  }
+  if (body.branding !== undefined) {
+    await setBranding(db, c.get("orgId"), body.branding);
+  }
   return c.json(await account(db, c.get("orgId")), 200);
 };

@@ -22,9 +22,14 @@ export const patch = createRoute({
   path: "/v1/account",
   operationId: "updateAccount",
   tags: ["Account"],
-  summary: "Set the org's reporting time zone",
+  summary: "Set the org's reporting time zone and the branding of its hosted pages",
   security: secured,
-  request: { body: jsonBody(AccountPatch, { reportingTimezone: "Europe/Paris" }) },
+  request: {
+    body: jsonBody(AccountPatch, {
+      reportingTimezone: "Europe/Paris",
+      branding: { name: "Acme", logoUrl: "https://acme.example/logo.png", accentColor: "#3b5bdb" },
+    }),
+  },
   responses: {
     200: json(Account, "The org, with each quota's count and limit"),
     ...errorResponses(),

@@ -1,5 +1,5 @@
 // Connection handlers.
-import { database } from "../../db/client";
+import { database, isUniqueViolation } from "../../db/client";
 import {
   type ConnectionRow,
   deleteConnection,
@@ -81,7 +81,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
   try {
     await insertConnection(db, row);
   } catch (err) {
-    if (String(err).includes("UNIQUE")) {
+    if (isUniqueViolation(err)) {
       throw keyTaken(input.key);
     }
     throw err;
@@ -156,7 +156,7 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   try {
     await updateConnection(db, next);
   } catch (err) {
-    if (String(err).includes("UNIQUE")) {
+    if (isUniqueViolation(err)) {
       throw keyTaken(next.key);
     }
     throw err;

@@ -1,11 +1,12 @@
 // Contact handlers.
 
 import type { Db } from "../../db/client";
-import { database } from "../../db/client";
+import { database, isUniqueViolation } from "../../db/client";
 import { type ContactRow, getContact, listContacts, updateContact } from "../../db/contacts";
 import { listContactEvents } from "../../db/events";
 import { notifyContactChange, saveContact } from "../../domain/contacts";
 import { eraseContactEverywhere } from "../../domain/erasure";
+import { requestConfirmation } from "../../domain/preferences";
 import { ApiError, notFound } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
@@ -25,17 +26,20 @@ const keyTaken = () =>
   new ApiError("conflict", "Another contact already has this email, externalId or phone");
 
 export const upsert: Handler<typeof routes.upsert> = async (c) => {
+  const { doubleOptIn, confirmationTemplateId, ...fields } = c.req.valid("json");
+  const db = database(c.env.DB);
+  let saved: Awaited<ReturnType<typeof saveContact>>;
   try {
-    const { contact, created } = await saveContact(
-      c.env,
-      database(c.env.DB),
-      c.get("orgId"),
-      c.req.valid("json"),
-    );
-    return c.json(contactJson(contact), created ? 201 : 200);
+    saved = await saveContact(c.env, db, c.get("orgId"), fields);
   } catch (err) {
-    throw String(err).includes("UNIQUE") ? keyTaken() : err;
+    throw isUniqueViolation(err) ? keyTaken() : err;
   }
+  let { contact } = saved;
+  // A contact that confirmed once stays confirmed; any other starts (or stays) pending.
+  if (doubleOptIn && contact.consent !== "confirmed") {
+    contact = await requestConfirmation(c.env, db, contact, confirmationTemplateId);
+  }
+  return c.json(contactJson(contact), saved.created ? 201 : 200);
 };
 
 export const list: Handler<typeof routes.list> = async (c) => {
@@ -65,7 +69,7 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   try {
     next = await updateContact(db, row, c.req.valid("json"));
   } catch (err) {
-    if (String(err).includes("UNIQUE")) {
+    if (isUniqueViolation(err)) {
       throw keyTaken();
     }
     throw err;

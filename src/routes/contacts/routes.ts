@@ -4,7 +4,7 @@ import { errorResponses } from "../../http/errors";
 import { json, jsonBody, pathId, secured } from "../../http/openapi";
 import { listOf, PageQuery } from "../../http/pagination";
 import { Event } from "../events/schemas";
-import { Contact, ContactInput, ContactPatch, ContactQuery } from "./schemas";
+import { Contact, ContactPatch, ContactQuery, ContactUpsert } from "./schemas";
 
 const tags = ["Contacts"];
 const params = pathId("id", "con_01JD0000000000000000000000");
@@ -17,7 +17,7 @@ export const upsert = createRoute({
   security: secured,
   summary: "Create or update a contact (by email, else externalId)",
   request: {
-    body: jsonBody(ContactInput, {
+    body: jsonBody(ContactUpsert, {
       email: "ada@example.com",
       firstName: "Ada",
       lastName: "Lovelace",

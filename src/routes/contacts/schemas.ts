@@ -3,7 +3,13 @@
 import { z } from "@hono/zod-openapi";
 import { PageQuery } from "../../http/pagination";
 
-export { Contact, ContactInput, ContactPatch, contactJson } from "../../domain/contacts";
+export {
+  Contact,
+  ContactInput,
+  ContactPatch,
+  ContactUpsert,
+  contactJson,
+} from "../../domain/contacts";
 
 export const ContactQuery = PageQuery.extend({
   email: z.string().optional(),

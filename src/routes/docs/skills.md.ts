@@ -129,6 +129,10 @@ OpenAPI document. A tool error carries the API's error code and message.
 - Connections take \`limits: {perDay, minGapSeconds, jitterSeconds, warmup: {startPerDay, increasePerDay}}\`: sends wait
   for their slot. Workflows take \`connectionPool: [ids]\`. A bounce/complaint storm pauses a connection
   (\`connection.paused\`); \`POST /v1/connections/{id}/resume\` after fixing the list.
+- Topics: \`POST /v1/topics {key, name, defaultSubscribed}\`; a send step's \`topic\` reaches only subscribers; a contact's
+  \`topics: {key: bool}\` is settable on POST/PATCH /v1/contacts. Put \`{{ preferences_url }}\` in marketing footers.
+- Double opt-in: \`POST /v1/contacts {email, doubleOptIn: true}\` → \`consent: "pending"\` until the contact confirms
+  (\`contact.confirmed\` event: trigger a welcome workflow on it).
 
 ## Analytics and reports
 - \`GET /v1/analytics/metrics?from=&to=&interval=day|week|month&groupBy=workflow|step|channel|connection|category|variant&workflowId=&metrics=sent,uniqueOpened,openRate\`
