@@ -27,7 +27,8 @@ import { errorText, type Logger } from "../ground/log";
 import { Memo } from "../ground/memo";
 import type { EmailJob, MessageJob, SystemEvent } from "../ground/queues";
 import { backoffSeconds } from "../ground/retry";
-import { type Credentials, type Provider, ProviderError } from "../providers/provider";
+import type { Credentials, Provider } from "../providers/provider";
+import { afterFailedAttempt } from "./attempts";
 import { deadLetterOutreach, deliverOutreach, type OutreachJob } from "./outreach";
 
 /** Attempts per job before it is dead-lettered (the queue's max_retries is higher). */
@@ -326,34 +327,16 @@ export async function deliverEmail(
     }
     return null;
   } catch (err) {
-    // Failures retrying cannot fix fail the message at once.
-    const permanent = err instanceof CompositionError || err instanceof SenderUnavailable;
-    const retryable = err instanceof ProviderError ? err.retryable : !permanent;
-    const error = err instanceof Error ? err.message : String(err);
-    if (retryable && attempts < EMAIL_MAX_ATTEMPTS) {
-      const delay = emailBackoff(
-        env,
-        attempts,
-        err instanceof ProviderError ? err.retryAfterSeconds : 0,
-      );
-      await settleMessage(db, message.id, {
-        sendingAt: null,
-        error: `Attempt ${attempts} failed: ${error}`,
-        nextAttemptAt: Date.now() + delay * 1000,
-      });
-      return delay;
-    }
-    await failMessage(
-      env,
-      db,
+    return afterFailedAttempt(env, db, err, {
+      messageId: message.id,
       job,
-      message,
-      retryable ? `Gave up after ${attempts} attempts: ${error}` : error,
-    );
-    if (retryable) {
-      await env.EMAIL_DLQ.send(job);
-    }
-    return null;
+      attempts,
+      maxAttempts: EMAIL_MAX_ATTEMPTS,
+      // Failures retrying cannot fix fail the message at once.
+      permanent: err instanceof CompositionError || err instanceof SenderUnavailable,
+      backoff: (retryAfter) => emailBackoff(env, attempts, retryAfter),
+      fail: (error) => failMessage(env, db, job, message, error),
+    });
   }
 }
 

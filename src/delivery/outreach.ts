@@ -25,7 +25,7 @@ import { newId } from "../ground/ids";
 import type { Logger } from "../ground/log";
 import type { CallJob, SmsJob, TaskJob } from "../ground/queues";
 import { backoffSeconds } from "../ground/retry";
-import { ProviderError } from "../providers/provider";
+import { afterFailedAttempt } from "./attempts";
 
 /** Attempts per SMS or call before it fails for good. */
 export const PHONE_MAX_ATTEMPTS = 6;
@@ -213,33 +213,15 @@ async function placePhone(
     });
     return null;
   } catch (err) {
-    const retryable =
-      err instanceof ProviderError ? err.retryable : !(err instanceof SenderUnavailable);
-    const error = err instanceof Error ? err.message : String(err);
-    if (retryable && attempts < PHONE_MAX_ATTEMPTS) {
-      const delay = backoff(
-        env,
-        attempts,
-        err instanceof ProviderError ? err.retryAfterSeconds : 0,
-      );
-      await settleMessage(db, message.id, {
-        sendingAt: null,
-        error: `Attempt ${attempts} failed: ${error}`,
-        nextAttemptAt: Date.now() + delay * 1000,
-      });
-      return delay;
-    }
-    await failPhone(
-      env,
-      db,
+    return afterFailedAttempt(env, db, err, {
+      messageId: message.id,
       job,
-      message,
-      retryable ? `Gave up after ${attempts} attempts: ${error}` : error,
-    );
-    if (retryable) {
-      await env.EMAIL_DLQ.send(job);
-    }
-    return null;
+      attempts,
+      maxAttempts: PHONE_MAX_ATTEMPTS,
+      permanent: err instanceof SenderUnavailable,
+      backoff: (retryAfter) => backoff(env, attempts, retryAfter),
+      fail: (error) => failPhone(env, db, job, message, error),
+    });
   }
 }
 

@@ -11,22 +11,7 @@ export interface OutboundEvent {
   data: Record<string, unknown>;
 }
 
-/** nudge-email: one send_email effect of one enrollment. */
-export interface EmailJob {
-  kind: "send";
-  key: string;
-  orgId: string;
-  enrollmentId: string;
-  workflowId: string;
-  workflowName: string;
-  stepId: string;
-  contactId: string;
-  config: SendEmailConfig;
-  vars: Record<string, unknown>;
-  event: Record<string, unknown>;
-}
-
-/** What every outreach job names: the effect it performs and where it came from. */
+/** What every message job names: the effect it performs and where it came from. */
 interface OutreachOrigin {
   key: string;
   orgId: string;
@@ -35,6 +20,14 @@ interface OutreachOrigin {
   workflowName: string;
   stepId: string;
   contactId: string;
+}
+
+/** nudge-email: one send_email effect of one enrollment. */
+export interface EmailJob extends OutreachOrigin {
+  kind: "send";
+  config: SendEmailConfig;
+  vars: Record<string, unknown>;
+  event: Record<string, unknown>;
 }
 
 /** nudge-email also carries the other channels' effects: a text message (body rendered)... */

@@ -1,6 +1,7 @@
 // The hosted pages in a real browser (Chromium through playwright-core) against a local Nudge:
 // the preference page saves topic choices, and the double opt-in link confirms by itself.
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, sleep, startLocal, tempState } from "../../scripts/lib/local.mjs";
@@ -9,6 +10,17 @@ import { client, sleep, startLocal, tempState } from "../../scripts/lib/local.mj
 const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
   (p): p is string => typeof p === "string" && existsSync(p),
 );
+
+/** A port nothing listens on now (the harness servers use fixed ones; this must not collide). */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
 
 describe.skipIf(!CHROMIUM)("hosted pages in Chromium", () => {
   let server: Awaited<ReturnType<typeof startLocal>>;

@@ -3,19 +3,15 @@
 import { CALL_OUTCOMES, CallConfig } from "../outreach";
 import { callWindowOpen } from "../schedule";
 import { renderString } from "../templates";
-import { defineStep, type StepContext, type StepResult } from "./step";
+import { defineStep, type StepContext, type StepResult, windowWait } from "./step";
 
 const DEFAULT_TIMEOUT_S = 3600;
 
 function place(config: CallConfig, ctx: StepContext): StepResult {
   const { state, now } = ctx;
-  const open = callWindowOpen(now, state, ctx.def);
-  if (open > now) {
-    return {
-      kind: "wait",
-      wait: { kind: "window", stepId: ctx.step.id, until: open },
-      message: `Outside the call window; waiting until ${new Date(open).toISOString()}`,
-    };
+  const outside = windowWait(ctx, callWindowOpen(now, state, ctx.def), "call window");
+  if (outside) {
+    return outside;
   }
   const c = state.contact;
   if (!c.phone) {

@@ -2,19 +2,15 @@
 import { SendEmailConfig } from "../email";
 import { consentRefusal, governSend } from "../governance";
 import { nextWindowOpen } from "../schedule";
-import { defineStep, type StepContext, type StepResult } from "./step";
+import { defineStep, type StepContext, type StepResult, windowWait } from "./step";
 
 function send(config: SendEmailConfig, ctx: StepContext): StepResult {
   const { state, def, now } = ctx;
   const window = def.sendWindow;
   if (window && !state.bypassSendWindow) {
-    const open = nextWindowOpen(now, state.timezone, window);
-    if (open > now) {
-      return {
-        kind: "wait",
-        wait: { kind: "window", stepId: ctx.step.id, until: open },
-        message: `Outside the send window; waiting until ${new Date(open).toISOString()}`,
-      };
+    const outside = windowWait(ctx, nextWindowOpen(now, state.timezone, window), "send window");
+    if (outside) {
+      return outside;
     }
   }
   const c = state.contact;

@@ -3,17 +3,13 @@ import { consentRefusal, governSend } from "../governance";
 import { SendSmsConfig, SMS_MAX_CHARS } from "../outreach";
 import { callWindowOpen } from "../schedule";
 import { renderString } from "../templates";
-import { defineStep, type StepContext, StepFailure, type StepResult } from "./step";
+import { defineStep, type StepContext, StepFailure, type StepResult, windowWait } from "./step";
 
 function send(config: SendSmsConfig, ctx: StepContext): StepResult {
   const { state, now } = ctx;
-  const open = callWindowOpen(now, state, ctx.def);
-  if (open > now) {
-    return {
-      kind: "wait",
-      wait: { kind: "window", stepId: ctx.step.id, until: open },
-      message: `Outside the call window; waiting until ${new Date(open).toISOString()}`,
-    };
+  const outside = windowWait(ctx, callWindowOpen(now, state, ctx.def), "call window");
+  if (outside) {
+    return outside;
   }
   const c = state.contact;
   // Email suppression (a bounced or complained address) says nothing of the phone.

@@ -63,3 +63,14 @@ export interface StepType<C = any> {
 }
 
 export const defineStep = <C>(s: StepType<C>) => s;
+
+/** A wait for a window that opens at `open` (the send window, the call window), or null when open. */
+export function windowWait(ctx: StepContext, open: number, window: string): StepResult | null {
+  return open > ctx.now
+    ? {
+        kind: "wait",
+        wait: { kind: "window", stepId: ctx.step.id, until: open },
+        message: `Outside the ${window}; waiting until ${new Date(open).toISOString()}`,
+      }
+    : null;
+}
