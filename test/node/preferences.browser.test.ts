@@ -29,7 +29,7 @@ describe.skipIf(!CHROMIUM)("hosted pages in Chromium", () => {
 
   beforeAll(async () => {
     server = await startLocal({
-      port: Number(process.env.BROWSER_TEST_PORT ?? 8797),
+      port: Number(process.env.BROWSER_TEST_PORT ?? (await freePort())),
       stateDir: tempState("nudge-browser-"),
     });
     api = client(server.base, server.key);
