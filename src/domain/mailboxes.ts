@@ -10,10 +10,10 @@ export const mailboxStub = (env: Env, connectionId: string) =>
   env.MAILBOX.get(env.MAILBOX.idFromName(connectionId));
 
 /** The health window and the rates that pause a connection (once it has MIN_SENDS in it). */
-export const HEALTH_WINDOW = 200;
-export const HEALTH_MIN_SENDS = 20;
-export const MAX_BOUNCE_RATE = 0.05;
-export const MAX_COMPLAINT_RATE = 0.003;
+const HEALTH_WINDOW = 200;
+const HEALTH_MIN_SENDS = 20;
+const MAX_BOUNCE_RATE = 0.05;
+const MAX_COMPLAINT_RATE = 0.003;
 
 export async function connectionHealth(db: Db, conn: ConnectionRow) {
   const c = await connectionHealthCounts(db, conn.id, conn.healthSince ?? 0, HEALTH_WINDOW);

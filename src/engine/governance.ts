@@ -6,12 +6,8 @@ import { z } from "@hono/zod-openapi";
 import { addLocalDays, isTimeZone, localParts, parseHhMm, zonedTime } from "./timezones";
 import { type Category, DAY_NAMES, type DayName, type QuietHoursWindow } from "./types";
 
-export const CATEGORIES = ["marketing", "transactional"] as const satisfies readonly Category[];
-
-/** The channels a cap can count, as `<channel>.marketing` keys. */
-export const CAP_CHANNELS = ["email", "sms"] as const;
-export type CapKey = `${(typeof CAP_CHANNELS)[number]}.marketing`;
-export const CAP_KEYS = CAP_CHANNELS.map((c) => `${c}.marketing` as CapKey);
+/** What a cap counts: marketing messages of one channel. */
+export type CapKey = "email.marketing" | "sms.marketing";
 
 export const Cap = z
   .strictObject({
