@@ -14,26 +14,27 @@ import type { Effect, EnrollmentState } from "../engine/types";
 
 const POLICY_TTL_MS = 60_000;
 type Policy = SendingPolicy & { topics: Record<string, boolean> };
-const policies = new Map<string, { policy: Policy; until: number }>();
+/** The read in flight or done, so enrollments starting together share one read. */
+const policies = new Map<string, { policy: Promise<Policy>; until: number }>();
 
 /**
  * The org's caps, quiet hours and topic defaults; a change reaches other isolates within a
  * minute (this one at once).
  */
-export async function sendingPolicyOf(db: Db, orgId: string, now = Date.now()): Promise<Policy> {
+export function sendingPolicyOf(db: Db, orgId: string, now = Date.now()): Promise<Policy> {
   const hit = policies.get(orgId);
   if (hit && hit.until > now) {
     return hit.policy;
   }
-  const [stored, topicRows] = await Promise.all([
-    getSendingPolicy(db, orgId),
-    allTopics(db, orgId),
-  ]);
-  const policy: Policy = {
-    ...(stored ?? NO_POLICY),
-    topics: Object.fromEntries(topicRows.map((t) => [t.key, t.defaultSubscribed])),
-  };
+  const policy = Promise.all([getSendingPolicy(db, orgId), allTopics(db, orgId)]).then(
+    ([stored, topicRows]) => ({
+      ...(stored ?? NO_POLICY),
+      topics: Object.fromEntries(topicRows.map((t) => [t.key, t.defaultSubscribed])),
+    }),
+  );
   policies.set(orgId, { policy, until: now + POLICY_TTL_MS });
+  // A failed read is not remembered: the next run asks again.
+  policy.catch(() => policies.delete(orgId));
   return policy;
 }
 
