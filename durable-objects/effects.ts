@@ -3,12 +3,13 @@
 import { outboundEvent } from "../src/domain/outbound";
 import type { Effect, EnrollmentState, WorkflowDefinition } from "../src/engine/types";
 import type { Env } from "../src/ground/env";
-import type { MessageJob, WebhookJob } from "../src/ground/queues";
+import type { AgentJob, MessageJob, WebhookJob } from "../src/ground/queues";
 import { sendInSlices } from "../src/ground/retry";
 
 export type EffectJob =
   | { key: string; queue: "email"; body: MessageJob }
-  | { key: string; queue: "webhook"; body: WebhookJob };
+  | { key: string; queue: "webhook"; body: WebhookJob }
+  | { key: string; queue: "agent"; body: AgentJob };
 
 type Builder<T extends Effect["type"]> = (
   e: Extract<Effect, { type: T }>,
@@ -70,6 +71,20 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
     queue: "email",
     body: { kind: "call", ...origin(e, state, def), config: e.config, vars: state.vars },
   }),
+  run_agent: async (e, state) => ({
+    key: e.key,
+    queue: "agent",
+    body: {
+      kind: "step",
+      key: e.key,
+      orgId: state.orgId,
+      enrollmentId: state.id,
+      stepId: e.stepId,
+      agentId: e.agentId,
+      mode: e.mode,
+      input: e.input,
+    },
+  }),
   create_task: async (e, state, def) => ({
     key: e.key,
     queue: "email",
@@ -111,5 +126,9 @@ export async function sendJobs(env: Env, jobs: EffectJob[]) {
   await sendInSlices(
     env.WEBHOOK_QUEUE,
     jobs.flatMap((j) => (j.queue === "webhook" ? [j.body] : [])),
+  );
+  await sendInSlices(
+    env.AGENT_QUEUE,
+    jobs.flatMap((j) => (j.queue === "agent" ? [j.body] : [])),
   );
 }

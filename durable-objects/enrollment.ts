@@ -123,12 +123,16 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     return result?.changed === true;
   }
 
-  async deliverOutcome(key: string, outcome: string): Promise<boolean> {
+  async deliverOutcome(
+    key: string,
+    outcome: string,
+    data?: Record<string, unknown>,
+  ): Promise<boolean> {
     const state = this.store.state();
     if (state?.status !== "waiting" || state.wait?.kind !== "outcome" || state.wait.key !== key) {
       return false;
     }
-    const result = await this.serial(() => this.run({ type: "outcome", key, outcome }));
+    const result = await this.serial(() => this.run({ type: "outcome", key, outcome, data }));
     return result?.changed === true;
   }
 

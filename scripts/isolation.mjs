@@ -200,6 +200,39 @@ try {
     return {};
   };
 
+  // An agent of A's (a template agent: A has no LLM connection, so inference answers 422
+  // no_llm_connection — past the ownership check), with one execution and a contact to score.
+  make["agent-templates"] = async () =>
+    made(
+      await a("POST", "/v1/agent-templates", {
+        name: "A's prompt",
+        prompt: "Hello {{ input.name }}",
+        outputSchema: { type: "object" },
+      }),
+      201,
+      "agent template",
+    );
+  make.agents = async () => {
+    const t = await make["agent-templates"]();
+    const agent = await made(
+      await a("POST", "/v1/agents", {
+        name: `A's agent ${++n}`,
+        type: "template",
+        templateId: t.id,
+      }),
+      201,
+      "agent",
+    );
+    const x = await made(
+      await a("POST", `/v1/agents/${agent.id}/execute`, { input: { name: "Alice" } }),
+      202,
+      "execution",
+    );
+    const c = await contact();
+    return { id: agent.id, executionId: x.id, contactId: c.id };
+  };
+  make.monitoring = make.agents;
+
   // Every operation with a path id: the resource it needs, a valid body, and what A gets back.
   const SPECS = {
     "GET /v1/api-keys/{id}": { ok: 200 },
@@ -258,6 +291,23 @@ try {
     "DELETE /v1/reports/{id}": { ok: 204 },
     "POST /v1/reports/{id}/schedule": { body: { cron: "0 8 * * MON" }, ok: 200 },
     "DELETE /v1/reports/{id}/schedule": { ok: 200 },
+    "GET /v1/agents/{id}": { ok: 200 },
+    "PATCH /v1/agents/{id}": { body: { status: "paused" }, ok: 200 },
+    "DELETE /v1/agents/{id}": { ok: 204 },
+    "POST /v1/agents/{id}/execute": { body: { input: { name: "Mallory" } }, ok: 202 },
+    "POST /v1/agents/{id}/inference": { body: { input: {} }, ok: 422 },
+    "POST /v1/agents/{id}/score_lead": { body: (ids) => ({ contactId: ids.contactId }), ok: 200 },
+    "GET /v1/agents/{id}/executions": { ok: 200 },
+    "GET /v1/agents/{id}/executions/{executionId}": { ok: 200 },
+    "GET /v1/agents/{id}/status": { ok: 200 },
+    "GET /v1/agents/{id}/logs": { ok: 200 },
+    "GET /v1/agents/{id}/costs": { ok: 200 },
+    "GET /v1/agents/{id}/metrics": { ok: 200 },
+    "GET /v1/monitoring/reasoning/{agentId}": { ok: 200 },
+    "GET /v1/agent-templates/{id}": { ok: 200 },
+    "PATCH /v1/agent-templates/{id}": { body: { temperature: 0.5 }, ok: 200 },
+    "DELETE /v1/agent-templates/{id}": { ok: 204 },
+    "PATCH /v1/agent-templates/{id}/execution-policy": { body: { maxConcurrent: 1 }, ok: 200 },
   };
 
   /** A's data in an answer to B, apart from what B itself sent (an id B put in its request may be echoed). */
@@ -284,17 +334,22 @@ try {
     const ids = await make[resource]();
     const url = path
       .replace("{id}", ids.id)
+      .replace("{agentId}", ids.id)
+      .replace("{executionId}", ids.executionId ?? "")
       .replace("{stepId}", ids.stepId ?? "")
       .replace("{transitionId}", ids.transitionId ?? "");
+    const body = typeof spec.body === "function" ? spec.body(ids) : spec.body;
+    // The reasoning of an agent is read through the agent.
+    const home = resource === "monitoring" ? "agents" : resource;
     // What B could change, read before and after its request (updatedAt moves with A's own background work).
     const state = async () =>
       JSON.stringify({
-        ...(await a("GET", `/v1/${resource}/${ids.id}`)).json,
+        ...(await a("GET", `/v1/${home}/${ids.id}`)).json,
         updatedAt: undefined,
         download: undefined, // a report's signed link is minted afresh on every read
       });
     const before = await state();
-    const res = await b(method, url, spec.body);
+    const res = await b(method, url, body);
     checked++;
     const leaked = leaks(res.text);
     if (res.status !== 404 || res.json?.error !== "not_found" || leaked.length > 0) {
@@ -309,7 +364,7 @@ try {
     ) {
       failures.push(`B: ${op} changed A's ${resource} ${ids.id}`);
     }
-    const control = await a(method, url, spec.body);
+    const control = await a(method, url, body);
     if (control.status !== spec.ok) {
       failures.push(
         `A (control): ${op} → ${control.status}, expected ${spec.ok}: ${control.text.slice(0, 160)}`,

@@ -15,6 +15,8 @@ import { router } from "./http/openapi";
 import { limitBody, requestId, requireJsonBody } from "./http/request";
 import account from "./routes/account";
 import admin from "./routes/admin";
+import agentTemplates from "./routes/agent-templates";
+import agents from "./routes/agents";
 import analytics from "./routes/analytics";
 import apiKeys from "./routes/api-keys";
 import connections from "./routes/connections";
@@ -60,6 +62,11 @@ const TAGS = [
   { name: "Templates", description: "Reusable email content (Liquid)" },
   { name: "Connections", description: "Email, SMS and voice providers" },
   { name: "Webhooks", description: "Signed deliveries of events to your endpoints" },
+  {
+    name: "Agents",
+    description:
+      "Workflow, LLM-template and code agents: idempotent executions under an execution policy, scoring, monitoring",
+  },
   { name: "API keys", description: "Keys, scopes and usage" },
   { name: "Analytics", description: "Metrics over time, charts, funnels (daily rollups)" },
   {
@@ -143,6 +150,8 @@ export function buildApp() {
   app.route("/", connections);
   app.route("/", analytics);
   app.route("/", reports);
+  app.route("/", agents);
+  app.route("/", agentTemplates);
   // The catalog before /v1/webhooks/{id}.
   app.route("/", webhooks);
 

@@ -1,6 +1,7 @@
 // The Worker: HTTP through the Hono app, one queue() routing by queue name to its consumer,
-// email() for replies (Email Routing), the cron watchdog, and the Durable Object class.
+// email() for replies (Email Routing), the cron watchdog, and the Durable Object classes.
 import { app } from "./app";
+import { handleAgentBatch, handleAgentDeadLetters } from "./delivery/agents";
 import { handleMessageBatch, handleMessageDeadLetters } from "./delivery/email";
 import { handleEventBatch, handleEventDeadLetters } from "./delivery/events";
 import { handleIncomingEmail } from "./delivery/mail";
@@ -9,8 +10,15 @@ import { handleWebhookBatch, handleWebhookDeadLetters } from "./delivery/webhook
 import type { Env } from "./ground/env";
 import { createLogger, levelOf } from "./ground/log";
 import { inUnit } from "./ground/metrics";
-import { type EventJob, type MessageJob, routeQueue, type WebhookJob } from "./ground/queues";
+import {
+  type AgentJob,
+  type EventJob,
+  type MessageJob,
+  routeQueue,
+  type WebhookJob,
+} from "./ground/queues";
 
+export { AgentGateDO } from "../durable-objects/agent-gate";
 export { EnrollmentDO } from "../durable-objects/enrollment";
 export { MailboxDO } from "../durable-objects/mailbox";
 
@@ -33,6 +41,12 @@ async function consume(batch: MessageBatch, env: Env) {
     return route.deadLetter
       ? handleWebhookDeadLetters(hooks, env, log)
       : handleWebhookBatch(hooks, env, log);
+  }
+  if (route.kind === "agent") {
+    const jobs = batch as MessageBatch<AgentJob>;
+    return route.deadLetter
+      ? handleAgentDeadLetters(jobs, env, log)
+      : handleAgentBatch(jobs, env, log);
   }
   const events = batch as MessageBatch<EventJob>;
   return route.deadLetter

@@ -51,6 +51,8 @@ const blankContact = (orgId: string, now: number): ContactRow => ({
   topics: {},
   consent: null,
   suppressed: null,
+  score: null,
+  scoredAt: null,
   unsubscribedAt: null,
   erasedAt: null,
   createdAt: now,
@@ -261,13 +263,17 @@ export async function upsertContacts(
       fresh.push({ i, row: applyFields(blankContact(orgId, now), inputs[i], now) });
     }
   }
-  const PER_INSERT = 5; // 18 columns: 5 rows stay under the 100-parameter limit
+  // 18 bound columns (a new contact has no score: those two go as literal nulls): 5 rows stay
+  // under D1's 100-parameter limit.
+  const PER_INSERT = 5;
   const inserts = [];
   for (let j = 0; j < fresh.length; j += PER_INSERT) {
     inserts.push(
       db
         .insert(contacts)
-        .values(fresh.slice(j, j + PER_INSERT).map((f) => f.row))
+        .values(
+          fresh.slice(j, j + PER_INSERT).map(({ row: { score: _, scoredAt: __, ...row } }) => row),
+        )
         .onConflictDoNothing()
         .returning({ id: contacts.id }),
     );

@@ -4,10 +4,12 @@ import {
   index,
   integer,
   primaryKey,
+  real,
   sqliteTable,
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import type { ExecutionPolicy } from "../engine/agents";
 import type { MailboxLimits, SendingPolicy } from "../engine/governance";
 import {
   ENROLLMENT_ERROR_CODES,
@@ -118,6 +120,9 @@ export const contacts = sqliteTable(
     /** False after the contact texted STOP (START sets it again); SMS steps skip it. */
     smsSubscribed: integer("sms_subscribed", { mode: "boolean" }).notNull().default(true),
     suppressed: text("suppressed", { enum: ["bounced", "complained"] }),
+    /** The last lead score (0–100) an agent gave (POST /v1/agents/{id}/score_lead, step score_lead). */
+    score: integer("score"),
+    scoredAt: ms("scored_at"),
     unsubscribedAt: ms("unsubscribed_at"),
     erasedAt: ms("erased_at"),
     createdAt: ms("created_at").notNull(),
@@ -808,5 +813,139 @@ export const reports = sqliteTable(
     index("reports_org").on(t.orgId, t.id),
     index("reports_due").on(t.nextRunAt).where(sql`next_run_at is not null`),
     index("reports_stuck").on(t.status, t.updatedAt),
+  ],
+);
+
+// ---- agents ----------------------------------------------------------------------------------
+
+/** A prompt template for LLM agents: Liquid prompt, output JSON Schema, model, policy. */
+export const agentTemplates = sqliteTable(
+  "agent_templates",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    name: text("name").notNull(),
+    prompt: text("prompt").notNull(),
+    system: text("system_prompt"),
+    outputSchema: json<Record<string, unknown>>("output_schema").notNull(),
+    /** An LLM connection of the org; null: the org's default LLM connection. */
+    connectionId: text("connection_id"),
+    model: text("model"),
+    temperature: real("temperature"),
+    maxTokens: integer("max_tokens").notNull(),
+    /** Paths into the render scope (`input.contact.email`) whose values are redacted in kept prompts. */
+    personalFields: json<string[]>("personal_fields").notNull(),
+    reasoningRetentionDays: integer("reasoning_retention_days").notNull(),
+    policy: json<ExecutionPolicy>("policy").notNull(),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [index("agent_templates_org").on(t.orgId, t.id)],
+);
+
+/** An org's automation unit: a workflow, an LLM template, or the customer's own code. */
+export const agents = sqliteTable(
+  "agents",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    name: text("name").notNull(),
+    type: text("type", { enum: ["workflow", "template", "code"] }).notNull(),
+    workflowId: text("workflow_id"),
+    templateId: text("template_id"),
+    endpoint: text("endpoint"),
+    /** Signs code-agent calls (Standard Webhooks), encrypted at rest. */
+    secret: text("secret"),
+    configuration: json<Record<string, string | number | boolean>>("configuration").notNull(),
+    /** The policy of workflow and code agents (template agents use their template's). */
+    policy: json<ExecutionPolicy>("policy").notNull(),
+    status: text("status", { enum: ["active", "paused"] }).notNull(),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("agents_name").on(t.orgId, t.name), index("agents_org").on(t.orgId, t.id)],
+);
+
+export const EXECUTION_STATUSES = [
+  "queued",
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled",
+] as const;
+
+/** One run of an agent: idempotent per (agent, key); its result, timing and cost. */
+export const agentExecutions = sqliteTable(
+  "agent_executions",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    agentId: text("agent_id").notNull(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    /** SHA-256 of the request body: the same key with another body is refused. */
+    requestHash: text("request_hash").notNull(),
+    kind: text("kind", { enum: ["execute", "inference", "score", "step"] }).notNull(),
+    input: json<Record<string, unknown>>("input").notNull(),
+    status: text("status", { enum: EXECUTION_STATUSES }).notNull(),
+    output: json<unknown>("output"),
+    error: json<{ code: string; message: string }>("error"),
+    enrollmentId: text("enrollment_id"),
+    /** The workflow step that ran it: its enrollment and effect key get the outcome. */
+    origin: json<{ enrollmentId: string; key: string }>("origin"),
+    model: text("model"),
+    tokensIn: integer("tokens_in").notNull().default(0),
+    tokensOut: integer("tokens_out").notNull().default(0),
+    costUsd: real("cost_usd").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: ms("created_at").notNull(),
+    startedAt: ms("started_at"),
+    finishedAt: ms("finished_at"),
+    /** When the watchdog last sent it on again (a queued or running execution whose job may be lost). */
+    checkedAt: ms("checked_at"),
+  },
+  (t) => [
+    uniqueIndex("agent_executions_key").on(t.agentId, t.idempotencyKey),
+    index("agent_executions_agent").on(t.agentId, t.id),
+    index("agent_executions_org_time").on(t.orgId, t.createdAt),
+    index("agent_executions_stuck").on(t.status, t.createdAt),
+  ],
+);
+
+/** What an execution did, line by line (GET /v1/agents/{id}/logs). */
+export const agentLogs = sqliteTable(
+  "agent_logs",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    agentId: text("agent_id").notNull(),
+    executionId: text("execution_id").notNull(),
+    level: text("level", { enum: ["info", "warn", "error"] }).notNull(),
+    message: text("message").notNull(),
+    at: ms("at").notNull(),
+  },
+  (t) => [index("agent_logs_agent").on(t.agentId, t.id), index("agent_logs_time").on(t.at)],
+);
+
+/** A model exchange kept for review (prompt redacted), deleted after its template's retention. */
+export const agentExchanges = sqliteTable(
+  "agent_exchanges",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    agentId: text("agent_id").notNull(),
+    executionId: text("execution_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    model: text("model").notNull(),
+    prompt: text("prompt").notNull(),
+    answer: text("answer").notNull(),
+    validationErrors: json<string[]>("validation_errors").notNull(),
+    tokensIn: integer("tokens_in").notNull(),
+    tokensOut: integer("tokens_out").notNull(),
+    at: ms("at").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+  },
+  (t) => [
+    index("agent_exchanges_agent").on(t.agentId, t.id),
+    index("agent_exchanges_expiry").on(t.expiresAt),
   ],
 );

@@ -9,7 +9,10 @@
 // - expired idempotency keys, old provider event ids, old analytics fact ids and past
 //   frequency-cap slots are purged;
 // - open tasks past their due time are marked expired;
-// - contact chains whose hand-over was lost are handed on (the next link starts).
+// - contact chains whose hand-over was lost are handed on (the next link starts);
+// - agent executions whose job may be lost are sent on again; model exchanges past their
+//   retention and agent logs past 30 days are deleted.
+import { claimStalledExecutions, pruneAgentRecords } from "../db/agents";
 import { type Db, database } from "../db/client";
 import { cancelReservation, overdueEnrollments, stalledChainLinks } from "../db/enrollments";
 import { overdueFanouts } from "../db/events";
@@ -40,6 +43,11 @@ const INBOUND_SEEN_KEEP_MS = 30 * 86_400_000;
 const REQUEUE_PUSH_MS = 5 * 60_000;
 /** Analytics fact ids are kept this long against retried writes (src/domain/metrics.ts). */
 const FACTS_KEEP_MS = 35 * 86_400_000;
+/** A queued agent execution untouched this long is sent on again (it may wait at its gate: harmless). */
+const EXECUTION_QUEUED_CHECK_MS = 10 * 60_000;
+/** Longer than a run's every attempt timing out (6 × 300 s) and the backoffs between. */
+const EXECUTION_RUNNING_CHECK_MS = 35 * 60_000;
+const AGENT_LOGS_KEEP_MS = 30 * 86_400_000;
 
 async function pokeEnrollments(env: Env, db: Db, now: number) {
   const overdue = await overdueEnrollments(db, now, GRACE_MS, BATCH);
@@ -123,6 +131,18 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
   // Frequency-cap slots outlive their ISO week by a week at most.
   await pruneSlots(db, now - 15 * 86_400_000);
   const chains = await handOverStalledChains(env, db, now, log);
+  const executions = await claimStalledExecutions(
+    db,
+    now,
+    EXECUTION_QUEUED_CHECK_MS,
+    EXECUTION_RUNNING_CHECK_MS,
+    BATCH,
+  );
+  await sendInSlices(
+    env.AGENT_QUEUE,
+    executions.map((x) => ({ kind: "run" as const, executionId: x.id })),
+  );
+  await pruneAgentRecords(db, now, now - AGENT_LOGS_KEEP_MS);
   // Reading shows an open task past its due time as expired; this writes it down.
   const expiredTasks = await expireTasks(db, now);
   const report = {
@@ -133,6 +153,7 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
       deliveries: deliveries.length,
       importChunks: chunks.length,
       reports: reports.resumed,
+      agentExecutions: executions.length,
     },
     scheduledReports: reports.started,
     expiredTasks,

@@ -156,6 +156,11 @@ export const Contact = z
       description: "Double opt-in: pending until confirmed; null when none was asked",
     }),
     suppressed: z.enum(["bounced", "complained"]).nullable(),
+    score: z.number().int().nullable().openapi({
+      description:
+        "The last lead score (0–100) an agent gave (POST /v1/agents/{id}/score_lead or a `score_lead` step); conditions can branch on `contact.score`",
+    }),
+    scoredAt: Timestamp.nullable(),
     unsubscribedAt: Timestamp.nullable(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -176,6 +181,8 @@ export const contactJson = (c: ContactRow) => ({
   topics: c.topics,
   consent: c.consent,
   suppressed: c.suppressed,
+  score: c.score ?? null,
+  scoredAt: iso(c.scoredAt ?? null),
   unsubscribedAt: iso(c.unsubscribedAt),
   createdAt: iso(c.createdAt) as string,
   updatedAt: iso(c.updatedAt) as string,

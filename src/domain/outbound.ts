@@ -29,6 +29,17 @@ const email = {
 };
 const contact = { contactId: z.string(), contact: z.record(z.string(), z.unknown()).optional() };
 
+const execution = {
+  executionId: z.string(),
+  agentId: z.string(),
+  status: z.string(),
+  output: z.unknown().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable().optional(),
+  enrollmentId: z.string().nullable().optional(),
+  durationMs: z.number().nullable().optional(),
+  costUsd: z.number().optional(),
+};
+
 export const EVENT_TYPES = {
   "enrollment.created": {
     description: "A contact was enrolled in a workflow.",
@@ -191,6 +202,26 @@ export const EVENT_TYPES = {
   "contact.unsubscribed": {
     description: "A contact unsubscribed (API or one-click).",
     schema: z.looseObject(contact),
+  },
+  "contact.scored": {
+    description:
+      "An agent scored a contact (POST /v1/agents/{id}/score_lead or a score_lead step): `score` 0–100 and the reasons.",
+    schema: z.looseObject({
+      contactId: z.string(),
+      agentId: z.string(),
+      executionId: z.string(),
+      score: z.number().int(),
+      reasons: z.array(z.string()),
+    }),
+  },
+  "agent.execution.succeeded": {
+    description: "An agent execution succeeded: its output, duration, tokens and cost.",
+    schema: z.looseObject(execution),
+  },
+  "agent.execution.failed": {
+    description:
+      "An agent execution failed; `error` says why (`budget_exhausted`, `output_invalid`, ...).",
+    schema: z.looseObject(execution),
   },
   "report.ready": {
     description:

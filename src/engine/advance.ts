@@ -181,6 +181,12 @@ export function advance(
     if (result.contactData) {
       state.contact = { ...state.contact, data: { ...state.contact.data, ...result.contactData } };
     }
+    if (result.contactFields) {
+      state.contact = { ...state.contact, ...result.contactFields, data: state.contact.data };
+    }
+    if (result.vars) {
+      state.vars = { ...state.vars, ...result.vars };
+    }
     effects.push(...(result.effects ?? []));
     if (def.chain?.successOutcomes.includes(result.outcome)) {
       state.chainSucceeded = true;

@@ -282,7 +282,17 @@ export interface CreateTaskEffect {
     outcomes: string[];
   };
 }
+/** Run an agent for the enrollment's contact (`execute`), or score the contact (`score`). */
+export interface RunAgentEffect {
+  type: "run_agent";
+  key: string;
+  stepId: string;
+  agentId: string;
+  mode: "execute" | "score";
+  input: Record<string, unknown>;
+}
 export type Effect =
+  | RunAgentEffect
   | SendEmailEffect
   | WebhookEffect
   | UpdateContactEffect

@@ -1,17 +1,20 @@
 // The Worker's bindings, vars and secrets in one place. Objects are typed by their RPC
 // contracts (src/rpc.ts), never by their classes.
 import type { Logger } from "./log";
-import type { EventJob, MessageJob, WebhookJob } from "./queues";
-import type { EnrollmentRpc, MailboxRpc } from "./rpc";
+import type { AgentJob, EventJob, MessageJob, WebhookJob } from "./queues";
+import type { AgentGateRpc, EnrollmentRpc, MailboxRpc } from "./rpc";
 import type { KeyScope } from "./scopes";
 
 export interface Env {
   DB: D1Database;
   ENROLLMENT: DurableObjectNamespace<EnrollmentRpc>;
   MAILBOX: DurableObjectNamespace<MailboxRpc>;
+  AGENT_GATE: DurableObjectNamespace<AgentGateRpc>;
   EMAIL_QUEUE: Queue<MessageJob>;
   WEBHOOK_QUEUE: Queue<WebhookJob>;
   EVENT_QUEUE: Queue<EventJob>;
+  /** Agent executions to run (admitted by their gate first). */
+  AGENT_QUEUE: Queue<AgentJob>;
   EMAIL_DLQ: Queue<MessageJob>;
   /** Generated report files (reports/<org>/<report>/<generation>.<format>). */
   REPORTS: R2Bucket;
@@ -55,6 +58,8 @@ export interface Env {
   REPORT_PAGE_ROWS?: string;
   /** Days after which a click token shows an interstitial instead of redirecting (default 365). */
   CLICK_TOKEN_MAX_AGE_DAYS?: string;
+  /** JSON `{ "<model>": { "input": usd, "output": usd } }` per million tokens, over the built-in table. */
+  LLM_PRICES?: string;
 }
 
 export type AppEnv = {

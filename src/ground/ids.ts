@@ -23,7 +23,12 @@ export type IdPrefix =
   | "fb"
   | "rpt"
   | "tsk"
-  | "top";
+  | "top"
+  | "agt"
+  | "atp"
+  | "axn"
+  | "alg"
+  | "arx";
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   let time = "";

@@ -1,7 +1,7 @@
 // What travels on the queues — one message type per queue — and which consumer a queue feeds.
 import type { SendEmailConfig } from "../engine/email";
 import type { CallConfig } from "../engine/outreach";
-import type { CreateTaskEffect, WebhookEffect } from "../engine/types";
+import type { CreateTaskEffect, RunAgentEffect, WebhookEffect } from "../engine/types";
 
 /** An outbound webhook event, as the customer's endpoint receives it. */
 export interface OutboundEvent {
@@ -116,8 +116,25 @@ export type EventJob =
 /** Rows per import chunk (one nudge-event job each). */
 export const IMPORT_CHUNK_SIZE = 100;
 
+/**
+ * nudge-agent: one agent execution to run (its gate admits it first), or a workflow step's
+ * `agent`/`score_lead` effect, which becomes an execution keyed by the effect.
+ */
+export type AgentJob =
+  | { kind: "run"; executionId: string }
+  | {
+      kind: "step";
+      key: string;
+      orgId: string;
+      enrollmentId: string;
+      stepId: string;
+      agentId: string;
+      mode: RunAgentEffect["mode"];
+      input: Record<string, unknown>;
+    };
+
 export interface QueueRoute {
-  kind: "email" | "webhook" | "event";
+  kind: "email" | "webhook" | "event" | "agent";
   deadLetter: boolean;
 }
 
@@ -128,7 +145,7 @@ export interface QueueRoute {
  */
 export function routeQueue(name: string): QueueRoute | null {
   const m =
-    /^nudge-(email|webhook|event)(?:-\d+)?(-dlq)?(?:-\d+)?(?:-(?:staging|production|dev))?$/.exec(
+    /^nudge-(email|webhook|event|agent)(?:-\d+)?(-dlq)?(?:-\d+)?(?:-(?:staging|production|dev))?$/.exec(
       name,
     );
   return m ? { kind: m[1] as QueueRoute["kind"], deadLetter: m[2] !== undefined } : null;

@@ -1,5 +1,6 @@
 // What each Durable Object answers over RPC, declared on the ground floor so that everything
 // reaching an object (routes, consumers, the domain) depends on this contract, not on a class.
+import type { Admission, ExecutionPolicy } from "../engine/agents";
 import type { MailboxLimits } from "../engine/governance";
 import type { EnrollmentState, LogLine, WorkflowDefinition } from "../engine/types";
 
@@ -45,7 +46,7 @@ export interface EnrollmentRpc extends Rpc.DurableObjectBranded {
   /** Idempotent: a second start of the same enrollment changes nothing; false when refused. */
   start(p: StartPayload): Promise<boolean>;
   /** What became of the call or task (effect `key`) the enrollment waits for; true when it resumed. */
-  deliverOutcome(key: string, outcome: string): Promise<boolean>;
+  deliverOutcome(key: string, outcome: string, data?: Record<string, unknown>): Promise<boolean>;
   /** An event for this enrollment; true when it resumed a wait. */
   deliverEvent(name: string, data: Record<string, unknown>): Promise<boolean>;
   /** exitOn: ends an active enrollment as completed with `exit_on:<name>` (or `reason`). */
@@ -81,4 +82,34 @@ export interface MailboxRpc extends Rpc.DurableObjectBranded {
   /** When the next send would go, without taking the slot. */
   peek(limits: MailboxLimits): Promise<number>;
   stats(limits: MailboxLimits | null): Promise<MailboxStats>;
+}
+
+/** An agent's gate, as GET /v1/agents/{id}/status reports it. */
+export interface GateStatus {
+  running: number;
+  waiting: number;
+  startedToday: number;
+  spentTodayUsd: number;
+}
+
+/** One agent, or one agent template, = one gate (named `agent:<id>` or `template:<id>`). */
+export interface AgentGateRpc extends Rpc.DurableObjectBranded {
+  /**
+   * Admission under the policy (days in `tz`); asking again while admitted says `run` again.
+   * `waits` false (a synchronous call): `busy` instead of a place in the queue.
+   */
+  admit(
+    executionId: string,
+    policy: ExecutionPolicy,
+    tz: string,
+    waits?: boolean,
+  ): Promise<Admission>;
+  /** A run ended (its cost counts today); freed slots go to the waiting, sent on to the queue. */
+  release(
+    executionId: string | null,
+    costUsd: number,
+    policy: ExecutionPolicy,
+    tz: string,
+  ): Promise<void>;
+  status(policy: ExecutionPolicy, tz: string): Promise<GateStatus>;
 }

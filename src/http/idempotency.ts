@@ -30,8 +30,11 @@ export function parseIdempotencyKey(raw: string | undefined): string | undefined
   return key;
 }
 
+/** Routes whose own rows are their idempotency record (an agent execution per agent and key). */
+const OWN_IDEMPOTENCY = /^\/v1\/agents\/[^/]+\/execute$/;
+
 export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.req.method !== "POST") {
+  if (c.req.method !== "POST" || OWN_IDEMPOTENCY.test(c.req.path)) {
     return next();
   }
   const key = parseIdempotencyKey(c.req.header("idempotency-key"));

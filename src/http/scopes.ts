@@ -1,7 +1,7 @@
 // What an API key may do. `full` keys do everything; `send` keys — for the services that add
 // contacts, track events and enroll — may read everything except keys, connections and
-// webhooks, and write only contacts, events, enrollments and imports (plus the two dry runs:
-// template preview and workflow test, which change nothing).
+// webhooks, and write only contacts, events, enrollments and imports, complete tasks and run
+// agents (plus the two dry runs: template preview and workflow test, which change nothing).
 import type { KeyScope } from "../ground/scopes";
 
 /** Resources only a full key may touch at all, reads included (they hold or mint secrets). */
@@ -11,6 +11,8 @@ const SEND_WRITES = [
   /^\/v1\/(contacts|events|enrollments|imports)(\/|$)/,
   // Reps' tools complete the tasks steps hand them.
   /^\/v1\/tasks\/[^/]+\/(complete|skip)$/,
+  // Running an agent for a lead is like enrolling it; deploying or changing agents is not.
+  /^\/v1\/agents\/[^/]+\/(execute|inference|score_lead)$/,
   /^\/v1\/templates\/[^/]+\/preview$/,
   /^\/v1\/workflows\/[^/]+\/test$/,
   // The MCP endpoint: each tool calls the API with the same key, so its scope applies there.

@@ -1,6 +1,7 @@
 // The provider registry: every list of provider names derives from this one. Adding a
 // provider is two edits: its module, and its line here.
 import cloudflare from "./cloudflare";
+import { LLM_PROVIDER_NAMES } from "./llm";
 import mailgun from "./mailgun";
 import outbox, { PHONE_OUTBOX } from "./outbox";
 import type { PhoneProvider } from "./phone";
@@ -46,11 +47,12 @@ export const PHONE_PROVIDER_NAMES = PHONE_REGISTRY.map((p) => p.name) as [
   ...PhoneProviderName[],
 ];
 
-/** Every name a connection's `provider` may take: email providers, then phone providers. */
-export const CONNECTION_PROVIDER_NAMES = [...PROVIDER_NAMES, ...PHONE_PROVIDER_NAMES] as [
-  string,
-  ...string[],
-];
+/** Every name a connection's `provider` may take: email, phone, then LLM providers. */
+export const CONNECTION_PROVIDER_NAMES = [
+  ...PROVIDER_NAMES,
+  ...PHONE_PROVIDER_NAMES,
+  ...LLM_PROVIDER_NAMES,
+] as [string, ...string[]];
 
 export const PHONE_OUTBOX_PROVIDER: PhoneProvider = PHONE_OUTBOX;
 

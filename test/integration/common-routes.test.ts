@@ -85,6 +85,14 @@ const FULL_ONLY = new Set([
   "POST /v1/webhooks/{id}/test",
   "GET /v1/webhooks/{id}/deliveries",
   "POST /v1/outbox/{id}/outcome",
+  "POST /v1/agents",
+  "POST /v1/agents/spawn",
+  "PATCH /v1/agents/{id}",
+  "DELETE /v1/agents/{id}",
+  "POST /v1/agent-templates",
+  "PATCH /v1/agent-templates/{id}",
+  "DELETE /v1/agent-templates/{id}",
+  "PATCH /v1/agent-templates/{id}/execution-policy",
 ]);
 
 let owner: { key: string; ids: Record<string, string> };
@@ -158,9 +166,28 @@ beforeAll(async () => {
     async () => (await call("GET", "/v1/tasks", { key: a.key })).json.data,
     (d) => d.length === 1,
   );
+  const agentTemplate = (
+    await call("POST", "/v1/agent-templates", {
+      key: a.key,
+      body: { name: "T", prompt: "Hi", outputSchema: { type: "object" } },
+    })
+  ).json;
+  const agent = (
+    await call("POST", "/v1/agents", {
+      key: a.key,
+      body: { name: "A", type: "template", templateId: agentTemplate.id },
+    })
+  ).json;
+  const execution = (
+    await call("POST", `/v1/agents/${agent.id}/execute`, { key: a.key, body: { input: {} } })
+  ).json;
   owner = {
     key: a.key,
     ids: {
+      agents: agent.id,
+      agentId: agent.id,
+      executionId: execution.id,
+      "agent-templates": agentTemplate.id,
       contacts: contact.id,
       templates: template.id,
       workflows: workflow.id,

@@ -278,6 +278,8 @@ describe("workflows", () => {
       "split",
       "webhook",
       "update_contact",
+      "agent",
+      "score_lead",
       "exit",
       "log",
     ]);

@@ -2,7 +2,7 @@
 
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddWorkflowStepData, AddWorkflowStepErrors, AddWorkflowStepResponses, AddWorkflowTransitionData, AddWorkflowTransitionErrors, AddWorkflowTransitionResponses, BulkEnrollData, BulkEnrollErrors, BulkEnrollResponses, CancelEnrollmentData, CancelEnrollmentErrors, CancelEnrollmentResponses, CancelWorkflowEnrollmentsData, CancelWorkflowEnrollmentsErrors, CancelWorkflowEnrollmentsResponses, CompleteTaskData, CompleteTaskErrors, CompleteTaskResponses, ConfirmSubscriptionData, ConfirmSubscriptionErrors, ConfirmSubscriptionResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateConnectionData, CreateConnectionErrors, CreateConnectionResponses, CreateEnrollmentData, CreateEnrollmentErrors, CreateEnrollmentResponses, CreateImportData, CreateImportErrors, CreateImportResponses, CreateOrgData, CreateOrgErrors, CreateOrgResponses, CreateReportData, CreateReportErrors, CreateReportResponses, CreateTemplateData, CreateTemplateErrors, CreateTemplateResponses, CreateTopicData, CreateTopicErrors, CreateTopicResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, CreateWorkflowData, CreateWorkflowErrors, CreateWorkflowResponses, DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteEnrollmentData, DeleteEnrollmentErrors, DeleteEnrollmentResponses, DeleteReportData, DeleteReportErrors, DeleteReportResponses, DeleteTemplateData, DeleteTemplateErrors, DeleteTemplateResponses, DeleteTopicData, DeleteTopicErrors, DeleteTopicResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DeleteWorkflowData, DeleteWorkflowErrors, DeleteWorkflowResponses, DeleteWorkflowStepData, DeleteWorkflowStepErrors, DeleteWorkflowStepResponses, DeleteWorkflowTransitionData, DeleteWorkflowTransitionErrors, DeleteWorkflowTransitionResponses, DownloadReportByLinkData, DownloadReportByLinkErrors, DownloadReportByLinkResponses, DownloadReportData, DownloadReportErrors, DownloadReportResponses, EraseContactData, EraseContactErrors, EraseContactResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetAnalyticsChartData, GetAnalyticsChartErrors, GetAnalyticsChartResponses, GetAnalyticsFunnelData, GetAnalyticsFunnelErrors, GetAnalyticsFunnelResponses, GetAnalyticsMetricsData, GetAnalyticsMetricsErrors, GetAnalyticsMetricsResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetApiKeyUsageData, GetApiKeyUsageErrors, GetApiKeyUsageResponses, GetConnectionData, GetConnectionErrors, GetConnectionResponses, GetContactData, GetContactErrors, GetContactResponses, GetEnrollmentData, GetEnrollmentErrors, GetEnrollmentResponses, GetHealthData, GetHealthResponses, GetHealthV1Data, GetHealthV1Responses, GetImportData, GetImportErrors, GetImportResponses, GetLlmsTxtData, GetLlmsTxtResponses, GetMessageData, GetMessageErrors, GetMessageResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetOpenApiDocumentV1Data, GetOpenApiDocumentV1Responses, GetOutboxEmailData, GetOutboxEmailErrors, GetOutboxEmailResponses, GetReferenceMarkdownData, GetReferenceMarkdownResponses, GetReportData, GetReportErrors, GetReportResponses, GetSendingSettingsData, GetSendingSettingsErrors, GetSendingSettingsResponses, GetSkillsBriefData, GetSkillsBriefResponses, GetSkillsBriefV1Data, GetSkillsBriefV1Responses, GetTaskData, GetTaskErrors, GetTaskResponses, GetTemplateData, GetTemplateErrors, GetTemplateResponses, GetTopicData, GetTopicErrors, GetTopicResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GetWorkflowData, GetWorkflowErrors, GetWorkflowResponses, GetWorkflowStatsData, GetWorkflowStatsErrors, GetWorkflowStatsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListConnectionsData, ListConnectionsErrors, ListConnectionsResponses, ListContactEnrollmentsData, ListContactEnrollmentsErrors, ListContactEnrollmentsResponses, ListContactEventsData, ListContactEventsErrors, ListContactEventsResponses, ListContactsData, ListContactsErrors, ListContactsResponses, ListEnrollmentLogsData, ListEnrollmentLogsErrors, ListEnrollmentLogsResponses, ListEnrollmentsData, ListEnrollmentsErrors, ListEnrollmentsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListOutboxData, ListOutboxErrors, ListOutboxResponses, ListReportsData, ListReportsErrors, ListReportsResponses, ListStepTypesData, ListStepTypesErrors, ListStepTypesResponses, ListTasksData, ListTasksErrors, ListTasksResponses, ListTemplatesData, ListTemplatesErrors, ListTemplatesResponses, ListTopicsData, ListTopicsErrors, ListTopicsResponses, ListUnmatchedMailData, ListUnmatchedMailErrors, ListUnmatchedMailResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEventTypesData, ListWebhookEventTypesErrors, ListWebhookEventTypesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, ListWorkflowEnrollmentsData, ListWorkflowEnrollmentsErrors, ListWorkflowEnrollmentsResponses, ListWorkflowsData, ListWorkflowsErrors, ListWorkflowsResponses, ListWorkflowVersionsData, ListWorkflowVersionsErrors, ListWorkflowVersionsResponses, PreviewTemplateData, PreviewTemplateErrors, PreviewTemplateResponses, ReceiveProviderMailData, ReceiveProviderMailErrors, ReceiveProviderMailResponses, ReceiveProviderWebhookData, ReceiveProviderWebhookErrors, ReceiveProviderWebhookResponses, RecordCallOutcomeData, RecordCallOutcomeErrors, RecordCallOutcomeResponses, ResumeConnectionData, ResumeConnectionErrors, ResumeConnectionResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SavePreferencesData, SavePreferencesErrors, SavePreferencesResponses, ScheduleReportData, ScheduleReportErrors, ScheduleReportResponses, SetOrgQuotasData, SetOrgQuotasErrors, SetOrgQuotasResponses, SetSendingSettingsData, SetSendingSettingsErrors, SetSendingSettingsResponses, ShowConfirmationPageData, ShowConfirmationPageErrors, ShowConfirmationPageResponses, ShowPreferencePageData, ShowPreferencePageErrors, ShowPreferencePageResponses, ShowReferenceData, ShowReferenceResponses, ShowUnsubscribePageData, ShowUnsubscribePageErrors, ShowUnsubscribePageResponses, SkipTaskData, SkipTaskErrors, SkipTaskResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, TestWorkflowData, TestWorkflowErrors, TestWorkflowResponses, TrackClickData, TrackClickErrors, TrackClickResponses, TrackEventData, TrackEventErrors, TrackEventResponses, TrackEventsData, TrackEventsErrors, TrackEventsResponses, TrackOpenData, TrackOpenErrors, TrackOpenResponses, UnscheduleReportData, UnscheduleReportErrors, UnscheduleReportResponses, UnsubscribeOneClickData, UnsubscribeOneClickErrors, UnsubscribeOneClickResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateConnectionData, UpdateConnectionErrors, UpdateConnectionResponses, UpdateContactData, UpdateContactErrors, UpdateContactResponses, UpdateTemplateData, UpdateTemplateErrors, UpdateTemplateResponses, UpdateTopicData, UpdateTopicErrors, UpdateTopicResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpdateWorkflowData, UpdateWorkflowErrors, UpdateWorkflowResponses, UpdateWorkflowStepData, UpdateWorkflowStepErrors, UpdateWorkflowStepResponses, UpsertContactData, UpsertContactErrors, UpsertContactResponses } from './types.gen';
+import type { AddWorkflowStepData, AddWorkflowStepErrors, AddWorkflowStepResponses, AddWorkflowTransitionData, AddWorkflowTransitionErrors, AddWorkflowTransitionResponses, BulkEnrollData, BulkEnrollErrors, BulkEnrollResponses, CancelEnrollmentData, CancelEnrollmentErrors, CancelEnrollmentResponses, CancelWorkflowEnrollmentsData, CancelWorkflowEnrollmentsErrors, CancelWorkflowEnrollmentsResponses, CompleteTaskData, CompleteTaskErrors, CompleteTaskResponses, ConfirmSubscriptionData, ConfirmSubscriptionErrors, ConfirmSubscriptionResponses, CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateAgentTemplateData, CreateAgentTemplateErrors, CreateAgentTemplateResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateConnectionData, CreateConnectionErrors, CreateConnectionResponses, CreateEnrollmentData, CreateEnrollmentErrors, CreateEnrollmentResponses, CreateImportData, CreateImportErrors, CreateImportResponses, CreateOrgData, CreateOrgErrors, CreateOrgResponses, CreateReportData, CreateReportErrors, CreateReportResponses, CreateTemplateData, CreateTemplateErrors, CreateTemplateResponses, CreateTopicData, CreateTopicErrors, CreateTopicResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, CreateWorkflowData, CreateWorkflowErrors, CreateWorkflowResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteAgentTemplateData, DeleteAgentTemplateErrors, DeleteAgentTemplateResponses, DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteEnrollmentData, DeleteEnrollmentErrors, DeleteEnrollmentResponses, DeleteReportData, DeleteReportErrors, DeleteReportResponses, DeleteTemplateData, DeleteTemplateErrors, DeleteTemplateResponses, DeleteTopicData, DeleteTopicErrors, DeleteTopicResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DeleteWorkflowData, DeleteWorkflowErrors, DeleteWorkflowResponses, DeleteWorkflowStepData, DeleteWorkflowStepErrors, DeleteWorkflowStepResponses, DeleteWorkflowTransitionData, DeleteWorkflowTransitionErrors, DeleteWorkflowTransitionResponses, DownloadReportByLinkData, DownloadReportByLinkErrors, DownloadReportByLinkResponses, DownloadReportData, DownloadReportErrors, DownloadReportResponses, EraseContactData, EraseContactErrors, EraseContactResponses, ExecuteAgentData, ExecuteAgentErrors, ExecuteAgentResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetAgentCostsData, GetAgentCostsErrors, GetAgentCostsResponses, GetAgentData, GetAgentErrors, GetAgentExecutionData, GetAgentExecutionErrors, GetAgentExecutionResponses, GetAgentMetricsData, GetAgentMetricsErrors, GetAgentMetricsResponses, GetAgentResponses, GetAgentStatusData, GetAgentStatusErrors, GetAgentStatusResponses, GetAgentTemplateData, GetAgentTemplateErrors, GetAgentTemplateResponses, GetAnalyticsChartData, GetAnalyticsChartErrors, GetAnalyticsChartResponses, GetAnalyticsFunnelData, GetAnalyticsFunnelErrors, GetAnalyticsFunnelResponses, GetAnalyticsMetricsData, GetAnalyticsMetricsErrors, GetAnalyticsMetricsResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetApiKeyUsageData, GetApiKeyUsageErrors, GetApiKeyUsageResponses, GetConnectionData, GetConnectionErrors, GetConnectionResponses, GetContactData, GetContactErrors, GetContactResponses, GetEnrollmentData, GetEnrollmentErrors, GetEnrollmentResponses, GetHealthData, GetHealthResponses, GetHealthV1Data, GetHealthV1Responses, GetImportData, GetImportErrors, GetImportResponses, GetLlmsTxtData, GetLlmsTxtResponses, GetMessageData, GetMessageErrors, GetMessageResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetOpenApiDocumentV1Data, GetOpenApiDocumentV1Responses, GetOutboxEmailData, GetOutboxEmailErrors, GetOutboxEmailResponses, GetReferenceMarkdownData, GetReferenceMarkdownResponses, GetReportData, GetReportErrors, GetReportResponses, GetSendingSettingsData, GetSendingSettingsErrors, GetSendingSettingsResponses, GetSkillsBriefData, GetSkillsBriefResponses, GetSkillsBriefV1Data, GetSkillsBriefV1Responses, GetTaskData, GetTaskErrors, GetTaskResponses, GetTemplateData, GetTemplateErrors, GetTemplateResponses, GetTopicData, GetTopicErrors, GetTopicResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GetWorkflowData, GetWorkflowErrors, GetWorkflowResponses, GetWorkflowStatsData, GetWorkflowStatsErrors, GetWorkflowStatsResponses, InferAgentData, InferAgentErrors, InferAgentResponses, ListAgentExecutionsData, ListAgentExecutionsErrors, ListAgentExecutionsResponses, ListAgentLogsData, ListAgentLogsErrors, ListAgentLogsResponses, ListAgentReasoningData, ListAgentReasoningErrors, ListAgentReasoningResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListAgentTemplatesData, ListAgentTemplatesErrors, ListAgentTemplatesResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListConnectionsData, ListConnectionsErrors, ListConnectionsResponses, ListContactEnrollmentsData, ListContactEnrollmentsErrors, ListContactEnrollmentsResponses, ListContactEventsData, ListContactEventsErrors, ListContactEventsResponses, ListContactsData, ListContactsErrors, ListContactsResponses, ListEnrollmentLogsData, ListEnrollmentLogsErrors, ListEnrollmentLogsResponses, ListEnrollmentsData, ListEnrollmentsErrors, ListEnrollmentsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListOutboxData, ListOutboxErrors, ListOutboxResponses, ListReportsData, ListReportsErrors, ListReportsResponses, ListStepTypesData, ListStepTypesErrors, ListStepTypesResponses, ListTasksData, ListTasksErrors, ListTasksResponses, ListTemplatesData, ListTemplatesErrors, ListTemplatesResponses, ListTopicsData, ListTopicsErrors, ListTopicsResponses, ListUnmatchedMailData, ListUnmatchedMailErrors, ListUnmatchedMailResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEventTypesData, ListWebhookEventTypesErrors, ListWebhookEventTypesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, ListWorkflowEnrollmentsData, ListWorkflowEnrollmentsErrors, ListWorkflowEnrollmentsResponses, ListWorkflowsData, ListWorkflowsErrors, ListWorkflowsResponses, ListWorkflowVersionsData, ListWorkflowVersionsErrors, ListWorkflowVersionsResponses, MonitorAgentsData, MonitorAgentsErrors, MonitorAgentsResponses, PreviewTemplateData, PreviewTemplateErrors, PreviewTemplateResponses, ReceiveProviderMailData, ReceiveProviderMailErrors, ReceiveProviderMailResponses, ReceiveProviderWebhookData, ReceiveProviderWebhookErrors, ReceiveProviderWebhookResponses, RecordCallOutcomeData, RecordCallOutcomeErrors, RecordCallOutcomeResponses, ResumeConnectionData, ResumeConnectionErrors, ResumeConnectionResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SavePreferencesData, SavePreferencesErrors, SavePreferencesResponses, ScheduleReportData, ScheduleReportErrors, ScheduleReportResponses, ScoreLeadData, ScoreLeadErrors, ScoreLeadResponses, SetOrgQuotasData, SetOrgQuotasErrors, SetOrgQuotasResponses, SetSendingSettingsData, SetSendingSettingsErrors, SetSendingSettingsResponses, ShowConfirmationPageData, ShowConfirmationPageErrors, ShowConfirmationPageResponses, ShowPreferencePageData, ShowPreferencePageErrors, ShowPreferencePageResponses, ShowReferenceData, ShowReferenceResponses, ShowUnsubscribePageData, ShowUnsubscribePageErrors, ShowUnsubscribePageResponses, SkipTaskData, SkipTaskErrors, SkipTaskResponses, SpawnAgentData, SpawnAgentErrors, SpawnAgentResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, TestWorkflowData, TestWorkflowErrors, TestWorkflowResponses, TrackClickData, TrackClickErrors, TrackClickResponses, TrackEventData, TrackEventErrors, TrackEventResponses, TrackEventsData, TrackEventsErrors, TrackEventsResponses, TrackOpenData, TrackOpenErrors, TrackOpenResponses, UnscheduleReportData, UnscheduleReportErrors, UnscheduleReportResponses, UnsubscribeOneClickData, UnsubscribeOneClickErrors, UnsubscribeOneClickResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateAgentData, UpdateAgentErrors, UpdateAgentResponses, UpdateAgentTemplateData, UpdateAgentTemplateErrors, UpdateAgentTemplateResponses, UpdateConnectionData, UpdateConnectionErrors, UpdateConnectionResponses, UpdateContactData, UpdateContactErrors, UpdateContactResponses, UpdateExecutionPolicyData, UpdateExecutionPolicyErrors, UpdateExecutionPolicyResponses, UpdateTemplateData, UpdateTemplateErrors, UpdateTemplateResponses, UpdateTopicData, UpdateTopicErrors, UpdateTopicResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpdateWorkflowData, UpdateWorkflowErrors, UpdateWorkflowResponses, UpdateWorkflowStepData, UpdateWorkflowStepErrors, UpdateWorkflowStepResponses, UpsertContactData, UpsertContactErrors, UpsertContactResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -1360,6 +1360,363 @@ export const scheduleReport = <ThrowOnError extends boolean = false>(options: Op
             type: 'http'
         }],
     url: '/v1/reports/{id}/schedule',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Fleet signals per agent over the last 24 h: executions, failures, p95 duration, spend, queued now, paused
+ */
+export const monitorAgents = <ThrowOnError extends boolean = false>(options?: Options<MonitorAgentsData, ThrowOnError>): RequestResult<MonitorAgentsResponses, MonitorAgentsErrors, ThrowOnError> => (options?.client ?? client).get<MonitorAgentsResponses, MonitorAgentsErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/monitoring/agents',
+    ...options
+});
+
+/**
+ * The agent's last model exchanges: redacted prompt, raw answer, validation errors, tokens
+ *
+ * Kept for the template's `reasoningRetentionDays` (default 7), then deleted by the cron. Newest first; `limit` ≤ 100.
+ */
+export const listAgentReasoning = <ThrowOnError extends boolean = false>(options: Options<ListAgentReasoningData, ThrowOnError>): RequestResult<ListAgentReasoningResponses, ListAgentReasoningErrors, ThrowOnError> => (options.client ?? client).get<ListAgentReasoningResponses, ListAgentReasoningErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/monitoring/reasoning/{agentId}',
+    ...options
+});
+
+/**
+ * List agents, newest first
+ */
+export const listAgents = <ThrowOnError extends boolean = false>(options?: Options<ListAgentsData, ThrowOnError>): RequestResult<ListAgentsResponses, ListAgentsErrors, ThrowOnError> => (options?.client ?? client).get<ListAgentsResponses, ListAgentsErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents',
+    ...options
+});
+
+/**
+ * Create (deploy) an agent
+ *
+ * The agent at the top level or wrapped in `agent: {…}`. 409 `agent_name_taken`; 404 for a workflow or template not of this org; a `code` agent's `endpoint` must pass the outbound policy (https, public address) and its signing `secret` is shown once, in this response.
+ */
+export const createAgent = <ThrowOnError extends boolean = false>(options: Options<CreateAgentData, ThrowOnError>): RequestResult<CreateAgentResponses, CreateAgentErrors, ThrowOnError> => (options.client ?? client).post<CreateAgentResponses, CreateAgentErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Create (deploy) an agent — the same as POST /v1/agents
+ *
+ * The agent at the top level or wrapped in `agent: {…}`. 409 `agent_name_taken`; 404 for a workflow or template not of this org; a `code` agent's `endpoint` must pass the outbound policy (https, public address) and its signing `secret` is shown once, in this response.
+ */
+export const spawnAgent = <ThrowOnError extends boolean = false>(options: Options<SpawnAgentData, ThrowOnError>): RequestResult<SpawnAgentResponses, SpawnAgentErrors, ThrowOnError> => (options.client ?? client).post<SpawnAgentResponses, SpawnAgentErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/spawn',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete an agent; its queued executions end as cancelled
+ */
+export const deleteAgent = <ThrowOnError extends boolean = false>(options: Options<DeleteAgentData, ThrowOnError>): RequestResult<DeleteAgentResponses, DeleteAgentErrors, ThrowOnError> => (options.client ?? client).delete<DeleteAgentResponses, DeleteAgentErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}',
+    ...options
+});
+
+/**
+ * Get an agent
+ */
+export const getAgent = <ThrowOnError extends boolean = false>(options: Options<GetAgentData, ThrowOnError>): RequestResult<GetAgentResponses, GetAgentErrors, ThrowOnError> => (options.client ?? client).get<GetAgentResponses, GetAgentErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}',
+    ...options
+});
+
+/**
+ * Pause or resume an agent, rename it, replace its configuration
+ *
+ * A paused agent's executions wait in `queued`; resuming it sends them on. Inference and score_lead on a paused agent are 409 `agent_paused`.
+ */
+export const updateAgent = <ThrowOnError extends boolean = false>(options: Options<UpdateAgentData, ThrowOnError>): RequestResult<UpdateAgentResponses, UpdateAgentErrors, ThrowOnError> => (options.client ?? client).patch<UpdateAgentResponses, UpdateAgentErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Execute an agent (queued; idempotent per key)
+ *
+ * 202 with the execution, `queued`. The same `idempotency_key` (or `Idempotency-Key` header) returns the same execution (header `Idempotent-Replayed: true`), however many requests race; the same key with another input is 422 `idempotency_key_reused`. It then runs through the agent queue under the execution policy: `queued → running → succeeded | failed | cancelled`.
+ */
+export const executeAgent = <ThrowOnError extends boolean = false>(options: Options<ExecuteAgentData, ThrowOnError>): RequestResult<ExecuteAgentResponses, ExecuteAgentErrors, ThrowOnError> => (options.client ?? client).post<ExecuteAgentResponses, ExecuteAgentErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}/execute',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Ask a template agent for a small structured answer, synchronously (≤ 30 s)
+ *
+ * Recorded as an execution (kind `inference`) and governed by the same policy: 429 `agent_busy` when no slot is free, 429 `budget_exhausted` once the day's budget is spent. 422 `no_llm_connection`, 422 `output_invalid` (the answer still failed the schema after one retry), 502 `llm_error` (the provider failed after the policy's retries); the error's message names the execution.
+ */
+export const inferAgent = <ThrowOnError extends boolean = false>(options: Options<InferAgentData, ThrowOnError>): RequestResult<InferAgentResponses, InferAgentErrors, ThrowOnError> => (options.client ?? client).post<InferAgentResponses, InferAgentErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}/inference',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Score a contact 0–100 with the agent's rules (and optionally a model), with reasons
+ *
+ * A transparent rules model read from the agent's `configuration`: `score.base`; `score.days` (window, default 30); `score.field.<path>` points when the contact field is set (`score.field.<path>.equals` to require a value; paths like `firstName`, `data.title`); `score.event.<name>` per tracked event in the window; `score.engagement.opened|clicked|replied` per email; `score.task.<outcome>` per task outcome — each counted rule with an optional `.max`. With `score.llm.templateId` (a template whose output has `score` 0–100 and `reasons`), the result is blended: (1 − `score.llm.weight`) · rules + weight · model (weight default 0.5). Clamped to 0–100, stored on the contact (`score`, `scoredAt`), `contact.scored` emitted; conditions can branch on `contact.score`. Recorded as an execution (kind `score`).
+ */
+export const scoreLead = <ThrowOnError extends boolean = false>(options: Options<ScoreLeadData, ThrowOnError>): RequestResult<ScoreLeadResponses, ScoreLeadErrors, ThrowOnError> => (options.client ?? client).post<ScoreLeadResponses, ScoreLeadErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}/score_lead',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * The agent's executions, newest first (filter by status, since)
+ */
+export const listAgentExecutions = <ThrowOnError extends boolean = false>(options: Options<ListAgentExecutionsData, ThrowOnError>): RequestResult<ListAgentExecutionsResponses, ListAgentExecutionsErrors, ThrowOnError> => (options.client ?? client).get<ListAgentExecutionsResponses, ListAgentExecutionsErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}/executions',
+    ...options
+});
+
+/**
+ * One execution
+ */
+export const getAgentExecution = <ThrowOnError extends boolean = false>(options: Options<GetAgentExecutionData, ThrowOnError>): RequestResult<GetAgentExecutionResponses, GetAgentExecutionErrors, ThrowOnError> => (options.client ?? client).get<GetAgentExecutionResponses, GetAgentExecutionErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}/executions/{executionId}',
+    ...options
+});
+
+/**
+ * A snapshot: active or paused, queued and running now, today's count and spend, last success and error
+ */
+export const getAgentStatus = <ThrowOnError extends boolean = false>(options: Options<GetAgentStatusData, ThrowOnError>): RequestResult<GetAgentStatusResponses, GetAgentStatusErrors, ThrowOnError> => (options.client ?? client).get<GetAgentStatusResponses, GetAgentStatusErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}/status',
+    ...options
+});
+
+/**
+ * The agent's execution log lines, newest first
+ *
+ * A run's lines are written when it ends: the first lines of a running execution may lag a few seconds.
+ */
+export const listAgentLogs = <ThrowOnError extends boolean = false>(options: Options<ListAgentLogsData, ThrowOnError>): RequestResult<ListAgentLogsResponses, ListAgentLogsErrors, ThrowOnError> => (options.client ?? client).get<ListAgentLogsResponses, ListAgentLogsErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}/logs',
+    ...options
+});
+
+/**
+ * Model spend per day and model (org reporting time zone)
+ */
+export const getAgentCosts = <ThrowOnError extends boolean = false>(options: Options<GetAgentCostsData, ThrowOnError>): RequestResult<GetAgentCostsResponses, GetAgentCostsErrors, ThrowOnError> => (options.client ?? client).get<GetAgentCostsResponses, GetAgentCostsErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}/costs',
+    ...options
+});
+
+/**
+ * Executions, success rate and p50/p95 duration per day
+ */
+export const getAgentMetrics = <ThrowOnError extends boolean = false>(options: Options<GetAgentMetricsData, ThrowOnError>): RequestResult<GetAgentMetricsResponses, GetAgentMetricsErrors, ThrowOnError> => (options.client ?? client).get<GetAgentMetricsResponses, GetAgentMetricsErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agents/{id}/metrics',
+    ...options
+});
+
+/**
+ * List agent templates, newest first
+ */
+export const listAgentTemplates = <ThrowOnError extends boolean = false>(options?: Options<ListAgentTemplatesData, ThrowOnError>): RequestResult<ListAgentTemplatesResponses, ListAgentTemplatesErrors, ThrowOnError> => (options?.client ?? client).get<ListAgentTemplatesResponses, ListAgentTemplatesErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agent-templates',
+    ...options
+});
+
+/**
+ * Create an agent template (prompt and output schema are checked)
+ *
+ * 422 `validation_failed` names a Liquid syntax error's line or a problem in the output schema; a `model.connectionId` that is not one of the org's LLM connections is 422 too.
+ */
+export const createAgentTemplate = <ThrowOnError extends boolean = false>(options: Options<CreateAgentTemplateData, ThrowOnError>): RequestResult<CreateAgentTemplateResponses, CreateAgentTemplateErrors, ThrowOnError> => (options.client ?? client).post<CreateAgentTemplateResponses, CreateAgentTemplateErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agent-templates',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete an agent template no agent uses
+ *
+ * 409 `template_in_use` names the agents that still run it.
+ */
+export const deleteAgentTemplate = <ThrowOnError extends boolean = false>(options: Options<DeleteAgentTemplateData, ThrowOnError>): RequestResult<DeleteAgentTemplateResponses, DeleteAgentTemplateErrors, ThrowOnError> => (options.client ?? client).delete<DeleteAgentTemplateResponses, DeleteAgentTemplateErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agent-templates/{id}',
+    ...options
+});
+
+/**
+ * Get an agent template
+ */
+export const getAgentTemplate = <ThrowOnError extends boolean = false>(options: Options<GetAgentTemplateData, ThrowOnError>): RequestResult<GetAgentTemplateResponses, GetAgentTemplateErrors, ThrowOnError> => (options.client ?? client).get<GetAgentTemplateResponses, GetAgentTemplateErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agent-templates/{id}',
+    ...options
+});
+
+/**
+ * Change an agent template (the next executions use it)
+ */
+export const updateAgentTemplate = <ThrowOnError extends boolean = false>(options: Options<UpdateAgentTemplateData, ThrowOnError>): RequestResult<UpdateAgentTemplateResponses, UpdateAgentTemplateErrors, ThrowOnError> => (options.client ?? client).patch<UpdateAgentTemplateResponses, UpdateAgentTemplateErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agent-templates/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Set the execution policy of the template's agents
+ *
+ * Enforced by one gate per template for all its agents: `maxConcurrent` running at once and `maxPerDay` started per day (org reporting time zone) — more wait in `queued` and run in order when a slot frees or the day turns; once `budgetUsdPerDay` is spent, new executions fail with `budget_exhausted` until the next day. `retries` of a failed model call (timeouts, 429, 5xx) and `timeoutSeconds` per attempt. Fields left out keep their value.
+ */
+export const updateExecutionPolicy = <ThrowOnError extends boolean = false>(options: Options<UpdateExecutionPolicyData, ThrowOnError>): RequestResult<UpdateExecutionPolicyResponses, UpdateExecutionPolicyErrors, ThrowOnError> => (options.client ?? client).patch<UpdateExecutionPolicyResponses, UpdateExecutionPolicyErrors, ThrowOnError>({
+    security: [{
+            key: 'bearerAuth',
+            scheme: 'bearer',
+            type: 'http'
+        }],
+    url: '/v1/agent-templates/{id}/execution-policy',
     ...options,
     headers: {
         'Content-Type': 'application/json',

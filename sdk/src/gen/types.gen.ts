@@ -197,6 +197,11 @@ export type Contact = {
      */
     consent: 'pending' | 'confirmed' | null;
     suppressed: 'bounced' | 'complained' | null;
+    /**
+     * The last lead score (0–100) an agent gave (POST /v1/agents/{id}/score_lead or a `score_lead` step); conditions can branch on `contact.score`
+     */
+    score: number | null;
+    scoredAt: string | null;
     unsubscribedAt: string | null;
     createdAt: string;
     updatedAt: string;
@@ -1155,11 +1160,11 @@ export type Connection = {
 
 export type ConnectionInput = {
     /**
-     * An email provider, or a phone provider: `twilio` (SMS and calls; credentials `accountSid`, `authToken`, and `from` or `messagingServiceSid`) or `vapi` (voice-agent calls; `apiKey`, `phoneNumberId`, `webhookSecret`). Point the provider's webhooks at /inbound/{provider}/{id}.
+     * An email provider, or a phone provider: `twilio` (SMS and calls; credentials `accountSid`, `authToken`, and `from` or `messagingServiceSid`) or `vapi` (voice-agent calls; `apiKey`, `phoneNumberId`, `webhookSecret`). Point the provider's webhooks at /inbound/{provider}/{id}. Or an LLM provider for agent templates: `openai` (any OpenAI-compatible Chat Completions endpoint: `apiKey`, optional `baseUrl` — default https://api.openai.com/v1; Workers AI, Groq, Together, a local Ollama — and `organization`) or `anthropic` (Messages API: `apiKey`, optional `baseUrl`).
      */
-    provider: 'outbox' | 'resend' | 'postmark' | 'sendgrid' | 'ses' | 'mailgun' | 'smtp' | 'cloudflare' | 'twilio' | 'vapi';
+    provider: 'outbox' | 'resend' | 'postmark' | 'sendgrid' | 'ses' | 'mailgun' | 'smtp' | 'cloudflare' | 'twilio' | 'vapi' | 'openai' | 'anthropic';
     /**
-     * Unique per org. Default: `default` for an email provider (the org's default sender), the provider's name for a phone provider
+     * Unique per org. Default: `default` for an email provider (the org's default sender), the provider's name for a phone or LLM provider
      */
     key?: string;
     /**
@@ -1374,6 +1379,499 @@ export type ReportSchedule = {
      * Addresses that get a download link (valid 7 days) after each run
      */
     emails?: Array<string>;
+};
+
+export type AgentFleet = {
+    windowHours: 24;
+    generatedAt: string;
+    agents: Array<FleetAgent>;
+};
+
+export type FleetAgent = {
+    agentId: string;
+    name: string;
+    type: 'workflow' | 'template' | 'code';
+    paused: boolean;
+    executions: number;
+    failures: number;
+    p95DurationMs: number | null;
+    spendUsd: number;
+    queuedNow: number;
+};
+
+export type ModelExchange = {
+    id: string;
+    executionId: string;
+    /**
+     * 2: the retry with the validation errors fed back
+     */
+    attempt: number;
+    model: string;
+    /**
+     * Personal data redacted by the template's personalFields
+     */
+    prompt: string;
+    answer: string;
+    validationErrors: Array<string>;
+    tokens: {
+        input: number;
+        output: number;
+    };
+    at: string;
+    expiresAt: string;
+};
+
+export type Agent = {
+    id: string;
+    name: string;
+    type: 'workflow' | 'template' | 'code';
+    status: 'active' | 'paused';
+    workflowId: string | null;
+    templateId: string | null;
+    endpoint: string | null;
+    configuration: {
+        [key: string]: string | number | boolean;
+    };
+    executionPolicy: ExecutionPolicy;
+    /**
+     * type `code`, in the creation response only: the `whsec_` secret that signs calls to the endpoint
+     */
+    secret?: string;
+    createdAt: string;
+    updatedAt: string;
+};
+
+/**
+ * The policy its executions run under (a template agent's is its template's)
+ */
+export type ExecutionPolicy = {
+    /**
+     * Executions running at once (null: no limit); more wait in `queued`
+     */
+    maxConcurrent?: number | null;
+    /**
+     * Executions started per day in the org's reporting time zone; more wait in `queued` until the next day
+     */
+    maxPerDay?: number | null;
+    /**
+     * Model spend per day (org time zone); once spent, new executions fail with `budget_exhausted` until the next day
+     */
+    budgetUsdPerDay?: number | null;
+    /**
+     * Retries of a failed model or endpoint call (timeouts, 429, 5xx)
+     */
+    retries?: number;
+    /**
+     * Per attempt; inference is capped at 30 s whatever this says
+     */
+    timeoutSeconds?: number;
+};
+
+export type SpawnAgent = AgentInput | {
+    agent: AgentInput;
+};
+
+export type AgentInput = {
+    /**
+     * Unique per org
+     */
+    name: string;
+    /**
+     * `workflow`: enrolls `input.contact` (or `input.contactId`) in `workflowId`; `template`: asks a model with the agent template `templateId`; `code`: calls `endpoint`
+     */
+    type: 'workflow' | 'template' | 'code';
+    workflowId?: string;
+    templateId?: string;
+    /**
+     * type `code`: an https URL of your code, POSTed `{input, configuration, executionId}` with a Standard Webhooks signature (the agent's `secret`); its JSON answer is the output
+     */
+    endpoint?: string;
+    configuration?: AgentConfiguration;
+    /**
+     * Workflow and code agents (template agents follow their template's policy)
+     */
+    executionPolicy?: {
+        /**
+         * Executions running at once (null: no limit); more wait in `queued`
+         */
+        maxConcurrent?: number | null;
+        /**
+         * Executions started per day in the org's reporting time zone; more wait in `queued` until the next day
+         */
+        maxPerDay?: number | null;
+        /**
+         * Model spend per day (org time zone); once spent, new executions fail with `budget_exhausted` until the next day
+         */
+        budgetUsdPerDay?: number | null;
+        /**
+         * Retries of a failed model or endpoint call (timeouts, 429, 5xx)
+         */
+        retries?: number;
+        /**
+         * Per attempt; inference is capped at 30 s whatever this says
+         */
+        timeoutSeconds?: number;
+    };
+    status?: 'active' | 'paused';
+};
+
+/**
+ * A flat map of settings (strings, numbers, booleans; ≤ 16 KiB), rendered into template prompts as `configuration`. Keys under `score.` configure lead scoring (see POST /v1/agents/{id}/score_lead).
+ */
+export type AgentConfiguration = {
+    [key: string]: string | number | boolean;
+};
+
+export type AgentPatch = {
+    /**
+     * Unique per org
+     */
+    name?: string;
+    status?: 'active' | 'paused';
+    configuration?: AgentConfiguration & unknown;
+    /**
+     * type `code`: an https URL of your code, POSTed `{input, configuration, executionId}` with a Standard Webhooks signature (the agent's `secret`); its JSON answer is the output
+     */
+    endpoint?: string;
+    /**
+     * Workflow and code agents (template agents follow their template's policy)
+     */
+    executionPolicy?: {
+        /**
+         * Executions running at once (null: no limit); more wait in `queued`
+         */
+        maxConcurrent?: number | null;
+        /**
+         * Executions started per day in the org's reporting time zone; more wait in `queued` until the next day
+         */
+        maxPerDay?: number | null;
+        /**
+         * Model spend per day (org time zone); once spent, new executions fail with `budget_exhausted` until the next day
+         */
+        budgetUsdPerDay?: number | null;
+        /**
+         * Retries of a failed model or endpoint call (timeouts, 429, 5xx)
+         */
+        retries?: number;
+        /**
+         * Per attempt; inference is capped at 30 s whatever this says
+         */
+        timeoutSeconds?: number;
+    };
+};
+
+export type AgentExecution = {
+    id: string;
+    agentId: string;
+    kind: 'execute' | 'inference' | 'score' | 'step';
+    status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+    input: {
+        [key: string]: unknown;
+    };
+    output?: unknown;
+    error: {
+        code: string;
+        message: string;
+    } | null;
+    /**
+     * Workflow agents: the enrollment created
+     */
+    enrollmentId: string | null;
+    idempotencyKey: string | null;
+    model: string | null;
+    tokens: {
+        input: number;
+        output: number;
+        total: number;
+    };
+    costUsd: number;
+    attempts: number;
+    durationMs: number | null;
+    createdAt: string;
+    startedAt: string | null;
+    finishedAt: string | null;
+};
+
+export type ExecuteAgent = {
+    /**
+     * A workflow agent reads `contact` (fields) or `contactId`, and `variables`; a template agent's prompt sees it as `input`; a code agent receives it
+     */
+    input?: {
+        [key: string]: unknown;
+    };
+    /**
+     * The same key returns the same execution; another input under it is 422 `idempotency_key_reused`. The `Idempotency-Key` header works too.
+     */
+    idempotency_key?: string;
+    /**
+     * Alias of idempotency_key
+     */
+    idempotencyKey?: string;
+};
+
+export type InferenceInput = {
+    input?: {
+        [key: string]: unknown;
+    };
+};
+
+export type LeadScore = {
+    contactId: string;
+    /**
+     * 0–100, stored on the contact
+     */
+    score: number;
+    /**
+     * One per rule that counted, largest effect first
+     */
+    reasons: Array<string>;
+    rulesScore: number;
+    modelScore: number | null;
+    scoredAt: string;
+    executionId: string;
+};
+
+export type ScoreLeadInput = {
+    contactId: string;
+};
+
+export type AgentStatus = {
+    agentId: string;
+    status: 'active' | 'paused';
+    /**
+     * Executions queued (waiting for a slot or their turn)
+     */
+    queued: number;
+    running: number;
+    startedToday: number;
+    spentTodayUsd: number;
+    executionPolicy: ExecutionPolicy;
+    lastSuccess: {
+        executionId: string;
+        at: string;
+    } | null;
+    lastError: {
+        executionId: string;
+        at: string;
+        code: string;
+        message: string;
+    } | null;
+};
+
+export type AgentLogLine = {
+    id: string;
+    executionId: string;
+    level: 'info' | 'warn' | 'error';
+    message: string;
+    at: string;
+};
+
+export type AgentCosts = {
+    agentId: string;
+    currency: 'USD';
+    timezone: string;
+    totalUsd: number;
+    days: Array<{
+        day: string;
+        model: string | null;
+        executions: number;
+        tokensIn: number;
+        tokensOut: number;
+        costUsd: number;
+    }>;
+};
+
+export type AgentMetrics = {
+    agentId: string;
+    timezone: string;
+    totals: {
+        executions: number;
+        succeeded: number;
+        failed: number;
+        /**
+         * succeeded ÷ (succeeded + failed); null over 0
+         */
+        successRate: number | null;
+        p50DurationMs: number | null;
+        p95DurationMs: number | null;
+        costUsd: number;
+    };
+    days: Array<{
+        day: string;
+        executions: number;
+        succeeded: number;
+        failed: number;
+        /**
+         * succeeded ÷ (succeeded + failed); null over 0
+         */
+        successRate: number | null;
+        p50DurationMs: number | null;
+        p95DurationMs: number | null;
+        costUsd: number;
+    }>;
+};
+
+export type AgentTemplate = {
+    id: string;
+    name: string;
+    prompt: string;
+    system: string | null;
+    outputSchema: {
+        [key: string]: unknown;
+    };
+    model: {
+        connectionId: string | null;
+        name: string | null;
+    };
+    temperature: number | null;
+    maxTokens: number;
+    personalFields: Array<string>;
+    reasoningRetentionDays: number;
+    executionPolicy: ExecutionPolicy;
+    createdAt: string;
+    updatedAt: string;
+};
+
+export type AgentTemplateInput = {
+    name: string;
+    /**
+     * Liquid over `input` (the execution's input) and `configuration` (the agent's); checked when saved
+     */
+    prompt: string;
+    /**
+     * A system prompt (Liquid too)
+     */
+    system?: string | null;
+    /**
+     * The JSON Schema the answer must match (root `"type": "object"`); asked of the model natively and checked on every answer
+     */
+    outputSchema: {
+        [key: string]: unknown;
+    };
+    model?: AgentModel;
+    temperature?: number | null;
+    /**
+     * Default 1024
+     */
+    maxTokens?: number;
+    /**
+     * Paths into the prompt's scope (`input.contact.email`) whose values are replaced by `[redacted:<path>]` in the exchanges kept for GET /v1/monitoring/reasoning
+     */
+    personalFields?: Array<string>;
+    /**
+     * Days model exchanges are kept (default 7), then deleted by the cron
+     */
+    reasoningRetentionDays?: number;
+    executionPolicy?: {
+        /**
+         * Executions running at once (null: no limit); more wait in `queued`
+         */
+        maxConcurrent?: number | null;
+        /**
+         * Executions started per day in the org's reporting time zone; more wait in `queued` until the next day
+         */
+        maxPerDay?: number | null;
+        /**
+         * Model spend per day (org time zone); once spent, new executions fail with `budget_exhausted` until the next day
+         */
+        budgetUsdPerDay?: number | null;
+        /**
+         * Retries of a failed model or endpoint call (timeouts, 429, 5xx)
+         */
+        retries?: number;
+        /**
+         * Per attempt; inference is capped at 30 s whatever this says
+         */
+        timeoutSeconds?: number;
+    };
+};
+
+export type AgentModel = {
+    /**
+     * An LLM connection (provider openai or anthropic); unset: the org's default (its oldest LLM connection)
+     */
+    connectionId?: string | null;
+    /**
+     * The model, e.g. gpt-4o-mini or claude-3-5-haiku-latest; unset: the connection's `model` credential, else the provider's small default
+     */
+    name?: string | null;
+} | null;
+
+export type AgentTemplatePatch = {
+    name?: string;
+    /**
+     * Liquid over `input` (the execution's input) and `configuration` (the agent's); checked when saved
+     */
+    prompt?: string;
+    /**
+     * A system prompt (Liquid too)
+     */
+    system?: string | null;
+    /**
+     * The JSON Schema the answer must match (root `"type": "object"`); asked of the model natively and checked on every answer
+     */
+    outputSchema?: {
+        [key: string]: unknown;
+    };
+    model?: AgentModel;
+    temperature?: number | null;
+    /**
+     * Default 1024
+     */
+    maxTokens?: number;
+    /**
+     * Paths into the prompt's scope (`input.contact.email`) whose values are replaced by `[redacted:<path>]` in the exchanges kept for GET /v1/monitoring/reasoning
+     */
+    personalFields?: Array<string>;
+    /**
+     * Days model exchanges are kept (default 7), then deleted by the cron
+     */
+    reasoningRetentionDays?: number;
+    executionPolicy?: {
+        /**
+         * Executions running at once (null: no limit); more wait in `queued`
+         */
+        maxConcurrent?: number | null;
+        /**
+         * Executions started per day in the org's reporting time zone; more wait in `queued` until the next day
+         */
+        maxPerDay?: number | null;
+        /**
+         * Model spend per day (org time zone); once spent, new executions fail with `budget_exhausted` until the next day
+         */
+        budgetUsdPerDay?: number | null;
+        /**
+         * Retries of a failed model or endpoint call (timeouts, 429, 5xx)
+         */
+        retries?: number;
+        /**
+         * Per attempt; inference is capped at 30 s whatever this says
+         */
+        timeoutSeconds?: number;
+    };
+};
+
+export type ExecutionPolicyPatch = {
+    /**
+     * Executions running at once (null: no limit); more wait in `queued`
+     */
+    maxConcurrent?: number | null;
+    /**
+     * Executions started per day in the org's reporting time zone; more wait in `queued` until the next day
+     */
+    maxPerDay?: number | null;
+    /**
+     * Model spend per day (org time zone); once spent, new executions fail with `budget_exhausted` until the next day
+     */
+    budgetUsdPerDay?: number | null;
+    /**
+     * Retries of a failed model or endpoint call (timeouts, 429, 5xx)
+     */
+    retries?: number;
+    /**
+     * Per attempt; inference is capped at 30 s whatever this says
+     */
+    timeoutSeconds?: number;
 };
 
 export type WebhookWithSecret = Webhook & {
@@ -7150,6 +7648,1445 @@ export type ScheduleReportResponses = {
 };
 
 export type ScheduleReportResponse = ScheduleReportResponses[keyof ScheduleReportResponses];
+
+export type MonitorAgentsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/monitoring/agents';
+};
+
+export type MonitorAgentsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type MonitorAgentsError = MonitorAgentsErrors[keyof MonitorAgentsErrors];
+
+export type MonitorAgentsResponses = {
+    /**
+     * The fleet
+     */
+    200: AgentFleet;
+};
+
+export type MonitorAgentsResponse = MonitorAgentsResponses[keyof MonitorAgentsResponses];
+
+export type ListAgentReasoningData = {
+    body?: never;
+    path: {
+        agentId: string;
+    };
+    query?: {
+        limit?: number;
+        cursor?: string;
+    };
+    url: '/v1/monitoring/reasoning/{agentId}';
+};
+
+export type ListAgentReasoningErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ListAgentReasoningError = ListAgentReasoningErrors[keyof ListAgentReasoningErrors];
+
+export type ListAgentReasoningResponses = {
+    /**
+     * Exchanges
+     */
+    200: {
+        data: Array<ModelExchange>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListAgentReasoningResponse = ListAgentReasoningResponses[keyof ListAgentReasoningResponses];
+
+export type ListAgentsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        cursor?: string;
+    };
+    url: '/v1/agents';
+};
+
+export type ListAgentsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ListAgentsError = ListAgentsErrors[keyof ListAgentsErrors];
+
+export type ListAgentsResponses = {
+    /**
+     * Agents
+     */
+    200: {
+        data: Array<Agent>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListAgentsResponse = ListAgentsResponses[keyof ListAgentsResponses];
+
+export type CreateAgentData = {
+    /**
+     * JSON body
+     */
+    body: SpawnAgent;
+    path?: never;
+    query?: never;
+    url: '/v1/agents';
+};
+
+export type CreateAgentErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type CreateAgentError = CreateAgentErrors[keyof CreateAgentErrors];
+
+export type CreateAgentResponses = {
+    /**
+     * Created
+     */
+    201: Agent;
+};
+
+export type CreateAgentResponse = CreateAgentResponses[keyof CreateAgentResponses];
+
+export type SpawnAgentData = {
+    /**
+     * JSON body
+     */
+    body: SpawnAgent;
+    path?: never;
+    query?: never;
+    url: '/v1/agents/spawn';
+};
+
+export type SpawnAgentErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type SpawnAgentError = SpawnAgentErrors[keyof SpawnAgentErrors];
+
+export type SpawnAgentResponses = {
+    /**
+     * Created
+     */
+    201: Agent;
+};
+
+export type SpawnAgentResponse = SpawnAgentResponses[keyof SpawnAgentResponses];
+
+export type DeleteAgentData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agents/{id}';
+};
+
+export type DeleteAgentErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type DeleteAgentError = DeleteAgentErrors[keyof DeleteAgentErrors];
+
+export type DeleteAgentResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type DeleteAgentResponse = DeleteAgentResponses[keyof DeleteAgentResponses];
+
+export type GetAgentData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agents/{id}';
+};
+
+export type GetAgentErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetAgentError = GetAgentErrors[keyof GetAgentErrors];
+
+export type GetAgentResponses = {
+    /**
+     * The agent
+     */
+    200: Agent;
+};
+
+export type GetAgentResponse = GetAgentResponses[keyof GetAgentResponses];
+
+export type UpdateAgentData = {
+    /**
+     * JSON body
+     */
+    body: AgentPatch;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agents/{id}';
+};
+
+export type UpdateAgentErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type UpdateAgentError = UpdateAgentErrors[keyof UpdateAgentErrors];
+
+export type UpdateAgentResponses = {
+    /**
+     * The agent
+     */
+    200: Agent;
+};
+
+export type UpdateAgentResponse = UpdateAgentResponses[keyof UpdateAgentResponses];
+
+export type ExecuteAgentData = {
+    /**
+     * JSON body
+     */
+    body: ExecuteAgent;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agents/{id}/execute';
+};
+
+export type ExecuteAgentErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ExecuteAgentError = ExecuteAgentErrors[keyof ExecuteAgentErrors];
+
+export type ExecuteAgentResponses = {
+    /**
+     * The execution
+     */
+    202: AgentExecution;
+};
+
+export type ExecuteAgentResponse = ExecuteAgentResponses[keyof ExecuteAgentResponses];
+
+export type InferAgentData = {
+    /**
+     * JSON body
+     */
+    body: InferenceInput;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agents/{id}/inference';
+};
+
+export type InferAgentErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+    /**
+     * Error
+     */
+    502: Error;
+};
+
+export type InferAgentError = InferAgentErrors[keyof InferAgentErrors];
+
+export type InferAgentResponses = {
+    /**
+     * The succeeded execution, its `output` valid
+     */
+    200: AgentExecution;
+};
+
+export type InferAgentResponse = InferAgentResponses[keyof InferAgentResponses];
+
+export type ScoreLeadData = {
+    /**
+     * JSON body
+     */
+    body: ScoreLeadInput;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agents/{id}/score_lead';
+};
+
+export type ScoreLeadErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+    /**
+     * Error
+     */
+    502: Error;
+};
+
+export type ScoreLeadError = ScoreLeadErrors[keyof ScoreLeadErrors];
+
+export type ScoreLeadResponses = {
+    /**
+     * The score
+     */
+    200: LeadScore;
+};
+
+export type ScoreLeadResponse = ScoreLeadResponses[keyof ScoreLeadResponses];
+
+export type ListAgentExecutionsData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        limit?: number;
+        cursor?: string;
+        status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+        /**
+         * Created at or after
+         */
+        since?: string;
+    };
+    url: '/v1/agents/{id}/executions';
+};
+
+export type ListAgentExecutionsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ListAgentExecutionsError = ListAgentExecutionsErrors[keyof ListAgentExecutionsErrors];
+
+export type ListAgentExecutionsResponses = {
+    /**
+     * Executions
+     */
+    200: {
+        data: Array<AgentExecution>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListAgentExecutionsResponse = ListAgentExecutionsResponses[keyof ListAgentExecutionsResponses];
+
+export type GetAgentExecutionData = {
+    body?: never;
+    path: {
+        id: string;
+        executionId: string;
+    };
+    query?: never;
+    url: '/v1/agents/{id}/executions/{executionId}';
+};
+
+export type GetAgentExecutionErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetAgentExecutionError = GetAgentExecutionErrors[keyof GetAgentExecutionErrors];
+
+export type GetAgentExecutionResponses = {
+    /**
+     * The execution
+     */
+    200: AgentExecution;
+};
+
+export type GetAgentExecutionResponse = GetAgentExecutionResponses[keyof GetAgentExecutionResponses];
+
+export type GetAgentStatusData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agents/{id}/status';
+};
+
+export type GetAgentStatusErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetAgentStatusError = GetAgentStatusErrors[keyof GetAgentStatusErrors];
+
+export type GetAgentStatusResponses = {
+    /**
+     * The agent's status
+     */
+    200: AgentStatus;
+};
+
+export type GetAgentStatusResponse = GetAgentStatusResponses[keyof GetAgentStatusResponses];
+
+export type ListAgentLogsData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        limit?: number;
+        cursor?: string;
+        executionId?: string;
+    };
+    url: '/v1/agents/{id}/logs';
+};
+
+export type ListAgentLogsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ListAgentLogsError = ListAgentLogsErrors[keyof ListAgentLogsErrors];
+
+export type ListAgentLogsResponses = {
+    /**
+     * Log lines
+     */
+    200: {
+        data: Array<AgentLogLine>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListAgentLogsResponse = ListAgentLogsResponses[keyof ListAgentLogsResponses];
+
+export type GetAgentCostsData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        /**
+         * Days back from today (org reporting time zone); default 30
+         */
+        days?: number;
+    };
+    url: '/v1/agents/{id}/costs';
+};
+
+export type GetAgentCostsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetAgentCostsError = GetAgentCostsErrors[keyof GetAgentCostsErrors];
+
+export type GetAgentCostsResponses = {
+    /**
+     * Spend
+     */
+    200: AgentCosts;
+};
+
+export type GetAgentCostsResponse = GetAgentCostsResponses[keyof GetAgentCostsResponses];
+
+export type GetAgentMetricsData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        /**
+         * Days back from today (org reporting time zone); default 30
+         */
+        days?: number;
+    };
+    url: '/v1/agents/{id}/metrics';
+};
+
+export type GetAgentMetricsErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetAgentMetricsError = GetAgentMetricsErrors[keyof GetAgentMetricsErrors];
+
+export type GetAgentMetricsResponses = {
+    /**
+     * Figures
+     */
+    200: AgentMetrics;
+};
+
+export type GetAgentMetricsResponse = GetAgentMetricsResponses[keyof GetAgentMetricsResponses];
+
+export type ListAgentTemplatesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        cursor?: string;
+    };
+    url: '/v1/agent-templates';
+};
+
+export type ListAgentTemplatesErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type ListAgentTemplatesError = ListAgentTemplatesErrors[keyof ListAgentTemplatesErrors];
+
+export type ListAgentTemplatesResponses = {
+    /**
+     * Agent templates
+     */
+    200: {
+        data: Array<AgentTemplate>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListAgentTemplatesResponse = ListAgentTemplatesResponses[keyof ListAgentTemplatesResponses];
+
+export type CreateAgentTemplateData = {
+    /**
+     * JSON body
+     */
+    body: AgentTemplateInput;
+    path?: never;
+    query?: never;
+    url: '/v1/agent-templates';
+};
+
+export type CreateAgentTemplateErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type CreateAgentTemplateError = CreateAgentTemplateErrors[keyof CreateAgentTemplateErrors];
+
+export type CreateAgentTemplateResponses = {
+    /**
+     * Created
+     */
+    201: AgentTemplate;
+};
+
+export type CreateAgentTemplateResponse = CreateAgentTemplateResponses[keyof CreateAgentTemplateResponses];
+
+export type DeleteAgentTemplateData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agent-templates/{id}';
+};
+
+export type DeleteAgentTemplateErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type DeleteAgentTemplateError = DeleteAgentTemplateErrors[keyof DeleteAgentTemplateErrors];
+
+export type DeleteAgentTemplateResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type DeleteAgentTemplateResponse = DeleteAgentTemplateResponses[keyof DeleteAgentTemplateResponses];
+
+export type GetAgentTemplateData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agent-templates/{id}';
+};
+
+export type GetAgentTemplateErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type GetAgentTemplateError = GetAgentTemplateErrors[keyof GetAgentTemplateErrors];
+
+export type GetAgentTemplateResponses = {
+    /**
+     * The agent template
+     */
+    200: AgentTemplate;
+};
+
+export type GetAgentTemplateResponse = GetAgentTemplateResponses[keyof GetAgentTemplateResponses];
+
+export type UpdateAgentTemplateData = {
+    /**
+     * JSON body
+     */
+    body: AgentTemplatePatch;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agent-templates/{id}';
+};
+
+export type UpdateAgentTemplateErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type UpdateAgentTemplateError = UpdateAgentTemplateErrors[keyof UpdateAgentTemplateErrors];
+
+export type UpdateAgentTemplateResponses = {
+    /**
+     * The agent template
+     */
+    200: AgentTemplate;
+};
+
+export type UpdateAgentTemplateResponse = UpdateAgentTemplateResponses[keyof UpdateAgentTemplateResponses];
+
+export type UpdateExecutionPolicyData = {
+    /**
+     * JSON body
+     */
+    body: ExecutionPolicyPatch;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agent-templates/{id}/execution-policy';
+};
+
+export type UpdateExecutionPolicyErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+};
+
+export type UpdateExecutionPolicyError = UpdateExecutionPolicyErrors[keyof UpdateExecutionPolicyErrors];
+
+export type UpdateExecutionPolicyResponses = {
+    /**
+     * The agent template
+     */
+    200: AgentTemplate;
+};
+
+export type UpdateExecutionPolicyResponse = UpdateExecutionPolicyResponses[keyof UpdateExecutionPolicyResponses];
 
 export type ListWebhookEventTypesData = {
     body?: never;

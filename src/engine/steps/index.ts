@@ -1,6 +1,7 @@
 // The step catalog: one module per type; the API's /step-types is generated from it.
 import { z } from "@hono/zod-openapi";
 import { ConditionSchema, conditionJsonSchema } from "../types";
+import { agentStep, scoreLeadStep } from "./agent";
 import call from "./call";
 import condition from "./condition";
 import delay from "./delay";
@@ -27,6 +28,8 @@ export const STEP_TYPES: Record<string, StepType> = Object.fromEntries(
     split,
     webhook,
     updateContact,
+    agentStep,
+    scoreLeadStep,
     exit,
     log,
   ].map((s) => [s.type, s]),

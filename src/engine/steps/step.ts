@@ -35,6 +35,10 @@ export type StepResult =
       message: string;
       effects?: Effect[];
       contactData?: Record<string, unknown>;
+      /** Top-level contact fields the step learned (an agent's lead `score`). */
+      contactFields?: Record<string, unknown>;
+      /** Variables to merge into the enrollment's (an agent's output). */
+      vars?: Record<string, unknown>;
     }
   /** `effects`: what starts the wait (a call placed, a task created). */
   | { kind: "wait"; wait: Wait; message: string; effects?: Effect[] }

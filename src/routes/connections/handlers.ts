@@ -17,13 +17,14 @@ import { ApiError, notFound } from "../../http/errors";
 import type { Handler } from "../../http/openapi";
 import { pageOf, toPage } from "../../http/pagination";
 import { phoneProviderOf, providerOf } from "../../providers";
+import { llmProviderOf } from "../../providers/llm";
 import { encrypt } from "../../security/credentials";
 import type * as routes from "./routes";
 import { connectionJson } from "./schemas";
 
 /** The provider's required fields are there, and nothing in them points where the outbound policy refuses. */
 function assertCredentials(env: Env, provider: string, credentials: Record<string, string>) {
-  const p = providerOf(provider) ?? phoneProviderOf(provider);
+  const p = providerOf(provider) ?? phoneProviderOf(provider) ?? llmProviderOf(provider);
   const details = [
     ...(p?.requiredCredentials ?? [])
       .filter((f) => !credentials[f])
@@ -51,7 +52,9 @@ export const create: Handler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
   const input = {
     ...body,
-    key: body.key ?? (phoneProviderOf(body.provider) ? body.provider : "default"),
+    key:
+      body.key ??
+      (phoneProviderOf(body.provider) || llmProviderOf(body.provider) ? body.provider : "default"),
   };
   assertCredentials(c.env, input.provider, input.credentials);
   if (await getConnectionByKey(db, c.get("orgId"), input.key)) {

@@ -37,11 +37,11 @@ export const ConnectionInput = z
   .strictObject({
     provider: z.enum(CONNECTION_PROVIDER_NAMES).openapi({
       description:
-        "An email provider, or a phone provider: `twilio` (SMS and calls; credentials `accountSid`, `authToken`, and `from` or `messagingServiceSid`) or `vapi` (voice-agent calls; `apiKey`, `phoneNumberId`, `webhookSecret`). Point the provider's webhooks at /inbound/{provider}/{id}.",
+        "An email provider, or a phone provider: `twilio` (SMS and calls; credentials `accountSid`, `authToken`, and `from` or `messagingServiceSid`) or `vapi` (voice-agent calls; `apiKey`, `phoneNumberId`, `webhookSecret`). Point the provider's webhooks at /inbound/{provider}/{id}. Or an LLM provider for agent templates: `openai` (any OpenAI-compatible Chat Completions endpoint: `apiKey`, optional `baseUrl` — default https://api.openai.com/v1; Workers AI, Groq, Together, a local Ollama — and `organization`) or `anthropic` (Messages API: `apiKey`, optional `baseUrl`).",
     }),
     key: Key.optional().openapi({
       description:
-        "Unique per org. Default: `default` for an email provider (the org's default sender), the provider's name for a phone provider",
+        "Unique per org. Default: `default` for an email provider (the org's default sender), the provider's name for a phone or LLM provider",
     }),
     credentials: Credentials.default({}),
     from: z.string().max(320).nullable().optional(),

@@ -19,6 +19,12 @@ contract: \`GET /openapi-v1.json\` (every operation has an \`operationId\`). Int
 | poll instead | \`GET /v1/enrollments/{id}\`, \`GET /v1/workflows/{id}/stats\`, \`GET /v1/messages\` |
 | see how it performs over time | \`GET /v1/analytics/metrics\` (counts and rates per day/week/month), \`/funnel\`, \`/charts?format=svg\` |
 | hand data to finance or RevOps | \`POST /v1/reports\` (CSV/JSON export), \`POST /v1/reports/{id}/schedule\` for a weekly one |
+| start a flow for a lead from your server, exactly once | a workflow agent: \`POST /v1/agents/{id}/execute {input: {contact, variables}, idempotency_key}\` (\`executeAgent\`) |
+| a small structured answer from a model (classify, extract, qualify) | a template agent: \`POST /v1/agents/{id}/inference\` (sync, ≤ 30 s, schema-checked) |
+| the same at volume, under a budget | \`POST /v1/agents/{id}/execute\` on a template agent; limits via \`PATCH /v1/agent-templates/{id}/execution-policy\` |
+| run your own code as a step or on demand | a code agent (\`type: "code"\`, \`endpoint\`), or the \`agent\` step in a workflow |
+| rank leads | \`POST /v1/agents/{id}/score_lead {contactId}\` or the \`score_lead\` step; branch on \`contact.score\` |
+| watch agents | \`GET /v1/monitoring/agents\` (24 h fleet), \`/v1/agents/{id}/status\`, \`/executions\`, \`/logs\`, \`/metrics\`, \`/costs\` |
 
 
 ## Auth
@@ -41,10 +47,11 @@ Every error: \`{"error": "<code>", "message": "...", "details"?: [{path, message
 | 401 | unauthorized | fix the key |
 | 403 | forbidden, quota_exceeded | a wider key / a higher quota is needed; do not retry |
 | 404 | not_found | the id is wrong or belongs to another org |
-| 409 | already_enrolled, reentry_not_allowed, idempotency_key_in_use, task_closed, conflict | not an error to retry blindly; read \`message\` |
+| 409 | already_enrolled, reentry_not_allowed, idempotency_key_in_use, task_closed, agent_name_taken, agent_paused, template_in_use, conflict | not an error to retry blindly; read \`message\` |
 | 413 / 415 | payload_too_large / unsupported_media_type | send ≤ 1 MiB of \`application/json\` |
-| 422 | validation_failed (see \`details\`), invalid_graph, workflow_not_active, workflow_archived, contacts_required, contacts_empty, too_many_contacts, no_enrollments_created, missing_variables, invalid_outcome, idempotency_key_reused | fix the request |
-| 429 | rate_limited | wait \`Retry-After\` seconds |
+| 422 | validation_failed (see \`details\`), invalid_graph, workflow_not_active, workflow_archived, contacts_required, contacts_empty, too_many_contacts, no_enrollments_created, missing_variables, invalid_outcome, idempotency_key_reused, no_llm_connection, output_invalid | fix the request |
+| 429 | rate_limited, agent_busy, budget_exhausted | wait \`Retry-After\` seconds; budget_exhausted lasts until the next day |
+| 502 | llm_error | the model provider failed after the policy's retries; retry later |
 | 5xx | internal_error, service_unavailable | retry with the same Idempotency-Key |
 
 ### Error playbook for agents
@@ -68,7 +75,7 @@ Every error: \`{"error": "<code>", "message": "...", "details"?: [{path, message
 \`POST /mcp\` speaks the Model Context Protocol (Streamable HTTP, stateless) with the same Bearer API key. Tools:
 \`list_workflows\`, \`get_workflow\`, \`create_workflow\`, \`test_workflow\`, \`activate_workflow\`, \`enroll_contact\`,
 \`bulk_enroll\`, \`track_event\`, \`get_enrollment\`, \`cancel_enrollment\`, \`workflow_stats\`, \`list_messages\`,
-\`upsert_contact\`, \`list_tasks\`, \`complete_task\`, \`search_api\` and \`call_api\` (any operation by \`operationId\`). Resources: this brief and the
+\`upsert_contact\`, \`list_tasks\`, \`complete_task\`, \`execute_agent\`, \`score_lead\`, \`search_api\` and \`call_api\` (any operation by \`operationId\`). Resources: this brief and the
 OpenAPI document. A tool error carries the API's error code and message.
 
 ## Golden path: welcome sequence
@@ -149,9 +156,32 @@ OpenAPI document. A tool error carries the API's error code and message.
   until \`completed\` (it carries a signed \`download.url\`), or \`GET /v1/reports/{id}/download\` with the key.
   \`POST /v1/reports/{id}/schedule {cron: "0 8 * * MON", timezone, emails}\` re-runs it; \`report.ready\` webhooks.
 
+## Agents
+- An **agent** is an org-scoped automation unit: \`POST /v1/agents\` (or \`/v1/agents/spawn\`, body at the top level or in
+  \`agent: {…}\`) \`{name, type: "workflow" | "template" | "code", workflowId | templateId | endpoint, configuration}\`.
+  Names are unique per org (409 \`agent_name_taken\`). \`configuration\` is a flat map (strings, numbers, booleans, ≤ 16 KiB).
+- \`POST /v1/agents/{id}/execute {input, idempotency_key}\` → 202 \`queued\`; the same key returns the same execution
+  (20 racing requests make one), another input under it is 422 \`idempotency_key_reused\`. Poll
+  \`GET /v1/agents/{id}/executions/{executionId}\` until \`succeeded | failed | cancelled\` (or subscribe to
+  \`agent.execution.succeeded|failed\`). A **workflow** agent upserts \`input.contact\` (or \`input.contactId\`) and
+  enrolls it with \`input.variables\` (\`output.enrollmentId\`). A **template** agent renders its template's Liquid prompt over
+  \`input\` and \`configuration\`, asks the model (an \`openai\`-compatible or \`anthropic\` connection) for JSON matching
+  \`outputSchema\`, retries once with the validation errors, else \`output_invalid\`. A **code** agent POSTs
+  \`{input, configuration, executionId}\` to your endpoint, signed like webhooks with the agent's \`secret\` (shown once).
+- No LLM connection → \`no_llm_connection\`: \`POST /v1/connections {provider: "openai", credentials: {apiKey, baseUrl?}}\`.
+- Execution policy (\`PATCH /v1/agent-templates/{id}/execution-policy\`, or \`executionPolicy\` on a workflow/code agent):
+  \`maxConcurrent\`, \`maxPerDay\` (extra executions wait in \`queued\`), \`budgetUsdPerDay\` (then \`budget_exhausted\` until the
+  next day, org time zone), \`retries\`, \`timeoutSeconds\`. Cost = tokens × the model's price.
+- \`POST /v1/agents/{id}/score_lead {contactId}\` → \`{score, reasons}\` from \`score.*\` keys of the configuration
+  (\`score.field.data.title: 10\`, \`score.event.demo_requested: 30\`, \`score.engagement.replied: 25\`,
+  \`score.task.connected: 20\`, each with \`.max\`; \`score.llm.templateId\` blends a model's judgement).
+- Logs may lag a few seconds (written when a run ends). Model exchanges (redacted) stay 7 days:
+  \`GET /v1/monitoring/reasoning/{agentId}\`.
+
 ## Step types (\`GET /v1/workflows/step-types\` has each config's JSON Schema)
 send_email, send_sms, call, task, delay, wait_for_event, condition (outcomes true/false), split (A/B by weight,
-deterministic), webhook, update_contact, exit, log. Transitions: \`{from, to, on?, condition?, priority?}\`; tried by priority,
+deterministic), webhook, update_contact, agent (outcomes succeeded/failed/timeout; output merged into \`vars\`),
+score_lead (sets \`contact.score\`), exit, log. Transitions: \`{from, to, on?, condition?, priority?}\`; tried by priority,
 first match wins; none → the enrollment completes.
 
 ## Webhooks to you

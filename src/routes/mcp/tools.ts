@@ -269,4 +269,34 @@ export const TOOLS: ToolSpec[] = [
       body: { outcome: a.outcome, note: a.note },
     }),
   }),
+  tool({
+    name: "execute_agent",
+    title: "Execute an agent",
+    description:
+      "Runs one of the org's agents (a workflow agent enrolls input.contact; a template agent asks a model for JSON matching its schema; a code agent calls its endpoint). Returns the queued execution; the same idempotency_key returns the same execution. Poll GET /v1/agents/{id}/executions/{executionId} (call_api) for its output.",
+    input: {
+      id: id("Agent id (agt_...)"),
+      input: z.record(z.string(), z.unknown()).optional().describe("The execution's input"),
+      idempotency_key: z.string().optional().describe("Makes retries safe: one execution per key"),
+    },
+    hints: { idempotentHint: true },
+    call: (a) => ({
+      method: "POST",
+      path: `/v1/agents/${encodeURIComponent(a.id)}/execute`,
+      body: { input: a.input ?? {}, idempotency_key: a.idempotency_key },
+    }),
+  }),
+  tool({
+    name: "score_lead",
+    title: "Score a lead",
+    description:
+      "Scores a contact 0–100 with an agent's scoring rules (and optionally a model), with one reason per rule that counted; the score is stored on the contact (contact.score) for conditions.",
+    input: { id: id("Agent id (agt_...)"), contactId: id("Contact id (con_...)") },
+    hints: {},
+    call: (a) => ({
+      method: "POST",
+      path: `/v1/agents/${encodeURIComponent(a.id)}/score_lead`,
+      body: { contactId: a.contactId },
+    }),
+  }),
 ];
