@@ -21,6 +21,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runAnalytics } from "./bench/analytics.mjs";
+import { runDashboard } from "./bench/dashboard.mjs";
 import { runEdge, sentTokens } from "./bench/edge.mjs";
 import { runNudge, singleCreates } from "./bench/engine.mjs";
 import { runEvents } from "./bench/events.mjs";
@@ -61,6 +62,8 @@ export const TARGETS = {
     max: 1.5,
     what: "p50 of reading 365 days of a workflow's daily metrics ÷ reading 1 day",
   },
+  "dashboard.firstLoadKiB": { max: 150, what: "the dashboard's JavaScript + CSS, gzipped (KiB)" },
+  "dashboard.maxCallsPerPage": { max: 3, what: "API calls of the main page that makes most" },
   "crash.recoveryS": { max: 30, what: "seconds from the restart until every due email was sent" },
   "growth.nudgeVsLoop": {
     max: 1,
@@ -173,6 +176,13 @@ results.analytics = await runAnalytics({
   reads: smoke ? 10 : 40,
 });
 log("analytics", results.analytics);
+
+// ---- the dashboard --------------------------------------------------------------------------
+results.dashboard = await withNudge(async ({ base, admin }) => {
+  const key = (await admin("POST", "/v1/admin/orgs", { name: "dashboard" })).json.apiKey.key;
+  return runDashboard({ base, api: client(base, key), key });
+});
+log("dashboard", results.dashboard);
 
 // ---- crash recovery -----------------------------------------------------------------------
 if (peers && !args.includes("--no-crash")) {

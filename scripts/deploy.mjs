@@ -30,6 +30,19 @@ function run(args, { allowFailure = false } = {}) {
   return { ok: r.status === 0, output };
 }
 
+// 0. The dashboard's assets (public/app), fresh from dashboard/.
+console.log("$ node scripts/build-dashboard.mjs");
+if (!dryRun) {
+  const built = spawnSync(process.execPath, [join(root, "scripts/build-dashboard.mjs")], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  if (built.status !== 0) {
+    console.error("deploy: the dashboard did not build");
+    process.exit(1);
+  }
+}
+
 // 1. Queues (and their dead-letter queues), each created once.
 const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
 const queues = [

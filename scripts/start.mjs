@@ -4,7 +4,8 @@
 //  2. D1 migrations applied to the local database
 //  3. a development org and API key on an empty database (kept in .nudge-dev-key, so every
 //     later start prints the same working key)
-//  4. `wrangler dev`, plus a ticker for the cron watchdog (cron triggers do not fire locally)
+//  4. the dashboard's assets built (dashboard/ → public/app)
+//  5. `wrangler dev`, plus a ticker for the cron watchdog (cron triggers do not fire locally)
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -97,12 +98,25 @@ ensureDevVars();
 console.log("Applying D1 migrations to the local database…");
 run(["d1", "migrations", "apply", "DB", "--local", ...persist]);
 const key = ensureDevKey();
+const built = spawnSync(
+  process.execPath,
+  [join(root, "scripts", "build-dashboard.mjs"), "--quiet"],
+  {
+    cwd: root,
+    encoding: "utf8",
+  },
+);
+if (built.status !== 0) {
+  process.stderr.write(built.stderr ?? "");
+  throw new Error("the dashboard did not build (npm run dashboard:build)");
+}
 console.log(`
   Nudge is starting on http://localhost:${port}
   Development API key: ${key}
 
     curl -H "Authorization: Bearer ${key}" http://localhost:${port}/v1/account
 
+  Dashboard: http://localhost:${port}/app (sign in with the key above)
   Docs: http://localhost:${port}/docs · Email goes to the outbox: GET /v1/outbox
 `);
 

@@ -1,5 +1,5 @@
 // The Hono app: middleware order, every resource router, the OpenAPI document and docs.
-//   request id → health and documents → edge routes (no key) → body limit + JSON-only →
+//   request id → health, documents and the dashboard's page → edge routes (no key) → body limit + JSON-only →
 //   API key (rate limit, usage) → idempotency for POSTs → (the origin, when PUBLIC_URL is
 //   unset) → MCP → resource routes. Errors leave in one shape (errors.ts).
 
@@ -21,6 +21,7 @@ import analytics from "./routes/analytics";
 import apiKeys from "./routes/api-keys";
 import connections from "./routes/connections";
 import contacts from "./routes/contacts";
+import dashboard from "./routes/dashboard";
 import docs from "./routes/docs";
 import enrollments from "./routes/enrollments";
 import events from "./routes/events";
@@ -99,6 +100,8 @@ export function buildApp() {
     return doc;
   };
   app.route("/", docs(documentOf));
+  // The dashboard's page (its script and styles are static assets); it calls the API below.
+  app.route("/", dashboard);
   // Provider webhooks and one-click unsubscribes have bodies too: the same 1 MiB limit.
   app.use("/inbound/*", limitBody);
   app.use("/t/u/*", limitBody);

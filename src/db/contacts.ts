@@ -321,7 +321,7 @@ export async function updateContact(
 export const listContacts = (
   db: Db,
   orgId: string,
-  f: { email?: string; externalId?: string },
+  f: { email?: string; externalId?: string; phone?: string },
   limit: number,
   before?: string,
 ) =>
@@ -333,6 +333,7 @@ export const listContacts = (
         eq(contacts.orgId, orgId),
         f.email ? eq(contacts.email, f.email) : undefined,
         f.externalId ? eq(contacts.externalId, f.externalId) : undefined,
+        f.phone ? eq(contacts.phone, f.phone) : undefined,
         before ? lt(contacts.id, before) : undefined,
         sql`${contacts.erasedAt} is null`,
       ),

@@ -72,6 +72,8 @@ export interface EnrollmentFilter {
   contactId?: string;
   status?: EnrollmentRow["status"];
   chainKey?: string;
+  /** Where they are now: their current step. */
+  stepId?: string;
 }
 
 export const listEnrollments = (
@@ -91,12 +93,32 @@ export const listEnrollments = (
         f.contactId ? eq(enrollments.contactId, f.contactId) : undefined,
         f.status ? eq(enrollments.status, f.status) : undefined,
         f.chainKey ? eq(enrollments.chainKey, f.chainKey) : undefined,
+        f.stepId ? eq(enrollments.currentStepId, f.stepId) : undefined,
         before ? lt(enrollments.id, before) : undefined,
       ),
     )
     .orderBy(desc(enrollments.id))
     .limit(limit + 1)
     .all();
+
+/** Active (running or waiting) enrollments per workflow of `workflowIds`, one grouped read. */
+export async function activeCounts(db: Db, workflowIds: string[]) {
+  if (workflowIds.length === 0) {
+    return new Map<string, number>();
+  }
+  const rows = await db
+    .select({ workflowId: enrollments.workflowId, n: count() })
+    .from(enrollments)
+    .where(
+      and(
+        inArray(enrollments.workflowId, workflowIds),
+        inArray(enrollments.status, [...ACTIVE_STATUSES]),
+      ),
+    )
+    .groupBy(enrollments.workflowId)
+    .all();
+  return new Map(rows.map((r) => [r.workflowId, r.n]));
+}
 
 export async function countActiveEnrollments(db: Db, workflowId: string) {
   const r = await db

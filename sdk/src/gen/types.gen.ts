@@ -2072,6 +2072,22 @@ export type GetLlmsTxtResponses = {
 
 export type GetLlmsTxtResponse = GetLlmsTxtResponses[keyof GetLlmsTxtResponses];
 
+export type ShowDashboardData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/app';
+};
+
+export type ShowDashboardResponses = {
+    /**
+     * The dashboard's page
+     */
+    200: string;
+};
+
+export type ShowDashboardResponse = ShowDashboardResponses[keyof ShowDashboardResponses];
+
 export type TrackOpenData = {
     body?: never;
     path: {
@@ -3286,6 +3302,10 @@ export type ListContactsData = {
         cursor?: string;
         email?: string;
         externalId?: string;
+        /**
+         * E.164 (+14155550123); spaces, dashes and brackets are ignored
+         */
+        phone?: string;
     };
     url: '/v1/contacts';
 };
@@ -4489,6 +4509,10 @@ export type ListWorkflowsData = {
         limit?: number;
         cursor?: string;
         status?: 'draft' | 'active' | 'paused' | 'archived';
+        /**
+         * `true`: each workflow carries `activeEnrollments` (running or waiting now), counted in one read for the page
+         */
+        withCounts?: 'true' | 'false';
     };
     url: '/v1/workflows';
 };
@@ -4535,7 +4559,9 @@ export type ListWorkflowsResponses = {
      * Workflows, newest first
      */
     200: {
-        data: Array<Workflow>;
+        data: Array<Workflow & {
+            activeEnrollments?: number;
+        }>;
         nextCursor: string | null;
     };
 };
@@ -5255,6 +5281,10 @@ export type ListEnrollmentsData = {
          * The links of a contact chain (its `chain.key`; add workflowId for one workflow's)
          */
         chainKey?: string;
+        /**
+         * Only enrollments whose current step is this one
+         */
+        stepId?: string;
     };
     url: '/v1/enrollments';
 };
@@ -5684,6 +5714,10 @@ export type ListWorkflowEnrollmentsData = {
         limit?: number;
         cursor?: string;
         status?: 'running' | 'waiting' | 'completed' | 'cancelled' | 'failed';
+        /**
+         * Only enrollments whose current step is this one
+         */
+        stepId?: string;
     };
     url: '/v1/workflows/{id}/enrollments';
 };

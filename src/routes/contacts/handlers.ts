@@ -48,7 +48,11 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const rows = await listContacts(
     database(c.env.DB),
     c.get("orgId"),
-    { email: q.email?.toLowerCase(), externalId: q.externalId },
+    {
+      email: q.email?.toLowerCase(),
+      externalId: q.externalId,
+      phone: q.phone?.replace(/[\s().-]/g, ""),
+    },
     page.limit,
     page.before,
   );

@@ -14,4 +14,7 @@ export {
 export const ContactQuery = PageQuery.extend({
   email: z.string().optional(),
   externalId: z.string().optional(),
+  phone: z.string().max(32).optional().openapi({
+    description: "E.164 (+14155550123); spaces, dashes and brackets are ignored",
+  }),
 });

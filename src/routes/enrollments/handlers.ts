@@ -304,7 +304,13 @@ export const ofWorkflow: Handler<typeof routes.ofWorkflow> = async (c) => {
   const page = toPage(q);
   const now = Date.now();
   const [rows, funnel, totals] = await Promise.all([
-    listEnrollments(db, w.orgId, { workflowId: w.id, status: q.status }, page.limit, page.before),
+    listEnrollments(
+      db,
+      w.orgId,
+      { workflowId: w.id, status: q.status, stepId: q.stepId },
+      page.limit,
+      page.before,
+    ),
     funnelRows(db, w.id, now),
     statusTotals(db, w.id),
   ]);

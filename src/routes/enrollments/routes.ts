@@ -23,6 +23,10 @@ const id = (example: string) =>
 const enr = z.object({ id: id("enr_01JD0000000000000000000000") });
 const wf = z.object({ id: id("wf_01JD0000000000000000000000") });
 
+const StepFilter = z.string().max(100).optional().openapi({
+  description: "Only enrollments whose current step is this one",
+});
+
 export const create = createRoute({
   method: "post",
   path: "/v1/enrollments",
@@ -72,6 +76,7 @@ export const list = createRoute({
         description:
           "The links of a contact chain (its `chain.key`; add workflowId for one workflow's)",
       }),
+      stepId: StepFilter,
     }),
   },
   responses: { 200: json(listOf(Enrollment), "Enrollments, newest first"), ...errorResponses() },
@@ -137,7 +142,10 @@ export const ofWorkflow = createRoute({
   summary: "List a workflow's enrollments with its step funnel",
   tags,
   security: secured,
-  request: { params: wf, query: PageQuery.extend({ status: EnrollmentStatus.optional() }) },
+  request: {
+    params: wf,
+    query: PageQuery.extend({ status: EnrollmentStatus.optional(), stepId: StepFilter }),
+  },
   responses: {
     200: json(
       listOf(Enrollment).extend({ stepFunnel: Funnel }),

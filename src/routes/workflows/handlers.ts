@@ -1,6 +1,6 @@
 // Workflow handlers: every graph change is validated and saved as a new immutable version.
 import { type Db, database, iso } from "../../db/client";
-import { countActiveEnrollments } from "../../db/enrollments";
+import { activeCounts, countActiveEnrollments } from "../../db/enrollments";
 import { existingTemplateIds, getTemplate } from "../../db/templates";
 import {
   ConcurrentEditError,
@@ -262,11 +262,25 @@ export const create: Handler<typeof routes.create> = async (c) => {
 export const list: Handler<typeof routes.list> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
+  const db = database(c.env.DB);
   const { data, nextCursor } = pageOf(
-    await listWorkflows(database(c.env.DB), c.get("orgId"), q.status, page.limit, page.before),
+    await listWorkflows(db, c.get("orgId"), q.status, page.limit, page.before),
     page,
   );
-  return c.json({ data: data.map(workflowJson), nextCursor }, 200);
+  if (q.withCounts !== "true") {
+    return c.json({ data: data.map(workflowJson), nextCursor }, 200);
+  }
+  const active = await activeCounts(
+    db,
+    data.map((w) => w.id),
+  );
+  return c.json(
+    {
+      data: data.map((w) => ({ ...workflowJson(w), activeEnrollments: active.get(w.id) ?? 0 })),
+      nextCursor,
+    },
+    200,
+  );
 };
 
 export const get: Handler<typeof routes.get> = async (c) =>

@@ -89,8 +89,22 @@ export const list = createRoute({
   summary: "List workflows",
   tags,
   security: secured,
-  request: { query: PageQuery.extend({ status: WorkflowStatus.optional() }) },
-  responses: { 200: json(listOf(Workflow), "Workflows, newest first"), ...errorResponses() },
+  request: {
+    query: PageQuery.extend({
+      status: WorkflowStatus.optional(),
+      withCounts: z.enum(["true", "false"]).optional().openapi({
+        description:
+          "`true`: each workflow carries `activeEnrollments` (running or waiting now), counted in one read for the page",
+      }),
+    }),
+  },
+  responses: {
+    200: json(
+      listOf(Workflow.extend({ activeEnrollments: z.number().int().optional() })),
+      "Workflows, newest first",
+    ),
+    ...errorResponses(),
+  },
 });
 
 export const get = createRoute({
