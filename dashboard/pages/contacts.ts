@@ -66,7 +66,12 @@ export async function contactPage(params: Record<string, string>) {
   const last = h("input", { name: "lastName", value: c.lastName ?? "" });
   const phone = h("input", { name: "phone", value: c.phone ?? "", placeholder: "+14155550123" });
   const tz = h("input", { name: "timezone", value: c.timezone ?? "", placeholder: "Europe/Paris" });
-  const subscribed = h("input", { type: "checkbox", name: "subscribed", checked: c.subscribed });
+  const subscribed = h("input", {
+    type: "checkbox",
+    id: "subscribed",
+    name: "subscribed",
+    checked: c.subscribed,
+  });
   const data = h("textarea", { rows: 5, class: "code", spellcheck: "false" }, JSON.stringify(c.data, null, 2));
   const save = h("button", { type: "submit" }, "Save changes");
   const edit = h(
@@ -92,7 +97,7 @@ export async function contactPage(params: Record<string, string>) {
       },
     },
     h("div", { class: "grid2" }, field("First name", first), field("Last name", last), field("Phone", phone), field("Time zone", tz)),
-    h("div", { class: "field checkbox" }, subscribed, h("label", { for: (subscribed.id = "subscribed") }, "Subscribed to marketing")),
+    h("div", { class: "field checkbox" }, subscribed, h("label", { for: "subscribed" }, "Subscribed to marketing")),
     field("Data (JSON)", data),
     save,
   );

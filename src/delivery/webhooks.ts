@@ -22,8 +22,8 @@ import { errorText, type Logger } from "../ground/log";
 import type { OutboundEvent, WebhookJob } from "../ground/queues";
 import { backoffSeconds, honourRetryAfter, retryAfterSeconds, sendInSlices } from "../ground/retry";
 import { decrypt } from "../security/credentials";
-import { base64, fromBase64, hmac } from "../security/encoding";
 import { refuseUrl } from "../security/ssrf";
+import { signatureHeader } from "../security/standard-webhooks";
 
 const TIMEOUT_MS = 15_000;
 const DISABLE_AFTER_MS = 5 * 86_400_000;
@@ -35,24 +35,7 @@ export function retrySchedule(env: Env): number[] {
     .map((s) => Number(s.trim()));
 }
 
-// ---- signing (Standard Webhooks) -----------------------------------------------------------
-
-/** `v1,<sig>` per secret, space-separated (both secrets during a rotation). */
-export async function signatureHeader(
-  secrets: string[],
-  id: string,
-  timestamp: number,
-  body: string,
-) {
-  const sigs = await Promise.all(
-    secrets.map(async (s) =>
-      base64(
-        await hmac("SHA-256", fromBase64(s.replace(/^whsec_/, "")), `${id}.${timestamp}.${body}`),
-      ),
-    ),
-  );
-  return sigs.map((s) => `v1,${s}`).join(" ");
-}
+// ---- signing (Standard Webhooks: src/security/standard-webhooks.ts) ----------------------
 
 async function signingSecrets(env: Env, w: WebhookRow, now: number) {
   const where = { orgId: w.orgId, table: "webhooks", rowId: w.id };

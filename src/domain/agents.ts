@@ -52,9 +52,10 @@ import {
 } from "../providers/llm";
 import { ProviderError } from "../providers/provider";
 import { decrypt } from "../security/credentials";
-import { base64, fromBase64, hmac, sha256Hex } from "../security/encoding";
+import { sha256Hex } from "../security/encoding";
 import { refuseUrl } from "../security/ssrf";
-import { contactJson, resolveContact, saveContact } from "./contacts";
+import { signatureHeader } from "../security/standard-webhooks";
+import { ContactInput, contactJson, resolveContact, saveContact } from "./contacts";
 import { confirmEffects, type EnrollOutcome, enroll, enrollmentStub } from "./enrollments";
 import { publish } from "./outbound";
 
@@ -207,18 +208,21 @@ class Run {
     readonly execution: ExecutionRow,
     readonly agent: AgentRow,
     readonly policy: ExecutionPolicy,
-  ) {}
+  ) {
+    this.deadline =
+      execution.kind === "inference" ? Date.now() + INFERENCE_TIMEOUT_SECONDS * 1000 : Infinity;
+  }
 
   log(level: "info" | "warn" | "error", message: string) {
     this.lines.push(logRow(this.execution, level, message));
   }
 
+  /** Inference answers within 30 s in all: its attempts and retries share that deadline. */
+  readonly deadline: number;
+
+  /** Per attempt: the policy's timeout, within what is left before the deadline. */
   get timeoutMs() {
-    const seconds =
-      this.execution.kind === "inference"
-        ? Math.min(this.policy.timeoutSeconds, INFERENCE_TIMEOUT_SECONDS)
-        : this.policy.timeoutSeconds;
-    return seconds * 1000;
+    return Math.max(0, Math.min(this.policy.timeoutSeconds * 1000, this.deadline - Date.now()));
   }
 }
 
@@ -423,7 +427,15 @@ async function enrollFor(run: Run, log: Logger) {
     if (typeof input.contactId === "string") {
       contact = await resolveContact(env, db, agent.orgId, { id: input.contactId });
     } else if (input.contact && typeof input.contact === "object") {
-      contact = (await saveContact(env, db, agent.orgId, input.contact as never)).contact;
+      // Checked as POST /v1/enrollments checks its `contact`: never stored unchecked.
+      const fields = ContactInput.safeParse(input.contact);
+      if (!fields.success) {
+        throw new ExecutionFailure(
+          "validation_failed",
+          `input.contact is not a usable contact: ${fields.error.issues.map((i) => `${["contact", ...i.path].join(".")}: ${i.message}`).join("; ")}`,
+        );
+      }
+      contact = (await saveContact(env, db, agent.orgId, fields.data)).contact;
     } else {
       throw new ExecutionFailure(
         "validation_failed",
@@ -608,6 +620,12 @@ async function withRetries<T>(run: Run, what: string, call: () => Promise<T>): P
         }),
         20,
       );
+      if (Date.now() + wait * 1000 + 1000 >= run.deadline) {
+        throw new ExecutionFailure(
+          run.agent.type === "code" ? "endpoint_error" : "llm_error",
+          `${what}: ${message} (no time left for a retry within ${INFERENCE_TIMEOUT_SECONDS} s)`,
+        );
+      }
       run.log("warn", `${what}: ${message}; retrying in ${wait} s`);
       await new Promise((r) => setTimeout(r, wait * 1000));
     }
@@ -615,16 +633,6 @@ async function withRetries<T>(run: Run, what: string, call: () => Promise<T>): P
 }
 
 // ---- code agents ---------------------------------------------------------------------------
-
-/** Standard Webhooks: `v1,<base64 HMAC-SHA256 of id.timestamp.body>` with the agent's secret. */
-export async function signCall(secret: string, id: string, timestamp: number, body: string) {
-  const sig = await hmac(
-    "SHA-256",
-    fromBase64(secret.replace(/^whsec_/, "")),
-    `${id}.${timestamp}.${body}`,
-  );
-  return `v1,${base64(sig)}`;
-}
 
 async function callEndpoint(run: Run): Promise<unknown> {
   const { env, execution, agent } = run;
@@ -659,7 +667,7 @@ async function callEndpoint(run: Run): Promise<unknown> {
             "user-agent": "Nudge-Agents/1.0",
             "webhook-id": execution.id,
             "webhook-timestamp": String(timestamp),
-            "webhook-signature": await signCall(secret, execution.id, timestamp, body),
+            "webhook-signature": await signatureHeader([secret], execution.id, timestamp, body),
           },
           body,
         });

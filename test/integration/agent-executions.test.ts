@@ -277,6 +277,11 @@ describe("a workflow agent", () => {
     const failed = await finished(key, a.id, bad.json.id);
     expect(failed.status).toBe("failed");
     expect(failed.error.message).toContain("contact");
+    const junk = await execute(key, a.id, { input: { contact: { email: 42, shoeSize: 9 } } });
+    const refused = await finished(key, a.id, junk.json.id);
+    expect(refused.error.code).toBe("validation_failed");
+    expect(refused.error.message).toContain("contact.email");
+    expect(refused.error.message).toContain("shoeSize");
   });
 });
 
