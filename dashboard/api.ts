@@ -62,6 +62,9 @@ type BoundOperations = {
     : never;
 };
 
+/** A contact search as the API takes it: an email (it has an @), else a phone number. */
+export const contactSearch = (q: string) => (q.includes("@") ? { email: q } : { phone: q });
+
 /** A chart as an image URL (the SVG is fetched with the key; scripts in an image never run). */
 export async function chartUrl(query: Record<string, string>): Promise<string> {
   const url = new URL("/v1/analytics/charts", location.origin);

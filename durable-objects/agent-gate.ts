@@ -6,6 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import {
   type Admission,
   admit,
+  current,
   EMPTY_GATE,
   type ExecutionPolicy,
   type GateBook,
@@ -53,10 +54,10 @@ export class AgentGateDO extends DurableObject<Env> implements AgentGateRpc {
     await this.save(book, policy, tz, now);
   }
 
-  async status(policy: ExecutionPolicy, tz: string): Promise<GateStatus> {
+  async status(tz: string): Promise<GateStatus> {
     const now = Date.now();
     // Lapsed leases and a new day, as admission would see them (nothing saved).
-    const { book } = release(this.book(), null, 0, { ...policy, maxConcurrent: 0 }, now, tz);
+    const book = current(this.book(), now, tz);
     return {
       running: Object.keys(book.running).length,
       waiting: book.waiting.length,

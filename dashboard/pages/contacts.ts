@@ -1,7 +1,7 @@
 // Contacts: search by email or phone; a contact's page with its fields, subscriptions and
 // topics, events and enrollments (messages on demand), an edit form, and erasure behind a
 // typed confirmation.
-import { api } from "../api";
+import { api, contactSearch } from "../api";
 import { announce, badge, busy, empty, field, h, parseJson, table, time } from "../dom";
 import { go, reload } from "../nav";
 
@@ -12,7 +12,7 @@ export async function contactsPage(_p: Record<string, string>, query: URLSearchP
     query: {
       limit: 25,
       cursor,
-      ...(search ? (search.includes("@") ? { email: search } : { phone: search }) : {}),
+      ...(search ? contactSearch(search) : {}),
     },
   });
   const q = h("input", { type: "search", name: "q", value: search ?? "", placeholder: "ada@example.com or +14155550123" });

@@ -1,7 +1,7 @@
 // Enrollments: the tab of a workflow (or all of them), filtered by status and step, searched by
 // contact email or phone, paged by cursor; an enrollment's page with its timeline — log lines,
 // the wait and its wake time, messages and their engagement — live while it runs.
-import { api } from "../api";
+import { api, contactSearch } from "../api";
 import { announce, badge, busy, empty, field, h, table, time } from "../dom";
 import { every, go, reload } from "../nav";
 
@@ -18,9 +18,7 @@ export async function enrollmentsPage(params: Record<string, string>, query: URL
   const cursor = query.get("cursor") || undefined;
   // The search names a contact: its id first (one call), then its enrollments.
   const contactLookup = search
-    ? api.listContacts({
-        query: search.includes("@") ? { email: search, limit: 1 } : { phone: search, limit: 1 },
-      })
+    ? api.listContacts({ query: { ...contactSearch(search), limit: 1 } })
     : Promise.resolve(null);
   const [workflow, contacts] = await Promise.all([
     workflowId ? api.getWorkflow({ path: { id: workflowId } }) : Promise.resolve(null),

@@ -1,8 +1,7 @@
 // Sign in with an API key: checked against GET /v1/account before it is kept.
 import { NudgeError, run, session } from "../api";
 import { busy, field, h } from "../dom";
-import { operations } from "../../sdk/src/index";
-import { Nudge } from "../../sdk/src/index";
+import { Nudge, operations } from "../../sdk/src/index";
 
 export async function loginPage(_p: Record<string, string>, query: URLSearchParams) {
   const key = h("input", {
@@ -26,10 +25,9 @@ export async function loginPage(_p: Record<string, string>, query: URLSearchPara
           const candidate = key.value.trim();
           try {
             const client = new Nudge({ apiKey: candidate, baseUrl: location.origin, maxRetries: 0 });
-            const account = await run(operations.getAccount({ client: client.client }));
+            await run(operations.getAccount({ client: client.client }));
             session.signIn(candidate);
             location.hash = "#/workflows";
-            void account;
           } catch (err) {
             problem.hidden = false;
             problem.textContent =

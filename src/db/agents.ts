@@ -1,6 +1,7 @@
 // Agents, their templates, executions (one per agent and idempotency key), execution logs and
 // kept model exchanges; and what lead scoring reads about a contact.
 import { and, count, desc, eq, gte, inArray, isNotNull, lt, sql } from "drizzle-orm";
+import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "./client";
 import {
   agentExchanges,
@@ -21,17 +22,9 @@ export type AgentLogRow = typeof agentLogs.$inferSelect;
 export type ExchangeRow = typeof agentExchanges.$inferSelect;
 export type ExecutionStatus = ExecutionRow["status"];
 
-const before = <
-  T extends
-    | typeof agents.id
-    | typeof agentTemplates.id
-    | typeof agentExecutions.id
-    | typeof agentLogs.id
-    | typeof agentExchanges.id,
->(
-  col: T,
-  cursor: string | undefined,
-) => (cursor ? lt(col, cursor) : undefined);
+/** Rows older than the cursor (ids sort by time). */
+const before = (col: AnySQLiteColumn, cursor: string | undefined) =>
+  cursor ? lt(col, cursor) : undefined;
 
 // ---- templates -----------------------------------------------------------------------------
 
@@ -210,15 +203,15 @@ export type ExecutionResult = Pick<
   | "attempts"
 >;
 
-/** Ends a queued or running execution once; false when it had ended already. */
+/** Ends a queued or running execution once: the ended row, or null when it had ended already. */
 export async function finishExecution(db: Db, id: string, r: ExecutionResult, now: number) {
-  const done = await db
+  const [done] = await db
     .update(agentExecutions)
     .set({ ...r, finishedAt: now })
     .where(and(eq(agentExecutions.id, id), inArray(agentExecutions.status, ["queued", "running"])))
-    .returning({ id: agentExecutions.id })
+    .returning()
     .all();
-  return done.length === 1;
+  return done ?? null;
 }
 
 /**
@@ -460,11 +453,3 @@ export const allAgents = (db: Db, orgId: string) =>
     .orderBy(desc(agents.id))
     .limit(1000)
     .all();
-
-/** The contact's id if it exists in the org and is not erased. */
-export const getContactScoreRow = (db: Db, orgId: string, id: string) =>
-  db
-    .select({ id: contacts.id })
-    .from(contacts)
-    .where(and(eq(contacts.orgId, orgId), eq(contacts.id, id), sql`${contacts.erasedAt} is null`))
-    .get();

@@ -346,10 +346,10 @@ async function end(
       now,
     ),
   ];
-  const first = await finishExecution(db, execution.id, result, now);
-  const after = await getExecution(db, execution.id);
-  if (!first || !after) {
-    return after ?? null;
+  const after = await finishExecution(db, execution.id, result, now);
+  if (!after) {
+    // It had ended already (a duplicate run, a delete): as it stands.
+    return (await getExecution(db, execution.id)) ?? null;
   }
   await addLogs(db, lines);
   if (agent && result.status !== "cancelled") {

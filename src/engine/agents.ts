@@ -3,7 +3,8 @@
 // redaction of personal data from prompts kept for review.
 import { type Schema, Validator } from "@cfworker/json-schema";
 import { z } from "@hono/zod-openapi";
-import { capReopens, capWindows } from "./governance";
+import { capReopens } from "./governance";
+import { dayKey } from "./metrics";
 
 export const AGENT_TYPES = ["workflow", "template", "code"] as const;
 export type AgentType = (typeof AGENT_TYPES)[number];
@@ -81,7 +82,7 @@ export const DEFAULT_POLICY: ExecutionPolicy = ExecutionPolicySchema.parse({});
 
 /** The day (org time zone) an execution counts in for `maxPerDay` and the budget, and when it ends. */
 export function policyDay(now: number, tz: string): { day: string; endsAt: number } {
-  return { day: capWindows(now, tz).day, endsAt: capReopens(now, tz, "day") };
+  return { day: dayKey(now, tz), endsAt: capReopens(now, tz, "day") };
 }
 
 // ---- lead scoring --------------------------------------------------------------------------
@@ -332,7 +333,7 @@ export type Admission = "run" | "wait" | "busy" | "budget_exhausted";
 export const leaseMs = (p: ExecutionPolicy) => (p.timeoutSeconds * (p.retries + 1) + 120) * 1000;
 
 /** The book as of `now`: expired leases dropped, the day's counters reset on a new day. */
-function current(book: GateBook, now: number, tz: string): GateBook {
+export function current(book: GateBook, now: number, tz: string): GateBook {
   const { day } = policyDay(now, tz);
   const running = Object.fromEntries(
     Object.entries(book.running).filter(([, until]) => until > now),

@@ -111,5 +111,6 @@ export interface AgentGateRpc extends Rpc.DurableObjectBranded {
     policy: ExecutionPolicy,
     tz: string,
   ): Promise<void>;
-  status(policy: ExecutionPolicy, tz: string): Promise<GateStatus>;
+  /** Running, waiting, and the day's count and spend (days in `tz`). */
+  status(tz: string): Promise<GateStatus>;
 }

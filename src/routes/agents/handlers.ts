@@ -7,7 +7,6 @@ import {
   deleteAgent,
   executionFigures,
   getAgent,
-  getContactScoreRow,
   getExecution,
   getTemplate,
   insertAgent,
@@ -21,6 +20,7 @@ import {
   updateAgent,
 } from "../../db/agents";
 import { type Db, database, iso, isUniqueViolation } from "../../db/client";
+import { getContact } from "../../db/contacts";
 import { reportingZone } from "../../db/metrics";
 import { getWorkflow } from "../../db/workflows";
 import {
@@ -33,6 +33,7 @@ import {
 } from "../../domain/agents";
 import { newWebhookSecret } from "../../domain/outbound";
 import { DEFAULT_POLICY } from "../../engine/agents";
+import { dayKey } from "../../engine/metrics";
 import { addLocalDays, localParts, zonedTime } from "../../engine/timezones";
 import type { Env } from "../../ground/env";
 import { newId } from "../../ground/ids";
@@ -279,8 +280,8 @@ export const scoreLead: Handler<typeof routes.scoreLead> = async (c) => {
   const orgId = c.get("orgId");
   const agent = await owned(db, orgId, c.req.valid("param").id);
   const { contactId } = c.req.valid("json");
-  const contact = await getContactScoreRow(db, orgId, contactId);
-  if (!contact) {
+  const contact = await getContact(db, orgId, contactId);
+  if (!contact || contact.erasedAt) {
     throw notFound("Contact");
   }
   const done = await runNow(c.env, db, agent, "score", { contactId }, c.get("log"));
@@ -329,7 +330,7 @@ export const status: Handler<typeof routes.status> = async (c) => {
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const { policy, tz } = await policyOf(db, agent);
   const [gate, counts, last] = await Promise.all([
-    gateOf(c.env, agent).status(policy, tz),
+    gateOf(c.env, agent).status(tz),
     countByStatus(db, agent.id),
     lastOutcomes(db, agent.id),
   ]);
@@ -391,11 +392,6 @@ function windowStart(days: number, tz: string, now = Date.now()) {
   return zonedTime(tz, d.year, d.month, d.day, 0, 0);
 }
 
-const dayOf = (ms: number, tz: string) => {
-  const p = localParts(ms, tz);
-  return `${p.year}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}`;
-};
-
 /** Nearest-rank percentile of sorted values, or null when there are none. */
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? null : sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
@@ -437,7 +433,7 @@ export const costs: Handler<typeof routes.costs> = async (c) => {
     }
   >();
   for (const r of rows.filter((x) => x.model !== null || x.costUsd > 0)) {
-    const day = dayOf(r.createdAt, tz);
+    const day = dayKey(r.createdAt, tz);
     const key = `${day} ${r.model ?? ""}`;
     const line = byDay.get(key) ?? {
       day,
@@ -475,7 +471,7 @@ export const metrics: Handler<typeof routes.metrics> = async (c) => {
   const rows = await executionFigures(db, [agent.id], windowStart(c.req.valid("query").days, tz));
   const byDay = new Map<string, Figure[]>();
   for (const r of rows) {
-    const day = dayOf(r.createdAt, tz);
+    const day = dayKey(r.createdAt, tz);
     byDay.set(day, [...(byDay.get(day) ?? []), r]);
   }
   return c.json(
