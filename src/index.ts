@@ -1,12 +1,15 @@
 // The Worker: HTTP through the Hono app, one queue() routing by queue name to its consumer,
 // email() for replies (Email Routing), the cron watchdog, and the Durable Object classes.
+
+import { handleAgentBatch, handleAgentDeadLetters } from "./agents/consumers/executions";
+import { buildReport, reportDeadLettered } from "./analytics/consumers/reports";
 import { app } from "./app";
-import { handleAgentBatch, handleAgentDeadLetters } from "./delivery/agents";
-import { handleMessageBatch, handleMessageDeadLetters } from "./delivery/email";
-import { handleEventBatch, handleEventDeadLetters } from "./delivery/events";
-import { handleIncomingEmail } from "./delivery/mail";
-import { runWatchdog } from "./delivery/watchdog";
-import { handleWebhookBatch, handleWebhookDeadLetters } from "./delivery/webhooks";
+import { processImportChunk } from "./contacts/consumers/imports";
+import {
+  handleEventBatch,
+  handleEventDeadLetters,
+  type WorkJobHandlers,
+} from "./events/consumers/events";
 import type { Env } from "./ground/env";
 import { createLogger, levelOf } from "./ground/log";
 import { inUnit } from "./ground/metrics";
@@ -17,10 +20,21 @@ import {
   routeQueue,
   type WebhookJob,
 } from "./ground/queues";
+import { handleIncomingEmail } from "./messaging";
+import { handleMessageBatch, handleMessageDeadLetters } from "./messaging/consumers/email";
+import { runWatchdog } from "./watchdog";
+import { handleWebhookBatch, handleWebhookDeadLetters } from "./webhooks/consumers/deliveries";
 
-export { AgentGateDO } from "../durable-objects/agent-gate";
-export { EnrollmentDO } from "../durable-objects/enrollment";
-export { MailboxDO } from "../durable-objects/mailbox";
+export { AgentGateDO } from "./agents/objects/gate";
+export { EnrollmentDO } from "./enrollments/object/enrollment";
+export { MailboxDO } from "./messaging/objects/mailbox";
+
+/** Import chunks and report builds ride the event queue; their wings consume them. */
+const work: WorkJobHandlers = {
+  importChunk: processImportChunk,
+  buildReport: (env, job, log) => buildReport(env, job, log),
+  reportDeadLettered,
+};
 
 async function consume(batch: MessageBatch, env: Env) {
   const log = createLogger({ queue: batch.queue }, levelOf(env.LOG_LEVEL));
@@ -50,8 +64,8 @@ async function consume(batch: MessageBatch, env: Env) {
   }
   const events = batch as MessageBatch<EventJob>;
   return route.deadLetter
-    ? handleEventDeadLetters(events, env, log)
-    : handleEventBatch(events, env, log);
+    ? handleEventDeadLetters(events, env, log, work)
+    : handleEventBatch(events, env, log, work);
 }
 
 export default {

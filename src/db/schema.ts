@@ -9,7 +9,6 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
-import type { ExecutionPolicy } from "../engine/agents";
 import type { MailboxLimits, SendingPolicy } from "../engine/governance";
 import {
   ENROLLMENT_ERROR_CODES,
@@ -20,6 +19,7 @@ import {
   type WorkflowGoal,
 } from "../engine/types";
 import type { MessageJob } from "../ground/queues";
+import type { ExecutionPolicy } from "../ground/rpc";
 import { KEY_SCOPES } from "../ground/scopes";
 
 const json = <T>(name: string) => text(name, { mode: "json" }).$type<T>();

@@ -6,21 +6,24 @@
 // per inbound connection.
 import type { Context } from "hono";
 import { html } from "hono/html";
+import { fileOf, getReport } from "../analytics";
 import { database } from "../db/client";
-import { getConnectionById } from "../db/connections";
-import { getReport } from "../db/reports";
-import { parseRawMail } from "../delivery/mail";
-import { applyDeliveryEvents } from "../domain/deliveries";
-import { applyPhoneEvents } from "../domain/outreach";
-import { confirmSubscription, savePreferences as saveChoices } from "../domain/preferences";
-import { type ReceivedMail, receiveMail } from "../domain/replies";
-import { fileOf } from "../domain/reports";
 import type { AppEnv } from "../ground/env";
 import { newId } from "../ground/ids";
 import { errorText } from "../ground/log";
 import { ApiError } from "../http/errors";
 import type { Handler } from "../http/openapi";
 import { clientIp, LocalCounter, spend } from "../http/rate-limit";
+import {
+  applyDeliveryEvents,
+  applyPhoneEvents,
+  confirmSubscription,
+  getConnectionById,
+  parseRawMail,
+  type ReceivedMail,
+  receiveMail,
+  savePreferences as saveChoices,
+} from "../messaging";
 import { phoneProviderOf, providerOf } from "../providers";
 import type { PhoneEvent } from "../providers/phone";
 import {

@@ -85,6 +85,20 @@ export interface SystemEvent {
 }
 
 /** nudge-event: opens, clicks and unsubscribes from the edge, import chunks, and system events to record. */
+/** One chunk of an import's rows. */
+export interface ImportJob {
+  kind: "import";
+  importId: string;
+  chunk: number;
+}
+
+/** Build the next part of a report's file (a run is a generation: older jobs stop). */
+export interface ReportJob {
+  kind: "report";
+  reportId: string;
+  generation: number;
+}
+
 export type EventJob =
   | {
       kind: "open" | "click";
@@ -104,9 +118,8 @@ export type EventJob =
       contactId: string;
       at: number;
     }
-  | { kind: "import"; importId: string; chunk: number }
-  /** Build the next part of a report's file (a run is a generation: older jobs stop). */
-  | { kind: "report"; reportId: string; generation: number }
+  | ImportJob
+  | ReportJob
   | { kind: "system"; events: SystemEvent[] }
   /** A double opt-in's confirmation email. */
   | { kind: "confirm"; orgId: string; contactId: string; templateId?: string }

@@ -1,6 +1,5 @@
 // What each Durable Object answers over RPC, declared on the ground floor so that everything
 // reaching an object (routes, consumers, the domain) depends on this contract, not on a class.
-import type { Admission, ExecutionPolicy } from "../engine/agents";
 import type { MailboxLimits } from "../engine/governance";
 import type { EnrollmentState, LogLine, WorkflowDefinition } from "../engine/types";
 
@@ -85,6 +84,18 @@ export interface MailboxRpc extends Rpc.DurableObjectBranded {
 }
 
 /** An agent's gate, as GET /v1/agents/{id}/status reports it. */
+/** An agent's execution policy (validated by the agents wing's ExecutionPolicySchema). */
+export interface ExecutionPolicy {
+  maxConcurrent: number | null;
+  maxPerDay: number | null;
+  budgetUsdPerDay: number | null;
+  retries: number;
+  timeoutSeconds: number;
+}
+
+/** A gate's answer to a run: `busy` means no slot for a synchronous call, which does not wait. */
+export type Admission = "run" | "wait" | "busy" | "budget_exhausted";
+
 export interface GateStatus {
   running: number;
   waiting: number;

@@ -1,7 +1,7 @@
 // Mailgun: https://documentation.mailgun.com/docs/mailgun/api-reference/openapi-final/tag/Messages/
 // (form POST, basic auth). Its event webhooks are signed: HMAC-SHA256 of timestamp + token with
 // the webhook signing key; permanent failures are bounces, complaints are complaints.
-import { htmlToText } from "../engine/text";
+import { htmlToText } from "../lib/text";
 import { hex, hmac, timingSafeEqual } from "../security/encoding";
 import {
   accepted,

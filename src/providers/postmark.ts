@@ -1,6 +1,6 @@
 // Postmark: https://postmarkapp.com/developer/api/email-api; webhooks (delivery events and the
 // inbound stream's received mail) use basic auth.
-import { htmlToText } from "../engine/text";
+import { htmlToText } from "../lib/text";
 import {
   basicAuth,
   defineProvider,

@@ -1,6 +1,6 @@
 // Resend: https://resend.com/docs/api-reference/emails/send-email (the effect key as its
 // Idempotency-Key); its webhooks (delivery events, and received mail: replies) are Svix-signed.
-import { htmlToText } from "../engine/text";
+import { htmlToText } from "../lib/text";
 import { base64, fromBase64, hmac, timingSafeEqual } from "../security/encoding";
 import {
   accepted,

@@ -1,7 +1,7 @@
 // SendGrid: https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send; the event
 // webhook is signed with ECDSA P-256 over timestamp + body.
 
-import { htmlToText } from "../engine/text";
+import { htmlToText } from "../lib/text";
 import { ecdsaDerToRaw, pemToDer } from "../security/der";
 import { fromBase64, utf8 } from "../security/encoding";
 import {

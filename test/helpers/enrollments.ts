@@ -1,7 +1,7 @@
 // Drive enrollment objects from tests: fire alarms now, read their state.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { EnrollmentDO } from "../../durable-objects/enrollment";
+import type { EnrollmentDO } from "../../src/enrollments/object/enrollment";
 import { call, poll } from "./api";
 
 export const stubOf = (id: string) => env.ENROLLMENT.get(env.ENROLLMENT.idFromName(id));

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { runWatchdog } from "../../src/delivery/watchdog";
+import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { enrollment, settle } from "../helpers/enrollments";
 

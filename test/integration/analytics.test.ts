@@ -4,10 +4,10 @@
 import { env } from "cloudflare:workers";
 import { DOMParser } from "@xmldom/xmldom";
 import { describe, expect, it, vi } from "vitest";
+import { recordFacts } from "../../src/analytics/facts";
+import { readRollups } from "../../src/analytics/store";
 import { database } from "../../src/db/client";
-import { readRollups } from "../../src/db/metrics";
-import { runWatchdog } from "../../src/delivery/watchdog";
-import { recordFacts } from "../../src/domain/metrics";
+import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { expireWait, settle, stubOf } from "../helpers/enrollments";
 import { captureQueue } from "../helpers/queues";

@@ -2,8 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src";
-import { runWatchdog } from "../../src/delivery/watchdog";
 import { signToken } from "../../src/security/tokens";
+import { runWatchdog } from "../../src/watchdog";
 import {
   activeWorkflow,
   call,

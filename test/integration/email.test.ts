@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
-import { deliverEmail, EMAIL_MAX_ATTEMPTS } from "../../src/delivery/email";
 import type { EmailJob } from "../../src/ground/queues";
+import { deliverEmail, EMAIL_MAX_ATTEMPTS } from "../../src/messaging/consumers/email";
 import { PROVIDERS } from "../../src/providers";
 import type { OutgoingEmail } from "../../src/providers/provider";
 import { decrypt } from "../../src/security/credentials";

@@ -1,10 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { EnrollmentDO } from "../../durable-objects/enrollment";
-import { runWatchdog } from "../../src/delivery/watchdog";
 import { chooseVariant } from "../../src/engine/split";
+import type { EnrollmentDO } from "../../src/enrollments/object/enrollment";
 import type { EmailJob } from "../../src/ground/queues";
+import { runWatchdog } from "../../src/watchdog";
 import {
   ADMIN_TOKEN,
   activeWorkflow,

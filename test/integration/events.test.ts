@@ -3,7 +3,7 @@
 // event never lost when its queue job is.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { runWatchdog } from "../../src/delivery/watchdog";
+import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { enrollment } from "../helpers/enrollments";
 import { captureQueue, consume } from "../helpers/queues";

@@ -1,7 +1,7 @@
 // Sending governance: message categories, frequency caps (exact under concurrency), quiet hours.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { runWatchdog } from "../../src/delivery/watchdog";
+import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { enrollment, expireWait, settle } from "../helpers/enrollments";
 

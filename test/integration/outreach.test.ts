@@ -2,8 +2,8 @@
 // exact requests and signed webhooks; phone-first contacts, call windows, required variables.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { runWatchdog } from "../../src/delivery/watchdog";
 import { twilioSignature } from "../../src/providers/twilio";
+import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { enrollment, expireWait, settle } from "../helpers/enrollments";
 

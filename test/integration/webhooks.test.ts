@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { runWatchdog } from "../../src/delivery/watchdog";
 import { refuseUrl } from "../../src/security/ssrf";
+import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { drained, expireWait, settle } from "../helpers/enrollments";
 import { captureQueue, consume } from "../helpers/queues";

@@ -13,7 +13,7 @@ import {
   schemaProblems,
   scoreByRules,
   scoringRules,
-} from "../../src/engine/agents";
+} from "../../src/agents/rules";
 
 const T0 = Date.parse("2026-11-26T10:00:00Z");
 const policy = (p: Partial<ExecutionPolicy>) => ({ ...DEFAULT_POLICY, ...p });

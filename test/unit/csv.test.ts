@@ -1,6 +1,6 @@
 // CSV imports read the way people's files are written: Excel's `;`, quotes, blank lines.
 import { describe, expect, it } from "vitest";
-import { CsvError, csvToContacts } from "../../src/engine/csv";
+import { CsvError, csvToContacts } from "../../src/lib/csv";
 
 describe("csvToContacts", () => {
   it("reads RFC 4180 quoting, maps known columns and puts the rest in data", () => {

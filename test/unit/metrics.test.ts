@@ -1,8 +1,6 @@
 // Analytics, pure parts: days and buckets in a zone, rates, the gap histogram, CSV lines, SVG.
 import { DOMParser } from "@xmldom/xmldom";
 import { describe, expect, it } from "vitest";
-import { renderSvg } from "../../src/engine/charts";
-import { csvLines } from "../../src/engine/csv";
 import {
   bucketOf,
   bucketsBetween,
@@ -12,6 +10,8 @@ import {
   medianGapSeconds,
   shape,
 } from "../../src/engine/metrics";
+import { renderSvg } from "../../src/lib/charts";
+import { csvLines } from "../../src/lib/csv";
 
 describe("days and buckets", () => {
   it("counts a day in the zone, across DST", () => {

@@ -1,7 +1,7 @@
 // Time zones from phone numbers: Google libphonenumber's prefix map (scripts/phone-zones.mjs).
 import { describe, expect, it } from "vitest";
-import { timezoneFromPhone } from "../../src/engine/phone-timezone";
-import { PREFIXES } from "../../src/engine/phone-zones";
+import { timezoneFromPhone } from "../../src/lib/phone-timezone";
+import { PREFIXES } from "../../src/lib/phone-zones";
 
 describe("time zones from phone numbers (libphonenumber's map)", () => {
   it("covers North American area codes across every zone, and common international numbers", () => {

@@ -5,7 +5,7 @@ import {
   TemplateLimitError,
   validateTemplate,
 } from "../../src/engine/templates";
-import { htmlToText } from "../../src/engine/text";
+import { htmlToText } from "../../src/lib/text";
 
 const ctx = {
   contact: { email: "ada@example.com", data: {} },

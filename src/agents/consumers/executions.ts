@@ -1,0 +1,60 @@
+// The agent consumer: each job runs one execution (admitted by its gate) or turns a workflow
+// step's agent effect into an execution and runs it. A job that keeps failing unexpectedly
+// lands in nudge-agent-dlq, whose consumer ends its execution as failed — never silently lost.
+
+import { database } from "../../db/client";
+import { enrollmentStub } from "../../enrollments";
+import type { Env } from "../../ground/env";
+import { errorText, type Logger } from "../../ground/log";
+import type { AgentJob } from "../../ground/queues";
+import { backoffSeconds } from "../../ground/retry";
+import { handleAgentJob } from "../agents";
+import { finishExecution, getExecution } from "../store";
+
+export async function handleAgentBatch(batch: MessageBatch<AgentJob>, env: Env, log: Logger) {
+  const db = database(env.DB);
+  // Executions are independent (each gate decides): run the batch's together.
+  await Promise.all(
+    batch.messages.map(async (msg) => {
+      try {
+        await handleAgentJob(env, db, msg.body, log);
+        msg.ack();
+      } catch (err) {
+        log.error("agent job failed", { attempts: msg.attempts, error: errorText(err) });
+        msg.retry({
+          delaySeconds: backoffSeconds(msg.attempts, {
+            baseSeconds: 2,
+            capSeconds: 300,
+            jitter: 0.5,
+          }),
+        });
+      }
+    }),
+  );
+}
+
+export async function handleAgentDeadLetters(batch: MessageBatch<AgentJob>, env: Env, log: Logger) {
+  const db = database(env.DB);
+  for (const msg of batch.messages) {
+    const job = msg.body;
+    const error = {
+      code: "internal_error",
+      message: "The execution could not be run after repeated attempts",
+    };
+    if (job.kind === "run") {
+      const x = await getExecution(db, job.executionId);
+      if (x) {
+        await finishExecution(
+          db,
+          x.id,
+          { ...x, status: "failed", error, output: null },
+          Date.now(),
+        );
+      }
+    } else {
+      await enrollmentStub(env, job.enrollmentId).deliverOutcome(job.key, "failed", { error });
+    }
+    log.error("agent job dead-lettered", { kind: job.kind });
+    msg.ack();
+  }
+}

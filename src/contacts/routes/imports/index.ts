@@ -1,0 +1,5 @@
+import { router } from "../../../http/openapi";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+export default router().openapi(routes.create, handlers.create).openapi(routes.get, handlers.get);

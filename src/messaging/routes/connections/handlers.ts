@@ -1,0 +1,175 @@
+// Connection handlers.
+import { database, isUniqueViolation } from "../../../db/client";
+import type { Env } from "../../../ground/env";
+import { newId } from "../../../ground/ids";
+import { ApiError, notFound } from "../../../http/errors";
+import type { Handler } from "../../../http/openapi";
+import { pageOf, toPage } from "../../../http/pagination";
+import { phoneProviderOf, providerOf } from "../../../providers";
+import { llmProviderOf } from "../../../providers/llm";
+import { encrypt } from "../../../security/credentials";
+import {
+  type ConnectionRow,
+  deleteConnection,
+  getConnection,
+  getConnectionByKey,
+  insertConnection,
+  listConnections,
+  resumeConnection,
+  updateConnection,
+} from "../../connections-store";
+import { connectionHealth, mailboxStub } from "../../mailboxes";
+import type * as routes from "./routes";
+import { connectionJson } from "./schemas";
+
+/** The provider's required fields are there, and nothing in them points where the outbound policy refuses. */
+function assertCredentials(env: Env, provider: string, credentials: Record<string, string>) {
+  const p = providerOf(provider) ?? phoneProviderOf(provider) ?? llmProviderOf(provider);
+  const details = [
+    ...(p?.requiredCredentials ?? [])
+      .filter((f) => !credentials[f])
+      .map((f) => ({ path: `credentials.${f}`, message: "Required" })),
+    ...(p?.refuseCredentials?.(credentials, env) ?? []).map((x) => ({
+      path: `credentials.${x.path}`,
+      message: x.message,
+    })),
+  ];
+  if (details.length > 0) {
+    throw new ApiError(
+      "validation_failed",
+      `This ${provider} connection's credentials are not usable: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
+      {
+        details,
+      },
+    );
+  }
+}
+
+const keyTaken = (key: string) => new ApiError("conflict", `A connection with key "${key}" exists`);
+
+export const create: Handler<typeof routes.create> = async (c) => {
+  const db = database(c.env.DB);
+  const body = c.req.valid("json");
+  const input = {
+    ...body,
+    key:
+      body.key ??
+      (phoneProviderOf(body.provider) || llmProviderOf(body.provider) ? body.provider : "default"),
+  };
+  assertCredentials(c.env, input.provider, input.credentials);
+  if (await getConnectionByKey(db, c.get("orgId"), input.key)) {
+    throw keyTaken(input.key);
+  }
+  const now = Date.now();
+  const id = newId("cxn", now);
+  const row: ConnectionRow = {
+    id,
+    orgId: c.get("orgId"),
+    provider: input.provider,
+    key: input.key,
+    credentials: await encrypt(c.env, JSON.stringify(input.credentials), {
+      orgId: c.get("orgId"),
+      table: "connections",
+      rowId: id,
+    }),
+    from: input.from ?? null,
+    replyDomain: input.replyDomain ?? null,
+    limits: input.limits ?? null,
+    pausedAt: null,
+    pausedReason: null,
+    healthSince: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    await insertConnection(db, row);
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw keyTaken(input.key);
+    }
+    throw err;
+  }
+  return c.json(connectionJson(row), 201);
+};
+
+export const list: Handler<typeof routes.list> = async (c) => {
+  const page = toPage(c.req.valid("query"));
+  const { data, nextCursor } = pageOf(
+    await listConnections(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    page,
+  );
+  return c.json({ data: data.map((row) => connectionJson(row)), nextCursor }, 200);
+};
+
+/** An email connection with its mailbox's figures (today's count, next slot, health). */
+async function withStats(env: Env, row: ConnectionRow) {
+  if (!providerOf(row.provider)) {
+    return connectionJson(row);
+  }
+  const [schedule, health] = await Promise.all([
+    mailboxStub(env, row.id).stats(row.limits ?? null),
+    connectionHealth(database(env.DB), row),
+  ]);
+  return connectionJson(row, { ...schedule, ...health });
+}
+
+export const get: Handler<typeof routes.get> = async (c) => {
+  const row = await getConnection(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  if (!row) {
+    throw notFound("Connection");
+  }
+  return c.json(await withStats(c.env, row), 200);
+};
+
+export const resume: Handler<typeof routes.resume> = async (c) => {
+  const db = database(c.env.DB);
+  const row = await getConnection(db, c.get("orgId"), c.req.valid("param").id);
+  if (!row) {
+    throw notFound("Connection");
+  }
+  const next = await resumeConnection(db, row.id, Date.now());
+  return c.json(await withStats(c.env, next ?? row), 200);
+};
+
+export const patch: Handler<typeof routes.patch> = async (c) => {
+  const db = database(c.env.DB);
+  const row = await getConnection(db, c.get("orgId"), c.req.valid("param").id);
+  if (!row) {
+    throw notFound("Connection");
+  }
+  const input = c.req.valid("json");
+  if (input.credentials) {
+    assertCredentials(c.env, row.provider, input.credentials);
+  }
+  const next: ConnectionRow = {
+    ...row,
+    key: input.key ?? row.key,
+    from: input.from !== undefined ? input.from : row.from,
+    replyDomain: input.replyDomain !== undefined ? input.replyDomain : row.replyDomain,
+    limits: input.limits !== undefined ? input.limits : row.limits,
+    credentials: input.credentials
+      ? await encrypt(c.env, JSON.stringify(input.credentials), {
+          orgId: row.orgId,
+          table: "connections",
+          rowId: row.id,
+        })
+      : row.credentials,
+    updatedAt: Date.now(),
+  };
+  try {
+    await updateConnection(db, next);
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw keyTaken(next.key);
+    }
+    throw err;
+  }
+  return c.json(connectionJson(next), 200);
+};
+
+export const remove: Handler<typeof routes.remove> = async (c) => {
+  if (!(await deleteConnection(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) {
+    throw notFound("Connection");
+  }
+  return c.body(null, 204);
+};

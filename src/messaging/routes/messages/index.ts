@@ -1,0 +1,10 @@
+import { router } from "../../../http/openapi";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+export default router()
+  .openapi(routes.list, handlers.list)
+  .openapi(routes.get, handlers.get)
+  .openapi(routes.outbox, handlers.outbox)
+  .openapi(routes.outboxItem, handlers.outboxItem)
+  .openapi(routes.recordOutcome, handlers.recordOutcome);

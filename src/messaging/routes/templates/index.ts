@@ -1,0 +1,11 @@
+import { router } from "../../../http/openapi";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+export default router()
+  .openapi(routes.create, handlers.create)
+  .openapi(routes.list, handlers.list)
+  .openapi(routes.get, handlers.get)
+  .openapi(routes.patch, handlers.patch)
+  .openapi(routes.remove, handlers.remove)
+  .openapi(routes.preview, handlers.preview);

@@ -1,5 +1,0 @@
-import { router } from "../../http/openapi";
-import * as handlers from "./handlers";
-import * as routes from "./routes";
-
-export default router().openapi(routes.get, handlers.get).openapi(routes.patch, handlers.patch);
