@@ -18,11 +18,11 @@ import type { Db } from "../db/client";
 import { renderString, TemplateRenderError } from "../engine/templates";
 import { confirmEffects, type EnrollOutcome, enroll, enrollmentStub } from "../enrollments";
 import type { Env } from "../ground/env";
+import { DomainError } from "../ground/errors";
 import { newId, seededId } from "../ground/ids";
 import { errorText, type Logger } from "../ground/log";
 import type { AgentJob } from "../ground/queues";
 import { backoffSeconds } from "../ground/retry";
-import { ApiError } from "../http/errors";
 import { type ConnectionRow, firstConnectionOf, getConnection } from "../messaging";
 import {
   type CompletionRequest,
@@ -169,7 +169,7 @@ export async function requestExecution(
     checkedAt: null,
   });
   if (!fresh && row.requestHash !== requestHash) {
-    throw new ApiError(
+    throw new DomainError(
       "idempotency_key_reused",
       `This idempotency key was used for execution ${row.id} with a different request`,
     );
@@ -454,7 +454,7 @@ async function enrollFor(run: Run, log: Logger) {
       throw err;
     }
     throw new ExecutionFailure(
-      err instanceof ApiError ? err.code : "validation_failed",
+      err instanceof DomainError ? err.code : "validation_failed",
       `The contact could not be resolved: ${(err as Error).message}`,
     );
   }
@@ -469,7 +469,7 @@ async function enrollFor(run: Run, log: Logger) {
     r = await enroll(env, db, { workflow, contact, variables, id }, log);
   } catch (err) {
     throw new ExecutionFailure(
-      err instanceof ApiError ? err.code : "internal_error",
+      err instanceof DomainError ? err.code : "internal_error",
       (err as Error).message,
     );
   }

@@ -15,7 +15,7 @@ import {
   shape,
 } from "../engine/metrics";
 import type { StepDef, TransitionDef } from "../engine/types";
-import { notFound, validationFailed } from "../http/errors";
+import { notFound, validationFailed } from "../ground/errors";
 import { getWorkflow, workflowNames } from "../workflows";
 import { zoneOf } from "./facts";
 import { type GroupBy, readRollups, stepDays } from "./store";

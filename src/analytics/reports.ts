@@ -8,7 +8,7 @@ import type { ReportType } from "../db/schema";
 import { dayKey, dayNumber, dayOfNumber, isDay } from "../engine/metrics";
 import { isTimeZone, zonedTime } from "../engine/timezones";
 import type { Env } from "../ground/env";
-import { ApiError, notFound } from "../http/errors";
+import { DomainError, notFound } from "../ground/errors";
 import { signToken } from "../security/tokens";
 import { DEFAULT_METRICS, MAX_DAYS, readMetrics } from "./analytics";
 import { zoneOf } from "./facts";
@@ -366,7 +366,7 @@ export async function tickReports(env: Env, db: Db, now = Date.now()) {
 /** The report's file as a download; 409 while it is not completed. */
 export async function fileOf(bucket: R2Bucket, r: ReportRow): Promise<Response> {
   if (r.status !== "completed" || !r.objectKey) {
-    throw new ApiError(
+    throw new DomainError(
       "report_not_ready",
       r.status === "failed"
         ? `The report failed: ${r.error ?? "unknown error"}`

@@ -7,9 +7,8 @@ import type { Db } from "../db/client";
 import { iso } from "../db/client";
 import { isTimeZone } from "../engine/timezones";
 import type { Env } from "../ground/env";
+import { notFound } from "../ground/errors";
 import type { Memo } from "../ground/memo";
-import { notFound } from "../http/errors";
-import { Timestamp } from "../http/openapi";
 import { publish } from "../webhooks";
 import { recordSystemEvent } from "./history";
 import {
@@ -136,36 +135,6 @@ export const ContactUpsert = z
   .openapi("ContactUpsert");
 
 export const ContactPatch = z.strictObject(fields).transform(withNameSplit).openapi("ContactPatch");
-
-export const Contact = z
-  .object({
-    id: z.string(),
-    email: z.string().nullable(),
-    phone: z.string().nullable(),
-    externalId: z.string().nullable(),
-    firstName: z.string().nullable(),
-    lastName: z.string().nullable(),
-    timezone: z.string().nullable(),
-    data: z.record(z.string(), z.unknown()),
-    subscribed: z.boolean(),
-    smsSubscribed: z.boolean(),
-    topics: z.record(z.string(), z.boolean()).openapi({
-      description: "The contact's own choices per topic (a topic not listed: its default)",
-    }),
-    consent: z.enum(["pending", "confirmed"]).nullable().openapi({
-      description: "Double opt-in: pending until confirmed; null when none was asked",
-    }),
-    suppressed: z.enum(["bounced", "complained"]).nullable(),
-    score: z.number().int().nullable().openapi({
-      description:
-        "The last lead score (0–100) an agent gave (POST /v1/agents/{id}/score_lead or a `score_lead` step); conditions can branch on `contact.score`",
-    }),
-    scoredAt: Timestamp.nullable(),
-    unsubscribedAt: Timestamp.nullable(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
-  })
-  .openapi("Contact");
 
 export const contactJson = (c: ContactRow) => ({
   id: c.id,

@@ -9,9 +9,9 @@ import { html } from "hono/html";
 import { fileOf, getReport } from "../analytics";
 import { database } from "../db/client";
 import type { AppEnv } from "../ground/env";
+import { DomainError } from "../ground/errors";
 import { newId } from "../ground/ids";
 import { errorText } from "../ground/log";
-import { ApiError } from "../http/errors";
 import type { Handler } from "../http/openapi";
 import { clientIp, LocalCounter, spend } from "../http/rate-limit";
 import {
@@ -68,8 +68,8 @@ const machineOf = (c: Context<AppEnv>) =>
     c.req.header("cf-connecting-ip") ?? null,
   );
 
-const badToken = () => new ApiError("not_found", "Unknown or invalid link");
-const unknownEndpoint = () => new ApiError("not_found", "Unknown inbound endpoint");
+const badToken = () => new DomainError("not_found", "Unknown or invalid link");
+const unknownEndpoint = () => new DomainError("not_found", "Unknown inbound endpoint");
 
 /**
  * The verified token, after its rate limit: per token when it verifies, per IP when it does
@@ -182,7 +182,7 @@ export const unsubscribe: Handler<typeof routes.unsubscribe> = async (c) => {
     throw badToken();
   }
   if (!(await saysOneClick(c))) {
-    throw new ApiError(
+    throw new DomainError(
       "bad_request",
       "A one-click unsubscribe carries the form body List-Unsubscribe=One-Click (RFC 8058)",
     );
@@ -241,7 +241,7 @@ async function verifiedInbound(
     });
   }
   if (!verdict.ok) {
-    throw new ApiError(verdict.status === 403 ? "forbidden" : "unauthorized", verdict.reason);
+    throw new DomainError(verdict.status === 403 ? "forbidden" : "unauthorized", verdict.reason);
   }
   return { db, conn, req, credentials };
 }
@@ -263,7 +263,7 @@ async function phoneInbound(c: Context<AppEnv>, name: string, connectionId: stri
   try {
     events = hook.parse(req);
   } catch {
-    throw new ApiError("invalid_json", "The provider payload could not be parsed");
+    throw new DomainError("invalid_json", "The provider payload could not be parsed");
   }
   const r = await applyPhoneEvents(c.env, db, conn, events, c.get("log"));
   if (name === "twilio") {
@@ -297,7 +297,7 @@ export const inbound: Handler<typeof routes.inbound> = async (c) => {
   try {
     events = webhook.parse(req);
   } catch {
-    throw new ApiError("invalid_json", "The provider payload could not be parsed");
+    throw new DomainError("invalid_json", "The provider payload could not be parsed");
   }
   const applied = await applyDeliveryEvents(c.env, db, conn, events);
   return c.json({ received: events.length, applied }, 200);
@@ -319,7 +319,7 @@ export const inboundMail: Handler<typeof routes.inboundMail> = async (c) => {
         ? await parseRawMail(payload.raw, name, { from: payload.from, to: payload.to })
         : { ...payload, via: name };
   } catch {
-    throw new ApiError("invalid_json", "The provider payload could not be parsed");
+    throw new DomainError("invalid_json", "The provider payload could not be parsed");
   }
   const r = await receiveMail(c.env, db, mail, c.get("log"), conn.orgId);
   return c.json({ id: r.id, kind: r.kind, match: r.match, messageId: r.messageId ?? null }, 200);
@@ -333,7 +333,7 @@ export const reportFile: Handler<typeof routes.reportFile> = async (c) => {
     throw badToken();
   }
   if ((p.x ?? 0) * 1000 < Date.now() || p.n !== r.generation) {
-    throw new ApiError(
+    throw new DomainError(
       "link_expired",
       p.n !== r.generation
         ? "This link is for an earlier run of the report; ask for a new one with GET /v1/reports/{id}"
@@ -381,7 +381,7 @@ export const savePreferences: Handler<typeof routes.savePreferences> = async (c)
   try {
     form = await c.req.parseBody({ all: true });
   } catch {
-    throw new ApiError("bad_request", "Send the preference form (form-encoded)");
+    throw new DomainError("bad_request", "Send the preference form (form-encoded)");
   }
   const raw = form.topic;
   const chosen = new Set((Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String));

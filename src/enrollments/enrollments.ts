@@ -7,11 +7,11 @@ import { type ContactRow, contactSnapshot, getContact } from "../contacts";
 import type { Db } from "../db/client";
 import type { EnrollmentState, WorkflowDefinition } from "../engine/types";
 import type { Env } from "../ground/env";
+import { DomainError } from "../ground/errors";
 import { newId } from "../ground/ids";
 import { errorText, type Logger } from "../ground/log";
 import { Memo } from "../ground/memo";
 import type { EnrollmentSnapshot, StartPayload } from "../ground/rpc";
-import { ApiError } from "../http/errors";
 import { timezoneFromPhone } from "../lib/phone-timezone";
 import { subscriptionsOf } from "../webhooks";
 import { definitionOf, getVersion, type WorkflowRow } from "../workflows";
@@ -109,7 +109,7 @@ export async function enroll(
 ): Promise<EnrollOutcome> {
   const { workflow, ...item } = req;
   const [outcome] = await enrollMany(env, db, workflow, [item], log, now, memo);
-  if (outcome instanceof ApiError) {
+  if (outcome instanceof DomainError) {
     throw outcome;
   }
   return outcome;
@@ -120,7 +120,7 @@ export type EnrollItem = Omit<EnrollRequest, "workflow">;
 /**
  * Enrolls many contacts in one workflow with a few round trips: one lookup of their prior
  * enrollments, one batch of reservations (the partial unique index stays the arbiter of
- * "already enrolled"), then every object started at once. `outcomes[i]` is an ApiError when
+ * "already enrolled"), then every object started at once. `outcomes[i]` is a DomainError when
  * item i's object could not be started (its reservation is released).
  */
 export async function enrollMany(
@@ -131,7 +131,7 @@ export async function enrollMany(
   log: Logger,
   now = Date.now(),
   memo = new Memo(),
-): Promise<(EnrollOutcome | ApiError)[]> {
+): Promise<(EnrollOutcome | DomainError)[]> {
   if (workflow.status === "archived" || workflow.status !== "active") {
     const refusal: EnrollOutcome =
       workflow.status === "archived"
@@ -151,7 +151,7 @@ export async function enrollMany(
     ),
     subscriptionsOf(db, workflow.orgId, memo),
   ]);
-  const outcomes: (EnrollOutcome | ApiError | undefined)[] = new Array(items.length);
+  const outcomes: (EnrollOutcome | DomainError | undefined)[] = new Array(items.length);
   const rows: { i: number; row: EnrollmentRow }[] = [];
   const claimed = new Set<string>();
   items.forEach((item, i) => {
@@ -232,14 +232,14 @@ export async function enrollMany(
       } catch (err) {
         await releaseReservation(db, row.id);
         log.error("enrollment start failed", { enrollmentId: row.id, error: errorText(err) });
-        outcomes[i] = new ApiError(
+        outcomes[i] = new DomainError(
           "service_unavailable",
           "The enrollment could not be started; retry with the same Idempotency-Key",
         );
       }
     }),
   );
-  return outcomes as (EnrollOutcome | ApiError)[];
+  return outcomes as (EnrollOutcome | DomainError)[];
 }
 
 function reservation(workflow: WorkflowRow, req: EnrollItem, now: number): EnrollmentRow {

@@ -5,8 +5,8 @@ import { createMiddleware } from "hono/factory";
 import { findKeyByHash, KEY_PREFIX } from "../db/api-keys";
 import { database } from "../db/client";
 import type { AppEnv } from "../ground/env";
+import { DomainError } from "../ground/errors";
 import { sha256Hex, timingSafeEqual } from "../security/encoding";
-import { ApiError } from "./errors";
 import { Blocklist, clientIp, rateLimited, spend } from "./rate-limit";
 import { scopeAllows } from "./scopes";
 import { flushUsage, recordUsage } from "./usage";
@@ -33,7 +33,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
         throw rateLimited("Too many failed authentications from this address; retry later");
       }
     }
-    throw new ApiError("unauthorized", message);
+    throw new DomainError("unauthorized", message);
   };
   // `x-api-key: <key>` (the 11x convention) is the same key as `Authorization: Bearer <key>`.
   const token =
@@ -64,7 +64,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
     "Too many requests for this organisation; retry later",
   );
   if (!scopeAllows(row.scope, c.req.method, c.req.path)) {
-    throw new ApiError(
+    throw new DomainError(
       "forbidden",
       `This key's scope ("${row.scope}") does not allow ${c.req.method} ${c.req.path}; use a key with scope "full"`,
     );
@@ -81,11 +81,11 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const expected = c.env.ADMIN_TOKEN;
   if (!expected) {
-    throw new ApiError("not_found", "Route not found");
+    throw new DomainError("not_found", "Route not found");
   }
   const token = bearer(c.req.header("authorization"));
   if (!token || !timingSafeEqual(token, expected)) {
-    throw new ApiError("unauthorized", "Invalid admin token");
+    throw new DomainError("unauthorized", "Invalid admin token");
   }
   await next();
 });

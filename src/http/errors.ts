@@ -1,14 +1,16 @@
-// The one error model: a closed set of codes, each with its HTTP status, rendered in the
-// shape API.md fixes: {error, message, details?, requestId}.
+// Where DomainErrors (src/ground/errors.ts) meet HTTP: each code's status, and the one shape
+// API.md fixes for every error a route answers with: {error, message, details?, requestId}.
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { quotaExceeded } from "../db/quotas";
 import type { AppEnv } from "../ground/env";
+import { DomainError, type ErrorCode } from "../ground/errors";
 import { createLogger, errorText } from "../ground/log";
 import { ConfigurationError } from "../security/config";
 
+/** Every code's status; typed over ErrorCode, so a new code without a status does not compile. */
 export const ERROR_STATUS = {
   invalid_json: 400,
   bad_request: 400,
@@ -49,76 +51,21 @@ export const ERROR_STATUS = {
   internal_error: 500,
   configuration_error: 500,
   service_unavailable: 503,
-} as const satisfies Record<string, ContentfulStatusCode>;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
-
-export class ApiError extends HTTPException {
-  readonly code: ErrorCode;
-  readonly details?: unknown[];
-  readonly extra?: Record<string, unknown>;
-  readonly headers?: Record<string, string>;
-
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: {
-      details?: unknown[];
-      extra?: Record<string, unknown>;
-      headers?: Record<string, string>;
-    } = {},
-  ) {
-    super(ERROR_STATUS[code], { message });
-    this.code = code;
-    this.details = opts.details;
-    this.extra = opts.extra;
-    this.headers = opts.headers;
-  }
-}
-
-export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
+} as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 /** The contract's error for a failure a caller can act on (ours, or a quota); null for a fault. */
-export function knownError(err: unknown): ApiError | null {
-  if (err instanceof ApiError) {
+export function knownError(err: unknown): DomainError | null {
+  if (err instanceof DomainError) {
     return err;
   }
   const resource = quotaExceeded(err);
   return resource
-    ? new ApiError(
+    ? new DomainError(
         "quota_exceeded",
         `This org has reached its ${resource} quota; GET /v1/account shows its quotas`,
         { extra: { resource } },
       )
     : null;
-}
-
-/**
- * zod issues → `details: [{path, message}]` with dotted paths (`contacts.3.email`); an object's
- * unknown fields become one detail each, at the field's own path.
- */
-export function zodDetails(error: z.ZodError): ErrorDetail[] {
-  return error.issues.flatMap((issue) =>
-    issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({
-          path: [...issue.path, key].map(String).join("."),
-          message: `Unknown field "${key}"`,
-        }))
-      : [{ path: issue.path.map(String).join("."), message: issue.message }],
-  );
-}
-
-/** The details as one line: `email: Invalid email; first_name: Unknown field "first_name"`. */
-export const detailsLine = (details: ErrorDetail[], whole = "row") =>
-  details.map((d) => `${d.path || whole}: ${d.message}`).join("; ");
-
-export function validationFailed(details: ErrorDetail[], message = "The request is invalid") {
-  return new ApiError("validation_failed", message, { details });
 }
 
 export const ErrorBody = z
@@ -179,7 +126,7 @@ export function errorJson(
 
 /** app.onError: every error leaves in the one shape; unexpected ones are logged once. */
 export function renderError(err: Error, c: Context<AppEnv>) {
-  if (err instanceof ApiError) {
+  if (err instanceof DomainError) {
     const res = errorJson(c, err.code, err.message, err.details, err.extra);
     for (const [k, v] of Object.entries(err.headers ?? {})) {
       res.headers.set(k, v);

@@ -8,9 +8,9 @@ import { createMiddleware } from "hono/factory";
 import { database } from "../db/client";
 import { claimKey, completeKey, dropIfStale, getKey, releaseKey } from "../db/idempotency";
 import type { AppEnv } from "../ground/env";
+import { DomainError } from "../ground/errors";
 import { decrypt, encrypt } from "../security/credentials";
 import { sha256Hex } from "../security/encoding";
-import { ApiError } from "./errors";
 
 const TTL_MS = 24 * 3600_000;
 
@@ -23,7 +23,7 @@ export function parseIdempotencyKey(raw: string | undefined): string | undefined
     key = key.slice(1, -1);
   }
   if (key.length < 1 || key.length > 255) {
-    throw new ApiError("validation_failed", "Idempotency-Key must be 1 to 255 characters", {
+    throw new DomainError("validation_failed", "Idempotency-Key must be 1 to 255 characters", {
       details: [{ path: "Idempotency-Key", message: "Must be 1 to 255 characters" }],
     });
   }
@@ -62,19 +62,19 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   if (!owned) {
     const prior = await getKey(db, orgId, key);
     if (!prior) {
-      throw new ApiError(
+      throw new DomainError(
         "idempotency_key_in_use",
         "A request with this Idempotency-Key is in progress",
       );
     }
     if (prior.requestHash !== hash) {
-      throw new ApiError(
+      throw new DomainError(
         "idempotency_key_reused",
         "This Idempotency-Key was used with a different request",
       );
     }
     if (prior.state === "running") {
-      throw new ApiError(
+      throw new DomainError(
         "idempotency_key_in_use",
         "A request with this Idempotency-Key is still in progress; retry shortly",
       );

@@ -2,7 +2,7 @@
 // contract's `validation_failed`; bodies are required JSON so a wrong type never skips validation.
 import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../ground/env";
-import { validationFailed, zodDetails } from "./errors";
+import { validationFailed, zodDetails } from "../ground/errors";
 
 export function router() {
   return new OpenAPIHono<AppEnv>({

@@ -1,8 +1,8 @@
 // Cursor pagination over time-sortable ids: newest first, `?limit=1..100&cursor=`.
 import { z } from "@hono/zod-openapi";
+import { DomainError } from "../ground/errors";
 import { ID_SHAPE } from "../ground/ids";
 import { base64url, fromBase64url } from "../security/encoding";
-import { ApiError } from "./errors";
 
 export const PageQuery = z.object({
   limit: z.coerce
@@ -26,7 +26,7 @@ export interface Page {
 }
 
 const invalidCursor = () =>
-  new ApiError("validation_failed", "The cursor is invalid", {
+  new DomainError("validation_failed", "The cursor is invalid", {
     details: [{ path: "cursor", message: "Invalid cursor" }],
   });
 

@@ -7,12 +7,12 @@
 //   BAD_TOKEN_LIMITER     per IP, /t/* tokens that fail verification (never valid ones: image
 //                         proxies fetch for millions of people from few addresses)
 //   INBOUND_LIMITER       per connection         (/inbound/*)
-import { ApiError } from "./errors";
+import { DomainError } from "../ground/errors";
 
 export const RATE_LIMIT_PERIOD_SECONDS = 60;
 
 export const rateLimited = (message: string, retryAfterSeconds = RATE_LIMIT_PERIOD_SECONDS) =>
-  new ApiError("rate_limited", message, {
+  new DomainError("rate_limited", message, {
     headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))) },
   });
 

@@ -2,9 +2,9 @@
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../ground/env";
+import { DomainError } from "../ground/errors";
 import { newId } from "../ground/ids";
 import { createLogger, levelOf } from "../ground/log";
-import { ApiError } from "./errors";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -25,7 +25,7 @@ export const requestId = createMiddleware<AppEnv>(async (c, next) => {
 export const limitBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {
-    throw new ApiError("payload_too_large", "The request body is larger than 1 MiB");
+    throw new DomainError("payload_too_large", "The request body is larger than 1 MiB");
   },
 });
 
@@ -80,7 +80,7 @@ export function requireJsonBody(extra: Record<string, RegExp> = {}) {
     }
     if (JSON_TYPE.test(type)) {
       if (hasBody && jsonDepth(await c.req.text()) > MAX_JSON_DEPTH) {
-        throw new ApiError(
+        throw new DomainError(
           "validation_failed",
           `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`,
           {
@@ -97,7 +97,7 @@ export function requireJsonBody(extra: Record<string, RegExp> = {}) {
     if (!hasBody) {
       return next();
     }
-    throw new ApiError(
+    throw new DomainError(
       "unsupported_media_type",
       `Content-Type must be application/json (got ${type || "none"})`,
     );

@@ -7,9 +7,9 @@
 import { type Db, database } from "../../db/client";
 import type { ReportProgress } from "../../db/schema";
 import type { Env } from "../../ground/env";
+import { DomainError } from "../../ground/errors";
 import { errorText, type Logger } from "../../ground/log";
 import type { ReportJob } from "../../ground/queues";
-import { ApiError } from "../../http/errors";
 import { csvLines } from "../../lib/csv";
 import { loadSender } from "../../messaging";
 import { publish } from "../../webhooks";
@@ -148,7 +148,7 @@ async function buildPart(env: Env, db: Db, r: ReportRow, log: Logger, now: numbe
   while (buffer.size < size) {
     const page = await source.page(cursor, pageRows(env)).catch((err: unknown) => {
       // A request the data cannot answer (a workflow deleted since, a zone changed since).
-      throw err instanceof ApiError ? new ReportFailure(err.message) : err;
+      throw err instanceof DomainError ? new ReportFailure(err.message) : err;
     });
     const first = pages === 0;
     buffer.push(encoder.encode(encodePage(r.format, source.columns, page.rows, rows, first)));

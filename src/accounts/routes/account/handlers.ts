@@ -4,7 +4,7 @@ import { forgetZone, setReportingZone } from "../../../analytics";
 import { getOrg, setBranding } from "../../../db/api-keys";
 import { type Db, database } from "../../../db/client";
 import { quotasOf } from "../../../db/quotas";
-import { notFound } from "../../../http/errors";
+import { notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
 import type * as routes from "./routes";
 import { orgJson } from "./schemas";

@@ -7,7 +7,7 @@ import {
   usageForOrg,
 } from "../../../db/api-keys";
 import { database, iso } from "../../../db/client";
-import { ApiError, notFound } from "../../../http/errors";
+import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { scopeWithin } from "../../../http/scopes";
@@ -19,11 +19,11 @@ export const create: Handler<typeof routes.create> = async (c) => {
   const { name, scope, expiresInDays } = c.req.valid("json");
   const parent = c.get("apiKey");
   if (!scopeWithin(scope, parent.scope)) {
-    throw new ApiError("forbidden", `A "${parent.scope}" key cannot mint a "${scope}" key`);
+    throw new DomainError("forbidden", `A "${parent.scope}" key cannot mint a "${scope}" key`);
   }
   const expiresAt = expiresInDays ? Date.now() + expiresInDays * 86_400_000 : parent.expiresAt;
   if (parent.expiresAt != null && (expiresAt == null || expiresAt > parent.expiresAt)) {
-    throw new ApiError(
+    throw new DomainError(
       "forbidden",
       `A key cannot outlive the key that mints it (this one expires at ${iso(parent.expiresAt)})`,
     );

@@ -7,9 +7,10 @@ import { type Db, database, iso, isUniqueViolation } from "../../../db/client";
 import { dayKey } from "../../../engine/metrics";
 import { addLocalDays, localParts, zonedTime } from "../../../engine/timezones";
 import type { Env } from "../../../ground/env";
+import { DomainError, type ErrorCode, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
 import { sendInSlices } from "../../../ground/retry";
-import { ApiError, ERROR_STATUS, type ErrorCode, notFound } from "../../../http/errors";
+import { ERROR_STATUS } from "../../../http/errors";
 import { parseIdempotencyKey } from "../../../http/idempotency";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
@@ -64,10 +65,10 @@ async function shaped(db: Db, a: AgentRow, secret?: string) {
 }
 
 const nameTaken = (name: string) =>
-  new ApiError("agent_name_taken", `An agent named "${name}" exists in this org`);
+  new DomainError("agent_name_taken", `An agent named "${name}" exists in this org`);
 
 const invalid = (path: string, message: string) =>
-  new ApiError("validation_failed", `${path}: ${message}`, { details: [{ path, message }] });
+  new DomainError("validation_failed", `${path}: ${message}`, { details: [{ path, message }] });
 
 function checkEndpoint(env: Env, url: string) {
   const refused = refuseUrl(env, url);
@@ -245,14 +246,14 @@ async function runNow(
   log: Parameters<typeof runExecution>[3],
 ) {
   if (agent.status === "paused") {
-    throw new ApiError("agent_paused", "The agent is paused; PATCH it to `active` first");
+    throw new DomainError("agent_paused", "The agent is paused; PATCH it to `active` first");
   }
   const { row } = await requestExecution(env, db, agent, { kind, input }, { enqueue: false });
   const done = (await runExecution(env, db, row.id, log, { sync: true })) ?? row;
   if (done.status !== "succeeded") {
     const code = done.error?.code ?? "internal_error";
     const known = Object.hasOwn(ERROR_STATUS, code) ? (code as ErrorCode) : null;
-    throw new ApiError(
+    throw new DomainError(
       known ??
         (code === "template_error" || code === "validation_failed"
           ? "validation_failed"
@@ -267,7 +268,7 @@ export const inference: Handler<typeof routes.inference> = async (c) => {
   const db = database(c.env.DB);
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   if (agent.type !== "template") {
-    throw new ApiError(
+    throw new DomainError(
       "validation_failed",
       `Inference is for template agents; this one is a ${agent.type} agent (use POST /v1/agents/${agent.id}/execute)`,
     );

@@ -2,8 +2,8 @@
 
 import { type Db, database } from "../../../db/client";
 import { validateTemplate } from "../../../engine/templates";
+import { DomainError, notFound, validationFailed } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
-import { ApiError, notFound, validationFailed } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { getConnection } from "../../../messaging";
@@ -148,7 +148,7 @@ export const remove: Handler<typeof routes.remove> = async (c) => {
   const t = await owned(db, orgId, c.req.valid("param").id);
   const users = await agentsUsingTemplate(db, orgId, t.id);
   if (users.length > 0) {
-    throw new ApiError(
+    throw new DomainError(
       "template_in_use",
       `Agents still run this template: ${users.map((n) => `"${n}"`).join(", ")}; delete them or move them to another template first`,
     );

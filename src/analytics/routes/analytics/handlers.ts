@@ -1,7 +1,7 @@
 // Analytics handlers: parse, read the rollups (src/domain/analytics.ts), shape.
 import { database } from "../../../db/client";
 import { type MetricName, RATES } from "../../../engine/metrics";
-import { validationFailed } from "../../../http/errors";
+import { validationFailed } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
 import { renderSvg } from "../../../lib/charts";
 import { readFunnel, readMetrics } from "../../analytics";

@@ -1,8 +1,8 @@
 // Report handlers: validate, store the row and queue its first job; stream files from R2.
 import { database } from "../../../db/client";
 import { isTimeZone } from "../../../engine/timezones";
+import { notFound, validationFailed } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
-import { notFound, validationFailed } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { getWorkflow } from "../../../workflows";

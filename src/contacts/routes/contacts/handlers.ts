@@ -3,7 +3,7 @@
 import type { Db } from "../../../db/client";
 import { database, isUniqueViolation } from "../../../db/client";
 import { eventJson } from "../../../events/routes/events/schemas";
-import { ApiError, notFound } from "../../../http/errors";
+import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { requestConfirmation } from "../../../messaging";
@@ -23,7 +23,7 @@ async function liveContact(db: Db, orgId: string, id: string) {
 }
 
 const keyTaken = () =>
-  new ApiError("conflict", "Another contact already has this email, externalId or phone");
+  new DomainError("conflict", "Another contact already has this email, externalId or phone");
 
 export const upsert: Handler<typeof routes.upsert> = async (c) => {
   const { doubleOptIn, confirmationTemplateId, ...fields } = c.req.valid("json");

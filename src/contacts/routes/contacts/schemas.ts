@@ -1,10 +1,11 @@
-// Contact shapes: the input and output schemas live with the domain (src/domain/contacts.ts),
-// where every path that saves a contact validates it the same way.
+// Contact shapes: the input schemas live with the wing's verbs (src/contacts/contacts.ts), where
+// every path that saves a contact validates it the same way; the output shape the routes answer
+// with is described here, and contactJson (beside the verbs) fills it.
 import { z } from "@hono/zod-openapi";
+import { Timestamp } from "../../../http/openapi";
 import { PageQuery } from "../../../http/pagination";
 
 export {
-  Contact,
   ContactInput,
   ContactPatch,
   ContactUpsert,
@@ -18,3 +19,33 @@ export const ContactQuery = PageQuery.extend({
     description: "E.164 (+14155550123); spaces, dashes and brackets are ignored",
   }),
 });
+
+export const Contact = z
+  .object({
+    id: z.string(),
+    email: z.string().nullable(),
+    phone: z.string().nullable(),
+    externalId: z.string().nullable(),
+    firstName: z.string().nullable(),
+    lastName: z.string().nullable(),
+    timezone: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()),
+    subscribed: z.boolean(),
+    smsSubscribed: z.boolean(),
+    topics: z.record(z.string(), z.boolean()).openapi({
+      description: "The contact's own choices per topic (a topic not listed: its default)",
+    }),
+    consent: z.enum(["pending", "confirmed"]).nullable().openapi({
+      description: "Double opt-in: pending until confirmed; null when none was asked",
+    }),
+    suppressed: z.enum(["bounced", "complained"]).nullable(),
+    score: z.number().int().nullable().openapi({
+      description:
+        "The last lead score (0–100) an agent gave (POST /v1/agents/{id}/score_lead or a `score_lead` step); conditions can branch on `contact.score`",
+    }),
+    scoredAt: Timestamp.nullable(),
+    unsubscribedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("Contact");

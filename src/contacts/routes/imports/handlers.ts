@@ -3,10 +3,10 @@ import type { Context } from "hono";
 import { database } from "../../../db/client";
 import type { ImportError, RowAt } from "../../../db/schema";
 import type { AppEnv } from "../../../ground/env";
+import { DomainError, notFound, validationFailed, zodDetails } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
 import { IMPORT_CHUNK_SIZE } from "../../../ground/queues";
 import { sendInSlices } from "../../../ground/retry";
-import { ApiError, notFound, validationFailed, zodDetails } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { type CsvContacts, CsvError, csvToContacts } from "../../../lib/csv";
 import { getWorkflow } from "../../../workflows";
@@ -51,7 +51,7 @@ async function readRows(c: Context<AppEnv>): Promise<ReadRows> {
   try {
     body = await c.req.json();
   } catch {
-    throw new ApiError("invalid_json", "The request body is not valid JSON");
+    throw new DomainError("invalid_json", "The request body is not valid JSON");
   }
   const parsed = ImportJson.safeParse(body);
   if (!parsed.success) {
@@ -69,10 +69,10 @@ export const create: Handler<typeof routes.create> = async (c) => {
   const { workflowId, rows, lines, rejected } = await readRows(c);
   const total = rows.length + rejected.length;
   if (total === 0) {
-    throw new ApiError("contacts_empty", "The import has no rows");
+    throw new DomainError("contacts_empty", "The import has no rows");
   }
   if (total > MAX_ROWS) {
-    throw new ApiError(
+    throw new DomainError(
       "too_many_contacts",
       `At most ${MAX_ROWS} contacts per import (got ${total})`,
     );
@@ -85,10 +85,10 @@ export const create: Handler<typeof routes.create> = async (c) => {
       throw notFound("Workflow");
     }
     if (w.status === "archived") {
-      throw new ApiError("workflow_archived", "The workflow is archived");
+      throw new DomainError("workflow_archived", "The workflow is archived");
     }
     if (w.status !== "active") {
-      throw new ApiError(
+      throw new DomainError(
         "workflow_not_active",
         `The workflow is ${w.status}; activate it to enroll contacts`,
       );

@@ -12,8 +12,9 @@ import {
 } from "../../../contacts";
 import { type Db, database } from "../../../db/client";
 import type { Env } from "../../../ground/env";
+import { DomainError, detailsLine, notFound, zodDetails } from "../../../ground/errors";
 import { Memo } from "../../../ground/memo";
-import { ApiError, detailsLine, knownError, notFound, zodDetails } from "../../../http/errors";
+import { knownError } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import {
@@ -79,7 +80,7 @@ async function ownedEnrollment(db: Db, orgId: string, id: string) {
 }
 
 function refuse(r: Extract<EnrollOutcome, { ok: false }>): never {
-  throw new ApiError(r.code, r.message, {
+  throw new DomainError(r.code, r.message, {
     ...(r.missing
       ? { details: r.missing.map((name) => ({ path: `variables.${name}`, message: "Required" })) }
       : {}),
@@ -88,10 +89,10 @@ function refuse(r: Extract<EnrollOutcome, { ok: false }>): never {
 
 function assertEnrollable(w: WorkflowRow) {
   if (w.status === "archived") {
-    throw new ApiError("workflow_archived", "The workflow is archived");
+    throw new DomainError("workflow_archived", "The workflow is archived");
   }
   if (w.status !== "active") {
-    throw new ApiError(
+    throw new DomainError(
       "workflow_not_active",
       `The workflow is ${w.status}; activate it to enroll contacts`,
     );
@@ -200,22 +201,25 @@ export const bulk: Handler<typeof routes.bulk> = async (c) => {
   const byId = Array.isArray(body.contactIds);
   const items = byId ? (body.contactIds as unknown[]) : body.contacts;
   if (items === undefined || items === null) {
-    throw new ApiError("contacts_required", "Send `contacts` (objects) or `contactIds` (strings)");
+    throw new DomainError(
+      "contacts_required",
+      "Send `contacts` (objects) or `contactIds` (strings)",
+    );
   }
   if (!Array.isArray(items)) {
-    throw new ApiError("contacts_required", "`contacts` must be an array");
+    throw new DomainError("contacts_required", "`contacts` must be an array");
   }
   if (items.length === 0) {
-    throw new ApiError("contacts_empty", "The contacts array is empty");
+    throw new DomainError("contacts_empty", "The contacts array is empty");
   }
   if (items.length > 100) {
-    throw new ApiError(
+    throw new DomainError(
       "too_many_contacts",
       `At most 100 contacts per request (got ${items.length}); use POST /v1/imports for more`,
     );
   }
   if (typeof body.workflowId !== "string") {
-    throw new ApiError("validation_failed", "workflowId is required", {
+    throw new DomainError("validation_failed", "workflowId is required", {
       details: [{ path: "workflowId", message: "Required" }],
     });
   }
@@ -244,7 +248,7 @@ export const bulk: Handler<typeof routes.bulk> = async (c) => {
   ready.forEach(({ index, contact }, j) => {
     const r = outcomes[j];
     results[index] =
-      r instanceof ApiError
+      r instanceof DomainError
         ? { index, contactId: contact.id, status: "invalid", reason: r.message }
         : r.ok
           ? { index, contactId: contact.id, enrollmentId: r.enrollment.id, status: "enrolled" }
@@ -255,7 +259,7 @@ export const bulk: Handler<typeof routes.bulk> = async (c) => {
   const createdCount = results.filter((r) => r.status === "enrolled").length;
   const skippedCount = results.length - createdCount;
   if (createdCount === 0) {
-    throw new ApiError("no_enrollments_created", "No enrollment was created; see results", {
+    throw new DomainError("no_enrollments_created", "No enrollment was created; see results", {
       extra: { results, createdCount, skippedCount },
     });
   }

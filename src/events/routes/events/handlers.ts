@@ -2,9 +2,10 @@
 import type { Context } from "hono";
 import { database } from "../../../db/client";
 import type { AppEnv } from "../../../ground/env";
+import { type ErrorCode, zodDetails } from "../../../ground/errors";
 import { errorText } from "../../../ground/log";
 import { sendInSlices } from "../../../ground/retry";
-import { type ErrorCode, knownError, zodDetails } from "../../../http/errors";
+import { knownError } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { acceptTrackedEvents, fanOutAccepted, type TrackedEvent } from "../../events";
 import type * as routes from "./routes";

@@ -1,8 +1,8 @@
 // Connection handlers.
 import { database, isUniqueViolation } from "../../../db/client";
 import type { Env } from "../../../ground/env";
+import { DomainError, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
-import { ApiError, notFound } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { phoneProviderOf, providerOf } from "../../../providers";
@@ -35,7 +35,7 @@ function assertCredentials(env: Env, provider: string, credentials: Record<strin
     })),
   ];
   if (details.length > 0) {
-    throw new ApiError(
+    throw new DomainError(
       "validation_failed",
       `This ${provider} connection's credentials are not usable: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
       {
@@ -45,7 +45,8 @@ function assertCredentials(env: Env, provider: string, credentials: Record<strin
   }
 }
 
-const keyTaken = (key: string) => new ApiError("conflict", `A connection with key "${key}" exists`);
+const keyTaken = (key: string) =>
+  new DomainError("conflict", `A connection with key "${key}" exists`);
 
 export const create: Handler<typeof routes.create> = async (c) => {
   const db = database(c.env.DB);

@@ -1,7 +1,7 @@
 // Message and outbox handlers.
 import { database } from "../../../db/client";
 import { getOutboxItem, listOutbox } from "../../../db/outbox";
-import { ApiError, notFound } from "../../../http/errors";
+import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { recordCallOutcome } from "../../outreach";
@@ -60,7 +60,7 @@ export const recordOutcome: Handler<typeof routes.recordOutcome> = async (c) => 
   const body = c.req.valid("json");
   const msg = item.channel === "call" ? await getMessageById(db, item.messageId) : undefined;
   if (!msg || msg.orgId !== orgId) {
-    throw new ApiError(
+    throw new DomainError(
       "validation_failed",
       `Outbox item ${id} is not a call; only calls have outcomes`,
       {
@@ -73,7 +73,7 @@ export const recordOutcome: Handler<typeof routes.recordOutcome> = async (c) => 
     summary: body.summary,
   });
   if (stored !== body.outcome) {
-    throw new ApiError("conflict", `This call's outcome is already recorded: ${stored}`);
+    throw new DomainError("conflict", `This call's outcome is already recorded: ${stored}`);
   }
   return c.json(outboxJson({ ...item, outcome: stored }), 200);
 };

@@ -1,7 +1,7 @@
 // Task handlers.
 import { type Db, database } from "../../../db/client";
 import type { Env } from "../../../ground/env";
-import { ApiError, notFound } from "../../../http/errors";
+import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { closeTask } from "../../outreach";
@@ -54,7 +54,7 @@ async function close(
     return now;
   }
   const state = now ? taskJson(now).status : "gone";
-  throw new ApiError("task_closed", `The task is ${state}; it can no longer be ${status}`);
+  throw new DomainError("task_closed", `The task is ${state}; it can no longer be ${status}`);
 }
 
 export const complete: Handler<typeof routes.complete> = async (c) => {
@@ -64,7 +64,7 @@ export const complete: Handler<typeof routes.complete> = async (c) => {
   const declared = task.outcomes.filter((o) => o !== "skipped" && o !== "timeout");
   const outcome = body.outcome ?? (declared.length === 1 ? declared[0] : undefined);
   if (!outcome || !declared.includes(outcome)) {
-    throw new ApiError(
+    throw new DomainError(
       "invalid_outcome",
       outcome
         ? `"${outcome}" is not an outcome of this task; it declares ${declared.map((o) => `"${o}"`).join(", ")}`

@@ -1,8 +1,8 @@
 // Template handlers.
 import { type Db, database } from "../../../db/client";
 import { renderTemplate, validateTemplate } from "../../../engine/templates";
+import { DomainError, notFound, validationFailed } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
-import { ApiError, notFound, validationFailed } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { htmlToText } from "../../../lib/text";
@@ -105,7 +105,7 @@ export const preview: Handler<typeof routes.preview> = async (c) => {
       200,
     );
   } catch (err) {
-    throw new ApiError("validation_failed", (err as Error).message, {
+    throw new DomainError("validation_failed", (err as Error).message, {
       details: [{ path: "template", message: (err as Error).message }],
     });
   }

@@ -1,7 +1,7 @@
 // Topic handlers: a change reaches running enrollments within a minute (the policy cache).
 import { database, isUniqueViolation } from "../../../db/client";
+import { DomainError, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
-import { ApiError, notFound } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { forgetSendingPolicy } from "../../sending";
@@ -33,7 +33,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
     await insertTopic(database(c.env.DB), row);
   } catch (err) {
     if (isUniqueViolation(err)) {
-      throw new ApiError("conflict", `A topic with key "${input.key}" exists`);
+      throw new DomainError("conflict", `A topic with key "${input.key}" exists`);
     }
     throw err;
   }

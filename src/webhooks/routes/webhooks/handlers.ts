@@ -1,8 +1,8 @@
 // Webhook handlers.
 import { type Db, database } from "../../../db/client";
 import type { Env } from "../../../ground/env";
+import { DomainError, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
-import { ApiError, notFound } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { encrypt } from "../../../security/credentials";
@@ -27,7 +27,7 @@ const ROTATION_OVERLAP_MS = 24 * 3600_000;
 function assertUrl(env: Env, url: string) {
   const refused = refuseUrl(env, url);
   if (refused) {
-    throw new ApiError("validation_failed", refused, {
+    throw new DomainError("validation_failed", refused, {
       details: [{ path: "url", message: refused }],
     });
   }

@@ -9,8 +9,8 @@ import {
   cancelWorkflowEnrollments,
   countActiveEnrollments,
 } from "../../../enrollments";
+import { DomainError, type ErrorDetail, notFound, validationFailed } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
-import { ApiError, type ErrorDetail, notFound, validationFailed } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { cursorValue, encodeCursor, pageOf, toPage } from "../../../http/pagination";
 import { existingTemplateIds, getTemplate, stopsOnReply } from "../../../messaging";
@@ -165,13 +165,13 @@ async function assertValidGraph(
     await existingTemplateIds(db, orgId, templateIds),
   );
   if (problems.length > 0) {
-    throw new ApiError("invalid_graph", problems[0].message, { details: problems });
+    throw new DomainError("invalid_graph", problems[0].message, { details: problems });
   }
 }
 
 function assertCanActivate(w: Pick<WorkflowRow, "steps" | "status">) {
   if (w.status === "active" && (w.steps as unknown[]).length === 0) {
-    throw new ApiError("invalid_graph", "A workflow needs at least one step to be active", {
+    throw new DomainError("invalid_graph", "A workflow needs at least one step to be active", {
       details: [{ path: "steps", message: "At least one step is required" }],
     });
   }
@@ -188,7 +188,7 @@ async function owned(db: Db, orgId: string, id: string) {
 /** Validates and saves; a change of graph or definition settings becomes a new version. */
 async function commit(db: Db, prev: WorkflowRow, next: WorkflowRow) {
   if (prev.status === "archived") {
-    throw new ApiError("workflow_archived", "This workflow is archived and cannot be changed");
+    throw new DomainError("workflow_archived", "This workflow is archived and cannot be changed");
   }
   const graphChanged =
     JSON.stringify(prev.steps) !== JSON.stringify(next.steps) ||
@@ -209,7 +209,10 @@ async function commit(db: Db, prev: WorkflowRow, next: WorkflowRow) {
     await saveWorkflow(db, prev.version, saved, newVersion);
   } catch (err) {
     if (err instanceof ConcurrentEditError) {
-      throw new ApiError("conflict", "The workflow was changed concurrently; fetch it and retry");
+      throw new DomainError(
+        "conflict",
+        "The workflow was changed concurrently; fetch it and retry",
+      );
     }
     throw err;
   }
@@ -367,7 +370,7 @@ export const remove: Handler<typeof routes.remove> = async (c) => {
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const active = await countActiveEnrollments(db, w.id);
   if (active > 0 && c.req.valid("query").force !== "true") {
-    throw new ApiError(
+    throw new DomainError(
       "workflow_has_active_enrollments",
       `${active} enrollments are still active; cancel them or delete with ?force=true`,
     );
@@ -386,7 +389,7 @@ export const addStep: Handler<typeof routes.addStep> = async (c) => {
   const now = Date.now();
   const steps = prev.steps;
   if (input.id && steps.some((s) => s.id === input.id)) {
-    throw new ApiError("conflict", `Step "${input.id}" already exists`);
+    throw new DomainError("conflict", `Step "${input.id}" already exists`);
   }
   const [step] = normalizeSteps([input], now, () => "");
   const last = steps[steps.length - 1];
@@ -448,7 +451,7 @@ export const addTransition: Handler<typeof routes.addTransition> = async (c) => 
   const transitions = prev.transitions;
   const [t] = normalizeTransitions([c.req.valid("json")], Date.now());
   if (transitions.some((x) => x.id === t.id)) {
-    throw new ApiError("conflict", `Transition "${t.id}" already exists`);
+    throw new DomainError("conflict", `Transition "${t.id}" already exists`);
   }
   return c.json(
     workflowJson(await commit(db, prev, { ...prev, transitions: [...transitions, t] })),
@@ -515,7 +518,7 @@ export const test: Handler<typeof routes.test> = async (c) => {
   });
   if (result.error?.code === "template_limit_exceeded") {
     const step = result.trace.at(-1)?.stepId;
-    throw new ApiError("validation_failed", result.error.message, {
+    throw new DomainError("validation_failed", result.error.message, {
       details: [{ path: step ? `steps.${step}` : "steps", message: result.error.message }],
     });
   }
