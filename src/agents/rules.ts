@@ -555,15 +555,45 @@ function resolves(root: object, ref: string): boolean {
   return node !== undefined;
 }
 
+/**
+ * The longest answer read (characters): well above what the largest `maxTokens` (32,000) can
+ * produce, so only a runaway or hostile answer is refused unread.
+ */
+export const MAX_ANSWER_CHARS = 256 * 1024;
+
+/**
+ * The JSON inside a Markdown code fence (```json … ``` or ``` … ```), else the text itself:
+ * found with string operations, linear in the length (a regular expression with a lazy
+ * capture between two `\s*` runs took time cubic in a long run of blanks).
+ */
+function unfence(text: string): string {
+  const t = text.trim();
+  if (!t.startsWith("```") || t.length < 6 || !t.endsWith("```")) {
+    return t;
+  }
+  let body = t.slice(3, -3);
+  // The fence's language tag, if any ("json" in any case), is not part of the content.
+  if (body.slice(0, 4).toLowerCase() === "json") {
+    body = body.slice(4);
+  }
+  return body.trim();
+}
+
 /** The answer parsed and checked against the schema: the value, or the errors to feed back. */
 export function checkOutput(
   text: string,
   schema: Record<string, unknown>,
 ): { ok: true; value: unknown } | { ok: false; errors: string[] } {
+  if (text.length > MAX_ANSWER_CHARS) {
+    return {
+      ok: false,
+      errors: [`Not read: the answer is longer than ${MAX_ANSWER_CHARS} characters`],
+    };
+  }
   let value: unknown;
   try {
     // Models sometimes fence JSON in a code block despite being asked not to.
-    value = JSON.parse(text.trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/, "$1"));
+    value = JSON.parse(unfence(text));
   } catch (err) {
     return { ok: false, errors: [`Not JSON: ${(err as Error).message}`] };
   }

@@ -151,6 +151,29 @@ export async function enrollMany(
     ),
     subscriptionsOf(db, workflow.orgId, memo),
   ]);
+  // An object writes its end to D1 once the end's effects are confirmed (see object/mirror),
+  // but knows it at once, and GET shows it. A contact whose row still looks active is asked
+  // its object: an ended one writes its end now (freeing the contact in the partial unique
+  // index), so re-entry is decided on what GET showed, not on a row that lags it.
+  await Promise.all(
+    [...prior.values()].map(async (p) => {
+      if (p.status !== "running" && p.status !== "waiting") {
+        return;
+      }
+      const poked = await enrollmentStub(env, p.id)
+        .poke()
+        .catch((err: unknown) => {
+          log.warn("enrollment not reachable for its live state", {
+            enrollmentId: p.id,
+            error: errorText(err),
+          });
+          return null;
+        });
+      if (poked === "finished") {
+        p.status = "completed"; // ended (which way does not matter for re-entry)
+      }
+    }),
+  );
   const outcomes: (EnrollOutcome | DomainError | undefined)[] = new Array(items.length);
   const rows: { i: number; row: EnrollmentRow }[] = [];
   const claimed = new Set<string>();

@@ -37,6 +37,8 @@ export interface Env {
   REPLY_DOMAIN?: string;
   /** Received mail matched to no message is forwarded here (a verified Email Routing destination). */
   FORWARD_UNMATCHED_TO?: string;
+  /** Days an automatic reply may hold an enrollment at most, whatever return date it names (default 30). */
+  AUTO_REPLY_MAX_HOLD_DAYS?: string;
   /** debug | info (default) | warn | error */
   LOG_LEVEL?: string;
   /** Comma-separated seconds between webhook attempts. */

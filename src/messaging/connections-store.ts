@@ -47,6 +47,20 @@ export const deleteConnection = async (db: Db, orgId: string, id: string) =>
 export const getConnectionById = (db: Db, id: string) =>
   db.select().from(connections).where(eq(connections.id, id)).get();
 
+/**
+ * The org whose connections use `domain` as their reply domain, when exactly one does (mail
+ * received at an address there is that org's); undefined when none or several do.
+ */
+export async function replyDomainOwner(db: Db, domain: string): Promise<string | undefined> {
+  const owners = await db
+    .selectDistinct({ orgId: connections.orgId })
+    .from(connections)
+    .where(eq(connections.replyDomain, domain.toLowerCase()))
+    .limit(2)
+    .all();
+  return owners.length === 1 ? owners[0].orgId : undefined;
+}
+
 /** The org's oldest connection of one of these providers. */
 export const firstConnectionOf = (db: Db, orgId: string, providers: string[]) =>
   db

@@ -6,6 +6,7 @@ import { database } from "../db/client";
 import type { Env } from "../ground/env";
 import type { Logger } from "../ground/log";
 import { htmlToText } from "../lib/text";
+import { replyDomainOwner } from "./connections-store";
 import { type Received, type ReceivedMail, receiveMail } from "./replies";
 
 /** Raw MIME above this is refused (the reply matcher needs the headers and the first text). */
@@ -61,7 +62,11 @@ export async function handleIncomingEmail(
   }
   const raw = await new Response(message.raw).arrayBuffer();
   const mail = await parseRawMail(raw, "email_routing", { from: message.from, to: [message.to] });
-  const received = await receiveMail(env, database(env.DB), mail, log);
+  const db = database(env.DB);
+  // The envelope recipient is where Email Routing delivered it (header To is the sender's word).
+  const domain = /@([^@>\s]+)>?\s*$/.exec(message.to)?.[1];
+  mail.receivingOrgId = domain ? await replyDomainOwner(db, domain) : undefined;
+  const received = await receiveMail(env, db, mail, log);
   if (received.kind === "unmatched" && env.FORWARD_UNMATCHED_TO) {
     await message.forward(env.FORWARD_UNMATCHED_TO);
   }

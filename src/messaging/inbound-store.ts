@@ -55,12 +55,12 @@ export const insertInboundMail = (db: Db, row: InboundMailRow) =>
 export const inboundMailOf = (db: Db, messageId: string) =>
   db.select().from(inboundMail).where(eq(inboundMail.messageId, messageId)).all();
 
-/** Unmatched mail (no org): the newest first. */
+/** Mail not applied to any message (matched to none, or by its sender only): the newest first. */
 export const unmatchedMail = (db: Db, limit = 50) =>
   db
     .select()
     .from(inboundMail)
-    .where(eq(inboundMail.match, "none"))
+    .where(eq(inboundMail.kind, "unmatched"))
     .orderBy(desc(inboundMail.id))
     .limit(limit)
     .all();

@@ -1,10 +1,14 @@
 // Replies: a received email (from the email() handler or a provider's inbound webhook) is
-// matched to the message it answers — by the signed token of its reply address, else by its
-// In-Reply-To/References against the Message-IDs Nudge gave, else (a weaker match) by its
-// sender and the latest message sent to that address — then classified: a DSN suppresses like
-// a provider bounce, an automatic reply becomes `email.auto_replied` (and may pause the
-// enrollment until the return date), a human reply becomes `email.replied` (its text without
-// the quoted history), which ends the enrollments of workflows that stop on a reply.
+// matched to the message it answers — by the signed token of its reply address (or, in a
+// bounce, of the quoted original's), else by its In-Reply-To/References (or a bounce's quoted
+// original) against the Message-IDs Nudge gave — then classified: a DSN suppresses like a
+// provider bounce, an automatic reply becomes `email.auto_replied` (and may hold the
+// enrollment until the return date, at most AUTO_REPLY_MAX_HOLD_DAYS), a human reply becomes
+// `email.replied` (its text without the quoted history), which ends the enrollments of
+// workflows that stop on a reply. Anyone can write any From, Content-Type or Auto-Submitted:
+// a mail that only comes from the address of a message's recipient is recorded (as a `sender`
+// match, looked up only in the org that owns the receiving address or connection) and never
+// acted on — a token or a Message-ID shows its sender received the message.
 
 import { messageFact, recordFacts } from "../analytics";
 import { recordSystemEvent } from "../contacts";
@@ -27,12 +31,20 @@ import {
   messagesByRfcIds,
 } from "./store";
 
-/** A reply matched by its sender alone must answer a message this recent. */
+/** A mail matched by its sender alone is noted against a message this recent. */
 const SENDER_MATCH_DAYS = 30;
 /** An automatic reply naming no return date pauses this long (onAutoReply: pause_until_return). */
 const DEFAULT_PAUSE_MS = 7 * 86_400_000;
+/** No automatic reply holds an enrollment longer than this (AUTO_REPLY_MAX_HOLD_DAYS overrides). */
+const DEFAULT_MAX_HOLD_DAYS = 30;
 /** The stored reply text is cut here. */
 const MAX_TEXT = 10_000;
+/** The quoted history is looked for in this much of a reply (what is kept is at most MAX_TEXT). */
+const STRIP_PREFIX = MAX_TEXT + 2_000;
+/** A bounce's text and attached parts are searched this far for the original's Message-ID or token. */
+const QUOTE_SCAN = 64 * 1024;
+/** At most this many reply addresses (envelope, headers, a bounce's quote) are verified. */
+const MAX_TOKENS = 8;
 
 export interface ReceivedMail extends MailFacts {
   /** `email_routing`, or the provider whose inbound webhook delivered it. */
@@ -45,6 +57,11 @@ export interface ReceivedMail extends MailFacts {
   references?: string[];
   /** Text of attached messages or headers (a bounce notification quotes the original's). */
   attachedText?: string;
+  /**
+   * The org owning the address the mail was delivered to (the envelope recipient's reply
+   * domain), when exactly one does: the only org a sender-only match is looked for in.
+   */
+  receivingOrgId?: string;
 }
 
 export type Match = "token" | "header" | "sender" | "none";
@@ -62,6 +79,8 @@ export function stopsOnReply(w: Pick<WorkflowRow, "stopOnReply" | "steps">): boo
 }
 
 const OUR_ID = /<(msg_[0-9A-Z]{26}@[^<>\s]+)>/g;
+/** A reply address's token (its MAC decides; this only finds candidates). */
+const REPLY_TOKEN = /\breply\+(msg_[0-9a-z]{26}\.[a-z0-9_-]{1,32}\.[0-9a-f]{16})@/gi;
 const ids = (s: string | undefined) => [...(s ?? "").matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]);
 const bare = (address: string) => (/<([^>]+)>/.exec(address)?.[1] ?? address).trim().toLowerCase();
 
@@ -74,20 +93,23 @@ async function match(
   orgId: string | undefined,
 ) {
   const ours = (m: MessageRow | undefined) => (m && (!orgId || m.orgId === orgId) ? m : undefined);
-  for (const to of mail.to) {
-    const local = /^reply\+([^@]+)@/i.exec(bare(to))?.[1];
-    const id = local ? await verifyReplyToken(env, local) : null;
+  // A bounce notification quotes the original (in its text or attached parts): the Message-ID
+  // Nudge made, or — when a provider replaced that — the signed Reply-To.
+  const quoted = bounce ? `${mail.text}\n${mail.attachedText ?? ""}`.slice(0, QUOTE_SCAN) : "";
+  const tokens = [
+    ...mail.to.flatMap((to) => /^reply\+([^@]+)@/i.exec(bare(to))?.[1] ?? []),
+    ...[...quoted.matchAll(REPLY_TOKEN)].map((m) => m[1]),
+  ];
+  for (const local of [...new Set(tokens)].slice(0, MAX_TOKENS)) {
+    const id = await verifyReplyToken(env, local);
     const msg = ours(id ? await getMessageById(db, id) : undefined);
     if (msg) {
       return { match: "token" as const, msg };
     }
   }
   const refs = [...new Set([...ids(mail.inReplyTo), ...(mail.references ?? []).flatMap(ids)])];
-  if (bounce) {
-    // A bounce notification quotes the original: Message-IDs Nudge made, in its text or parts.
-    for (const m of `${mail.text}\n${mail.attachedText ?? ""}`.matchAll(OUR_ID)) {
-      refs.push(m[1]);
-    }
+  for (const m of quoted.matchAll(OUR_ID)) {
+    refs.push(m[1]);
   }
   const byHeader = (
     await messagesByRfcIds(
@@ -98,12 +120,11 @@ async function match(
   if (byHeader) {
     return { match: "header" as const, msg: byHeader };
   }
-  const bySender = await latestMessageTo(
-    db,
-    bare(mail.from),
-    now - SENDER_MATCH_DAYS * 86_400_000,
-    orgId,
-  );
+  // Never across orgs: the connection's org, else the one owning the receiving address.
+  const senderOrg = orgId ?? mail.receivingOrgId;
+  const bySender = senderOrg
+    ? await latestMessageTo(db, bare(mail.from), now - SENDER_MATCH_DAYS * 86_400_000, senderOrg)
+    : undefined;
   if (bySender) {
     return { match: "sender" as const, msg: bySender };
   }
@@ -153,17 +174,24 @@ async function handleReceived(
 ): Promise<Received> {
   const kind = classifyMail(mail, now);
   const found = await match(env, db, mail, now, kind.kind === "bounce", orgId);
-  const msg: MessageRow | undefined = found.msg;
-  const text = kind.kind === "reply" ? stripQuoted(mail.text).slice(0, MAX_TEXT) : null;
+  // Only a token or a Message-ID Nudge gave shows the mail concerns that message; a sender
+  // match rests on a From header anyone can write, so it is recorded and not acted on.
+  const msg: MessageRow | undefined = found.match === "sender" ? undefined : found.msg;
+  // After the match, and on a bounded prefix: unmatched mail is never stripped.
+  const text =
+    msg && kind.kind === "reply"
+      ? stripQuoted(mail.text.slice(0, STRIP_PREFIX)).slice(0, MAX_TEXT)
+      : null;
   const returnAt = kind.kind === "auto_reply" ? kind.returnAt : null;
+  const from = bare(mail.from);
   await insertInboundMail(db, {
     id,
-    orgId: msg?.orgId ?? null,
+    orgId: found.msg?.orgId ?? null,
     messageId: msg?.id ?? null,
     via: mail.via,
     match: found.match,
     kind: msg ? kind.kind : "unmatched",
-    from: bare(mail.from),
+    from,
     to: mail.to.join(", ").slice(0, 1000),
     subject: mail.subject.slice(0, 998),
     text: text ?? mail.text.slice(0, MAX_TEXT),
@@ -171,13 +199,15 @@ async function handleReceived(
       ? kind.kind === "reply"
         ? null
         : kind.reason
-      : `No reply token, no known Message-ID in In-Reply-To/References, and no message to ${bare(mail.from)} in the last ${SENDER_MATCH_DAYS} days (looked like: ${kind.kind})`,
+      : found.msg
+        ? `Matched by only its sender (${from}, sent ${found.msg.id}): a From header anyone can write, so not applied — no reply token and no Message-ID Nudge gave (looked like: ${kind.kind})`
+        : `No reply token, no known Message-ID in In-Reply-To/References, and no message to ${from} in the last ${SENDER_MATCH_DAYS} days from the org it was sent to (looked like: ${kind.kind})`,
     returnAt,
     receivedAt: now,
   });
   if (!msg) {
-    log.info("inbound mail unmatched", { id, via: mail.via });
-    return { id, match: "none", kind: "unmatched" };
+    log.info("inbound mail unmatched", { id, via: mail.via, match: found.match });
+    return { id, match: found.match, kind: "unmatched" };
   }
   const data = {
     messageId: msg.id,
@@ -206,7 +236,9 @@ async function handleReceived(
       },
       key: `${eventKey}:email.auto_replied`,
     });
-    await pauseIfAsked(env, db, msg, returnAt ?? now + DEFAULT_PAUSE_MS, now);
+    // The return date is the mail's word: a hold is capped, whatever date it names.
+    const until = Math.min(returnAt ?? now + DEFAULT_PAUSE_MS, now + maxHoldMs(env));
+    await pauseIfAsked(env, db, msg, until, now);
     return { id, match: found.match, kind: "auto_reply", messageId: msg.id };
   }
   await markReplied(db, msg.id, "repliedAt", now);
@@ -219,6 +251,12 @@ async function handleReceived(
     key: `${eventKey}:email.replied`,
   });
   return { id, match: found.match, kind: "reply", messageId: msg.id };
+}
+
+/** AUTO_REPLY_MAX_HOLD_DAYS (a positive number of days), else 30 days. */
+function maxHoldMs(env: Env): number {
+  const days = Number(env.AUTO_REPLY_MAX_HOLD_DAYS ?? DEFAULT_MAX_HOLD_DAYS);
+  return (Number.isFinite(days) && days > 0 ? days : DEFAULT_MAX_HOLD_DAYS) * 86_400_000;
 }
 
 /** onAutoReply: "pause_until_return" holds the enrollment the auto-reply answered. */

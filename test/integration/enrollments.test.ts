@@ -386,6 +386,33 @@ describe("an enrollment's life", () => {
     expect((await enroll(key, again.id, contact)).status).toBe(201);
   });
 
+  it("re-enrolling right after GET says completed follows the live state, not a lagging D1 row", async () => {
+    const { key } = await newOrg();
+    const once = await activeWorkflow(key, [mail("Only")]);
+    const again = await activeWorkflow(key, [mail("Only")], { allowReentry: true });
+    const contact = { email: `live${Math.random()}@x.co` };
+    // The email jobs are held back: their effects stay unconfirmed, so the objects have not yet
+    // written their end to D1 (the mirror waits for the confirmation) while GET reads it live.
+    const held = captureQueue("EMAIL_QUEUE");
+    try {
+      for (const w of [once, again]) {
+        const first = await enroll(key, w.id, contact);
+        expect(first.status).toBe(201);
+        await poll(
+          () => enrollment(key, first.json.id),
+          (e) => e.status === "completed",
+        );
+      }
+      // At once, with no waiting for the confirmations: completed means finished for re-entry.
+      expectError(await enroll(key, once.id, contact), 409, "reentry_not_allowed");
+      const rerun = await enroll(key, again.id, contact);
+      expect(rerun.status).toBe(201);
+      expect(held.captured.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      held.restore();
+    }
+  });
+
   it("creates exactly one enrollment for 20 concurrent creates of one contact", async () => {
     const { key } = await newOrg();
     const w = await activeWorkflow(key, [delay(3600)]);

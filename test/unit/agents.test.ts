@@ -8,6 +8,7 @@ import {
   type ExecutionPolicy,
   type GateBook,
   gateWakeAt,
+  MAX_ANSWER_CHARS,
   redact,
   release,
   schemaProblems,
@@ -139,5 +140,35 @@ describe("redaction and output schemas", () => {
     expect(checkOutput('```json\n{"n": 3}\n```', schema)).toEqual({ ok: true, value: { n: 3 } });
     const bad = checkOutput('{"n": "3"}', schema);
     expect(bad.ok).toBe(false);
+  });
+
+  it("reads an answer in linear time: an adversarial 100 KB fence is refused in under 50 ms", () => {
+    const schema = { type: "object", properties: { n: { type: "integer" } }, required: ["n"] };
+    // An opening fence, a long run of blanks and no closing fence: a lazy capture between two
+    // \s* runs tries every split of the blanks (cubic in their length).
+    const adversarial = `\`\`\`json${" ".repeat(100_000)}x`;
+    const started = performance.now();
+    const r = checkOutput(adversarial, schema);
+    const took = performance.now() - started;
+    expect(r.ok).toBe(false);
+    expect(took).toBeLessThan(50);
+    // Fenced (with or without a language, with blanks around) and bare JSON still parse.
+    for (const answer of [
+      '{"n": 3}',
+      '  {"n": 3}\n',
+      '```json\n{"n": 3}\n```',
+      '```\n{"n": 3}\n```',
+      '```JSON {"n": 3} ```',
+      '\n```json\n\n{"n": 3}\n\n```\n',
+    ]) {
+      expect(checkOutput(answer, schema)).toEqual({ ok: true, value: { n: 3 } });
+    }
+    // A fence that is never closed is not JSON; neither is an answer past the cap.
+    expect(checkOutput('```json\n{"n": 3}', schema).ok).toBe(false);
+    const huge = `{"n": 3, "pad": "${"x".repeat(MAX_ANSWER_CHARS)}"}`;
+    expect(checkOutput(huge, schema)).toEqual({
+      ok: false,
+      errors: [expect.stringContaining("longer than")],
+    });
   });
 });

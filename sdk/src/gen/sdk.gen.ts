@@ -180,9 +180,9 @@ export const getMetrics = <ThrowOnError extends boolean = false>(options?: Optio
 });
 
 /**
- * Received mail matched to no message, newest first, with the reason (ADMIN_TOKEN)
+ * Received mail applied to no message, newest first, with the reason (ADMIN_TOKEN)
  *
- * Mail that reached the email() handler or a provider's inbound webhook but carried no valid reply token, no known Message-ID in In-Reply-To/References, and came from no address Nudge emailed in the last 30 days. It belongs to no org, so only the operator sees it. At most 50.
+ * Mail that reached the email() handler or a provider's inbound webhook but carried no valid reply token and no known Message-ID in In-Reply-To/References (or, for a bounce, in the quoted original). Mail that only comes from an address Nudge emailed is listed too: a From header proves nothing, so it is not applied. Only the operator sees it. At most 50.
  */
 export const listUnmatchedMail = <ThrowOnError extends boolean = false>(options?: Options<ListUnmatchedMailData, ThrowOnError>): RequestResult<ListUnmatchedMailResponses, ListUnmatchedMailErrors, ThrowOnError> => (options?.client ?? client).get<ListUnmatchedMailResponses, ListUnmatchedMailErrors, ThrowOnError>({
     security: [{

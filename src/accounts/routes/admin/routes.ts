@@ -54,9 +54,9 @@ export const unmatchedMail = createRoute({
   path: "/v1/admin/inbound-mail",
   operationId: "listUnmatchedMail",
   tags: ["Admin"],
-  summary: "Received mail matched to no message, newest first, with the reason (ADMIN_TOKEN)",
+  summary: "Received mail applied to no message, newest first, with the reason (ADMIN_TOKEN)",
   description:
-    "Mail that reached the email() handler or a provider's inbound webhook but carried no valid reply token, no known Message-ID in In-Reply-To/References, and came from no address Nudge emailed in the last 30 days. It belongs to no org, so only the operator sees it. At most 50.",
+    "Mail that reached the email() handler or a provider's inbound webhook but carried no valid reply token and no known Message-ID in In-Reply-To/References (or, for a bounce, in the quoted original). Mail that only comes from an address Nudge emailed is listed too: a From header proves nothing, so it is not applied. Only the operator sees it. At most 50.",
   security,
   responses: {
     200: json(z.object({ data: z.array(UnmatchedMail) }), "Unmatched mail"),
