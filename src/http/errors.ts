@@ -5,9 +5,9 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { quotaExceeded } from "../db/quotas";
+import { ConfigurationError } from "../ground/config";
 import type { AppEnv } from "../ground/env";
 import { createLogger, errorText } from "../ground/log";
-import { ConfigurationError } from "../security/config";
 
 export const ERROR_STATUS = {
   invalid_json: 400,

@@ -1,6 +1,7 @@
 // Who sends an org's email: the connection named, else the org's default connection, else the
 // built-in outbox — with the connection's credentials decrypted.
 import type { Db } from "../db/client";
+import { ConfigurationError, config } from "../ground/config";
 import type { Env } from "../ground/env";
 import { errorText } from "../ground/log";
 import {
@@ -12,7 +13,6 @@ import {
 } from "../providers";
 import type { PhoneProvider } from "../providers/phone";
 import type { Credentials, Provider } from "../providers/provider";
-import { ConfigurationError } from "../security/config";
 import { decrypt } from "../security/credentials";
 import type { Sender } from "./compose";
 import {
@@ -46,7 +46,7 @@ export async function loadSender(
       credentials: {},
       connection: null,
       from: null,
-      replyDomain: env.REPLY_DOMAIN ?? null,
+      replyDomain: config(env).replyDomain,
     };
   }
   const provider = providerOf(conn.provider);
@@ -60,7 +60,7 @@ export async function loadSender(
     credentials: await readCredentials(env, conn),
     connection: conn,
     from: conn.from,
-    replyDomain: conn.replyDomain ?? env.REPLY_DOMAIN ?? null,
+    replyDomain: conn.replyDomain ?? config(env).replyDomain,
   };
 }
 

@@ -17,8 +17,9 @@ import type {
   EnrollmentState,
   WorkflowDefinition,
 } from "../../engine/types";
+import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
-import { createLogger, errorText, type Logger, levelOf } from "../../ground/log";
+import { createLogger, errorText, type Logger } from "../../ground/log";
 import { countEngine, inUnit } from "../../ground/metrics";
 import type { EnrollmentRpc, EnrollmentSnapshot, PokeResult, StartPayload } from "../../ground/rpc";
 import { claimCapSlots, releaseSlots, sendingPolicyOf } from "../../messaging";
@@ -30,8 +31,6 @@ import { jobsFor, sendJobs } from "./effects";
 import { Mirror } from "./mirror";
 import { EnrollmentStore } from "./store";
 
-/** An effect not confirmed by its consumer within this long is sent again (consumers are idempotent by key). */
-const DEFAULT_REDELIVERY_MS = 15_000;
 /** An object woken after a restart re-sends at once what has waited this long for confirmation. */
 const STALE_ON_WAKE_MS = 5_000;
 /** While the workflow is paused, held enrollments look again this often. */
@@ -57,18 +56,14 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new EnrollmentStore(ctx.storage);
-    const redeliveryMs =
-      Number(env.EFFECT_REDELIVERY_SECONDS ?? DEFAULT_REDELIVERY_MS / 1000) * 1000;
     this.outbox = new EffectOutbox(
       ctx.storage.sql,
       (jobs) => sendJobs(this.env, jobs),
-      redeliveryMs,
+      // An effect not confirmed within this long is sent again (consumers are idempotent by key).
+      config(env).effectRedeliveryMs,
     );
     this.mirror = new Mirror(ctx.storage.kv, () => database(this.env.DB));
-    this.log = createLogger(
-      { enrollmentId: this.store.state()?.id ?? null },
-      levelOf(env.LOG_LEVEL),
-    );
+    this.log = createLogger({ enrollmentId: this.store.state()?.id ?? null }, config(env).logLevel);
   }
 
   // ---- RPC -------------------------------------------------------------------------------
