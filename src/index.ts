@@ -45,7 +45,7 @@ async function consume(batch: MessageBatch, env: Env) {
     batch.retryAll();
     return;
   }
-  if (route.kind === "email") {
+  if (route.kind === "message") {
     const messages = batch as MessageBatch<MessageJob>;
     return route.deadLetter
       ? handleMessageDeadLetters(messages, env)

@@ -10,12 +10,13 @@ export interface Env {
   ENROLLMENT: DurableObjectNamespace<EnrollmentRpc>;
   MAILBOX: DurableObjectNamespace<MailboxRpc>;
   AGENT_GATE: DurableObjectNamespace<AgentGateRpc>;
-  EMAIL_QUEUE: Queue<MessageJob>;
+  /** Every channel's effects of an enrollment: emails, texts, calls, tasks (nudge-messages). */
+  MESSAGE_QUEUE: Queue<MessageJob>;
   WEBHOOK_QUEUE: Queue<WebhookJob>;
   EVENT_QUEUE: Queue<EventJob>;
   /** Agent executions to run (admitted by their gate first). */
   AGENT_QUEUE: Queue<AgentJob>;
-  EMAIL_DLQ: Queue<MessageJob>;
+  MESSAGE_DLQ: Queue<MessageJob>;
   /** Generated report files (reports/<org>/<report>/<generation>.<format>). */
   REPORTS: R2Bucket;
   WEBHOOK_DLQ: Queue<WebhookJob>;

@@ -7,6 +7,12 @@ import type { EffectJob } from "./effects";
 
 const MAX_INTERVAL_MS = 10 * 60_000;
 
+/** A job as stored: those stored before the message queue's rename name it "email". */
+function storedJob(json: string): EffectJob {
+  const job = JSON.parse(json) as EffectJob | (Omit<EffectJob, "queue"> & { queue: "email" });
+  return job.queue === "email" ? ({ ...job, queue: "message" } as EffectJob) : job;
+}
+
 export class EffectOutbox {
   constructor(
     private readonly sql: SqlStorage,
@@ -79,7 +85,7 @@ export class EffectOutbox {
         olderThanMs === undefined ? -1 : now - olderThanMs,
       )
       .toArray()
-      .map((r) => JSON.parse(r.job) as EffectJob);
+      .map((r) => storedJob(r.job));
   }
 
   /** When unconfirmed effects are next due to be checked, or null when nothing is pending. */
