@@ -1,5 +1,5 @@
-// The effect outbox: effects handed to a queue and not yet confirmed by their consumer, kept in
-// the object's SQLite with the job, and sent again when a queue lost them (consumers are
+// The effect ledger: effects handed to a queue and not yet confirmed by their consumer, kept in
+// the object's SQLite with the job (table pending_effects), and sent again when a queue lost them (consumers are
 // idempotent by key). An effect is first checked `redeliveryMs` after it was sent, then after
 // twice as long each time it is sent again (so a long queue backlog is not doubled), at most
 // every 10 minutes. It reports when it next needs the object awake.
@@ -13,7 +13,7 @@ function storedJob(json: string): EffectJob {
   return job.queue === "email" ? ({ ...job, queue: "message" } as EffectJob) : job;
 }
 
-export class EffectOutbox {
+export class EffectLedger {
   constructor(
     private readonly sql: SqlStorage,
     /** Hands jobs to their queues. */
