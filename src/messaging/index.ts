@@ -18,7 +18,7 @@ export {
   sendConfirmation,
   unsubscribeFromTopic,
 } from "./preferences";
-export { type ReceivedMail, receiveMail, stopsOnReply } from "./replies";
+export { type ReceivedMail, receiveMail } from "./replies";
 export { loadSender } from "./senders";
 export { claimCapSlots, sendingPolicyOf } from "./sending";
 export { pruneSlots, releaseSlots } from "./sending-store";

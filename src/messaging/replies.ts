@@ -10,13 +10,12 @@ import { messageFact, recordFacts } from "../analytics";
 import { recordSystemEvent } from "../contacts";
 import type { Db } from "../db/client";
 import { classifyMail, type MailFacts, stripQuoted } from "../engine/replies";
-import type { StepDef } from "../engine/types";
 import { enrollmentStub } from "../enrollments";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
 import type { Logger } from "../ground/log";
 import { verifyReplyToken } from "../security/tokens";
-import { getWorkflow, type WorkflowRow } from "../workflows";
+import { getWorkflow } from "../workflows";
 import { applyDeliveryEvents } from "./deliveries";
 import { forgetInboundSeen, insertInboundMail, markInboundSeen } from "./inbound-store";
 import {
@@ -54,11 +53,6 @@ export interface Received {
   match: Match;
   kind: "reply" | "auto_reply" | "bounce" | "unmatched" | "duplicate";
   messageId?: string;
-}
-
-/** A workflow stops on a human reply: set so, or unset with two or more send_email steps. */
-export function stopsOnReply(w: Pick<WorkflowRow, "stopOnReply" | "steps">): boolean {
-  return w.stopOnReply ?? (w.steps as StepDef[]).filter((s) => s.type === "send_email").length >= 2;
 }
 
 const OUR_ID = /<(msg_[0-9A-Z]{26}@[^<>\s]+)>/g;
@@ -206,6 +200,13 @@ async function handleReceived(
       },
       key: `${eventKey}:email.auto_replied`,
     });
+    // Two routes on purpose. A human reply is an event like any other: through the fan-out it
+    // ends the contact's enrollments in every workflow that stops on a reply or exits on it
+    // (src/workflows/stop-on-reply.ts), resumes those waiting for it and starts those it
+    // triggers. The pause is none of those: it holds the one enrollment whose email drew the
+    // automatic reply (the contact's other sequences are not asked), until a date only this
+    // mail carries, so it is a direct call to that enrollment; the fan-out of
+    // email.auto_replied still serves waits, exits and triggers on that event.
     await pauseIfAsked(env, db, msg, returnAt ?? now + DEFAULT_PAUSE_MS, now);
     return { id, match: found.match, kind: "auto_reply", messageId: msg.id };
   }

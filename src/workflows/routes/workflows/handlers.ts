@@ -13,7 +13,8 @@ import { newId } from "../../../ground/ids";
 import { ApiError, type ErrorDetail, notFound, validationFailed } from "../../../http/errors";
 import type { Handler } from "../../../http/openapi";
 import { cursorValue, encodeCursor, pageOf, toPage } from "../../../http/pagination";
-import { existingTemplateIds, getTemplate, stopsOnReply } from "../../../messaging";
+import { existingTemplateIds, getTemplate } from "../../../messaging";
+import { stopsOnReply } from "../../stop-on-reply";
 import {
   ConcurrentEditError,
   chainOf,
