@@ -19,6 +19,7 @@ import docs from "./docs";
 import edge from "./edge";
 import enrollments from "./enrollments/routes/enrollments";
 import events from "./events/routes/events";
+import { config } from "./ground/config";
 import type { AppEnv } from "./ground/env";
 import { errorText } from "./ground/log";
 import { requireAdmin, requireApiKey } from "./http/auth";
@@ -121,7 +122,7 @@ export function buildApp() {
   // With PUBLIC_URL unset, links in emails use the origin the API is called on.
   app.use("/v1/*", async (c, next) => {
     await next();
-    if (!c.env.PUBLIC_URL?.trim() && c.get("orgId")) {
+    if (!config(c.env).publicUrl && c.get("orgId")) {
       c.executionCtx.waitUntil(
         rememberOrigin(c.env, database(c.env.DB), new URL(c.req.url).origin).catch((err) =>
           c.get("log").warn("origin not remembered", { error: errorText(err) }),

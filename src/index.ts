@@ -10,8 +10,9 @@ import {
   handleEventDeadLetters,
   type WorkJobHandlers,
 } from "./events/consumers/events";
+import { config } from "./ground/config";
 import type { Env } from "./ground/env";
-import { createLogger, levelOf } from "./ground/log";
+import { createLogger } from "./ground/log";
 import { inUnit } from "./ground/metrics";
 import {
   type AgentJob,
@@ -37,14 +38,14 @@ const work: WorkJobHandlers = {
 };
 
 async function consume(batch: MessageBatch, env: Env) {
-  const log = createLogger({ queue: batch.queue }, levelOf(env.LOG_LEVEL));
+  const log = createLogger({ queue: batch.queue }, config(env).logLevel);
   const route = routeQueue(batch.queue);
   if (!route) {
     log.error("message from an unknown queue");
     batch.retryAll();
     return;
   }
-  if (route.kind === "email") {
+  if (route.kind === "message") {
     const messages = batch as MessageBatch<MessageJob>;
     return route.deadLetter
       ? handleMessageDeadLetters(messages, env)
@@ -72,14 +73,14 @@ export default {
   fetch: (req, env, ctx) => inUnit("request", () => app.fetch(req, env, ctx)),
   queue: (batch, env, _ctx) => inUnit("queue", () => consume(batch, env)),
   email: async (message, env, _ctx) => {
-    const log = createLogger({ email: "inbound" }, levelOf(env.LOG_LEVEL));
+    const log = createLogger({ email: "inbound" }, config(env).logLevel);
     // Counted with requests: mail is inbound traffic like them.
     await inUnit("request", () => handleIncomingEmail(message, env, log));
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(
       inUnit("cron", () =>
-        runWatchdog(env, createLogger({ cron: "watchdog" }, levelOf(env.LOG_LEVEL))),
+        runWatchdog(env, createLogger({ cron: "watchdog" }, config(env).logLevel)),
       ),
     );
   },

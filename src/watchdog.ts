@@ -106,7 +106,7 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
   const enrollments = await pokeEnrollments(env, db, now);
   const messages = await claimOverdueMessages(db, now, GRACE_MS, BATCH, REQUEUE_PUSH_MS);
   await sendInSlices(
-    env.EMAIL_QUEUE,
+    env.MESSAGE_QUEUE,
     messages.flatMap((m): MessageJob[] => (m.job ? [m.job] : [])),
   );
   const deliveries = await claimOverdueDeliveries(db, now, GRACE_MS, BATCH, REQUEUE_PUSH_MS);

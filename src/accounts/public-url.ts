@@ -2,18 +2,16 @@
 // set; otherwise the origin the API was last called on, remembered in D1 (settings), so a
 // fresh deploy with no configuration sends working links once it has served one API request.
 import type { Db } from "../db/client";
+import { ConfigurationError, config } from "../ground/config";
 import type { Env } from "../ground/env";
-import { ConfigurationError } from "../security/config";
 import { getSetting, putSetting } from "./settings-store";
 
 const KEY = "public_url";
 /** This isolate's copy of the remembered origin. */
 let learned: string | null = null;
 
-const configured = (env: Env) => env.PUBLIC_URL?.trim().replace(/\/+$/, "") || null;
-
 export async function publicUrl(env: Env, db: Db): Promise<string> {
-  const set = configured(env);
+  const set = config(env).publicUrl;
   if (set) {
     return set;
   }
@@ -28,7 +26,7 @@ export async function publicUrl(env: Env, db: Db): Promise<string> {
 
 /** After an API request: remembers its origin when PUBLIC_URL is unset (a write only when it changes). */
 export async function rememberOrigin(env: Env, db: Db, origin: string): Promise<void> {
-  if (configured(env) || learned === origin) {
+  if (config(env).publicUrl || learned === origin) {
     return;
   }
   learned = origin;

@@ -2,11 +2,11 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { type Db, IN_SLICE } from "../db/client";
 import {
+  captured,
   contacts,
   enrollments,
   events,
   messages,
-  outbox,
   tasks,
   webhookDeliveries,
   webhooks,
@@ -345,7 +345,7 @@ export const listContacts = (
 /**
  * Erases the contact's personal data everywhere Nudge copied it, in one batch: the contact
  * row (the id stays as an anonymous tombstone so history still joins), its events' data, its
- * messages' address, subject and stored job, the outbox copies of those messages, its
+ * messages' address, subject and stored job, the captured copies of those messages, its
  * enrollments' variables and trigger data, and the contact snapshot inside webhook payloads.
  */
 export async function eraseContact(db: Db, orgId: string, id: string, now = Date.now()) {
@@ -366,7 +366,9 @@ export async function eraseContact(db: Db, orgId: string, id: string, now = Date
       .update(events)
       .set({ data: {} })
       .where(and(eq(events.orgId, orgId), eq(events.contactId, id))),
-    db.delete(outbox).where(and(eq(outbox.orgId, orgId), inArray(outbox.messageId, ofContact))),
+    db
+      .delete(captured)
+      .where(and(eq(captured.orgId, orgId), inArray(captured.messageId, ofContact))),
     db
       .update(messages)
       .set({ to: "", subject: null, body: null, summary: null, job: null })

@@ -408,7 +408,8 @@ export const messages = sqliteTable(
   ],
 );
 
-export const outbox = sqliteTable(
+/** What the capture provider kept instead of sending (src/db/captured.ts); the table keeps the API's name. */
+export const captured = sqliteTable(
   "outbox",
   {
     id: text("id").primaryKey(),

@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { html } from "hono/html";
 import { fileOf, getReport } from "../analytics";
 import { database } from "../db/client";
+import { config } from "../ground/config";
 import type { AppEnv } from "../ground/env";
 import { DomainError } from "../ground/errors";
 import { newId } from "../ground/ids";
@@ -56,7 +57,6 @@ const NO_STORE = {
 const gif = (c: Context<AppEnv>) =>
   c.body(PIXEL, 200, { "content-type": "image/gif", ...NO_STORE });
 
-const DEFAULT_CLICK_TOKEN_MAX_AGE_DAYS = 365;
 /** Hits of one token in a minute, in one isolate, before its rate limit is consulted. */
 const HOT_TOKEN_HITS = 20;
 const tokenHits = new LocalCounter();
@@ -100,10 +100,7 @@ async function trackingToken(
 const ageSeconds = (p: TokenPayload, now = Date.now()) =>
   p.t === undefined ? null : now / 1000 - p.t;
 
-const maxClickAgeSeconds = (c: Context<AppEnv>) => {
-  const days = Number(c.env.CLICK_TOKEN_MAX_AGE_DAYS ?? DEFAULT_CLICK_TOKEN_MAX_AGE_DAYS);
-  return (Number.isFinite(days) && days > 0 ? days : DEFAULT_CLICK_TOKEN_MAX_AGE_DAYS) * 86_400;
-};
+const maxClickAgeSeconds = (c: Context<AppEnv>) => config(c.env).clickTokenMaxAgeDays * 86_400;
 
 const page = (title: string, body: ReturnType<typeof html>) =>
   html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${title}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}a{word-break:break-all}button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:#222;color:#fff;cursor:pointer}</style></head><body>${body}</body></html>`;

@@ -15,9 +15,6 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export const levelOf = (raw: string | undefined): LogLevel =>
-  raw && raw in RANK ? (raw as LogLevel) : "info";
-
 /** The text of an error for a log line: its message only (never a payload it may carry). */
 export const errorText = (err: unknown) =>
   err instanceof Error ? `${err.name}: ${err.message}` : String(err);

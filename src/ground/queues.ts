@@ -22,7 +22,7 @@ interface OutreachOrigin {
   contactId: string;
 }
 
-/** nudge-email: one send_email effect of one enrollment. */
+/** nudge-messages: one send_email effect of one enrollment. */
 export interface EmailJob extends OutreachOrigin {
   kind: "send";
   config: SendEmailConfig;
@@ -30,7 +30,7 @@ export interface EmailJob extends OutreachOrigin {
   event: Record<string, unknown>;
 }
 
-/** nudge-email also carries the other channels' effects: a text message (body rendered)... */
+/** nudge-messages also carries the other channels' effects: a text message (body rendered)... */
 export interface SmsJob extends OutreachOrigin {
   kind: "sms";
   body: string;
@@ -53,7 +53,7 @@ export interface TaskJob extends OutreachOrigin {
   task: CreateTaskEffect["task"];
 }
 
-/** What the message queue (nudge-email) carries: one effect of one enrollment per job. */
+/** What the message queue (nudge-messages) carries: one effect of one enrollment per job. */
 export type MessageJob = EmailJob | SmsJob | CallJob | TaskJob;
 
 /** nudge-webhook: publish an event to the org's subscriptions, deliver one, or call a webhook step's endpoint. */
@@ -147,9 +147,22 @@ export type AgentJob =
     };
 
 export interface QueueRoute {
-  kind: "email" | "webhook" | "event" | "agent";
+  kind: "message" | "webhook" | "event" | "agent";
   deadLetter: boolean;
 }
+
+/**
+ * The queue names' middles, each with the consumer it feeds. `email` is the message queue's
+ * name before it carried texts, calls and tasks too: a deployment made before the rename may
+ * still hold jobs there (its dead-letter queue above all), drained by giving it a consumer.
+ */
+const KINDS: Record<string, QueueRoute["kind"]> = {
+  messages: "message",
+  email: "message",
+  webhook: "webhook",
+  event: "event",
+  agent: "agent",
+};
 
 /**
  * Which consumer a queue feeds, by its name: `nudge-<kind>`, optionally sharded (`-<n>`), a
@@ -158,8 +171,8 @@ export interface QueueRoute {
  */
 export function routeQueue(name: string): QueueRoute | null {
   const m =
-    /^nudge-(email|webhook|event|agent)(?:-\d+)?(-dlq)?(?:-\d+)?(?:-(?:staging|production|dev))?$/.exec(
+    /^nudge-(messages|email|webhook|event|agent)(?:-\d+)?(-dlq)?(?:-\d+)?(?:-(?:staging|production|dev))?$/.exec(
       name,
     );
-  return m ? { kind: m[1] as QueueRoute["kind"], deadLetter: m[2] !== undefined } : null;
+  return m ? { kind: KINDS[m[1]], deadLetter: m[2] !== undefined } : null;
 }

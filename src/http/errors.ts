@@ -5,10 +5,10 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { quotaExceeded } from "../db/quotas";
+import { ConfigurationError } from "../ground/config";
 import type { AppEnv } from "../ground/env";
 import { DomainError, type ErrorCode } from "../ground/errors";
 import { createLogger, errorText } from "../ground/log";
-import { ConfigurationError } from "../security/config";
 
 /** Every code's status; typed over ErrorCode, so a new code without a status does not compile. */
 export const ERROR_STATUS = {

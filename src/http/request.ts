@@ -1,10 +1,11 @@
 // Request id and logger on every request; JSON-only bodies (415) under 1 MiB (413).
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
+import { config } from "../ground/config";
 import type { AppEnv } from "../ground/env";
 import { DomainError } from "../ground/errors";
 import { newId } from "../ground/ids";
-import { createLogger, levelOf } from "../ground/log";
+import { createLogger } from "../ground/log";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -12,7 +13,7 @@ export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const incoming = c.req.header("x-request-id");
   const id = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : newId("req");
   c.set("requestId", id);
-  c.set("log", createLogger({ requestId: id }, levelOf(c.env?.LOG_LEVEL)));
+  c.set("log", createLogger({ requestId: id }, c.env ? config(c.env).logLevel : "info"));
   await next();
   try {
     c.res.headers.set("x-request-id", id);

@@ -3,6 +3,7 @@
 // is read with postal-mime and given to the reply matcher (domain/replies).
 import PostalMime from "postal-mime";
 import { database } from "../db/client";
+import { config } from "../ground/config";
 import type { Env } from "../ground/env";
 import type { Logger } from "../ground/log";
 import { htmlToText } from "../lib/text";
@@ -67,8 +68,9 @@ export async function handleIncomingEmail(
   const domain = /@([^@>\s]+)>?\s*$/.exec(message.to)?.[1];
   mail.receivingOrgId = domain ? await replyDomainOwner(db, domain) : undefined;
   const received = await receiveMail(env, db, mail, log);
-  if (received.kind === "unmatched" && env.FORWARD_UNMATCHED_TO) {
-    await message.forward(env.FORWARD_UNMATCHED_TO);
+  const forwardTo = config(env).forwardUnmatchedTo;
+  if (received.kind === "unmatched" && forwardTo) {
+    await message.forward(forwardTo);
   }
   return received;
 }

@@ -1,6 +1,6 @@
 // The messaging wing: email, SMS, calls and tasks — composing, sending under the org's policy
 // and each mailbox's limits, provider callbacks, inbound mail and replies, preferences, the
-// development outbox. What other wings use:
+// development capture of what would be sent (GET /v1/outbox). What other wings use:
 export {
   type ConnectionRow,
   firstConnectionOf,
@@ -18,7 +18,7 @@ export {
   sendConfirmation,
   unsubscribeFromTopic,
 } from "./preferences";
-export { type ReceivedMail, receiveMail, stopsOnReply } from "./replies";
+export { type ReceivedMail, receiveMail } from "./replies";
 export { loadSender } from "./senders";
 export { claimCapSlots, sendingPolicyOf } from "./sending";
 export { pruneSlots, releaseSlots } from "./sending-store";

@@ -14,13 +14,13 @@ import { messageFact, recordFacts } from "../analytics";
 import { recordSystemEvent } from "../contacts";
 import type { Db } from "../db/client";
 import { classifyMail, type MailFacts, stripQuoted } from "../engine/replies";
-import type { StepDef } from "../engine/types";
 import { enrollmentStub } from "../enrollments";
+import { config } from "../ground/config";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
 import type { Logger } from "../ground/log";
 import { verifyReplyToken } from "../security/tokens";
-import { getWorkflow, type WorkflowRow } from "../workflows";
+import { getWorkflow } from "../workflows";
 import { applyDeliveryEvents } from "./deliveries";
 import { forgetInboundSeen, insertInboundMail, markInboundSeen } from "./inbound-store";
 import {
@@ -35,8 +35,6 @@ import {
 const SENDER_MATCH_DAYS = 30;
 /** An automatic reply naming no return date pauses this long (onAutoReply: pause_until_return). */
 const DEFAULT_PAUSE_MS = 7 * 86_400_000;
-/** No automatic reply holds an enrollment longer than this (AUTO_REPLY_MAX_HOLD_DAYS overrides). */
-const DEFAULT_MAX_HOLD_DAYS = 30;
 /** The stored reply text is cut here. */
 const MAX_TEXT = 10_000;
 /** The quoted history is looked for in this much of a reply (what is kept is at most MAX_TEXT). */
@@ -71,11 +69,6 @@ export interface Received {
   match: Match;
   kind: "reply" | "auto_reply" | "bounce" | "unmatched" | "duplicate";
   messageId?: string;
-}
-
-/** A workflow stops on a human reply: set so, or unset with two or more send_email steps. */
-export function stopsOnReply(w: Pick<WorkflowRow, "stopOnReply" | "steps">): boolean {
-  return w.stopOnReply ?? (w.steps as StepDef[]).filter((s) => s.type === "send_email").length >= 2;
 }
 
 const OUR_ID = /<(msg_[0-9A-Z]{26}@[^<>\s]+)>/g;
@@ -236,8 +229,18 @@ async function handleReceived(
       },
       key: `${eventKey}:email.auto_replied`,
     });
+    // Two routes on purpose. A human reply is an event like any other: through the fan-out it
+    // ends the contact's enrollments in every workflow that stops on a reply or exits on it
+    // (src/workflows/stop-on-reply.ts), resumes those waiting for it and starts those it
+    // triggers. The pause is none of those: it holds the one enrollment whose email drew the
+    // automatic reply (the contact's other sequences are not asked), until a date only this
+    // mail carries, so it is a direct call to that enrollment; the fan-out of
+    // email.auto_replied still serves waits, exits and triggers on that event.
     // The return date is the mail's word: a hold is capped, whatever date it names.
-    const until = Math.min(returnAt ?? now + DEFAULT_PAUSE_MS, now + maxHoldMs(env));
+    const until = Math.min(
+      returnAt ?? now + DEFAULT_PAUSE_MS,
+      now + config(env).autoReplyMaxHoldMs,
+    );
     await pauseIfAsked(env, db, msg, until, now);
     return { id, match: found.match, kind: "auto_reply", messageId: msg.id };
   }
@@ -251,12 +254,6 @@ async function handleReceived(
     key: `${eventKey}:email.replied`,
   });
   return { id, match: found.match, kind: "reply", messageId: msg.id };
-}
-
-/** AUTO_REPLY_MAX_HOLD_DAYS (a positive number of days), else 30 days. */
-function maxHoldMs(env: Env): number {
-  const days = Number(env.AUTO_REPLY_MAX_HOLD_DAYS ?? DEFAULT_MAX_HOLD_DAYS);
-  return (Number.isFinite(days) && days > 0 ? days : DEFAULT_MAX_HOLD_DAYS) * 86_400_000;
 }
 
 /** onAutoReply: "pause_until_return" holds the enrollment the auto-reply answered. */

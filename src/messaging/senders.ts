@@ -1,18 +1,18 @@
 // Who sends an org's email: the connection named, else the org's default connection, else the
-// built-in outbox — with the connection's credentials decrypted.
+// capture provider (GET /v1/outbox) — with the connection's credentials decrypted.
 import type { Db } from "../db/client";
+import { ConfigurationError, config } from "../ground/config";
 import type { Env } from "../ground/env";
 import { errorText } from "../ground/log";
 import {
-  OUTBOX,
-  PHONE_OUTBOX_PROVIDER,
+  CAPTURE_PROVIDER,
+  PHONE_CAPTURE_PROVIDER,
   PHONE_PROVIDER_NAMES,
   phoneProviderOf,
   providerOf,
 } from "../providers";
 import type { PhoneProvider } from "../providers/phone";
 import type { Credentials, Provider } from "../providers/provider";
-import { ConfigurationError } from "../security/config";
 import { decrypt } from "../security/credentials";
 import type { Sender } from "./compose";
 import {
@@ -25,7 +25,7 @@ import {
 /** A connection that cannot send (missing, unknown provider, unreadable credentials): retrying will not help. */
 export class SenderUnavailable extends Error {}
 
-/** The connection named, else the org's default, else the outbox, with its credentials. */
+/** The connection named, else the org's default, else the capture provider, with its credentials. */
 export async function loadSender(
   env: Env,
   db: Db,
@@ -42,11 +42,11 @@ export async function loadSender(
   }
   if (!conn) {
     return {
-      provider: OUTBOX,
+      provider: CAPTURE_PROVIDER,
       credentials: {},
       connection: null,
       from: null,
-      replyDomain: env.REPLY_DOMAIN ?? null,
+      replyDomain: config(env).replyDomain,
     };
   }
   const provider = providerOf(conn.provider);
@@ -60,13 +60,13 @@ export async function loadSender(
     credentials: await readCredentials(env, conn),
     connection: conn,
     from: conn.from,
-    replyDomain: conn.replyDomain ?? env.REPLY_DOMAIN ?? null,
+    replyDomain: conn.replyDomain ?? config(env).replyDomain,
   };
 }
 
 /**
  * Who places an org's SMS or call: the connection named, else the org's oldest connection
- * whose provider serves the channel, else the outbox.
+ * whose provider serves the channel, else the capture provider.
  */
 export async function loadPhoneSender(
   env: Env,
@@ -86,7 +86,7 @@ export async function loadPhoneSender(
     throw new SenderUnavailable(`Connection ${connectionId} does not exist`);
   }
   if (!conn) {
-    return { provider: PHONE_OUTBOX_PROVIDER, credentials: {}, connectionId: null };
+    return { provider: PHONE_CAPTURE_PROVIDER, credentials: {}, connectionId: null };
   }
   const provider = phoneProviderOf(conn.provider);
   if (!provider?.channels.includes(channel)) {

@@ -1,9 +1,10 @@
 // The provider registry: every list of provider names derives from this one. Adding a
 // provider is two edits: its module, and its line here.
+
+import capture, { PHONE_CAPTURE } from "./capture";
 import cloudflare from "./cloudflare";
 import { LLM_PROVIDER_NAMES } from "./llm";
 import mailgun from "./mailgun";
-import outbox, { PHONE_OUTBOX } from "./outbox";
 import type { PhoneProvider } from "./phone";
 import postmark from "./postmark";
 import type { Provider } from "./provider";
@@ -14,7 +15,7 @@ import smtp from "./smtp";
 import twilio from "./twilio";
 import vapi from "./vapi";
 
-const REGISTRY = [outbox, resend, postmark, sendgrid, ses, mailgun, smtp, cloudflare] as const;
+const REGISTRY = [capture, resend, postmark, sendgrid, ses, mailgun, smtp, cloudflare] as const;
 
 export type ProviderName = (typeof REGISTRY)[number]["name"];
 
@@ -31,7 +32,8 @@ export const PROVIDERS = Object.fromEntries(REGISTRY.map((p) => [p.name, p])) as
   Provider
 >;
 
-export const OUTBOX: Provider = outbox;
+/** Captures what it is given instead of sending it: the sender of an org with no connection. */
+export const CAPTURE_PROVIDER: Provider = capture;
 
 /** The provider of that name, or undefined. */
 export const providerOf = (name: string): Provider | undefined =>
@@ -54,7 +56,7 @@ export const CONNECTION_PROVIDER_NAMES = [
   ...LLM_PROVIDER_NAMES,
 ] as [string, ...string[]];
 
-export const PHONE_OUTBOX_PROVIDER: PhoneProvider = PHONE_OUTBOX;
+export const PHONE_CAPTURE_PROVIDER: PhoneProvider = PHONE_CAPTURE;
 
 /** The phone provider of that name, or undefined. */
 export const phoneProviderOf = (name: string): PhoneProvider | undefined =>

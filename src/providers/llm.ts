@@ -2,6 +2,7 @@
 // tokens it used). Structured output is asked for natively — a JSON Schema response format
 // (OpenAI-compatible Chat Completions), a forced tool (Anthropic Messages) — and validated by
 // the caller either way. Prices per model turn usage into cost.
+import { config, type LlmPrice } from "../ground/config";
 import type { Env } from "../ground/env";
 import { refuseUrl } from "../security/ssrf";
 import {
@@ -196,7 +197,7 @@ export const llmProviderOf = (name: string): LlmProvider | undefined =>
 // ---- prices --------------------------------------------------------------------------------
 
 /** USD per million tokens, input and output (list prices; LLM_PRICES overrides and adds). */
-const PRICES: Record<string, { input: number; output: number }> = {
+const PRICES: Record<string, LlmPrice> = {
   "gpt-4o": { input: 2.5, output: 10 },
   "gpt-4o-mini": { input: 0.15, output: 0.6 },
   "gpt-4.1": { input: 2, output: 8 },
@@ -208,16 +209,10 @@ const PRICES: Record<string, { input: number; output: number }> = {
   "claude-opus-4-0": { input: 15, output: 75 },
 };
 
-function priceTable(env: Env): Record<string, { input: number; output: number }> {
-  if (!env.LLM_PRICES) {
-    return PRICES;
-  }
-  try {
-    return { ...PRICES, ...(JSON.parse(env.LLM_PRICES) as typeof PRICES) };
-  } catch {
-    return PRICES;
-  }
-}
+const priceTable = (env: Env): Record<string, LlmPrice> => ({
+  ...PRICES,
+  ...config(env).llmPrices,
+});
 
 /** The cost of a completion in USD, or null when the model has no price (it then costs nothing). */
 export function costOf(

@@ -1,7 +1,7 @@
 // The interface of SMS and voice providers: send a text, place a call, and read what their
 // webhooks (/inbound/{provider}/{connectionId}) say: delivery statuses, call outcomes, and
 // messages contacts send back (STOP, START, HELP). Twilio does both channels; a voice agent
-// (Vapi-style) places AI calls; the outbox captures both when no connection exists.
+// (Vapi-style) places AI calls; with no connection, the capture provider (capture.ts) keeps both.
 import type { CallOutcome } from "../engine/outreach";
 import type { Env } from "../ground/env";
 import type {

@@ -3,8 +3,9 @@
 // associated data is `orgId|table|rowId`, so a ciphertext copied to another row, table or org
 // does not decrypt. Keys rotate: ENCRYPTION_KEYS = "kid:base64,kid:base64,..." — the first
 // encrypts, every listed key decrypts (ENCRYPTION_KEY alone is one key named "default").
+
+import { ConfigurationError } from "../ground/config";
 import type { Env } from "../ground/env";
-import { ConfigurationError } from "./config";
 import { base64url, fromBase64, fromBase64url, utf8 } from "./encoding";
 
 /** Where a ciphertext lives: it decrypts only there. */

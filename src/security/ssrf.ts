@@ -3,9 +3,10 @@
 // https for URLs; in local development also localhost and 127.0.0.1. Names are normalised
 // first (case, trailing dots, numeric IPv4 forms, compressed IPv6), and IPv6 forms that
 // carry an IPv4 address inside are refused outright.
+import { config } from "../ground/config";
 import type { Env } from "../ground/env";
 
-const isDev = (env: Env) => env.ENVIRONMENT === "development";
+const isDev = (env: Env) => config(env).development;
 const LOCAL_DEV_HOSTS = new Set(["localhost", "127.0.0.1"]);
 
 /** An SES region as AWS names them (`us-east-1`, `eu-central-2`, `us-gov-west-1`). */

@@ -2,8 +2,9 @@
 // (TOKEN_SIGNING_KEYS = "kid:secret,..."; the first signs, every listed key verifies). The keys
 // are checked at first use: a malformed entry, a kid outside [A-Za-z0-9_-] or a secret shorter
 // than 32 bytes is a configuration error, never a silently weak key.
+
+import { ConfigurationError } from "../ground/config";
 import type { Env } from "../ground/env";
-import { ConfigurationError } from "./config";
 import { base64url, fromBase64url, hex, timingSafeEqual, utf8 } from "./encoding";
 
 export type TokenKind = "o" | "c" | "u" | "r" | "p" | "s";

@@ -3,6 +3,7 @@ import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { type Db, slices } from "../db/client";
 import { workflows, workflowVersions } from "../db/schema";
 import type { WorkflowDefinition } from "../engine/types";
+import { stopsOnReplySql } from "./stop-on-reply";
 
 export type WorkflowRow = typeof workflows.$inferSelect;
 
@@ -149,9 +150,6 @@ export const softDeleteWorkflow = (db: Db, orgId: string, id: string, now = Date
     .set({ deletedAt: now, status: "archived", updatedAt: now })
     .where(and(eq(workflows.orgId, orgId), eq(workflows.id, id)))
     .run();
-
-/** A workflow stops on a human reply: set so, or unset with two or more send_email steps. */
-const stopsOnReplySql = sql`(${workflows.stopOnReply} = 1 or (${workflows.stopOnReply} is null and (select count(*) from json_each(${workflows.steps}) where json_extract(value, '$.type') = 'send_email') >= 2))`;
 
 /**
  * Workflows of the org whose exitOn lists `event` — and, for `email.replied`, those that stop

@@ -48,7 +48,7 @@ export async function consume(queue: string, bodies: unknown[], attempts = 1) {
  * runs; other queues are untouched. Returns the captured bodies that `keep` selects.
  */
 export function captureQueue<T>(
-  queue: "EMAIL_QUEUE" | "WEBHOOK_QUEUE" | "EVENT_QUEUE",
+  queue: "MESSAGE_QUEUE" | "WEBHOOK_QUEUE" | "EVENT_QUEUE",
   keep: (body: T) => boolean = () => true,
 ) {
   const captured: T[] = [];

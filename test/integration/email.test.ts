@@ -395,7 +395,7 @@ async function setup(
     await call("POST", "/v1/contacts", { key, body: { email: "deliver@x.co", firstName: "Del" } })
   ).json;
   const config = await prepare(key);
-  const jobs = captureQueue<EmailJob>("EMAIL_QUEUE");
+  const jobs = captureQueue<EmailJob>("MESSAGE_QUEUE");
   const w = await activeWorkflow(key, [
     { id: "m", type: "send_email", config },
     { id: "d", type: "delay", config: { amount: 1, unit: "days" } },
@@ -500,13 +500,13 @@ describe("the email consumer", () => {
       json({ message: "slow down" }, 429, { "retry-after": "30" }),
       json({ id: "re_ok" }),
     );
-    const first = await consume("nudge-email", [s.job], 1);
+    const first = await consume("nudge-messages", [s.job], 1);
     expect(first.delayOf(0)).toBe(30);
     expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({
       status: "queued",
       error: expect.stringContaining("429"),
     });
-    const second = await consume("nudge-email", [s.job], 2);
+    const second = await consume("nudge-messages", [s.job], 2);
     expect(second.delayOf(0)).toBeNull();
     expect(spy).toHaveBeenCalledTimes(2);
     expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({
@@ -538,10 +538,10 @@ describe("the email consumer", () => {
     });
     const { spy } = intercept(json({ id: "re_once" }));
     const [a, b] = await Promise.all([
-      consume("nudge-email", [s.job], 1),
-      consume("nudge-email", [s.job], 1),
+      consume("nudge-messages", [s.job], 1),
+      consume("nudge-messages", [s.job], 1),
     ]);
-    const again = await consume("nudge-email", [s.job], 2);
+    const again = await consume("nudge-messages", [s.job], 2);
     expect(spy).toHaveBeenCalledTimes(1);
     expect(again.delayOf(0)).toBeNull();
     // The copy that lost the claim looks again later (it may be retried), never sends.
@@ -569,7 +569,7 @@ describe("the email consumer", () => {
         422,
       ),
     );
-    expect((await consume("nudge-email", [s.job], 1)).delayOf(0)).toBeNull();
+    expect((await consume("nudge-messages", [s.job], 1)).delayOf(0)).toBeNull();
     expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({
       status: "failed",
       error: expect.stringContaining("406"),
@@ -587,7 +587,7 @@ describe("the email consumer", () => {
       return { subject: "Hi", html: "<p>x</p>", onError: "continue" };
     });
     intercept(json({ ErrorCode: 406, Message: "inactive" }, 422));
-    await consume("nudge-email", [s.job], 1);
+    await consume("nudge-messages", [s.job], 1);
     expect((await messages(s.key, s.enrollmentId))[0].status).toBe("failed");
     expect(
       (await call("GET", `/v1/enrollments/${s.enrollmentId}`, { key: s.key })).json.status,
@@ -600,8 +600,8 @@ describe("the email consumer", () => {
       return { subject: "Hi", html: "<p>x</p>" };
     });
     intercept(json({ message: "boom" }, 503));
-    const dlq = vi.spyOn(env.EMAIL_DLQ, "send");
-    expect((await consume("nudge-email", [s.job], EMAIL_MAX_ATTEMPTS)).delayOf(0)).toBeNull();
+    const dlq = vi.spyOn(env.MESSAGE_DLQ, "send");
+    expect((await consume("nudge-messages", [s.job], EMAIL_MAX_ATTEMPTS)).delayOf(0)).toBeNull();
     expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({
       status: "failed",
       error: expect.stringContaining(`Gave up after ${EMAIL_MAX_ATTEMPTS} attempts`),
@@ -617,7 +617,7 @@ describe("the email consumer", () => {
       body: { subscribed: false },
     });
     const { spy } = intercept(json({ id: "never" }));
-    expect((await consume("nudge-email", [s.job], 1)).delayOf(0)).toBeNull();
+    expect((await consume("nudge-messages", [s.job], 1)).delayOf(0)).toBeNull();
     expect(spy).not.toHaveBeenCalled();
     expect((await messages(s.key, s.enrollmentId))[0]).toMatchObject({
       status: "suppressed",
@@ -639,7 +639,7 @@ describe("the email consumer", () => {
       ).json;
       return { templateId: tpl.id };
     });
-    await consume("nudge-email", [s.job], 1);
+    await consume("nudge-messages", [s.job], 1);
     const [msg] = await messages(s.key, s.enrollmentId);
     const out = (await call("GET", `/v1/outbox?messageId=${msg.id}`, { key: s.key })).json.data[0];
     expect(out.subject).toBe("Hi Del");
@@ -667,7 +667,7 @@ describe("the email consumer", () => {
       html: '<p><a href="https://acme.test/a">A</a></p>',
       track: { opens: false, clicks: false },
     }));
-    await consume("nudge-email", [s.job], 1);
+    await consume("nudge-messages", [s.job], 1);
     const out = (await call("GET", "/v1/outbox", { key: s.key })).json.data[0];
     expect(out.html).toBe('<p><a href="https://acme.test/a">A</a></p>');
     expect(out.headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
@@ -784,7 +784,7 @@ describe("connections", () => {
   it("keeps messages and the outbox to their org", async () => {
     const s = await setup();
     const other = await newOrg("B");
-    await consume("nudge-email", [s.job], 1);
+    await consume("nudge-messages", [s.job], 1);
     const [msg] = await messages(s.key, s.enrollmentId);
     const out = (await call("GET", "/v1/outbox", { key: s.key })).json.data[0];
     expectError(await call("GET", `/v1/messages/${msg.id}`, { key: other.key }), 404, "not_found");
@@ -806,15 +806,15 @@ describe("counting sends", () => {
       }
       return real(stmts);
     });
-    const first = await consume("nudge-email", [s.job], 1);
+    const first = await consume("nudge-messages", [s.job], 1);
     spy.mockRestore();
     expect(failed).toBe(1);
     expect(first.delayOf(0)).not.toBeNull(); // sent, but not acknowledged: its count is missing
     const [m] = await messages(s.key, s.enrollmentId);
     expect(m.status).toBe("sent");
-    const second = await consume("nudge-email", [s.job], 2);
+    const second = await consume("nudge-messages", [s.job], 2);
     expect(second.delayOf(0)).toBeNull();
-    await consume("nudge-email", [s.job], 3); // a redelivery: still one send counted
+    await consume("nudge-messages", [s.job], 3); // a redelivery: still one send counted
     const totals = (
       await call("GET", "/v1/analytics/metrics?metrics=sent&timezone=UTC", { key: s.key })
     ).json.totals;

@@ -393,7 +393,7 @@ describe("an enrollment's life", () => {
     const contact = { email: `live${Math.random()}@x.co` };
     // The email jobs are held back: their effects stay unconfirmed, so the objects have not yet
     // written their end to D1 (the mirror waits for the confirmation) while GET reads it live.
-    const held = captureQueue("EMAIL_QUEUE");
+    const held = captureQueue("MESSAGE_QUEUE");
     try {
       for (const w of [once, again]) {
         const first = await enroll(key, w.id, contact);
@@ -507,7 +507,7 @@ describe("an enrollment's life", () => {
       };
       (instance as unknown as { env: Record<string, unknown> }).env = {
         ...env,
-        EMAIL_QUEUE: broken,
+        MESSAGE_QUEUE: broken,
       };
       const s = state.storage.kv.get<{ wait: { until: number } }>("state");
       if (s) {
@@ -887,7 +887,7 @@ describe("nothing is lost when a queue loses a job", () => {
     )
       .bind(Date.now() - 120_000, e)
       .run();
-    const queued = vi.spyOn(env.EMAIL_QUEUE, "sendBatch").mockResolvedValue(undefined as never);
+    const queued = vi.spyOn(env.MESSAGE_QUEUE, "sendBatch").mockResolvedValue(undefined as never);
     try {
       const ours = () =>
         queued.mock.calls
@@ -905,7 +905,7 @@ describe("nothing is lost when a queue loses a job", () => {
   });
 });
 
-/** Enrolls lost@x.co while the object's EMAIL_QUEUE silently drops messages; returns the enrollment id. */
+/** Enrolls lost@x.co while the object's MESSAGE_QUEUE silently drops messages; returns the enrollment id. */
 async function runInDurableObjectWithBrokenEmailQueue(key: string, workflowId: string) {
   const e = (
     await call("POST", "/v1/enrollments", {
@@ -917,7 +917,7 @@ async function runInDurableObjectWithBrokenEmailQueue(key: string, workflowId: s
     const dropping = { send: async () => undefined, sendBatch: async () => undefined };
     const holder = instance as unknown as { env: Record<string, unknown> };
     const real = holder.env;
-    holder.env = { ...real, EMAIL_QUEUE: dropping };
+    holder.env = { ...real, MESSAGE_QUEUE: dropping };
     await instance.alarm({ retryCount: 0, isRetry: false, scheduledTime: Date.now() });
     holder.env = real;
   });
@@ -1179,7 +1179,7 @@ describe("recovery paths", () => {
 
   it("the email dead-letter consumer records the failure and fails the enrollment", async () => {
     const { key } = await newOrg();
-    const jobs = captureQueue<EmailJob>("EMAIL_QUEUE");
+    const jobs = captureQueue<EmailJob>("MESSAGE_QUEUE");
     const w = await activeWorkflow(key, [mail("Dead", "m"), delay(3600)]);
     const e = (await enroll(key, w.id, { email: "dlq@x.co" })).json;
     await poll(
@@ -1187,7 +1187,7 @@ describe("recovery paths", () => {
       (n) => n === 1,
     );
     jobs.restore();
-    const r = await consume("nudge-email-dlq", jobs.captured);
+    const r = await consume("nudge-messages-dlq", jobs.captured);
     expect(r.delayOf(0)).toBeNull();
     const [msg] = (await call("GET", `/v1/messages?enrollmentId=${e.id}`, { key })).json.data;
     expect(msg).toMatchObject({

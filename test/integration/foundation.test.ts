@@ -220,12 +220,19 @@ describe("auth", () => {
 
 describe("queues", () => {
   it.each([
-    ["nudge-email", "email", false],
-    ["nudge-email-0", "email", false],
-    ["nudge-email-17", "email", false],
-    ["nudge-email-dlq", "email", true],
-    ["nudge-email-3-dlq", "email", true],
-    ["nudge-email-dlq-3", "email", true],
+    ["nudge-messages", "message", false],
+    ["nudge-messages-0", "message", false],
+    ["nudge-messages-17", "message", false],
+    ["nudge-messages-dlq", "message", true],
+    ["nudge-messages-3-dlq", "message", true],
+    ["nudge-messages-dlq-3", "message", true],
+    // The message queue's name before the rename, so a deployment can drain what it still holds.
+    ["nudge-email", "message", false],
+    ["nudge-email-0", "message", false],
+    ["nudge-email-17", "message", false],
+    ["nudge-email-dlq", "message", true],
+    ["nudge-email-3-dlq", "message", true],
+    ["nudge-email-dlq-3", "message", true],
     ["nudge-webhook-2", "webhook", false],
     ["nudge-webhook-dlq", "webhook", true],
     ["nudge-event", "event", false],
@@ -235,12 +242,16 @@ describe("queues", () => {
     expect(routeQueue(name)).toEqual({ kind, deadLetter });
   });
 
-  it.each(["nudge-mail", "other-email", "nudge-email-x", "nudge-email-dlq-dlq"])(
-    "knows no consumer for %s",
-    (name) => {
-      expect(routeQueue(name)).toBeNull();
-    },
-  );
+  it.each([
+    "nudge-mail",
+    "nudge-message",
+    "other-email",
+    "nudge-email-x",
+    "nudge-email-dlq-dlq",
+    "nudge-messages-x",
+  ])("knows no consumer for %s", (name) => {
+    expect(routeQueue(name)).toBeNull();
+  });
 
   it("processes a sharded queue's batch instead of retrying it", async () => {
     const r = await consume("nudge-event-3", [{ kind: "import", importId: "imp_gone", chunk: 0 }]);

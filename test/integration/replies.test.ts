@@ -3,7 +3,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { database } from "../../src/db/client";
 import worker from "../../src/index";
+import { workflowsExitingOn } from "../../src/workflows";
 import { ADMIN_TOKEN, activeWorkflow, call, newOrg, poll, svixSigner } from "../helpers/api";
 import { drained, enrollment, expireWait, settle } from "../helpers/enrollments";
 
@@ -643,5 +645,35 @@ describe("replies through providers' inbound webhooks", () => {
       ["GET", "https://api.resend.com/emails/receiving/rcv_1", "Bearer re_key"],
     ]);
     expect((await ended(s)).exitReason).toBe("replied");
+  });
+});
+
+describe("stop-on-reply", () => {
+  it("the stopOnReply a workflow shows is the one a reply acts on", async () => {
+    const { key, orgId } = await newOrg();
+    const cases: [unknown[], Record<string, unknown>, boolean][] = [
+      [[email("One", "m1")], {}, false],
+      [[email("One", "m1"), wait("w"), email("Two", "m2")], {}, true],
+      [[email("One", "m1"), wait("w"), email("Two", "m2")], { stopOnReply: false }, false],
+      [[email("One", "m1")], { stopOnReply: true }, true],
+      [[wait("w1"), wait("w2")], {}, false],
+    ];
+    const made = [];
+    for (const [steps, extra, expected] of cases) {
+      made.push({ id: (await activeWorkflow(key, steps, extra)).id, expected });
+    }
+    const ending = new Set(
+      (await workflowsExitingOn(database(env.DB), orgId, "email.replied"))
+        .filter((w) => Number(w.reply) === 1)
+        .map((w) => w.id),
+    );
+    for (const { id, expected } of made) {
+      const shown = (await call("GET", `/v1/workflows/${id}`, { key })).json.stopOnReply;
+      expect({ id, shown, ending: ending.has(id) }).toEqual({
+        id,
+        shown: expected,
+        ending: expected,
+      });
+    }
   });
 });

@@ -6,6 +6,7 @@
 // completes the upload, marks the report completed and publishes `report.ready`.
 import { type Db, database } from "../../db/client";
 import type { ReportProgress } from "../../db/schema";
+import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
 import { DomainError } from "../../ground/errors";
 import { errorText, type Logger } from "../../ground/log";
@@ -16,15 +17,8 @@ import { publish } from "../../webhooks";
 import { downloadLink, objectKey, sourceOf } from "../reports";
 import { getReportById, type ReportRow, updateReport } from "../reports-store";
 
-/** R2's minimum part size (every part but the last). */
-const MIN_PART_BYTES = 5 * 1024 * 1024;
-const DEFAULT_PAGE_ROWS = 1_000;
 /** Links in report emails and webhooks stay valid this long. */
 export const LINK_TTL_MS = 7 * 86_400_000;
-
-const partBytes = (env: Env) => Math.max(MIN_PART_BYTES, Number(env.REPORT_PART_BYTES) || 0);
-const pageRows = (env: Env) =>
-  Number(env.REPORT_PAGE_ROWS ?? DEFAULT_PAGE_ROWS) || DEFAULT_PAGE_ROWS;
 
 const encoder = new TextEncoder();
 
@@ -142,11 +136,11 @@ async function buildPart(env: Env, db: Db, r: ReportRow, log: Logger, now: numbe
       buffer.push(new Uint8Array(await carry.arrayBuffer()));
     }
   }
-  const size = partBytes(env);
+  const { reportPartBytes: size, reportPageRows } = config(env);
   let { cursor, rows, pages } = progress;
   let done = false;
   while (buffer.size < size) {
-    const page = await source.page(cursor, pageRows(env)).catch((err: unknown) => {
+    const page = await source.page(cursor, reportPageRows).catch((err: unknown) => {
       // A request the data cannot answer (a workflow deleted since, a zone changed since).
       throw err instanceof DomainError ? new ReportFailure(err.message) : err;
     });

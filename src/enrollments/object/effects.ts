@@ -8,7 +8,7 @@ import { sendInSlices } from "../../ground/retry";
 import { outboundEvent } from "../../webhooks";
 
 export type EffectJob =
-  | { key: string; queue: "email"; body: MessageJob }
+  | { key: string; queue: "message"; body: MessageJob }
   | { key: string; queue: "webhook"; body: WebhookJob }
   | { key: string; queue: "agent"; body: AgentJob };
 
@@ -22,7 +22,7 @@ type Builder<T extends Effect["type"]> = (
 const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
   send_email: async (e, state, def) => ({
     key: e.key,
-    queue: "email",
+    queue: "message",
     body: {
       kind: "send",
       ...origin(e, state, def),
@@ -56,7 +56,7 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
   update_contact: async () => null,
   send_sms: async (e, state, def) => ({
     key: e.key,
-    queue: "email",
+    queue: "message",
     body: {
       kind: "sms",
       ...origin(e, state, def),
@@ -69,7 +69,7 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
   }),
   place_call: async (e, state, def) => ({
     key: e.key,
-    queue: "email",
+    queue: "message",
     body: { kind: "call", ...origin(e, state, def), config: e.config, vars: state.vars },
   }),
   run_agent: async (e, state) => ({
@@ -88,7 +88,7 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
   }),
   create_task: async (e, state, def) => ({
     key: e.key,
-    queue: "email",
+    queue: "message",
     body: { kind: "task", ...origin(e, state, def), task: e.task },
   }),
 };
@@ -121,8 +121,8 @@ export async function jobsFor(
 
 export async function sendJobs(env: Env, jobs: EffectJob[]) {
   await sendInSlices(
-    env.EMAIL_QUEUE,
-    jobs.flatMap((j) => (j.queue === "email" ? [j.body] : [])),
+    env.MESSAGE_QUEUE,
+    jobs.flatMap((j) => (j.queue === "message" ? [j.body] : [])),
   );
   await sendInSlices(
     env.WEBHOOK_QUEUE,

@@ -1,11 +1,11 @@
 // One enrollment = one Durable Object. It drives the pure engine and persists what it decides:
 // each run reads what D1 knows (the workflow's status, the contact, which events the org's
-// webhooks want), calls advance(), hands the effects to the outbox (queues, with
-// deterministic keys), saves the state and timeline, mirrors a summary into D1 when a query
-// needs it, and re-arms last. The first run happens inside start(), from what the starter
-// just read. Three small parts keep their own concerns — the store, the effect outbox, the D1
-// mirror — and the object arbitrates the one alarm between the engine's next wake and the
-// outbox's. A link of a contact chain hands the chain on when it ends.
+// webhooks want), calls advance(), hands the effects to their queues through the effect ledger
+// (deterministic keys, kept until confirmed), saves the state and timeline, mirrors a summary
+// into D1 when a query needs it, and re-arms last. The first run happens inside start(), from
+// what the starter just read. Three small parts keep their own concerns — the store, the effect
+// ledger, the D1 mirror — and the object arbitrates the one alarm between the engine's next
+// wake and the ledger's. A link of a contact chain hands the chain on when it ends.
 import { DurableObject } from "cloudflare:workers";
 import { contactSnapshot } from "../../contacts";
 import { database } from "../../db/client";
@@ -17,21 +17,20 @@ import type {
   EnrollmentState,
   WorkflowDefinition,
 } from "../../engine/types";
+import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
-import { createLogger, errorText, type Logger, levelOf } from "../../ground/log";
+import { createLogger, errorText, type Logger } from "../../ground/log";
 import { countEngine, inUnit } from "../../ground/metrics";
 import type { EnrollmentRpc, EnrollmentSnapshot, PokeResult, StartPayload } from "../../ground/rpc";
 import { claimCapSlots, releaseSlots, sendingPolicyOf } from "../../messaging";
 import { wants } from "../../webhooks";
 import { handOverChain } from "../chains";
 import { enrollmentContext } from "../store";
-import { EffectOutbox } from "./effect-outbox";
+import { EffectLedger } from "./effect-ledger";
 import { jobsFor, sendJobs } from "./effects";
 import { Mirror } from "./mirror";
 import { EnrollmentStore } from "./store";
 
-/** An effect not confirmed by its consumer within this long is sent again (consumers are idempotent by key). */
-const DEFAULT_REDELIVERY_MS = 15_000;
 /** An object woken after a restart re-sends at once what has waited this long for confirmation. */
 const STALE_ON_WAKE_MS = 5_000;
 /** While the workflow is paused, held enrollments look again this often. */
@@ -46,7 +45,7 @@ const isActive = (s: EnrollmentState | undefined) =>
 
 export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   private readonly store: EnrollmentStore;
-  private readonly outbox: EffectOutbox;
+  private readonly ledger: EffectLedger;
   private readonly mirror: Mirror;
   private log: Logger;
   /** Engine runs and endings happen one at a time, even across awaits on D1 and queues. */
@@ -57,18 +56,14 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new EnrollmentStore(ctx.storage);
-    const redeliveryMs =
-      Number(env.EFFECT_REDELIVERY_SECONDS ?? DEFAULT_REDELIVERY_MS / 1000) * 1000;
-    this.outbox = new EffectOutbox(
+    this.ledger = new EffectLedger(
       ctx.storage.sql,
       (jobs) => sendJobs(this.env, jobs),
-      redeliveryMs,
+      // An effect not confirmed within this long is sent again (consumers are idempotent by key).
+      config(env).effectRedeliveryMs,
     );
     this.mirror = new Mirror(ctx.storage.kv, () => database(this.env.DB));
-    this.log = createLogger(
-      { enrollmentId: this.store.state()?.id ?? null },
-      levelOf(env.LOG_LEVEL),
-    );
+    this.log = createLogger({ enrollmentId: this.store.state()?.id ?? null }, config(env).logLevel);
   }
 
   // ---- RPC -------------------------------------------------------------------------------
@@ -159,8 +154,8 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     if (!state) {
       return; // never started, or deleted: nothing is tracked
     }
-    this.outbox.confirm(keys);
-    if (!isActive(state) && this.outbox.size() === 0) {
+    this.ledger.confirm(keys);
+    if (!isActive(state) && this.ledger.size() === 0) {
       // The last effects of a finished enrollment: D1 may show its end now.
       await this.serial(async () => {
         await this.mirror.flush(state, null, 0);
@@ -197,7 +192,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       logs: this.store.logs(),
       nextRunAt: await this.ctx.storage.getAlarm(),
       version: definition.version,
-      pendingEffects: this.outbox.size(),
+      pendingEffects: this.ledger.size(),
       heldUntil: this.store.held()?.until ?? null,
     };
   }
@@ -209,14 +204,14 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     }
     const active = isActive(state);
     if (
-      (active || this.outbox.nextWake() !== null) &&
+      (active || this.ledger.nextWake() !== null) &&
       (await this.ctx.storage.getAlarm()) == null
     ) {
       await this.ctx.storage.setAlarm(Date.now());
       return "rearmed";
     }
     if (!active) {
-      await this.serial(() => this.mirror.write(state, this.outbox.nextWake(), this.outbox.size()));
+      await this.serial(() => this.mirror.write(state, this.ledger.nextWake(), this.ledger.size()));
       return "finished";
     }
     return "ok";
@@ -296,7 +291,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     if (held && input.type === "wake") {
       if (held.until > now) {
         // An automatic reply asked for a pause: the next step waits for the return date.
-        await this.mirror.write(state, held.until, this.outbox.size());
+        await this.mirror.write(state, held.until, this.ledger.size());
         await this.arm(held.until);
         return null;
       }
@@ -305,7 +300,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     if (workflow.status === "paused" && input.type === "wake") {
       // Held at its next step until the workflow is active again.
       const holdUntil = now + HOLD_RECHECK_MS;
-      await this.mirror.write(state, holdUntil, this.outbox.size());
+      await this.mirror.write(state, holdUntil, this.ledger.size());
       await this.ctx.storage.setAlarm(holdUntil);
       return null;
     }
@@ -326,7 +321,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     const result = await this.governedAdvance(state, def, input, now);
     const effects = this.wanted([...extra, ...result.effects]);
     // Effects first: a crash after this re-runs the same visit with the same keys, which consumers dedupe.
-    await this.outbox.dispatch(await jobsFor(result.state, def, effects));
+    await this.ledger.dispatch(await jobsFor(result.state, def, effects));
     this.store.save(result.state, result.logs);
     this.mirror.note(
       result.state,
@@ -334,7 +329,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       Object.assign({}, ...result.effects.map((e) => (e.type === "update_contact" ? e.data : {}))),
       extra.some((e) => e.type === "emit" && e.eventType === "enrollment.created"),
     );
-    await this.mirror.settle(result.state, result.wakeAt, this.outbox.size(), now);
+    await this.mirror.settle(result.state, result.wakeAt, this.ledger.size(), now);
     await this.arm(result.wakeAt);
     countEngine(result.logs.filter((l) => l.status === "started").length);
     if (isActive(state) && !isActive(result.state)) {
@@ -419,14 +414,14 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       }
       this.log.error(what, { error: errorText(err) });
     };
-    await this.outbox
+    await this.ledger
       .dispatch(await jobsFor(result.state, def, effects))
       .catch(tolerate("emit on failure lost"));
     this.store.save(result.state, result.logs);
     this.mirror.note(result.state, result.logs);
     await this.arm(null);
     await this.mirror
-      .write(result.state, this.outbox.nextWake(), this.outbox.size())
+      .write(result.state, this.ledger.nextWake(), this.ledger.size())
       .catch(tolerate("mirror deferred to watchdog"));
     await this.handOverChain(result.state);
     return true;
@@ -457,17 +452,17 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
 
   /** Sends again the effects whose consumer never confirmed them (a queue lost them). */
   private async redeliver(staleAfterMs?: number) {
-    const due = this.outbox.due(Date.now(), staleAfterMs);
+    const due = this.ledger.due(Date.now(), staleAfterMs);
     if (due.length > 0) {
       this.log.warn("re-sending unconfirmed effects", { count: due.length });
-      await this.outbox.dispatch(due);
+      await this.ledger.dispatch(due);
     }
     const state = this.store.state();
     if (!isActive(state)) {
       await this.arm(null);
       if (state) {
         // Effects still unconfirmed at their check: D1 shows the end, with the count pending.
-        await this.mirror.flush(state, this.outbox.nextWake(), this.outbox.size());
+        await this.mirror.flush(state, this.ledger.nextWake(), this.ledger.size());
       }
     } else if (due.length > 0) {
       const held = this.store.held()?.until ?? 0;
@@ -476,15 +471,15 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     }
   }
 
-  /** The one alarm: the earlier of the engine's wake time and the outbox's next redelivery check. */
+  /** The one alarm: the earlier of the engine's wake time and the ledger's next redelivery check. */
   private async arm(engineWake: number | null) {
-    const outboxWake = this.outbox.nextWake();
+    const ledgerWake = this.ledger.nextWake();
     const at =
       engineWake === null
-        ? outboxWake
-        : outboxWake === null
+        ? ledgerWake
+        : ledgerWake === null
           ? engineWake
-          : Math.min(engineWake, outboxWake);
+          : Math.min(engineWake, ledgerWake);
     if (at === null) {
       await this.ctx.storage.deleteAlarm();
     } else {

@@ -40,7 +40,7 @@ export async function afterFailedAttempt(
   }
   await a.fail(retryable ? `Gave up after ${a.attempts} attempts: ${error}` : error);
   if (retryable) {
-    await env.EMAIL_DLQ.send(a.job);
+    await env.MESSAGE_DLQ.send(a.job);
   }
   return null;
 }

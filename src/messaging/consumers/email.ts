@@ -12,6 +12,7 @@ import {
 } from "../../contacts";
 import { type Db, database } from "../../db/client";
 import { confirmEffects, enrollmentStub } from "../../enrollments";
+import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
 import { errorText, type Logger } from "../../ground/log";
 import { Memo } from "../../ground/memo";
@@ -141,7 +142,7 @@ function resolveProvider(
 
 const emailBackoff = (env: Env, attempts: number, retryAfterSeconds = 0) =>
   backoffSeconds(attempts, {
-    baseSeconds: Number(env.EMAIL_RETRY_BASE_SECONDS ?? "30"),
+    baseSeconds: config(env).emailRetryBaseSeconds,
     retryAfterSeconds,
   });
 

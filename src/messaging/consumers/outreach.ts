@@ -8,6 +8,7 @@ import { factBatch, messageFact, recordFacts } from "../../analytics";
 import { type ContactRow, getContacts, recordSystemEvent } from "../../contacts";
 import { type Db, database } from "../../db/client";
 import { confirmEffects, enrollmentStub } from "../../enrollments";
+import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
 import { newId } from "../../ground/ids";
 import type { Logger } from "../../ground/log";
@@ -36,7 +37,7 @@ export type OutreachJob = SmsJob | CallJob | TaskJob;
 
 const backoff = (env: Env, attempts: number, retryAfterSeconds = 0) =>
   backoffSeconds(attempts, {
-    baseSeconds: Number(env.EMAIL_RETRY_BASE_SECONDS ?? "30"),
+    baseSeconds: config(env).emailRetryBaseSeconds,
     retryAfterSeconds,
   });
 

@@ -6,6 +6,7 @@ import { factBatch, recordFacts } from "../../analytics";
 import type { Db } from "../../db/client";
 import { database } from "../../db/client";
 import { confirmEffects } from "../../enrollments";
+import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
 import { errorText, type Logger } from "../../ground/log";
 import type { OutboundEvent, WebhookJob } from "../../ground/queues";
@@ -34,12 +35,6 @@ import {
 const TIMEOUT_MS = 15_000;
 const DISABLE_AFTER_MS = 5 * 86_400_000;
 const STEP_CALL_ATTEMPTS = 5;
-
-export function retrySchedule(env: Env): number[] {
-  return (env.WEBHOOK_RETRY_SCHEDULE ?? "0,5,300,1800,7200,18000,36000,36000")
-    .split(",")
-    .map((s) => Number(s.trim()));
-}
 
 // ---- signing (Standard Webhooks: src/security/standard-webhooks.ts) ----------------------
 
@@ -138,7 +133,7 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
   }
   const durationMs = Date.now() - started;
   const ok = status !== null && status >= 200 && status < 300;
-  const schedule = retrySchedule(env);
+  const schedule = config(env).webhookRetrySchedule;
   const gone = status === 410;
   const exhausted = !ok && (gone || attempt >= schedule.length);
   const delay = ok || exhausted ? null : honourRetryAfter(schedule[attempt] ?? 0, askedWait);

@@ -1,6 +1,7 @@
 // Message and outbox handlers.
+
+import { getCaptured, listCaptured } from "../../../db/captured";
 import { database } from "../../../db/client";
-import { getOutboxItem, listOutbox } from "../../../db/outbox";
 import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
@@ -30,7 +31,7 @@ export const get: Handler<typeof routes.get> = async (c) => {
 export const outbox: Handler<typeof routes.outbox> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
-  const rows = await listOutbox(
+  const rows = await listCaptured(
     database(c.env.DB),
     c.get("orgId"),
     { to: q.to?.toLowerCase(), messageId: q.messageId, channel: q.channel },
@@ -42,7 +43,7 @@ export const outbox: Handler<typeof routes.outbox> = async (c) => {
 };
 
 export const outboxItem: Handler<typeof routes.outboxItem> = async (c) => {
-  const o = await getOutboxItem(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  const o = await getCaptured(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
   if (!o) {
     throw notFound("Outbox message");
   }
@@ -53,7 +54,7 @@ export const recordOutcome: Handler<typeof routes.recordOutcome> = async (c) => 
   const db = database(c.env.DB);
   const orgId = c.get("orgId");
   const id = c.req.valid("param").id;
-  const item = await getOutboxItem(db, orgId, id);
+  const item = await getCaptured(db, orgId, id);
   if (!item) {
     throw notFound("Outbox message");
   }

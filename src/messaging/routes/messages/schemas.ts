@@ -1,7 +1,7 @@
 // Message and outbox shapes.
 import { z } from "@hono/zod-openapi";
+import type { CapturedRow } from "../../../db/captured";
 import { iso } from "../../../db/client";
-import type { OutboxRow } from "../../../db/outbox";
 import { CALL_OUTCOMES } from "../../../engine/outreach";
 import { Timestamp } from "../../../http/openapi";
 import { PageQuery } from "../../../http/pagination";
@@ -115,7 +115,7 @@ export const messageJson = (m: MessageRow) => ({
   sentAt: iso(m.sentAt),
 });
 
-export const outboxJson = (o: OutboxRow & { outcome?: string | null }) => ({
+export const outboxJson = (o: CapturedRow & { outcome?: string | null }) => ({
   id: o.id,
   messageId: o.messageId,
   channel: o.channel,

@@ -1,6 +1,7 @@
 // Template handlers.
 import { type Db, database } from "../../../db/client";
 import { renderTemplate, validateTemplate } from "../../../engine/templates";
+import { config } from "../../../ground/config";
 import { DomainError, notFound, validationFailed } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
 import type { Handler } from "../../../http/openapi";
@@ -98,7 +99,7 @@ export const preview: Handler<typeof routes.preview> = async (c) => {
       event: input.event ?? {},
       workflow: { id: "wf_preview", name: "Preview" },
       enrollment: { id: "enr_preview" },
-      unsubscribeUrl: `${c.env.PUBLIC_URL?.trim() || new URL(c.req.url).origin}/t/u/preview`,
+      unsubscribeUrl: `${config(c.env).publicUrl ?? new URL(c.req.url).origin}/t/u/preview`,
     });
     return c.json(
       { subject: out.subject, html: out.html, text: out.text ?? htmlToText(out.html) },

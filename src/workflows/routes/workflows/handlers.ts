@@ -13,7 +13,8 @@ import { DomainError, type ErrorDetail, notFound, validationFailed } from "../..
 import { newId } from "../../../ground/ids";
 import type { Handler } from "../../../http/openapi";
 import { cursorValue, encodeCursor, pageOf, toPage } from "../../../http/pagination";
-import { existingTemplateIds, getTemplate, stopsOnReply } from "../../../messaging";
+import { existingTemplateIds, getTemplate } from "../../../messaging";
+import { stopsOnReply } from "../../stop-on-reply";
 import {
   ConcurrentEditError,
   chainOf,

@@ -1,5 +1,5 @@
-// The effect outbox: effects handed to a queue and not yet confirmed by their consumer, kept in
-// the object's SQLite with the job, and sent again when a queue lost them (consumers are
+// The effect ledger: effects handed to a queue and not yet confirmed by their consumer, kept in
+// the object's SQLite with the job (table pending_effects), and sent again when a queue lost them (consumers are
 // idempotent by key). An effect is first checked `redeliveryMs` after it was sent, then after
 // twice as long each time it is sent again (so a long queue backlog is not doubled), at most
 // every 10 minutes. It reports when it next needs the object awake.
@@ -7,7 +7,13 @@ import type { EffectJob } from "./effects";
 
 const MAX_INTERVAL_MS = 10 * 60_000;
 
-export class EffectOutbox {
+/** A job as stored: those stored before the message queue's rename name it "email". */
+function storedJob(json: string): EffectJob {
+  const job = JSON.parse(json) as EffectJob | (Omit<EffectJob, "queue"> & { queue: "email" });
+  return job.queue === "email" ? ({ ...job, queue: "message" } as EffectJob) : job;
+}
+
+export class EffectLedger {
   constructor(
     private readonly sql: SqlStorage,
     /** Hands jobs to their queues. */
@@ -79,7 +85,7 @@ export class EffectOutbox {
         olderThanMs === undefined ? -1 : now - olderThanMs,
       )
       .toArray()
-      .map((r) => JSON.parse(r.job) as EffectJob);
+      .map((r) => storedJob(r.job));
   }
 
   /** When unconfirmed effects are next due to be checked, or null when nothing is pending. */

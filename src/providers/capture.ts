@@ -1,19 +1,22 @@
-// The built-in outbox: where email, SMS and calls go when no provider is connected
-// (GET /v1/outbox). A call captured here waits for its outcome to be recorded by hand
+// The capture provider: with no provider connected, emails, texts and calls are captured
+// instead of sent, for development (the API shows them as the outbox, GET /v1/outbox, and
+// names this provider "outbox"). A captured call waits for its outcome to be recorded by hand
 // (POST /v1/outbox/{id}/outcome), like a payment provider's test mode.
+
+import { storeCaptured } from "../db/captured";
 import { database } from "../db/client";
-import { captureInOutbox } from "../db/outbox";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
 import { definePhoneProvider } from "./phone";
 import { defineProvider } from "./provider";
 
 export default defineProvider({
+  // The name connections and messages show: part of the API.
   name: "outbox",
   requiredCredentials: [],
   async send(email, { env, orgId }) {
     const id = newId("obx");
-    await captureInOutbox(database(env.DB), {
+    await storeCaptured(database(env.DB), {
       id,
       orgId,
       messageId: email.messageId,
@@ -42,7 +45,7 @@ async function capturePhone(
   headers: Record<string, string> = {},
 ) {
   const id = newId("obx");
-  await captureInOutbox(database(env.DB), {
+  await storeCaptured(database(env.DB), {
     id,
     orgId,
     messageId,
@@ -58,7 +61,7 @@ async function capturePhone(
   return { providerMessageId: id };
 }
 
-export const PHONE_OUTBOX = definePhoneProvider({
+export const PHONE_CAPTURE = definePhoneProvider({
   name: "outbox",
   channels: ["sms", "call"],
   requiredCredentials: [],
