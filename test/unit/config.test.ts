@@ -20,6 +20,7 @@ describe("config(env)", () => {
       reportPartBytes: 5 * 1024 * 1024,
       reportPageRows: 1_000,
       clickTokenMaxAgeDays: 365,
+      autoReplyMaxHoldMs: 30 * 86_400_000,
       llmPrices: {},
     });
   });
