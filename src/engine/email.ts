@@ -1,7 +1,7 @@
 // What an email is, as a step and a template describe it: its Liquid sources and the
 // send_email step's config. The config's type travels unchanged from the step, through the
 // queue job, to the email consumer.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 
 /** The Liquid sources of an email, as saved templates and inline send_email steps accept them. */
 export const EmailSourceFields = {

@@ -1,6 +1,6 @@
 // Outreach beyond email: the send_sms, call and task steps' configs (their types travel from
 // the step through the queue job to the consumer). Pure; imports nothing of the engine's.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 
 /** An SMS body after rendering: at most 10 segments' worth, as carriers concatenate them. */
 export const SMS_MAX_CHARS = 1600;

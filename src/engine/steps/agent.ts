@@ -1,7 +1,7 @@
 // agent and score_lead: run one of the org's agents for the enrollment's contact through the
 // agent queue and wait for its execution: `succeeded` (an agent's output merged into the
 // variables; a score stored on the contact as `contact.score`), `failed`, or `timeout`.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { renderDeep } from "../templates";
 import type { RunAgentEffect } from "../types";
 import { defineStep, type StepContext, type StepResult } from "./step";
