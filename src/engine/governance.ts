@@ -2,7 +2,7 @@
 // the frequency-cap windows (calendar day and ISO week in the contact's time zone) a marketing
 // send is counted in. Whether a cap still has room is decided outside (the enrollment object
 // claims a slot atomically in D1) and comes back as `blocked`. Pure.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { addLocalDays, isTimeZone, localParts, parseHhMm, zonedTime } from "./timezones";
 import { type Category, DAY_NAMES, type DayName, type QuietHoursWindow } from "./types";
 
@@ -153,33 +153,26 @@ export function governSend(
 
 // ---- mailbox (connection) limits -----------------------------------------------------------
 
-export const MailboxLimits = z
-  .strictObject({
-    perDay: z.number().int().min(1).max(100_000).optional(),
-    minGapSeconds: z.number().int().min(0).max(86_400).optional(),
-    jitterSeconds: z.number().int().min(0).max(3_600).optional(),
-    warmup: z
-      .strictObject({
-        startPerDay: z.number().int().min(1).max(100_000),
-        increasePerDay: z.number().int().min(0).max(100_000),
-      })
-      .optional(),
-    timezone: z
-      .string()
-      .max(100)
-      .refine(isTimeZone, { message: "Must be an IANA time zone, e.g. America/New_York" })
-      .optional(),
-  })
-  .openapi("MailboxLimits", {
-    description:
-      "How fast this connection (mailbox) may send: at most `perDay` per calendar day in `timezone` (default UTC), `minGapSeconds` apart plus up to `jitterSeconds` of random spacing, and while warming up `startPerDay` on its first sending day, `increasePerDay` more each day after (never above `perDay`). Sends wait for their slot instead of failing.",
-    example: {
-      perDay: 40,
-      minGapSeconds: 120,
-      jitterSeconds: 60,
-      warmup: { startPerDay: 10, increasePerDay: 5 },
-    },
-  });
+/**
+ * How fast one connection (mailbox) may send: a daily allowance in its time zone, a gap (plus
+ * jitter) between sends, and a warm-up ramp; see nextSlot.
+ */
+export const MailboxLimits = z.strictObject({
+  perDay: z.number().int().min(1).max(100_000).optional(),
+  minGapSeconds: z.number().int().min(0).max(86_400).optional(),
+  jitterSeconds: z.number().int().min(0).max(3_600).optional(),
+  warmup: z
+    .strictObject({
+      startPerDay: z.number().int().min(1).max(100_000),
+      increasePerDay: z.number().int().min(0).max(100_000),
+    })
+    .optional(),
+  timezone: z
+    .string()
+    .max(100)
+    .refine(isTimeZone, { message: "Must be an IANA time zone, e.g. America/New_York" })
+    .optional(),
+});
 export type MailboxLimits = z.infer<typeof MailboxLimits>;
 
 /** What a mailbox's scheduler remembers between slots. */

@@ -1,6 +1,6 @@
 // Outreach beyond email: the send_sms, call and task steps' configs (their types travel from
 // the step through the queue job to the consumer). Pure; imports nothing of the engine's.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 
 /** An SMS body after rendering: at most 10 segments' worth, as carriers concatenate them. */
 export const SMS_MAX_CHARS = 1600;
@@ -11,18 +11,21 @@ export const SendSmsConfig = z
       .string()
       .min(1)
       .max(10_000)
-      .openapi({
-        description: `Liquid; at most ${SMS_MAX_CHARS} characters after rendering`,
-      }),
+      .describe(`Liquid; at most ${SMS_MAX_CHARS} characters after rendering`),
     connectionId: z.string().max(100).optional(),
     onError: z.enum(["fail", "continue"]).default("fail").optional(),
-    category: z.enum(["marketing", "transactional"]).optional().openapi({
-      description:
+    category: z
+      .enum(["marketing", "transactional"])
+      .optional()
+      .describe(
         "Default: the workflow's `category` (marketing). Transactional texts ignore frequency caps and quiet hours (never STOP)",
-    }),
-    topic: z.string().min(1).max(64).optional().openapi({
-      description: "A topic key: a marketing text goes only to contacts subscribed to it",
-    }),
+      ),
+    topic: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe("A topic key: a marketing text goes only to contacts subscribed to it"),
   })
   .strict();
 export type SendSmsConfig = z.infer<typeof SendSmsConfig>;
@@ -32,10 +35,14 @@ export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 export const CallConfig = z
   .object({
-    script: z.string().min(1).max(20_000).optional().openapi({
-      description:
+    script: z
+      .string()
+      .min(1)
+      .max(20_000)
+      .optional()
+      .describe(
         "Liquid: what a Twilio call says (TwiML <Say>), or the first message a voice agent speaks",
-    }),
+      ),
     agent: z
       .object({
         assistantId: z.string().min(1).max(200),
@@ -43,10 +50,13 @@ export const CallConfig = z
       })
       .strict()
       .optional()
-      .openapi({ description: "For a voice-agent connection: the assistant that places the call" }),
-    twimlUrl: z.string().url().max(2048).optional().openapi({
-      description: "Twilio Voice: a TwiML URL to fetch instead of the script",
-    }),
+      .describe("For a voice-agent connection: the assistant that places the call"),
+    twimlUrl: z
+      .string()
+      .url()
+      .max(2048)
+      .optional()
+      .describe("Twilio Voice: a TwiML URL to fetch instead of the script"),
     maxDurationSeconds: z
       .number()
       .int()
@@ -62,10 +72,9 @@ export const CallConfig = z
       .max(7 * 86_400)
       .default(3600)
       .optional()
-      .openapi({
-        description:
-          "Seconds to wait for the call's outcome after it is placed; then outcome `timeout`",
-      }),
+      .describe(
+        "Seconds to wait for the call's outcome after it is placed; then outcome `timeout`",
+      ),
     connectionId: z.string().max(100).optional(),
   })
   .strict();
@@ -85,20 +94,22 @@ const OutcomeName = z
 export const TaskConfig = z
   .object({
     taskType: z.enum(TASK_TYPES),
-    title: z.string().min(1).max(500).openapi({ description: "Liquid" }),
-    instructions: z.string().max(10_000).optional().openapi({ description: "Liquid" }),
+    title: z.string().min(1).max(500).describe("Liquid"),
+    instructions: z.string().max(10_000).optional().describe("Liquid"),
     assignee: z.string().min(1).max(200).optional(),
     dueIn: z
       .number()
       .int()
       .min(60)
       .max(366 * 86_400)
-      .openapi({
-        description: "Seconds: the task expires then and the step's outcome is `timeout`",
-      }),
-    outcomes: z.array(OutcomeName).min(1).max(20).default(["completed"]).optional().openapi({
-      description: "What completing the task may report; transitions use them as `on`",
-    }),
+      .describe("Seconds: the task expires then and the step's outcome is `timeout`"),
+    outcomes: z
+      .array(OutcomeName)
+      .min(1)
+      .max(20)
+      .default(["completed"])
+      .optional()
+      .describe("What completing the task may report; transitions use them as `on`"),
   })
   .strict();
 export type TaskConfig = z.infer<typeof TaskConfig>;

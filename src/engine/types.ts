@@ -1,5 +1,5 @@
 // The engine's vocabulary: workflow definitions, enrollment state, effects and log lines.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import type { SendEmailConfig } from "./email";
 import type { CallConfig } from "./outreach";
 
@@ -77,28 +77,6 @@ export const ConditionSchema = z
     message: `Conditions may nest (all/any) at most ${MAX_CONDITION_DEPTH} levels deep`,
   })
   .pipe(NestedCondition) as unknown as z.ZodType<Condition>;
-
-/**
- * The same validation for request bodies, documented as one object schema: the OpenAPI
- * generator cannot walk a recursive (lazy) schema.
- */
-export const ConditionInput = z
-  .unknown()
-  .superRefine((value, ctx) => {
-    const r = ConditionSchema.safeParse(value);
-    if (!r.success) {
-      for (const issue of r.error.issues) {
-        ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
-      }
-    }
-  })
-  .transform((v) => v as Condition)
-  .openapi({
-    type: "object",
-    description:
-      "A Condition: `{field, operator, value?}` (field addresses contact.*, vars.* or event.*), `{all: [Condition]}` or `{any: [Condition]}`",
-    example: { field: "contact.data.plan", operator: "equals", value: "pro" },
-  });
 
 export const DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 export type DayName = (typeof DAY_NAMES)[number];

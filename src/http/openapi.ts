@@ -57,3 +57,11 @@ export const secured = [{ bearerAuth: [] }];
 
 /** ISO-8601 timestamp on output. */
 export const Timestamp = z.string().openapi({ example: "2026-11-22T09:00:00.000Z" });
+
+/**
+ * A schema defined below the HTTP floor (the engine speaks plain zod), ready for the route to
+ * document with `.openapi()`. Zod copies that method onto each schema as it is built, so a
+ * schema built before @hono/zod-openapi extended zod has none; this copy, built now, has it,
+ * and keeps the original's validation and metadata.
+ */
+export const documentable = <T extends z.ZodType>(schema: T): T => schema.clone();

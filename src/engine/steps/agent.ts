@@ -1,7 +1,7 @@
 // agent and score_lead: run one of the org's agents for the enrollment's contact through the
 // agent queue and wait for its execution: `succeeded` (an agent's output merged into the
 // variables; a score stored on the contact as `contact.score`), `failed`, or `timeout`.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { renderDeep } from "../templates";
 import type { RunAgentEffect } from "../types";
 import { defineStep, type StepContext, type StepResult } from "./step";
@@ -9,7 +9,7 @@ import { defineStep, type StepContext, type StepResult } from "./step";
 const AgentId = z
   .string()
   .regex(/^agt_[0-9A-Z]{26}$/, "An agent id (agt_…)")
-  .openapi({ example: "agt_01JD0000000000000000000000" });
+  .meta({ examples: ["agt_01JD0000000000000000000000"] });
 const TimeoutSeconds = z
   .number()
   .int()
@@ -17,34 +17,31 @@ const TimeoutSeconds = z
   .max(7 * 86_400)
   .default(3_600)
   .optional()
-  .openapi({
-    description:
-      "How long the step waits for the execution before outcome `timeout` (default 1 hour)",
-  });
+  .describe("How long the step waits for the execution before outcome `timeout` (default 1 hour)");
 
-export const AgentStepConfig = z
-  .strictObject({
-    agentId: AgentId,
-    input: z.record(z.string(), z.unknown()).optional().openapi({
-      description:
-        "Extra input (Liquid-templated) beside `contact`, `contactId` and `variables`, which the step always sends",
-    }),
-    as: z
-      .string()
-      .regex(/^[A-Za-z_]\w{0,63}$/)
-      .optional()
-      .openapi({
-        description:
-          "Store the output under this variable; unset: an object output is merged into the variables, anything else goes to `agentOutput`",
-      }),
-    timeoutSeconds: TimeoutSeconds,
-  })
-  .openapi("AgentStepConfig");
+export const AgentStepConfig = z.strictObject({
+  agentId: AgentId,
+  input: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe(
+      "Extra input (Liquid-templated) beside `contact`, `contactId` and `variables`, which the step always sends",
+    ),
+  as: z
+    .string()
+    .regex(/^[A-Za-z_]\w{0,63}$/)
+    .optional()
+    .describe(
+      "Store the output under this variable; unset: an object output is merged into the variables, anything else goes to `agentOutput`",
+    ),
+  timeoutSeconds: TimeoutSeconds,
+});
 export type AgentStepConfig = z.infer<typeof AgentStepConfig>;
 
-export const ScoreLeadStepConfig = z
-  .strictObject({ agentId: AgentId, timeoutSeconds: TimeoutSeconds })
-  .openapi("ScoreLeadStepConfig");
+export const ScoreLeadStepConfig = z.strictObject({
+  agentId: AgentId,
+  timeoutSeconds: TimeoutSeconds,
+});
 export type ScoreLeadStepConfig = z.infer<typeof ScoreLeadStepConfig>;
 
 const OUTCOMES = ["succeeded", "failed", "timeout"];

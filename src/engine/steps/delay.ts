@@ -1,5 +1,5 @@
 // delay: wait an amount of time, until an instant, or until a local time of day.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { addDelay, nextLocalTime, UNIT_MS } from "../schedule";
 import { DAY_NAMES } from "../types";
 import { defineStep } from "./step";

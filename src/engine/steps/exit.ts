@@ -1,5 +1,5 @@
 // exit: end the enrollment now, completed, with a reason.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { defineStep } from "./step";
 
 export const ExitConfig = z.object({ reason: z.string().max(200).optional() }).strict();

@@ -1,5 +1,5 @@
 // The step catalog: one module per type; the API's /step-types is generated from it.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { ConditionSchema, conditionJsonSchema } from "../types";
 import { agentStep, scoreLeadStep } from "./agent";
 import call from "./call";

@@ -1,5 +1,5 @@
 // log: a templated line in the enrollment's log.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { renderString } from "../templates";
 import { defineStep } from "./step";
 

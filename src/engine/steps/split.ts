@@ -1,5 +1,5 @@
 // split: an A/B split by weight, deterministic per enrollment; the outcome is the variant key.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { chooseVariant } from "../split";
 import { defineStep } from "./step";
 

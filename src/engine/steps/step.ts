@@ -1,5 +1,5 @@
 // What every step type module provides: its config schema, outcomes, and execution. Pure.
-import type { z } from "@hono/zod-openapi";
+import type { z } from "zod";
 import type {
   AdvanceOptions,
   Effect,

@@ -1,5 +1,5 @@
 // update_contact: shallow-merge templated values into the contact's data.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { renderDeep } from "../templates";
 import { defineStep } from "./step";
 

@@ -1,5 +1,5 @@
 // wait_for_event: park until the contact's event arrives (outcome `event`) or the timeout (`timeout`).
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { evaluate } from "../conditions";
 import { ConditionSchema } from "../types";
 import { defineStep } from "./step";

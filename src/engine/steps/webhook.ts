@@ -1,5 +1,5 @@
 // webhook: an HTTP call (url, headers and body Liquid-templated), performed by the webhook queue.
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { renderDeep, renderString } from "../templates";
 import { defineStep } from "./step";
 

@@ -3,13 +3,23 @@ import { z } from "@hono/zod-openapi";
 import { iso } from "../../../db/client";
 import { MailboxLimits } from "../../../engine/governance";
 import type { MailboxStats } from "../../../ground/rpc";
-import { Timestamp } from "../../../http/openapi";
+import { documentable, Timestamp } from "../../../http/openapi";
 import { CONNECTION_PROVIDER_NAMES } from "../../../providers";
 import type { ConnectionRow } from "../../connections-store";
 
 const Credentials = z
   .record(z.string(), z.string().max(10_000))
   .openapi({ description: "Provider credentials (write-only)", example: { apiKey: "re_..." } });
+const Limits = documentable(MailboxLimits).openapi("MailboxLimits", {
+  description:
+    "How fast this connection (mailbox) may send: at most `perDay` per calendar day in `timezone` (default UTC), `minGapSeconds` apart plus up to `jitterSeconds` of random spacing, and while warming up `startPerDay` on its first sending day, `increasePerDay` more each day after (never above `perDay`). Sends wait for their slot instead of failing.",
+  example: {
+    perDay: 40,
+    minGapSeconds: 120,
+    jitterSeconds: 60,
+    warmup: { startPerDay: 10, increasePerDay: 5 },
+  },
+});
 const Key = z
   .string()
   .trim()
@@ -46,7 +56,7 @@ export const ConnectionInput = z
     credentials: Credentials.default({}),
     from: z.string().max(320).nullable().optional(),
     replyDomain: ReplyDomain,
-    limits: MailboxLimits.nullable().optional(),
+    limits: Limits.nullable().optional(),
   })
   .openapi("ConnectionInput");
 
@@ -56,7 +66,7 @@ export const ConnectionPatch = z
     credentials: Credentials.optional(),
     from: z.string().max(320).nullable().optional(),
     replyDomain: ReplyDomain,
-    limits: MailboxLimits.nullable().optional(),
+    limits: Limits.nullable().optional(),
   })
   .openapi("ConnectionPatch");
 

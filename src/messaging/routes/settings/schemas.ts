@@ -1,8 +1,9 @@
 // Sending settings: the org's frequency caps and quiet hours.
 import { z } from "@hono/zod-openapi";
 import { Cap, QuietHours } from "../../../engine/governance";
+import { documentable } from "../../../http/openapi";
 
-const CapInput = Cap.openapi("FrequencyCap", {
+const CapInput = documentable(Cap).openapi("FrequencyCap", {
   description:
     "Marketing messages of one channel per contact: at most `perDay` per calendar day and `perWeek` per ISO week (Monday to Sunday), both in the contact's time zone",
   example: { perDay: 2, perWeek: 5 },

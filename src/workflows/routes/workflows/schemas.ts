@@ -1,7 +1,7 @@
 // Workflow shapes: input (ids optional), output, steps and transitions.
 import { z } from "@hono/zod-openapi";
 import { TimeZone } from "../../../contacts";
-import { ConditionInput, DAY_NAMES } from "../../../engine/types";
+import { type Condition, ConditionSchema, DAY_NAMES } from "../../../engine/types";
 import { EventName } from "../../../events/routes/events/schemas";
 import { Timestamp } from "../../../http/openapi";
 
@@ -11,6 +11,28 @@ const LocalId = z
   .max(64)
   .regex(/^[\w-]+$/, "Ids use letters, digits, _ and -");
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Use HH:MM (24 h)");
+
+/**
+ * A transition's Condition, validated by the engine's ConditionSchema but documented as one
+ * object schema: the OpenAPI generator cannot walk a recursive (lazy) schema.
+ */
+const ConditionInput = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    const r = ConditionSchema.safeParse(value);
+    if (!r.success) {
+      for (const issue of r.error.issues) {
+        ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+      }
+    }
+  })
+  .transform((v) => v as Condition)
+  .openapi({
+    type: "object",
+    description:
+      "A Condition: `{field, operator, value?}` (field addresses contact.*, vars.* or event.*), `{all: [Condition]}` or `{any: [Condition]}`",
+    example: { field: "contact.data.plan", operator: "equals", value: "pro" },
+  });
 
 const stepFields = {
   name: z.string().max(200).optional(),
