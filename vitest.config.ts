@@ -40,7 +40,12 @@ export default defineConfig(async () => {
             name: "workers",
             setupFiles: ["./test/helpers/setup.ts"],
             globalSetup: ["./test/helpers/smtp-double.mjs"],
-            include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+            include: [
+              "test/unit/**/*.test.ts",
+              "test/integration/**/*.test.ts",
+              // Provider contract tests sit beside their modules (src/providers/resend.test.ts).
+              "src/**/*.test.ts",
+            ],
             testTimeout: 30_000,
           },
         },
