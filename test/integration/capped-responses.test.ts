@@ -140,7 +140,7 @@ describe("answers are read up to a cap", () => {
 
   it("a provider's endless 2xx answer fails the send permanently instead of being read whole", async () => {
     const h = hugeBody(200);
-    const err = await answerOf("Postmark", h.res).catch((e) => e);
+    const err = await answerOf<never>("Postmark", h.res).catch((e: ProviderError) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.message).toBe("Postmark: the answer exceeds 256 KiB (it was cut there)");
     expect(err.retryable).toBe(false);
