@@ -161,19 +161,25 @@ const EXPIRED_ADVICE = {
   u: `Unsubscribe links work for ${LINK_LIFETIME_DAYS.u} days. Use the link in a recent email from us, or reply to it asking to be removed.`,
 } as const;
 
-/** A consent link past its lifetime: 410 (`link_expired`), as a page a person can read. */
+/**
+ * A consent link past its lifetime: 410 `link_expired` — a page a person can read for a browser
+ * (it asks for HTML), the one error shape for anything else (a mail client's one-click POST).
+ */
 const expiredLink = (
   c: Context<AppEnv>,
   kind: keyof typeof EXPIRED_ADVICE,
   branding?: PreferenceSnapshot["b"],
 ) => {
+  if (!(c.req.header("accept") ?? "").includes("text/html")) {
+    throw new ApiError("link_expired", `This link has expired. ${EXPIRED_ADVICE[kind]}`);
+  }
   const body = html`<h1>This link has expired</h1><p>${EXPIRED_ADVICE[kind]}</p>`;
   return c.html(
     branding
       ? brandedPage("This link has expired", branding, body)
       : page("This link has expired", body),
     410,
-    { ...NO_STORE, "x-error-code": "link_expired" },
+    NO_STORE,
   );
 };
 

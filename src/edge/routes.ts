@@ -37,8 +37,11 @@ const page200 = (description: string) => ({
 
 /** A consent link past its lifetime (src/security/tokens.ts LINK_LIFETIME_DAYS). */
 const expired = (days: number) => ({
-  description: `The link is more than ${days} days old (\`link_expired\`, also in the \`x-error-code\` header): a page saying so and what to do instead`,
-  content: { "text/html": { schema: z.string() } },
+  description: `The link is more than ${days} days old (\`link_expired\`): a page saying so and what to do instead when the request accepts \`text/html\` (a browser), the error otherwise`,
+  content: {
+    "application/json": { schema: ErrorBody },
+    "text/html": { schema: z.string() },
+  },
 });
 
 export const open = createRoute({
