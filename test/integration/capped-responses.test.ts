@@ -1,6 +1,7 @@
 // Answers from servers a tenant chooses (a code agent's endpoint, an LLM base URL) or a
 // provider's host are read through one byte-capped reader: a 32 MiB stream is cut at the cap,
 // its stream cancelled, and the run fails with a reason that says so.
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { answerOf, failUnlessOk, ProviderError } from "../../src/providers/provider";
 import { RESPONSE_CAPS, readCapped, textCapped } from "../../src/security/read-capped";
@@ -125,6 +126,31 @@ describe("answers are read up to a cap", () => {
     expect(done.error.message).toContain("openai: the answer exceeds 1 MiB");
     expect(served).toHaveLength(1);
     nearCap(served[0].pulled(), RESPONSE_CAPS.llm);
+    expect(served[0].cancelled()).toBe(true);
+  });
+
+  it("a webhook endpoint's endless answer is not read: the delivery records the status alone", async () => {
+    const { key, orgId } = await newOrg();
+    const hook = await call("POST", "/v1/webhooks", {
+      key,
+      body: { url: "https://hooks.test/flood", events: ["contact.created"] },
+    });
+    expect(hook.status, hook.text).toBe(201);
+    const served = serveHuge("https://hooks.test");
+    await call("POST", "/v1/contacts", { key, body: { email: "flood@x.co" } });
+    const delivery = await poll(
+      () =>
+        env.DB.prepare(
+          "SELECT status, last_status_code FROM webhook_deliveries WHERE org_id = ? AND event_type = 'contact.created'",
+        )
+          .bind(orgId)
+          .first<{ status: string; last_status_code: number }>(),
+      (d) => d?.status === "succeeded",
+      20_000,
+    );
+    expect(delivery?.last_status_code).toBe(200);
+    expect(served).toHaveLength(1);
+    expect(served[0].pulled()).toBeLessThanOrEqual(4 * CHUNK);
     expect(served[0].cancelled()).toBe(true);
   });
 
