@@ -33,6 +33,7 @@ import {
 import { ProviderError } from "../providers/provider";
 import { decrypt } from "../security/credentials";
 import { sha256Hex } from "../security/encoding";
+import { RESPONSE_CAPS, ResponseTooLarge, readCapped } from "../security/read-capped";
 import { refuseUrl } from "../security/ssrf";
 import { signatureHeader } from "../security/standard-webhooks";
 import { publish } from "../webhooks";
@@ -687,7 +688,15 @@ async function callEndpoint(run: Run): Promise<unknown> {
           true,
         );
       }
-      const answer = (await res.text()).slice(0, 1_000_000);
+      // The endpoint is the tenant's: an answer past the cap is cut there, the stream cancelled.
+      const { bytes, truncated } = await readCapped(
+        res,
+        res.ok ? RESPONSE_CAPS.agent : RESPONSE_CAPS.error,
+      );
+      if (res.ok && truncated) {
+        throw new ProviderError(new ResponseTooLarge(RESPONSE_CAPS.agent).message, false);
+      }
+      const answer = new TextDecoder().decode(bytes);
       if (!res.ok) {
         throw new ProviderError(
           `HTTP ${res.status}${res.status >= 300 && res.status < 400 ? " (redirects are not followed)" : ""}: ${answer.slice(0, 200)}`,

@@ -1,12 +1,17 @@
 // Contacts: upsert by email else externalId else phone, index-backed listing, erase to a tombstone.
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { type Db, IN_SLICE } from "../db/client";
+import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { type Db, IN_SLICE, slices } from "../db/client";
 import {
+  agentExchanges,
+  agentExecutions,
+  agentLogs,
   captured,
   contacts,
   enrollments,
   events,
+  inboundMail,
   messages,
+  sendClaims,
   tasks,
   webhookDeliveries,
   webhooks,
@@ -348,15 +353,115 @@ export const listContacts = (
  * messages' address, subject and stored job, the captured copies of those messages, its
  * enrollments' variables and trigger data, and the contact snapshot inside webhook payloads.
  */
-export async function eraseContact(db: Db, orgId: string, id: string, now = Date.now()) {
-  const ofContact = db
-    .select({ id: messages.id })
-    .from(messages)
-    .where(and(eq(messages.orgId, orgId), eq(messages.contactId, id)));
+/**
+ * The ids of the org's agent executions about a contact: run for one of its enrollments (a
+ * workflow agent's, a step's), or naming its id, email or phone in their input or output (an
+ * execute call, a score, an inference). Read before the erasure clears what identifies them.
+ */
+async function executionsAbout(
+  db: Db,
+  orgId: string,
+  contact: Pick<ContactRow, "id" | "email" | "phone">,
+) {
+  const ofEnrollments = db
+    .select({ id: enrollments.id })
+    .from(enrollments)
+    .where(and(eq(enrollments.orgId, orgId), eq(enrollments.contactId, contact.id)));
+  const needles = [contact.id, contact.email, contact.phone]
+    .filter((n): n is string => Boolean(n))
+    .map((n) => n.toLowerCase());
+  const rows = await db
+    .select({ id: agentExecutions.id })
+    .from(agentExecutions)
+    .where(
+      and(
+        eq(agentExecutions.orgId, orgId),
+        or(
+          inArray(agentExecutions.enrollmentId, ofEnrollments),
+          sql`json_extract(${agentExecutions.origin}, '$.enrollmentId') IN ${ofEnrollments}`,
+          ...needles.flatMap((n) => [
+            sql`instr(lower(${agentExecutions.input}), ${n}) > 0`,
+            sql`instr(lower(coalesce(${agentExecutions.output}, '')), ${n}) > 0`,
+          ]),
+        ),
+      ),
+    )
+    .all();
+  return rows.map((r) => r.id);
+}
+
+/** What an erased contact's webhook payloads keep: ids, status and timing, nothing it said or was. */
+const KEPT_EVENT_FIELDS = new Set(["status", "stepType", "durationMs", "costUsd"]);
+
+function erasedPayload(payload: string): string {
+  const event = JSON.parse(payload) as { data?: Record<string, unknown> };
+  const data = event.data ?? {};
+  const kept: Record<string, unknown> = Object.fromEntries(
+    Object.entries(data).filter(([k]) => k.endsWith("Id") || KEPT_EVENT_FIELDS.has(k)),
+  );
+  const error = data.error as { code?: unknown } | null | undefined;
+  if (error && typeof error === "object") {
+    kept.error = { code: error.code, message: "(erased)" };
+  }
+  return JSON.stringify({ ...event, data: kept });
+}
+
+/** The org's webhook deliveries of events about the contact or one of its agent executions. */
+async function deliveriesAbout(db: Db, orgId: string, contactId: string, executionIds: string[]) {
   const orgWebhooks = db
     .select({ id: webhooks.id })
     .from(webhooks)
     .where(eq(webhooks.orgId, orgId));
+  const about = [
+    sql`json_extract(${webhookDeliveries.payload}, '$.data.contactId') = ${contactId}`,
+    ...slices(executionIds).map((ids) =>
+      inArray(sql`json_extract(${webhookDeliveries.payload}, '$.data.executionId')`, ids),
+    ),
+  ];
+  const found = new Map<string, string>();
+  for (const where of about) {
+    const rows = await db
+      .select({ id: webhookDeliveries.id, payload: webhookDeliveries.payload })
+      .from(webhookDeliveries)
+      .where(and(inArray(webhookDeliveries.webhookId, orgWebhooks), where))
+      .all();
+    for (const r of rows) {
+      found.set(r.id, r.payload);
+    }
+  }
+  return [...found];
+}
+
+/**
+ * Erases a contact's personal data from every table that can hold it (src/db/personal-data.ts
+ * lists them, and the erasure test holds the list to the schema), leaving a tombstone.
+ */
+export async function eraseContact(db: Db, orgId: string, id: string, now = Date.now()) {
+  const contact = await db
+    .select({ id: contacts.id, email: contacts.email, phone: contacts.phone })
+    .from(contacts)
+    .where(and(eq(contacts.orgId, orgId), eq(contacts.id, id)))
+    .get();
+  if (!contact) {
+    return;
+  }
+  const ofContact = db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.orgId, orgId), eq(messages.contactId, id)));
+  const executionIds = await executionsAbout(db, orgId, contact);
+  const deliveries = await deliveriesAbout(db, orgId, id, executionIds);
+  // Mail from the contact's address: the org's, and mail matched to no org at all (its sender is
+  // still this person).
+  const fromContact = contact.email
+    ? or(
+        inArray(inboundMail.messageId, ofContact),
+        and(
+          or(eq(inboundMail.orgId, orgId), isNull(inboundMail.orgId)),
+          eq(inboundMail.from, contact.email),
+        ),
+      )
+    : inArray(inboundMail.messageId, ofContact);
   await db.batch([
     db
       .update(contacts)
@@ -370,8 +475,12 @@ export async function eraseContact(db: Db, orgId: string, id: string, now = Date
       .delete(captured)
       .where(and(eq(captured.orgId, orgId), inArray(captured.messageId, ofContact))),
     db
+      .update(inboundMail)
+      .set({ from: "", subject: null, text: null, reason: null })
+      .where(fromContact),
+    db
       .update(messages)
-      .set({ to: "", subject: null, body: null, summary: null, job: null })
+      .set({ to: "", subject: null, body: null, summary: null, error: null, job: null })
       .where(and(eq(messages.orgId, orgId), eq(messages.contactId, id))),
     // Task titles and instructions were rendered from the contact's fields.
     db
@@ -380,17 +489,32 @@ export async function eraseContact(db: Db, orgId: string, id: string, now = Date
       .where(and(eq(tasks.orgId, orgId), eq(tasks.contactId, id))),
     db
       .update(enrollments)
-      .set({ variables: {}, triggerEvent: null })
+      .set({ variables: {}, triggerEvent: null, error: null })
       .where(and(eq(enrollments.orgId, orgId), eq(enrollments.contactId, id))),
-    db
-      .update(webhookDeliveries)
-      .set({ payload: sql`json_remove(${webhookDeliveries.payload}, '$.data.contact')` })
-      .where(
-        and(
-          inArray(webhookDeliveries.webhookId, orgWebhooks),
-          sql`json_extract(${webhookDeliveries.payload}, '$.data.contactId') = ${id}`,
-        ),
-      ),
+    db.delete(sendClaims).where(and(eq(sendClaims.orgId, orgId), eq(sendClaims.contactId, id))),
+    ...slices(executionIds).flatMap((ids) => [
+      db
+        .update(agentExecutions)
+        .set({
+          input: {},
+          output: null,
+          error: sql`CASE WHEN ${agentExecutions.error} IS NULL THEN NULL ELSE json_object('code', json_extract(${agentExecutions.error}, '$.code'), 'message', '(erased)') END`,
+        })
+        .where(and(eq(agentExecutions.orgId, orgId), inArray(agentExecutions.id, ids))),
+      db
+        .update(agentLogs)
+        .set({ message: "(erased)" })
+        .where(and(eq(agentLogs.orgId, orgId), inArray(agentLogs.executionId, ids))),
+      db
+        .delete(agentExchanges)
+        .where(and(eq(agentExchanges.orgId, orgId), inArray(agentExchanges.executionId, ids))),
+    ]),
+    ...deliveries.map(([deliveryId, payload]) =>
+      db
+        .update(webhookDeliveries)
+        .set({ payload: erasedPayload(payload) })
+        .where(eq(webhookDeliveries.id, deliveryId)),
+    ),
   ]);
 }
 

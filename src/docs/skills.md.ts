@@ -139,7 +139,8 @@ OpenAPI document. A tool error carries the API's error code and message.
 - Topics: \`POST /v1/topics {key, name, defaultSubscribed}\`; a send step's \`topic\` reaches only subscribers; a contact's
   \`topics: {key: bool}\` is settable on POST/PATCH /v1/contacts. Put \`{{ preferences_url }}\` in marketing footers.
 - Double opt-in: \`POST /v1/contacts {email, doubleOptIn: true}\` → \`consent: "pending"\` until the contact confirms
-  (\`contact.confirmed\` event: trigger a welcome workflow on it).
+  (\`contact.confirmed\` event: trigger a welcome workflow on it). The contact confirms by pressing the page's
+  button; confirmation links work 7 days, preference and unsubscribe links 90 (then 410 \`link_expired\`).
 
 ## Analytics and reports
 - \`GET /v1/analytics/metrics?from=&to=&interval=day|week|month&groupBy=workflow|step|channel|connection|category|variant&workflowId=&metrics=sent,uniqueOpened,openRate\`

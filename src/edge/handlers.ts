@@ -36,6 +36,8 @@ import {
 } from "../providers/provider";
 import { decrypt } from "../security/credentials";
 import {
+  LINK_LIFETIME_DAYS,
+  linkExpired,
   type PreferenceSnapshot,
   type TokenKind,
   type TokenPayload,
@@ -149,9 +151,41 @@ export const click: Handler<typeof routes.click> = async (c) => {
   return c.body(null, 302, { location: url, ...NO_STORE });
 };
 
+/** What to do instead, per kind of consent link that expired. */
+const EXPIRED_ADVICE = {
+  s: `Links to confirm a subscription work for ${LINK_LIFETIME_DAYS.s} days. Sign up again to get a new one.`,
+  p: `Links to your email preferences work for ${LINK_LIFETIME_DAYS.p} days. Use the link in a recent email from us.`,
+  u: `Unsubscribe links work for ${LINK_LIFETIME_DAYS.u} days. Use the link in a recent email from us, or reply to it asking to be removed.`,
+} as const;
+
+/**
+ * A consent link past its lifetime: 410 `link_expired` — a page a person can read for a browser
+ * (it asks for HTML), the one error shape for anything else (a mail client's one-click POST).
+ */
+const expiredLink = (
+  c: Context<AppEnv>,
+  kind: keyof typeof EXPIRED_ADVICE,
+  branding?: PreferenceSnapshot["b"],
+) => {
+  if (!(c.req.header("accept") ?? "").includes("text/html")) {
+    throw new DomainError("link_expired", `This link has expired. ${EXPIRED_ADVICE[kind]}`);
+  }
+  const body = html`<h1>This link has expired</h1><p>${EXPIRED_ADVICE[kind]}</p>`;
+  return c.html(
+    branding
+      ? brandedPage("This link has expired", branding, body)
+      : page("This link has expired", body),
+    410,
+    NO_STORE,
+  );
+};
+
 export const unsubscribePage: Handler<typeof routes.unsubscribePage> = async (c) => {
   const t = c.req.valid("param").token;
-  await trackingToken(c, "u", t);
+  const p = await trackingToken(c, "u", t);
+  if (linkExpired(p, "u")) {
+    return expiredLink(c, "u");
+  }
   return c.html(
     page(
       "Unsubscribe",
@@ -177,6 +211,9 @@ export const unsubscribe: Handler<typeof routes.unsubscribe> = async (c) => {
   const p = await trackingToken(c, "u", c.req.valid("param").token);
   if (!p.c) {
     throw badToken();
+  }
+  if (linkExpired(p, "u")) {
+    return expiredLink(c, "u");
   }
   if (!(await saysOneClick(c))) {
     throw new DomainError(
@@ -357,6 +394,9 @@ export const preferencesPage: Handler<typeof routes.preferencesPage> = async (c)
   const t = c.req.valid("param").token;
   const p = await trackingToken(c, "p", t);
   const s = p.s ?? { b: {}, t: [], u: 0 };
+  if (linkExpired(p, "p")) {
+    return expiredLink(c, "p", s.b);
+  }
   return c.html(
     brandedPage(
       "Email preferences",
@@ -373,6 +413,9 @@ export const savePreferences: Handler<typeof routes.savePreferences> = async (c)
   const p = await trackingToken(c, "p", t);
   if (!p.c || !p.s) {
     throw badToken();
+  }
+  if (linkExpired(p, "p")) {
+    return expiredLink(c, "p", p.s.b);
   }
   let form: Record<string, string | File | (string | File)[]>;
   try {
@@ -402,13 +445,21 @@ export const savePreferences: Handler<typeof routes.savePreferences> = async (c)
   );
 };
 
+/**
+ * The confirmation link's page: a button, and nothing that presses it. Link scanners fetch —
+ * and some render, scripts and all — every link of an email; consent is given only by a person
+ * pressing the button (the POST below).
+ */
 export const confirmPage: Handler<typeof routes.confirmPage> = async (c) => {
   const t = c.req.valid("param").token;
-  await trackingToken(c, "s", t);
+  const p = await trackingToken(c, "s", t);
+  if (linkExpired(p, "s")) {
+    return expiredLink(c, "s");
+  }
   return c.html(
     page(
       "Confirm your subscription",
-      html`<h1>Confirm your subscription</h1><form id="confirm" method="post" action="/t/s/${t}"><button type="submit">Confirm</button></form><script>document.getElementById("confirm").submit()</script>`,
+      html`<h1>Confirm your subscription</h1><p>Press the button to confirm that you want to hear from us.</p><form method="post" action="/t/s/${t}"><button type="submit">Confirm my subscription</button></form>`,
     ),
     200,
     NO_STORE,
@@ -417,6 +468,9 @@ export const confirmPage: Handler<typeof routes.confirmPage> = async (c) => {
 
 export const confirm: Handler<typeof routes.confirm> = async (c) => {
   const p = await trackingToken(c, "s", c.req.valid("param").token);
+  if (linkExpired(p, "s")) {
+    return expiredLink(c, "s");
+  }
   const contact = await confirmSubscription(c.env, database(c.env.DB), p.g, p.c ?? p.m);
   if (!contact) {
     throw badToken();

@@ -8,6 +8,7 @@ import {
   INBOUND_PROVIDER_NAMES,
   PHONE_PROVIDER_NAMES,
 } from "../providers";
+import { LINK_LIFETIME_DAYS } from "../security/tokens";
 
 const token = z.object({
   token: z
@@ -28,6 +29,20 @@ const tooMany = failure(
 );
 const tracking =
   "Human hits of one message (opens) or one link (clicks) within 60 s count once; machine hits (privacy proxies, scanners, HEAD requests, clicks within 5 s of sending) are counted apart and resume nothing.";
+
+const page200 = (description: string) => ({
+  description,
+  content: { "text/html": { schema: z.string() } },
+});
+
+/** A consent link past its lifetime (src/security/tokens.ts LINK_LIFETIME_DAYS). */
+const expired = (days: number) => ({
+  description: `The link is more than ${days} days old (\`link_expired\`): a page saying so and what to do instead when the request accepts \`text/html\` (a browser), the error otherwise`,
+  content: {
+    "application/json": { schema: ErrorBody },
+    "text/html": { schema: z.string() },
+  },
+});
 
 export const open = createRoute({
   method: "get",
@@ -72,10 +87,12 @@ export const unsubscribePage = createRoute({
   operationId: "showUnsubscribePage",
   tags,
   summary: "Unsubscribe confirmation page (a GET never unsubscribes)",
+  description: `Unsubscribe links work for ${LINK_LIFETIME_DAYS.u} days from the email's sending.`,
   request: { params: token },
   responses: {
     200: { description: "HTML page", content: { "text/html": { schema: z.string() } } },
     404: badToken,
+    410: expired(LINK_LIFETIME_DAYS.u),
     429: tooMany,
   },
 });
@@ -86,13 +103,13 @@ export const unsubscribe = createRoute({
   operationId: "unsubscribeOneClick",
   tags,
   summary: "RFC 8058 one-click unsubscribe",
-  description:
-    "The body must be the form field `List-Unsubscribe=One-Click` (form-encoded or multipart), as mail clients send it; the confirmation page's button sends the same.",
+  description: `The body must be the form field \`List-Unsubscribe=One-Click\` (form-encoded or multipart), as mail clients send it; the confirmation page's button sends the same. The link works for ${LINK_LIFETIME_DAYS.u} days from the email's sending.`,
   request: { params: token },
   responses: {
     200: { description: "Unsubscribed", content: { "text/html": { schema: z.string() } } },
     400: failure("The body is not `List-Unsubscribe=One-Click` (`bad_request`)"),
     404: badToken,
+    410: expired(LINK_LIFETIME_DAYS.u),
     413: failure("The body is larger than 1 MiB (`payload_too_large`)"),
     429: tooMany,
   },
@@ -198,21 +215,20 @@ export const reportFile = createRoute({
   },
 });
 
-const page200 = (description: string) => ({
-  description,
-  content: { "text/html": { schema: z.string() } },
-});
-
 export const preferencesPage = createRoute({
   method: "get",
   path: "/t/p/{token}",
   operationId: "showPreferencePage",
   tags,
   summary: "A contact's preference page: topics and unsubscribe from everything",
-  description:
-    "The link is the `{{ preferences_url }}` merge tag of marketing emails, signed per contact. The page is drawn from what the link carries — the org's topics and branding, and the contact's choices when the email was sent — so opening it reads no database; saving (POST) applies the choices and shows them.",
+  description: `The link is the \`{{ preferences_url }}\` merge tag of marketing emails, signed per contact. The page is drawn from what the link carries — the org's topics and branding, and the contact's choices when the email was sent — so opening it reads no database; saving (POST) applies the choices and shows them. The link works for ${LINK_LIFETIME_DAYS.p} days.`,
   request: { params: token },
-  responses: { 200: page200("HTML page"), 404: badToken, 429: tooMany },
+  responses: {
+    200: page200("HTML page"),
+    404: badToken,
+    410: expired(LINK_LIFETIME_DAYS.p),
+    429: tooMany,
+  },
 });
 
 export const savePreferences = createRoute({
@@ -227,6 +243,7 @@ export const savePreferences = createRoute({
   responses: {
     200: page200("The page, saved"),
     404: badToken,
+    410: expired(LINK_LIFETIME_DAYS.p),
     413: failure("The body is larger than 1 MiB (`payload_too_large`)"),
     429: tooMany,
   },
@@ -238,10 +255,14 @@ export const confirmPage = createRoute({
   operationId: "showConfirmationPage",
   tags,
   summary: "Double opt-in: the confirmation link's page",
-  description:
-    "Confirms in the browser (the page posts itself; a button does the same without scripts), so a mail scanner fetching the link confirms nothing.",
+  description: `A page with a button; only pressing it (the POST) confirms, and nothing on the page presses it, so a mail scanner fetching the link — or rendering it, scripts and all — confirms nothing. The link works for ${LINK_LIFETIME_DAYS.s} days.`,
   request: { params: token },
-  responses: { 200: page200("HTML page"), 404: badToken, 429: tooMany },
+  responses: {
+    200: page200("HTML page"),
+    404: badToken,
+    410: expired(LINK_LIFETIME_DAYS.s),
+    429: tooMany,
+  },
 });
 
 export const confirm = createRoute({
@@ -250,12 +271,12 @@ export const confirm = createRoute({
   operationId: "confirmSubscription",
   tags,
   summary: "Double opt-in: confirm the subscription",
-  description:
-    "Marks the contact `confirmed` and records `contact.confirmed` (a trigger, and an event `wait_for_event` can wait for), once.",
+  description: `Marks the contact \`confirmed\` and records \`contact.confirmed\` (a trigger, and an event \`wait_for_event\` can wait for), once. The link works for ${LINK_LIFETIME_DAYS.s} days.`,
   request: { params: token },
   responses: {
     200: page200("Confirmed"),
     404: badToken,
+    410: expired(LINK_LIFETIME_DAYS.s),
     413: failure("The body is larger than 1 MiB (`payload_too_large`)"),
     429: tooMany,
   },

@@ -154,8 +154,16 @@ export function csvToContacts(input: string): CsvContacts {
 }
 
 /**
+ * A cell a spreadsheet may run as a formula: one starting with = + - @ (after any leading
+ * whitespace, which spreadsheets skip), or with tab, CR or LF. Only the start is looked at:
+ * papaparse's own `escapeFormulae: true` is `/^[=+\-@\t\r].*$/`, whose `.*$` cannot cross a
+ * line break, so `=HYPERLINK(…)` followed by a newline (or U+2028/U+2029) went out unescaped.
+ */
+export const FORMULA_START = /^[\t\r\n]|^\s*[=+\-@]/;
+
+/**
  * Rows → RFC 4180 CSV lines (CRLF, quoted where needed, each line ending in CRLF), the header
- * first when asked. Cells starting with = + - @ tab or CR are prefixed with ' so a spreadsheet
+ * first when asked. Cells matching {@link FORMULA_START} are prefixed with ' so a spreadsheet
  * never runs them as formulas; numbers and booleans are left as they are.
  */
 export function csvLines(
@@ -174,7 +182,7 @@ export function csvLines(
   );
   const text = Papa.unparse(
     { fields: [...columns], data },
-    { header, escapeFormulae: true, newline: "\r\n", quotes: false },
+    { header, escapeFormulae: FORMULA_START, newline: "\r\n", quotes: false },
   );
   return text.length > 0 ? `${text}\r\n` : "";
 }

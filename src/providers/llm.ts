@@ -4,8 +4,10 @@
 // the caller either way. Prices per model turn usage into cost.
 import { config, type LlmPrice } from "../ground/config";
 import type { Env } from "../ground/env";
+import { RESPONSE_CAPS } from "../security/read-capped";
 import { refuseUrl } from "../security/ssrf";
 import {
+  answerOf,
   type CredentialProblem,
   type Credentials,
   failUnlessOk,
@@ -110,11 +112,11 @@ export const openai: LlmProvider<"openai"> = {
       req.timeoutMs,
     );
     await failUnlessOk("openai", res, errorMessage);
-    const body = (await res.json()) as {
+    const body = await answerOf<{
       model?: string;
       choices?: { message?: { content?: string | null; refusal?: string | null } }[];
       usage?: { prompt_tokens?: number; completion_tokens?: number };
-    };
+    }>("openai", res, RESPONSE_CAPS.llm);
     const message = body.choices?.[0]?.message;
     if (message?.refusal) {
       throw new ProviderError(`openai: the model refused: ${message.refusal.slice(0, 300)}`, false);
@@ -164,11 +166,11 @@ export const anthropic: LlmProvider<"anthropic"> = {
       req.timeoutMs,
     );
     await failUnlessOk("anthropic", res, errorMessage);
-    const body = (await res.json()) as {
+    const body = await answerOf<{
       model?: string;
       content?: { type: string; text?: string; input?: unknown }[];
       usage?: { input_tokens?: number; output_tokens?: number };
-    };
+    }>("anthropic", res, RESPONSE_CAPS.llm);
     const tool = body.content?.find((b) => b.type === "tool_use");
     const text = tool
       ? JSON.stringify(tool.input)

@@ -5,6 +5,7 @@ import { htmlToText } from "../lib/text";
 import { hex, hmac, timingSafeEqual } from "../security/encoding";
 import {
   accepted,
+  answerOf,
   badSignature,
   defineProvider,
   failUnlessOk,
@@ -61,7 +62,7 @@ export default defineProvider({
       },
     );
     await failUnlessOk("Mailgun", res, (b) => (b as Json | null)?.message as string | undefined);
-    const id = ((await res.json()) as { id?: string }).id ?? null;
+    const id = (await answerOf<{ id?: string }>("Mailgun", res)).id ?? null;
     return { providerMessageId: id ? id.replace(/^<|>$/g, "") : null };
   },
   inbound: {

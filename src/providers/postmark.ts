@@ -2,6 +2,7 @@
 // inbound stream's received mail) use basic auth.
 import { htmlToText } from "../lib/text";
 import {
+  answerOf,
   basicAuth,
   defineProvider,
   failUnlessOk,
@@ -56,7 +57,10 @@ export default defineProvider({
       const body = b as Json | null;
       return body ? `${body.ErrorCode}: ${body.Message}` : undefined;
     });
-    return { providerMessageId: ((await res.json()) as { MessageID?: string }).MessageID ?? null };
+    return {
+      providerMessageId:
+        (await answerOf<{ MessageID?: string }>("Postmark", res)).MessageID ?? null,
+    };
   },
   inbound: {
     verify,

@@ -5,6 +5,7 @@ import type { MailFacts } from "../engine/replies";
 import type { Env } from "../ground/env";
 import { retryAfterSeconds } from "../ground/retry";
 import { timingSafeEqual } from "../security/encoding";
+import { jsonCapped, RESPONSE_CAPS, ResponseTooLarge, textCapped } from "../security/read-capped";
 
 export interface OutgoingEmail {
   /** Our message id (`msg_...`). */
@@ -183,7 +184,9 @@ export async function failUnlessOk(
   if (res.ok) {
     return;
   }
-  const text = await res.text();
+  // Only the code/message fields are kept, so the first 64 KiB say all we use; a longer body is
+  // cut (and no longer parses: the status alone is the reason).
+  const text = await textCapped(res, RESPONSE_CAPS.error, { truncate: true });
   let body: unknown = null;
   try {
     body = JSON.parse(text);
@@ -199,6 +202,25 @@ export async function failUnlessOk(
     retryable ? retryAfterSeconds(res) : 0,
     res.status,
   );
+}
+
+/**
+ * A provider's 2xx JSON answer, read up to {@link RESPONSE_CAPS.provider}: a longer one is a
+ * permanent failure (the provider is not answering as it documents), not a read without end.
+ */
+export async function answerOf<T>(
+  provider: string,
+  res: Response,
+  maxBytes: number = RESPONSE_CAPS.provider,
+): Promise<T> {
+  try {
+    return (await jsonCapped(res, maxBytes)) as T;
+  } catch (err) {
+    if (err instanceof ResponseTooLarge) {
+      throw new ProviderError(`${provider}: ${err.message}`, false, 0, res.status);
+    }
+    throw err;
+  }
 }
 
 /** A provider call: never follows a redirect; network errors are retryable. */

@@ -2,8 +2,10 @@
 // Idempotency-Key); its webhooks (delivery events, and received mail: replies) are Svix-signed.
 import { htmlToText } from "../lib/text";
 import { base64, fromBase64, hmac, timingSafeEqual } from "../security/encoding";
+import { RESPONSE_CAPS } from "../security/read-capped";
 import {
   accepted,
+  answerOf,
   badSignature,
   type Credentials,
   defineProvider,
@@ -75,7 +77,7 @@ export default defineProvider({
       }),
     });
     await failUnlessOk("Resend", res, (b) => (b as Json)?.message as string | undefined);
-    return { providerMessageId: ((await res.json()) as { id?: string }).id ?? null };
+    return { providerMessageId: (await answerOf<{ id?: string }>("Resend", res)).id ?? null };
   },
   inbound: {
     verify: svixVerify,
@@ -117,7 +119,10 @@ export default defineProvider({
         { headers: { authorization: `Bearer ${credentials.apiKey}` } },
       );
       await failUnlessOk("Resend", res, (b) => (b as Json | null)?.message as string | undefined);
-      const m = { ...e.data, ...((await res.json()) as ReceivedEmail) };
+      const m = {
+        ...e.data,
+        ...(await answerOf<ReceivedEmail>("Resend", res, RESPONSE_CAPS.mail)),
+      };
       const headers = headerMap(Object.entries(m.headers ?? {}));
       return {
         from: m.from ?? "",

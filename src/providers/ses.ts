@@ -4,9 +4,11 @@
 import { AwsClient } from "aws4fetch";
 import { pemToDer, spkiFromCertificate } from "../security/der";
 import { fromBase64, utf8 } from "../security/encoding";
+import { RESPONSE_CAPS, textCapped } from "../security/read-capped";
 import { SES_REGION } from "../security/ssrf";
 import {
   accepted,
+  answerOf,
   badSignature,
   type DeliveryEvent,
   defineProvider,
@@ -57,7 +59,7 @@ async function certificateKey(url: string, hash: "SHA-1" | "SHA-256") {
       if (!res.ok) {
         throw new Error(`certificate fetch failed: ${res.status}`);
       }
-      const spki = spkiFromCertificate(pemToDer(await res.text()));
+      const spki = spkiFromCertificate(pemToDer(await textCapped(res, RESPONSE_CAPS.provider)));
       return crypto.subtle.importKey("spki", spki, { name: "RSASSA-PKCS1-v1_5", hash }, false, [
         "verify",
       ]);
@@ -131,7 +133,9 @@ export default defineProvider({
       body,
     });
     await failUnlessOk("SES", res, (b) => (b as Json | null)?.message as string | undefined);
-    return { providerMessageId: ((await res.json()) as { MessageId?: string }).MessageId ?? null };
+    return {
+      providerMessageId: (await answerOf<{ MessageId?: string }>("SES", res)).MessageId ?? null,
+    };
   },
   inbound: {
     async verify({ body }, credentials) {

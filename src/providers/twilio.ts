@@ -8,7 +8,7 @@
 import type { CallOutcome } from "../engine/outreach";
 import { base64, hmac, timingSafeEqual } from "../security/encoding";
 import { definePhoneProvider, type PhoneEvent } from "./phone";
-import { accepted, badSignature, failUnlessOk, httpSend } from "./provider";
+import { accepted, answerOf, badSignature, failUnlessOk, httpSend } from "./provider";
 
 const API = "https://api.twilio.com/2010-04-01";
 
@@ -32,7 +32,7 @@ async function post(path: string, credentials: Record<string, string>, form: URL
     const body = b as { code?: number; message?: string } | null;
     return body ? `${body.code ?? ""} ${body.message ?? ""}`.trim() : undefined;
   });
-  return ((await res.json()) as { sid?: string }).sid ?? null;
+  return (await answerOf<{ sid?: string }>("Twilio", res)).sid ?? null;
 }
 
 /** Twilio's signature of a form-encoded request: the URL, then each parameter's name and value, sorted. */

@@ -6,7 +6,14 @@ import type { CallOutcome } from "../engine/outreach";
 import { timingSafeEqual } from "../security/encoding";
 import { refuseUrl } from "../security/ssrf";
 import { definePhoneProvider, type PhoneEvent } from "./phone";
-import { accepted, badSignature, failUnlessOk, httpSend, ProviderError } from "./provider";
+import {
+  accepted,
+  answerOf,
+  badSignature,
+  failUnlessOk,
+  httpSend,
+  ProviderError,
+} from "./provider";
 
 const DEFAULT_BASE = "https://api.vapi.ai";
 
@@ -79,7 +86,7 @@ export default definePhoneProvider({
       const body = b as { message?: string | string[] } | null;
       return body ? [body.message].flat().join("; ") : undefined;
     });
-    return { providerMessageId: ((await res.json()) as { id?: string }).id ?? null };
+    return { providerMessageId: (await answerOf<{ id?: string }>("Vapi", res)).id ?? null };
   },
   inbound: {
     async verify({ headers }, credentials) {

@@ -44,6 +44,32 @@ export interface TokenPayload {
   t?: number;
 }
 
+/**
+ * How long the consent links stay valid, from when they were signed: a double opt-in
+ * confirmation 7 days (consent is given soon after asking, or asked again), a preference page
+ * and an unsubscribe link 90 days (well past the 30 days an opt-out must keep working, so
+ * RFC 8058 one-click unsubscribe from any recent email goes through). Other kinds: their own
+ * rules (clicks: CLICK_TOKEN_MAX_AGE_DAYS; reports: their `x`).
+ */
+export const LINK_LIFETIME_DAYS = { s: 7, p: 90, u: 90 } as const;
+
+/**
+ * True when a consent link is past its lifetime. A token without an issue time predates the
+ * field: a confirmation of unknown age is treated as expired (consent is asked again), while
+ * an unsubscribe or preference link of unknown age still works (an opt-out is never refused on
+ * a guess).
+ */
+export function linkExpired(
+  p: TokenPayload,
+  kind: keyof typeof LINK_LIFETIME_DAYS,
+  now = Date.now(),
+): boolean {
+  if (p.t === undefined) {
+    return kind === "s";
+  }
+  return now / 1000 - p.t > LINK_LIFETIME_DAYS[kind] * 86_400;
+}
+
 const KID = /^[A-Za-z0-9_-]{1,32}$/;
 const MIN_SECRET_BYTES = 32;
 const rings = new Map<string, { kid: string; key: Promise<CryptoKey> }[]>();

@@ -1,5 +1,6 @@
 // The hosted pages in a real browser (Chromium through playwright-core) against a local Nudge:
-// the preference page saves topic choices, and the double opt-in link confirms by itself.
+// the preference page saves topic choices, and the double opt-in link confirms once the
+// contact presses its button — loading it, scripts run, confirms nothing.
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { type Browser, chromium } from "playwright-core";
@@ -105,7 +106,7 @@ describe.skipIf(!CHROMIUM)("hosted pages in Chromium", () => {
     });
   }, 120_000);
 
-  it("the double opt-in link confirms the contact in the browser", async () => {
+  it("the double opt-in link confirms the contact in the browser when the button is pressed", async () => {
     const res = await api("POST", "/v1/contacts", {
       email: "optin-browser@x.test",
       firstName: "Otto",
@@ -116,7 +117,10 @@ describe.skipIf(!CHROMIUM)("hosted pages in Chromium", () => {
     const link = /href="([^"]*\/t\/s\/[^"]+)"/.exec(email.html)?.[1];
     expect(link).toBeDefined();
     const page = await browser.newPage();
-    await page.goto(link as string);
+    await page.goto(link as string, { waitUntil: "networkidle" });
+    // A scanner that renders the link, scripts and all, stops here: nothing was confirmed.
+    expect((await api("GET", `/v1/contacts/${res.json.id}`)).json.consent).toBe("pending");
+    await page.getByRole("button", { name: "Confirm my subscription" }).click();
     await page.waitForSelector("text=Your subscription is confirmed.");
     await page.close();
     expect((await api("GET", `/v1/contacts/${res.json.id}`)).json.consent).toBe("confirmed");

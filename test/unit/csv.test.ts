@@ -1,6 +1,6 @@
 // CSV imports read the way people's files are written: Excel's `;`, quotes, blank lines.
 import { describe, expect, it } from "vitest";
-import { CsvError, csvToContacts } from "../../src/lib/csv";
+import { CsvError, csvLines, csvToContacts } from "../../src/lib/csv";
 
 describe("csvToContacts", () => {
   it("reads RFC 4180 quoting, maps known columns and puts the rest in data", () => {
@@ -58,5 +58,28 @@ describe("csvToContacts", () => {
   it("reads a header-only or empty file as no rows", () => {
     expect(csvToContacts("email,plan\n").rows).toEqual([]);
     expect(csvToContacts("").rows).toEqual([]);
+  });
+});
+
+describe("csvLines", () => {
+  const formula = '=HYPERLINK("https://evil.test","click")';
+
+  it("escapes a formula whatever line break follows it", () => {
+    for (const brk of ["\n", "\r", "\r\n", "\u2028", "\u2029"]) {
+      const cell = `${formula}${brk}Ada`;
+      const out = csvLines(["firstName"], [{ firstName: cell }], false);
+      expect(out, JSON.stringify(brk)).toBe(`"'${cell.replaceAll('"', '""')}"\r\n`);
+    }
+  });
+
+  it("escapes each formula start, after leading whitespace too, and leaves numbers and plain text", () => {
+    const cells = ["+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "\nx", "  =1+1", "\n=1+1", "\u00a0=1"];
+    for (const cell of cells) {
+      const out = csvLines(["v"], [{ v: cell }], false);
+      expect(out.replace(/^"/, "").startsWith("'"), JSON.stringify(cell)).toBe(true);
+    }
+    expect(csvLines(["n", "b", "t"], [{ n: -5, b: true, t: "a=b" }], true)).toBe(
+      "n,b,t\r\n-5,true,a=b\r\n",
+    );
   });
 });
