@@ -8,7 +8,7 @@ import type { Env } from "../../ground/env";
 import { errorText, type Logger } from "../../ground/log";
 import type { AgentJob } from "../../ground/queues";
 import { backoffSeconds } from "../../ground/retry";
-import { handleAgentJob } from "../agents";
+import { handleAgentJob } from "../executions";
 import { finishExecution, getExecution } from "../store";
 
 export async function handleAgentBatch(batch: MessageBatch<AgentJob>, env: Env, log: Logger) {

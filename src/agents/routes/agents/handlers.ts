@@ -18,15 +18,10 @@ import { encrypt } from "../../../security/credentials";
 import { refuseUrl } from "../../../security/ssrf";
 import { newWebhookSecret } from "../../../webhooks";
 import { getWorkflow } from "../../../workflows";
-import {
-  type ExecutionKind,
-  gateOf,
-  policyOf,
-  reopenGate,
-  requestExecution,
-  runExecution,
-} from "../../agents";
+import { gateOf, policyOf, reopenGate } from "../../admission";
+import { requestExecution, runExecution } from "../../executions";
 import { DEFAULT_POLICY } from "../../rules";
+import type { ExecutionKind } from "../../run";
 import {
   type AgentRow,
   allAgents,

@@ -8,7 +8,7 @@ import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { getConnection } from "../../../messaging";
 import { llmProviderOf } from "../../../providers/llm";
-import { reopenGate } from "../../agents";
+import { reopenGate } from "../../admission";
 import { DEFAULT_POLICY, schemaProblems } from "../../rules";
 import {
   type AgentTemplateRow,
