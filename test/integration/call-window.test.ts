@@ -123,4 +123,3 @@ describe("the call window", () => {
     ).toMatchObject([{ to: "+14155550174" }]);
   });
 });
-

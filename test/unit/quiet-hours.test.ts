@@ -13,13 +13,13 @@ const FRIDAY_NIGHT = { days: ["fri" as const], start: "21:00", end: "08:00" };
 describe("quietHoursEnd() with a window that wraps midnight", () => {
   it("just after midnight on Saturday is still Friday's window: it ends at 08:00 Saturday", () => {
     // Sat 2026-12-05 00:30 in New York (05:30 UTC).
-    expect(new Date(quietHoursEnd(at("2026-12-05T05:30:00Z"), NY, FRIDAY_NIGHT)).toISOString()).toBe(
-      "2026-12-05T13:00:00.000Z",
-    );
+    expect(
+      new Date(quietHoursEnd(at("2026-12-05T05:30:00Z"), NY, FRIDAY_NIGHT)).toISOString(),
+    ).toBe("2026-12-05T13:00:00.000Z");
     // And up to the minute before it ends.
-    expect(new Date(quietHoursEnd(at("2026-12-05T12:59:00Z"), NY, FRIDAY_NIGHT)).toISOString()).toBe(
-      "2026-12-05T13:00:00.000Z",
-    );
+    expect(
+      new Date(quietHoursEnd(at("2026-12-05T12:59:00Z"), NY, FRIDAY_NIGHT)).toISOString(),
+    ).toBe("2026-12-05T13:00:00.000Z");
   });
 
   it("just after midnight on Friday is Thursday's night, which is not quiet: the send goes now", () => {
@@ -28,9 +28,9 @@ describe("quietHoursEnd() with a window that wraps midnight", () => {
   });
 
   it("Friday from 21:00 is quiet until 08:00 Saturday; Saturday at 21:00 is not quiet", () => {
-    expect(new Date(quietHoursEnd(at("2026-12-05T02:00:00Z"), NY, FRIDAY_NIGHT)).toISOString()).toBe(
-      "2026-12-05T13:00:00.000Z",
-    ); // Fri 21:00 New York
+    expect(
+      new Date(quietHoursEnd(at("2026-12-05T02:00:00Z"), NY, FRIDAY_NIGHT)).toISOString(),
+    ).toBe("2026-12-05T13:00:00.000Z"); // Fri 21:00 New York
     const saturdayNight = at("2026-12-06T02:30:00Z"); // Sat 21:30 New York
     expect(quietHoursEnd(saturdayNight, NY, FRIDAY_NIGHT)).toBe(saturdayNight);
     const sundayMorning = at("2026-12-06T06:00:00Z"); // Sun 01:00 New York: Saturday's night
