@@ -8,6 +8,7 @@ import worker from "../../src/index";
 import { workflowsExitingOn } from "../../src/workflows";
 import { ADMIN_TOKEN, activeWorkflow, call, newOrg, poll, svixSigner } from "../helpers/api";
 import { drained, enrollment, expireWait, settle } from "../helpers/enrollments";
+import { captureQueue, consume } from "../helpers/queues";
 
 interface Outbox {
   id: string;
@@ -178,25 +179,35 @@ describe("a human reply", () => {
       false,
     );
     expect(s.first.headers["Message-ID"]).toMatch(/^<msg_\w+@/);
-    await deliver(
-      s.to,
-      "anything@inbound.acme.test",
-      raw(
-        {
-          From: s.to,
-          To: "sales@acme.test",
-          Subject: "Re: Hello",
-          "In-Reply-To": s.first.headers["Message-ID"],
-          References: s.first.headers["Message-ID"],
-        },
-        "Thanks!",
-      ),
-    );
+    // The reply's email.replied is held and then fanned out here, so the status below is read
+    // after the fan-out has offered it to the enrollment (not before, when any flag would pass).
+    const events = captureQueue<{ kind: string }>("EVENT_QUEUE", (b) => b.kind === "system");
+    try {
+      await deliver(
+        s.to,
+        "anything@inbound.acme.test",
+        raw(
+          {
+            From: s.to,
+            To: "sales@acme.test",
+            Subject: "Re: Hello",
+            "In-Reply-To": s.first.headers["Message-ID"],
+            References: s.first.headers["Message-ID"],
+          },
+          "Thanks!",
+        ),
+      );
+    } finally {
+      events.restore();
+    }
     const msg = await poll(
       async () => (await call("GET", `/v1/messages/${s.first.messageId}`, { key: s.key })).json,
       (m) => m.repliedAt !== null,
     );
     expect(msg.repliedAt).not.toBeNull();
+    expect(events.captured).toHaveLength(1);
+    const fannedOut = await consume("nudge-event", events.captured);
+    expect(fannedOut.delayOf(0)).toBeNull();
     expect((await enrollment(s.key, s.enrollmentId)).status).toBe("waiting");
   });
 
