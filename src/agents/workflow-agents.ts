@@ -62,8 +62,10 @@ export async function enrollFor(run: Run, log: Logger) {
     );
   }
   if (!r.ok) {
+    // Our own id's object holds an enrollment: an earlier attempt made it, whether it still
+    // runs (already_enrolled) or has ended (reentry_not_allowed names it as the one before).
     const existing = await enrollmentStub(env, id).snapshot();
-    if (r.code === "already_enrolled" && existing) {
+    if ((r.code === "already_enrolled" || r.code === "reentry_not_allowed") && existing) {
       run.log("info", `Enrollment ${id} was created by an earlier attempt`);
       return { enrollmentId: id, contactId: contact.id, workflowId: workflow.id };
     }

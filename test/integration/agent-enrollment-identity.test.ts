@@ -61,4 +61,19 @@ describe("a workflow agent's execution, run again", () => {
     });
     expect((await enrollmentsOf(key, workflowId)).map((e) => e.id)).toEqual([first.enrollmentId]);
   });
+
+  it("after its enrollment has completed: the same enrollment, not a refused re-entry", async () => {
+    const { key, workflowId, agentId, first } = await workflowAgent([
+      { id: "l", type: "log", config: { message: "hello" } },
+    ]);
+    expect((await settle(key, first.enrollmentId)).status).toBe("completed");
+    await crashAfterEnrolling(first.id);
+    await consume("nudge-agent", [{ kind: "run", executionId: first.id }], 2);
+    const again = await finished(key, agentId, first.id);
+    expect(again, JSON.stringify(again.error)).toMatchObject({
+      status: "succeeded",
+      enrollmentId: first.enrollmentId,
+    });
+    expect((await enrollmentsOf(key, workflowId)).map((e) => e.id)).toEqual([first.enrollmentId]);
+  });
 });
