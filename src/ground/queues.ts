@@ -20,6 +20,8 @@ interface OutreachOrigin {
   workflowName: string;
   stepId: string;
   contactId: string;
+  /** Joins the log lines of this effect across hops (absent in jobs queued before it). */
+  trace?: string;
 }
 
 /** nudge-email: one send_email effect of one enrollment. */
@@ -82,6 +84,8 @@ export interface SystemEvent {
   data: Record<string, unknown>;
   /** Makes the stored event and the webhook event ids stable across retries. */
   key?: string;
+  /** The trace of the work that caused the event, carried to its webhook deliveries. */
+  trace?: string;
 }
 
 /** nudge-event: opens, clicks and unsubscribes from the edge, import chunks, and system events to record. */
