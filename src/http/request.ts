@@ -12,7 +12,8 @@ export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const incoming = c.req.header("x-request-id");
   const id = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : newId("req");
   c.set("requestId", id);
-  c.set("log", createLogger({ requestId: id }, levelOf(c.env?.LOG_LEVEL)));
+  // Work a request starts (jobs it queues) is traced by its request id.
+  c.set("log", createLogger({ requestId: id, trace: id }, levelOf(c.env?.LOG_LEVEL)));
   await next();
   try {
     c.res.headers.set("x-request-id", id);

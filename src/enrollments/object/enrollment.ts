@@ -61,7 +61,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       Number(env.EFFECT_REDELIVERY_SECONDS ?? DEFAULT_REDELIVERY_MS / 1000) * 1000;
     this.outbox = new EffectOutbox(
       ctx.storage.sql,
-      (jobs) => sendJobs(this.env, jobs),
+      (jobs) => sendJobs(this.env, jobs, this.log),
       redeliveryMs,
     );
     this.mirror = new Mirror(ctx.storage.kv, () => database(this.env.DB));
