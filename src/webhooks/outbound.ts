@@ -301,7 +301,7 @@ export async function publish(
   orgId: string,
   type: string,
   data: Record<string, unknown>,
-  opts: { key?: string; memo?: Memo; trace?: string } = {},
+  opts: { key?: string; memo?: Memo } = {},
 ) {
   if (!wants(await subscriptionsOf(db, orgId, opts.memo), type)) {
     return;
@@ -310,7 +310,6 @@ export async function publish(
     kind: "publish",
     orgId,
     event: await outboundEvent(type, data, opts.key),
-    trace: opts.trace,
   });
 }
 
