@@ -22,7 +22,7 @@ import {
   type WebhookJob,
 } from "./ground/queues";
 import { handleIncomingEmail } from "./messaging";
-import { handleMessageBatch, handleMessageDeadLetters } from "./messaging/consumers/email";
+import { handleMessageBatch, handleMessageDeadLetters } from "./messaging/consumers/messages";
 import { runWatchdog } from "./watchdog";
 import { handleWebhookBatch, handleWebhookDeadLetters } from "./webhooks/consumers/deliveries";
 

@@ -31,6 +31,7 @@ export async function recordSystemEvents(
         kind: "publish" as const,
         orgId: e.orgId,
         event: await outboundEvent(e.name, { contactId: e.contactId, ...e.data }, e.key),
+        trace: e.trace,
       })),
   );
   await sendInSlices(env.WEBHOOK_QUEUE, published);
@@ -48,7 +49,13 @@ export async function recordSystemEvents(
       clientId: e.key ?? null,
     })),
   );
-  await env.EVENT_QUEUE.send({ kind: "system", events: list });
+  // One trace for the job when its events share one (each event keeps its own).
+  const traces = new Set(list.map((e) => e.trace));
+  await env.EVENT_QUEUE.send({
+    kind: "system",
+    events: list,
+    trace: traces.size === 1 ? list[0].trace : undefined,
+  });
 }
 
 /** One system event; see recordSystemEvents. */

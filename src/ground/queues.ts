@@ -11,8 +11,17 @@ export interface OutboundEvent {
   data: Record<string, unknown>;
 }
 
+/**
+ * What joins the log lines of one piece of work across hops (request, queue, provider call,
+ * webhook delivery): the effect key for work an enrollment started, the request id for work a
+ * request started. Optional on read: jobs queued before it carry none.
+ */
+export interface Traced {
+  trace?: string;
+}
+
 /** What every message job names: the effect it performs and where it came from. */
-interface OutreachOrigin {
+interface OutreachOrigin extends Traced {
   key: string;
   orgId: string;
   enrollmentId: string;
@@ -57,22 +66,24 @@ export interface TaskJob extends OutreachOrigin {
 export type MessageJob = EmailJob | SmsJob | CallJob | TaskJob;
 
 /** nudge-webhook: publish an event to the org's subscriptions, deliver one, or call a webhook step's endpoint. */
-export type WebhookJob =
-  | {
-      kind: "publish";
-      orgId: string;
-      event: OutboundEvent;
-      origin?: { enrollmentId: string; key: string };
-    }
-  | { kind: "deliver"; deliveryId: string }
-  | {
-      kind: "call";
-      key: string;
-      orgId: string;
-      enrollmentId: string;
-      stepId: string;
-      request: WebhookEffect["request"];
-    };
+export type WebhookJob = Traced &
+  (
+    | {
+        kind: "publish";
+        orgId: string;
+        event: OutboundEvent;
+        origin?: { enrollmentId: string; key: string };
+      }
+    | { kind: "deliver"; deliveryId: string }
+    | {
+        kind: "call";
+        key: string;
+        orgId: string;
+        enrollmentId: string;
+        stepId: string;
+        request: WebhookEffect["request"];
+      }
+  );
 
 /** An event the system records for a contact (`email.*`, `contact.unsubscribed`, ...). */
 export interface SystemEvent {
@@ -82,6 +93,8 @@ export interface SystemEvent {
   data: Record<string, unknown>;
   /** Makes the stored event and the webhook event ids stable across retries. */
   key?: string;
+  /** The trace of the work that caused the event, carried to its webhook deliveries. */
+  trace?: string;
 }
 
 /** nudge-event: opens, clicks and unsubscribes from the edge, import chunks, and system events to record. */
@@ -99,32 +112,34 @@ export interface ReportJob {
   generation: number;
 }
 
-export type EventJob =
-  | {
-      kind: "open" | "click";
-      id: string;
-      orgId: string;
-      messageId: string;
-      at: number;
-      machine: string | null;
-      linkIndex?: number;
-      url?: string;
-    }
-  | {
-      kind: "unsubscribe";
-      id: string;
-      orgId: string;
-      messageId: string;
-      contactId: string;
-      at: number;
-    }
-  | ImportJob
-  | ReportJob
-  | { kind: "system"; events: SystemEvent[] }
-  /** A double opt-in's confirmation email. */
-  | { kind: "confirm"; orgId: string; contactId: string; templateId?: string }
-  /** Tracked events accepted by POST /v1/events(/batch), to fan out (at most 100 ids). */
-  | { kind: "fanout"; eventIds: string[] };
+export type EventJob = Traced &
+  (
+    | {
+        kind: "open" | "click";
+        id: string;
+        orgId: string;
+        messageId: string;
+        at: number;
+        machine: string | null;
+        linkIndex?: number;
+        url?: string;
+      }
+    | {
+        kind: "unsubscribe";
+        id: string;
+        orgId: string;
+        messageId: string;
+        contactId: string;
+        at: number;
+      }
+    | ImportJob
+    | ReportJob
+    | { kind: "system"; events: SystemEvent[] }
+    /** A double opt-in's confirmation email. */
+    | { kind: "confirm"; orgId: string; contactId: string; templateId?: string }
+    /** Tracked events accepted by POST /v1/events(/batch), to fan out (at most 100 ids). */
+    | { kind: "fanout"; eventIds: string[] }
+  );
 
 /** Rows per import chunk (one nudge-event job each). */
 export const IMPORT_CHUNK_SIZE = 100;
@@ -133,18 +148,20 @@ export const IMPORT_CHUNK_SIZE = 100;
  * nudge-agent: one agent execution to run (its gate admits it first), or a workflow step's
  * `agent`/`score_lead` effect, which becomes an execution keyed by the effect.
  */
-export type AgentJob =
-  | { kind: "run"; executionId: string }
-  | {
-      kind: "step";
-      key: string;
-      orgId: string;
-      enrollmentId: string;
-      stepId: string;
-      agentId: string;
-      mode: RunAgentEffect["mode"];
-      input: Record<string, unknown>;
-    };
+export type AgentJob = Traced &
+  (
+    | { kind: "run"; executionId: string }
+    | {
+        kind: "step";
+        key: string;
+        orgId: string;
+        enrollmentId: string;
+        stepId: string;
+        agentId: string;
+        mode: RunAgentEffect["mode"];
+        input: Record<string, unknown>;
+      }
+  );
 
 export interface QueueRoute {
   kind: "message" | "webhook" | "event" | "agent";

@@ -13,7 +13,8 @@ export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const incoming = c.req.header("x-request-id");
   const id = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : newId("req");
   c.set("requestId", id);
-  c.set("log", createLogger({ requestId: id }, c.env ? config(c.env).logLevel : "info"));
+  // Work a request starts (jobs it queues) is traced by its request id.
+  c.set("log", createLogger({ requestId: id, trace: id }, c.env ? config(c.env).logLevel : "info"));
   await next();
   try {
     c.res.headers.set("x-request-id", id);

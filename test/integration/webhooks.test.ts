@@ -316,7 +316,8 @@ describe("webhook delivery", () => {
     const w = await subscribe(key);
     endpoint(w.url, () => new Response("down", { status: 503 }));
     const dlq = vi.spyOn(env.WEBHOOK_DLQ, "send");
-    const { deliveryId } = (await call("POST", `/v1/webhooks/${w.id}/test`, { key })).json;
+    const sent = await call("POST", `/v1/webhooks/${w.id}/test`, { key });
+    const { deliveryId } = sent.json;
     const d = await poll(
       () => deliveries(key, w.id),
       (d) => d[0]?.status === "failed",
@@ -328,7 +329,12 @@ describe("webhook delivery", () => {
       async () => dlq.mock.calls.length,
       (n) => n === 1,
     );
-    expect(dlq.mock.calls[0][0]).toEqual({ kind: "deliver", deliveryId });
+    // The job as queued, traced by the request that asked for the test delivery.
+    expect(dlq.mock.calls[0][0]).toEqual({
+      kind: "deliver",
+      deliveryId,
+      trace: sent.headers.get("x-request-id"),
+    });
   });
 
   it("the webhook dead-letter consumer records a delivery whose queue retries ran out as failed", async () => {

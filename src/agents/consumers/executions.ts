@@ -16,11 +16,17 @@ export async function handleAgentBatch(batch: MessageBatch<AgentJob>, env: Env, 
   // Executions are independent (each gate decides): run the batch's together.
   await Promise.all(
     batch.messages.map(async (msg) => {
+      const job = msg.body;
+      const jobLog = log.child({
+        trace: job.trace ?? (job.kind === "step" ? job.key : undefined),
+        kind: job.kind,
+      });
+      jobLog.debug("consumed", { attempts: msg.attempts });
       try {
-        await handleAgentJob(env, db, msg.body, log);
+        await handleAgentJob(env, db, job, jobLog);
         msg.ack();
       } catch (err) {
-        log.error("agent job failed", { attempts: msg.attempts, error: errorText(err) });
+        jobLog.error("agent job failed", { attempts: msg.attempts, error: errorText(err) });
         msg.retry({
           delaySeconds: backoffSeconds(msg.attempts, {
             baseSeconds: 2,
@@ -54,7 +60,10 @@ export async function handleAgentDeadLetters(batch: MessageBatch<AgentJob>, env:
     } else {
       await enrollmentStub(env, job.enrollmentId).deliverOutcome(job.key, "failed", { error });
     }
-    log.error("agent job dead-lettered", { kind: job.kind });
+    log.error("agent job dead-lettered", {
+      kind: job.kind,
+      trace: job.trace ?? (job.kind === "step" ? job.key : undefined),
+    });
     msg.ack();
   }
 }

@@ -3,6 +3,7 @@
 
 import type { Effect, EnrollmentState, WorkflowDefinition } from "../../engine/types";
 import type { Env } from "../../ground/env";
+import type { Logger } from "../../ground/log";
 import type { AgentJob, MessageJob, WebhookJob } from "../../ground/queues";
 import { sendInSlices } from "../../ground/retry";
 import { outboundEvent } from "../../webhooks";
@@ -41,6 +42,7 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
       enrollmentId: state.id,
       stepId: e.stepId,
       request: e.request,
+      trace: e.key,
     },
   }),
   emit: async (e, state) => ({
@@ -51,6 +53,7 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
       orgId: state.orgId,
       event: await outboundEvent(e.eventType, e.data, e.key),
       origin: { enrollmentId: state.id, key: e.key },
+      trace: e.key,
     },
   }),
   update_contact: async () => null,
@@ -84,6 +87,7 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
       agentId: e.agentId,
       mode: e.mode,
       input: e.input,
+      trace: e.key,
     },
   }),
   create_task: async (e, state, def) => ({
@@ -93,7 +97,7 @@ const BUILDERS: { [T in Effect["type"]]: Builder<T> } = {
   }),
 };
 
-/** Where an outreach job comes from: its effect, enrollment, workflow, step and contact. */
+/** Where an outreach job comes from: its effect, enrollment, workflow, step and contact (its key traces it). */
 const origin = (
   e: { key: string; stepId: string },
   state: EnrollmentState,
@@ -106,6 +110,7 @@ const origin = (
   workflowName: def.name,
   stepId: e.stepId,
   contactId: state.contactId,
+  trace: e.key,
 });
 
 export async function jobsFor(
@@ -119,7 +124,8 @@ export async function jobsFor(
   return jobs.filter((j): j is EffectJob => j !== null);
 }
 
-export async function sendJobs(env: Env, jobs: EffectJob[]) {
+/** Hands jobs to their queues; each handed-over job is logged under its trace (its effect key). */
+export async function sendJobs(env: Env, jobs: EffectJob[], log: Logger) {
   await sendInSlices(
     env.MESSAGE_QUEUE,
     jobs.flatMap((j) => (j.queue === "message" ? [j.body] : [])),
@@ -132,4 +138,7 @@ export async function sendJobs(env: Env, jobs: EffectJob[]) {
     env.AGENT_QUEUE,
     jobs.flatMap((j) => (j.queue === "agent" ? [j.body] : [])),
   );
+  for (const j of jobs) {
+    log.info("effect queued", { trace: j.body.trace ?? j.key, queue: j.queue, kind: j.body.kind });
+  }
 }

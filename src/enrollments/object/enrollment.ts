@@ -58,7 +58,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     this.store = new EnrollmentStore(ctx.storage);
     this.ledger = new EffectLedger(
       ctx.storage.sql,
-      (jobs) => sendJobs(this.env, jobs),
+      (jobs) => sendJobs(this.env, jobs, this.log),
       // An effect not confirmed within this long is sent again (consumers are idempotent by key).
       config(env).effectRedeliveryMs,
     );

@@ -219,6 +219,11 @@ export async function handleEventBatch(
   log: Logger,
   work: WorkJobHandlers,
 ) {
+  // Each job's lines carry its trace (batched kinds log theirs on arrival).
+  const logOf = (m: Message<EventJob>) => log.child({ trace: m.body.trace, kind: m.body.kind });
+  for (const m of batch.messages) {
+    logOf(m).debug("consumed", { attempts: m.attempts });
+  }
   const opensAndClicks = batch.messages.filter(
     (m) => m.body.kind === "open" || m.body.kind === "click",
   ) as Message<EngagementJob>[];
@@ -282,6 +287,7 @@ export async function handleEventBatch(
   }
   for (const msg of batch.messages) {
     const job = msg.body;
+    const jobLog = logOf(msg);
     if (
       job.kind === "open" ||
       job.kind === "click" ||
@@ -292,9 +298,9 @@ export async function handleEventBatch(
     }
     try {
       if (job.kind === "import") {
-        await work.importChunk(env, job, log);
+        await work.importChunk(env, job, jobLog);
       } else if (job.kind === "report") {
-        await work.buildReport(env, job, log);
+        await work.buildReport(env, job, jobLog);
       } else if (job.kind === "unsubscribe") {
         await unsubscribe(env, job);
       } else if (job.kind === "confirm") {
@@ -302,8 +308,7 @@ export async function handleEventBatch(
       }
       msg.ack();
     } catch (err) {
-      log.error("event job failed", {
-        kind: job.kind,
+      jobLog.error("event job failed", {
         attempts: msg.attempts,
         error: errorText(err),
       });
@@ -319,7 +324,7 @@ export async function handleEventDeadLetters(
   work: WorkJobHandlers,
 ) {
   for (const msg of batch.messages) {
-    log.error("event job dead-lettered", { kind: msg.body.kind });
+    log.error("event job dead-lettered", { kind: msg.body.kind, trace: msg.body.trace });
     if (msg.body.kind === "report") {
       // A report whose build kept failing: failed, with what happened, never stuck "running".
       await work.reportDeadLettered(env, msg.body);

@@ -58,6 +58,7 @@ async function fanOut(
   orgId: string,
   event: OutboundEvent,
   cache: SubscriberCache,
+  trace: string | undefined,
 ) {
   const cacheKey = `${orgId} ${event.type}`;
   let lookup = cache.get(cacheKey);
@@ -70,14 +71,19 @@ async function fanOut(
   for (const w of await lookup) {
     const d = await ensureDelivery(db, newDelivery(orgId, w.id, event, now));
     if (d && d.attempts === 0) {
-      jobs.push({ kind: "deliver", deliveryId: d.id });
+      jobs.push({ kind: "deliver", deliveryId: d.id, trace });
     }
   }
   await sendInSlices(env.WEBHOOK_QUEUE, jobs);
 }
 
 /** One attempt of one delivery. Returns the delay before the next attempt, or null when finished. */
-export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise<number | null> {
+export async function attemptDelivery(
+  env: Env,
+  db: Db,
+  d: DeliveryRow,
+  log: Logger,
+): Promise<number | null> {
   const w = await getWebhookById(db, d.webhookId);
   const now = Date.now();
   if (!w?.active) {
@@ -132,6 +138,13 @@ export async function attemptDelivery(env: Env, db: Db, d: DeliveryRow): Promise
     }
   }
   const durationMs = Date.now() - started;
+  log.info("webhook delivery", {
+    deliveryId: d.id,
+    eventType: d.eventType,
+    attempt,
+    status,
+    durationMs,
+  });
   const ok = status !== null && status >= 200 && status < 300;
   const schedule = config(env).webhookRetrySchedule;
   const gone = status === 410;
@@ -243,17 +256,22 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: E
   const subscribers: SubscriberCache = new Map();
   for (const msg of batch.messages) {
     const job = msg.body;
+    const trace =
+      job.trace ??
+      (job.kind === "call" ? job.key : job.kind === "publish" ? job.origin?.key : undefined);
+    const jobLog = log.child({ trace, kind: job.kind });
+    jobLog.debug("consumed", { attempts: msg.attempts });
     try {
       if (job.kind === "publish") {
-        await fanOut(env, db, job.orgId, job.event, subscribers);
+        await fanOut(env, db, job.orgId, job.event, subscribers, trace);
         if (job.origin) {
-          await confirmEffects(env, [job.origin], log);
+          await confirmEffects(env, [job.origin], jobLog);
         }
         msg.ack();
       } else if (job.kind === "call") {
-        const delay = await callStep(env, job, msg.attempts, log);
+        const delay = await callStep(env, job, msg.attempts, jobLog);
         if (delay === null) {
-          await confirmEffects(env, [{ enrollmentId: job.enrollmentId, key: job.key }], log);
+          await confirmEffects(env, [{ enrollmentId: job.enrollmentId, key: job.key }], jobLog);
           msg.ack();
         } else {
           msg.retry({ delaySeconds: delay });
@@ -264,7 +282,7 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: E
           msg.ack();
           continue;
         }
-        const delay = await attemptDelivery(env, db, d);
+        const delay = await attemptDelivery(env, db, d, jobLog);
         if (delay === null) {
           msg.ack();
         } else {
@@ -278,8 +296,7 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: E
         msg.ack();
         continue;
       }
-      log.error("webhook job failed", {
-        kind: job.kind,
+      jobLog.error("webhook job failed", {
         attempts: msg.attempts,
         error: errorText(err),
       });
@@ -318,6 +335,7 @@ export async function handleWebhookDeadLetters(
     }
     log.error("webhook job dead-lettered", {
       kind: job.kind,
+      trace: job.trace,
       deliveryId: job.kind === "deliver" ? job.deliveryId : null,
       key: job.kind === "call" ? job.key : null,
     });

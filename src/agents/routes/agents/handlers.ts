@@ -188,7 +188,11 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
     const ids = await queuedExecutionIds(db, a.id);
     await sendInSlices(
       c.env.AGENT_QUEUE,
-      ids.map((executionId) => ({ kind: "run" as const, executionId })),
+      ids.map((executionId) => ({
+        kind: "run" as const,
+        executionId,
+        trace: c.get("requestId"),
+      })),
     );
   }
   return c.json(await shaped(db, next), 200);

@@ -76,7 +76,12 @@ export const create: Handler<typeof routes.create> = async (c) => {
     updatedAt: now,
   };
   await insertReport(db, row);
-  await c.env.EVENT_QUEUE.send({ kind: "report", reportId: row.id, generation: 1 });
+  await c.env.EVENT_QUEUE.send({
+    kind: "report",
+    reportId: row.id,
+    generation: 1,
+    trace: c.get("requestId"),
+  });
   return c.json(reportJson(row), 202);
 };
 

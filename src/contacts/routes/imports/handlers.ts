@@ -121,7 +121,12 @@ export const create: Handler<typeof routes.create> = async (c) => {
   await createImport(db, row, chunks);
   await sendInSlices(
     c.env.EVENT_QUEUE,
-    chunks.map((_, chunk) => ({ kind: "import" as const, importId: row.id, chunk })),
+    chunks.map((_, chunk) => ({
+      kind: "import" as const,
+      importId: row.id,
+      chunk,
+      trace: c.get("requestId"),
+    })),
   );
   return c.json({ id: row.id, status: row.status }, 202);
 };

@@ -32,7 +32,11 @@ const tracked = (body: Body): TrackedEvent => ({
 async function queueFanouts(c: Context<AppEnv>, ids: string[]) {
   const jobs = [];
   for (let i = 0; i < ids.length; i += 100) {
-    jobs.push({ kind: "fanout" as const, eventIds: ids.slice(i, i + 100) });
+    jobs.push({
+      kind: "fanout" as const,
+      eventIds: ids.slice(i, i + 100),
+      trace: c.get("requestId"),
+    });
   }
   try {
     await sendInSlices(c.env.EVENT_QUEUE, jobs);

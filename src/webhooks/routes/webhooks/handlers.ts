@@ -139,7 +139,11 @@ export const test: Handler<typeof routes.test> = async (c) => {
   if (!d) {
     throw new Error("test delivery was not created");
   }
-  await c.env.WEBHOOK_QUEUE.send({ kind: "deliver", deliveryId: d.id });
+  await c.env.WEBHOOK_QUEUE.send({
+    kind: "deliver",
+    deliveryId: d.id,
+    trace: c.get("requestId"),
+  });
   return c.json({ deliveryId: d.id }, 202);
 };
 
