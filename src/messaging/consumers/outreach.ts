@@ -8,7 +8,6 @@ import { factBatch, messageFact, recordFacts } from "../../analytics";
 import { type ContactRow, recordSystemEvent } from "../../contacts";
 import { type Db, database } from "../../db/client";
 import { confirmEffects, enrollmentStub } from "../../enrollments";
-import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
 import { newId } from "../../ground/ids";
 import type { Logger } from "../../ground/log";
