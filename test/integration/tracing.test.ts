@@ -54,7 +54,7 @@ describe("one trace across hops", () => {
       (found) => found.length > 0,
     );
     expect(ofSend("effect queued")).toHaveLength(1);
-    expect(ofSend("consumed")[0]).toMatchObject({ channel: "email", queue: "nudge-email" });
+    expect(ofSend("consumed")[0]).toMatchObject({ channel: "email", queue: "nudge-messages" });
     const [provider] = ofSend("provider call");
     expect(provider).toMatchObject({ provider: "outbox" });
     expect(ofSend("sent")[0]).toMatchObject({ messageId: provider.messageId });
