@@ -8,6 +8,8 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     test: {
+      // The default output, then a closing line counting browser tests skipped for want of Chromium.
+      reporters: ["default", "./test/node/browser-skips-reporter.ts"],
       projects: [
         {
           plugins: [

@@ -275,10 +275,20 @@ if (results.nudgeEmail.completed !== N) {
 if (results.nudgeEmail.emailsSent !== 3 * N) {
   failures.push(`email run: ${results.nudgeEmail.emailsSent} of ${3 * N} emails sent`);
 }
+if (results.nudgeEmail.emailProblems?.length !== 0) {
+  const p = results.nudgeEmail.emailProblems ?? ["never checked"];
+  failures.push(
+    `email run, not each email sent exactly once: ${p.length} problems (${p.slice(0, 5).join("; ")})`,
+  );
+}
 for (const [c, run] of Object.entries(results.edgeRuns)) {
-  for (const k of ["pixel", "click"]) {
+  for (const k of ["bare", "pixel", "click"]) {
     if (run[k].errors > 0) {
       failures.push(`edge ${k} at ${c}: ${run[k].errors} transport errors`);
+    }
+    // An answer other than the GIF, the redirect or the bare 200 is an open or click not served.
+    if (run[k].notServed !== 0) {
+      failures.push(`edge ${k} at ${c}: ${run[k].notServed} requests not served`);
     }
   }
 }

@@ -4,7 +4,9 @@
 // strings, unknown fields, bad ids — and real ids of the fuzzing org's own resources, so that
 // operations with path ids get past their 404. Fails on any 5xx, any error outside the
 // contract's shape, any status the document does not list for the operation, and any
-// operation that never got past 401/404 (the fuzz never reached its code).
+// operation that never answered other than 401, 404 or 429 (the fuzz never reached its code).
+// Setup fails, before any fuzzing, when a path parameter of the document ({id} of any
+// resource, {executionId}, {token} of each link kind, …) has no real value of the org's.
 import { adminToken, client, startLocal, tempState } from "./lib/local.mjs";
 
 const MAX_REQUESTS = 5000;
@@ -50,8 +52,6 @@ async function seedResources() {
     pool[resource] ??= [];
     pool[resource].push(id);
   };
-  const tokens = [];
-  let workflow;
   for (let n = 0; n < 2; n++) {
     const contact = must(
       "contact",
@@ -80,7 +80,11 @@ async function seedResources() {
           {
             id: "send",
             type: "send_email",
-            config: { subject: "Hi", html: '<p><a href="https://example.com/x">x</a></p>' },
+            // The preference link as text (not a link, so click tracking leaves it as it is).
+            config: {
+              subject: "Hi",
+              html: '<p><a href="https://example.com/x">x</a></p><p>{{ preferencesUrl }}</p>',
+            },
           },
           { id: "wait", type: "delay", config: { amount: 1, unit: "days" } },
           { id: "after", type: "log", config: { message: "x" } },
@@ -88,7 +92,6 @@ async function seedResources() {
       }),
       201,
     );
-    workflow ??= wf;
     add("workflows", wf.id);
     const enrollment = must(
       "enrollment",
@@ -135,6 +138,49 @@ async function seedResources() {
       "topics",
       must("topic", await api("POST", "/v1/topics", { key: `fuzz-${n}`, name: `Fuzz ${n}` }), 201)
         .id,
+    );
+    // A double opt-in contact: its confirmation email carries the /t/s/ link.
+    must(
+      "double opt-in contact",
+      await api("POST", "/v1/contacts", { email: `optin${n}@example.test`, doubleOptIn: true }),
+      201,
+    );
+    add(
+      "reports",
+      must("report", await api("POST", "/v1/reports", { type: "contacts_export" }), 202).id,
+    );
+    add(
+      "orgs",
+      must("org", await admin("POST", "/v1/admin/orgs", { name: `Fuzz spare ${n}` }), 201).org?.id,
+    );
+    const agentTemplate = must(
+      "agent template",
+      await api("POST", "/v1/agent-templates", {
+        name: `Fuzz prompt ${n}`,
+        prompt: "Hello {{ input.name }}",
+        outputSchema: { type: "object" },
+      }),
+      201,
+    );
+    add("agent-templates", agentTemplate.id);
+    const agent = must(
+      "agent",
+      await api("POST", "/v1/agents", {
+        name: `Fuzz agent ${n}`,
+        type: "template",
+        templateId: agentTemplate.id,
+      }),
+      201,
+    );
+    add("agents", agent.id);
+    // The first agent's execution comes first, as {id} takes the first agent.
+    add(
+      "executions",
+      must(
+        "execution",
+        await api("POST", `/v1/agents/${agent.id}/execute`, { input: { name: "Fuzz" } }),
+        202,
+      ).id,
     );
     // A task and a call, each waiting on a person (their ids are fuzzed like the others').
     const outreach = must(
@@ -187,33 +233,110 @@ async function seedResources() {
   if (!(pool.tasks?.length >= 2)) {
     setupFailures.push("setup: the task steps made no tasks");
   }
-  for (let i = 0; i < 100 && !(pool.outbox?.length >= 1); i++) {
+  // Every link kind in the emails: open, click, unsubscribe, preferences (workflow emails),
+  // subscription confirmation (double opt-in); the tokens are pooled by kind ("t/o", …).
+  const linkKinds = () => ["t/o", "t/c", "t/u", "t/p", "t/s"].filter((k) => !pool[k]?.length);
+  for (let i = 0; i < 100 && (!(pool.outbox?.length >= 2) || linkKinds().length); i++) {
     const out = (await api("GET", "/v1/outbox")).json?.data ?? [];
     for (const o of out) {
-      add("outbox", o.id);
-      add("messages", o.messageId);
-      tokens.push(...[...o.html.matchAll(/\/t\/[oc]\/([\w.-]+)/g)].map((m) => m[1]));
-      const unsubscribe = /\/t\/u\/([\w.-]+)>/.exec(o.headers["List-Unsubscribe"])?.[1];
-      if (unsubscribe) {
-        tokens.push(unsubscribe);
+      if (!pool.outbox?.includes(o.id)) {
+        add("outbox", o.id);
+        const text = `${o.html} ${o.text ?? ""} ${JSON.stringify(o.headers ?? {})}`;
+        for (const [, kind, token] of text.matchAll(/\/(t\/[ocups])\/([\w.-]+)/g)) {
+          add(kind, token);
+        }
       }
     }
-    if (!pool.outbox) {
+    if (!(pool.outbox?.length >= 2) || linkKinds().length) {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  if (!pool.outbox) {
-    setupFailures.push("setup: no email reached the outbox");
+  // Messages from their own list: not every outbox item's messageId is a message row of the
+  // API (a double opt-in confirmation is not), and the first must answer GET /v1/messages/{id}.
+  for (const m of (await api("GET", "/v1/messages")).json?.data ?? []) {
+    add("messages", m.id);
   }
+  // A report's signed file link (t/r), once its file is ready.
+  for (let i = 0; i < 100 && !pool["t/r"]; i++) {
+    const url = (await api("GET", `/v1/reports/${pool.reports?.[0]}`)).json?.download?.url;
+    const token = url && /\/t\/r\/([\w.-]+)/.exec(url)?.[1];
+    if (token) {
+      add("t/r", token);
+    } else {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  add("providers", "postmark");
   return {
     pool,
-    tokens,
-    steps: workflow?.steps?.map((s) => s.id) ?? [],
-    transitions: workflow?.transitions?.map((t) => t.id) ?? [],
   };
 }
 
 const seeded = await seedResources();
+// Sub-resources of the first workflow (steps, transitions) are its own, by id.
+const firstWorkflow = (await api("GET", `/v1/workflows/${seeded.pool.workflows?.[0]}`)).json;
+seeded.pool.steps = firstWorkflow?.steps?.map((s) => s.id) ?? [];
+seeded.pool.transitions = firstWorkflow?.transitions?.map((t) => t.id) ?? [];
+
+/**
+ * The pool a path parameter draws from: `{id}` the resource named just before it
+ * (`/v1/admin/orgs/{id}` → orgs, `/v1/agent-templates/{id}` → agent-templates), `{token}` its
+ * link kind (`/t/o/{token}` → t/o), any other `{xId}` or `{x}` the plural of x.
+ */
+function poolOf(path, name) {
+  const segments = path.split("/");
+  const before = segments[segments.indexOf(`{${name}}`) - 1];
+  if (name === "id") {
+    return before;
+  }
+  if (name === "token") {
+    return segments.slice(1, segments.indexOf("{token}")).join("/");
+  }
+  return `${name.replace(/Id$/, "")}s`;
+}
+
+const doc = (await anonymous("GET", "/openapi.json")).json;
+const ops = [];
+for (const [path, methods] of Object.entries(doc.paths)) {
+  for (const [method, op] of Object.entries(methods)) {
+    ops.push({
+      path,
+      method: method.toUpperCase(),
+      op,
+      name: `${method.toUpperCase()} ${path}`,
+      seen: new Set(),
+    });
+  }
+}
+// Every path parameter of the document has real values to draw (two where a DELETE of the
+// resource itself takes the spare); otherwise its operations can only ever answer 404.
+const needs = new Map();
+const usedBy = new Map();
+for (const { path, method } of ops) {
+  for (const [, name] of path.matchAll(/\{(\w+)\}/g)) {
+    const key = poolOf(path, name);
+    const spare = method === "DELETE" && name === "id" && path.endsWith("{id}") ? 2 : 1;
+    needs.set(key, Math.max(needs.get(key) ?? 1, spare));
+    usedBy.set(key, new Set([...(usedBy.get(key) ?? []), `{${name}} of ${path}`]));
+  }
+}
+for (const [key, need] of needs) {
+  const have = seeded.pool[key]?.length ?? 0;
+  if (have < need) {
+    setupFailures.push(
+      `setup: ${have} seeded values for "${key}" (needs ${need}), used by ${[...usedBy.get(key)].join(", ")}`,
+    );
+  }
+}
+if (setupFailures.length > 0) {
+  await server.stop();
+  for (const f of setupFailures) {
+    console.log(`  ${f}`);
+  }
+  console.log(`fuzz: setup failed (${setupFailures.length} problems); nothing fuzzed`);
+  console.log("fuzz: 0 passed, 1 failed");
+  process.exit(1);
+}
 const started = Date.now();
 
 const ODD_STRINGS = [
@@ -349,27 +472,22 @@ function body(op, doc) {
   return { raw: JSON.stringify(rand() < 0.7 ? mutate(value) : value), type: "application/json" };
 }
 
-/** Path parameters: a real id of this org most of the time (DELETE takes the spare one), else a bad one. */
+/**
+ * Path parameters: a real value of this org most of the time, else a bad one. A DELETE of a
+ * whole resource takes the spare (the last); everything else the first (sub-resources such
+ * as steps and executions belong to the first of their parent), tokens and steps any.
+ */
 function fillPath(path, method) {
-  const resource = path.split("/")[2];
-  const real = (list, spare) =>
-    list?.length ? (spare ? list[list.length - 1] : list[0]) : undefined;
   return path.replace(/\{(\w+)\}/g, (_m, name) => {
     let value;
     if (rand() < 0.7) {
-      // Sub-resources (steps, transitions) belong to the first workflow; DELETE of a whole resource takes the spare.
-      if (name === "id") {
-        value = real(seeded.pool[resource], method === "DELETE" && !path.includes("}/"));
-      } else if (name === "stepId") {
-        value = pick(seeded.steps);
-      } else if (name === "transitionId") {
-        value = pick(seeded.transitions);
-      } else if (name === "token") {
-        value = pick(seeded.tokens);
-      } else if (name === "connectionId") {
-        value = real(seeded.pool.connections);
-      } else if (name === "provider") {
-        value = "postmark";
+      const list = seeded.pool[poolOf(path, name)] ?? [];
+      if (name === "token" || name === "stepId" || name === "transitionId") {
+        value = pick(list);
+      } else if (method === "DELETE" && name === "id" && path.endsWith("{id}")) {
+        value = list[list.length - 1];
+      } else {
+        value = list[0];
       }
     }
     return value ?? encodeURIComponent(pick(BAD_IDS)).replace(/%25/g, "%");
@@ -390,20 +508,6 @@ function query(op) {
     .filter(() => rand() < 0.5)
     .map((p) => `${p.name}=${encodeURIComponent(String(pick(values)))}`);
   return qs.length ? `?${qs.join("&")}` : "";
-}
-
-const doc = (await anonymous("GET", "/openapi.json")).json;
-const ops = [];
-for (const [path, methods] of Object.entries(doc.paths)) {
-  for (const [method, op] of Object.entries(methods)) {
-    ops.push({
-      path,
-      method: method.toUpperCase(),
-      op,
-      name: `${method.toUpperCase()} ${path}`,
-      seen: new Set(),
-    });
-  }
 }
 
 let sent = 0;
@@ -478,15 +582,23 @@ try {
 } finally {
   await server.stop();
 }
+// Reached: an answer from the operation's own code, not the key check (401), a missing id
+// (404) or a rate limit (429) in front of it.
 const unreached = ops
-  .filter((o) => ![...o.seen].some((s) => s !== 401 && s !== 404))
-  .map((o) => `${o.name} never got past 401/404 (saw ${[...o.seen].join(", ") || "nothing"})`);
-const all = [...setupFailures, ...failures, ...unreached];
+  .filter((o) => ![...o.seen].some((s) => s !== 401 && s !== 404 && s !== 429))
+  .map(
+    (o) =>
+      `${o.name} never got past 401/404/429 (saw ${[...o.seen].sort().join(", ") || "nothing"})`,
+  );
+const all = [...failures, ...unreached];
 console.log(
   `fuzz: ${sent} requests over ${ops.length} operations in ${seconds} s; ${ops.length - unreached.length} operations reached their code; ${all.length} problems`,
 );
-for (const f of all.slice(0, 30)) {
+for (const f of failures.slice(0, 30)) {
   console.log(`  ${f}`);
+}
+for (const u of unreached) {
+  console.log(`  unreached: ${u}`);
 }
 console.log(`fuzz: ${all.length === 0 ? 1 : 0} passed, ${all.length === 0 ? 0 : 1} failed`);
 process.exit(all.length === 0 ? 0 : 1);

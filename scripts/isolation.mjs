@@ -4,7 +4,9 @@
 // has a same-org control: A's key on the same request must succeed, so a 404 can only mean
 // "not yours". Every operation is given a fresh resource and a valid body (the answer can only
 // depend on who owns the id); fails when the document lists an operation the harness does not
-// check, on any answer other than 404 for B, and on any of A's data in B's answers.
+// check, on any answer other than 404 for B, on any change B made to A's resource (every
+// resource, read once A's own background work on it has settled), on any of A's data in B's
+// answers — and, at the end, in every list B can read and in every report file B can export.
 import { adminToken, client, sleep, startLocal, tempState } from "./lib/local.mjs";
 
 const PORT = Number(process.env.ISOLATION_PORT ?? 8794);
@@ -13,7 +15,13 @@ const server = await startLocal({ port: PORT, stateDir });
 const failures = [];
 let checked = 0;
 let n = 0;
-const uniq = (label) => `${label}-${++n}-a@example.test`;
+/** An email of A's; every one is among the secrets B must never see. */
+let secretEmail;
+const uniq = (label) => {
+  const email = `${label}-${++n}-a@example.test`;
+  secretEmail?.(email);
+  return email;
+};
 
 try {
   const admin = client(server.base, adminToken(stateDir));
@@ -28,6 +36,7 @@ try {
     "a-token",
     "hooks.a.example",
   ]);
+  secretEmail = (email) => secrets.add(email);
   const made = async (res, status, what) => {
     if (res.status !== status) {
       throw new Error(`setting up ${what}: ${res.status} ${res.text.slice(0, 200)}`);
@@ -124,7 +133,11 @@ try {
     }
   }
   make.reports = async () => {
-    const r = made(await a("POST", "/v1/reports", { type: "contacts_export" }), 202, "report");
+    const r = await made(
+      await a("POST", "/v1/reports", { type: "contacts_export" }),
+      202,
+      "report",
+    );
     for (let i = 0; i < 100; i++) {
       if ((await a("GET", `/v1/reports/${r.id}`)).json.status === "completed") {
         break;
@@ -348,7 +361,22 @@ try {
         updatedAt: undefined,
         download: undefined, // a report's signed link is minted afresh on every read
       });
-    const before = await state();
+    // A's own background work (an enrollment's email effect, an import running) settles
+    // first — nothing pending or in progress, and two reads in a row alike — so a change
+    // after B's request is B's.
+    const busy = (json) => {
+      const x = JSON.parse(json);
+      return x.pendingEffects > 0 || ["queued", "processing", "running"].includes(x.status);
+    };
+    let before = await state();
+    for (let i = 0; i < 100; i++) {
+      await sleep(200);
+      const again = await state();
+      if (again === before && !busy(again)) {
+        break;
+      }
+      before = again;
+    }
     const res = await b(method, url, body);
     checked++;
     const leaked = leaks(res.text);
@@ -358,11 +386,14 @@ try {
       );
     }
     const after = await state();
-    if (
-      after !== before &&
-      !(resource === "api-keys" || resource === "enrollments" || resource === "imports")
-    ) {
-      failures.push(`B: ${op} changed A's ${resource} ${ids.id}`);
+    if (after !== before) {
+      const [was, is] = [JSON.parse(before), JSON.parse(after)];
+      const changed = [...new Set([...Object.keys(was), ...Object.keys(is)])].filter(
+        (k) => JSON.stringify(was[k]) !== JSON.stringify(is[k]),
+      );
+      failures.push(
+        `B: ${op} changed A's ${resource} ${ids.id}: ${changed.map((k) => `${k} ${JSON.stringify(was[k])?.slice(0, 80)} → ${JSON.stringify(is[k])?.slice(0, 80)}`).join("; ")}`,
+      );
     }
     const control = await a(method, url, body);
     if (control.status !== spec.ok) {
@@ -540,11 +571,70 @@ try {
       failures.push(`A (control): ${x.what} did not succeed for the owner`);
     }
   }
-  if (checked < listed.length + crossRefs.length) {
-    failures.push(`checked ${checked} of ${listed.length + crossRefs.length} cross-org requests`);
+  // Every list B can read, and every report file B can export, with nothing of A's in them.
+  // B has data of its own, so its lists and files are not empty by construction.
+  const bContact = (
+    await b("POST", "/v1/contacts", { email: "b-own@example.test", firstName: "Bob" })
+  ).json;
+  await b("POST", "/v1/enrollments", { workflowId: bFlow.id, contactId: bContact?.id });
+  const lists = [];
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    if (path.startsWith("/v1/") && !path.startsWith("/v1/admin") && !path.includes("{")) {
+      if (methods.get) {
+        lists.push({ path, op: methods.get });
+      }
+    }
+  }
+  for (const { path, op } of lists) {
+    // Required query parameters get B's own values (the funnel needs a workflow).
+    const required = (op.parameters ?? []).filter((p) => p.in === "query" && p.required);
+    const own = { workflowId: bFlow.id, contactId: bContact?.id };
+    const missing = required.filter((p) => !own[p.name]);
+    if (missing.length) {
+      failures.push(
+        `B: GET ${path} needs ${missing.map((p) => p.name).join(", ")}: give B a value`,
+      );
+      continue;
+    }
+    const qs = required.map((p) => `${p.name}=${encodeURIComponent(own[p.name])}`).join("&");
+    const res = await b("GET", qs ? `${path}?${qs}` : path);
+    checked++;
+    const leaked = leaks(res.text);
+    if (res.status !== 200 || leaked.length > 0) {
+      failures.push(
+        `B: list GET ${path} → ${res.status} ${leaked.length ? `leaks ${leaked.join(", ")}` : res.text.slice(0, 120)}`,
+      );
+    }
+  }
+  const reportTypes = doc.components.schemas.ReportInput?.properties?.type?.enum;
+  if (!reportTypes?.length) {
+    failures.push("B: no report types found in the document");
+  }
+  for (const type of reportTypes ?? []) {
+    const r = await b("POST", "/v1/reports", { type });
+    let ready;
+    for (let i = 0; i < 100 && r.json?.id; i++) {
+      ready = (await b("GET", `/v1/reports/${r.json.id}`)).json;
+      if (ready?.status === "completed" || ready?.status === "failed") {
+        break;
+      }
+      await sleep(100);
+    }
+    const file = await b("GET", `/v1/reports/${r.json?.id}/download`);
+    checked++;
+    const leaked = leaks(file.text);
+    if (r.status !== 202 || ready?.status !== "completed" || file.status !== 200 || leaked.length) {
+      failures.push(
+        `B: ${type} report → ${r.status}, ${ready?.status}, file ${file.status} ${leaked.length ? `leaks ${leaked.join(", ")}` : file.text.slice(0, 120)}`,
+      );
+    }
+  }
+  const expected = listed.length + crossRefs.length + lists.length + (reportTypes?.length ?? 0);
+  if (checked < expected) {
+    failures.push(`checked ${checked} of ${expected} cross-org requests, lists and files`);
   }
   console.log(
-    `isolation: ${listed.length} operations with path ids in the document, ${crossRefs.length} cross-org references in queries and bodies`,
+    `isolation: ${listed.length} operations with path ids in the document, ${crossRefs.length} cross-org references in queries and bodies, ${lists.length} lists and ${reportTypes?.length ?? 0} report files of B's`,
   );
 } finally {
   await server.stop();

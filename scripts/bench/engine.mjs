@@ -3,7 +3,7 @@
 // (as the peers are spawned), and finished when the workflow's funnel counts N completed.
 // `log` steps are the peers' D1 inserts; the `send_email` variant also waits until every email
 // of the run is in GET /v1/messages as sent. D1 figures come from the server's own counters.
-import { sleep } from "../lib/local.mjs";
+import { listAll, sleep } from "../lib/local.mjs";
 
 export const SHAPES = {
   log: [
@@ -61,6 +61,7 @@ export async function runNudge(api, metrics, { n, shape = "log", tag = "" }) {
   }
   let finishS = (performance.now() - t0) / 1000;
   let emailsSent = null;
+  let emailProblems = null;
   if (shape === "send_email") {
     for (;;) {
       const stats = (await api("GET", `/v1/workflows/${wf.json.id}/stats`)).json;
@@ -71,6 +72,7 @@ export async function runNudge(api, metrics, { n, shape = "log", tag = "" }) {
       await sleep(100);
     }
     finishS = (performance.now() - t0) / 1000;
+    emailProblems = await eachEmailOnce(api, wf.json.id, SHAPES[shape]);
   }
   // Let trailing consumer work (confirmations, mirrors) land before reading the counters.
   await sleep(2000);
@@ -90,12 +92,58 @@ export async function runNudge(api, metrics, { n, shape = "log", tag = "" }) {
     createdS: round(createdS),
     finishS: round(finishS),
     emailsSent,
+    emailProblems,
     steps,
     d1RowsWrittenPerStep: steps ? round(rows / steps) : null,
     d1QueriesPerStep: steps ? round(queries / steps) : null,
     d1RowsWrittenPerCreate: accepted ? round(createRows / accepted) : null,
     d1QueriesPerCreate: accepted ? round(createQueries / accepted) : null,
   };
+}
+
+/**
+ * Every email of the run, by message id: each enrollment has exactly one message per
+ * send_email step, each message is sent and captured in the outbox exactly once, and the
+ * outbox holds nothing else. A count cannot tell one email sent twice and another never
+ * sent from every email sent once; this can. The org is the run's own, so its lists are the run's.
+ */
+async function eachEmailOnce(api, workflowId, steps) {
+  const sendSteps = steps.filter((s) => s.type === "send_email").map((s) => s.id);
+  const enrollments = await listAll(api, `/v1/workflows/${workflowId}/enrollments`);
+  const messages = await listAll(api, "/v1/messages");
+  const outbox = await listAll(api, "/v1/outbox");
+  const problems = [];
+  const perStep = new Map();
+  for (const m of messages) {
+    const k = `${m.enrollmentId}:${m.stepId}`;
+    perStep.set(k, [...(perStep.get(k) ?? []), m.id]);
+  }
+  for (const e of enrollments) {
+    for (const step of sendSteps) {
+      const ids = perStep.get(`${e.id}:${step}`) ?? [];
+      if (ids.length !== 1) {
+        problems.push(
+          `enrollment ${e.id} step ${step}: ${ids.length} messages (${ids.join(", ")})`,
+        );
+      }
+    }
+  }
+  const captures = new Map();
+  for (const o of outbox) {
+    captures.set(o.messageId, (captures.get(o.messageId) ?? 0) + 1);
+  }
+  const ours = new Set(messages.map((m) => m.id));
+  for (const m of messages) {
+    if (m.status !== "sent" || captures.get(m.id) !== 1) {
+      problems.push(`message ${m.id}: ${m.status}, sent ${captures.get(m.id) ?? 0} times`);
+    }
+  }
+  for (const id of captures.keys()) {
+    if (!ours.has(id)) {
+      problems.push(`outbox: an email of no message of the run (${id})`);
+    }
+  }
+  return problems;
 }
 
 /** POST /v1/enrollments with a new contact each, one after another: latency p50 and p99. */

@@ -3,17 +3,15 @@
 // form, activate it, enroll a contact, watch its timeline advance, open its email from the
 // outbox, cancel an enrollment, see a webhook delivery — and on every main page: no serious
 // accessibility violation (axe-core), at most three API calls, no console error.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import { createServer as netServer } from "node:net";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { client, sleep, startLocal, tempState } from "../../scripts/lib/local.mjs";
+import { CHROMIUM, describeInChromium } from "./chromium";
 
-const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
-  (p): p is string => typeof p === "string" && existsSync(p),
-);
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const freePort = () =>
@@ -43,7 +41,7 @@ const STEPS = JSON.stringify([
   },
 ]);
 
-describe.skipIf(!CHROMIUM)("the dashboard in Chromium", () => {
+describeInChromium("the dashboard in Chromium", () => {
   let server: Awaited<ReturnType<typeof startLocal>>;
   let api: ReturnType<typeof client>;
   let browser: Browser;

@@ -1,16 +1,11 @@
 // The hosted pages in a real browser (Chromium through playwright-core) against a local Nudge:
 // the preference page saves topic choices, and the double opt-in link confirms once the
 // contact presses its button — loading it, scripts run, confirms nothing.
-import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { type Browser, chromium } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { client, sleep, startLocal, tempState } from "../../scripts/lib/local.mjs";
-
-/** Debian's Chromium (apt-get install chromium; .ci/run installs it when missing). */
-const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
-  (p): p is string => typeof p === "string" && existsSync(p),
-);
+import { CHROMIUM, describeInChromium } from "./chromium";
 
 /** A port nothing listens on now (the harness servers use fixed ones; this must not collide). */
 const freePort = () =>
@@ -23,7 +18,7 @@ const freePort = () =>
     });
   });
 
-describe.skipIf(!CHROMIUM)("hosted pages in Chromium", () => {
+describeInChromium("hosted pages in Chromium", () => {
   let server: Awaited<ReturnType<typeof startLocal>>;
   let api: ReturnType<typeof client>;
   let browser: Browser;
