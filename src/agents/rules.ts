@@ -329,8 +329,24 @@ export interface GateBook {
 
 export const EMPTY_GATE: GateBook = { running: {}, waiting: [], day: "", started: 0, spentUsd: 0 };
 
-/** How long a run may hold its slot: every attempt timing out, the backoffs between, a margin. */
-export const leaseMs = (p: ExecutionPolicy) => (p.timeoutSeconds * (p.retries + 1) + 120) * 1000;
+/**
+ * The model turns one run may take: the question, then once more with the validation errors
+ * fed back (model-call.ts).
+ */
+export const MODEL_TURNS = 2;
+
+/** The longest wait before a retry (run.ts caps its backoff there, a Retry-After included). */
+export const RETRY_WAIT_CAP_SECONDS = 20;
+
+/**
+ * How long a run may hold its slot: every turn it can take with every attempt timing out and
+ * the longest backoffs between them, plus a margin for the rest of the run (rendering, the
+ * database, the webhook). Shorter, and a slow run that is still going loses its slot to the
+ * next while its second turn is under way, overrunning `maxConcurrent`.
+ */
+export const leaseMs = (p: ExecutionPolicy) =>
+  (MODEL_TURNS * (p.timeoutSeconds * (p.retries + 1) + RETRY_WAIT_CAP_SECONDS * p.retries) + 120) *
+  1000;
 
 /** The book as of `now`: expired leases dropped, the day's counters reset on a new day. */
 export function current(book: GateBook, now: number, tz: string): GateBook {

@@ -8,6 +8,7 @@ import {
   type ExecutionPolicy,
   type GateBook,
   gateWakeAt,
+  leaseMs,
   MAX_ANSWER_CHARS,
   redact,
   release,
@@ -63,9 +64,22 @@ describe("the gate", () => {
     const first = admit(EMPTY_GATE, "a", p, T0, "UTC");
     const blocked = admit(first.book, "b", p, T0 + 1000, "UTC");
     expect(blocked.verdict).toBe("wait");
-    expect(gateWakeAt(blocked.book, T0, "UTC")).toBe(T0 + 130_000);
-    const lapsed = release(blocked.book, null, 0, p, T0 + 130_001, "UTC");
+    expect(gateWakeAt(blocked.book, T0, "UTC")).toBe(T0 + 140_000);
+    const lapsed = release(blocked.book, null, 0, p, T0 + 140_001, "UTC");
     expect(lapsed.admitted).toEqual(["b"]);
+  });
+
+  it("holds a run's slot for every turn it can take: the answer, then the retry with the errors", () => {
+    const p = policy({ maxConcurrent: 1, timeoutSeconds: 30, retries: 2 });
+    // Two turns, each three attempts timing out with two 20 s backoffs: 2 × (90 + 40) s.
+    const twoTurns = 2 * (30 * 3 + 20 * 2) * 1000;
+    expect(leaseMs(p)).toBeGreaterThanOrEqual(twoTurns);
+    // A run still in its second turn keeps its slot: nobody else gets in beside it.
+    const first = admit(EMPTY_GATE, "a", p, T0, "UTC");
+    expect(admit(first.book, "b", p, T0 + twoTurns - 1000, "UTC", false).verdict).toBe("busy");
+    expect(
+      release(first.book, null, 0, p, T0 + twoTurns - 1000, "UTC").book.running,
+    ).toHaveProperty("a");
   });
 
   it("refuses once the budget is spent, and synchronous calls do not wait", () => {
