@@ -341,6 +341,53 @@ describe("a template agent", () => {
     });
   });
 
+  it("keeps the model's answers with the personal fields redacted too, however the model wrote them", async () => {
+    const { key } = await newOrg();
+    await llmConnection(key);
+    const t = await template(key, {
+      personalFields: ["input.contact.email", "input.contact.name"],
+    });
+    const a = await agent(key, {
+      name: "Discreet",
+      type: "template",
+      templateId: t.id,
+      configuration: { product: "Nudge Pro" },
+    });
+    // First not JSON (the parse error quotes it), then valid, repeating the person's data.
+    const seen = double((_, n) =>
+      n === 1
+        ? openaiAnswer("ada.l@example.com is qualified")
+        : openaiAnswer(
+            '{"qualified": true, "reason": "ADA LOVELACE (Ada.L@Example.com) needs 40 seats; ada.l signed"}',
+          ),
+    );
+    const x = await execute(key, a.id, {
+      input: {
+        contact: { email: "ada.l@example.com", name: "Ada Lovelace" },
+        message: "We need 40 seats",
+      },
+    });
+    const done = await finished(key, a.id, x.json.id);
+    expect(done.status, JSON.stringify(done)).toBe("succeeded");
+    expect(seen).toHaveLength(2);
+    // The output is what the caller asked for: as the model gave it.
+    expect(done.output.reason).toContain("ADA LOVELACE");
+
+    const reasoning = await call("GET", `/v1/monitoring/reasoning/${a.id}`, { key });
+    const byAttempt = (n: number) =>
+      reasoning.json.data.find((d: { attempt: number }) => d.attempt === n);
+    expect(byAttempt(1).answer).toBe("[redacted:input.contact.email] is qualified");
+    expect(byAttempt(1).validationErrors).toEqual([expect.stringContaining("Not JSON")]);
+    expect(byAttempt(2).answer).toBe(
+      '{"qualified": true, "reason": "[redacted:input.contact.name] ([redacted:input.contact.email]) needs 40 seats; [redacted:input.contact.email] signed"}',
+    );
+    const logs = await call("GET", `/v1/agents/${a.id}/logs?executionId=${x.json.id}`, { key });
+    for (const kept of [JSON.stringify(reasoning.json.data), JSON.stringify(logs.json.data)]) {
+      expect(kept.toLowerCase()).not.toContain("ada.l");
+      expect(kept.toLowerCase()).not.toContain("lovelace");
+    }
+  });
+
   it("asks Anthropic's Messages API with a forced tool and takes the tool's input", async () => {
     const { key } = await newOrg();
     await llmConnection(key, "anthropic");

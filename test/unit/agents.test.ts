@@ -138,6 +138,49 @@ describe("redaction and output schemas", () => {
     );
   });
 
+  it("redacts a value however a model repeats it: any case, other whitespace, an email's local part", () => {
+    const scope = {
+      input: { contact: { email: "Ada.L@Example.com", name: "  Ada   Lovelace ", seats: 40 } },
+    };
+    const paths = ["input.contact.email", "input.contact.name"];
+    expect(
+      redact(
+        'Lead ADA LOVELACE (ada.l@EXAMPLE.COM) said "ada \n\t lovelace" is ready; Ada.L signed.',
+        scope,
+        paths,
+      ),
+    ).toBe(
+      'Lead [redacted:input.contact.name] ([redacted:input.contact.email]) said "[redacted:input.contact.name]" is ready; [redacted:input.contact.email] signed.',
+    );
+    // The local part alone only as a whole word: inside another word it is not the person.
+    expect(redact("ada.lx and xada.l stay; ADA.L goes", scope, paths)).toBe(
+      "ada.lx and xada.l stay; [redacted:input.contact.email] goes",
+    );
+    // A local part under 3 characters is too common to take out; the whole address still goes.
+    const short = { input: { contact: { email: "al@example.com" } } };
+    expect(redact("Al wrote from AL@example.com", short, ["input.contact.email"])).toBe(
+      "Al wrote from [redacted:input.contact.email]",
+    );
+    // Numbers too, and characters whose case folds to several ("ß" ~ "SS").
+    const more = { input: { contact: { seats: 40, street: "Große Straße 5" } } };
+    expect(
+      redact("40 seats at GROSSE STRASSE 5", more, ["input.contact.seats", "input.contact.street"]),
+    ).toBe("[redacted:input.contact.seats] seats at [redacted:input.contact.street]");
+  });
+
+  it("redacts in linear time: a 200 KB answer against repetitive values in under 200 ms", () => {
+    // Values that nearly match everywhere: each attempt starts over a character later.
+    const scope = {
+      input: { contact: { email: `${"a".repeat(60)}@x.test`, name: `${"a ".repeat(500)}b` } },
+    };
+    const answer = `${"a ".repeat(50_000)}${"a".repeat(100_000)}`;
+    const started = performance.now();
+    const out = redact(answer, scope, ["input.contact.email", "input.contact.name"]);
+    const took = performance.now() - started;
+    expect(out).toBe(answer);
+    expect(took).toBeLessThan(200);
+  });
+
   it("finds problems in a schema and checks answers against a good one", () => {
     expect(schemaProblems({ type: "object", properties: { a: { type: "nope" } } })).toEqual([
       { path: "properties.a.type", message: expect.stringContaining("One of") },

@@ -254,7 +254,7 @@ export const reasoning = createRoute({
   operationId: "listAgentReasoning",
   tags,
   summary:
-    "The agent's last model exchanges: redacted prompt, raw answer, validation errors, tokens",
+    "The agent's last model exchanges: prompt, answer and validation errors (personal fields redacted), tokens",
   description:
     "Kept for the template's `reasoningRetentionDays` (default 7), then deleted by the cron. Newest first; `limit` ≤ 100.",
   security: secured,
