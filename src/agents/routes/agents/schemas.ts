@@ -116,7 +116,10 @@ export const Score = z
       .array(z.string())
       .openapi({ description: "One per rule that counted, largest effect first" }),
     rulesScore: z.number().int(),
-    modelScore: z.number().int().nullable(),
+    modelScore: z.number().int().nullable().openapi({
+      description:
+        "The model's judgement; null without `score.llm.templateId`, or when the template's execution policy refused the call (see `reasons`)",
+    }),
     scoredAt: Timestamp,
     executionId: z.string(),
   })
