@@ -15,6 +15,14 @@ const gateName = (agent: AgentRow) =>
 
 export const gateOf = (env: Env, agent: AgentRow) => gateNamed(env, gateName(agent));
 
+/** The gate of a template's own policy: its agents' executions and its calls for others. */
+export const templateGate = (env: Env, templateId: string) =>
+  gateNamed(env, `template:${templateId}`);
+
+/** Whether the agent's executions are admitted by this template's gate already. */
+export const gatedBy = (agent: AgentRow, templateId: string) =>
+  gateName(agent) === `template:${templateId}`;
+
 const gateNamed = (env: Env, name: string) => env.AGENT_GATE.get(env.AGENT_GATE.idFromName(name));
 
 /** After a policy change: executions waiting at the gate get the slots the new policy frees. */

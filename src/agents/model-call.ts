@@ -1,6 +1,7 @@
 // Template agents: the template's Liquid prompt rendered over the input and configuration, the
 // model asked through the org's LLM connection for JSON the template's schema accepts (one
-// retry with the errors fed back), the exchange kept redacted for review.
+// retry with the errors fed back), the exchange kept for review with the template's personal
+// fields redacted from the prompt, the answer and the validation errors alike.
 
 import type { Db } from "../db/client";
 import { renderString, TemplateRenderError } from "../engine/templates";
@@ -14,7 +15,7 @@ import {
   llmProviderOf,
 } from "../providers/llm";
 import { decrypt } from "../security/credentials";
-import { checkOutput, redact } from "./rules";
+import { checkOutput, MODEL_TURNS, redact } from "./rules";
 import { ExecutionFailure, type Run, withRetries } from "./run";
 import { type AgentTemplateRow, addExchange } from "./store";
 
@@ -82,8 +83,11 @@ export async function askModel(
     maxTokens: template.maxTokens,
     timeoutMs: run.timeoutMs,
   };
-  const kept = redact(prompt, scope, template.personalFields);
-  for (let turn = 0; turn < 2; turn++) {
+  // A model repeats what it was given, and a JSON error quotes the answer: everything kept
+  // (the exchange, the log, the failure) has the personal fields taken out.
+  const hide = (text: string) => redact(text, scope, template.personalFields);
+  const kept = hide(prompt);
+  for (let turn = 0; turn < MODEL_TURNS; turn++) {
     const completion = await withRetries(run, `${provider.name} ${model}`, () =>
       provider.complete(request, credentials, env),
     );
@@ -99,6 +103,7 @@ export async function askModel(
       );
     }
     const checked = checkOutput(completion.text, template.outputSchema);
+    const errors = checked.ok ? [] : checked.errors.map(hide);
     const now = Date.now();
     await addExchange(db, {
       id: newId("arx", now),
@@ -107,9 +112,10 @@ export async function askModel(
       executionId: execution.id,
       attempt: turn + 1,
       model: completion.model,
-      prompt: turn === 0 ? kept : `${kept}\n\n[retry] ${request.messages.at(-1)?.content ?? ""}`,
-      answer: completion.text.slice(0, 100_000),
-      validationErrors: checked.ok ? [] : checked.errors,
+      prompt:
+        turn === 0 ? kept : `${kept}\n\n[retry] ${hide(request.messages.at(-1)?.content ?? "")}`,
+      answer: hide(completion.text.slice(0, 100_000)),
+      validationErrors: errors,
       tokensIn: completion.tokensIn,
       tokensOut: completion.tokensOut,
       at: now,
@@ -117,15 +123,15 @@ export async function askModel(
     });
     run.log(
       checked.ok ? "info" : "warn",
-      `Model ${completion.model}: ${completion.tokensIn} + ${completion.tokensOut} tokens${checked.ok ? "; the answer matches the schema" : `; the answer does not match the schema: ${checked.errors.join("; ")}`}`,
+      `Model ${completion.model}: ${completion.tokensIn} + ${completion.tokensOut} tokens${checked.ok ? "; the answer matches the schema" : `; the answer does not match the schema: ${errors.join("; ")}`}`,
     );
     if (checked.ok) {
       return checked.value;
     }
-    if (turn === 1) {
+    if (turn === MODEL_TURNS - 1) {
       throw new ExecutionFailure(
         "output_invalid",
-        `The model's answer did not match the output schema after a retry: ${checked.errors.join("; ")}`,
+        `The model's answer did not match the output schema after a retry: ${errors.join("; ")}`,
       );
     }
     request.messages = [

@@ -1,6 +1,6 @@
 // Agents, the pure part: an agent's configuration and execution policy, the transparent
 // lead-scoring model read from that configuration, the day an execution counts in, and the
-// redaction of personal data from prompts kept for review.
+// redaction of personal data from the model exchanges kept for review.
 import { type Schema, Validator } from "@cfworker/json-schema";
 import { z } from "@hono/zod-openapi";
 import { capReopens } from "../engine/governance";
@@ -296,23 +296,158 @@ export function blendScores(rules: number, model: number, weight: number) {
 // ---- redaction -----------------------------------------------------------------------------
 
 /**
- * The prompt with the values found at `paths` in `scope` (strings and numbers of 2+ characters)
- * replaced by `[redacted:<path>]`, longest value first so a value inside another goes too.
+ * Text folded for matching, with where each folded unit came from: letters in one case
+ * (upper-cased then lower-cased, so "ß" meets "SS"), every run of whitespace as one space.
+ * `from[i]`–`to[i]` is the stretch of the original that folded unit `i` stands for.
  */
-export function redact(prompt: string, scope: Record<string, unknown>, paths: string[]): string {
-  const found: { value: string; path: string }[] = [];
+interface Folded {
+  text: string;
+  from: number[];
+  to: number[];
+}
+
+const ASCII_BLANKS = new Set([9, 10, 11, 12, 13, 32]);
+
+function fold(s: string): Folded {
+  const parts: string[] = [];
+  const from: number[] = [];
+  const to: number[] = [];
+  let i = 0;
+  let blank = false;
+  for (const ch of s) {
+    const code = ch.charCodeAt(0);
+    const isBlank = code < 128 ? ASCII_BLANKS.has(code) : /\s/.test(ch);
+    if (isBlank) {
+      if (blank) {
+        to[to.length - 1] = i + ch.length;
+      } else {
+        parts.push(" ");
+        from.push(i);
+        to.push(i + ch.length);
+      }
+      blank = true;
+    } else {
+      blank = false;
+      const f =
+        code < 128
+          ? code >= 65 && code <= 90
+            ? String.fromCharCode(code + 32)
+            : ch
+          : ch.toUpperCase().toLowerCase();
+      parts.push(f);
+      for (let k = 0; k < f.length; k++) {
+        from.push(i);
+        to.push(i + ch.length);
+      }
+    }
+    i += ch.length;
+  }
+  return { text: parts.join(""), from, to };
+}
+
+/** Whether the folded text has a letter or digit at `i` (outside it: no). */
+const wordAt = (text: string, i: number) => {
+  if (i < 0 || i >= text.length) {
+    return false;
+  }
+  const code = text.charCodeAt(i);
+  if (code < 128) {
+    return (code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90);
+  }
+  // The whole code point: a low surrogate belongs with the high one before it.
+  const start = i > 0 && /[\udc00-\udfff]/.test(text[i]) ? i - 1 : i;
+  return /[\p{L}\p{N}]/u.test(String.fromCodePoint(text.codePointAt(start) ?? 0));
+};
+
+/** What to look for: a declared value (folded), the path it is replaced by, how to match. */
+interface Needle {
+  text: string;
+  path: string;
+  /** A derived form (an email's local part): not a whole value, so only as a whole word. */
+  word: boolean;
+}
+
+function needles(scope: Record<string, unknown>, paths: string[]): Needle[] {
+  const out: Needle[] = [];
   for (const path of paths) {
     const v = valueAt(scope, path);
-    if ((typeof v === "string" || typeof v === "number") && String(v).trim().length >= 2) {
-      found.push({ value: String(v).trim(), path });
+    if (typeof v !== "string" && typeof v !== "number") {
+      continue;
+    }
+    const value = String(v).trim();
+    if (value.length < 2) {
+      continue;
+    }
+    out.push({ text: fold(value).text, path, word: false });
+    const at = value.lastIndexOf("@");
+    if (typeof v === "string" && at > 0 && at < value.length - 1) {
+      const local = fold(value.slice(0, at).trim()).text;
+      if (local.length >= 3) {
+        out.push({ text: local, path, word: true });
+      }
     }
   }
-  found.sort((a, b) => b.value.length - a.value.length);
-  let out = prompt;
-  for (const f of found) {
-    out = out.split(f.value).join(`[redacted:${f.path}]`);
+  // Longest first, so a value inside another goes with it; whole values before derived forms.
+  return out.sort((a, b) => b.text.length - a.text.length || Number(a.word) - Number(b.word));
+}
+
+/**
+ * The text with the values found at `paths` in `scope` (strings and numbers of 2+ characters)
+ * replaced by `[redacted:<path>]`, longest value first so a value inside another goes too.
+ * A value is found whatever its case and whitespace (a model repeating "ADA LOVELACE" or
+ * "ada\n lovelace" for "Ada Lovelace"), and an email's local part (3+ characters) as a whole
+ * word too ("Ada" for ada@example.com). Values are looked up with `indexOf` over the folded
+ * text, never a pattern built from them, and each unit of the text is examined a bounded
+ * number of times per value: linear in the text for a given set of fields.
+ */
+export function redact(text: string, scope: Record<string, unknown>, paths: string[]): string {
+  const wanted = needles(scope, paths);
+  if (wanted.length === 0 || text.length === 0) {
+    return text;
   }
-  return out;
+  const folded = fold(text);
+  const t = folded.text;
+  // taken[i]: the end (exclusive) of the replaced stretch covering folded unit i, else 0.
+  const taken = new Int32Array(t.length);
+  const hits: { start: number; end: number; path: string }[] = [];
+  for (const n of wanted) {
+    let p = 0;
+    for (;;) {
+      const s = t.indexOf(n.text, p);
+      if (s < 0) {
+        break;
+      }
+      const e = s + n.text.length;
+      let clash = -1;
+      for (let j = s; j < e; j++) {
+        if (taken[j] !== 0) {
+          clash = j;
+          break;
+        }
+      }
+      if (clash >= 0) {
+        // Every later start before that stretch's end overlaps it too.
+        p = taken[clash];
+        continue;
+      }
+      if (n.word && (wordAt(t, s - 1) || wordAt(t, e))) {
+        p = s + 1;
+        continue;
+      }
+      taken.fill(e, s, e);
+      hits.push({ start: folded.from[s], end: folded.to[e - 1], path: n.path });
+      p = e;
+    }
+  }
+  hits.sort((a, b) => a.start - b.start);
+  let out = "";
+  let at = 0;
+  for (const h of hits) {
+    // Two stretches may share an original character that folded into two units ("ß" → "ss").
+    out += `${text.slice(at, Math.max(at, h.start))}[redacted:${h.path}]`;
+    at = Math.max(at, h.end);
+  }
+  return out + text.slice(at);
 }
 
 // ---- the execution gate --------------------------------------------------------------------
@@ -329,8 +464,24 @@ export interface GateBook {
 
 export const EMPTY_GATE: GateBook = { running: {}, waiting: [], day: "", started: 0, spentUsd: 0 };
 
-/** How long a run may hold its slot: every attempt timing out, the backoffs between, a margin. */
-export const leaseMs = (p: ExecutionPolicy) => (p.timeoutSeconds * (p.retries + 1) + 120) * 1000;
+/**
+ * The model turns one run may take: the question, then once more with the validation errors
+ * fed back (model-call.ts).
+ */
+export const MODEL_TURNS = 2;
+
+/** The longest wait before a retry (run.ts caps its backoff there, a Retry-After included). */
+export const RETRY_WAIT_CAP_SECONDS = 20;
+
+/**
+ * How long a run may hold its slot: every turn it can take with every attempt timing out and
+ * the longest backoffs between them, plus a margin for the rest of the run (rendering, the
+ * database, the webhook). Shorter, and a slow run that is still going loses its slot to the
+ * next while its second turn is under way, overrunning `maxConcurrent`.
+ */
+export const leaseMs = (p: ExecutionPolicy) =>
+  (MODEL_TURNS * (p.timeoutSeconds * (p.retries + 1) + RETRY_WAIT_CAP_SECONDS * p.retries) + 120) *
+  1000;
 
 /** The book as of `now`: expired leases dropped, the day's counters reset on a new day. */
 export function current(book: GateBook, now: number, tz: string): GateBook {

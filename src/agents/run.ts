@@ -6,7 +6,7 @@ import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
 import { backoffSeconds } from "../ground/retry";
 import { ProviderError } from "../providers/provider";
-import type { ExecutionPolicy } from "./rules";
+import { type ExecutionPolicy, RETRY_WAIT_CAP_SECONDS } from "./rules";
 import type { AgentRow, ExecutionRow } from "./store";
 
 export type ExecutionKind = ExecutionRow["kind"];
@@ -90,10 +90,10 @@ export async function withRetries<T>(run: Run, what: string, call: () => Promise
       const wait = Math.min(
         backoffSeconds(attempt, {
           baseSeconds: 1,
-          capSeconds: 20,
+          capSeconds: RETRY_WAIT_CAP_SECONDS,
           retryAfterSeconds: err instanceof ProviderError ? err.retryAfterSeconds : 0,
         }),
-        20,
+        RETRY_WAIT_CAP_SECONDS,
       );
       if (Date.now() + wait * 1000 + 1000 >= run.deadline) {
         throw new ExecutionFailure(

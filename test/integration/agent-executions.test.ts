@@ -341,6 +341,53 @@ describe("a template agent", () => {
     });
   });
 
+  it("keeps the model's answers with the personal fields redacted too, however the model wrote them", async () => {
+    const { key } = await newOrg();
+    await llmConnection(key);
+    const t = await template(key, {
+      personalFields: ["input.contact.email", "input.contact.name"],
+    });
+    const a = await agent(key, {
+      name: "Discreet",
+      type: "template",
+      templateId: t.id,
+      configuration: { product: "Nudge Pro" },
+    });
+    // First not JSON (the parse error quotes it), then valid, repeating the person's data.
+    const seen = double((_, n) =>
+      n === 1
+        ? openaiAnswer("ada.l@example.com is qualified")
+        : openaiAnswer(
+            '{"qualified": true, "reason": "ADA LOVELACE (Ada.L@Example.com) needs 40 seats; ada.l signed"}',
+          ),
+    );
+    const x = await execute(key, a.id, {
+      input: {
+        contact: { email: "ada.l@example.com", name: "Ada Lovelace" },
+        message: "We need 40 seats",
+      },
+    });
+    const done = await finished(key, a.id, x.json.id);
+    expect(done.status, JSON.stringify(done)).toBe("succeeded");
+    expect(seen).toHaveLength(2);
+    // The output is what the caller asked for: as the model gave it.
+    expect(done.output.reason).toContain("ADA LOVELACE");
+
+    const reasoning = await call("GET", `/v1/monitoring/reasoning/${a.id}`, { key });
+    const byAttempt = (n: number) =>
+      reasoning.json.data.find((d: { attempt: number }) => d.attempt === n);
+    expect(byAttempt(1).answer).toBe("[redacted:input.contact.email] is qualified");
+    expect(byAttempt(1).validationErrors).toEqual([expect.stringContaining("Not JSON")]);
+    expect(byAttempt(2).answer).toBe(
+      '{"qualified": true, "reason": "[redacted:input.contact.name] ([redacted:input.contact.email]) needs 40 seats; [redacted:input.contact.email] signed"}',
+    );
+    const logs = await call("GET", `/v1/agents/${a.id}/logs?executionId=${x.json.id}`, { key });
+    for (const kept of [JSON.stringify(reasoning.json.data), JSON.stringify(logs.json.data)]) {
+      expect(kept.toLowerCase()).not.toContain("ada.l");
+      expect(kept.toLowerCase()).not.toContain("lovelace");
+    }
+  });
+
   it("asks Anthropic's Messages API with a forced tool and takes the tool's input", async () => {
     const { key } = await newOrg();
     await llmConnection(key, "anthropic");
@@ -709,6 +756,133 @@ describe("lead scoring", () => {
     expect(res.status, res.text).toBe(200);
     expect(res.json).toMatchObject({ score: 50, rulesScore: 20, modelScore: 80 });
     expect(res.json.reasons).toContain("model: big company");
+  });
+  const SCORE_SCHEMA = {
+    type: "object",
+    properties: {
+      score: { type: "number" },
+      reasons: { type: "array", items: { type: "string" } },
+    },
+    required: ["score"],
+  };
+
+  it("does not ask the model once the blend's template has spent its daily budget, and says why", async () => {
+    const { key } = await newOrg();
+    await llmConnection(key);
+    const t = await template(key, {
+      outputSchema: SCORE_SCHEMA,
+      executionPolicy: { budgetUsdPerDay: 0.0001 },
+    });
+    const seen = double(() => openaiAnswer('{"score": 80, "reasons": ["big company"]}'));
+    // The template's own agent spends the day's budget (1,000 + 200 tokens of gpt-4o-mini).
+    const spender = await agent(key, { name: "Spender", type: "template", templateId: t.id });
+    const spent = await finished(
+      key,
+      spender.id,
+      (await execute(key, spender.id, { input: { m: 1 } })).json.id,
+    );
+    expect(spent.status).toBe("succeeded");
+    expect(seen).toHaveLength(1);
+    const contact = await call("POST", "/v1/contacts", { key, body: { email: "x@acme.test" } });
+    const scorer = await agent(key, {
+      name: "Scorer",
+      type: "code",
+      endpoint: "https://code.test/never",
+      configuration: { "score.base": 20, "score.llm.templateId": t.id, "score.llm.weight": 0.5 },
+    });
+    const res = await call("POST", `/v1/agents/${scorer.id}/score_lead`, {
+      key,
+      body: { contactId: contact.json.id },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(seen).toHaveLength(1);
+    expect(res.json).toMatchObject({ score: 20, rulesScore: 20, modelScore: null });
+    expect(res.json.reasons).toContainEqual(
+      expect.stringContaining(`template ${t.id}'s daily budget of $0.0001 is spent`),
+    );
+    const stored = await call("GET", `/v1/contacts/${contact.json.id}`, { key });
+    expect(stored.json.score).toBe(20);
+  });
+
+  it("does not wait for a slot at the blend's template: busy, the rules score stands", async () => {
+    const { key } = await newOrg();
+    await llmConnection(key);
+    const t = await template(key, {
+      outputSchema: SCORE_SCHEMA,
+      executionPolicy: { maxConcurrent: 1 },
+    });
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const seen = double(async (_, n) => {
+      if (n === 1) {
+        await held;
+      }
+      return openaiAnswer('{"score": 80, "reasons": ["big company"]}');
+    });
+    // The template's own agent holds its one slot while the lead is scored.
+    const holder = await agent(key, { name: "Holder", type: "template", templateId: t.id });
+    const busy = await execute(key, holder.id, { input: { m: 1 } });
+    await poll(
+      () => call("GET", `/v1/agents/${holder.id}/status`, { key }),
+      (r) => r.json.running === 1,
+    );
+    const contact = await call("POST", "/v1/contacts", { key, body: { email: "x@acme.test" } });
+    const scorer = await agent(key, {
+      name: "Scorer",
+      type: "code",
+      endpoint: "https://code.test/never",
+      configuration: { "score.base": 20, "score.llm.templateId": t.id },
+    });
+    const res = await call("POST", `/v1/agents/${scorer.id}/score_lead`, {
+      key,
+      body: { contactId: contact.json.id },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ score: 20, modelScore: null });
+    expect(res.json.reasons).toContainEqual(expect.stringContaining("has no slot free now"));
+    expect(seen).toHaveLength(1);
+    release();
+    expect((await finished(key, holder.id, busy.json.id)).status).toBe("succeeded");
+  });
+
+  it("counts a blend's model cost against its template's daily budget", async () => {
+    const { key } = await newOrg();
+    await llmConnection(key);
+    const t = await template(key, {
+      outputSchema: SCORE_SCHEMA,
+      executionPolicy: { budgetUsdPerDay: 0.0001 },
+    });
+    const seen = double(() => openaiAnswer('{"score": 80, "reasons": ["big company"]}'));
+    const contact = await call("POST", "/v1/contacts", { key, body: { email: "x@acme.test" } });
+    const scorer = await agent(key, {
+      name: "Scorer",
+      type: "code",
+      endpoint: "https://code.test/never",
+      configuration: { "score.base": 20, "score.llm.templateId": t.id, "score.llm.weight": 0.5 },
+    });
+    const res = await call("POST", `/v1/agents/${scorer.id}/score_lead`, {
+      key,
+      body: { contactId: contact.json.id },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ score: 50, modelScore: 80 });
+    expect(seen).toHaveLength(1);
+    const scored = await execution(key, scorer.id, res.json.executionId);
+    expect(scored.json.costUsd).toBeGreaterThan(0.0001);
+    // The template's gate (read through an agent on it) has the blend's spend on its day.
+    const user = await agent(key, { name: "User", type: "template", templateId: t.id });
+    const status = await call("GET", `/v1/agents/${user.id}/status`, { key });
+    expect(status.json.spentTodayUsd).toBeCloseTo(scored.json.costUsd, 12);
+    expect(status.json.startedToday).toBe(1);
+    const next = await finished(
+      key,
+      user.id,
+      (await execute(key, user.id, { input: { m: 1 } })).json.id,
+    );
+    expect(next.error?.code).toBe("budget_exhausted");
+    expect(seen).toHaveLength(1);
   });
 });
 

@@ -8,6 +8,7 @@ import {
   type ExecutionPolicy,
   type GateBook,
   gateWakeAt,
+  leaseMs,
   MAX_ANSWER_CHARS,
   redact,
   release,
@@ -63,9 +64,22 @@ describe("the gate", () => {
     const first = admit(EMPTY_GATE, "a", p, T0, "UTC");
     const blocked = admit(first.book, "b", p, T0 + 1000, "UTC");
     expect(blocked.verdict).toBe("wait");
-    expect(gateWakeAt(blocked.book, T0, "UTC")).toBe(T0 + 130_000);
-    const lapsed = release(blocked.book, null, 0, p, T0 + 130_001, "UTC");
+    expect(gateWakeAt(blocked.book, T0, "UTC")).toBe(T0 + 140_000);
+    const lapsed = release(blocked.book, null, 0, p, T0 + 140_001, "UTC");
     expect(lapsed.admitted).toEqual(["b"]);
+  });
+
+  it("holds a run's slot for every turn it can take: the answer, then the retry with the errors", () => {
+    const p = policy({ maxConcurrent: 1, timeoutSeconds: 30, retries: 2 });
+    // Two turns, each three attempts timing out with two 20 s backoffs: 2 × (90 + 40) s.
+    const twoTurns = 2 * (30 * 3 + 20 * 2) * 1000;
+    expect(leaseMs(p)).toBeGreaterThanOrEqual(twoTurns);
+    // A run still in its second turn keeps its slot: nobody else gets in beside it.
+    const first = admit(EMPTY_GATE, "a", p, T0, "UTC");
+    expect(admit(first.book, "b", p, T0 + twoTurns - 1000, "UTC", false).verdict).toBe("busy");
+    expect(
+      release(first.book, null, 0, p, T0 + twoTurns - 1000, "UTC").book.running,
+    ).toHaveProperty("a");
   });
 
   it("refuses once the budget is spent, and synchronous calls do not wait", () => {
@@ -122,6 +136,49 @@ describe("redaction and output schemas", () => {
     ).toBe(
       "Mail [redacted:input.contact.email] ([redacted:input.contact.name]), [redacted:input.contact.email]",
     );
+  });
+
+  it("redacts a value however a model repeats it: any case, other whitespace, an email's local part", () => {
+    const scope = {
+      input: { contact: { email: "Ada.L@Example.com", name: "  Ada   Lovelace ", seats: 40 } },
+    };
+    const paths = ["input.contact.email", "input.contact.name"];
+    expect(
+      redact(
+        'Lead ADA LOVELACE (ada.l@EXAMPLE.COM) said "ada \n\t lovelace" is ready; Ada.L signed.',
+        scope,
+        paths,
+      ),
+    ).toBe(
+      'Lead [redacted:input.contact.name] ([redacted:input.contact.email]) said "[redacted:input.contact.name]" is ready; [redacted:input.contact.email] signed.',
+    );
+    // The local part alone only as a whole word: inside another word it is not the person.
+    expect(redact("ada.lx and xada.l stay; ADA.L goes", scope, paths)).toBe(
+      "ada.lx and xada.l stay; [redacted:input.contact.email] goes",
+    );
+    // A local part under 3 characters is too common to take out; the whole address still goes.
+    const short = { input: { contact: { email: "al@example.com" } } };
+    expect(redact("Al wrote from AL@example.com", short, ["input.contact.email"])).toBe(
+      "Al wrote from [redacted:input.contact.email]",
+    );
+    // Numbers too, and characters whose case folds to several ("ß" ~ "SS").
+    const more = { input: { contact: { seats: 40, street: "Große Straße 5" } } };
+    expect(
+      redact("40 seats at GROSSE STRASSE 5", more, ["input.contact.seats", "input.contact.street"]),
+    ).toBe("[redacted:input.contact.seats] seats at [redacted:input.contact.street]");
+  });
+
+  it("redacts in linear time: a 200 KB answer against repetitive values in under 200 ms", () => {
+    // Values that nearly match everywhere: each attempt starts over a character later.
+    const scope = {
+      input: { contact: { email: `${"a".repeat(60)}@x.test`, name: `${"a ".repeat(500)}b` } },
+    };
+    const answer = `${"a ".repeat(50_000)}${"a".repeat(100_000)}`;
+    const started = performance.now();
+    const out = redact(answer, scope, ["input.contact.email", "input.contact.name"]);
+    const took = performance.now() - started;
+    expect(out).toBe(answer);
+    expect(took).toBeLessThan(200);
   });
 
   it("finds problems in a schema and checks answers against a good one", () => {

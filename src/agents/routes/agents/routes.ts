@@ -149,7 +149,7 @@ export const scoreLead = createRoute({
   tags,
   summary: "Score a contact 0–100 with the agent's rules (and optionally a model), with reasons",
   description:
-    "A transparent rules model read from the agent's `configuration`: `score.base`; `score.days` (window, default 30); `score.field.<path>` points when the contact field is set (`score.field.<path>.equals` to require a value; paths like `firstName`, `data.title`); `score.event.<name>` per tracked event in the window; `score.engagement.opened|clicked|replied` per email; `score.task.<outcome>` per task outcome — each counted rule with an optional `.max`. With `score.llm.templateId` (a template whose output has `score` 0–100 and `reasons`), the result is blended: (1 − `score.llm.weight`) · rules + weight · model (weight default 0.5). Clamped to 0–100, stored on the contact (`score`, `scoredAt`), `contact.scored` emitted; conditions can branch on `contact.score`. Recorded as an execution (kind `score`).",
+    "A transparent rules model read from the agent's `configuration`: `score.base`; `score.days` (window, default 30); `score.field.<path>` points when the contact field is set (`score.field.<path>.equals` to require a value; paths like `firstName`, `data.title`); `score.event.<name>` per tracked event in the window; `score.engagement.opened|clicked|replied` per email; `score.task.<outcome>` per task outcome — each counted rule with an optional `.max`. With `score.llm.templateId` (a template whose output has `score` 0–100 and `reasons`), the result is blended: (1 − `score.llm.weight`) · rules + weight · model (weight default 0.5); that model call runs under the template's execution policy (admitted by its gate without waiting, its cost counted against the template's daily budget), and when the template's budget is spent or it has no slot free the model is not asked: the rules score stands, `modelScore` is null and a reason says why. Clamped to 0–100, stored on the contact (`score`, `scoredAt`), `contact.scored` emitted; conditions can branch on `contact.score`. Recorded as an execution (kind `score`).",
   security: secured,
   request: {
     params,
@@ -254,7 +254,7 @@ export const reasoning = createRoute({
   operationId: "listAgentReasoning",
   tags,
   summary:
-    "The agent's last model exchanges: redacted prompt, raw answer, validation errors, tokens",
+    "The agent's last model exchanges: prompt, answer and validation errors (personal fields redacted), tokens",
   description:
     "Kept for the template's `reasoningRetentionDays` (default 7), then deleted by the cron. Newest first; `limit` ≤ 100.",
   security: secured,

@@ -116,7 +116,10 @@ export const Score = z
       .array(z.string())
       .openapi({ description: "One per rule that counted, largest effect first" }),
     rulesScore: z.number().int(),
-    modelScore: z.number().int().nullable(),
+    modelScore: z.number().int().nullable().openapi({
+      description:
+        "The model's judgement; null without `score.llm.templateId`, or when the template's execution policy refused the call (see `reasons`)",
+    }),
     scoredAt: Timestamp,
     executionId: z.string(),
   })
@@ -298,8 +301,13 @@ export const Exchange = z
     prompt: z
       .string()
       .openapi({ description: "Personal data redacted by the template's personalFields" }),
-    answer: z.string(),
-    validationErrors: z.array(z.string()),
+    answer: z.string().openapi({
+      description:
+        "As the model wrote it, with the personalFields' values redacted however it repeated them (any case or spacing; an email's local part)",
+    }),
+    validationErrors: z
+      .array(z.string())
+      .openapi({ description: "Redacted as the answer (a parse error quotes the answer)" }),
     tokens: z.object({ input: z.number().int(), output: z.number().int() }),
     at: Timestamp,
     expiresAt: Timestamp,

@@ -45,7 +45,7 @@ const fields = {
     .openapi({ description: "Default 1024" }),
   personalFields: z.array(z.string().min(1).max(200)).max(50).optional().openapi({
     description:
-      "Paths into the prompt's scope (`input.contact.email`) whose values are replaced by `[redacted:<path>]` in the exchanges kept for GET /v1/monitoring/reasoning",
+      "Paths into the prompt's scope (`input.contact.email`) whose values are replaced by `[redacted:<path>]` in the exchanges kept for GET /v1/monitoring/reasoning — in prompts, answers and validation errors, in any case or spacing, and an email's local part (3+ characters) as a whole word",
   }),
   reasoningRetentionDays: z.number().int().min(1).max(90).optional().openapi({
     description: "Days model exchanges are kept (default 7), then deleted by the cron",
