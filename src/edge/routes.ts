@@ -158,7 +158,7 @@ export const inbound = createRoute({
   summary:
     "Provider webhooks (bounces, complaints, deliveries; SMS statuses, incoming texts, call outcomes); signature checked first",
   description:
-    "Email providers post delivery events. `twilio`: point the connection's status callbacks (set by Nudge on each text and call) and the number's incoming-message webhook here; requests are verified with `X-Twilio-Signature` (HMAC-SHA1 of the URL and the sorted form parameters with the auth token) and answered with TwiML — incoming STOP, UNSUBSCRIBE, CANCEL, END or QUIT set the contact's `smsSubscribed` to false, START sets it true, HELP is answered with how to opt out. `vapi`: the end-of-call report (authenticated by `X-Vapi-Secret`) gives the call's outcome, duration and summary.",
+    "Email providers post delivery events. `twilio`: point the connection's status callbacks (set by Nudge on each text and call) and the number's incoming-message webhook here; requests are verified with `X-Twilio-Signature` (HMAC-SHA1 of the URL and the sorted form parameters with the auth token) and answered with TwiML — incoming STOP, STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT set the contact's `smsSubscribed` to false, START, YES or UNSTOP set it true, HELP is answered with how to opt out. `vapi`: the end-of-call report (authenticated by `X-Vapi-Secret`) gives the call's outcome, duration and summary.",
   request: {
     params: z.object({
       provider: z.string().openapi({

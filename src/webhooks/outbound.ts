@@ -132,7 +132,7 @@ export const EVENT_TYPES = {
   },
   "sms.received": {
     description:
-      "The contact texted the number; `keyword` is stop, start or help when the text is one (STOP/UNSUBSCRIBE/CANCEL/END/QUIT set smsSubscribed false, START sets it true).",
+      "The contact texted the number; `keyword` is stop, start or help when the text is one (STOP/STOPALL/UNSUBSCRIBE/CANCEL/END/QUIT set smsSubscribed false, START/YES/UNSTOP set it true).",
     schema: z.looseObject({
       contactId: z.string(),
       from: z.string(),

@@ -119,7 +119,10 @@ describe("POST /v1/events", () => {
       body: { name: "signup", email: "once@x.co" },
     });
     capture.restore();
-    expect(capture.captured).toEqual([{ kind: "fanout", eventIds: [res.json.id] }]);
+    // The job carries the request's trace (its x-request-id), so its fan-out's lines join it.
+    expect(capture.captured).toEqual([
+      { kind: "fanout", eventIds: [res.json.id], trace: res.headers.get("x-request-id") },
+    ]);
     const job = capture.captured[0];
     // Delivered twice, and once more after its claim went stale (a worker that died).
     await consume("nudge-event", [job, job]);
