@@ -55,10 +55,12 @@ describe("documents at stable URLs", () => {
   });
 });
 
-async function mcpClient(key: string) {
+async function mcpClient(key: string, headers: Record<string, string> = {}) {
   const client = new Client({ name: "nudge-test", version: "1.0.0" });
   const transport = new StreamableHTTPClientTransport(new URL(`${BASE}/mcp`), {
-    requestInit: { headers: { authorization: `Bearer ${key}` } },
+    requestInit: {
+      headers: Object.keys(headers).length ? headers : { authorization: `Bearer ${key}` },
+    },
     fetch: (input, init) => exports.default.fetch(new Request(input, init)),
   });
   await client.connect(transport);
@@ -184,6 +186,29 @@ describe("the MCP server", () => {
     expect(bad.isError).toBe(true);
     expect(json(bad).error).toBe("validation_failed");
     await client.close();
+  });
+
+  it("takes the key as `x-api-key` as the API does: every tool call works, the address is never blocked", async () => {
+    const { key } = await newOrg();
+    // One address of its own: failed authentications are counted per address (5 a minute here).
+    const ip = "203.0.113.61";
+    const client = await mcpClient(key, { "x-api-key": key, "cf-connecting-ip": ip });
+    const wf = await client.callTool({
+      name: "create_workflow",
+      arguments: { name: "Keyed", steps: [{ type: "log", config: { message: "x" } }] },
+    });
+    expect(wf.isError, JSON.stringify(wf)).toBeFalsy();
+    expect(json(wf).id).toMatch(/^wf_/);
+    for (let i = 0; i < 8; i++) {
+      const listed = await client.callTool({ name: "list_workflows", arguments: {} });
+      expect(listed.isError, JSON.stringify(listed)).toBeFalsy();
+      expect(json(listed).data.map((w: { id: string }) => w.id)).toEqual([json(wf).id]);
+    }
+    await client.close();
+    const rest = await call("GET", "/v1/workflows", {
+      headers: { "x-api-key": key, "cf-connecting-ip": ip },
+    });
+    expect(rest.status).toBe(200);
   });
 
   it("refuses a request without a valid key with 401 in the API's error shape", async () => {
