@@ -95,7 +95,7 @@ export async function sendConfirmation(
   if (!contact?.email || contact.consent !== "pending" || contact.erasedAt) {
     return; // confirmed meanwhile, or gone
   }
-  const base = await publicUrl(env, db);
+  const base = await publicUrl(env, db, orgId);
   const confirmUrl = trackingUrl(
     base,
     "s",
