@@ -1,7 +1,7 @@
 // The Hono app: middleware order, every resource router, the OpenAPI document and docs.
 //   request id → health, documents and the dashboard's page → edge routes (no key) → body limit + JSON-only →
-//   API key (rate limit, usage) → idempotency for POSTs → (the origin, when PUBLIC_URL is
-//   unset) → MCP → resource routes. Errors leave in one shape (errors.ts).
+//   API key (rate limit, usage) → idempotency for POSTs → (the org's link origin, when PUBLIC_URL
+//   is unset) → MCP → resource routes. Errors leave in one shape (errors.ts).
 
 import { rememberOrigin } from "./accounts";
 import account from "./accounts/routes/account";
@@ -119,13 +119,15 @@ export function buildApp() {
     return requireApiKey(c, next);
   });
   app.use("/v1/*", idempotency);
-  // With PUBLIC_URL unset, links in emails use the origin the API is called on.
+  // With PUBLIC_URL unset, an org's links use the origin its own API requests come to.
   app.use("/v1/*", async (c, next) => {
     await next();
-    if (!config(c.env).publicUrl && c.get("orgId")) {
+    const orgId = c.get("orgId");
+    if (!config(c.env).publicUrl && orgId) {
+      const log = c.get("log");
       c.executionCtx.waitUntil(
-        rememberOrigin(c.env, database(c.env.DB), new URL(c.req.url).origin).catch((err) =>
-          c.get("log").warn("origin not remembered", { error: errorText(err) }),
+        rememberOrigin(c.env, database(c.env.DB), orgId, new URL(c.req.url).origin, log).catch(
+          (err) => log.warn("origin not remembered", { error: errorText(err) }),
         ),
       );
     }

@@ -331,7 +331,7 @@ export async function downloadLink(
     now,
   );
   return {
-    url: `${(await publicUrl(env, db)).replace(/\/$/, "")}/t/r/${token}`,
+    url: `${(await publicUrl(env, db, r.orgId)).replace(/\/$/, "")}/t/r/${token}`,
     expiresAt: new Date(expiresAt).toISOString(),
   };
 }

@@ -34,6 +34,11 @@ export const orgs = sqliteTable("orgs", {
   sendingPolicy: json<SendingPolicy>("sending_policy"),
   /** How its hosted pages (preferences, confirmation) look: name, logo URL, accent colour. */
   branding: json<{ name?: string; logoUrl?: string; accentColor?: string }>("branding"),
+  /**
+   * With PUBLIC_URL unset: the origin its links use, learned from its own API requests (never
+   * another org's); null until its first one. accounts/public-url.ts.
+   */
+  publicUrl: text("public_url"),
   createdAt: ms("created_at").notNull(),
 });
 
@@ -168,7 +173,10 @@ export const eventFanouts = sqliteTable("event_fanouts", {
   claimedAt: ms("claimed_at"),
 });
 
-/** Settings of the deployment (not of an org), e.g. the origin learned when PUBLIC_URL is unset. */
+/**
+ * Settings of the deployment (not of an org). `public_url`: the origin learned when PUBLIC_URL is
+ * unset, before origins were learned per org (orgs.public_url); still read, never written.
+ */
 export const settings = sqliteTable("settings", {
   key: text("key").primaryKey(),
   value: text("value").notNull(),

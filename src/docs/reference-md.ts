@@ -134,7 +134,7 @@ export function llmsTxt(origin: string, doc: OpenApiDocument): string {
 - [API reference in Markdown](${origin}/docs/reference.md): every operation with its parameters and answers
 
 ## Tools
-- [MCP server](${origin}/mcp): Model Context Protocol over Streamable HTTP, same Bearer API key
+- [MCP server](${origin}/mcp): Model Context Protocol over Streamable HTTP, same API key (Bearer or \`x-api-key\`)
 
 ## Optional
 - [Interactive reference](${origin}/docs)

@@ -72,7 +72,7 @@ Every error: \`{"error": "<code>", "message": "...", "details"?: [{path, message
   the same \`Idempotency-Key\`; quote \`requestId\` when reporting.
 
 ## MCP
-\`POST /mcp\` speaks the Model Context Protocol (Streamable HTTP, stateless) with the same Bearer API key. Tools:
+\`POST /mcp\` speaks the Model Context Protocol (Streamable HTTP, stateless) with the same API key as the API (\`Authorization: Bearer\` or \`x-api-key\`). Tools:
 \`list_workflows\`, \`get_workflow\`, \`create_workflow\`, \`test_workflow\`, \`activate_workflow\`, \`enroll_contact\`,
 \`bulk_enroll\`, \`track_event\`, \`get_enrollment\`, \`cancel_enrollment\`, \`workflow_stats\`, \`list_messages\`,
 \`upsert_contact\`, \`list_tasks\`, \`complete_task\`, \`execute_agent\`, \`score_lead\`, \`search_api\` and \`call_api\` (any operation by \`operationId\`). Resources: this brief and the

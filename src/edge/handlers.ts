@@ -384,8 +384,13 @@ const brandedPage = (title: string, b: PreferenceSnapshot["b"], body: ReturnType
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${title}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}header{display:flex;gap:.8rem;align-items:center;border-bottom:3px solid ${accent};padding-bottom:.8rem;margin-bottom:1.2rem}label{display:block;margin:.5rem 0}small{color:#666;display:block;margin-left:1.6rem}button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:${accent};color:#fff;cursor:pointer}</style></head><body><header>${logo}<strong>${b.n ?? ""}</strong></header>${body}</body></html>`;
 };
 
+/**
+ * The preference form. `all_shown` carries how "unsubscribe from everything" was drawn: an
+ * unticked box is not posted, so without it an unticked box the person left alone could not be
+ * told from one they unticked.
+ */
 const preferencesForm = (t: string, topics: [string, string, boolean][], all: boolean) =>
-  html`<form method="post" action="/t/p/${t}"><fieldset><legend>Emails you get</legend>${topics.map(
+  html`<form method="post" action="/t/p/${t}"><input type="hidden" name="all_shown" value="${all ? "on" : "off"}"><fieldset><legend>Emails you get</legend>${topics.map(
     ([key, name, on]) =>
       html`<label><input type="checkbox" name="topic" value="${key}"${on ? html` checked` : ""}> ${name}</label>`,
   )}</fieldset><label><input type="checkbox" name="all" value="on"${all ? html` checked` : ""}> Unsubscribe from everything</label><button type="submit">Save preferences</button></form>`;
@@ -426,19 +431,34 @@ export const savePreferences: Handler<typeof routes.savePreferences> = async (c)
   const raw = form.topic;
   const chosen = new Set((Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String));
   const everything = form.all === "on";
+  // A form drawn before it carried `all_shown` showed what its link's snapshot says.
+  const everythingShown =
+    typeof form.all_shown === "string" ? form.all_shown === "on" : p.s.u === 1;
   const shown = p.s.t.map(([key]) => key);
-  const saved = await saveChoices(c.env, database(c.env.DB), p.g, p.c, shown, chosen, everything);
+  const saved = await saveChoices(c.env, database(c.env.DB), p.g, p.c, {
+    shown,
+    chosen,
+    everything,
+    everythingShown,
+  });
   if (!saved) {
     throw badToken();
   }
   const topics = p.s.t.map(
     ([key, name]) => [key, name, chosen.has(key)] as [string, string, boolean],
   );
+  // The page shows the contact as saved, which the form may not have changed (unsubscribed
+  // from everything elsewhere since the form was drawn).
+  const status = everything
+    ? "You are unsubscribed from all our marketing emails."
+    : saved.subscribed
+      ? "Your choices are saved."
+      : "Your choices are saved. You are still unsubscribed from all our marketing emails: untick “Unsubscribe from everything” to hear from us again.";
   return c.html(
     brandedPage(
       "Preferences saved",
       p.s.b,
-      html`<h1>Preferences saved</h1><p role="status">${everything ? "You are unsubscribed from all our marketing emails." : "Your choices are saved."}</p>${preferencesForm(t, topics, everything)}`,
+      html`<h1>Preferences saved</h1><p role="status">${status}</p>${preferencesForm(t, topics, !saved.subscribed)}`,
     ),
     200,
     NO_STORE,

@@ -238,7 +238,7 @@ export const savePreferences = createRoute({
   tags,
   summary: "Save a preference page: the topics ticked, or unsubscribe from everything",
   description:
-    "A form (`application/x-www-form-urlencoded`): `topic` once per topic kept (the others shown are turned off) and `all=on` to stop all marketing (unchecked: subscribed again).",
+    "A form (`application/x-www-form-urlencoded`): `topic` once per topic kept (the others shown are turned off; topics the page did not show are left alone), `all=on` to stop all marketing, and `all_shown` (`on` or `off`: how the page drew that box). A form changes only what it showed: without `all=on` the contact is subscribed again only when the page drew the box ticked (`all_shown=on`; a form without `all_shown`: as its link's snapshot), so an old page posted after the contact unsubscribed elsewhere leaves them unsubscribed. The page answered shows the contact as saved.",
   request: { params: token },
   responses: {
     200: page200("The page, saved"),

@@ -34,7 +34,10 @@ const SCHEDULE = "must list whole seconds, each 0 or more, separated by commas";
 const VARS = z.object({
   /** "development" allows local targets (src/security/ssrf.ts); anything else is production. */
   ENVIRONMENT: z.string().default("production"),
-  /** The origin of links in emails; unset: the origin of the last API request (accounts/public-url). */
+  /**
+   * The origin of links in emails; unset: each org's own, learned from its API requests
+   * (accounts/public-url).
+   */
   PUBLIC_URL: z
     .url({
       protocol: /^https?$/,

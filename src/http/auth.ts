@@ -18,6 +18,14 @@ export function bearer(header: string | undefined): string | null {
   return m ? m[1] : null;
 }
 
+/**
+ * The API key a request carries: `Authorization: Bearer <key>`, else `x-api-key: <key>` (the
+ * 11x convention). The one reading of it, so /mcp forwards to the API the key the API reads.
+ */
+export function apiKeyOf(header: (name: string) => string | undefined): string | null {
+  return bearer(header("authorization")) ?? (header("x-api-key")?.trim() || null);
+}
+
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const ip = clientIp((name) => c.req.header(name));
   const blockedFor = ip ? failingIps.retryAfter(ip) : 0;
@@ -35,9 +43,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
     }
     throw new DomainError("unauthorized", message);
   };
-  // `x-api-key: <key>` (the 11x convention) is the same key as `Authorization: Bearer <key>`.
-  const token =
-    bearer(c.req.header("authorization")) ?? (c.req.header("x-api-key")?.trim() || null);
+  const token = apiKeyOf((name) => c.req.header(name));
   if (!token) {
     return refuse("Missing API key: send `Authorization: Bearer nk_live_...` (or `x-api-key`)");
   }

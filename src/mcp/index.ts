@@ -1,6 +1,7 @@
 // POST /mcp: the Model Context Protocol over Streamable HTTP, stateless (a fresh server per
-// request, JSON answers). Same Bearer API key as /v1; every tool is an API operation called
-// in-process with that key, so scopes, org isolation, idempotency and errors are the API's own.
+// request, JSON answers). Same API key as /v1 (Bearer or x-api-key); every tool is an API
+// operation called in-process with that key, so scopes, org isolation, idempotency and errors
+// are the API's own.
 import { StreamableHTTPTransport } from "@hono/mcp";
 import { z } from "@hono/zod-openapi";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";

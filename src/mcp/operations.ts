@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import type { OpenApiDocument } from "../docs/reference-md";
 import type { AppEnv } from "../ground/env";
+import { apiKeyOf } from "../http/auth";
 import type { ApiCall } from "./tools";
 
 const METHODS = ["get", "post", "patch", "delete"] as const;
@@ -27,9 +28,11 @@ export async function callApi(
     }
   }
   const headers = new Headers({ accept: "application/json" });
-  const auth = c.req.header("authorization");
-  if (auth) {
-    headers.set("authorization", auth);
+  // The key /mcp was authenticated with, however it came (Bearer or x-api-key): a call without
+  // it would be refused, and its failures counted against the caller's address.
+  const key = apiKeyOf((name) => c.req.header(name));
+  if (key) {
+    headers.set("authorization", `Bearer ${key}`);
   }
   const ip = c.req.header("cf-connecting-ip");
   if (ip) {

@@ -218,7 +218,7 @@ export async function composeEmail(
       'thread: "previous" found no earlier email of this enrollment to take the subject from; give the step a subject',
     );
   }
-  const base = await publicUrl(env, db);
+  const base = await publicUrl(env, db, job.orgId);
   const unsubscribe = await unsubscribeUrl(env, base, job.orgId, messageId, contact.id);
   const preferences = await preferencesUrl(env, db, base, contact, messageId, memo);
   let rendered: ReturnType<typeof renderTemplate>;

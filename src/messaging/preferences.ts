@@ -19,26 +19,40 @@ import { signToken, trackingUrl } from "../security/tokens";
 import { loadSender } from "./senders";
 import { getTemplate } from "./templates-store";
 
+/** A preference page's form as posted, and what it showed when it was drawn. */
+export interface PreferenceForm {
+  /** The topics it showed (each ticked or not: each is set to what was posted). */
+  shown: string[];
+  /** The topics posted ticked. */
+  chosen: Set<string>;
+  /** "Unsubscribe from everything" posted ticked. */
+  everything: boolean;
+  /** "Unsubscribe from everything" was drawn ticked. */
+  everythingShown: boolean;
+}
+
 /**
- * Saves a preference page's form: each topic it showed on or off, and "unsubscribe from
- * everything" (all marketing). Null when the contact is gone.
+ * Saves a preference page's form. A form changes only what it showed: each topic it showed is
+ * set as posted, other topics are left alone. "Unsubscribe from everything" ticked unsubscribes
+ * from all marketing; unticked it subscribes again only when the form showed it ticked (the
+ * person unticked it). A form drawn while the contact was subscribed, posted after they
+ * unsubscribed elsewhere, says nothing about that: an unticked box is only what the form showed
+ * then. Null when the contact is gone.
  */
 export async function savePreferences(
   env: Env,
   db: Db,
   orgId: string,
   contactId: string,
-  shown: string[],
-  chosen: Set<string>,
-  everything: boolean,
+  form: PreferenceForm,
 ): Promise<ContactRow | null> {
   const contact = await getContact(db, orgId, contactId);
   if (!contact || contact.erasedAt) {
     return null;
   }
   const next = await updateContact(db, contact, {
-    topics: Object.fromEntries(shown.map((k) => [k, chosen.has(k)])),
-    subscribed: !everything,
+    topics: Object.fromEntries(form.shown.map((k) => [k, form.chosen.has(k)])),
+    ...(form.everything ? { subscribed: false } : form.everythingShown ? { subscribed: true } : {}),
   });
   await notifyContactChange(env, db, contact, next, false);
   return next;
@@ -81,7 +95,7 @@ export async function sendConfirmation(
   if (!contact?.email || contact.consent !== "pending" || contact.erasedAt) {
     return; // confirmed meanwhile, or gone
   }
-  const base = await publicUrl(env, db);
+  const base = await publicUrl(env, db, orgId);
   const confirmUrl = trackingUrl(
     base,
     "s",

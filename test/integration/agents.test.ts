@@ -2,7 +2,7 @@
 import { env, exports } from "cloudflare:workers";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, newOrg, poll } from "../helpers/api";
 
 const BASE = "https://nudge.test";
@@ -55,15 +55,19 @@ describe("documents at stable URLs", () => {
   });
 });
 
-async function mcpClient(key: string) {
+async function mcpClient(key: string, headers: Record<string, string> = {}) {
   const client = new Client({ name: "nudge-test", version: "1.0.0" });
   const transport = new StreamableHTTPClientTransport(new URL(`${BASE}/mcp`), {
-    requestInit: { headers: { authorization: `Bearer ${key}` } },
+    requestInit: {
+      headers: Object.keys(headers).length ? headers : { authorization: `Bearer ${key}` },
+    },
     fetch: (input, init) => exports.default.fetch(new Request(input, init)),
   });
   await client.connect(transport);
   return client;
 }
+
+afterEach(() => vi.restoreAllMocks());
 
 const json = (r: unknown) =>
   JSON.parse((r as { content: { type: string; text: string }[] }).content[0].text);
@@ -186,6 +190,29 @@ describe("the MCP server", () => {
     await client.close();
   });
 
+  it("takes the key as `x-api-key` as the API does: every tool call works, the address is never blocked", async () => {
+    const { key } = await newOrg();
+    // One address of its own: failed authentications are counted per address (5 a minute here).
+    const ip = "203.0.113.61";
+    const client = await mcpClient(key, { "x-api-key": key, "cf-connecting-ip": ip });
+    const wf = await client.callTool({
+      name: "create_workflow",
+      arguments: { name: "Keyed", steps: [{ type: "log", config: { message: "x" } }] },
+    });
+    expect(wf.isError, JSON.stringify(wf)).toBeFalsy();
+    expect(json(wf).id).toMatch(/^wf_/);
+    for (let i = 0; i < 8; i++) {
+      const listed = await client.callTool({ name: "list_workflows", arguments: {} });
+      expect(listed.isError, JSON.stringify(listed)).toBeFalsy();
+      expect(json(listed).data.map((w: { id: string }) => w.id)).toEqual([json(wf).id]);
+    }
+    await client.close();
+    const rest = await call("GET", "/v1/workflows", {
+      headers: { "x-api-key": key, "cf-connecting-ip": ip },
+    });
+    expect(rest.status).toBe(200);
+  });
+
   it("refuses a request without a valid key with 401 in the API's error shape", async () => {
     const res = await call("POST", "/mcp", {
       body: { jsonrpc: "2.0", id: 1, method: "initialize", params: {} },
@@ -244,6 +271,90 @@ describe("a fresh deploy with no PUBLIC_URL", () => {
       expect(email.html).toContain(`${origin}/t/c/`);
       expect(email.headers["List-Unsubscribe"]).toMatch(
         new RegExp(`^<${origin.replace(/\./g, "\\.")}/t/u/[^>]+>$`),
+      );
+    } finally {
+      (env as { PUBLIC_URL?: string }).PUBLIC_URL = configured;
+    }
+  });
+
+  it("learns the origin per org: one org's requests on another host never change another org's links", async () => {
+    const configured = env.PUBLIC_URL;
+    (env as { PUBLIC_URL?: string }).PUBLIC_URL = "";
+    const warnings: string[] = [];
+    vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
+      warnings.push(String(line));
+    });
+    try {
+      const a = await newOrg("A");
+      const b = await newOrg("B");
+      const on =
+        (origin: string, key: string) => async (method: string, path: string, body?: unknown) => {
+          const res = await exports.default.fetch(
+            new Request(`${origin}${path}`, {
+              method,
+              headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+              body: body === undefined ? undefined : JSON.stringify(body),
+            }),
+          );
+          return { status: res.status, json: (await res.json()) as any };
+        };
+      const apiA = on("https://a.example", a.key);
+      const apiB = on("https://b.example", b.key);
+      const workflow = {
+        name: "Links",
+        status: "active",
+        steps: [
+          {
+            type: "send_email",
+            config: { subject: "Hi", html: '<p><a href="https://acme.test/x">x</a></p>' },
+          },
+        ],
+      };
+      const wfA = (await apiA("POST", "/v1/workflows", workflow)).json;
+      const wfB = (await apiB("POST", "/v1/workflows", workflow)).json;
+      // Both sends are composed after both orgs' requests (the message queue batches for a
+      // second): a deployment-wide origin would give both emails the last request's host.
+      expect(
+        (
+          await apiA("POST", "/v1/enrollments", {
+            workflowId: wfA.id,
+            contact: { email: "a@x.test" },
+          })
+        ).status,
+      ).toBe(201);
+      expect(
+        (
+          await apiB("POST", "/v1/enrollments", {
+            workflowId: wfB.id,
+            contact: { email: "b@x.test" },
+          })
+        ).status,
+      ).toBe(201);
+      // Read straight from D1: an API request here would itself be a request on some host.
+      const mailOf = (orgId: string) =>
+        poll(
+          () =>
+            env.DB.prepare("select html, headers from outbox where org_id = ?")
+              .bind(orgId)
+              .first<{ html: string; headers: string }>(),
+          (row) => row !== null,
+        );
+      const [mailA, mailB] = [await mailOf(a.orgId), await mailOf(b.orgId)];
+      expect(mailA?.html).toContain("https://a.example/t/c/");
+      expect(JSON.parse(mailA?.headers ?? "{}")["List-Unsubscribe"]).toMatch(
+        /^<https:\/\/a\.example\/t\/u\//,
+      );
+      expect(mailB?.html).toContain("https://b.example/t/c/");
+      expect(JSON.parse(mailB?.headers ?? "{}")["List-Unsubscribe"]).toMatch(
+        /^<https:\/\/b\.example\/t\/u\//,
+      );
+      // Outside development, learning an origin says PUBLIC_URL should be set.
+      const learned = warnings.filter((w) => w.includes("PUBLIC_URL"));
+      expect(learned.some((w) => w.includes(a.orgId) && w.includes("https://a.example"))).toBe(
+        true,
+      );
+      expect(learned.some((w) => w.includes(b.orgId) && w.includes("https://b.example"))).toBe(
+        true,
       );
     } finally {
       (env as { PUBLIC_URL?: string }).PUBLIC_URL = configured;

@@ -153,4 +153,37 @@ describe("unsubscribe and preference links", () => {
     expect((await call("POST", `/t/p/${recent}`, form("all=on"))).status).toBe(200);
     expect(await s.subscribed()).toBe(false);
   });
+
+  it("an old preference form changes only what it showed: it does not resubscribe a contact who unsubscribed since", async () => {
+    const s = await sentEmail();
+    const link = await signToken(env, {
+      k: "p",
+      g: s.orgId,
+      m: s.messageId,
+      c: s.contactId,
+      s: { b: {}, t: [["newsletter", "The newsletter", true]], u: 0 },
+    });
+    const page = await call("GET", `/t/p/${link}`, { headers: browser });
+    expect(page.status).toBe(200);
+    expect(page.text).not.toContain('name="all" value="on" checked');
+    // After the page was drawn, the contact unsubscribes from everything (the email's one-click).
+    expect((await call("POST", `/t/u/${s.token}`, oneClick)).status).toBe(200);
+    await poll(s.subscribed, (v) => v === false);
+    // The old form is posted as it was drawn: the topic ticked, "unsubscribe from everything" not.
+    const saved = await call("POST", `/t/p/${link}`, form("topic=newsletter"));
+    expect(saved.status).toBe(200);
+    expect(await s.subscribed()).toBe(false);
+    const contact = (await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json;
+    expect(contact.topics).toMatchObject({ newsletter: true });
+    // The page it answers shows the contact as it is now: unsubscribed from everything, which
+    // the person may untick — that, and only that, subscribes them again.
+    expect(saved.text).toContain('name="all" value="on" checked');
+    const hidden = [
+      ...saved.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g),
+    ];
+    expect(hidden.length).toBeGreaterThan(0);
+    const kept = hidden.map(([, name, value]) => `${name}=${value}`).join("&");
+    expect((await call("POST", `/t/p/${link}`, form(`topic=newsletter&${kept}`))).status).toBe(200);
+    expect(await s.subscribed()).toBe(true);
+  });
 });

@@ -100,7 +100,7 @@ async function preparePhone(
   const connectionId = job.kind === "sms" ? job.connectionId : job.config.connectionId;
   const sender = await loadPhoneSender(env, db, job.orgId, channel, connectionId);
   const statusCallback = sender.connectionId
-    ? `${await publicUrl(env, db)}/inbound/${sender.provider.name}/${sender.connectionId}`
+    ? `${await publicUrl(env, db, job.orgId)}/inbound/${sender.provider.name}/${sender.connectionId}`
     : "";
   const body = job.kind === "sms" ? job.body : (job.config.script ?? null);
   return {
