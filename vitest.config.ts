@@ -32,6 +32,10 @@ export default defineConfig(async () => {
                   TRACKING_LIMITER: { namespace_id: "1004", simple: { limit: 60, period: 60 } },
                   BAD_TOKEN_LIMITER: { namespace_id: "1005", simple: { limit: 5, period: 60 } },
                   INBOUND_LIMITER: { namespace_id: "1006", simple: { limit: 20, period: 60 } },
+                  INBOUND_UNKNOWN_LIMITER: {
+                    namespace_id: "1007",
+                    simple: { limit: 5, period: 60 },
+                  },
                 },
               },
             }),
