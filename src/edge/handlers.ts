@@ -18,6 +18,7 @@ import { Blocklist, clientIp, LocalCounter, rateLimited, spend } from "../http/r
 import {
   applyDeliveryEvents,
   applyPhoneEvents,
+  claimSignatureNonce,
   confirmSubscription,
   getConnectionById,
   parseRawMail,
@@ -256,6 +257,7 @@ async function verifiedInbound(
   name: string,
   connectionId: string,
   verify: (req: InboundRequest, credentials: Credentials) => Promise<Verdict>,
+  nonce?: (req: InboundRequest) => Promise<string | null>,
 ) {
   const ip = clientIp((header) => c.req.header(header));
   const blockedFor = ip ? unknownIdIps.retryAfter(ip) : 0;
@@ -291,6 +293,10 @@ async function verifiedInbound(
       connectionId,
       error: errorText(err),
     });
+  }
+  const once = verdict.ok && nonce ? await nonce(req) : null;
+  if (once && !(await claimSignatureNonce(db, conn.id, once))) {
+    verdict = { ok: false, status: 401, reason: "This signature was already used" };
   }
   if (!verdict.ok) {
     await spend(
@@ -347,6 +353,7 @@ export const inbound: Handler<typeof routes.inbound> = async (c) => {
     name,
     connectionId,
     webhook.verify,
+    webhook.nonce,
   );
   if (await webhook.handshake?.(req, credentials)) {
     return c.json({ received: 0, applied: 0 }, 200);
@@ -368,7 +375,13 @@ export const inboundMail: Handler<typeof routes.inboundMail> = async (c) => {
   if (!hook) {
     throw unknownEndpoint();
   }
-  const { db, conn, req, credentials } = await verifiedInbound(c, name, connectionId, hook.verify);
+  const { db, conn, req, credentials } = await verifiedInbound(
+    c,
+    name,
+    connectionId,
+    hook.verify,
+    hook.nonce,
+  );
   let mail: ReceivedMail;
   try {
     const payload = await hook.parse(req, credentials);
