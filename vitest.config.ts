@@ -24,6 +24,7 @@ export default defineConfig(async () => {
                   ENCRYPTION_KEYS: "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
                   WEBHOOK_RETRY_SCHEDULE: "0,1,1,1",
                   EMAIL_RETRY_BASE_SECONDS: "0",
+                  CLOUDFLARE_SENDER_DOMAINS: "acme.test",
                 },
                 ratelimits: {
                   RATE_LIMITER: { namespace_id: "1001", simple: { limit: 400, period: 60 } },

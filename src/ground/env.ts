@@ -36,6 +36,7 @@ export interface Env {
   PUBLIC_URL?: string;
   REPLY_DOMAIN?: string;
   FORWARD_UNMATCHED_TO?: string;
+  CLOUDFLARE_SENDER_DOMAINS?: string;
   /** Days an automatic reply may hold an enrollment at most, whatever return date it names (default 30). */
   AUTO_REPLY_MAX_HOLD_DAYS?: string;
   /** debug | info (default) | warn | error */

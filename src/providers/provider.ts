@@ -160,6 +160,12 @@ export interface Provider<N extends string = string> {
    * unknown region): checked when a connection is saved and again before each send.
    */
   refuseCredentials?(credentials: Credentials, env: Env): CredentialProblem[];
+  /**
+   * Why this deployment will not send from `from` through this provider (null: it will; `from`
+   * null: whether the provider may be used at all): checked when a connection is saved, with
+   * its default sender, and by the provider before each send.
+   */
+  refuseSender?(from: string | null, env: Env): string | null;
   send(email: OutgoingEmail, ctx: SendContext): Promise<SendResult>;
   inbound?: InboundWebhook;
   inboundMail?: InboundMailHook;
