@@ -26,6 +26,7 @@ export default defineConfig(async () => {
                   ENCRYPTION_KEYS: "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
                   WEBHOOK_RETRY_SCHEDULE: "0,1,1,1",
                   EMAIL_RETRY_BASE_SECONDS: "0",
+                  CLOUDFLARE_SENDER_DOMAINS: "acme.test",
                 },
                 ratelimits: {
                   RATE_LIMITER: { namespace_id: "1001", simple: { limit: 400, period: 60 } },
@@ -34,6 +35,10 @@ export default defineConfig(async () => {
                   TRACKING_LIMITER: { namespace_id: "1004", simple: { limit: 60, period: 60 } },
                   BAD_TOKEN_LIMITER: { namespace_id: "1005", simple: { limit: 5, period: 60 } },
                   INBOUND_LIMITER: { namespace_id: "1006", simple: { limit: 20, period: 60 } },
+                  INBOUND_UNKNOWN_LIMITER: {
+                    namespace_id: "1007",
+                    simple: { limit: 5, period: 60 },
+                  },
                 },
               },
             }),

@@ -38,7 +38,10 @@ const GRACE_MS = 20_000;
 /** An accepted event not fanned out this long after its job was queued: the job was lost. */
 const FANOUT_GRACE_MS = 15_000;
 const BATCH = 500;
-/** Provider event ids (and received mail ids) are remembered this long against redeliveries. */
+/**
+ * Provider event ids (and received mail ids) are remembered this long against redeliveries;
+ * received texts' as long as their connection (src/messaging/inbound-store.ts).
+ */
 const INBOUND_SEEN_KEEP_MS = 30 * 86_400_000;
 /** A re-queued job gets this long to run before it is considered lost again. */
 const REQUEUE_PUSH_MS = 5 * 60_000;

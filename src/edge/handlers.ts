@@ -3,7 +3,7 @@
 // webhooks (delivery events, and received mail: replies) check the provider's signature
 // before anything else. Abuse is limited where it
 // enters (src/http/rate-limit.ts): per token, per IP only for tokens that fail verification,
-// per inbound connection.
+// per inbound connection (signed requests apart from failing ones), per IP for unknown ones.
 import type { Context } from "hono";
 import { html } from "hono/html";
 import { fileOf, getReport } from "../analytics";
@@ -14,10 +14,11 @@ import { DomainError } from "../ground/errors";
 import { newId } from "../ground/ids";
 import { errorText } from "../ground/log";
 import type { Handler } from "../http/openapi";
-import { clientIp, LocalCounter, spend } from "../http/rate-limit";
+import { Blocklist, clientIp, LocalCounter, rateLimited, spend } from "../http/rate-limit";
 import {
   applyDeliveryEvents,
   applyPhoneEvents,
+  claimSignatureNonce,
   confirmSubscription,
   getConnectionById,
   parseRawMail,
@@ -240,20 +241,39 @@ export const unsubscribe: Handler<typeof routes.unsubscribe> = async (c) => {
   );
 };
 
+/** IPs over their limit of unknown connection ids: refused before the D1 lookup until it ends. */
+const unknownIdIps = new Blocklist();
+const TOO_MANY_UNKNOWN = "Too many webhook requests for unknown connections from this address";
+
 /**
- * A provider's request for one of its connections: rate limited per connection, refused (404)
- * when the connection is not that provider's, and verified with its credentials.
+ * A provider's request for one of its connections: refused (404) when the connection is not
+ * that provider's — counted per IP, so random ids cannot cost a D1 read each without end — and
+ * verified with its credentials. The connection's budget is spent only by requests that pass
+ * its signature check; failing ones count under a key of their own, so unsigned junk can never
+ * starve the provider's signed traffic.
  */
 async function verifiedInbound(
   c: Context<AppEnv>,
   name: string,
   connectionId: string,
   verify: (req: InboundRequest, credentials: Credentials) => Promise<Verdict>,
+  nonce?: (req: InboundRequest) => Promise<string | null>,
 ) {
-  await spend(c.env.INBOUND_LIMITER, connectionId, "Too many webhook requests for this connection");
+  const ip = clientIp((header) => c.req.header(header));
+  const blockedFor = ip ? unknownIdIps.retryAfter(ip) : 0;
+  if (blockedFor > 0) {
+    throw rateLimited(TOO_MANY_UNKNOWN, blockedFor);
+  }
   const db = database(c.env.DB);
   const conn = await getConnectionById(db, connectionId);
   if (!conn || conn.provider !== name) {
+    if (ip) {
+      const { success } = await c.env.INBOUND_UNKNOWN_LIMITER.limit({ key: ip });
+      if (!success) {
+        unknownIdIps.block(ip);
+        throw rateLimited(TOO_MANY_UNKNOWN);
+      }
+    }
     throw unknownEndpoint();
   }
   const req = { headers: c.req.raw.headers, body: await c.req.text() };
@@ -274,9 +294,19 @@ async function verifiedInbound(
       error: errorText(err),
     });
   }
+  const once = verdict.ok && nonce ? await nonce(req) : null;
+  if (once && !(await claimSignatureNonce(db, conn.id, once))) {
+    verdict = { ok: false, status: 401, reason: "This signature was already used" };
+  }
   if (!verdict.ok) {
+    await spend(
+      c.env.INBOUND_LIMITER,
+      `unverified:${connectionId}`,
+      "Too many unverified webhook requests for this connection",
+    );
     throw new DomainError(verdict.status === 403 ? "forbidden" : "unauthorized", verdict.reason);
   }
+  await spend(c.env.INBOUND_LIMITER, connectionId, "Too many webhook requests for this connection");
   return { db, conn, req, credentials };
 }
 
@@ -323,6 +353,7 @@ export const inbound: Handler<typeof routes.inbound> = async (c) => {
     name,
     connectionId,
     webhook.verify,
+    webhook.nonce,
   );
   if (await webhook.handshake?.(req, credentials)) {
     return c.json({ received: 0, applied: 0 }, 200);
@@ -344,7 +375,13 @@ export const inboundMail: Handler<typeof routes.inboundMail> = async (c) => {
   if (!hook) {
     throw unknownEndpoint();
   }
-  const { db, conn, req, credentials } = await verifiedInbound(c, name, connectionId, hook.verify);
+  const { db, conn, req, credentials } = await verifiedInbound(
+    c,
+    name,
+    connectionId,
+    hook.verify,
+    hook.nonce,
+  );
   let mail: ReceivedMail;
   try {
     const payload = await hook.parse(req, credentials);

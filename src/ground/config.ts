@@ -29,6 +29,11 @@ const numberAtLeast = (min: number, { int = false, exclusive = false } = {}) => 
 const LLM_PRICE = z.object({ input: numberAtLeast(0), output: numberAtLeast(0) });
 
 const SCHEDULE = "must list whole seconds, each 0 or more, separated by commas";
+const SENDER_DOMAINS =
+  "must list domain names separated by commas (e.g. mail.example.com,example.org)";
+/** A domain name: dot-separated labels of letters, digits and inner hyphens, at least two. */
+const DOMAIN =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** One entry per variable, named as the environment names it; absent or blank means unset. */
 const VARS = z.object({
@@ -49,6 +54,25 @@ const VARS = z.object({
   REPLY_DOMAIN: z.string().optional(),
   /** Received mail matched to no message is forwarded here (a verified Email Routing destination). */
   FORWARD_UNMATCHED_TO: z.string().optional(),
+  /**
+   * The domains tenants may send from through the `cloudflare` provider (the SEND_EMAIL binding
+   * sends as any address on the operator's account), comma-separated; unset: that provider is
+   * refused (src/providers/cloudflare.ts).
+   */
+  CLOUDFLARE_SENDER_DOMAINS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((d) => d.trim().toLowerCase().replace(/\.+$/, ""))
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(DOMAIN, { error: SENDER_DOMAINS }))
+        .min(1, { error: SENDER_DOMAINS }),
+    )
+    .optional(),
   /** JSON log lines at this level and above (src/ground/log.ts). */
   LOG_LEVEL: z
     .string()
@@ -105,6 +129,8 @@ export interface Config {
   publicUrl: string | null;
   replyDomain: string | null;
   forwardUnmatchedTo: string | null;
+  /** Domains the `cloudflare` provider may send from (lower case); null: that provider is off. */
+  cloudflareSenderDomains: readonly string[] | null;
   logLevel: LogLevel;
   webhookRetrySchedule: readonly number[];
   emailRetryBaseSeconds: number;
@@ -139,6 +165,9 @@ function parse(raw: (string | undefined)[]): Config {
     publicUrl: v.PUBLIC_URL || null,
     replyDomain: v.REPLY_DOMAIN ?? null,
     forwardUnmatchedTo: v.FORWARD_UNMATCHED_TO ?? null,
+    cloudflareSenderDomains: v.CLOUDFLARE_SENDER_DOMAINS
+      ? Object.freeze(v.CLOUDFLARE_SENDER_DOMAINS)
+      : null,
     logLevel: v.LOG_LEVEL,
     webhookRetrySchedule: Object.freeze(v.WEBHOOK_RETRY_SCHEDULE),
     emailRetryBaseSeconds: v.EMAIL_RETRY_BASE_SECONDS,

@@ -20,13 +20,14 @@ export interface Env {
   /** Generated report files (reports/<org>/<report>/<generation>.<format>). */
   REPORTS: R2Bucket;
   WEBHOOK_DLQ: Queue<WebhookJob>;
-  /** Rate limits (src/http/rate-limit.ts): per key, per org, per IP failing auth, per tracking token, per IP sending bad tokens, per inbound connection. */
+  /** Rate limits (src/http/rate-limit.ts): per key, per org, per IP failing auth, per tracking token, per IP sending bad tokens, per inbound connection, per IP naming unknown connections. */
   RATE_LIMITER: RateLimit;
   ORG_RATE_LIMITER: RateLimit;
   AUTH_FAIL_LIMITER: RateLimit;
   TRACKING_LIMITER: RateLimit;
   BAD_TOKEN_LIMITER: RateLimit;
   INBOUND_LIMITER: RateLimit;
+  INBOUND_UNKNOWN_LIMITER: RateLimit;
   /** Cloudflare Email Routing `send_email` binding; optional. */
   SEND_EMAIL?: SendEmail;
   // Vars: read through config(env) (src/ground/config.ts), which parses, defaults and checks
@@ -35,6 +36,7 @@ export interface Env {
   PUBLIC_URL?: string;
   REPLY_DOMAIN?: string;
   FORWARD_UNMATCHED_TO?: string;
+  CLOUDFLARE_SENDER_DOMAINS?: string;
   /** Days an automatic reply may hold an enrollment at most, whatever return date it names (default 30). */
   AUTO_REPLY_MAX_HOLD_DAYS?: string;
   /** debug | info (default) | warn | error */

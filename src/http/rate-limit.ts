@@ -6,7 +6,9 @@
 //   TRACKING_LIMITER      per tracking token     (/t/*: one message's pixel or link hammered)
 //   BAD_TOKEN_LIMITER     per IP, /t/* tokens that fail verification (never valid ones: image
 //                         proxies fetch for millions of people from few addresses)
-//   INBOUND_LIMITER       per connection         (/inbound/*)
+//   INBOUND_LIMITER       per connection         (/inbound/*: requests that pass its signature
+//                         check; those that fail it count under a key of their own)
+//   INBOUND_UNKNOWN_LIMITER per IP, /inbound/* requests for connections that do not exist
 import { DomainError } from "../ground/errors";
 
 export const RATE_LIMIT_PERIOD_SECONDS = 60;

@@ -1,9 +1,9 @@
 // Provider event ids already applied, per connection (a redelivered provider webhook is
 // ignored; one tenant's event ids never shadow another's).
 
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, notExists, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { inboundEvents, inboundMail } from "../db/schema";
+import { connections, inboundEvents, inboundMail } from "../db/schema";
 
 export async function markInboundSeen(
   db: Db,
@@ -20,6 +20,18 @@ export async function markInboundSeen(
   return r.length === 1;
 }
 
+/**
+ * Claims a signature's one-use value (a Mailgun token) for the connection; false when it was
+ * claimed before — a replay. Kept as long as event ids, far beyond the signature's freshness
+ * window, so a token can never be used twice while its signature is still accepted.
+ */
+export const claimSignatureNonce = (
+  db: Db,
+  connectionId: string,
+  nonce: string,
+  now = Date.now(),
+) => markInboundSeen(db, connectionId, `nonce:${nonce}`, now);
+
 /** Un-marks an event whose processing failed, so its redelivery is processed. */
 export const forgetInboundSeen = (db: Db, connectionId: string, eventId: string) =>
   db
@@ -28,8 +40,17 @@ export const forgetInboundSeen = (db: Db, connectionId: string, eventId: string)
     .run();
 
 /**
+ * Event ids remembered for the life of their connection: texts people send (STOP, START). Their
+ * webhook (Twilio's) is signed over the URL and parameters only, with no time in it, so a
+ * captured STOP or START forgotten after a month could be replayed to flip a subscription back.
+ * Its id is the message SID (`sms_received:<sid>`, src/messaging/outreach.ts), which never recurs.
+ */
+const KEPT_PREFIX = "sms_received:";
+
+/**
  * Forgets provider event ids older than `before` (providers redeliver within hours, not
- * weeks), a bounded batch per call so one cron tick stays short.
+ * weeks) — but a received text's only once its connection is gone — a bounded batch per call
+ * so one cron tick stays short.
  */
 export const pruneInboundSeen = (db: Db, before: number, limit = 5000) =>
   db
@@ -40,7 +61,20 @@ export const pruneInboundSeen = (db: Db, before: number, limit = 5000) =>
         db
           .select({ rowid: sql`rowid` })
           .from(inboundEvents)
-          .where(lt(inboundEvents.receivedAt, before))
+          .where(
+            and(
+              lt(inboundEvents.receivedAt, before),
+              or(
+                sql`substr(${inboundEvents.eventId}, 1, ${KEPT_PREFIX.length}) <> ${KEPT_PREFIX}`,
+                notExists(
+                  db
+                    .select({ one: sql`1` })
+                    .from(connections)
+                    .where(eq(connections.id, inboundEvents.connectionId)),
+                ),
+              ),
+            ),
+          )
           .limit(limit),
       ),
     )

@@ -9,7 +9,7 @@ export {
 } from "./connections-store";
 export { applyDeliveryEvents } from "./deliveries";
 export { handleIncomingEmail, parseRawMail } from "./inbound-mail";
-export { pruneInboundSeen, unmatchedMail } from "./inbound-store";
+export { claimSignatureNonce, pruneInboundSeen, unmatchedMail } from "./inbound-store";
 export { applyPhoneEvents } from "./outreach";
 export {
   confirmSubscription,

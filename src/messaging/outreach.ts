@@ -113,6 +113,8 @@ export async function applyPhoneEvents(
     if (e.kind === "ignored") {
       continue;
     }
+    // A received text's id (`sms_received:<sid>`) is kept as long as its connection lives
+    // (pruneInboundSeen): its webhook carries no time, so only this stops a replay.
     const eventId =
       e.kind === "sms_status"
         ? `${e.providerMessageId}:${e.status}`

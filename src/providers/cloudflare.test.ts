@@ -1,8 +1,10 @@
 // Cloudflare Email Service's contract: the structured message handed to the SEND_EMAIL binding
-// (no HTTP request: the binding is the API), and what a missing or failing binding means.
+// (no HTTP request: the binding is the API), what a missing or failing binding means, and the
+// operator's sender domains (CLOUDFLARE_SENDER_DOMAINS; "acme.test" in the tests' config).
 // https://developers.cloudflare.com/email-routing/email-workers/send-email-workers/
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { call, expectError, newOrg } from "../../test/helpers/api";
 import { email } from "../../test/helpers/providers";
 import { PROVIDERS } from ".";
 import cloudflare from "./cloudflare";
@@ -69,6 +71,82 @@ describe("Cloudflare Email sends", () => {
       message: "Cloudflare send_email: Error: destination address is not verified",
     });
   });
+});
+
+describe("Cloudflare Email sender domains", () => {
+  const withDomains = (value: string | undefined, run: () => Promise<void>) => async () => {
+    const vars = env as { CLOUDFLARE_SENDER_DOMAINS?: string };
+    const previous = vars.CLOUDFLARE_SENDER_DOMAINS;
+    vars.CLOUDFLARE_SENDER_DOMAINS = value;
+    try {
+      await run();
+    } finally {
+      vars.CLOUDFLARE_SENDER_DOMAINS = previous;
+    }
+  };
+
+  it("refuses, permanently and before the binding, a from outside the operator's domains", async () => {
+    const b = binding(async () => ({ messageId: "never" }));
+    for (const from of [
+      "Boss <boss@operator.test>",
+      "hi@mail.acme.test",
+      "hi@acme.test.evil.test",
+      '"hi@acme.test" <x@evil.test>',
+    ]) {
+      await expect(cloudflare.send({ ...email, from }, b.ctx)).rejects.toMatchObject({
+        retryable: false,
+        message: expect.stringContaining("CLOUDFLARE_SENDER_DOMAINS"),
+      });
+    }
+    expect(b.sent).toEqual([]);
+    await cloudflare.send({ ...email, from: "Acme <Hi@ACME.test>" }, b.ctx);
+    expect(b.sent).toHaveLength(1);
+  });
+
+  it(
+    "refuses every send while the operator has listed no domains",
+    withDomains(undefined, async () => {
+      const b = binding(async () => ({ messageId: "never" }));
+      await expect(cloudflare.send(email, b.ctx)).rejects.toMatchObject({
+        retryable: false,
+        message: expect.stringContaining("CLOUDFLARE_SENDER_DOMAINS"),
+      });
+      expect(b.sent).toEqual([]);
+    }),
+  );
+
+  it("refuses a connection, or a change of its sender, from outside the operator's domains (422)", async () => {
+    const { key } = await newOrg();
+    const refused = await call("POST", "/v1/connections", {
+      key,
+      body: { provider: "cloudflare", key: "cf-evil", credentials: {}, from: "ceo@operator.test" },
+    });
+    expectError(refused, 422, "validation_failed");
+    expect(refused.json.message).toContain("acme.test");
+    const ok = await call("POST", "/v1/connections", {
+      key,
+      body: { provider: "cloudflare", key: "cf-ok", credentials: {}, from: "Acme <hi@acme.test>" },
+    });
+    expect(ok.status).toBe(201);
+    const patched = await call("PATCH", `/v1/connections/${ok.json.id}`, {
+      key,
+      body: { from: "ceo@operator.test" },
+    });
+    expectError(patched, 422, "validation_failed");
+  });
+
+  it(
+    "refuses a cloudflare connection with a 422 naming the var while it is unset",
+    withDomains(undefined, async () => {
+      const { key } = await newOrg();
+      const r = await call("POST", "/v1/connections", {
+        key,
+        body: { provider: "cloudflare", key: "cf-off", credentials: {} },
+      });
+      expectError(r, 422, "validation_failed");
+      expect(r.json.message).toContain("CLOUDFLARE_SENDER_DOMAINS");
+    }),
+  );
 });
 
 describe("providers against their documented HTTP APIs", () => {

@@ -1,6 +1,9 @@
 // Mailgun: https://documentation.mailgun.com/docs/mailgun/api-reference/openapi-final/tag/Messages/
 // (form POST, basic auth). Its event webhooks are signed: HMAC-SHA256 of timestamp + token with
-// the webhook signing key; permanent failures are bounces, complaints are complaints.
+// the webhook signing key; permanent failures are bounces, complaints are complaints. The
+// signature covers neither the body nor the URL, so its token (random, 50 characters, one per
+// signature: https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks)
+// is a nonce: the edge takes each token once, and one signature carries one request.
 import { htmlToText } from "../lib/text";
 import { hex, hmac, timingSafeEqual } from "../security/encoding";
 import {
@@ -86,6 +89,9 @@ export default defineProvider({
       );
       return signed ? accepted : badSignature;
     },
+    async nonce({ body }) {
+      return (JSON.parse(body) as MailgunWebhook).signature?.token ?? null;
+    },
     parse({ body }) {
       const e = (JSON.parse(body) as MailgunWebhook)["event-data"];
       if (!e?.id) {
@@ -128,6 +134,10 @@ export default defineProvider({
         await hmac("SHA-256", credentials.webhookSigningKey, `${timestamp}${token}`),
       );
       return timingSafeEqual(sig, expected) ? accepted : badSignature;
+    },
+    async nonce(req) {
+      const token = (await formOf(req)).get("token");
+      return typeof token === "string" ? token : null;
     },
     async parse(req) {
       const form = await formOf(req);

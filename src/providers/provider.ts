@@ -73,6 +73,11 @@ export const badSignature: Verdict = { ok: false, status: 401, reason: "Invalid 
 export interface InboundWebhook {
   /** Whether the request carries the provider's valid signature and this connection accepts it. */
   verify(req: InboundRequest, credentials: Credentials): Promise<Verdict>;
+  /**
+   * The value in a verified request that its signature covers and that may be used once (when
+   * the signature covers neither body nor URL: Mailgun's token); the edge refuses it a second time.
+   */
+  nonce?(req: InboundRequest): Promise<string | null>;
   /** Answers a control message (e.g. an SNS subscription confirmation); true when it was one. */
   handshake?(req: InboundRequest, credentials: Credentials): Promise<boolean>;
   /** The verified payload as delivery events; throws on a payload it cannot read. */
@@ -95,6 +100,8 @@ export type InboundMailPayload =
 /** Mail received at the provider (replies), posted to /inbound/{provider}/{connectionId}/mail. */
 export interface InboundMailHook {
   verify(req: InboundRequest, credentials: Credentials): Promise<Verdict>;
+  /** As {@link InboundWebhook.nonce}. */
+  nonce?(req: InboundRequest): Promise<string | null>;
   /**
    * The verified payload as one received email (providers that send metadata only fetch the
    * content with the connection's credentials); throws on a payload it cannot read.
@@ -153,6 +160,12 @@ export interface Provider<N extends string = string> {
    * unknown region): checked when a connection is saved and again before each send.
    */
   refuseCredentials?(credentials: Credentials, env: Env): CredentialProblem[];
+  /**
+   * Why this deployment will not send from `from` through this provider (null: it will; `from`
+   * null: whether the provider may be used at all): checked when a connection is saved, with
+   * its default sender, and by the provider before each send.
+   */
+  refuseSender?(from: string | null, env: Env): string | null;
   send(email: OutgoingEmail, ctx: SendContext): Promise<SendResult>;
   inbound?: InboundWebhook;
   inboundMail?: InboundMailHook;

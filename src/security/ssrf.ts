@@ -3,6 +3,25 @@
 // https for URLs; in local development also localhost and 127.0.0.1. Names are normalised
 // first (case, trailing dots, numeric IPv4 forms, compressed IPv6), and IPv6 forms that
 // carry an IPv4 address inside are refused outright.
+//
+// Names are judged by their spelling only; what they resolve to is not looked up, on purpose.
+// A deployed Worker has no way into a private network but the platform's own: its fetch() and
+// connect() leave from Cloudflare's network, whose egress refuses local and private
+// destinations — for sockets (SMTP here) the TCP sockets page lists "Cloudflare IPs, localhost,
+// and private network IPs" as disallowed addresses
+// (https://developers.cloudflare.com/workers/runtime-apis/tcp-sockets/#troubleshooting); for
+// fetch(), subrequests are resolved by Cloudflare's resolver
+// (https://developers.cloudflare.com/workers/platform/known-issues/#fetch-api-in-cname-setup)
+// and a name resolving to "a local or disallowed IP address" is refused with error 1002
+// (https://developers.cloudflare.com/support/troubleshooting/http-status-codes/cloudflare-1xxx-errors/error-1002/).
+// The operator's own private services are reachable only through Workers VPC bindings over a
+// Cloudflare Tunnel (https://developers.cloudflare.com/workers-vpc/), and this Worker declares
+// none (test/node/egress.test.ts keeps it so). Resolving names ourselves first (DNS over HTTPS)
+// would not add a guarantee: the fetch resolves again, so a name answering a public address to
+// the check and a private one to the fetch (DNS rebinding) passes anyway — while every webhook
+// delivery would pay an extra subrequest and fail whenever the resolver does. Where the Worker
+// does run beside private addresses — `wrangler dev` on the operator's machine — there are no
+// tenants, and development mode allows localhost anyway.
 import { config } from "../ground/config";
 import type { Env } from "../ground/env";
 

@@ -173,6 +173,58 @@ describe("the unauthenticated edge under abuse", () => {
     expect(statuses.at(-1)).toBe(429);
   });
 
+  it("spends a connection's webhook budget only on requests that pass its signature check", async () => {
+    const { key } = await newOrg();
+    const conn = (
+      await call("POST", "/v1/connections", {
+        key,
+        body: {
+          provider: "postmark",
+          key: "pm-junk",
+          credentials: { serverToken: "t", webhookUsername: "u", webhookPassword: "p" },
+        },
+      })
+    ).json;
+    const post = (authorization?: string) =>
+      call("POST", `/inbound/postmark/${conn.id}`, {
+        raw: JSON.stringify({ RecordType: "Delivery", ID: "d-1", MessageID: "pm-none" }),
+        headers: {
+          "content-type": "application/json",
+          ...(authorization ? { authorization } : {}),
+        },
+      });
+    // More unsigned junk than the connection's whole budget (20 a minute in tests)…
+    for (let i = 0; i < 25; i++) {
+      expect([401, 429]).toContain((await post()).status);
+    }
+    // …and the provider's signed webhook still goes through.
+    const signed = await post(`Basic ${btoa("u:p")}`);
+    expect(signed.status).toBe(200);
+    expect(signed.json).toEqual({ received: 1, applied: 0 });
+  });
+
+  it("limits requests for unknown connections per IP, then refuses that IP before any lookup", async () => {
+    const from = (ip: string) => ({
+      raw: "{}",
+      headers: { "content-type": "application/json", "cf-connecting-ip": ip },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      statuses.push(
+        (await call("POST", `/inbound/postmark/cxn_random${i}`, from("198.51.100.44"))).status,
+      );
+    }
+    expect(statuses.slice(0, 5)).toEqual([404, 404, 404, 404, 404]);
+    expect(statuses.slice(5)).toEqual([429, 429, 429]);
+    const limited = await call("POST", "/inbound/postmark/cxn_random9", from("198.51.100.44"));
+    expectError(limited, 429, "rate_limited");
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Another address is not affected.
+    expect(
+      (await call("POST", "/inbound/postmark/cxn_random0", from("198.51.100.45"))).status,
+    ).toBe(404);
+  });
+
   it("shows an expired click link's destination, escaped, instead of redirecting; an old pixel records nothing", async () => {
     const s = await sentEmail();
     const longAgo = Date.now() - 366 * 86_400_000;

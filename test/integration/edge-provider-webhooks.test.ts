@@ -499,6 +499,60 @@ describe("inbound provider webhooks", () => {
     await expectSuppressed(other, "complained");
   });
 
+  it("Mailgun: a signature's token is taken once — the same signature with another body is refused", async () => {
+    const signingKey = "mg-replay-signing-key-0123";
+    const s = await withProviderMessage(
+      "mailgun",
+      { apiKey: "mg", domain: "mg.acme.test", webhookSigningKey: signingKey },
+      "mg-replay-1",
+    );
+    const key = await crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(signingKey),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const token = "a".repeat(50);
+    const signature = [
+      ...new Uint8Array(
+        await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${timestamp}${token}`)),
+      ),
+    ]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    const post = (eventData: Record<string, unknown>) =>
+      call("POST", `/inbound/mailgun/${s.connectionId}`, {
+        raw: JSON.stringify({
+          signature: { timestamp, token, signature },
+          "event-data": eventData,
+        }),
+        headers: { "content-type": "application/json" },
+      });
+    const delivered = await post({
+      id: "mg-replay-ev-1",
+      event: "delivered",
+      message: { headers: { "message-id": "<mg-replay-1>" } },
+    });
+    expect(delivered.json).toEqual({ received: 1, applied: 1 });
+    // Within the 5 minutes the timestamp is fresh, the captured signature carries a bounce.
+    expectError(
+      await post({
+        id: "mg-replay-ev-2",
+        event: "failed",
+        severity: "permanent",
+        message: { headers: { "message-id": "<mg-replay-1>" } },
+      }),
+      401,
+      "unauthorized",
+    );
+    expect((await message(s.key, s.messageId)).status).toBe("delivered");
+    expect((await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json.suppressed).toBe(
+      null,
+    );
+  });
+
   it("answers 404 for an unknown connection or the wrong provider", async () => {
     const s = await withProviderMessage(
       "postmark",

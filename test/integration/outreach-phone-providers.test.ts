@@ -1,8 +1,10 @@
 // Twilio and the voice agent through the Worker: their exact requests, signed status callbacks
 // moving enrollments, STOP/START/HELP, and other orgs' connections.
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { twilioSignature } from "../../src/providers/twilio";
-import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { runWatchdog } from "../../src/watchdog";
+import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
 import { enrollment, settle } from "../helpers/enrollments";
 import { enroll, waitFor } from "../helpers/outreach";
 
@@ -333,6 +335,46 @@ describe("providers: exact requests and signed webhooks", () => {
         .map((x: any) => x.data.keyword)
         .sort(),
     ).toEqual(["help", "start", "stop"]);
+  });
+
+  it("a STOP replayed after 31 days and a watchdog run changes nothing; the connection's end forgets it", async () => {
+    const { key } = await newOrg();
+    const cxn = await twilioConnection(key);
+    const contact = (
+      await call("POST", "/v1/contacts", { key, body: { phone: "+14155550154", name: "Re Play" } })
+    ).json;
+    const text = (Body: string, sid: string) =>
+      signedPost(`/inbound/twilio/${cxn}`, {
+        MessageSid: sid,
+        SmsStatus: "received",
+        From: "+14155550154",
+        To: "+15005550006",
+        Body,
+      });
+    const subscribed = async () =>
+      (await call("GET", `/v1/contacts/${contact.id}`, { key })).json.smsSubscribed;
+    await text("STOP", "SMold-stop");
+    expect(await subscribed()).toBe(false);
+    await text("START", "SMnew-start");
+    expect(await subscribed()).toBe(true);
+    // A month on: every id of this connection is 31 days old, and the watchdog prunes.
+    await env.DB.prepare("UPDATE inbound_events SET received_at = ? WHERE connection_id = ?")
+      .bind(Date.now() - 31 * 86_400_000, cxn)
+      .run();
+    await runWatchdog(env, testLog);
+    // The captured STOP, signature and all, sent again.
+    const replay = await text("STOP", "SMold-stop");
+    expect(replay.status).toBe(200);
+    expect(await subscribed()).toBe(true);
+    // Once the connection is deleted its webhooks are 404s, and what it remembered goes.
+    expect((await call("DELETE", `/v1/connections/${cxn}`, { key })).status).toBe(204);
+    await runWatchdog(env, testLog);
+    const left = await env.DB.prepare(
+      "SELECT count(*) AS n FROM inbound_events WHERE connection_id = ?",
+    )
+      .bind(cxn)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
   });
 
   it("another org's connection id answers 404 for phone webhooks; an email provider path stays its own", async () => {

@@ -13,6 +13,7 @@ describe("config(env)", () => {
       publicUrl: null,
       replyDomain: null,
       forwardUnmatchedTo: null,
+      cloudflareSenderDomains: null,
       logLevel: "info",
       webhookRetrySchedule: [0, 5, 300, 1800, 7200, 18_000, 36_000, 36_000],
       emailRetryBaseSeconds: 30,
@@ -61,10 +62,19 @@ describe("config(env)", () => {
     ["CLICK_TOKEN_MAX_AGE_DAYS", "a year"],
     ["LLM_PRICES", "{not json"],
     ["LLM_PRICES", '{"m":{"input":1}}'],
+    ["CLOUDFLARE_SENDER_DOMAINS", "acme.test, not a domain"],
+    ["CLOUDFLARE_SENDER_DOMAINS", ",,"],
   ])("refuses %s=%s with an error naming it", (name, value) => {
     const read = () => config(vars({ [name]: value }));
     expect(read).toThrow(ConfigurationError);
     expect(read).toThrow(new RegExp(`^${name}\\b`));
+  });
+
+  it("reads the cloudflare provider's sender domains as a lower-case list", () => {
+    expect(
+      config(vars({ CLOUDFLARE_SENDER_DOMAINS: " Mail.Acme.test , acme.example." }))
+        .cloudflareSenderDomains,
+    ).toEqual(["mail.acme.test", "acme.example"]);
   });
 
   it("parses an env once, and again when one of its vars changed in place", () => {

@@ -45,6 +45,16 @@ function assertCredentials(env: Env, provider: string, credentials: Record<strin
   }
 }
 
+/** The sender this deployment lets the provider use (the `cloudflare` provider: listed domains only). */
+function assertSender(env: Env, provider: string, from: string | null) {
+  const refused = providerOf(provider)?.refuseSender?.(from, env);
+  if (refused) {
+    throw new DomainError("validation_failed", refused, {
+      details: [{ path: "from", message: refused }],
+    });
+  }
+}
+
 const keyTaken = (key: string) =>
   new DomainError("conflict", `A connection with key "${key}" exists`);
 
@@ -58,6 +68,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
       (phoneProviderOf(body.provider) || llmProviderOf(body.provider) ? body.provider : "default"),
   };
   assertCredentials(c.env, input.provider, input.credentials);
+  assertSender(c.env, input.provider, input.from ?? null);
   if (await getConnectionByKey(db, c.get("orgId"), input.key)) {
     throw keyTaken(input.key);
   }
@@ -141,6 +152,9 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   const input = c.req.valid("json");
   if (input.credentials) {
     assertCredentials(c.env, row.provider, input.credentials);
+  }
+  if (input.from !== undefined) {
+    assertSender(c.env, row.provider, input.from);
   }
   const next: ConnectionRow = {
     ...row,
