@@ -88,48 +88,50 @@ export const trackClick = <ThrowOnError extends boolean = false>(options: Option
 
 /**
  * Unsubscribe confirmation page (a GET never unsubscribes)
+ *
+ * Unsubscribe links work for 90 days from the email's sending.
  */
 export const showUnsubscribePage = <ThrowOnError extends boolean = false>(options: Options<ShowUnsubscribePageData, ThrowOnError>): RequestResult<ShowUnsubscribePageResponses, ShowUnsubscribePageErrors, ThrowOnError> => (options.client ?? client).get<ShowUnsubscribePageResponses, ShowUnsubscribePageErrors, ThrowOnError>({ url: '/t/u/{token}', ...options });
 
 /**
  * RFC 8058 one-click unsubscribe
  *
- * The body must be the form field `List-Unsubscribe=One-Click` (form-encoded or multipart), as mail clients send it; the confirmation page's button sends the same.
+ * The body must be the form field `List-Unsubscribe=One-Click` (form-encoded or multipart), as mail clients send it; the confirmation page's button sends the same. The link works for 90 days from the email's sending.
  */
 export const unsubscribeOneClick = <ThrowOnError extends boolean = false>(options: Options<UnsubscribeOneClickData, ThrowOnError>): RequestResult<UnsubscribeOneClickResponses, UnsubscribeOneClickErrors, ThrowOnError> => (options.client ?? client).post<UnsubscribeOneClickResponses, UnsubscribeOneClickErrors, ThrowOnError>({ url: '/t/u/{token}', ...options });
 
 /**
  * A contact's preference page: topics and unsubscribe from everything
  *
- * The link is the `{{ preferences_url }}` merge tag of marketing emails, signed per contact. The page is drawn from what the link carries — the org's topics and branding, and the contact's choices when the email was sent — so opening it reads no database; saving (POST) applies the choices and shows them.
+ * The link is the `{{ preferences_url }}` merge tag of marketing emails, signed per contact. The page is drawn from what the link carries — the org's topics and branding, and the contact's choices when the email was sent — so opening it reads no database; saving (POST) applies the choices and shows them. The link works for 90 days.
  */
 export const showPreferencePage = <ThrowOnError extends boolean = false>(options: Options<ShowPreferencePageData, ThrowOnError>): RequestResult<ShowPreferencePageResponses, ShowPreferencePageErrors, ThrowOnError> => (options.client ?? client).get<ShowPreferencePageResponses, ShowPreferencePageErrors, ThrowOnError>({ url: '/t/p/{token}', ...options });
 
 /**
  * Save a preference page: the topics ticked, or unsubscribe from everything
  *
- * A form (`application/x-www-form-urlencoded`): `topic` once per topic kept (the others shown are turned off) and `all=on` to stop all marketing (unchecked: subscribed again).
+ * A form (`application/x-www-form-urlencoded`): `topic` once per topic kept (the others shown are turned off; topics the page did not show are left alone), `all=on` to stop all marketing, and `all_shown` (`on` or `off`: how the page drew that box). A form changes only what it showed: without `all=on` the contact is subscribed again only when the page drew the box ticked (`all_shown=on`; a form without `all_shown`: as its link's snapshot), so an old page posted after the contact unsubscribed elsewhere leaves them unsubscribed. The page answered shows the contact as saved.
  */
 export const savePreferences = <ThrowOnError extends boolean = false>(options: Options<SavePreferencesData, ThrowOnError>): RequestResult<SavePreferencesResponses, SavePreferencesErrors, ThrowOnError> => (options.client ?? client).post<SavePreferencesResponses, SavePreferencesErrors, ThrowOnError>({ url: '/t/p/{token}', ...options });
 
 /**
  * Double opt-in: the confirmation link's page
  *
- * Confirms in the browser (the page posts itself; a button does the same without scripts), so a mail scanner fetching the link confirms nothing.
+ * A page with a button; only pressing it (the POST) confirms, and nothing on the page presses it, so a mail scanner fetching the link — or rendering it, scripts and all — confirms nothing. The link works for 7 days.
  */
 export const showConfirmationPage = <ThrowOnError extends boolean = false>(options: Options<ShowConfirmationPageData, ThrowOnError>): RequestResult<ShowConfirmationPageResponses, ShowConfirmationPageErrors, ThrowOnError> => (options.client ?? client).get<ShowConfirmationPageResponses, ShowConfirmationPageErrors, ThrowOnError>({ url: '/t/s/{token}', ...options });
 
 /**
  * Double opt-in: confirm the subscription
  *
- * Marks the contact `confirmed` and records `contact.confirmed` (a trigger, and an event `wait_for_event` can wait for), once.
+ * Marks the contact `confirmed` and records `contact.confirmed` (a trigger, and an event `wait_for_event` can wait for), once. The link works for 7 days.
  */
 export const confirmSubscription = <ThrowOnError extends boolean = false>(options: Options<ConfirmSubscriptionData, ThrowOnError>): RequestResult<ConfirmSubscriptionResponses, ConfirmSubscriptionErrors, ThrowOnError> => (options.client ?? client).post<ConfirmSubscriptionResponses, ConfirmSubscriptionErrors, ThrowOnError>({ url: '/t/s/{token}', ...options });
 
 /**
  * Provider webhooks (bounces, complaints, deliveries; SMS statuses, incoming texts, call outcomes); signature checked first
  *
- * Email providers post delivery events. `twilio`: point the connection's status callbacks (set by Nudge on each text and call) and the number's incoming-message webhook here; requests are verified with `X-Twilio-Signature` (HMAC-SHA1 of the URL and the sorted form parameters with the auth token) and answered with TwiML — incoming STOP, UNSUBSCRIBE, CANCEL, END or QUIT set the contact's `smsSubscribed` to false, START sets it true, HELP is answered with how to opt out. `vapi`: the end-of-call report (authenticated by `X-Vapi-Secret`) gives the call's outcome, duration and summary.
+ * Email providers post delivery events. `twilio`: point the connection's status callbacks (set by Nudge on each text and call) and the number's incoming-message webhook here; requests are verified with `X-Twilio-Signature` (HMAC-SHA1 of the URL and the sorted form parameters with the auth token) and answered with TwiML — incoming STOP, STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT set the contact's `smsSubscribed` to false, START, YES or UNSTOP set it true, HELP is answered with how to opt out. `vapi`: the end-of-call report (authenticated by `X-Vapi-Secret`) gives the call's outcome, duration and summary.
  */
 export const receiveProviderWebhook = <ThrowOnError extends boolean = false>(options: Options<ReceiveProviderWebhookData, ThrowOnError>): RequestResult<ReceiveProviderWebhookResponses, ReceiveProviderWebhookErrors, ThrowOnError> => (options.client ?? client).post<ReceiveProviderWebhookResponses, ReceiveProviderWebhookErrors, ThrowOnError>({ url: '/inbound/{provider}/{connectionId}', ...options });
 
@@ -1388,7 +1390,7 @@ export const monitorAgents = <ThrowOnError extends boolean = false>(options?: Op
 });
 
 /**
- * The agent's last model exchanges: redacted prompt, raw answer, validation errors, tokens
+ * The agent's last model exchanges: prompt, answer and validation errors (personal fields redacted), tokens
  *
  * Kept for the template's `reasoningRetentionDays` (default 7), then deleted by the cron. Newest first; `limit` ≤ 100.
  */
@@ -1539,7 +1541,7 @@ export const inferAgent = <ThrowOnError extends boolean = false>(options: Option
 /**
  * Score a contact 0–100 with the agent's rules (and optionally a model), with reasons
  *
- * A transparent rules model read from the agent's `configuration`: `score.base`; `score.days` (window, default 30); `score.field.<path>` points when the contact field is set (`score.field.<path>.equals` to require a value; paths like `firstName`, `data.title`); `score.event.<name>` per tracked event in the window; `score.engagement.opened|clicked|replied` per email; `score.task.<outcome>` per task outcome — each counted rule with an optional `.max`. With `score.llm.templateId` (a template whose output has `score` 0–100 and `reasons`), the result is blended: (1 − `score.llm.weight`) · rules + weight · model (weight default 0.5). Clamped to 0–100, stored on the contact (`score`, `scoredAt`), `contact.scored` emitted; conditions can branch on `contact.score`. Recorded as an execution (kind `score`).
+ * A transparent rules model read from the agent's `configuration`: `score.base`; `score.days` (window, default 30); `score.field.<path>` points when the contact field is set (`score.field.<path>.equals` to require a value; paths like `firstName`, `data.title`); `score.event.<name>` per tracked event in the window; `score.engagement.opened|clicked|replied` per email; `score.task.<outcome>` per task outcome — each counted rule with an optional `.max`. With `score.llm.templateId` (a template whose output has `score` 0–100 and `reasons`), the result is blended: (1 − `score.llm.weight`) · rules + weight · model (weight default 0.5); that model call runs under the template's execution policy (admitted by its gate without waiting, its cost counted against the template's daily budget), and when the template's budget is spent or it has no slot free the model is not asked: the rules score stands, `modelScore` is null and a reason says why. Clamped to 0–100, stored on the contact (`score`, `scoredAt`), `contact.scored` emitted; conditions can branch on `contact.score`. Recorded as an execution (kind `score`).
  */
 export const scoreLead = <ThrowOnError extends boolean = false>(options: Options<ScoreLeadData, ThrowOnError>): RequestResult<ScoreLeadResponses, ScoreLeadErrors, ThrowOnError> => (options.client ?? client).post<ScoreLeadResponses, ScoreLeadErrors, ThrowOnError>({
     security: [{

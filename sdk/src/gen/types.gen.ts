@@ -1411,7 +1411,13 @@ export type ModelExchange = {
      * Personal data redacted by the template's personalFields
      */
     prompt: string;
+    /**
+     * As the model wrote it, with the personalFields' values redacted however it repeated them (any case or spacing; an email's local part)
+     */
     answer: string;
+    /**
+     * Redacted as the answer (a parse error quotes the answer)
+     */
     validationErrors: Array<string>;
     tokens: {
         input: number;
@@ -1626,6 +1632,9 @@ export type LeadScore = {
      */
     reasons: Array<string>;
     rulesScore: number;
+    /**
+     * The model's judgement; null without `score.llm.templateId`, or when the template's execution policy refused the call (see `reasons`)
+     */
     modelScore: number | null;
     scoredAt: string;
     executionId: string;
@@ -1755,7 +1764,7 @@ export type AgentTemplateInput = {
      */
     maxTokens?: number;
     /**
-     * Paths into the prompt's scope (`input.contact.email`) whose values are replaced by `[redacted:<path>]` in the exchanges kept for GET /v1/monitoring/reasoning
+     * Paths into the prompt's scope (`input.contact.email`) whose values are replaced by `[redacted:<path>]` in the exchanges kept for GET /v1/monitoring/reasoning — in prompts, answers and validation errors, in any case or spacing, and an email's local part (3+ characters) as a whole word
      */
     personalFields?: Array<string>;
     /**
@@ -1820,7 +1829,7 @@ export type AgentTemplatePatch = {
      */
     maxTokens?: number;
     /**
-     * Paths into the prompt's scope (`input.contact.email`) whose values are replaced by `[redacted:<path>]` in the exchanges kept for GET /v1/monitoring/reasoning
+     * Paths into the prompt's scope (`input.contact.email`) whose values are replaced by `[redacted:<path>]` in the exchanges kept for GET /v1/monitoring/reasoning — in prompts, answers and validation errors, in any case or spacing, and an email's local part (3+ characters) as a whole word
      */
     personalFields?: Array<string>;
     /**
@@ -2165,6 +2174,10 @@ export type ShowUnsubscribePageErrors = {
      */
     404: Error;
     /**
+     * The link is more than 90 days old (`link_expired`): a page saying so and what to do instead when the request accepts `text/html` (a browser), the error otherwise
+     */
+    410: Error;
+    /**
      * Rate limited (`rate_limited`, see `Retry-After`): 600 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)
      */
     429: Error;
@@ -2199,6 +2212,10 @@ export type UnsubscribeOneClickErrors = {
      * Unknown, altered or foreign token (`not_found`)
      */
     404: Error;
+    /**
+     * The link is more than 90 days old (`link_expired`): a page saying so and what to do instead when the request accepts `text/html` (a browser), the error otherwise
+     */
+    410: Error;
     /**
      * The body is larger than 1 MiB (`payload_too_large`)
      */
@@ -2235,6 +2252,10 @@ export type ShowPreferencePageErrors = {
      */
     404: Error;
     /**
+     * The link is more than 90 days old (`link_expired`): a page saying so and what to do instead when the request accepts `text/html` (a browser), the error otherwise
+     */
+    410: Error;
+    /**
      * Rate limited (`rate_limited`, see `Retry-After`): 600 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)
      */
     429: Error;
@@ -2265,6 +2286,10 @@ export type SavePreferencesErrors = {
      * Unknown, altered or foreign token (`not_found`)
      */
     404: Error;
+    /**
+     * The link is more than 90 days old (`link_expired`): a page saying so and what to do instead when the request accepts `text/html` (a browser), the error otherwise
+     */
+    410: Error;
     /**
      * The body is larger than 1 MiB (`payload_too_large`)
      */
@@ -2301,6 +2326,10 @@ export type ShowConfirmationPageErrors = {
      */
     404: Error;
     /**
+     * The link is more than 7 days old (`link_expired`): a page saying so and what to do instead when the request accepts `text/html` (a browser), the error otherwise
+     */
+    410: Error;
+    /**
      * Rate limited (`rate_limited`, see `Retry-After`): 600 requests a minute per token, and 30 invalid tokens a minute per IP (valid tokens are never limited per IP)
      */
     429: Error;
@@ -2331,6 +2360,10 @@ export type ConfirmSubscriptionErrors = {
      * Unknown, altered or foreign token (`not_found`)
      */
     404: Error;
+    /**
+     * The link is more than 7 days old (`link_expired`): a page saying so and what to do instead when the request accepts `text/html` (a browser), the error otherwise
+     */
+    410: Error;
     /**
      * The body is larger than 1 MiB (`payload_too_large`)
      */
