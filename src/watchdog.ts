@@ -45,7 +45,7 @@ const BATCH = 500;
 const INBOUND_SEEN_KEEP_MS = 30 * 86_400_000;
 /** A re-queued job gets this long to run before it is considered lost again. */
 const REQUEUE_PUSH_MS = 5 * 60_000;
-/** Analytics fact ids are kept this long against retried writes (src/domain/metrics.ts). */
+/** Analytics fact ids are kept this long against retried writes (src/analytics/facts.ts). */
 const FACTS_KEEP_MS = 35 * 86_400_000;
 /** A queued agent execution untouched this long is sent on again (it may wait at its gate: harmless). */
 const EXECUTION_QUEUED_CHECK_MS = 10 * 60_000;

@@ -2,9 +2,9 @@
 // edge's engagement batch, the event fan-out finding a goal), it is recorded as a fact with an
 // id derived from what happened: `msg_…:sent`, `<edge hit id>:h`, `enr_…:converted`. A fact
 // whose id is stored already is ignored, so a retried write never counts twice; the daily
-// rollups add only the facts a write inserted (src/db/metrics.ts). An enrollment's own facts
+// rollups add only the facts a write inserted (src/analytics/store.ts). An enrollment's own facts
 // (enrolled, steps, its end) ride in its mirror write instead, guarded by the write's seq —
-// no fact rows, the same exactness (durable-objects/mirror.ts).
+// no fact rows, the same exactness (src/enrollments/object/mirror.ts).
 
 import type { SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
@@ -99,7 +99,7 @@ export type EnrollmentFact =
 
 /**
  * Statements adding an enrollment's facts, each applied only while `guard` holds (the mirror's
- * seq, see durable-objects/mirror.ts): its metrics to the rollups and totals, its steps' counts
+ * seq, see src/enrollments/object/mirror.ts): its metrics to the rollups and totals, its steps' counts
  * to step_daily — per day in UTC and, when it differs, in the org's reporting zone.
  */
 export async function enrollmentCountStatements(

@@ -1,5 +1,5 @@
 // Reports: what each type contains, read in pages (an export never holds its rows in memory),
-// their parameters and schedules. The consumer (src/delivery/reports.ts) writes the pages to R2.
+// their parameters and schedules. The consumer (src/analytics/consumers/reports.ts) writes the pages to R2.
 import { Cron } from "croner";
 import { publicUrl } from "../accounts";
 import type { Db } from "../db/client";

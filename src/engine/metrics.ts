@@ -2,7 +2,7 @@
 // and the step-gap histogram the funnel reads its medians from.
 import { localParts } from "./timezones";
 
-/** Counted facts. Each is counted once, where it happens (see src/domain/metrics.ts). */
+/** Counted facts. Each is counted once, where it happens (see src/analytics/facts.ts). */
 export const COUNTS = {
   enrolled: "Enrollments created",
   completed: "Enrollments that ended completed (an exit step or exit reason included)",

@@ -1,7 +1,7 @@
 // One agent (or one agent template, shared by its agents) = one gate: it admits executions
 // under the execution policy — so many at once, so many a day, a daily budget — and hands
 // freed slots to the waiting in order, sending each on to the agent queue. The decisions are
-// pure (src/engine/agents.ts); this object keeps the book and wakes for a new day or a lapsed lease.
+// pure (src/agents/rules.ts); this object keeps the book and wakes for a new day or a lapsed lease.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../ground/env";
 import type { AgentGateRpc, GateStatus } from "../../ground/rpc";

@@ -1,4 +1,4 @@
-// Analytics handlers: parse, read the rollups (src/domain/analytics.ts), shape.
+// Analytics handlers: parse, read the rollups (src/analytics/analytics.ts), shape.
 import { database } from "../../../db/client";
 import { type MetricName, RATES } from "../../../engine/metrics";
 import { validationFailed } from "../../../ground/errors";
