@@ -69,6 +69,7 @@ describe("refuseUrl: IPv4 ranges", () => {
     "203.0.114.1",
     "203.1.113.1",
     "204.0.113.1",
+    "8.51.100.1",
     "223.255.255.254",
   ])("allows the public address %s", (ip) => {
     expect(refuseUrl(production, `https://${ip}/hook`)).toBeNull();
@@ -122,6 +123,9 @@ describe("refuseUrl: IPv6 ranges", () => {
     "64:ff9a::1",
     "65:ff9b::1",
     "100:0:0:1::1",
+    "100:1::1",
+    "100:0:1::1",
+    "2003:db8::1",
     "101::1",
     "1::1",
     "0:0:0:0:1::1",
@@ -137,6 +141,8 @@ describe("refuseUrl: names, schemes and credentials", () => {
     "localhost",
     "LOCALHOST",
     "localhost.",
+    "localhost..",
+    "printer.local.",
     "api.localhost",
     "printer.local",
     "db.internal",
@@ -153,6 +159,7 @@ describe("refuseUrl: names, schemes and credentials", () => {
     "local.example.com",
     "internal.example.com",
     "home.arpa.example.com",
+    "123.example.com",
   ])("allows the public name %s", (name) => {
     expect(refuseUrl(production, `https://${name}/`)).toBeNull();
   });
@@ -180,6 +187,7 @@ describe("refuseUrl: names, schemes and credentials", () => {
   it("allows localhost and 127.0.0.1 over http or https in development, and nothing else local", () => {
     expect(refuseUrl(development, "http://localhost:8787/hook")).toBeNull();
     expect(refuseUrl(development, "https://localhost./hook")).toBeNull();
+    expect(refuseUrl(development, "https://localhost../hook")).toBeNull();
     expect(refuseUrl(development, "http://127.0.0.1:9000/")).toBeNull();
     expect(refuseUrl(development, "ftp://localhost/")).toBe("Only https URLs are allowed");
     expect(refuseUrl(development, "http://example.com/")).toBe("Only https URLs are allowed");
