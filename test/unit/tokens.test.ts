@@ -47,6 +47,13 @@ describe("the signing keys", () => {
     refused(`${"k".repeat(33)}:${SECRET_1}`, "entry 1 must be kid:secret");
     expect(() => checkSigningKeys(keys(`${"k".repeat(32)}:${SECRET_1}`))).not.toThrow();
     expect(() => checkSigningKeys(keys(` K_-9 : ${SECRET_1} `))).not.toThrow();
+    // Without a colon the entry is refused, even one that could split into a kid and a secret.
+    refused("k".repeat(33), "entry 1 must be kid:secret");
+  });
+
+  it("trims the secret: a key written with spaces signs as the same key", async () => {
+    const spaced = await signToken(keys(`k1:  ${SECRET_1}  `), open);
+    expect(await verifyToken(newOnly, spaced, "o")).toMatchObject(open);
   });
 
   it("must have secrets of at least 32 bytes", () => {
@@ -102,6 +109,20 @@ describe("signToken and verifyToken", () => {
     }
     expect(long.length).toBe(8193);
     expect(await verifyToken(env, long, "o")).toBeNull();
+    // …and takes one of exactly 8,192 (with a three-letter kid: base64 is never 1 mod 4 long).
+    const k12 = keys(`k12:${SECRET_1}`);
+    let exact = "";
+    for (let n = 6000; exact.length !== 8192 && n < 6200; n++) {
+      for (const l of [1, 10, 100]) {
+        const t = await signToken(k12, { ...open, m: "m".repeat(n), l });
+        if (t.length === 8192) {
+          exact = t;
+          break;
+        }
+      }
+    }
+    expect(exact.length).toBe(8192);
+    expect(await verifyToken(k12, exact, "o")).not.toBeNull();
   });
 
   it("refuses an authentic token whose payload is not JSON or lacks the org or message", async () => {
@@ -139,6 +160,8 @@ describe("signToken and verifyToken", () => {
     expect(await verifyToken(env, await click("javascript:alert(1)"), "c")).toBeNull();
     expect(await verifyToken(env, await click("xhttps://example.com/"), "c")).toBeNull();
     expect(await verifyToken(env, await click(undefined), "c")).toBeNull();
+    // A click token is not an open token either.
+    expect(await verifyToken(env, await click("https://example.com/a"), "o")).toBeNull();
     // Only clicks redirect: an open-pixel token needs no destination.
     expect(await verifyToken(env, await signToken(env, open), "o")).not.toBeNull();
   });
