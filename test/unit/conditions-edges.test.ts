@@ -110,6 +110,9 @@ describe("text and dates", () => {
     expect(gt("2026-01-06", "2026-1-05")).toBe(false);
     expect(gt("2026-01-5", "2026-01-06")).toBe(true);
     expect(gt("2026-01-06", "2026-01-5")).toBe(false);
+    // Text that holds a date but is not one compares as text on either side.
+    expect(gt("ref 2026-01-05", "2026-01-04")).toBe(true);
+    expect(gt("2026-01-04", "ref 2026-01-05")).toBe(false);
   });
 
   it("does not compare a list or an object with text", () => {
