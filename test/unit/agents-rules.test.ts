@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   admit,
   blendScores,
+  type Configuration,
   ConfigurationSchema,
   checkOutput,
   current,
@@ -251,7 +252,7 @@ describe("scoring keys", () => {
       { key: "score.engagement.bounced", message: expect.stringContaining("Not a scoring key") },
       { key: "score.whatever", message: expect.stringContaining("Not a scoring key") },
     ]);
-    for (const ok of [
+    const fine: Configuration[] = [
       { "score.days": 1 },
       { "score.days": 365 },
       { "score.llm.weight": 0 },
@@ -260,7 +261,8 @@ describe("scoring keys", () => {
       { "score.field.data.plan": 1, "score.field.data.plan.equals": "pro" },
       { "score.engagement.clicked.max": 10, "score.engagement.replied": 5 },
       { "score.task.done.max": 3 },
-    ]) {
+    ];
+    for (const ok of fine) {
       expect(scoringProblems(ok)).toEqual([]);
     }
     for (const days of [366, 1.5, -1]) {
