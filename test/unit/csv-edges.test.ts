@@ -31,12 +31,12 @@ describe("csvToContacts", () => {
     expect(contacts("fullname\nAda L\n")).toEqual([{ name: "Ada L" }]);
   });
 
-  it("reads subscribed as false only for false, 0 or no", () => {
+  it("reads subscribed as false only for exactly false, 0 or no", () => {
     expect(
-      contacts("email,subscribed\na,FALSE\nb,0\nc,no\nd,yes\ne,nope\nf,1\n").map(
+      contacts("email,subscribed\na,FALSE\nb,0\nc,no\nd,yes\ne,nope\nf,1\ng,10\n").map(
         (c) => c.subscribed,
       ),
-    ).toEqual([false, false, false, true, true, true]);
+    ).toEqual([false, false, false, true, true, true, true]);
   });
 
   it("trims cells and skips blank cells, missing cells and unnamed columns; no data when none is left", () => {
