@@ -11,6 +11,7 @@ import {
   DEFAULT_POLICY,
   EMPTY_GATE,
   type ExecutionPolicy,
+  ExecutionPolicySchema,
   type GateBook,
   gateWakeAt,
   leaseMs,
@@ -58,6 +59,27 @@ describe("the gate's clock", () => {
       started: 0,
       spentUsd: 0,
     });
+  });
+});
+
+describe("the execution policy", () => {
+  it("takes each limit within its bounds, null for no limit where allowed", () => {
+    const ok = (p: Record<string, unknown>) => ExecutionPolicySchema.safeParse(p).success;
+    for (const [key, low, high] of [
+      ["maxConcurrent", 1, 100],
+      ["maxPerDay", 1, 1_000_000],
+      ["budgetUsdPerDay", 0, 1_000_000],
+      ["retries", 0, 5],
+      ["timeoutSeconds", 1, 300],
+    ] as const) {
+      expect([ok({ [key]: low }), ok({ [key]: high })]).toEqual([true, true]);
+      expect([ok({ [key]: low - 1 }), ok({ [key]: high + 1 })]).toEqual([false, false]);
+    }
+    expect(ok({ maxConcurrent: null, maxPerDay: null, budgetUsdPerDay: null })).toBe(true);
+    expect(ok({ retries: null })).toBe(false);
+    expect(ok({ budgetUsdPerDay: 0.5 })).toBe(true);
+    expect(ok({ maxPerDay: 1.5 })).toBe(false);
+    expect(ok({ priority: 1 })).toBe(false);
   });
 });
 
@@ -293,6 +315,15 @@ describe("scoring keys", () => {
     expect(ConfigurationSchema.safeParse(big).error?.issues[0].message).toMatch(
       /^The configuration is \d+ bytes; at most 16384 are allowed$/,
     );
+    // 16,384 bytes of JSON exactly is allowed, one more is not.
+    const sized = (bytes: number) => {
+      const c: Record<string, string> = { a: "x".repeat(8000), b: "x".repeat(8000), c: "" };
+      c.c = "x".repeat(bytes - JSON.stringify(c).length);
+      return c;
+    };
+    expect(JSON.stringify(sized(16_384)).length).toBe(16_384);
+    expect(ConfigurationSchema.safeParse(sized(16_384)).success).toBe(true);
+    expect(ConfigurationSchema.safeParse(sized(16_385)).success).toBe(false);
     expect(ConfigurationSchema.safeParse({ "bad key": 1 }).success).toBe(false);
     expect(ConfigurationSchema.safeParse({ "a.b:c@d/e-f_g": 1 }).success).toBe(true);
   });
