@@ -112,12 +112,13 @@ export function zonedTime(
     guess - Math.min(offsetAt(guess - 86_400_000, tz), offsetAt(guess + 86_400_000, tz));
   let lo = Math.min(before, after);
   let hi = Math.max(before, after);
-  const target = hour * 60 + minute;
+  // Whole local date-times are compared, not minutes of the day: a gap at midnight (Santiago,
+  // Havana, Asunción) or a skipped day (Samoa 2011) starts on the day before.
+  const target = Date.UTC(year, month - 1, day, hour, minute);
   while (hi - lo > 60_000) {
     const mid = lo + Math.floor((hi - lo) / 2);
     const p = localParts(mid, tz);
-    const same = p.year === year && p.month === month && p.day === day;
-    if (same && p.hour * 60 + p.minute < target) {
+    if (Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) < target) {
       lo = mid;
     } else {
       hi = mid;

@@ -184,5 +184,6 @@ export function csvLines(
     { fields: [...columns], data },
     { header, escapeFormulae: FORMULA_START, newline: "\r\n", quotes: false },
   );
-  return text.length > 0 ? `${text}\r\n` : "";
+  // Papa ends a header written without rows with its own line break; every other text gets one.
+  return text.length === 0 || text.endsWith("\r\n") ? text : `${text}\r\n`;
 }

@@ -94,7 +94,7 @@ function v6Refusal(ip: string): string | null {
     (g[0] & 0xffc0) === 0xfec0 || // fec0::/10 site-local
     (g[0] & 0xff00) === 0xff00 || // ff00::/8 multicast
     (g[0] === 0x2001 && g[1] === 0x0db8) || // 2001:db8::/32 documentation
-    (g[0] === 0x0100 && zeros(4)); // 100::/64 discard
+    (g[0] === 0x0100 && g[1] === 0 && g[2] === 0 && g[3] === 0); // 100::/64 discard
   return reserved
     ? "Private, loopback, link-local, site-local or reserved IPv6 addresses are not allowed"
     : null;
