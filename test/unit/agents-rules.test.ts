@@ -29,7 +29,7 @@ const policy = (p: Partial<ExecutionPolicy>): ExecutionPolicy => ({ ...DEFAULT_P
 const book = (b: Partial<GateBook>): GateBook => ({ ...EMPTY_GATE, day: "2026-11-26", ...b });
 
 describe("the gate's clock", () => {
-  it("leases a run for every attempt timing out plus two minutes", () => {
+  it("leases a run for both model turns, every attempt timing out and the retry waits, plus two minutes", () => {
     expect(DEFAULT_POLICY).toEqual({
       maxConcurrent: 5,
       maxPerDay: null,
@@ -37,8 +37,8 @@ describe("the gate's clock", () => {
       retries: 2,
       timeoutSeconds: 30,
     });
-    expect(leaseMs(DEFAULT_POLICY)).toBe(210_000);
-    expect(leaseMs(policy({ timeoutSeconds: 10, retries: 0 }))).toBe(130_000);
+    expect(leaseMs(DEFAULT_POLICY)).toBe(380_000);
+    expect(leaseMs(policy({ timeoutSeconds: 10, retries: 0 }))).toBe(140_000);
   });
 
   it("counts days in the org's zone and ends them at its midnight", () => {
@@ -88,7 +88,7 @@ describe("admit", () => {
     const r = admit(book({}), "a", DEFAULT_POLICY, T0, "UTC");
     expect(r).toEqual({
       verdict: "run",
-      book: book({ running: { a: T0 + 210_000 }, started: 1 }),
+      book: book({ running: { a: T0 + 380_000 }, started: 1 }),
     });
     // Asking again while it holds the slot: run, counted once.
     expect(admit(r.book, "a", DEFAULT_POLICY, T0 + 5, "UTC")).toEqual({
@@ -161,7 +161,7 @@ describe("release", () => {
     const b = book({ running: { a: T0 + 1000 }, waiting: ["b", "c"], started: 1, spentUsd: 0.5 });
     expect(release(b, "a", 0.25, p, T0, "UTC")).toEqual({
       admitted: ["b"],
-      book: book({ running: { b: T0 + 210_000 }, waiting: ["c"], started: 2, spentUsd: 0.75 }),
+      book: book({ running: { b: T0 + 380_000 }, waiting: ["c"], started: 2, spentUsd: 0.75 }),
     });
   });
 
