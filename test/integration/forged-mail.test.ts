@@ -1,15 +1,8 @@
-// Forged mail: anyone who knows a contact's address can write `From: <contact>` and send a
-// bounce (multipart/report), a reply or an out-of-office to any address on a reply domain, or
-// to an org's inbound address at its email provider. None of that may bounce the message,
-// suppress the contact, pause the connection, end, hold or start an enrollment, or record an
-// event: only mail carrying the signed reply token, or a Message-ID Nudge gave, is applied —
-// and the controls here show such mail still is.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import worker from "../../src/index";
 import { ADMIN_TOKEN, activeWorkflow, call, newOrg, poll, svixSigner } from "../helpers/api";
 import { drained, enrollment } from "../helpers/enrollments";
+import { deliver, raw } from "../helpers/mail";
 
 interface Outbox {
   id: string;
@@ -24,44 +17,6 @@ const email = (subject: string, id: string) => ({
 });
 const wait = (id: string) => ({ id, type: "delay", config: { amount: 2, unit: "days" } });
 const rand = () => Math.random().toString(36).slice(2, 10);
-
-/** A raw RFC 5322 message. */
-function raw(h: Record<string, string>, body: string, contentType = "text/plain; charset=utf-8") {
-  const head = Object.entries({
-    Date: new Date().toUTCString(),
-    "Message-ID": `<${crypto.randomUUID()}@mail.example>`,
-    "MIME-Version": "1.0",
-    "Content-Type": contentType,
-    ...h,
-  })
-    .map(([k, v]) => `${k}: ${v}`)
-    .join("\r\n");
-  return `${head}\r\n\r\n${body.replace(/\n/g, "\r\n")}`;
-}
-
-/** Delivers a raw message to the Worker's email() handler, as Email Routing would. */
-async function deliver(from: string, to: string, message: string) {
-  const bytes = new TextEncoder().encode(message);
-  const forwarded: string[] = [];
-  const msg = {
-    from,
-    to,
-    raw: new Response(bytes).body as ReadableStream,
-    rawSize: bytes.length,
-    headers: new Headers(),
-    setReject: (reason: string) => {
-      throw new Error(`rejected: ${reason}`);
-    },
-    forward: async (rcpt: string) => {
-      forwarded.push(rcpt);
-    },
-    reply: async () => {},
-  } as unknown as ForwardableEmailMessage;
-  const ctx = createExecutionContext();
-  await worker.email(msg, env, ctx);
-  await waitOnExecutionContext(ctx);
-  return forwarded;
-}
 
 /** The three forgeries, from the contact's address, quoting nothing Nudge sent. */
 function forgeries(victim: string, to: string) {

@@ -1,30 +1,7 @@
-// What arrives twice counts once: the same inbound mail delivered again, and a provider's
-// callback repeated with the same event id, change no row and no metric the second time.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
-
-/** Delivers a raw message to the Worker's email() handler, as Email Routing would. */
-async function deliver(from: string, to: string, message: string) {
-  const bytes = new TextEncoder().encode(message);
-  const msg = {
-    from,
-    to,
-    raw: new Response(bytes).body as ReadableStream,
-    rawSize: bytes.length,
-    headers: new Headers(),
-    setReject: (reason: string) => {
-      throw new Error(`rejected: ${reason}`);
-    },
-    forward: async () => {},
-    reply: async () => {},
-  } as unknown as ForwardableEmailMessage;
-  const ctx = createExecutionContext();
-  await worker.email(msg, env, ctx);
-  await waitOnExecutionContext(ctx);
-}
+import { deliver } from "../helpers/mail";
 
 /** An org whose one-email workflow (kept waiting afterwards) sent `to` a message. */
 async function sent() {

@@ -1,13 +1,10 @@
-// Replies through the Worker's email() handler: matching (reply token, In-Reply-To, sender),
-// classification (human, automatic, DSN), stopOnReply, pause_until_return, threading.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
-import worker from "../../src/index";
 import { workflowsExitingOn } from "../../src/workflows";
 import { ADMIN_TOKEN, activeWorkflow, call, newOrg, poll, svixSigner } from "../helpers/api";
 import { drained, enrollment, expireWait, settle } from "../helpers/enrollments";
+import { deliver, raw } from "../helpers/mail";
 import { captureQueue, consume } from "../helpers/queues";
 
 interface Outbox {
@@ -25,44 +22,6 @@ const email = (subject: string, id: string, extra: Record<string, unknown> = {})
   config: { subject, html: `<p>${subject} <a href="https://acme.test/x">link</a></p>`, ...extra },
 });
 const wait = (id: string) => ({ id, type: "delay", config: { amount: 2, unit: "days" } });
-
-/** A raw RFC 5322 message. */
-function raw(h: Record<string, string>, body: string, contentType = "text/plain; charset=utf-8") {
-  const head = Object.entries({
-    Date: new Date().toUTCString(),
-    "Message-ID": `<${crypto.randomUUID()}@mail.example>`,
-    "MIME-Version": "1.0",
-    "Content-Type": contentType,
-    ...h,
-  })
-    .map(([k, v]) => `${k}: ${v}`)
-    .join("\r\n");
-  return `${head}\r\n\r\n${body.replace(/\n/g, "\r\n")}`;
-}
-
-/** Delivers a raw message to the Worker's email() handler, as Email Routing would. */
-async function deliver(from: string, to: string, message: string) {
-  const bytes = new TextEncoder().encode(message);
-  const forwarded: string[] = [];
-  const msg = {
-    from,
-    to,
-    raw: new Response(bytes).body as ReadableStream,
-    rawSize: bytes.length,
-    headers: new Headers(),
-    setReject: (reason: string) => {
-      throw new Error(`rejected: ${reason}`);
-    },
-    forward: async (rcpt: string) => {
-      forwarded.push(rcpt);
-    },
-    reply: async () => {},
-  } as unknown as ForwardableEmailMessage;
-  const ctx = createExecutionContext();
-  await worker.email(msg, env, ctx);
-  await waitOnExecutionContext(ctx);
-  return forwarded;
-}
 
 async function outbox(key: string, to: string) {
   return poll(
