@@ -34,6 +34,23 @@ export async function messagesPage(_p: Record<string, string>, query: URLSearchP
   ];
 }
 
+/** Attributes that load an image by URL; only data: URLs are kept. */
+const IMAGE_ATTRIBUTES = ["src", "srcset", "background", "poster", "lowsrc", "dynsrc"];
+
+/** The email's HTML with every remote image source removed (data: images stay). */
+function withoutRemoteImages(html: string): string {
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  for (const el of doc.querySelectorAll("*")) {
+    for (const name of IMAGE_ATTRIBUTES) {
+      const value = el.getAttribute(name);
+      if (value !== null && !value.trim().toLowerCase().startsWith("data:")) {
+        el.removeAttribute(name);
+      }
+    }
+  }
+  return doc.documentElement.outerHTML;
+}
+
 /** The email as sent: HTML in a frame that may run nothing, headers and text beside it. */
 function emailView(o: { subject: string; from: string; to: string; html: string; text: string; headers: Record<string, string> }) {
   const frame = h("iframe", {
@@ -43,8 +60,10 @@ function emailView(o: { subject: string; from: string; to: string; html: string;
     class: "preview",
   });
   // Its own policy on top of the page's: no image loads (a tracking pixel would count an open)
-  // and no navigation (links open nothing: the sandbox allows no popups).
-  frame.srcdoc = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"><base target="_blank">${o.html}`;
+  // and no navigation (links open nothing: the sandbox allows no popups). Remote image sources
+  // are also taken out before the frame parses the email, so no preload can fetch one before
+  // the policy applies.
+  frame.srcdoc = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"><base target="_blank">${withoutRemoteImages(o.html)}`;
   return [
     h("section", { "aria-labelledby": "prev-h" }, h("h2", { id: "prev-h" }, "Preview"), h("p", { class: "muted" }, "Rendered without scripts; remote images are not loaded."), frame),
     h(
