@@ -6,6 +6,9 @@ import { defineConfig } from "vitest/config";
 // project for tools that cannot run in workerd (the OpenAPI validator compiles code with eval).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  const directoryMigrations = await readD1Migrations(
+    path.join(import.meta.dirname, "migrations-directory"),
+  );
   return {
     test: {
       // The default output, then a closing line counting browser tests skipped for want of Chromium.
@@ -18,6 +21,7 @@ export default defineConfig(async () => {
               miniflare: {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
+                  TEST_DIRECTORY_MIGRATIONS: directoryMigrations,
                   ENVIRONMENT: "test",
                   PUBLIC_URL: "https://nudge.test",
                   ADMIN_TOKEN: "test-admin-token-0123456789",

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // npm run deploy — a production deploy from a clean clone, on the account wrangler is logged
-// into: the queues and R2 buckets are created when missing, the D1 database is provisioned by wrangler on the
-// first deploy (wrangler.toml names it, with no database_id), every migration is applied
-// remotely by binding name, then the Worker is deployed. `--dry-run` prints the steps only.
+// into: the queues and R2 buckets are created when missing, the D1 databases (the directory and
+// every org shard) are provisioned by wrangler on the first deploy (wrangler.toml names them,
+// with no database_id), every migration is applied remotely to each by binding name, then the
+// Worker is deployed. `--dry-run` prints the steps only.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -65,13 +66,27 @@ for (const b of new Set([...toml.matchAll(/bucket_name = "([^"]+)"/g)].map((m) =
   }
 }
 
-// 2. Migrations by binding name; on the first deploy the database does not exist yet, so the
-// Worker is deployed first (wrangler provisions the database), then migrated.
-const migrate = () => run(["d1", "migrations", "apply", "DB", "--remote"], { allowFailure: true });
-if (!migrate().ok) {
-  console.log("deploy: no database yet; deploying once so wrangler provisions it");
+// 2. Migrations by binding name, on the directory and on every org shard (each shard gets the
+// same migrations/). SHARDS must not name more shards than wrangler.toml binds. On the first
+// deploy the databases do not exist yet, so the Worker is deployed first (wrangler provisions
+// them), then migrated.
+const databases = [...toml.matchAll(/binding = "(DB_DIRECTORY|DB_SHARD_\d+)"/g)].map((m) => m[1]);
+const shardsVar = Number(/^SHARDS = "(\d+)"/m.exec(toml)?.[1] ?? 1);
+const bound = databases.filter((d) => d.startsWith("DB_SHARD_")).length;
+if (bound < shardsVar) {
+  console.error(
+    `deploy: SHARDS is ${shardsVar} but wrangler.toml binds ${bound} shard(s); add a [[d1_databases]] block for each of DB_SHARD_${bound}…DB_SHARD_${shardsVar - 1} (docs/scale.md)`,
+  );
+  process.exit(1);
+}
+const migrate = () =>
+  databases.every(
+    (binding) => run(["d1", "migrations", "apply", binding, "--remote"], { allowFailure: true }).ok,
+  );
+if (!migrate()) {
+  console.log("deploy: databases missing; deploying once so wrangler provisions them");
   run(["deploy"]);
-  if (!migrate().ok) {
+  if (!migrate()) {
     console.error("deploy: migrations failed; the Worker is deployed but its tables are missing");
     process.exit(1);
   }

@@ -66,8 +66,18 @@ function newId(prefix) {
   return `${prefix}_${time}${rand}`;
 }
 
-function sql(command) {
-  const out = run(["d1", "execute", "DB", "--local", ...persist, "--json", "--command", command]);
+/** A statement on a local database: the org shard (DB_SHARD_0) unless another binding is named. */
+function sql(command, binding = "DB_SHARD_0") {
+  const out = run([
+    "d1",
+    "execute",
+    binding,
+    "--local",
+    ...persist,
+    "--json",
+    "--command",
+    command,
+  ]);
   return JSON.parse(out)[0]?.results ?? [];
 }
 
@@ -90,13 +100,20 @@ function ensureDevKey() {
       `INSERT INTO api_keys (id, org_id, name, key_hash, prefix, last_four, expires_at, revoked_at, created_at) ` +
       `VALUES ('${newId("key")}', '${orgId}', 'Development', '${hash}', 'nk_live_', '${key.slice(-4)}', NULL, NULL, ${now});`,
   );
+  // The directory names the org's shard and the key's org (src/db/shards.ts).
+  sql(
+    `INSERT OR IGNORE INTO org_placements (org_id, shard, region, moving_since, created_at) VALUES ('${orgId}', 0, NULL, NULL, ${now}); ` +
+      `INSERT OR IGNORE INTO owners (kind, name, org_id) VALUES ('key', '${hash}', '${orgId}');`,
+    "DB_DIRECTORY",
+  );
   writeFileSync(keyPath, `${key}\n`, { mode: 0o600 });
   return key;
 }
 
 ensureDevVars();
 console.log("Applying D1 migrations to the local database…");
-run(["d1", "migrations", "apply", "DB", "--local", ...persist]);
+run(["d1", "migrations", "apply", "DB_DIRECTORY", "--local", ...persist]);
+run(["d1", "migrations", "apply", "DB_SHARD_0", "--local", ...persist]);
 const key = ensureDevKey();
 const built = spawnSync(
   process.execPath,

@@ -14,7 +14,7 @@ import reports from "./analytics/routes/reports";
 import contacts from "./contacts/routes/contacts";
 import imports from "./contacts/routes/imports";
 import dashboard from "./dashboard";
-import { database } from "./db/client";
+import { shardFor } from "./db/shards";
 import docs from "./docs";
 import edge from "./edge";
 import enrollments from "./enrollments/routes/enrollments";
@@ -126,9 +126,9 @@ export function buildApp() {
     if (!config(c.env).publicUrl && orgId) {
       const log = c.get("log");
       c.executionCtx.waitUntil(
-        rememberOrigin(c.env, database(c.env.DB), orgId, new URL(c.req.url).origin, log).catch(
-          (err) => log.warn("origin not remembered", { error: errorText(err) }),
-        ),
+        shardFor(c.env, orgId)
+          .then((db) => rememberOrigin(c.env, db, orgId, new URL(c.req.url).origin, log))
+          .catch((err) => log.warn("origin not remembered", { error: errorText(err) })),
       );
     }
   });

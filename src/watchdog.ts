@@ -15,8 +15,9 @@
 import { claimStalledExecutions, pruneAgentRecords } from "./agents";
 import { pruneFacts, tickReports } from "./analytics";
 import { claimStalledChunks, overdueFanouts } from "./contacts";
-import { type Db, database } from "./db/client";
+import type { Db } from "./db/client";
 import { purgeExpiredKeys } from "./db/idempotency";
+import { everyShard, groupByOrg } from "./db/shards";
 import {
   cancelReservation,
   enrollmentStub,
@@ -104,8 +105,34 @@ async function handOverStalledChains(env: Env, db: Db, now: number, log: Logger)
   return handed;
 }
 
+/** One tick over every shard (each its own pass, one after another): what each found, summed. */
 export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
-  const db = database(env.DB);
+  const reports = [];
+  for (const db of everyShard(env)) {
+    reports.push(await watchShard(env, db, log, now));
+  }
+  return reports.reduce(sumReports);
+}
+
+type WatchReport = Awaited<ReturnType<typeof watchShard>>;
+
+/** Adds two ticks' figures, key by key (numbers summed, nested records likewise). */
+function sumReports(a: WatchReport, b: WatchReport): WatchReport {
+  const add = (x: unknown, y: unknown): unknown =>
+    typeof x === "number" && typeof y === "number"
+      ? x + y
+      : x && y && typeof x === "object" && typeof y === "object"
+        ? Object.fromEntries(
+            [...new Set([...Object.keys(x), ...Object.keys(y)])].map((k) => [
+              k,
+              add((x as Record<string, unknown>)[k] ?? 0, (y as Record<string, unknown>)[k] ?? 0),
+            ]),
+          )
+        : (x ?? y);
+  return add(a, b) as WatchReport;
+}
+
+async function watchShard(env: Env, db: Db, log: Logger, now: number) {
   const enrollments = await pokeEnrollments(env, db, now);
   const messages = await claimOverdueMessages(db, now, GRACE_MS, BATCH, REQUEUE_PUSH_MS);
   await sendInSlices(
@@ -115,18 +142,29 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
   const deliveries = await claimOverdueDeliveries(db, now, GRACE_MS, BATCH, REQUEUE_PUSH_MS);
   await sendInSlices(
     env.WEBHOOK_QUEUE,
-    deliveries.map((d) => ({ kind: "deliver" as const, deliveryId: d.id })),
+    deliveries.map((d) => ({ kind: "deliver" as const, orgId: d.orgId, deliveryId: d.id })),
   );
   const fanouts = await overdueFanouts(db, now, FANOUT_GRACE_MS, 60_000, BATCH * 10);
   const fanoutJobs = [];
-  for (let i = 0; i < fanouts.length; i += 100) {
-    fanoutJobs.push({ kind: "fanout" as const, eventIds: fanouts.slice(i, i + 100) });
+  for (const [orgId, own] of groupByOrg(fanouts, (f) => f.orgId)) {
+    for (let i = 0; i < own.length; i += 100) {
+      fanoutJobs.push({
+        kind: "fanout" as const,
+        orgId,
+        eventIds: own.slice(i, i + 100).map((f) => f.id),
+      });
+    }
   }
   await sendInSlices(env.EVENT_QUEUE, fanoutJobs);
   const chunks = await claimStalledChunks(db, now, GRACE_MS, BATCH);
   await sendInSlices(
     env.EVENT_QUEUE,
-    chunks.map((c) => ({ kind: "import" as const, importId: c.importId, chunk: c.chunk })),
+    chunks.map((c) => ({
+      kind: "import" as const,
+      orgId: c.orgId,
+      importId: c.importId,
+      chunk: c.chunk,
+    })),
   );
   const reports = await tickReports(env, db, now);
   await purgeExpiredKeys(db, now);
@@ -144,7 +182,7 @@ export async function runWatchdog(env: Env, log: Logger, now = Date.now()) {
   );
   await sendInSlices(
     env.AGENT_QUEUE,
-    executions.map((x) => ({ kind: "run" as const, executionId: x.id })),
+    executions.map((x) => ({ kind: "run" as const, orgId: x.orgId, executionId: x.id })),
   );
   await pruneAgentRecords(db, now, now - AGENT_LOGS_KEEP_MS);
   // Reading shows an open task past its due time as expired; this writes it down.

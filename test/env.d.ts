@@ -5,6 +5,7 @@ type NudgeMigration = import("cloudflare:test").D1Migration;
 declare namespace Cloudflare {
   interface Env extends NudgeEnv {
     TEST_MIGRATIONS: NudgeMigration[];
+    TEST_DIRECTORY_MIGRATIONS: NudgeMigration[];
   }
   interface GlobalProps {
     mainModule: typeof import("../src");

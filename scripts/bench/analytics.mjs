@@ -3,18 +3,14 @@
 // what the product wrote; the server is stopped, those rows are copied to the 364 days before
 // (straight into the local D1 file — a year of traffic cannot be waited for), the server is
 // restarted on the same state, and both reads are timed from outside, sequentially.
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
-import { adminToken, client, sleep, startLocal } from "../lib/local.mjs";
+import { adminToken, client, localShardFile, sleep, startLocal } from "../lib/local.mjs";
 
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const p50 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function seedYear(stateDir, orgId) {
   const { DatabaseSync } = await import("node:sqlite");
-  const dir = join(stateDir, "state", "v3", "d1", "miniflare-D1DatabaseObject");
-  const file = readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
-  const db = new DatabaseSync(join(dir, file));
+  const db = new DatabaseSync(await localShardFile(stateDir));
   try {
     db.exec("PRAGMA busy_timeout = 5000");
     const seq = "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 364)";

@@ -139,11 +139,32 @@ export function adminToken(stateDir) {
  * Runs read-only SQL on the local D1 database of a state dir, straight from its SQLite file.
  * Only while the server is down (after a kill): nothing else holds the file then.
  */
-export async function queryLocalD1(stateDir, sql) {
+/**
+ * The file of the local org shard (DB_SHARD_0, with one shard every org): of the local D1
+ * databases, the one that has the enrollments table (the other is the directory).
+ */
+export async function localShardFile(stateDir) {
   const { DatabaseSync } = await import("node:sqlite");
   const dir = join(stateDir, "state", "v3", "d1", "miniflare-D1DatabaseObject");
-  const file = readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
-  const db = new DatabaseSync(join(dir, file), { readOnly: true });
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith(".sqlite") || f === "metadata.sqlite") {
+      continue;
+    }
+    const db = new DatabaseSync(join(dir, f), { readOnly: true });
+    try {
+      if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'enrollments'").get()) {
+        return join(dir, f);
+      }
+    } finally {
+      db.close();
+    }
+  }
+  throw new Error(`no local org shard under ${dir}`);
+}
+
+export async function queryLocalD1(stateDir, sql) {
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(await localShardFile(stateDir), { readOnly: true });
   try {
     return db.prepare(sql).all();
   } finally {

@@ -34,7 +34,7 @@ export async function reopenGate(
   policy: ExecutionPolicy,
 ) {
   const name = "templateId" in gate ? `template:${gate.templateId}` : `agent:${gate.agentId}`;
-  await gateNamed(env, name).release(null, 0, policy, await reportingZone(db, orgId));
+  await gateNamed(env, name).release(orgId, null, 0, policy, await reportingZone(db, orgId));
 }
 
 /** The policy that governs the agent's executions, and the zone its days are counted in. */

@@ -89,7 +89,7 @@ export async function requestExecution(
   if (fresh) {
     await addLogs(db, [logRow(row, "info", `Queued (${req.kind})`, now)]);
     if (opts.enqueue) {
-      await env.AGENT_QUEUE.send({ kind: "run", executionId: row.id });
+      await env.AGENT_QUEUE.send({ kind: "run", orgId: row.orgId, executionId: row.id });
     }
   }
   return { row, fresh };
@@ -125,7 +125,7 @@ export async function runExecution(
   }
   const { policy, tz, template } = await policyOf(db, agent);
   const gate = gateOf(env, agent);
-  const verdict: Admission = await gate.admit(execution.id, policy, tz, !opts.sync);
+  const verdict: Admission = await gate.admit(agent.orgId, execution.id, policy, tz, !opts.sync);
   if (verdict === "busy") {
     return end(env, db, execution, agent, {
       status: "failed",
@@ -179,7 +179,7 @@ export async function runExecution(
     result = { status: "failed", error: { code: failure.code, message: failure.message } };
   }
   const ended = await end(env, db, execution, agent, result, run);
-  await gate.release(execution.id, run.costUsd, policy, tz);
+  await gate.release(agent.orgId, execution.id, run.costUsd, policy, tz);
   return ended;
 }
 

@@ -35,7 +35,7 @@ async function judged(
   const policy = template.policy;
   // Its own id at the gate: the execution may hold a slot at another gate under its own id.
   const callId = `${execution.id}:score.llm`;
-  const verdict = await gate.admit(callId, policy, tz, false);
+  const verdict = await gate.admit(agent.orgId, callId, policy, tz, false);
   if (verdict === "budget_exhausted") {
     return {
       refused: `template ${template.id}'s daily budget of $${policy.budgetUsdPerDay} is spent until the next day (${tz})`,
@@ -53,7 +53,7 @@ async function judged(
     // What the turns cost, answered or not. A release that fails leaves the slot to its lease
     // and the spend uncounted; the score already paid for is not failed over the bookkeeping.
     await gate
-      .release(callId, run.costUsd - before, policy, tz)
+      .release(agent.orgId, callId, run.costUsd - before, policy, tz)
       .catch((err) => log.warn("score.llm gate not released", { error: errorText(err) }));
   }
 }

@@ -245,7 +245,7 @@ export const claimStalledExecutions = (
           .limit(limit),
       ),
     )
-    .returning({ id: agentExecutions.id })
+    .returning({ id: agentExecutions.id, orgId: agentExecutions.orgId })
     .all();
 
 /** Executions of the agent since `since`, for its figures (status, duration, cost, model, day). */

@@ -349,14 +349,24 @@ export async function tickReports(env: Env, db: Db, now = Date.now()) {
     const next = r.schedule ? nextRun(r.schedule.cron, r.schedule.timezone, now) : null;
     const run = await requeueReport(db, r.id, r.nextRunAt ?? now, now, next);
     if (run) {
-      await env.EVENT_QUEUE.send({ kind: "report", reportId: run.id, generation: run.generation });
+      await env.EVENT_QUEUE.send({
+        kind: "report",
+        orgId: run.orgId,
+        reportId: run.id,
+        generation: run.generation,
+      });
       started++;
     }
   }
   let resumed = 0;
   for (const r of await stuckReports(db, now, STALE_MS)) {
     if (await updateReport(db, r.id, r.generation, { updatedAt: now }, r.updatedAt)) {
-      await env.EVENT_QUEUE.send({ kind: "report", reportId: r.id, generation: r.generation });
+      await env.EVENT_QUEUE.send({
+        kind: "report",
+        orgId: r.orgId,
+        reportId: r.id,
+        generation: r.generation,
+      });
       resumed++;
     }
   }

@@ -158,9 +158,9 @@ export async function overdueFanouts(
         or(isNull(eventFanouts.claimedAt), lt(eventFanouts.claimedAt, now - staleMs)),
       ),
     )
-    .returning({ id: eventFanouts.eventId })
+    .returning({ id: eventFanouts.eventId, orgId: eventFanouts.orgId })
     .all();
-  return rows.slice(0, limit).map((r) => r.id);
+  return rows.slice(0, limit);
 }
 
 export const listContactEvents = (

@@ -75,7 +75,7 @@ export async function completeChunk(
 /** Chunks of imports that have not moved for `graceMs` (their queue job was lost). Marks those imports as touched. */
 export async function claimStalledChunks(db: Db, now: number, graceMs: number, limit: number) {
   const rows = await db
-    .select({ importId: importRows.importId, chunk: importRows.chunk })
+    .select({ importId: importRows.importId, chunk: importRows.chunk, orgId: imports.orgId })
     .from(importRows)
     .innerJoin(imports, eq(imports.id, importRows.importId))
     .where(

@@ -1,19 +1,38 @@
 // Orgs, API keys and their usage counters.
 import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
+import { config, type Region } from "../ground/config";
+import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
 import type { KeyScope } from "../ground/scopes";
 import { randomSecret, sha256Hex } from "../security/encoding";
 import type { Db } from "./client";
 import { apiKeys, apiKeyUsage, orgs } from "./schema";
+import { placeOrg, recordOwner } from "./shards";
 
 export const KEY_PREFIX = "nk_live_";
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
-export async function createOrgWithKey(db: Db, name: string, now = Date.now()) {
+/**
+ * A new org with its first key: placed on a shard first (the directory names it before any
+ * of its rows exist), its key's owner recorded, then its rows written on that shard.
+ */
+export async function createOrgWithKey(
+  env: Env,
+  name: string,
+  region: Region | null = null,
+  now = Date.now(),
+) {
   const org = { id: newId("org", now), name, createdAt: now };
   const { row, key } = await newKeyRow(org.id, "Default", "full", null, now);
+  const { shard, db } = await placeOrg(env, org.id, region, now);
+  await recordOwner(env, "key", row.keyHash, org.id);
   await db.batch([db.insert(orgs).values(org), db.insert(apiKeys).values(row)]);
-  return { org, apiKey: row, key };
+  return {
+    org,
+    apiKey: row,
+    key,
+    placement: { shard, region: config(env).shardRegions[shard] ?? null },
+  };
 }
 
 export async function newKeyRow(
@@ -40,6 +59,7 @@ export async function newKeyRow(
 }
 
 export async function createApiKey(
+  env: Env,
   db: Db,
   orgId: string,
   name: string,
@@ -47,6 +67,7 @@ export async function createApiKey(
   expiresAt: number | null,
 ) {
   const { row, key } = await newKeyRow(orgId, name, scope, expiresAt);
+  await recordOwner(env, "key", row.keyHash, orgId);
   await db.insert(apiKeys).values(row);
   return { row, key };
 }

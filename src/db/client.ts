@@ -2,10 +2,19 @@
 // rows D1 reports written are counted (src/metrics.ts).
 import { drizzle } from "drizzle-orm/d1";
 import { countD1 } from "../ground/metrics";
+import * as directorySchema from "./directory-schema";
 import * as schema from "./schema";
 
+/**
+ * An org shard's database. Only src/db/shards.ts makes one (shardFor names the org); stores
+ * take it as a parameter.
+ */
 export type Db = ReturnType<typeof database>;
 export const database = (d1: D1Database) => drizzle(metered(d1), { schema });
+/** The directory database (src/db/shards.ts): org placements and name owners. */
+export type DirectoryDb = ReturnType<typeof directoryDatabase>;
+export const directoryDatabase = (d1: D1Database) =>
+  drizzle(metered(d1), { schema: directorySchema });
 
 /** D1 binds at most 100 parameters a statement: lists of ids go in slices of this size. */
 export const IN_SLICE = 90;

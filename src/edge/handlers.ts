@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { html } from "hono/html";
 import { fileOf, getReport } from "../analytics";
 import { database } from "../db/client";
+import { ownerOf, shardFor } from "../db/shards";
 import { config } from "../ground/config";
 import type { AppEnv } from "../ground/env";
 import { DomainError } from "../ground/errors";
@@ -264,9 +265,16 @@ async function verifiedInbound(
   if (blockedFor > 0) {
     throw rateLimited(TOO_MANY_UNKNOWN, blockedFor);
   }
-  const db = database(c.env.DB);
-  const conn = await getConnectionById(db, connectionId);
-  if (!conn || conn.provider !== name) {
+  // The URL names the connection, not its org: the directory knows whose it is.
+  const orgId = await ownerOf(
+    c.env,
+    "connection",
+    connectionId,
+    async (db) => (await getConnectionById(db, connectionId))?.orgId,
+  );
+  const db = orgId ? await shardFor(c.env, orgId) : undefined;
+  const conn = db ? await getConnectionById(db, connectionId) : undefined;
+  if (!db || !conn || conn.provider !== name) {
     if (ip) {
       const { success } = await c.env.INBOUND_UNKNOWN_LIMITER.limit({ key: ip });
       if (!success) {
@@ -399,7 +407,7 @@ export const inboundMail: Handler<typeof routes.inboundMail> = async (c) => {
 /** A report's file by its signed link: the run it was signed for, until it expires. */
 export const reportFile: Handler<typeof routes.reportFile> = async (c) => {
   const p = await trackingToken(c, "r", c.req.valid("param").token);
-  const r = await getReport(database(c.env.DB), p.g, p.m);
+  const r = await getReport(await shardFor(c.env, p.g), p.g, p.m);
   if (!r) {
     throw badToken();
   }
@@ -472,7 +480,7 @@ export const savePreferences: Handler<typeof routes.savePreferences> = async (c)
   const everythingShown =
     typeof form.all_shown === "string" ? form.all_shown === "on" : p.s.u === 1;
   const shown = p.s.t.map(([key]) => key);
-  const saved = await saveChoices(c.env, database(c.env.DB), p.g, p.c, {
+  const saved = await saveChoices(c.env, await shardFor(c.env, p.g), p.g, p.c, {
     shown,
     chosen,
     everything,
@@ -528,7 +536,7 @@ export const confirm: Handler<typeof routes.confirm> = async (c) => {
   if (linkExpired(p, "s")) {
     return expiredLink(c, "s");
   }
-  const contact = await confirmSubscription(c.env, database(c.env.DB), p.g, p.c ?? p.m);
+  const contact = await confirmSubscription(c.env, await shardFor(c.env, p.g), p.g, p.c ?? p.m);
   if (!contact) {
     throw badToken();
   }

@@ -29,6 +29,8 @@ const numberAtLeast = (min: number, { int = false, exclusive = false } = {}) => 
 const LLM_PRICE = z.object({ input: numberAtLeast(0), output: numberAtLeast(0) });
 
 const SCHEDULE = "must list whole seconds, each 0 or more, separated by commas";
+const REGIONS =
+  "must list <shard>:<region> pairs separated by commas (e.g. 1:eu); regions: eu, fedramp";
 const SENDER_DOMAINS =
   "must list domain names separated by commas (e.g. mail.example.com,example.org)";
 /** A domain name: dot-separated labels of letters, digits and inner hyphens, at least two. */
@@ -104,6 +106,27 @@ const VARS = z.object({
   CLICK_TOKEN_MAX_AGE_DAYS: numberAtLeast(0, { exclusive: true }).default(365),
   /** The longest an automatic reply may hold an enrollment, whatever return date it names. */
   AUTO_REPLY_MAX_HOLD_DAYS: numberAtLeast(0, { exclusive: true }).default(30),
+  /** How many org shards (D1 databases DB_SHARD_0…DB_SHARD_{n-1}) there are (src/db/shards.ts). */
+  SHARDS: numberAtLeast(1, { int: true }).default(1),
+  /**
+   * Shards bound to a jurisdiction, `<shard>:<region>` comma-separated (e.g. `1:eu`): orgs
+   * created with that `region` are placed only there, and their Durable Objects too.
+   */
+  SHARD_REGIONS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^\d+:(eu|fedramp)$/, { error: REGIONS })))
+    .transform((parts) =>
+      Object.fromEntries(parts.map((p) => p.split(":")).map(([i, r]) => [Number(i), r])),
+    )
+    .optional(),
+  /** The longest a revoked API key may still be accepted by an isolate that cached it (seconds). */
+  KEY_CACHE_SECONDS: numberAtLeast(0).default(10),
   /** Per million tokens, over the built-in table (src/providers/llm.ts). */
   LLM_PRICES: z
     .string()
@@ -140,7 +163,14 @@ export interface Config {
   clickTokenMaxAgeDays: number;
   autoReplyMaxHoldMs: number;
   llmPrices: Readonly<Record<string, LlmPrice>>;
+  /** Org shards: their number, and the jurisdiction of those that have one (by index). */
+  shards: number;
+  shardRegions: Readonly<Record<number, Region>>;
+  keyCacheMs: number;
 }
+
+/** A data-residency jurisdiction (Durable Objects' `namespace.jurisdiction()`). */
+export type Region = "eu" | "fedramp";
 
 function parse(raw: (string | undefined)[]): Config {
   // A var set to "" (an emptied line in wrangler.toml or .dev.vars) is a var not set.
@@ -177,6 +207,9 @@ function parse(raw: (string | undefined)[]): Config {
     reportPageRows: v.REPORT_PAGE_ROWS,
     clickTokenMaxAgeDays: v.CLICK_TOKEN_MAX_AGE_DAYS,
     llmPrices: Object.freeze(v.LLM_PRICES ?? {}),
+    shards: v.SHARDS,
+    shardRegions: Object.freeze((v.SHARD_REGIONS ?? {}) as Record<number, Region>),
+    keyCacheMs: v.KEY_CACHE_SECONDS * 1000,
   });
 }
 

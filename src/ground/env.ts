@@ -1,12 +1,29 @@
 // The Worker's bindings, vars and secrets in one place. Objects are typed by their RPC
 // contracts (src/rpc.ts), never by their classes.
+
 import type { Logger } from "./log";
 import type { AgentJob, EventJob, MessageJob, WebhookJob } from "./queues";
 import type { AgentGateRpc, EnrollmentRpc, MailboxRpc } from "./rpc";
 import type { KeyScope } from "./scopes";
 
+declare const opaque: unique symbol;
+/** A D1 org shard as the runtime binds it; only src/db/shards.ts turns one into a database. */
+export interface ShardBinding {
+  readonly [opaque]: "an org shard: reach it with shardFor(env, orgId)";
+}
+/** The directory's D1 binding (org → shard, key → org); only src/db/shards.ts opens it. */
+export interface DirectoryBinding {
+  readonly [opaque]: "the directory: src/db/shards.ts";
+}
+
 export interface Env {
-  DB: D1Database;
+  /**
+   * Org shards and the directory. Opaque on purpose: only src/db/shards.ts opens them, so
+   * no code reaches an org's rows without naming the org (shardFor).
+   */
+  DB_DIRECTORY: DirectoryBinding;
+  DB_SHARD_0: ShardBinding;
+  [shard: `DB_SHARD_${number}`]: ShardBinding | undefined;
   ENROLLMENT: DurableObjectNamespace<EnrollmentRpc>;
   MAILBOX: DurableObjectNamespace<MailboxRpc>;
   AGENT_GATE: DurableObjectNamespace<AgentGateRpc>;
@@ -48,6 +65,9 @@ export interface Env {
   REPORT_PAGE_ROWS?: string;
   CLICK_TOKEN_MAX_AGE_DAYS?: string;
   LLM_PRICES?: string;
+  SHARDS?: string;
+  SHARD_REGIONS?: string;
+  KEY_CACHE_SECONDS?: string;
   // Secrets, each read by its own parser.
   /** Bearer token of the operator routes (src/http/auth.ts); unset, they answer 404. */
   ADMIN_TOKEN?: string;

@@ -1,4 +1,6 @@
 // What travels on the queues — one message type per queue — and which consumer a queue feeds.
+// Every job names its org (or, for system events, each event does): the consumer reaches the
+// org's shard through it (src/db/shards.ts).
 import type { SendEmailConfig } from "../engine/email";
 import type { CallConfig } from "../engine/outreach";
 import type { CreateTaskEffect, RunAgentEffect, WebhookEffect } from "../engine/types";
@@ -74,7 +76,7 @@ export type WebhookJob = Traced &
         event: OutboundEvent;
         origin?: { enrollmentId: string; key: string };
       }
-    | { kind: "deliver"; deliveryId: string }
+    | { kind: "deliver"; orgId: string; deliveryId: string }
     | {
         kind: "call";
         key: string;
@@ -101,6 +103,7 @@ export interface SystemEvent {
 /** One chunk of an import's rows. */
 export interface ImportJob {
   kind: "import";
+  orgId: string;
   importId: string;
   chunk: number;
 }
@@ -108,6 +111,7 @@ export interface ImportJob {
 /** Build the next part of a report's file (a run is a generation: older jobs stop). */
 export interface ReportJob {
   kind: "report";
+  orgId: string;
   reportId: string;
   generation: number;
 }
@@ -138,7 +142,7 @@ export type EventJob = Traced &
     /** A double opt-in's confirmation email. */
     | { kind: "confirm"; orgId: string; contactId: string; templateId?: string }
     /** Tracked events accepted by POST /v1/events(/batch), to fan out (at most 100 ids). */
-    | { kind: "fanout"; eventIds: string[] }
+    | { kind: "fanout"; orgId: string; eventIds: string[] }
   );
 
 /** Rows per import chunk (one nudge-event job each). */
@@ -150,7 +154,7 @@ export const IMPORT_CHUNK_SIZE = 100;
  */
 export type AgentJob = Traced &
   (
-    | { kind: "run"; executionId: string }
+    | { kind: "run"; orgId: string; executionId: string }
     | {
         kind: "step";
         key: string;

@@ -110,6 +110,8 @@ export interface AgentGateRpc extends Rpc.DurableObjectBranded {
    * `waits` false (a synchronous call): `busy` instead of a place in the queue.
    */
   admit(
+    /** The org whose execution it is: freed slots are sent on naming it (its shard). */
+    orgId: string,
     executionId: string,
     policy: ExecutionPolicy,
     tz: string,
@@ -117,6 +119,7 @@ export interface AgentGateRpc extends Rpc.DurableObjectBranded {
   ): Promise<Admission>;
   /** A run ended (its cost counts today); freed slots go to the waiting, sent on to the queue. */
   release(
+    orgId: string,
     executionId: string | null,
     costUsd: number,
     policy: ExecutionPolicy,

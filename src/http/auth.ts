@@ -1,10 +1,14 @@
-// API-key auth (SHA-256 lookup, revocation and expiry checked on every request), then the
-// per-key and per-org rate limits, then usage counting. An IP whose failed authentications go
-// over AUTH_FAIL_LIMITER is refused before the D1 lookup for the rest of the period.
+// API-key auth, then the per-key and per-org rate limits, then usage counting. A key is found
+// by its SHA-256: the directory names its org, the org's shard holds its row. What was found
+// is kept in the isolate for KEY_CACHE_SECONDS (10 by default), so a busy client costs no D1
+// round trip; a revoked key is refused at once by the isolate that revoked it and by every
+// other within that bound (expiry is checked on every request). An IP whose failed
+// authentications go over AUTH_FAIL_LIMITER is refused before any lookup for the period.
 import { createMiddleware } from "hono/factory";
-import { findKeyByHash, KEY_PREFIX } from "../db/api-keys";
-import { database } from "../db/client";
-import type { AppEnv } from "../ground/env";
+import { type ApiKeyRow, findKeyByHash, KEY_PREFIX } from "../db/api-keys";
+import { ownerOf, shardFor } from "../db/shards";
+import { config } from "../ground/config";
+import type { AppEnv, Env } from "../ground/env";
 import { DomainError } from "../ground/errors";
 import { sha256Hex, timingSafeEqual } from "../security/encoding";
 import { Blocklist, clientIp, rateLimited, spend } from "./rate-limit";
@@ -12,6 +16,37 @@ import { scopeAllows } from "./scopes";
 import { flushUsage, recordUsage } from "./usage";
 
 const failingIps = new Blocklist();
+
+/** Keys looked up lately, by hash (null: no such key), with when they were read. */
+const keys = new Map<string, { row: ApiKeyRow | null; at: number }>();
+const KEYS_CACHED_MAX = 10_000;
+
+/** This isolate forgets a key (it was just revoked here). */
+export function forgetKey(keyHash: string) {
+  keys.delete(keyHash);
+}
+
+/** The key with this hash: the directory names its org, the org's shard holds the row. */
+async function lookUpKey(env: Env, keyHash: string, now: number): Promise<ApiKeyRow | null> {
+  const ttl = config(env).keyCacheMs;
+  const hit = keys.get(keyHash);
+  if (hit && now - hit.at < ttl) {
+    return hit.row;
+  }
+  const orgId = await ownerOf(env, "key", keyHash, async (db) => {
+    return (await findKeyByHash(db, keyHash))?.orgId;
+  });
+  const row = orgId ? ((await findKeyByHash(await shardFor(env, orgId), keyHash)) ?? null) : null;
+  if (ttl > 0) {
+    if (keys.size >= KEYS_CACHED_MAX) {
+      // Oldest first out: a Map iterates in insertion order.
+      keys.delete(keys.keys().next().value as string);
+    }
+    keys.delete(keyHash);
+    keys.set(keyHash, { row, at: now });
+  }
+  return row;
+}
 
 export function bearer(header: string | undefined): string | null {
   const m = header?.match(/^Bearer\s+(\S+)\s*$/i);
@@ -50,9 +85,8 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   if (!token.startsWith(KEY_PREFIX) || token.length < KEY_PREFIX.length + 32) {
     return refuse("Malformed API key");
   }
-  const db = database(c.env.DB);
-  const row = await findKeyByHash(db, await sha256Hex(token));
   const now = Date.now();
+  const row = await lookUpKey(c.env, await sha256Hex(token), now);
   if (!row) {
     return refuse("Invalid API key");
   }
@@ -77,8 +111,8 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   }
   c.set("orgId", row.orgId);
   c.set("apiKey", { id: row.id, scope: row.scope, expiresAt: row.expiresAt });
-  if (recordUsage(row.id, now)) {
-    c.executionCtx.waitUntil(flushUsage(db, c.get("log")));
+  if (recordUsage(row.id, row.orgId, now)) {
+    c.executionCtx.waitUntil(flushUsage(c.env, c.get("log")));
   }
   await next();
 });

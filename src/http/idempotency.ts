@@ -5,8 +5,9 @@
 // covers the method, path, query string and body; stored responses are encrypted (they may
 // hold a secret shown once).
 import { createMiddleware } from "hono/factory";
-import { database } from "../db/client";
+
 import { claimKey, completeKey, dropIfStale, getKey, releaseKey } from "../db/idempotency";
+import { shardAt, shardFor } from "../db/shards";
 import type { AppEnv } from "../ground/env";
 import { DomainError } from "../ground/errors";
 import { decrypt, encrypt } from "../security/credentials";
@@ -42,9 +43,10 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
     return next();
   }
 
-  const db = database(c.env.DB);
-  // Keys are scoped to the caller's org; admin routes have none and share one scope.
+  // Keys are scoped to the caller's org; admin routes have none and share one scope, kept on
+  // the first shard.
   const orgId = c.get("orgId") ?? "admin";
+  const db = c.get("orgId") ? await shardFor(c.env, orgId) : shardAt(c.env, 0);
   const body = await c.req.text();
   const hash = await sha256Hex(
     `${c.req.method} ${c.req.path}${new URL(c.req.url).search}\n${body}`,

@@ -48,17 +48,17 @@ export const getConnectionById = (db: Db, id: string) =>
   db.select().from(connections).where(eq(connections.id, id)).get();
 
 /**
- * The org whose connections use `domain` as their reply domain, when exactly one does (mail
- * received at an address there is that org's); undefined when none or several do.
+ * The orgs (at most two: one is an owner, two are not) whose connections on this shard use
+ * `domain` as their reply domain; mail received there is the org's when exactly one does.
  */
-export async function replyDomainOwner(db: Db, domain: string): Promise<string | undefined> {
+export async function replyDomainOwners(db: Db, domain: string): Promise<string[]> {
   const owners = await db
     .selectDistinct({ orgId: connections.orgId })
     .from(connections)
     .where(eq(connections.replyDomain, domain.toLowerCase()))
     .limit(2)
     .all();
-  return owners.length === 1 ? owners[0].orgId : undefined;
+  return owners.map((o) => o.orgId);
 }
 
 /** The org's oldest connection of one of these providers. */

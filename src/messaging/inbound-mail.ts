@@ -2,13 +2,14 @@
 // /cdn-cgi/handler/email) and provider inbound webhooks hand a raw or parsed message here; it
 // is read with postal-mime and given to the reply matcher (domain/replies).
 import PostalMime from "postal-mime";
-import { database } from "../db/client";
+import type { Db } from "../db/client";
+import { acrossShards, everyShard, shardFor } from "../db/shards";
 import { config } from "../ground/config";
 import type { Env } from "../ground/env";
 import type { Logger } from "../ground/log";
 import { htmlToText } from "../lib/text";
-import { replyDomainOwner } from "./connections-store";
-import { type Received, type ReceivedMail, receiveMail } from "./replies";
+import { replyDomainOwners } from "./connections-store";
+import { holdsMessageOf, type Received, type ReceivedMail, receiveMail } from "./replies";
 
 /** Raw MIME above this is refused (the reply matcher needs the headers and the first text). */
 const MAX_RAW_BYTES = 5 * 1024 * 1024;
@@ -52,6 +53,23 @@ export async function parseRawMail(
 }
 
 /** The email() handler: parse, match, record; unmatched mail is forwarded when configured. */
+/**
+ * The shard received mail is handled on: the one holding the message it answers (by token or
+ * Message-ID), else the receiving org's, else the first (where unmatched mail is kept).
+ */
+async function shardOfMail(env: Env, mail: ReceivedMail): Promise<Db> {
+  const shards = everyShard(env);
+  if (shards.length === 1) {
+    return shards[0];
+  }
+  const holds = await Promise.all(shards.map((db) => holdsMessageOf(env, db, mail)));
+  const at = holds.indexOf(true);
+  if (at >= 0) {
+    return shards[at];
+  }
+  return mail.receivingOrgId ? shardFor(env, mail.receivingOrgId) : shards[0];
+}
+
 export async function handleIncomingEmail(
   message: ForwardableEmailMessage,
   env: Env,
@@ -63,10 +81,14 @@ export async function handleIncomingEmail(
   }
   const raw = await new Response(message.raw).arrayBuffer();
   const mail = await parseRawMail(raw, "email_routing", { from: message.from, to: [message.to] });
-  const db = database(env.DB);
   // The envelope recipient is where Email Routing delivered it (header To is the sender's word).
+  // An org owns the domain when exactly one org's connections use it, on every shard together.
   const domain = /@([^@>\s]+)>?\s*$/.exec(message.to)?.[1];
-  mail.receivingOrgId = domain ? await replyDomainOwner(db, domain) : undefined;
+  const owners = domain
+    ? [...new Set(await acrossShards(env, async (db) => replyDomainOwners(db, domain)))]
+    : [];
+  mail.receivingOrgId = owners.length === 1 ? owners[0] : undefined;
+  const db = await shardOfMail(env, mail);
   const received = await receiveMail(env, db, mail, log);
   const forwardTo = config(env).forwardUnmatchedTo;
   if (received.kind === "unmatched" && forwardTo) {

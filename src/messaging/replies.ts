@@ -77,6 +77,57 @@ const REPLY_TOKEN = /\breply\+(msg_[0-9a-z]{26}\.[a-z0-9_-]{1,32}\.[0-9a-f]{16})
 const ids = (s: string | undefined) => [...(s ?? "").matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]);
 const bare = (address: string) => (/<([^>]+)>/.exec(address)?.[1] ?? address).trim().toLowerCase();
 
+/**
+ * What the mail names of ours: the message ids its verified reply tokens carry, and the
+ * Message-IDs it refers to (a bounce's quoted original included).
+ */
+async function mentions(env: Env, mail: ReceivedMail, bounce: boolean) {
+  // A bounce notification quotes the original (in its text or attached parts): the Message-ID
+  // Nudge made, or — when a provider replaced that — the signed Reply-To.
+  const quoted = bounce ? `${mail.text}\n${mail.attachedText ?? ""}`.slice(0, QUOTE_SCAN) : "";
+  const tokens = [
+    ...mail.to.flatMap((to) => /^reply\+([^@]+)@/i.exec(bare(to))?.[1] ?? []),
+    ...[...quoted.matchAll(REPLY_TOKEN)].map((m) => m[1]),
+  ];
+  const tokenIds: string[] = [];
+  for (const local of [...new Set(tokens)].slice(0, MAX_TOKENS)) {
+    const id = await verifyReplyToken(env, local);
+    if (id) {
+      tokenIds.push(id);
+    }
+  }
+  const refs = [...new Set([...ids(mail.inReplyTo), ...(mail.references ?? []).flatMap(ids)])];
+  for (const m of quoted.matchAll(OUR_ID)) {
+    refs.push(m[1]);
+  }
+  return { tokenIds, refs };
+}
+
+/**
+ * Whether `db` (one shard) holds a message the mail names by token or Message-ID: received
+ * mail that names no org is handled on the shard that sent what it answers.
+ */
+export async function holdsMessageOf(env: Env, db: Db, mail: ReceivedMail): Promise<boolean> {
+  const { tokenIds, refs } = await mentions(
+    env,
+    mail,
+    classifyMail(mail, Date.now()).kind === "bounce",
+  );
+  for (const id of tokenIds) {
+    if (await getMessageById(db, id)) {
+      return true;
+    }
+  }
+  return (
+    (
+      await messagesByRfcIds(
+        db,
+        refs.map((r) => `<${r}>`),
+      )
+    ).length > 0
+  );
+}
+
 async function match(
   env: Env,
   db: Db,
@@ -86,23 +137,12 @@ async function match(
   orgId: string | undefined,
 ) {
   const ours = (m: MessageRow | undefined) => (m && (!orgId || m.orgId === orgId) ? m : undefined);
-  // A bounce notification quotes the original (in its text or attached parts): the Message-ID
-  // Nudge made, or — when a provider replaced that — the signed Reply-To.
-  const quoted = bounce ? `${mail.text}\n${mail.attachedText ?? ""}`.slice(0, QUOTE_SCAN) : "";
-  const tokens = [
-    ...mail.to.flatMap((to) => /^reply\+([^@]+)@/i.exec(bare(to))?.[1] ?? []),
-    ...[...quoted.matchAll(REPLY_TOKEN)].map((m) => m[1]),
-  ];
-  for (const local of [...new Set(tokens)].slice(0, MAX_TOKENS)) {
-    const id = await verifyReplyToken(env, local);
-    const msg = ours(id ? await getMessageById(db, id) : undefined);
+  const { tokenIds, refs } = await mentions(env, mail, bounce);
+  for (const id of tokenIds) {
+    const msg = ours(await getMessageById(db, id));
     if (msg) {
       return { match: "token" as const, msg };
     }
-  }
-  const refs = [...new Set([...ids(mail.inReplyTo), ...(mail.references ?? []).flatMap(ids)])];
-  for (const m of quoted.matchAll(OUR_ID)) {
-    refs.push(m[1]);
   }
   const byHeader = (
     await messagesByRfcIds(

@@ -4,7 +4,7 @@
 // (POST /v1/outbox/{id}/outcome), like a payment provider's test mode.
 
 import { storeCaptured } from "../db/captured";
-import { database } from "../db/client";
+import { shardFor } from "../db/shards";
 import type { Env } from "../ground/env";
 import { newId } from "../ground/ids";
 import { definePhoneProvider } from "./phone";
@@ -16,7 +16,7 @@ export default defineProvider({
   requiredCredentials: [],
   async send(email, { env, orgId }) {
     const id = newId("obx");
-    await storeCaptured(database(env.DB), {
+    await storeCaptured(await shardFor(env, orgId), {
       id,
       orgId,
       messageId: email.messageId,
@@ -45,7 +45,7 @@ async function capturePhone(
   headers: Record<string, string> = {},
 ) {
   const id = newId("obx");
-  await storeCaptured(database(env.DB), {
+  await storeCaptured(await shardFor(env, orgId), {
     id,
     orgId,
     messageId,

@@ -151,7 +151,7 @@ export async function claimOverdueDeliveries(
   pushMs: number,
 ) {
   const rows = await db
-    .select({ id: webhookDeliveries.id })
+    .select({ id: webhookDeliveries.id, orgId: webhookDeliveries.orgId })
     .from(webhookDeliveries)
     .where(
       and(

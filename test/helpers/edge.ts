@@ -2,6 +2,7 @@
 // message, moving its send time back, and a token altered after signing.
 import { env } from "cloudflare:workers";
 import { activeWorkflow, call, newOrg, poll } from "./api";
+import { DB } from "./db";
 import { settle } from "./enrollments";
 
 /** Sends an email through the outbox for a fresh contact and returns its tracking links. */
@@ -56,7 +57,7 @@ export const message = async (key: string, id: string) =>
 
 /** Moves a message's send time back, so a click is not "within seconds of sending". */
 export const sentAgo = (ms: number, id: string) =>
-  env.DB.prepare("UPDATE messages SET sent_at = ? WHERE id = ?")
+  DB.prepare("UPDATE messages SET sent_at = ? WHERE id = ?")
     .bind(Date.now() - ms, id)
     .run();
 

@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { settle } from "../helpers/enrollments";
 import { consume } from "../helpers/queues";
 
@@ -18,7 +19,7 @@ const finished = (key: string, agentId: string, id: string) =>
  * lapsed (started a day ago), so the next delivery of its job takes it up again.
  */
 const crashAfterEnrolling = (id: string) =>
-  env.DB.prepare(
+  DB.prepare(
     "UPDATE agent_executions SET status = 'running', output = NULL, enrollment_id = NULL, finished_at = NULL, started_at = started_at - 86400000 WHERE id = ?",
   )
     .bind(id)

@@ -6,6 +6,7 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { enrollment, settle } from "../helpers/enrollments";
 
 afterEach(() => vi.restoreAllMocks());
@@ -657,7 +658,7 @@ describe("execution policy", () => {
     await call("PATCH", `/v1/agents/${a.id}`, { key, body: { status: "paused" } });
     const y = await execute(key, a.id, { input: { n: 2 } });
     expect((await call("DELETE", `/v1/agents/${a.id}`, { key })).status).toBe(204);
-    const row = await env.DB.prepare("select status, error from agent_executions where id = ?")
+    const row = await DB.prepare("select status, error from agent_executions where id = ?")
       .bind(y.json.id)
       .first<{ status: string; error: string }>();
     expect(row?.status).toBe("cancelled");
@@ -1030,21 +1031,19 @@ describe("monitoring", () => {
     // An execution whose queue job was lost: written queued, never sent.
     const id = "axn_01JD0000000000000000000001";
     const long = Date.now() - 11 * 60_000;
-    await env.DB.prepare(
+    await DB.prepare(
       "insert into agent_executions (id, org_id, agent_id, idempotency_key, request_hash, kind, input, status, created_at) values (?, (select org_id from agents where id = ?), ?, 'lost', 'h', 'execute', '{}', 'queued', ?)",
     )
       .bind(id, a.id, a.id, long)
       .run();
-    await env.DB.prepare(
+    await DB.prepare(
       "insert into agent_exchanges (id, org_id, agent_id, execution_id, attempt, model, prompt, answer, validation_errors, tokens_in, tokens_out, at, expires_at) values ('arx_01JD0000000000000000000001', 'o', ?, ?, 1, 'm', 'p', 'a', '[]', 1, 1, ?, ?)",
     )
       .bind(a.id, id, long, long + 1)
       .run();
     await runWatchdog(env, testLog);
     expect((await finished(key, a.id, id)).output).toEqual({ found: true });
-    const kept = await env.DB.prepare(
-      "select count(*) as n from agent_exchanges where agent_id = ?",
-    )
+    const kept = await DB.prepare("select count(*) as n from agent_exchanges where agent_id = ?")
       .bind(a.id)
       .first<{ n: number }>();
     expect(kept?.n).toBe(0);

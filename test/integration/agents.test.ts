@@ -4,6 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 
 const BASE = "https://nudge.test";
 
@@ -334,7 +335,7 @@ describe("a fresh deploy with no PUBLIC_URL", () => {
       const mailOf = (orgId: string) =>
         poll(
           () =>
-            env.DB.prepare("select html, headers from outbox where org_id = ?")
+            DB.prepare("select html, headers from outbox where org_id = ?")
               .bind(orgId)
               .first<{ html: string; headers: string }>(),
           (row) => row !== null,

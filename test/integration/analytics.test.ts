@@ -9,6 +9,7 @@ import { readRollups } from "../../src/analytics/store";
 import { database } from "../../src/db/client";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { expireWait, settle, stubOf } from "../helpers/enrollments";
 import { captureQueue } from "../helpers/queues";
 
@@ -46,8 +47,8 @@ describe("the reporting time zone", () => {
 describe("facts and rollups", () => {
   it("counts a fact once however often it is written, in UTC and the org's zone", async () => {
     const { orgId } = await newOrg();
-    const db = database(env.DB);
-    await env.DB.prepare("UPDATE orgs SET reporting_timezone = 'America/New_York' WHERE id = ?")
+    const db = database(DB);
+    await DB.prepare("UPDATE orgs SET reporting_timezone = 'America/New_York' WHERE id = ?")
       .bind(orgId)
       .run();
     const at = Date.UTC(2026, 0, 10, 2, 0); // Jan 10 02:00 UTC = Jan 9 21:00 in New York
@@ -110,7 +111,7 @@ async function journey() {
     (d: { html: string; messageId: string }[]) => d.length === 6,
   );
   // Clicks within 5 s of sending count as a scanner's: make the sends older.
-  await env.DB.prepare("UPDATE messages SET sent_at = sent_at - 60000 WHERE org_id = ?")
+  await DB.prepare("UPDATE messages SET sent_at = sent_at - 60000 WHERE org_id = ?")
     .bind(orgId)
     .run();
   const human = { "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0" };
@@ -126,15 +127,13 @@ async function journey() {
       await poll(
         async () =>
           (
-            await env.DB.prepare("SELECT opens FROM messages WHERE id = ?")
+            await DB.prepare("SELECT opens FROM messages WHERE id = ?")
               .bind(item.messageId)
               .first<{ opens: number }>()
           )?.opens,
         (n) => n === 1,
       );
-      await env.DB.prepare(
-        "UPDATE messages SET last_opened_at = last_opened_at - 120000 WHERE id = ?",
-      )
+      await DB.prepare("UPDATE messages SET last_opened_at = last_opened_at - 120000 WHERE id = ?")
         .bind(item.messageId)
         .run();
       await call("GET", pixel, { headers: human });
@@ -158,7 +157,7 @@ async function journey() {
     })
   ).json;
   const bounced = outbox[5].messageId as string;
-  await env.DB.prepare("UPDATE messages SET provider_message_id = 'pm-1' WHERE id = ?")
+  await DB.prepare("UPDATE messages SET provider_message_id = 'pm-1' WHERE id = ?")
     .bind(bounced)
     .run();
   const bounce = () =>
@@ -183,7 +182,7 @@ async function journey() {
 
 /** What the messages and enrollments tables say, to check the rollups against. */
 async function truth(orgId: string) {
-  const m = await env.DB.prepare(
+  const m = await DB.prepare(
     `SELECT
        sum(case when status in ('sent','delivered','bounced','complained') then 1 else 0 end) AS sent,
        sum(case when status = 'bounced' then 1 else 0 end) AS bounced,
@@ -194,7 +193,7 @@ async function truth(orgId: string) {
   )
     .bind(orgId)
     .first<Record<string, number>>();
-  const variants = await env.DB.prepare(
+  const variants = await DB.prepare(
     "SELECT variant, count(*) AS n FROM enrollments WHERE org_id = ? GROUP BY variant",
   )
     .bind(orgId)
@@ -427,7 +426,7 @@ async function seedMessages(
   padding = "",
 ) {
   const now = Date.now();
-  await env.DB.prepare(
+  await DB.prepare(
     `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?)
      INSERT OR IGNORE INTO messages (id, org_id, effect_key, contact_id, to_address, subject, status, opens, clicks,
        machine_opens, machine_clicks, unsubscribed, created_at)
@@ -436,7 +435,7 @@ async function seedMessages(
   )
     .bind(n, prefixOf(orgId), orgId, `${orgId}:`, padding, now)
     .run();
-  await env.DB.prepare("UPDATE messages SET subject = ? WHERE org_id = ? AND id = ?")
+  await DB.prepare("UPDATE messages SET subject = ? WHERE org_id = ? AND id = ?")
     .bind(subject(7), orgId, seededId(orgId, 7))
     .run();
 }
@@ -675,9 +674,9 @@ describe("an enrollment's own counts", () => {
       (s) => s === "waiting",
     );
     // The next mirror write (the one carrying step b and the end) lands in D1, then "fails".
-    const real = env.DB.batch.bind(env.DB);
+    const real = DB.batch.bind(DB);
     let lost = 0;
-    const spy = vi.spyOn(env.DB, "batch").mockImplementation(async (stmts) => {
+    const spy = vi.spyOn(DB, "batch").mockImplementation(async (stmts) => {
       const result = await real(stmts);
       const sqlOf = (s: unknown) => String((s as { statement?: string }).statement ?? "");
       if (

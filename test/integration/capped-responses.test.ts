@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { answerOf, failUnlessOk, ProviderError } from "../../src/providers/provider";
 import { RESPONSE_CAPS, readCapped, textCapped } from "../../src/security/read-capped";
 import { call, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -140,7 +141,7 @@ describe("answers are read up to a cap", () => {
     await call("POST", "/v1/contacts", { key, body: { email: "flood@x.co" } });
     const delivery = await poll(
       () =>
-        env.DB.prepare(
+        DB.prepare(
           "SELECT status, last_status_code FROM webhook_deliveries WHERE org_id = ? AND event_type = 'contact.created'",
         )
           .bind(orgId)

@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -67,7 +68,7 @@ async function sentThrough(count: number) {
   const sent = await poll(
     async () =>
       (
-        await env.DB.prepare("select id, status from messages where workflow_id = ?")
+        await DB.prepare("select id, status from messages where workflow_id = ?")
           .bind(w.id)
           .all<{ id: string; status: string }>()
       ).results,

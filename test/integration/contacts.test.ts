@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { settle } from "../helpers/enrollments";
 
 afterEach(() => vi.restoreAllMocks());
@@ -146,7 +147,7 @@ describe("contacts", () => {
     await poll(
       async () =>
         (
-          await env.DB.prepare(
+          await DB.prepare(
             "SELECT count(*) AS n FROM webhook_deliveries WHERE webhook_id = ? AND event_type = 'contact.created'",
           )
             .bind(hook.json.id)
@@ -157,7 +158,7 @@ describe("contacts", () => {
     expect((await call("DELETE", `/v1/contacts/${c.json.id}`, { key })).status).toBe(204);
     expectError(await call("GET", `/v1/contacts/${c.json.id}`, { key }), 404, "not_found");
     const personal = /gone@x\.co|gone%40x\.co|Gone|Person|ext-9|s3cr3t|447911123456|Gonzo/;
-    const row = await env.DB.prepare("SELECT * FROM contacts WHERE id = ?")
+    const row = await DB.prepare("SELECT * FROM contacts WHERE id = ?")
       .bind(c.json.id)
       .first<Record<string, unknown>>();
     expect(row).toMatchObject({
@@ -176,7 +177,7 @@ describe("contacts", () => {
       ["outbox", "message_id IN (SELECT id FROM messages WHERE contact_id = ?)", c.json.id],
       ["webhook_deliveries", "webhook_id = ?", hook.json.id],
     ]) {
-      const rows = await env.DB.prepare(`SELECT * FROM ${table} WHERE ${where}`).bind(id).all();
+      const rows = await DB.prepare(`SELECT * FROM ${table} WHERE ${where}`).bind(id).all();
       expect(JSON.stringify(rows.results), table).not.toMatch(personal);
     }
     expect((await call("GET", "/v1/outbox", { key })).json.data).toEqual([]);

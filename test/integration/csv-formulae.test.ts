@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { settle } from "../helpers/enrollments";
 
 const FORMULA = '=HYPERLINK("https://evil.test","click")';
@@ -58,11 +59,11 @@ describe("CSV reports escape formulas followed by a line break", () => {
     ).json;
     await settle(key, e.id);
     const values = BREAKS.map((b) => `${FORMULA}${b}later`);
-    await env.DB.prepare("UPDATE enrollments SET error = ? WHERE org_id = ? AND id = ?")
+    await DB.prepare("UPDATE enrollments SET error = ? WHERE org_id = ? AND id = ?")
       .bind(values[0], orgId, e.id)
       .run();
     for (const [i, subject] of values.entries()) {
-      await env.DB.prepare(
+      await DB.prepare(
         `INSERT INTO messages (id, org_id, effect_key, contact_id, to_address, subject, status, opens, clicks,
            machine_opens, machine_clicks, unsubscribed, created_at)
          VALUES (?, ?, ?, 'con_x', 'r@x.co', ?, 'sent', 0, 0, 0, 0, 0, ?)`,

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src";
 import { signToken } from "../../src/security/tokens";
 import { call, expectError, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { message, sentAgo, sentEmail } from "../helpers/edge";
 import { drained } from "../helpers/enrollments";
 import { consume } from "../helpers/queues";
@@ -42,7 +43,7 @@ describe("the unauthenticated edge under abuse", () => {
     expect((await message(s.key, s.messageId)).opens).toBe(1);
     expect(await events(s, "email.opened")).toHaveLength(1);
     // A minute later, an open counts again.
-    await env.DB.prepare("UPDATE messages SET last_opened_at = ? WHERE id = ?")
+    await DB.prepare("UPDATE messages SET last_opened_at = ? WHERE id = ?")
       .bind(Date.now() - 61_000, s.messageId)
       .run();
     await call("GET", s.pixel, { headers: human });

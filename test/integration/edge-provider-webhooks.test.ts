@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runWatchdog } from "../../src/watchdog";
 import { call, expectError, svixSigner, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { certificatePem, rawToDer } from "../helpers/der";
 import { message, sentEmail } from "../helpers/edge";
 
@@ -14,13 +15,13 @@ const b64 = (buf: ArrayBuffer | Uint8Array) => btoa(String.fromCharCode(...new U
 describe("inbound provider webhooks", () => {
   it("remembers provider event ids for 30 days against redeliveries, then the watchdog forgets them", async () => {
     const day = 86_400_000;
-    await env.DB.prepare(
+    await DB.prepare(
       "INSERT INTO inbound_events (connection_id, event_id, received_at) VALUES (?, ?, ?), (?, ?, ?)",
     )
       .bind("cxn_prune", "old", Date.now() - 31 * day, "cxn_prune", "recent", Date.now() - 29 * day)
       .run();
     await runWatchdog(env, testLog);
-    const left = await env.DB.prepare(
+    const left = await DB.prepare(
       "SELECT event_id FROM inbound_events WHERE connection_id = 'cxn_prune'",
     ).all<{ event_id: string }>();
     expect(left.results.map((r) => r.event_id)).toEqual(["recent"]);
@@ -40,7 +41,7 @@ describe("inbound provider webhooks", () => {
         body: { provider, key: `in-${provider}`, credentials },
       })
     ).json;
-    await env.DB.prepare("UPDATE messages SET provider_message_id = ? WHERE id = ?")
+    await DB.prepare("UPDATE messages SET provider_message_id = ? WHERE id = ?")
       .bind(providerMessageId, s.messageId)
       .run();
     return { ...s, connectionId: conn.id as string };

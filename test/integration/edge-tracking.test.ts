@@ -68,7 +68,7 @@ describe("tracking pixel and click redirect", () => {
       const ctx = createExecutionContext();
       const res = await worker.fetch(
         new Request(`https://nudge.test${path}`, { redirect: "manual" }),
-        { ...env, DB: forbidden },
+        { ...env, DB_DIRECTORY: forbidden, DB_SHARD_0: forbidden } as unknown as typeof env,
         ctx,
       );
       expect([200, 302]).toContain(res.status);

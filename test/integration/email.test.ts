@@ -6,6 +6,7 @@ import { PROVIDERS } from "../../src/providers";
 import type { OutgoingEmail } from "../../src/providers/provider";
 import { decrypt } from "../../src/security/credentials";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { settle } from "../helpers/enrollments";
 import { ctx, email, intercept, json } from "../helpers/providers";
 import { captureQueue, consume } from "../helpers/queues";
@@ -426,7 +427,7 @@ describe("connections", () => {
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ provider: "resend", key: "default", from: "a@acme.test" });
     expect(JSON.stringify(res.json)).not.toContain("re_supersecret");
-    const row = await env.DB.prepare("SELECT credentials_enc FROM connections WHERE id = ?")
+    const row = await DB.prepare("SELECT credentials_enc FROM connections WHERE id = ?")
       .bind(res.json.id)
       .first<{ credentials_enc: string }>();
     const sealed = row?.credentials_enc as string;
@@ -511,9 +512,9 @@ describe("connections", () => {
 describe("counting sends", () => {
   it("retries the batch when its counts cannot be written, and counts each send once", async () => {
     const s = await setup();
-    const real = env.DB.batch.bind(env.DB);
+    const real = DB.batch.bind(DB);
     let failed = 0;
-    const spy = vi.spyOn(env.DB, "batch").mockImplementation(async (stmts) => {
+    const spy = vi.spyOn(DB, "batch").mockImplementation(async (stmts) => {
       const sql = stmts.map((x) => String((x as { statement?: string }).statement ?? ""));
       if (failed === 0 && sql.some((q) => q.includes('"metric_facts"'))) {
         failed++;

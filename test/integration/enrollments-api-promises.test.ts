@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { drained, enrollment, settle } from "../helpers/enrollments";
 import { delay, enroll, log, mail, outboxFor } from "../helpers/journeys";
 
@@ -167,9 +168,7 @@ describe("what the README promises about enrollments", () => {
     const e = (await enroll(key, w.id, { email: "midrun@x.co" })).json;
     await settle(key, e.id);
     // The object is waiting; D1 still shows it running, as between persisting the wait and mirroring it.
-    await env.DB.prepare(
-      "UPDATE enrollments SET status = 'running', waiting_event = NULL WHERE id = ?",
-    )
+    await DB.prepare("UPDATE enrollments SET status = 'running', waiting_event = NULL WHERE id = ?")
       .bind(e.id)
       .run();
     const ev = await call("POST", "/v1/events?wait=true", {

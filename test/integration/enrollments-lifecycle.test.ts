@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { EnrollmentDO } from "../../src/enrollments/object/enrollment";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { drained, enrollment, expireWait, fireAlarm, settle, stubOf } from "../helpers/enrollments";
 import { delay, enroll, log, mail, outboxFor } from "../helpers/journeys";
 import { captureQueue } from "../helpers/queues";
@@ -218,7 +219,7 @@ describe("an enrollment's life", () => {
     await runInDurableObject(stubOf(e.json.id), async (_i: EnrollmentDO, state) => {
       await state.storage.deleteAlarm();
     });
-    await env.DB.prepare("UPDATE enrollments SET next_run_at = ? WHERE id = ?")
+    await DB.prepare("UPDATE enrollments SET next_run_at = ? WHERE id = ?")
       .bind(Date.now() - 120_000, e.json.id)
       .run();
     expect(await fireAlarm(e.json.id)).toBe(false); // nothing would ever wake it

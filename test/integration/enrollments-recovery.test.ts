@@ -7,6 +7,7 @@ import type { EnrollmentDO } from "../../src/enrollments/object/enrollment";
 import type { EmailJob } from "../../src/ground/queues";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, newOrg, poll, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { enrollment, fireAlarm, settle, stubOf } from "../helpers/enrollments";
 import { delay, enroll, log, mail, outboxFor } from "../helpers/journeys";
 import { captureQueue, consume } from "../helpers/queues";
@@ -60,12 +61,12 @@ describe("nothing is lost when a queue loses a job", () => {
       (keys) => !keys.includes(`${e}:m:1`),
     );
     // A message row whose job vanished mid-retry is re-queued by the watchdog from the stored job.
-    await env.DB.prepare(
+    await DB.prepare(
       "UPDATE messages SET status = 'queued', sending_at = NULL, next_attempt_at = ? WHERE enrollment_id = ?",
     )
       .bind(Date.now() - 120_000, e)
       .run();
-    await env.DB.prepare("DELETE FROM outbox WHERE to_address = 'lost@x.co'").run();
+    await DB.prepare("DELETE FROM outbox WHERE to_address = 'lost@x.co'").run();
     const report = await runWatchdog(env, testLog);
     expect(report.requeued.messages).toBeGreaterThanOrEqual(1);
     await poll(
@@ -88,23 +89,23 @@ describe("nothing is lost when a queue loses a job", () => {
       () => outboxFor(key, "many@x.co"),
       (o) => o.length === 1,
     );
-    const source = await env.DB.prepare("SELECT id FROM messages WHERE enrollment_id = ?")
+    const source = await DB.prepare("SELECT id FROM messages WHERE enrollment_id = ?")
       .bind(e)
       .first<{ id: string }>();
     expect(source).not.toBeNull();
     // 150 lost jobs of queued messages (copies of this one under other ids and effect keys).
     const columns = (
-      await env.DB.prepare("PRAGMA table_info(messages)").all<{ name: string }>()
+      await DB.prepare("PRAGMA table_info(messages)").all<{ name: string }>()
     ).results
       .map((c) => c.name)
       .filter((c) => c !== "id" && c !== "effect_key");
     const copies = Array.from({ length: 150 }, (_, i) =>
-      env.DB.prepare(
+      DB.prepare(
         `INSERT INTO messages (id, effect_key, ${columns.join(", ")}) SELECT ?, ?, ${columns.join(", ")} FROM messages WHERE id = ?`,
       ).bind(`msg_many${String(i).padStart(22, "0")}`, `${e}:many:${i}`, source?.id),
     );
-    await env.DB.batch(copies);
-    await env.DB.prepare(
+    await DB.batch(copies);
+    await DB.prepare(
       "UPDATE messages SET status = 'queued', sending_at = NULL, next_attempt_at = ? WHERE enrollment_id = ?",
     )
       .bind(Date.now() - 120_000, e)
@@ -138,11 +139,11 @@ describe("reservations whose start never landed", () => {
         0,
         30,
       );
-    const org = await env.DB.prepare("SELECT org_id FROM workflows WHERE id = ?")
+    const org = await DB.prepare("SELECT org_id FROM workflows WHERE id = ?")
       .bind(w.id)
       .first<{ org_id: string }>();
     const old = Date.now() - 120_000;
-    await env.DB.prepare(
+    await DB.prepare(
       "INSERT INTO enrollments (id, org_id, workflow_id, workflow_version, contact_id, status, next_run_at, variables, timezone, bypass_send_window, seq, created_at, updated_at) VALUES (?, ?, ?, 1, ?, 'running', ?, '{}', 'UTC', 0, 0, ?, ?)",
     )
       .bind(id, org?.org_id, w.id, c.id, old, old, old)
@@ -189,7 +190,7 @@ describe("recovery paths", () => {
     expect(res.status).toBe(202);
     expect(lost.captured).toHaveLength(1);
     expect((await call("GET", `/v1/imports/${res.json.id}`, { key })).json.status).toBe("queued");
-    await env.DB.prepare("UPDATE imports SET updated_at = ? WHERE id = ?")
+    await DB.prepare("UPDATE imports SET updated_at = ? WHERE id = ?")
       .bind(Date.now() - 120_000, res.json.id)
       .run();
     const report = await runWatchdog(env, testLog);

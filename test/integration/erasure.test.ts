@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { PERSONAL_DATA } from "../../src/db/personal-data";
 import * as schema from "../../src/db/schema";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { settle } from "../helpers/enrollments";
 
 afterEach(() => vi.restoreAllMocks());
@@ -19,7 +20,7 @@ const tables = Object.entries(schema).flatMap(([name, v]) =>
 
 /** Every user table of the D1 database (migrations applied), by its SQL name. */
 async function databaseTables() {
-  const rows = await env.DB.prepare(
+  const rows = await DB.prepare(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'd1_%'",
   ).all<{ name: string }>();
   return rows.results.map((r) => r.name);
@@ -205,14 +206,14 @@ describe("DELETE /v1/contacts/{id}", () => {
     }
 
     // Mail back from the contact: a reply matched to its message, and one matched to nothing.
-    const message = await env.DB.prepare("SELECT id FROM messages WHERE contact_id = ?")
+    const message = await DB.prepare("SELECT id FROM messages WHERE contact_id = ?")
       .bind(contactId)
       .first<{ id: string }>();
-    const mail = env.DB.prepare(
+    const mail = DB.prepare(
       `INSERT INTO inbound_mail (id, org_id, message_id, via, match, kind, from_address, to_address, subject, text, reason, received_at)
        VALUES (?, ?, ?, 'email_routing', ?, ?, ?, 'reply@nudge.test', ?, ?, ?, ?)`,
     );
-    await env.DB.batch([
+    await DB.batch([
       mail.bind(
         `inm_${crypto.randomUUID()}`,
         orgId,
@@ -244,7 +245,7 @@ describe("DELETE /v1/contacts/{id}", () => {
     const holding = async () => {
       const found: string[] = [];
       for (const table of tableNames) {
-        const rows = await env.DB.prepare(`SELECT * FROM "${table}"`).all();
+        const rows = await DB.prepare(`SELECT * FROM "${table}"`).all();
         if (personal.test(JSON.stringify(rows.results))) {
           found.push(table);
         }
@@ -268,7 +269,7 @@ describe("DELETE /v1/contacts/{id}", () => {
     );
     // Deliveries of agent events about the contact carry what it said (fanned out by a queue).
     const typesHolding = async () => {
-      const deliveries = await env.DB.prepare(
+      const deliveries = await DB.prepare(
         "SELECT event_type, payload FROM webhook_deliveries WHERE org_id = ?",
       )
         .bind(orgId)
@@ -290,7 +291,7 @@ describe("DELETE /v1/contacts/{id}", () => {
     // No table of the database holds anything of the contact's any more.
     expect(await holding()).toEqual([]);
     // What remains is ids, status and timing: the deliveries still parse and name what they did.
-    const after = await env.DB.prepare(
+    const after = await DB.prepare(
       "SELECT event_type, payload FROM webhook_deliveries WHERE org_id = ? AND event_type = 'agent.execution.failed'",
     )
       .bind(orgId)
@@ -301,7 +302,7 @@ describe("DELETE /v1/contacts/{id}", () => {
       error: { code: "endpoint_invalid_response", message: "(erased)" },
     });
     // The score and its reasons (drawn from the contact's data) are gone from contact.scored.
-    const score = await env.DB.prepare(
+    const score = await DB.prepare(
       "SELECT payload FROM webhook_deliveries WHERE org_id = ? AND event_type = 'contact.scored'",
     )
       .bind(orgId)

@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { enrollment } from "../helpers/enrollments";
 import { captureQueue, consume } from "../helpers/queues";
 
@@ -26,7 +27,7 @@ async function waiting(key: string, name: string, email: string) {
 }
 
 const pendingFanouts = async () =>
-  (await env.DB.prepare("SELECT count(*) AS n FROM event_fanouts").first<{ n: number }>())?.n ?? 0;
+  (await DB.prepare("SELECT count(*) AS n FROM event_fanouts").first<{ n: number }>())?.n ?? 0;
 
 describe("POST /v1/events", () => {
   it("answers 202 {id} once stored, then resumes the waiting enrollment asynchronously", async () => {
@@ -100,7 +101,7 @@ describe("POST /v1/events", () => {
   });
 
   it("starts an enrollment once per event and workflow, however often the event is fanned out", async () => {
-    const { key } = await newOrg();
+    const { key, orgId } = await newOrg();
     // Finishes at once and allows re-entry: only the event-derived id stops a second start.
     const trigger = await activeWorkflow(
       key,
@@ -121,13 +122,18 @@ describe("POST /v1/events", () => {
     capture.restore();
     // The job carries the request's trace (its x-request-id), so its fan-out's lines join it.
     expect(capture.captured).toEqual([
-      { kind: "fanout", eventIds: [res.json.id], trace: res.headers.get("x-request-id") },
+      {
+        kind: "fanout",
+        orgId,
+        eventIds: [res.json.id],
+        trace: res.headers.get("x-request-id"),
+      },
     ]);
     const job = capture.captured[0];
     // Delivered twice, and once more after its claim went stale (a worker that died).
     await consume("nudge-event", [job, job]);
-    await env.DB.prepare("INSERT INTO event_fanouts (event_id, org_id, queued_at) VALUES (?, ?, ?)")
-      .bind(res.json.id, "org", Date.now())
+    await DB.prepare("INSERT INTO event_fanouts (event_id, org_id, queued_at) VALUES (?, ?, ?)")
+      .bind(res.json.id, orgId, Date.now())
       .run();
     await consume("nudge-event", [job]);
     const list = await call("GET", `/v1/enrollments?workflowId=${trigger.id}`, { key });
@@ -145,7 +151,7 @@ describe("POST /v1/events", () => {
     capture.restore(); // the job is gone
     expect(res.status).toBe(202);
     expect(await pendingFanouts()).toBeGreaterThanOrEqual(1);
-    await env.DB.prepare("UPDATE event_fanouts SET queued_at = ? WHERE event_id = ?")
+    await DB.prepare("UPDATE event_fanouts SET queued_at = ? WHERE event_id = ?")
       .bind(Date.now() - 60_000, res.json.id)
       .run();
     const report = await runWatchdog(env, testLog);
@@ -154,7 +160,7 @@ describe("POST /v1/events", () => {
       () => enrollment(key, w.enrollmentId),
       (e) => e.status === "completed",
     );
-    const left = await env.DB.prepare("SELECT count(*) AS n FROM event_fanouts WHERE event_id = ?")
+    const left = await DB.prepare("SELECT count(*) AS n FROM event_fanouts WHERE event_id = ?")
       .bind(res.json.id)
       .first<{ n: number }>();
     expect(left?.n).toBe(0);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { routeQueue } from "../../src/ground/queues";
 import { ADMIN_TOKEN, call, expectError, newOrg } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { consume } from "../helpers/queues";
 
 describe("health, bootstrap and account", () => {
@@ -145,7 +146,7 @@ describe("auth", () => {
       body: { name: "short", expiresInDays: 1 },
     });
     const { env } = await import("cloudflare:workers");
-    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?")
+    await DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?")
       .bind(Date.now() - 1000, created.json.id)
       .run();
     const res = await call("GET", "/v1/account", { key: created.json.key });
@@ -207,7 +208,7 @@ describe("auth", () => {
       [hour - 24, 100],
       [hour - 30, 1000],
     ]) {
-      await env.DB.prepare(
+      await DB.prepare(
         "INSERT INTO api_key_usage (key_id, hour, requests, last_used_at) VALUES (?, ?, ?, ?)",
       )
         .bind(keyId, h, n, h * 3_600_000)
@@ -254,11 +255,14 @@ describe("queues", () => {
   });
 
   it("processes a sharded queue's batch instead of retrying it", async () => {
-    const r = await consume("nudge-event-3", [{ kind: "import", importId: "imp_gone", chunk: 0 }]);
+    const { orgId } = await newOrg();
+    const r = await consume("nudge-event-3", [
+      { kind: "import", orgId, importId: "imp_gone", chunk: 0 },
+    ]);
     expect(r.delayOf(0)).toBeNull();
     expect(r.retryBatch.retry).toBe(false);
     const unknown = await consume("nudge-mystery", [
-      { kind: "import", importId: "imp_gone", chunk: 0 },
+      { kind: "import", orgId, importId: "imp_gone", chunk: 0 },
     ]);
     expect(unknown.retryBatch.retry).toBe(true);
   });

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { enrollment, expireWait, settle } from "../helpers/enrollments";
 
 afterEach(() => vi.restoreAllMocks());
@@ -110,7 +111,7 @@ describe("frequency caps", () => {
     ]);
 
     // The next local day: the contact's slots of today are in the past.
-    await env.DB.prepare(
+    await DB.prepare(
       "update send_claims set day = '2000-01-01', week = '2000-W01' where contact_id = ?",
     )
       .bind(e.json.contactId)
@@ -163,7 +164,7 @@ describe("frequency caps", () => {
       () => outboxTo(key, "race@x.test"),
       (o) => o.length === 2,
     );
-    const slots = await env.DB.prepare("select count(*) as n from send_claims where contact_id = ?")
+    const slots = await DB.prepare("select count(*) as n from send_claims where contact_id = ?")
       .bind(contact.id)
       .first<{ n: number }>();
     expect(slots?.n).toBe(2);
@@ -319,7 +320,7 @@ describe("mailboxes: limits, pools, auto-pause", () => {
     return res.json.id as string;
   };
   const messagesOf = async (key: string, workflowId: string) => {
-    const rows = await env.DB.prepare(
+    const rows = await DB.prepare(
       "select id, status, connection_id as connectionId, next_attempt_at as nextAttemptAt, sent_at as sentAt, enrollment_id as enrollmentId, to_address as toAddress from messages where workflow_id = ? order by created_at",
     )
       .bind(workflowId)
@@ -484,9 +485,7 @@ describe("mailboxes: limits, pools, auto-pause", () => {
     // ... and goes once resumed (its job comes back; here the watchdog's re-queue stands in).
     const resumed = await call("POST", `/v1/connections/${cxn}/resume`, { key });
     expect(resumed.json).toMatchObject({ paused: false, pausedReason: null, stats: { sends: 0 } });
-    await env.DB.prepare("update messages set next_attempt_at = 0 where id = ?")
-      .bind(held?.id)
-      .run();
+    await DB.prepare("update messages set next_attempt_at = 0 where id = ?").bind(held?.id).run();
     await runWatchdog(env, testLog, Date.now() + 60_000);
     await poll(
       async () => sends.length,
@@ -567,7 +566,7 @@ describe("topics, the preference page, double opt-in", () => {
     );
     // The preference page opens without a database read ...
     const prefs = linkIn(JSON.stringify(sent), "p");
-    const prepare = vi.spyOn(env.DB, "prepare");
+    const prepare = vi.spyOn(DB, "prepare");
     const pageRes = await call("GET", `/t/p/${prefs}`);
     expect(prepare).not.toHaveBeenCalled();
     prepare.mockRestore();

@@ -6,6 +6,7 @@ import worker from "../../src/index";
 import { checkEncryptionKeys, decrypt, encrypt } from "../../src/security/credentials";
 import { checkSigningKeys } from "../../src/security/tokens";
 import { ADMIN_TOKEN, activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { enrollment, expireWait, settle, stubOf } from "../helpers/enrollments";
 
 afterEach(() => vi.restoreAllMocks());
@@ -124,8 +125,8 @@ describe("workflows that cannot run away", () => {
     const steps = JSON.stringify([
       { id: "u", type: "update_contact", config: { data: { plain: "p", 'say "hi"': "hello" } } },
     ]);
-    await env.DB.prepare("UPDATE workflows SET steps = ? WHERE id = ?").bind(steps, w.id).run();
-    await env.DB.prepare(
+    await DB.prepare("UPDATE workflows SET steps = ? WHERE id = ?").bind(steps, w.id).run();
+    await DB.prepare(
       "UPDATE workflow_versions SET definition = json_set(definition, '$.steps', json(?)) WHERE workflow_id = ?",
     )
       .bind(steps, w.id)
@@ -334,7 +335,7 @@ describe("secrets stay secret at rest", () => {
       expect(r.status).toBeLessThan(300);
     }
     const rows = (
-      await env.DB.prepare("SELECT response_body FROM idempotency_keys").all<{
+      await DB.prepare("SELECT response_body FROM idempotency_keys").all<{
         response_body: string;
       }>()
     ).results;
@@ -467,7 +468,7 @@ describe("logs carry ids, never secrets or personal data", () => {
       async () => (await call("GET", "/v1/outbox", { key })).json.data,
       (d) => d.length === 1,
     );
-    await env.DB.prepare("UPDATE messages SET sent_at = ? WHERE id = ?")
+    await DB.prepare("UPDATE messages SET sent_at = ? WHERE id = ?")
       .bind(Date.now() - 60_000, out.messageId)
       .run();
     const click = /href="https:\/\/nudge\.test(\/t\/c\/[^"]+)"/.exec(out.html)?.[1] as string;

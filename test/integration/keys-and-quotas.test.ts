@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN_TOKEN, activeWorkflow, call, expectError, newOrg } from "../helpers/api";
+import { DB } from "../helpers/db";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -127,7 +128,7 @@ describe("key scopes", () => {
     }
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses.at(-1)).toBe(429);
-    const prepare = vi.spyOn(env.DB, "prepare");
+    const prepare = vi.spyOn(DB, "prepare");
     const blocked = await call("GET", "/v1/account", { key, headers: ip });
     expectError(blocked, 429, "rate_limited");
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);

@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { enroll, outbox } from "../helpers/outreach";
 
 afterEach(() => vi.restoreAllMocks());
@@ -113,8 +114,8 @@ describe("contact chaining (groupBy)", () => {
     await link(key, w.id, "+14155550187", "lost");
     const first = await callTo(key, "+14155550186");
     // The object's hand-over fails (D1 refuses its chain statements) ...
-    const batch = env.DB.batch.bind(env.DB);
-    const spy = vi.spyOn(env.DB, "batch").mockImplementation(async (stmts) => {
+    const batch = DB.batch.bind(DB);
+    const spy = vi.spyOn(DB, "batch").mockImplementation(async (stmts) => {
       if (
         stmts.some((s) => String((s as { statement?: string }).statement).includes("chain_state"))
       ) {

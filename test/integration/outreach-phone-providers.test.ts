@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { twilioSignature } from "../../src/providers/twilio";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { enrollment, settle } from "../helpers/enrollments";
 import { enroll, waitFor } from "../helpers/outreach";
 
@@ -358,7 +359,7 @@ describe("providers: exact requests and signed webhooks", () => {
     await text("START", "SMnew-start");
     expect(await subscribed()).toBe(true);
     // A month on: every id of this connection is 31 days old, and the watchdog prunes.
-    await env.DB.prepare("UPDATE inbound_events SET received_at = ? WHERE connection_id = ?")
+    await DB.prepare("UPDATE inbound_events SET received_at = ? WHERE connection_id = ?")
       .bind(Date.now() - 31 * 86_400_000, cxn)
       .run();
     await runWatchdog(env, testLog);
@@ -369,7 +370,7 @@ describe("providers: exact requests and signed webhooks", () => {
     // Once the connection is deleted its webhooks are 404s, and what it remembered goes.
     expect((await call("DELETE", `/v1/connections/${cxn}`, { key })).status).toBe(204);
     await runWatchdog(env, testLog);
-    const left = await env.DB.prepare(
+    const left = await DB.prepare(
       "SELECT count(*) AS n FROM inbound_events WHERE connection_id = ?",
     )
       .bind(cxn)

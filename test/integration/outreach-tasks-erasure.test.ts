@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { enrollment, expireWait, settle } from "../helpers/enrollments";
 import { enroll, outbox, waitFor } from "../helpers/outreach";
 
@@ -58,7 +59,7 @@ describe("tasks", () => {
     // The other expires: its due time passes.
     await expireWait(two);
     expect((await waitFor(key, two, (e) => e.status === "completed")).currentStepId).toBe("late");
-    await env.DB.prepare("update tasks set due_at = ? where id = ?")
+    await DB.prepare("update tasks set due_at = ? where id = ?")
       .bind(Date.now() - 1, byEnrollment(two).id)
       .run();
     const expired = await call("GET", `/v1/tasks/${byEnrollment(two).id}`, { key });

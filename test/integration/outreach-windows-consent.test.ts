@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { settle } from "../helpers/enrollments";
 import { enroll, outbox } from "../helpers/outreach";
 
@@ -162,9 +163,7 @@ describe("consent per channel", () => {
         body: { email: "bounced@x.test", phone: "+14155550179" },
       })
     ).json;
-    await env.DB.prepare("update contacts set suppressed = 'bounced' where id = ?")
-      .bind(c.id)
-      .run();
+    await DB.prepare("update contacts set suppressed = 'bounced' where id = ?").bind(c.id).run();
     const e = await call("POST", "/v1/enrollments", {
       key,
       body: { workflowId: w.id, contactId: c.id, bypassCallWindow: true },

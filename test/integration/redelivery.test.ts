@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { deliver } from "../helpers/mail";
 
 /** An org whose one-email workflow (kept waiting afterwards) sent `to` a message. */
@@ -33,7 +34,7 @@ async function sent() {
 
 /** Everything a repeat could change: the message row, the contact, its events, the figures. */
 async function snapshot(s: Awaited<ReturnType<typeof sent>>) {
-  const message = await env.DB.prepare("SELECT * FROM messages WHERE id = ?")
+  const message = await DB.prepare("SELECT * FROM messages WHERE id = ?")
     .bind(s.first.messageId)
     .first();
   const contact = (await call("GET", `/v1/contacts/${s.contactId}`, { key: s.key })).json;
@@ -43,7 +44,7 @@ async function snapshot(s: Awaited<ReturnType<typeof sent>>) {
   const stats = (await call("GET", `/v1/workflows/${s.workflowId}/stats`, { key: s.key })).json;
   // The facts the figures are rolled up from, by metric.
   const facts = (
-    await env.DB.prepare(
+    await DB.prepare(
       "SELECT metric, sum(value) AS n FROM metric_facts WHERE org_id = ? GROUP BY metric ORDER BY metric",
     )
       .bind(s.orgId)
@@ -51,7 +52,7 @@ async function snapshot(s: Awaited<ReturnType<typeof sent>>) {
   ).results;
   // The received mail the org keeps (a repeat would be a second row).
   const inbound = (
-    await env.DB.prepare("SELECT kind, message_id FROM inbound_mail WHERE org_id = ?")
+    await DB.prepare("SELECT kind, message_id FROM inbound_mail WHERE org_id = ?")
       .bind(s.orgId)
       .all()
   ).results;
@@ -100,7 +101,7 @@ describe("delivered twice, counted once", () => {
       },
     });
     expect(conn.status, conn.text).toBe(201);
-    await env.DB.prepare("UPDATE messages SET provider_message_id = 'pm-dup' WHERE id = ?")
+    await DB.prepare("UPDATE messages SET provider_message_id = 'pm-dup' WHERE id = ?")
       .bind(s.first.messageId)
       .run();
     const bounce = () =>

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
 import { workflowsExitingOn } from "../../src/workflows";
 import { ADMIN_TOKEN, activeWorkflow, call, newOrg, poll, svixSigner } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { drained, enrollment, expireWait, settle } from "../helpers/enrollments";
 import { deliver, raw } from "../helpers/mail";
 import { captureQueue, consume } from "../helpers/queues";
@@ -633,7 +634,7 @@ describe("stop-on-reply", () => {
       made.push({ id: (await activeWorkflow(key, steps, extra)).id, expected });
     }
     const ending = new Set(
-      (await workflowsExitingOn(database(env.DB), orgId, "email.replied"))
+      (await workflowsExitingOn(database(DB), orgId, "email.replied"))
         .filter((w) => Number(w.reply) === 1)
         .map((w) => w.id),
     );

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { refuseUrl } from "../../src/security/ssrf";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, expectError, newOrg, poll, testLog } from "../helpers/api";
+import { DB } from "../helpers/db";
 import { drained, expireWait, settle } from "../helpers/enrollments";
 import { captureQueue, consume } from "../helpers/queues";
 
@@ -135,7 +136,7 @@ describe("webhook subscriptions", () => {
   it("refuses at send time too (a row changed behind the API)", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    await env.DB.prepare("UPDATE webhooks SET url = 'https://169.254.169.254/x' WHERE id = ?")
+    await DB.prepare("UPDATE webhooks SET url = 'https://169.254.169.254/x' WHERE id = ?")
       .bind(w.id)
       .run();
     const hits = endpoint("https://169.254.169.254/x");
@@ -250,7 +251,7 @@ describe("webhook delivery", () => {
     expect(() => new Webhook(w.secret).verify(hits[0].body, hits[0].headers)).not.toThrow();
     expect(() => new Webhook(rotated.secret).verify(hits[0].body, hits[0].headers)).not.toThrow();
     // The day is over: the old secret no longer signs.
-    await env.DB.prepare("UPDATE webhooks SET previous_secret_expires_at = ? WHERE id = ?")
+    await DB.prepare("UPDATE webhooks SET previous_secret_expires_at = ? WHERE id = ?")
       .bind(Date.now() - 1000, w.id)
       .run();
     await call("POST", `/v1/webhooks/${w.id}/test`, { key });
@@ -360,7 +361,7 @@ describe("webhook delivery", () => {
     lost.restore();
     expect(lost.captured).toHaveLength(1);
     const hits = endpoint(w.url);
-    await env.DB.prepare("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?")
+    await DB.prepare("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?")
       .bind(Date.now() - 120_000, deliveryId)
       .run();
     const report = await runWatchdog(env, testLog);
@@ -376,7 +377,7 @@ describe("webhook delivery", () => {
   it("disables an endpoint that has been failing for more than 5 days; re-enabling clears the failure clock", async () => {
     const { key } = await newOrg();
     const w = await subscribe(key);
-    await env.DB.prepare("UPDATE webhooks SET failing_since = ? WHERE id = ?")
+    await DB.prepare("UPDATE webhooks SET failing_since = ? WHERE id = ?")
       .bind(Date.now() - 6 * 86_400_000, w.id)
       .run();
     endpoint(w.url, () => new Response("down", { status: 500 }));
@@ -389,7 +390,7 @@ describe("webhook delivery", () => {
     expect(back.json).toMatchObject({ active: true, disabledReason: null });
     const clock = async () =>
       (
-        await env.DB.prepare("SELECT failing_since FROM webhooks WHERE id = ?")
+        await DB.prepare("SELECT failing_since FROM webhooks WHERE id = ?")
           .bind(w.id)
           .first<{ failing_since: number | null }>()
       )?.failing_since;

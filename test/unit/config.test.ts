@@ -13,6 +13,9 @@ describe("config(env)", () => {
       publicUrl: null,
       replyDomain: null,
       forwardUnmatchedTo: null,
+      shards: 1,
+      shardRegions: {},
+      keyCacheMs: 10_000,
       cloudflareSenderDomains: null,
       logLevel: "info",
       webhookRetrySchedule: [0, 5, 300, 1800, 7200, 18_000, 36_000, 36_000],
@@ -64,8 +67,13 @@ describe("config(env)", () => {
     ["LLM_PRICES", '{"m":{"input":1}}'],
     ["CLOUDFLARE_SENDER_DOMAINS", "acme.test, not a domain"],
     ["CLOUDFLARE_SENDER_DOMAINS", ",,"],
+    ["SHARDS", "0"],
+    ["SHARDS", "two"],
+    ["SHARD_REGIONS", "1:mars"],
+    ["SHARD_REGIONS", "eu"],
+    ["KEY_CACHE_SECONDS", "-1"],
   ])("refuses %s=%s with an error naming it", (name, value) => {
-    const read = () => config(vars({ [name]: value }));
+    const read = () => config(vars({ [name]: value } as unknown as Partial<Env>));
     expect(read).toThrow(ConfigurationError);
     expect(read).toThrow(new RegExp(`^${name}\\b`));
   });

@@ -2,7 +2,7 @@
 // step's agent effect into an execution and runs it. A job that keeps failing unexpectedly
 // lands in nudge-agent-dlq, whose consumer ends its execution as failed — never silently lost.
 
-import { database } from "../../db/client";
+import { shardFor } from "../../db/shards";
 import { enrollmentStub } from "../../enrollments";
 import type { Env } from "../../ground/env";
 import { errorText, type Logger } from "../../ground/log";
@@ -12,7 +12,6 @@ import { handleAgentJob } from "../executions";
 import { finishExecution, getExecution } from "../store";
 
 export async function handleAgentBatch(batch: MessageBatch<AgentJob>, env: Env, log: Logger) {
-  const db = database(env.DB);
   // Executions are independent (each gate decides): run the batch's together.
   await Promise.all(
     batch.messages.map(async (msg) => {
@@ -23,7 +22,7 @@ export async function handleAgentBatch(batch: MessageBatch<AgentJob>, env: Env, 
       });
       jobLog.debug("consumed", { attempts: msg.attempts });
       try {
-        await handleAgentJob(env, db, job, jobLog);
+        await handleAgentJob(env, await shardFor(env, job.orgId), job, jobLog);
         msg.ack();
       } catch (err) {
         jobLog.error("agent job failed", { attempts: msg.attempts, error: errorText(err) });
@@ -40,9 +39,9 @@ export async function handleAgentBatch(batch: MessageBatch<AgentJob>, env: Env, 
 }
 
 export async function handleAgentDeadLetters(batch: MessageBatch<AgentJob>, env: Env, log: Logger) {
-  const db = database(env.DB);
   for (const msg of batch.messages) {
     const job = msg.body;
+    const db = await shardFor(env, job.orgId);
     const error = {
       code: "internal_error",
       message: "The execution could not be run after repeated attempts",

@@ -21,9 +21,15 @@ export class AgentGateDO extends DurableObject<Env> implements AgentGateRpc {
     return this.ctx.storage.kv.get<GateBook>("book") ?? EMPTY_GATE;
   }
 
-  private async save(book: GateBook, policy: ExecutionPolicy, tz: string, now: number) {
+  private async save(
+    orgId: string,
+    book: GateBook,
+    policy: ExecutionPolicy,
+    tz: string,
+    now: number,
+  ) {
     this.ctx.storage.kv.put("book", book);
-    this.ctx.storage.kv.put("policy", { policy, tz });
+    this.ctx.storage.kv.put("policy", { orgId, policy, tz });
     const wake = gateWakeAt(book, now, tz);
     if (wake !== null) {
       await this.ctx.storage.setAlarm(wake);
@@ -31,6 +37,7 @@ export class AgentGateDO extends DurableObject<Env> implements AgentGateRpc {
   }
 
   async admit(
+    orgId: string,
     executionId: string,
     policy: ExecutionPolicy,
     tz: string,
@@ -38,20 +45,26 @@ export class AgentGateDO extends DurableObject<Env> implements AgentGateRpc {
   ): Promise<Admission> {
     const now = Date.now();
     const { verdict, book } = admit(this.book(), executionId, policy, now, tz, waits);
-    await this.save(book, policy, tz, now);
+    await this.save(orgId, book, policy, tz, now);
     return verdict;
   }
 
-  async release(executionId: string | null, costUsd: number, policy: ExecutionPolicy, tz: string) {
+  async release(
+    orgId: string,
+    executionId: string | null,
+    costUsd: number,
+    policy: ExecutionPolicy,
+    tz: string,
+  ) {
     const now = Date.now();
     const { book, admitted } = release(this.book(), executionId, costUsd, policy, now, tz);
     // Sent before the book is saved: a lost send leaves them waiting, never admitted and dropped.
     if (admitted.length > 0) {
       await this.env.AGENT_QUEUE.sendBatch(
-        admitted.map((id) => ({ body: { kind: "run" as const, executionId: id } })),
+        admitted.map((id) => ({ body: { kind: "run" as const, orgId, executionId: id } })),
       );
     }
-    await this.save(book, policy, tz, now);
+    await this.save(orgId, book, policy, tz, now);
   }
 
   async status(tz: string): Promise<GateStatus> {
@@ -67,9 +80,12 @@ export class AgentGateDO extends DurableObject<Env> implements AgentGateRpc {
   }
 
   override async alarm() {
-    const saved = this.ctx.storage.kv.get<{ policy: ExecutionPolicy; tz: string }>("policy");
-    if (saved) {
-      await this.release(null, 0, saved.policy, saved.tz);
+    const saved = this.ctx.storage.kv.get<{ orgId?: string; policy: ExecutionPolicy; tz: string }>(
+      "policy",
+    );
+    // A book saved before gates knew their org waits for its next admit or release to learn it.
+    if (saved?.orgId) {
+      await this.release(saved.orgId, null, 0, saved.policy, saved.tz);
     }
   }
 }

@@ -4,8 +4,9 @@
 // uploads it, keeps the bytes past the cut in a carry object, saves the cursor and queues the
 // next job — so memory holds one part and one page, whatever the report's size. The last job
 // completes the upload, marks the report completed and publishes `report.ready`.
-import { type Db, database } from "../../db/client";
+import type { Db } from "../../db/client";
 import type { ReportProgress } from "../../db/schema";
+import { shardFor } from "../../db/shards";
 import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
 import { DomainError } from "../../ground/errors";
@@ -76,7 +77,7 @@ function encodePage(
 }
 
 export async function buildReport(env: Env, job: ReportJob, log: Logger, now = Date.now()) {
-  const db = database(env.DB);
+  const db = await shardFor(env, job.orgId);
   const r = await getReportById(db, job.reportId);
   if (!r || r.generation !== job.generation || r.status === "completed" || r.status === "failed") {
     return; // deleted, re-run since, or done: this job has nothing to do
@@ -94,9 +95,9 @@ export async function buildReport(env: Env, job: ReportJob, log: Logger, now = D
 
 /** Marks the run of a job failed (when it is still the report's current run). */
 /** A report whose build kept failing: failed, with what happened, never stuck "running". */
-export const reportDeadLettered = (env: Env, job: ReportJob) =>
+export const reportDeadLettered = async (env: Env, job: ReportJob) =>
   failReport(
-    database(env.DB),
+    await shardFor(env, job.orgId),
     job,
     "Building the report kept failing; create it again or retry later",
   );
@@ -222,7 +223,12 @@ async function buildPart(env: Env, db: Db, r: ReportRow, log: Logger, now: numbe
     if (progress.parts.length !== parts.length) {
       await env.REPORTS.delete(carryKey(progress.parts.length));
     }
-    await env.EVENT_QUEUE.send({ kind: "report", reportId: r.id, generation: r.generation });
+    await env.EVENT_QUEUE.send({
+      kind: "report",
+      orgId: r.orgId,
+      reportId: r.id,
+      generation: r.generation,
+    });
   }
 }
 

@@ -1,7 +1,8 @@
 // Import chunks: each row is validated like POST /v1/contacts, upserted, and enrolled when the import names a workflow.
-import { database } from "../../db/client";
+
 import { quotaExceeded } from "../../db/quotas";
 import type { ImportError } from "../../db/schema";
+import { shardFor } from "../../db/shards";
 import { enroll } from "../../enrollments";
 import type { Env } from "../../ground/env";
 import { detailsLine, zodDetails } from "../../ground/errors";
@@ -11,8 +12,12 @@ import { getWorkflow } from "../../workflows";
 import { ContactInput, saveContact } from "../contacts";
 import { completeChunk, getChunk, getImportById } from "../imports-store";
 
-export async function processImportChunk(env: Env, { importId, chunk }: ImportJob, log: Logger) {
-  const db = database(env.DB);
+export async function processImportChunk(
+  env: Env,
+  { orgId, importId, chunk }: ImportJob,
+  log: Logger,
+) {
+  const db = await shardFor(env, orgId);
   const [imp, rows] = await Promise.all([
     getImportById(db, importId),
     getChunk(db, importId, chunk),

@@ -8,7 +8,7 @@
 // wake and the ledger's. A link of a contact chain hands the chain on when it ends.
 import { DurableObject } from "cloudflare:workers";
 import { contactSnapshot } from "../../contacts";
-import { database } from "../../db/client";
+import { type Db, shardFor } from "../../db/shards";
 import { advance, initialState, lifecycleEffect, MAX_STEPS_PER_RUN } from "../../engine/advance";
 import type {
   AdvanceResult,
@@ -62,8 +62,13 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       // An effect not confirmed within this long is sent again (consumers are idempotent by key).
       config(env).effectRedeliveryMs,
     );
-    this.mirror = new Mirror(ctx.storage.kv, () => database(this.env.DB));
+    this.mirror = new Mirror(ctx.storage.kv, (orgId) => shardFor(this.env, orgId));
     this.log = createLogger({ enrollmentId: this.store.state()?.id ?? null }, config(env).logLevel);
+  }
+
+  /** The database of this enrollment's org (the shard the directory names). */
+  private database(state: EnrollmentState): Promise<Db> {
+    return shardFor(this.env, state.orgId);
   }
 
   // ---- RPC -------------------------------------------------------------------------------
@@ -266,7 +271,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       return null;
     }
     const { workflow, contact, subscriptions } = await enrollmentContext(
-      database(this.env.DB),
+      await this.database(state),
       state.orgId,
       state.workflowId,
       state.contactId,
@@ -350,7 +355,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     input: EngineInput,
     now: number,
   ): Promise<AdvanceResult> {
-    const db = database(this.env.DB);
+    const db = await this.database(state);
     const policy = await sendingPolicyOf(db, state.orgId, now);
     const sending = {
       quietHours: policy.quietHours,
@@ -435,7 +440,7 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
     try {
       await handOverChain(
         this.env,
-        database(this.env.DB),
+        await this.database(state),
         {
           id: state.id,
           orgId: state.orgId,

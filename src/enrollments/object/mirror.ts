@@ -51,7 +51,8 @@ const KEY = "mirror";
 export class Mirror {
   constructor(
     private readonly kv: SyncKvStorage,
-    private readonly db: () => Db,
+    /** The org's database (its shard). */
+    private readonly db: (orgId: string) => Promise<Db>,
   ) {}
 
   private pending(): Pending {
@@ -228,7 +229,7 @@ export class Mirror {
         ? { orgId: state.orgId, contactId: state.contactId, data: p.contactData }
         : null;
     try {
-      const db = this.db();
+      const db = await this.db(state.orgId);
       await writeMirror(
         db,
         {

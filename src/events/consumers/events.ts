@@ -3,7 +3,8 @@
 
 import { type Fact, factBatch, messageFact, recordFacts } from "../../analytics";
 import { recordSystemEvent, recordSystemEvents, unsubscribeContact } from "../../contacts";
-import { database } from "../../db/client";
+import type { Db } from "../../db/client";
+import { perOrg, shardFor } from "../../db/shards";
 import type { Env } from "../../ground/env";
 import { errorText, type Logger } from "../../ground/log";
 import type { EventJob, ImportJob, ReportJob, SystemEvent } from "../../ground/queues";
@@ -135,7 +136,16 @@ const MAX_ROUNDS = 5;
  * planned again from a fresh read, so a hit is never counted twice across concurrent batches.
  */
 async function engagements(env: Env, jobs: EngagementJob[]) {
-  const db = database(env.DB);
+  // Each org's hits on its own shard; one that keeps failing fails the batch (it is retried).
+  await perOrg(
+    env,
+    jobs,
+    (j) => j.orgId,
+    (db, own) => engagementsOf(env, db, own),
+  );
+}
+
+async function engagementsOf(env: Env, db: Db, jobs: EngagementJob[]) {
   let pending = jobs;
   for (let round = 0; pending.length > 0; round++) {
     if (round === MAX_ROUNDS) {
@@ -174,7 +184,7 @@ async function engagements(env: Env, jobs: EngagementJob[]) {
 }
 
 async function unsubscribe(env: Env, job: Extract<EventJob, { kind: "unsubscribe" }>) {
-  const db = database(env.DB);
+  const db = await shardFor(env, job.orgId);
   const msg = await getMessageById(db, job.messageId);
   if (msg && msg.orgId === job.orgId) {
     await settleMessage(
@@ -248,11 +258,11 @@ export async function handleEventBatch(
   >[];
   if (system.length > 0) {
     try {
-      await fanOutSystemEvents(
+      await perOrg(
         env,
-        database(env.DB),
         system.flatMap((m) => m.body.events),
-        log,
+        (e) => e.orgId,
+        (db, events) => fanOutSystemEvents(env, db, events, log),
       );
       for (const m of system) {
         m.ack();
@@ -269,11 +279,17 @@ export async function handleEventBatch(
   >[];
   if (fanouts.length > 0) {
     try {
-      await fanOutAccepted(
+      await perOrg(
         env,
-        database(env.DB),
-        fanouts.flatMap((m) => m.body.eventIds),
-        log,
+        fanouts,
+        (m) => m.body.orgId,
+        (db, own) =>
+          fanOutAccepted(
+            env,
+            db,
+            own.flatMap((m) => m.body.eventIds),
+            log,
+          ),
       );
       for (const m of fanouts) {
         m.ack();
@@ -304,7 +320,13 @@ export async function handleEventBatch(
       } else if (job.kind === "unsubscribe") {
         await unsubscribe(env, job);
       } else if (job.kind === "confirm") {
-        await sendConfirmation(env, database(env.DB), job.orgId, job.contactId, job.templateId);
+        await sendConfirmation(
+          env,
+          await shardFor(env, job.orgId),
+          job.orgId,
+          job.contactId,
+          job.templateId,
+        );
       }
       msg.ack();
     } catch (err) {

@@ -9,7 +9,8 @@
 // in one write before any job is acknowledged; its sent events are recorded after.
 import { type Fact, messageFact, recordFacts } from "../../analytics";
 import { type ContactRow, getContacts, recordSystemEvents } from "../../contacts";
-import { type Db, database } from "../../db/client";
+import type { Db } from "../../db/client";
+import { groupByOrg, shardFor } from "../../db/shards";
 import { confirmEffects } from "../../enrollments";
 import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
@@ -290,10 +291,47 @@ export async function attemptBatch<J extends SendJob, O extends Outgoing>(
   deliveries: Delivery<J>[],
   log: Logger,
 ): Promise<(number | null)[]> {
+  const delays: (number | null)[] = deliveries.map(() => null);
+  const orgs = groupByOrg(
+    deliveries.map((d, i) => ({ d, i })),
+    (x) => x.d.job.orgId,
+  );
+  // Each org's jobs on its own shard; an org that cannot be reached now (being moved) retries.
+  await Promise.all(
+    [...orgs].map(async ([orgId, own]) => {
+      let got: (number | null)[];
+      try {
+        const db = await shardFor(env, orgId);
+        got = await attemptOrgBatch(
+          channel,
+          env,
+          db,
+          own.map((x) => x.d),
+          log,
+        );
+      } catch (err) {
+        log.warn(`${channel.name} jobs of an org not attempted`, { orgId, error: errorText(err) });
+        got = own.map((x) => messageBackoff(env, x.d.attempts));
+      }
+      own.forEach((x, k) => {
+        delays[x.i] = got[k];
+      });
+    }),
+  );
+  return delays;
+}
+
+/** One org's jobs of a batch, on its shard. */
+async function attemptOrgBatch<J extends SendJob, O extends Outgoing>(
+  channel: Channel<J, O>,
+  env: Env,
+  db: Db,
+  deliveries: Delivery<J>[],
+  log: Logger,
+): Promise<(number | null)[]> {
   if (deliveries.length === 0) {
     return [];
   }
-  const db = database(env.DB);
   const memo = new Memo();
   const logs = deliveries.map((d) => log.child({ trace: traceOf(d.job), key: d.job.key }));
   for (const [i, l] of logs.entries()) {

@@ -6,7 +6,8 @@
 
 import { factBatch, messageFact } from "../../analytics";
 import type { ContactRow } from "../../contacts";
-import { type Db, database } from "../../db/client";
+import type { Db } from "../../db/client";
+import { shardFor } from "../../db/shards";
 import { enrollmentStub } from "../../enrollments";
 import type { Env } from "../../ground/env";
 import type { Logger } from "../../ground/log";
@@ -226,7 +227,7 @@ async function failMessage(env: Env, db: Db, job: EmailJob, message: MessageRow,
 
 /** An email job dead-lettered after the queue's retries (the consumer kept throwing): failed, never lost. */
 export async function deadLetterEmail(env: Env, job: EmailJob) {
-  const db = database(env.DB);
+  const db = await shardFor(env, job.orgId);
   const row = await ensureMessage(db, newMessageRow(job, "email", "", Date.now()));
   if (row && row.status === "queued") {
     await failMessage(env, db, job, row, "Dead-lettered after exhausting queue retries");

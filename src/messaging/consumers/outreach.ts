@@ -6,7 +6,8 @@
 import { publicUrl } from "../../accounts";
 import { factBatch, messageFact, recordFacts } from "../../analytics";
 import { type ContactRow, recordSystemEvent } from "../../contacts";
-import { type Db, database } from "../../db/client";
+import type { Db } from "../../db/client";
+import { shardFor } from "../../db/shards";
 import { confirmEffects, enrollmentStub } from "../../enrollments";
 import type { Env } from "../../ground/env";
 import { newId } from "../../ground/ids";
@@ -23,7 +24,7 @@ export const PHONE_MAX_ATTEMPTS = 6;
 
 /** Creates a task for a person: a row per effect key (a task is no provider send). */
 export async function createTask(env: Env, job: TaskJob, log: Logger): Promise<null> {
-  const db = database(env.DB);
+  const db = await shardFor(env, job.orgId);
   const now = Date.now();
   const row: TaskRow = {
     id: newId("tsk", now),
@@ -195,7 +196,7 @@ async function failPhone(
 
 /** A text or call job dead-lettered after the queue's retries: failed, never lost. */
 export async function deadLetterPhone(env: Env, job: SmsJob | CallJob) {
-  const db = database(env.DB);
+  const db = await shardFor(env, job.orgId);
   const row = await ensureMessage(db, newMessageRow(job, job.kind, "", Date.now()));
   if (row && row.status === "queued") {
     await failPhone(env, db, job, row, "Dead-lettered after exhausting queue retries");

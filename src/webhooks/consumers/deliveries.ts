@@ -4,7 +4,7 @@
 
 import { factBatch, recordFacts } from "../../analytics";
 import type { Db } from "../../db/client";
-import { database } from "../../db/client";
+import { shardFor } from "../../db/shards";
 import { confirmEffects } from "../../enrollments";
 import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
@@ -71,7 +71,7 @@ async function fanOut(
   for (const w of await lookup) {
     const d = await ensureDelivery(db, newDelivery(orgId, w.id, event, now));
     if (d && d.attempts === 0) {
-      jobs.push({ kind: "deliver", deliveryId: d.id, trace });
+      jobs.push({ kind: "deliver", orgId, deliveryId: d.id, trace });
     }
   }
   await sendInSlices(env.WEBHOOK_QUEUE, jobs);
@@ -252,7 +252,6 @@ const unexpectedRetry = (attempts: number) =>
   backoffSeconds(attempts, { baseSeconds: 2, capSeconds: 300, jitter: 0.5 });
 
 export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: Env, log: Logger) {
-  const db = database(env.DB);
   const subscribers: SubscriberCache = new Map();
   for (const msg of batch.messages) {
     const job = msg.body;
@@ -262,6 +261,7 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookJob>, env: E
     const jobLog = log.child({ trace, kind: job.kind });
     jobLog.debug("consumed", { attempts: msg.attempts });
     try {
+      const db = await shardFor(env, job.orgId);
       if (job.kind === "publish") {
         await fanOut(env, db, job.orgId, job.event, subscribers, trace);
         if (job.origin) {
@@ -327,11 +327,10 @@ export async function handleWebhookDeadLetters(
   env: Env,
   log: Logger,
 ) {
-  const db = database(env.DB);
   for (const msg of batch.messages) {
     const job = msg.body;
     if (job.kind === "deliver") {
-      await failDelivery(db, job.deliveryId, Date.now());
+      await failDelivery(await shardFor(env, job.orgId), job.deliveryId, Date.now());
     }
     log.error("webhook job dead-lettered", {
       kind: job.kind,

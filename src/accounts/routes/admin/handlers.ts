@@ -2,8 +2,9 @@
 
 import { pendingFanoutCount } from "../../../contacts";
 import { createOrgWithKey } from "../../../db/api-keys";
-import { database, iso } from "../../../db/client";
+import { iso } from "../../../db/client";
 import { quotasOf, setQuotas as saveQuotas } from "../../../db/quotas";
+import { acrossShards, everyShard, placementOf, shardFor } from "../../../db/shards";
 import { notFound } from "../../../ground/errors";
 import { metricsSnapshot } from "../../../ground/metrics";
 import type { Handler } from "../../../http/openapi";
@@ -13,22 +14,30 @@ import type * as routes from "./routes";
 import { orgJson } from "./schemas";
 
 export const createOrg: Handler<typeof routes.createOrg> = async (c) => {
-  const { name } = c.req.valid("json");
-  const { org, apiKey, key } = await createOrgWithKey(database(c.env.DB), name);
-  return c.json({ org: orgJson(org), apiKey: keyCreatedJson(apiKey, key) }, 201);
+  const { name, region } = c.req.valid("json");
+  const { org, apiKey, key, placement } = await createOrgWithKey(c.env, name, region ?? null);
+  return c.json({ org: orgJson(org, placement), apiKey: keyCreatedJson(apiKey, key) }, 201);
 };
 
 export const metrics: Handler<typeof routes.metrics> = async (c) =>
   c.json(
     {
       ...metricsSnapshot(),
-      backlog: { eventFanouts: await pendingFanoutCount(database(c.env.DB)) },
+      backlog: {
+        eventFanouts: (await Promise.all(everyShard(c.env).map(pendingFanoutCount))).reduce(
+          (a, b) => a + b,
+          0,
+        ),
+      },
     },
     200,
   );
 
 export const unmatchedMail: Handler<typeof routes.unmatchedMail> = async (c) => {
-  const rows = await unmatched(database(c.env.DB));
+  // Received mail that matched no org is kept on the shard that received it: newest first, 50.
+  const rows = (await acrossShards(c.env, (db) => unmatched(db)))
+    .sort((a, b) => b.receivedAt - a.receivedAt)
+    .slice(0, 50);
   return c.json(
     {
       data: rows.map((r) => ({
@@ -46,8 +55,11 @@ export const unmatchedMail: Handler<typeof routes.unmatchedMail> = async (c) => 
 };
 
 export const setQuotas: Handler<typeof routes.setQuotas> = async (c) => {
-  const db = database(c.env.DB);
   const { id } = c.req.valid("param");
+  if (!(await placementOf(c.env, id))) {
+    throw notFound("Org");
+  }
+  const db = await shardFor(c.env, id);
   if (!(await quotasOf(db, id))) {
     throw notFound("Org");
   }

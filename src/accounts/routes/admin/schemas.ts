@@ -3,11 +3,29 @@ import { z } from "@hono/zod-openapi";
 import { iso } from "../../../db/client";
 import { Timestamp } from "../../../http/openapi";
 
+export const Region = z.enum(["eu", "fedramp"]).openapi({
+  description:
+    "Data residency: the org's rows are kept on a shard declared for this jurisdiction and its Durable Objects are created there (Cloudflare's `jurisdiction`). Omitted: any shard without one.",
+});
+
 export const Org = z
-  .object({ id: z.string(), name: z.string(), createdAt: Timestamp })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    region: Region.nullable(),
+    /** Which of the deployment's databases holds it (docs/scale.md). */
+    shard: z
+      .number()
+      .int()
+      .openapi({ description: "The org shard (D1 database) its rows live on" }),
+    createdAt: Timestamp,
+  })
   .openapi("Org");
 
-export const OrgInput = z.strictObject({ name: z.string().trim().min(1).max(200) });
+export const OrgInput = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  region: Region.optional(),
+});
 
 const Quota = z.object({
   used: z.number().int().openapi({ description: "How many exist now" }),
@@ -55,8 +73,13 @@ export const Metrics = z.object({
   }),
 });
 
-export const orgJson = (o: { id: string; name: string; createdAt: number }) => ({
+export const orgJson = (
+  o: { id: string; name: string; createdAt: number },
+  placement: { shard: number; region: "eu" | "fedramp" | null },
+) => ({
   id: o.id,
   name: o.name,
+  region: placement.region,
+  shard: placement.shard,
   createdAt: iso(o.createdAt) as string,
 });

@@ -6,8 +6,10 @@ import {
   revokeApiKey,
   usageForOrg,
 } from "../../../db/api-keys";
-import { database, iso } from "../../../db/client";
+import { iso } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import { DomainError, notFound } from "../../../ground/errors";
+import { forgetKey } from "../../../http/auth";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
 import { scopeWithin } from "../../../http/scopes";
@@ -29,7 +31,8 @@ export const create: Handler<typeof routes.create> = async (c) => {
     );
   }
   const { row, key } = await createApiKey(
-    database(c.env.DB),
+    c.env,
+    await shardFor(c.env, c.get("orgId")),
     c.get("orgId"),
     name,
     scope,
@@ -41,21 +44,30 @@ export const create: Handler<typeof routes.create> = async (c) => {
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
-    await listApiKeys(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    await listApiKeys(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      page.limit,
+      page.before,
+    ),
     page,
   );
   return c.json({ data: data.map(keyJson), nextCursor }, 200);
 };
 
 export const usage: Handler<typeof routes.usage> = async (c) => {
-  const db = database(c.env.DB);
-  await flushUsage(db, c.get("log"));
+  const db = await shardFor(c.env, c.get("orgId"));
+  await flushUsage(c.env, c.get("log"));
   const rows = await usageForOrg(db, c.get("orgId"), hourOf(Date.now()) - 23);
   return c.json({ data: rows.map((r) => ({ ...r, lastUsedAt: iso(r.lastUsedAt) })) }, 200);
 };
 
 export const get: Handler<typeof routes.get> = async (c) => {
-  const row = await getApiKey(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  const row = await getApiKey(
+    await shardFor(c.env, c.get("orgId")),
+    c.get("orgId"),
+    c.req.valid("param").id,
+  );
   if (!row) {
     throw notFound("API key");
   }
@@ -63,9 +75,15 @@ export const get: Handler<typeof routes.get> = async (c) => {
 };
 
 export const revoke: Handler<typeof routes.revoke> = async (c) => {
-  const row = await revokeApiKey(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  const row = await revokeApiKey(
+    await shardFor(c.env, c.get("orgId")),
+    c.get("orgId"),
+    c.req.valid("param").id,
+  );
   if (!row) {
     throw notFound("API key");
   }
+  // This isolate refuses it at once; every other one within KEY_CACHE_SECONDS (http/auth.ts).
+  forgetKey(row.keyHash);
   return c.json(keyJson(row), 200);
 };

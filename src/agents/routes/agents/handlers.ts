@@ -3,7 +3,8 @@
 
 import { reportingZone } from "../../../analytics";
 import { getContact } from "../../../contacts";
-import { type Db, database, iso, isUniqueViolation } from "../../../db/client";
+import { type Db, iso, isUniqueViolation } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import { dayKey } from "../../../engine/metrics";
 import { addLocalDays, localParts, zonedTime } from "../../../engine/timezones";
 import type { Env } from "../../../ground/env";
@@ -73,7 +74,7 @@ function checkEndpoint(env: Env, url: string) {
 }
 
 export const create: Handler<typeof routes.create> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const orgId = c.get("orgId");
   const raw = c.req.valid("json");
   const input = "agent" in raw ? raw.agent : raw;
@@ -133,7 +134,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
 };
 
 export const list: Handler<typeof routes.list> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
     await listAgents(db, c.get("orgId"), page.limit, page.before),
@@ -143,12 +144,12 @@ export const list: Handler<typeof routes.list> = async (c) => {
 };
 
 export const get: Handler<typeof routes.get> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   return c.json(await shaped(db, await owned(db, c.get("orgId"), c.req.valid("param").id)), 200);
 };
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const a = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const input = c.req.valid("json");
   if (input.endpoint !== undefined) {
@@ -190,6 +191,7 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
       c.env.AGENT_QUEUE,
       ids.map((executionId) => ({
         kind: "run" as const,
+        orgId: a.orgId,
         executionId,
         trace: c.get("requestId"),
       })),
@@ -200,7 +202,12 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
   if (
-    !(await deleteAgent(database(c.env.DB), c.get("orgId"), c.req.valid("param").id, Date.now()))
+    !(await deleteAgent(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      c.req.valid("param").id,
+      Date.now(),
+    ))
   ) {
     throw notFound("Agent");
   }
@@ -208,7 +215,7 @@ export const remove: Handler<typeof routes.remove> = async (c) => {
 };
 
 export const execute: Handler<typeof routes.execute> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const body = c.req.valid("json");
   const keys = [
@@ -264,7 +271,7 @@ async function runNow(
 }
 
 export const inference: Handler<typeof routes.inference> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   if (agent.type !== "template") {
     throw new DomainError(
@@ -277,7 +284,7 @@ export const inference: Handler<typeof routes.inference> = async (c) => {
 };
 
 export const scoreLead: Handler<typeof routes.scoreLead> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const orgId = c.get("orgId");
   const agent = await owned(db, orgId, c.req.valid("param").id);
   const { contactId } = c.req.valid("json");
@@ -298,7 +305,7 @@ export const scoreLead: Handler<typeof routes.scoreLead> = async (c) => {
 };
 
 export const executions: Handler<typeof routes.executions> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const q = c.req.valid("query");
   const page = toPage(q);
@@ -316,7 +323,7 @@ export const executions: Handler<typeof routes.executions> = async (c) => {
 };
 
 export const execution: Handler<typeof routes.execution> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const { id, executionId } = c.req.valid("param");
   const agent = await owned(db, c.get("orgId"), id);
   const x = await getExecution(db, executionId);
@@ -327,7 +334,7 @@ export const execution: Handler<typeof routes.execution> = async (c) => {
 };
 
 export const status: Handler<typeof routes.status> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const { policy, tz } = await policyOf(db, agent);
   const [gate, counts, last] = await Promise.all([
@@ -361,7 +368,7 @@ export const status: Handler<typeof routes.status> = async (c) => {
 };
 
 export const logs: Handler<typeof routes.logs> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const q = c.req.valid("query");
   const page = toPage(q);
@@ -418,7 +425,7 @@ function figuresOf(rows: Figure[]) {
 }
 
 export const costs: Handler<typeof routes.costs> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const tz = await reportingZone(db, agent.orgId);
   const rows = await executionFigures(db, [agent.id], windowStart(c.req.valid("query").days, tz));
@@ -466,7 +473,7 @@ export const costs: Handler<typeof routes.costs> = async (c) => {
 };
 
 export const metrics: Handler<typeof routes.metrics> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const tz = await reportingZone(db, agent.orgId);
   const rows = await executionFigures(db, [agent.id], windowStart(c.req.valid("query").days, tz));
@@ -489,7 +496,7 @@ export const metrics: Handler<typeof routes.metrics> = async (c) => {
 };
 
 export const fleet: Handler<typeof routes.fleet> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const orgId = c.get("orgId");
   const now = Date.now();
   const agents = await allAgents(db, orgId);
@@ -525,7 +532,7 @@ export const fleet: Handler<typeof routes.fleet> = async (c) => {
 };
 
 export const reasoning: Handler<typeof routes.reasoning> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").agentId);
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(

@@ -1,6 +1,7 @@
 // Agent template handlers: prompts and schemas are checked when saved, never first at run time.
 
-import { type Db, database } from "../../../db/client";
+import type { Db } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import { validateTemplate } from "../../../engine/templates";
 import { DomainError, notFound, validationFailed } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
@@ -63,7 +64,7 @@ async function check(db: Db, t: AgentTemplateRow) {
 }
 
 export const create: Handler<typeof routes.create> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const input = c.req.valid("json");
   const now = Date.now();
   const row: AgentTemplateRow = {
@@ -91,7 +92,12 @@ export const create: Handler<typeof routes.create> = async (c) => {
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
-    await listTemplates(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    await listTemplates(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      page.limit,
+      page.before,
+    ),
     page,
   );
   return c.json({ data: data.map(agentTemplateJson), nextCursor }, 200);
@@ -99,12 +105,14 @@ export const list: Handler<typeof routes.list> = async (c) => {
 
 export const get: Handler<typeof routes.get> = async (c) =>
   c.json(
-    agentTemplateJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)),
+    agentTemplateJson(
+      await owned(await shardFor(c.env, c.get("orgId")), c.get("orgId"), c.req.valid("param").id),
+    ),
     200,
   );
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const t = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const input = c.req.valid("json");
   const next: AgentTemplateRow = {
@@ -134,7 +142,7 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
 };
 
 export const policy: Handler<typeof routes.policy> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const t = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const next = { ...t, policy: { ...t.policy, ...c.req.valid("json") }, updatedAt: Date.now() };
   await updateTemplate(db, next);
@@ -143,7 +151,7 @@ export const policy: Handler<typeof routes.policy> = async (c) => {
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const orgId = c.get("orgId");
   const t = await owned(db, orgId, c.req.valid("param").id);
   const users = await agentsUsingTemplate(db, orgId, t.id);

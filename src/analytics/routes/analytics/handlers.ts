@@ -1,5 +1,6 @@
 // Analytics handlers: parse, read the rollups (src/analytics/analytics.ts), shape.
-import { database } from "../../../db/client";
+
+import { shardFor } from "../../../db/shards";
 import { type MetricName, RATES } from "../../../engine/metrics";
 import { validationFailed } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
@@ -8,7 +9,10 @@ import { readFunnel, readMetrics } from "../../analytics";
 import type * as routes from "./routes";
 
 export const metrics: Handler<typeof routes.metrics> = async (c) =>
-  c.json(await readMetrics(database(c.env.DB), c.get("orgId"), c.req.valid("query")), 200);
+  c.json(
+    await readMetrics(await shardFor(c.env, c.get("orgId")), c.get("orgId"), c.req.valid("query")),
+    200,
+  );
 
 const CHART_DEFAULT: MetricName[] = ["sent", "uniqueOpened", "uniqueClicked"];
 
@@ -21,7 +25,10 @@ export const charts: Handler<typeof routes.charts> = async (c) => {
       { path: "metrics", message: "A chart plots counts or rates, not both: ask for one kind" },
     ]);
   }
-  const m = await readMetrics(database(c.env.DB), c.get("orgId"), { ...q, metrics: names });
+  const m = await readMetrics(await shardFor(c.env, c.get("orgId")), c.get("orgId"), {
+    ...q,
+    metrics: names,
+  });
   const datasets = m.series.flatMap((s) =>
     names.map((metric) => ({
       label:
@@ -56,5 +63,8 @@ export const charts: Handler<typeof routes.charts> = async (c) => {
 
 export const funnel: Handler<typeof routes.funnel> = async (c) => {
   const q = c.req.valid("query");
-  return c.json(await readFunnel(database(c.env.DB), c.get("orgId"), q.workflowId, q), 200);
+  return c.json(
+    await readFunnel(await shardFor(c.env, c.get("orgId")), c.get("orgId"), q.workflowId, q),
+    200,
+  );
 };

@@ -1,6 +1,8 @@
 // Report handlers: validate, store the row and queue its first job; stream files from R2.
-import { database } from "../../../db/client";
+
+import { shardFor } from "../../../db/shards";
 import { isTimeZone } from "../../../engine/timezones";
+import type { Env } from "../../../ground/env";
 import { notFound, validationFailed } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
 import type { Handler } from "../../../http/openapi";
@@ -22,8 +24,8 @@ import { reportJson } from "./schemas";
 /** Signed links shown by GET /v1/reports/{id} stay valid this long. */
 const SHOWN_LINK_TTL_MS = 3_600_000;
 
-async function owned(c: { env: { DB: D1Database }; get(k: "orgId"): string }, id: string) {
-  const r = await getReport(database(c.env.DB), c.get("orgId"), id);
+async function owned(c: { env: Env; get(k: "orgId"): string }, id: string) {
+  const r = await getReport(await shardFor(c.env, c.get("orgId")), c.get("orgId"), id);
   if (!r) {
     throw notFound("Report");
   }
@@ -31,7 +33,7 @@ async function owned(c: { env: { DB: D1Database }; get(k: "orgId"): string }, id
 }
 
 export const create: Handler<typeof routes.create> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const orgId = c.get("orgId");
   const input = c.req.valid("json");
   const problems = checkParams(input.type, input.params);
@@ -78,6 +80,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
   await insertReport(db, row);
   await c.env.EVENT_QUEUE.send({
     kind: "report",
+    orgId: row.orgId,
     reportId: row.id,
     generation: 1,
     trace: c.get("requestId"),
@@ -88,7 +91,12 @@ export const create: Handler<typeof routes.create> = async (c) => {
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
-    await listReports(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    await listReports(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      page.limit,
+      page.before,
+    ),
     page,
   );
   return c.json({ data: data.map((r) => reportJson(r)), nextCursor }, 200);
@@ -98,7 +106,7 @@ export const get: Handler<typeof routes.get> = async (c) => {
   const r = await owned(c, c.req.valid("param").id);
   const link =
     r.status === "completed"
-      ? await downloadLink(c.env, database(c.env.DB), r, SHOWN_LINK_TTL_MS)
+      ? await downloadLink(c.env, await shardFor(c.env, c.get("orgId")), r, SHOWN_LINK_TTL_MS)
       : null;
   return c.json(reportJson(r, link), 200);
 };
@@ -128,12 +136,12 @@ export const remove: Handler<typeof routes.remove> = async (c) => {
     }
     cursor = listed.truncated ? listed.cursor : undefined;
   } while (cursor);
-  await deleteReport(database(c.env.DB), r.orgId, r.id);
+  await deleteReport(await shardFor(c.env, c.get("orgId")), r.orgId, r.id);
   return c.body(null, 204);
 };
 
 export const schedule: Handler<typeof routes.schedule> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const r = await owned(c, c.req.valid("param").id);
   const input = c.req.valid("json");
   const timezone = input.timezone ?? (await zoneOf(db, r.orgId));
@@ -157,6 +165,6 @@ export const schedule: Handler<typeof routes.schedule> = async (c) => {
 export const unschedule: Handler<typeof routes.unschedule> = async (c) => {
   const r = await owned(c, c.req.valid("param").id);
   const fields = { schedule: null, nextRunAt: null, updatedAt: Date.now() };
-  await updateReport(database(c.env.DB), r.id, r.generation, fields);
+  await updateReport(await shardFor(c.env, c.get("orgId")), r.id, r.generation, fields);
   return c.json(reportJson({ ...r, ...fields }), 200);
 };

@@ -1,7 +1,8 @@
 // Contact handlers.
 
 import type { Db } from "../../../db/client";
-import { database, isUniqueViolation } from "../../../db/client";
+import { isUniqueViolation } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import { eventJson } from "../../../events/routes/events/schemas";
 import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
@@ -27,7 +28,7 @@ const keyTaken = () =>
 
 export const upsert: Handler<typeof routes.upsert> = async (c) => {
   const { doubleOptIn, confirmationTemplateId, ...fields } = c.req.valid("json");
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   let saved: Awaited<ReturnType<typeof saveContact>>;
   try {
     saved = await saveContact(c.env, db, c.get("orgId"), fields);
@@ -46,7 +47,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
   const rows = await listContacts(
-    database(c.env.DB),
+    await shardFor(c.env, c.get("orgId")),
     c.get("orgId"),
     {
       email: q.email?.toLowerCase(),
@@ -62,12 +63,18 @@ export const list: Handler<typeof routes.list> = async (c) => {
 
 export const get: Handler<typeof routes.get> = async (c) =>
   c.json(
-    contactJson(await liveContact(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)),
+    contactJson(
+      await liveContact(
+        await shardFor(c.env, c.get("orgId")),
+        c.get("orgId"),
+        c.req.valid("param").id,
+      ),
+    ),
     200,
   );
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const row = await liveContact(db, c.get("orgId"), c.req.valid("param").id);
   let next: ContactRow;
   try {
@@ -83,7 +90,7 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
 };
 
 export const erase: Handler<typeof routes.erase> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   await eraseContactEverywhere(
     c.env,
     db,
@@ -93,7 +100,7 @@ export const erase: Handler<typeof routes.erase> = async (c) => {
 };
 
 export const events: Handler<typeof routes.events> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const row = await liveContact(db, c.get("orgId"), c.req.valid("param").id);
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(

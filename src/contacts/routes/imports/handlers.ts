@@ -1,7 +1,8 @@
 // Import handlers: the rows are read (JSON or CSV), stored in chunks, and one queue job per chunk is sent.
 import type { Context } from "hono";
-import { database } from "../../../db/client";
+
 import type { ImportError, RowAt } from "../../../db/schema";
+import { shardFor } from "../../../db/shards";
 import type { AppEnv } from "../../../ground/env";
 import { DomainError, notFound, validationFailed, zodDetails } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
@@ -77,7 +78,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
       `At most ${MAX_ROWS} contacts per import (got ${total})`,
     );
   }
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const orgId = c.get("orgId");
   if (workflowId) {
     const w = await getWorkflow(db, orgId, workflowId);
@@ -123,6 +124,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
     c.env.EVENT_QUEUE,
     chunks.map((_, chunk) => ({
       kind: "import" as const,
+      orgId: row.orgId,
       importId: row.id,
       chunk,
       trace: c.get("requestId"),
@@ -132,7 +134,11 @@ export const create: Handler<typeof routes.create> = async (c) => {
 };
 
 export const get: Handler<typeof routes.get> = async (c) => {
-  const i = await getImport(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  const i = await getImport(
+    await shardFor(c.env, c.get("orgId")),
+    c.get("orgId"),
+    c.req.valid("param").id,
+  );
   if (!i) {
     throw notFound("Import");
   }

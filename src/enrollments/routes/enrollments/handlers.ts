@@ -10,7 +10,8 @@ import {
   saveContact,
   saveContacts,
 } from "../../../contacts";
-import { type Db, database } from "../../../db/client";
+import type { Db } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import type { Env } from "../../../ground/env";
 import { DomainError, detailsLine, notFound, zodDetails } from "../../../ground/errors";
 import { Memo } from "../../../ground/memo";
@@ -163,7 +164,7 @@ async function bulkContacts(
 const errorMessageOf = (err: Error) => knownError(err)?.message ?? "The contact could not be saved";
 
 export const create: Handler<typeof routes.create> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const orgId = c.get("orgId");
   const body = c.req.valid("json");
   const workflow = await ownedWorkflow(db, orgId, body.workflowId);
@@ -193,7 +194,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
 };
 
 export const bulk: Handler<typeof routes.bulk> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const orgId = c.get("orgId");
   const raw = c.req.valid("json");
   const { enrollment: wrapped, ...top } = raw;
@@ -270,14 +271,20 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
   const { data, nextCursor } = pageOf(
-    await listEnrollments(database(c.env.DB), c.get("orgId"), q, page.limit, page.before),
+    await listEnrollments(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      q,
+      page.limit,
+      page.before,
+    ),
     page,
   );
   return c.json({ data: data.map(enrollmentJson), nextCursor }, 200);
 };
 
 export const get: Handler<typeof routes.get> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const e = await ownedEnrollment(db, c.get("orgId"), c.req.valid("param").id);
   const [snap, msgs] = await Promise.all([snapshotOf(c.env, e.id), messagesOfEnrollment(db, e.id)]);
   return c.json(
@@ -291,13 +298,17 @@ export const get: Handler<typeof routes.get> = async (c) => {
 };
 
 export const logs: Handler<typeof routes.logs> = async (c) => {
-  const e = await ownedEnrollment(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  const e = await ownedEnrollment(
+    await shardFor(c.env, c.get("orgId")),
+    c.get("orgId"),
+    c.req.valid("param").id,
+  );
   const snap = await snapshotOf(c.env, e.id);
   return c.json((snap?.logs ?? []).map(logJson), 200);
 };
 
 export const cancel: Handler<typeof routes.cancel> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const e = await ownedEnrollment(db, c.get("orgId"), c.req.valid("param").id);
   if (e.status === "running" || e.status === "waiting") {
     await cancelEnrollment(c.env, db, e.id, "cancelled_by_api");
@@ -306,7 +317,7 @@ export const cancel: Handler<typeof routes.cancel> = async (c) => {
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const e = await ownedEnrollment(db, c.get("orgId"), c.req.valid("param").id);
   await enrollmentStub(c.env, e.id).destroy();
   await deleteEnrollmentRow(db, e.orgId, e.id);
@@ -314,7 +325,7 @@ export const remove: Handler<typeof routes.remove> = async (c) => {
 };
 
 export const ofWorkflow: Handler<typeof routes.ofWorkflow> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
   const q = c.req.valid("query");
   const page = toPage(q);
@@ -366,7 +377,7 @@ export const ofWorkflow: Handler<typeof routes.ofWorkflow> = async (c) => {
 };
 
 export const cancelAll: Handler<typeof routes.cancelAll> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
   return c.json(
     { cancelled: await cancelWorkflowEnrollments(c.env, db, w.id, "cancelled_by_api") },
@@ -375,7 +386,7 @@ export const cancelAll: Handler<typeof routes.cancelAll> = async (c) => {
 };
 
 export const stats: Handler<typeof routes.stats> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
   const now = Date.now();
   const [counters, email, phone, tasks] = await Promise.all([
@@ -463,7 +474,7 @@ export const stats: Handler<typeof routes.stats> = async (c) => {
 };
 
 export const ofContact: Handler<typeof routes.ofContact> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const contact = await getContact(db, c.get("orgId"), c.req.valid("param").id);
   if (!contact || contact.erasedAt) {
     throw notFound("Contact");

@@ -1,6 +1,6 @@
 // Event handlers: accept durably, then fan out through the event queue (or inline with ?wait=true).
 import type { Context } from "hono";
-import { database } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import type { AppEnv } from "../../../ground/env";
 import { type ErrorCode, zodDetails } from "../../../ground/errors";
 import { errorText } from "../../../ground/log";
@@ -34,6 +34,7 @@ async function queueFanouts(c: Context<AppEnv>, ids: string[]) {
   for (let i = 0; i < ids.length; i += 100) {
     jobs.push({
       kind: "fanout" as const,
+      orgId: c.get("orgId"),
       eventIds: ids.slice(i, i + 100),
       trace: c.get("requestId"),
     });
@@ -49,7 +50,7 @@ async function queueFanouts(c: Context<AppEnv>, ids: string[]) {
 }
 
 export const track: Handler<typeof routes.track> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const body = c.req.valid("json");
   const [result] = await acceptTrackedEvents(c.env, db, c.get("orgId"), [tracked(body)]);
   if (result instanceof Error) {
@@ -72,7 +73,7 @@ export const track: Handler<typeof routes.track> = async (c) => {
 };
 
 export const trackBatch: Handler<typeof routes.trackBatch> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const { events } = c.req.valid("json");
   const rejected: {
     index: number;

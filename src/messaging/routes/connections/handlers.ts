@@ -1,5 +1,6 @@
 // Connection handlers.
 import { database, isUniqueViolation } from "../../../db/client";
+import { recordOwner, shardFor } from "../../../db/shards";
 import type { Env } from "../../../ground/env";
 import { DomainError, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
@@ -59,7 +60,7 @@ const keyTaken = (key: string) =>
   new DomainError("conflict", `A connection with key "${key}" exists`);
 
 export const create: Handler<typeof routes.create> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const body = c.req.valid("json");
   const input = {
     ...body,
@@ -93,6 +94,8 @@ export const create: Handler<typeof routes.create> = async (c) => {
     createdAt: now,
     updatedAt: now,
   };
+  // Inbound webhooks name the connection, not the org: the directory answers whose it is.
+  await recordOwner(c.env, "connection", row.id, row.orgId);
   try {
     await insertConnection(db, row);
   } catch (err) {
@@ -107,7 +110,12 @@ export const create: Handler<typeof routes.create> = async (c) => {
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
-    await listConnections(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    await listConnections(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      page.limit,
+      page.before,
+    ),
     page,
   );
   return c.json({ data: data.map((row) => connectionJson(row)), nextCursor }, 200);
@@ -120,13 +128,17 @@ async function withStats(env: Env, row: ConnectionRow) {
   }
   const [schedule, health] = await Promise.all([
     mailboxStub(env, row.id).stats(row.limits ?? null),
-    connectionHealth(database(env.DB), row),
+    connectionHealth(await shardFor(env, row.orgId), row),
   ]);
   return connectionJson(row, { ...schedule, ...health });
 }
 
 export const get: Handler<typeof routes.get> = async (c) => {
-  const row = await getConnection(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  const row = await getConnection(
+    await shardFor(c.env, c.get("orgId")),
+    c.get("orgId"),
+    c.req.valid("param").id,
+  );
   if (!row) {
     throw notFound("Connection");
   }
@@ -134,7 +146,7 @@ export const get: Handler<typeof routes.get> = async (c) => {
 };
 
 export const resume: Handler<typeof routes.resume> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const row = await getConnection(db, c.get("orgId"), c.req.valid("param").id);
   if (!row) {
     throw notFound("Connection");
@@ -144,7 +156,7 @@ export const resume: Handler<typeof routes.resume> = async (c) => {
 };
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const row = await getConnection(db, c.get("orgId"), c.req.valid("param").id);
   if (!row) {
     throw notFound("Connection");
@@ -183,7 +195,13 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  if (!(await deleteConnection(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) {
+  if (
+    !(await deleteConnection(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      c.req.valid("param").id,
+    ))
+  ) {
     throw notFound("Connection");
   }
   return c.body(null, 204);

@@ -1,7 +1,7 @@
 // Message and outbox handlers.
 
 import { getCaptured, listCaptured } from "../../../db/captured";
-import { database } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
@@ -14,14 +14,24 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
   const { data, nextCursor } = pageOf(
-    await listMessages(database(c.env.DB), c.get("orgId"), q, page.limit, page.before),
+    await listMessages(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      q,
+      page.limit,
+      page.before,
+    ),
     page,
   );
   return c.json({ data: data.map(messageJson), nextCursor }, 200);
 };
 
 export const get: Handler<typeof routes.get> = async (c) => {
-  const m = await getMessage(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  const m = await getMessage(
+    await shardFor(c.env, c.get("orgId")),
+    c.get("orgId"),
+    c.req.valid("param").id,
+  );
   if (!m) {
     throw notFound("Message");
   }
@@ -32,7 +42,7 @@ export const outbox: Handler<typeof routes.outbox> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
   const rows = await listCaptured(
-    database(c.env.DB),
+    await shardFor(c.env, c.get("orgId")),
     c.get("orgId"),
     { to: q.to?.toLowerCase(), messageId: q.messageId, channel: q.channel },
     page.limit,
@@ -43,7 +53,11 @@ export const outbox: Handler<typeof routes.outbox> = async (c) => {
 };
 
 export const outboxItem: Handler<typeof routes.outboxItem> = async (c) => {
-  const o = await getCaptured(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  const o = await getCaptured(
+    await shardFor(c.env, c.get("orgId")),
+    c.get("orgId"),
+    c.req.valid("param").id,
+  );
   if (!o) {
     throw notFound("Outbox message");
   }
@@ -51,7 +65,7 @@ export const outboxItem: Handler<typeof routes.outboxItem> = async (c) => {
 };
 
 export const recordOutcome: Handler<typeof routes.recordOutcome> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const orgId = c.get("orgId");
   const id = c.req.valid("param").id;
   const item = await getCaptured(db, orgId, id);

@@ -1,5 +1,6 @@
 // Task handlers.
-import { type Db, database } from "../../../db/client";
+import type { Db } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import type { Env } from "../../../ground/env";
 import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
@@ -22,7 +23,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(q);
   const now = Date.now();
   const rows = await listTasks(
-    database(c.env.DB),
+    await shardFor(c.env, c.get("orgId")),
     c.get("orgId"),
     { ...q, dueBefore: q.dueBefore ? Date.parse(q.dueBefore) : undefined },
     now,
@@ -34,7 +35,12 @@ export const list: Handler<typeof routes.list> = async (c) => {
 };
 
 export const get: Handler<typeof routes.get> = async (c) =>
-  c.json(taskJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)), 200);
+  c.json(
+    taskJson(
+      await owned(await shardFor(c.env, c.get("orgId")), c.get("orgId"), c.req.valid("param").id),
+    ),
+    200,
+  );
 
 /** Closes the task, or explains why not: the same close again is a harmless retry. */
 async function close(
@@ -58,7 +64,7 @@ async function close(
 }
 
 export const complete: Handler<typeof routes.complete> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const task = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const body = c.req.valid("json");
   const declared = task.outcomes.filter((o) => o !== "skipped" && o !== "timeout");
@@ -77,7 +83,7 @@ export const complete: Handler<typeof routes.complete> = async (c) => {
 };
 
 export const skip: Handler<typeof routes.skip> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const task = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const body = c.req.valid("json");
   const closed = await close(c.env, db, task, "skipped", "skipped", body.note ?? null);

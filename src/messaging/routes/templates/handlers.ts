@@ -1,5 +1,6 @@
 // Template handlers.
-import { type Db, database } from "../../../db/client";
+import type { Db } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import { renderTemplate, validateTemplate } from "../../../engine/templates";
 import { config } from "../../../ground/config";
 import { DomainError, notFound, validationFailed } from "../../../ground/errors";
@@ -49,14 +50,19 @@ export const create: Handler<typeof routes.create> = async (c) => {
     createdAt: now,
     updatedAt: now,
   };
-  await insertTemplate(database(c.env.DB), row);
+  await insertTemplate(await shardFor(c.env, c.get("orgId")), row);
   return c.json(templateJson(row), 201);
 };
 
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
-    await listTemplates(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    await listTemplates(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      page.limit,
+      page.before,
+    ),
     page,
   );
   return c.json({ data: data.map(templateJson), nextCursor }, 200);
@@ -64,12 +70,14 @@ export const list: Handler<typeof routes.list> = async (c) => {
 
 export const get: Handler<typeof routes.get> = async (c) =>
   c.json(
-    templateJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)),
+    templateJson(
+      await owned(await shardFor(c.env, c.get("orgId")), c.get("orgId"), c.req.valid("param").id),
+    ),
     200,
   );
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const row = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const input = c.req.valid("json");
   assertParses(input);
@@ -83,14 +91,24 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  if (!(await deleteTemplate(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) {
+  if (
+    !(await deleteTemplate(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      c.req.valid("param").id,
+    ))
+  ) {
     throw notFound("Template");
   }
   return c.body(null, 204);
 };
 
 export const preview: Handler<typeof routes.preview> = async (c) => {
-  const row = await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  const row = await owned(
+    await shardFor(c.env, c.get("orgId")),
+    c.get("orgId"),
+    c.req.valid("param").id,
+  );
   const input = c.req.valid("json");
   try {
     const out = renderTemplate(row, {

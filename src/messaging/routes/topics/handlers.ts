@@ -1,5 +1,6 @@
 // Topic handlers: a change reaches running enrollments within a minute (the policy cache).
-import { database, isUniqueViolation } from "../../../db/client";
+import { isUniqueViolation } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import { DomainError, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
 import type { Handler } from "../../../http/openapi";
@@ -30,7 +31,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
     updatedAt: now,
   };
   try {
-    await insertTopic(database(c.env.DB), row);
+    await insertTopic(await shardFor(c.env, c.get("orgId")), row);
   } catch (err) {
     if (isUniqueViolation(err)) {
       throw new DomainError("conflict", `A topic with key "${input.key}" exists`);
@@ -44,14 +45,23 @@ export const create: Handler<typeof routes.create> = async (c) => {
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
-    await listTopics(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    await listTopics(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      page.limit,
+      page.before,
+    ),
     page,
   );
   return c.json({ data: data.map(topicJson), nextCursor }, 200);
 };
 
 export const get: Handler<typeof routes.get> = async (c) => {
-  const t = await getTopic(database(c.env.DB), c.get("orgId"), c.req.valid("param").id);
+  const t = await getTopic(
+    await shardFor(c.env, c.get("orgId")),
+    c.get("orgId"),
+    c.req.valid("param").id,
+  );
   if (!t) {
     throw notFound("Topic");
   }
@@ -59,7 +69,7 @@ export const get: Handler<typeof routes.get> = async (c) => {
 };
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const t = await getTopic(db, c.get("orgId"), c.req.valid("param").id);
   if (!t) {
     throw notFound("Topic");
@@ -78,7 +88,13 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  if (!(await deleteTopic(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) {
+  if (
+    !(await deleteTopic(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      c.req.valid("param").id,
+    ))
+  ) {
     throw notFound("Topic");
   }
   forgetSendingPolicy(c.get("orgId"));

@@ -1,5 +1,6 @@
 // Webhook handlers.
-import { type Db, database } from "../../../db/client";
+import type { Db } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import type { Env } from "../../../ground/env";
 import { DomainError, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
@@ -64,14 +65,19 @@ export const create: Handler<typeof routes.create> = async (c) => {
     createdAt: now,
     updatedAt: now,
   };
-  await insertWebhook(database(c.env.DB), row);
+  await insertWebhook(await shardFor(c.env, c.get("orgId")), row);
   return c.json({ ...webhookJson(row), secret }, 201);
 };
 
 export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
-    await listWebhooks(database(c.env.DB), c.get("orgId"), page.limit, page.before),
+    await listWebhooks(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      page.limit,
+      page.before,
+    ),
     page,
   );
   return c.json({ data: data.map(webhookJson), nextCursor }, 200);
@@ -79,12 +85,14 @@ export const list: Handler<typeof routes.list> = async (c) => {
 
 export const get: Handler<typeof routes.get> = async (c) =>
   c.json(
-    webhookJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)),
+    webhookJson(
+      await owned(await shardFor(c.env, c.get("orgId")), c.get("orgId"), c.req.valid("param").id),
+    ),
     200,
   );
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const input = c.req.valid("json");
   if (input.url) {
@@ -106,14 +114,20 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  if (!(await deleteWebhook(database(c.env.DB), c.get("orgId"), c.req.valid("param").id))) {
+  if (
+    !(await deleteWebhook(
+      await shardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      c.req.valid("param").id,
+    ))
+  ) {
     throw notFound("Webhook");
   }
   return c.body(null, 204);
 };
 
 export const rotate: Handler<typeof routes.rotate> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const secret = newWebhookSecret();
   const now = Date.now();
@@ -129,7 +143,7 @@ export const rotate: Handler<typeof routes.rotate> = async (c) => {
 };
 
 export const test: Handler<typeof routes.test> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const event = await outboundEvent("webhook.test", {
     webhookId: w.id,
@@ -141,6 +155,7 @@ export const test: Handler<typeof routes.test> = async (c) => {
   }
   await c.env.WEBHOOK_QUEUE.send({
     kind: "deliver",
+    orgId: w.orgId,
     deliveryId: d.id,
     trace: c.get("requestId"),
   });
@@ -148,7 +163,7 @@ export const test: Handler<typeof routes.test> = async (c) => {
 };
 
 export const deliveries: Handler<typeof routes.deliveries> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(

@@ -1,5 +1,6 @@
 // Workflow handlers: every graph change is validated and saved as a new immutable version.
-import { type Db, database, iso } from "../../../db/client";
+import { type Db, iso } from "../../../db/client";
+import { shardFor } from "../../../db/shards";
 import { dryRun } from "../../../engine/dry-run";
 import { unknownConfigFields, validateGraph } from "../../../engine/graph";
 import { stepCatalog } from "../../../engine/steps";
@@ -223,7 +224,7 @@ async function commit(db: Db, prev: WorkflowRow, next: WorkflowRow) {
 export const stepTypes: Handler<typeof routes.stepTypes> = (c) => c.json(stepCatalog(), 200);
 
 export const create: Handler<typeof routes.create> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const input = c.req.valid("json");
   const now = Date.now();
   const steps = normalizeSteps(input.steps, now);
@@ -268,7 +269,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
 export const list: Handler<typeof routes.list> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const { data, nextCursor } = pageOf(
     await listWorkflows(db, c.get("orgId"), q.status, page.limit, page.before),
     page,
@@ -291,12 +292,14 @@ export const list: Handler<typeof routes.list> = async (c) => {
 
 export const get: Handler<typeof routes.get> = async (c) =>
   c.json(
-    workflowJson(await owned(database(c.env.DB), c.get("orgId"), c.req.valid("param").id)),
+    workflowJson(
+      await owned(await shardFor(c.env, c.get("orgId")), c.get("orgId"), c.req.valid("param").id),
+    ),
     200,
   );
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const prev = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const input = c.req.valid("json");
   const now = Date.now();
@@ -367,7 +370,7 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const active = await countActiveEnrollments(db, w.id);
   if (active > 0 && c.req.valid("query").force !== "true") {
@@ -384,7 +387,7 @@ export const remove: Handler<typeof routes.remove> = async (c) => {
 };
 
 export const addStep: Handler<typeof routes.addStep> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const prev = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const { autoConnect, ...input } = c.req.valid("json");
   const now = Date.now();
@@ -405,7 +408,7 @@ export const addStep: Handler<typeof routes.addStep> = async (c) => {
 };
 
 export const patchStep: Handler<typeof routes.patchStep> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const { id, stepId } = c.req.valid("param");
   const prev = await owned(db, c.get("orgId"), id);
   const steps = prev.steps;
@@ -434,7 +437,7 @@ export const patchStep: Handler<typeof routes.patchStep> = async (c) => {
 };
 
 export const deleteStep: Handler<typeof routes.deleteStep> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const { id, stepId } = c.req.valid("param");
   const prev = await owned(db, c.get("orgId"), id);
   const steps = prev.steps;
@@ -447,7 +450,7 @@ export const deleteStep: Handler<typeof routes.deleteStep> = async (c) => {
 };
 
 export const addTransition: Handler<typeof routes.addTransition> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const prev = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const transitions = prev.transitions;
   const [t] = normalizeTransitions([c.req.valid("json")], Date.now());
@@ -461,7 +464,7 @@ export const addTransition: Handler<typeof routes.addTransition> = async (c) => 
 };
 
 export const deleteTransition: Handler<typeof routes.deleteTransition> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const { id, transitionId } = c.req.valid("param");
   const prev = await owned(db, c.get("orgId"), id);
   const transitions = prev.transitions;
@@ -476,7 +479,7 @@ export const deleteTransition: Handler<typeof routes.deleteTransition> = async (
 };
 
 export const versions: Handler<typeof routes.versions> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const q = c.req.valid("query");
   const before = q.cursor ? Number(cursorValue(q.cursor, /^[1-9]\d{0,9}$/)) : undefined;
@@ -498,7 +501,7 @@ export const versions: Handler<typeof routes.versions> = async (c) => {
 };
 
 export const test: Handler<typeof routes.test> = async (c) => {
-  const db = database(c.env.DB);
+  const db = await shardFor(c.env, c.get("orgId"));
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const input = c.req.valid("json");
   const subjects: Record<string, string> = {};
