@@ -313,7 +313,7 @@ describe("webhook delivery", () => {
   });
 
   it("records failure and dead-letters after the last retry", async () => {
-    const { key } = await newOrg();
+    const { key, orgId } = await newOrg();
     const w = await subscribe(key);
     endpoint(w.url, () => new Response("down", { status: 503 }));
     const dlq = vi.spyOn(env.WEBHOOK_DLQ, "send");
@@ -333,6 +333,7 @@ describe("webhook delivery", () => {
     // The job as queued, traced by the request that asked for the test delivery.
     expect(dlq.mock.calls[0][0]).toEqual({
       kind: "deliver",
+      orgId,
       deliveryId,
       trace: sent.headers.get("x-request-id"),
     });
