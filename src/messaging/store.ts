@@ -128,11 +128,18 @@ export async function insertOrGetMessage(
   };
 }
 
-/** Claims a queued message for one send attempt; a claim older than `staleMs` may be taken over. */
+/** A claim older than this is abandoned (provider calls time out after 15 s), so another attempt may take it. */
+export const CLAIM_STALE_MS = 20_000;
+
+/**
+ * Claims a queued message for one send attempt; a claim older than `staleMs` may be taken over.
+ * The claim makes the message due now, as a new row is: an attempt that dies before settling it
+ * is overdue to the watchdog one grace after its claim, not after an earlier re-queue's push.
+ */
 export async function claimMessage(db: Db, id: string, now: number, staleMs: number) {
   const r = await db
     .update(messages)
-    .set({ sendingAt: now })
+    .set({ sendingAt: now, nextAttemptAt: now })
     .where(
       and(
         eq(messages.id, id),
@@ -145,7 +152,14 @@ export async function claimMessage(db: Db, id: string, now: number, staleMs: num
   return r.length === 1;
 }
 
-/** Queued messages whose next attempt is long overdue: their queue job was lost. Pushes their due time on. */
+/**
+ * Queued messages whose next attempt is long overdue: their queue job was lost. Pushes their due
+ * time on by `pushMs`, the time a re-queued job may wait its turn in a queue — except a message
+ * whose claim is stale: an attempt died mid-send (a crash), and that crash may lose this
+ * re-queued job too (local queues live in memory). Such a message stays due now, so it is
+ * queued again one grace later until an attempt takes it up (its claim then turns fresh):
+ * a few spare jobs, each finding the claim held or the message settled, never a second send.
+ */
 export async function claimOverdueMessages(
   db: Db,
   now: number,
@@ -159,13 +173,14 @@ export async function claimOverdueMessages(
     .where(and(eq(messages.status, "queued"), lt(messages.nextAttemptAt, now - graceMs)))
     .limit(limit)
     .all();
+  const abandoned = sql`${messages.sendingAt} IS NOT NULL AND ${messages.sendingAt} < ${now - CLAIM_STALE_MS}`;
   await perSlice(
     db,
     rows.map((r) => r.id),
     (ids) =>
       db
         .update(messages)
-        .set({ nextAttemptAt: now + pushMs })
+        .set({ nextAttemptAt: sql`CASE WHEN ${abandoned} THEN ${now} ELSE ${now + pushMs} END` })
         .where(inArray(messages.id, ids)),
   );
   return rows;

@@ -3,8 +3,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { database } from "../../src/db/client";
 import type { EnrollmentDO } from "../../src/enrollments/object/enrollment";
 import type { EmailJob } from "../../src/ground/queues";
+import { CLAIM_STALE_MS, claimMessage } from "../../src/messaging/store";
 import { runWatchdog } from "../../src/watchdog";
 import { activeWorkflow, call, newOrg, poll, testLog } from "../helpers/api";
 import { DB } from "../helpers/db";
@@ -125,6 +127,83 @@ describe("nothing is lost when a queue loses a job", () => {
     } finally {
       queued.mockRestore();
     }
+  });
+});
+
+describe("a send that died mid-call, when the crash loses the re-queued job too", () => {
+  /** A sent email of a new enrollment made to look as a killed consumer left it: claimed, unsent. */
+  async function abandonedSend(email: string, claimedAgoMs: number | null) {
+    const { key } = await newOrg();
+    const w = await activeWorkflow(key, [
+      { id: "m", type: "send_email", config: { subject: "Cut off", html: "<p>x</p>" } },
+    ]);
+    const e = (
+      await call("POST", "/v1/enrollments", { key, body: { workflowId: w.id, contact: { email } } })
+    ).json.id as string;
+    await poll(
+      () => outboxFor(key, email),
+      (o) => o.length === 1,
+    );
+    const now = Date.now();
+    await env.DB.prepare(
+      "UPDATE messages SET status = 'queued', sent_at = NULL, sending_at = ?, next_attempt_at = ? WHERE enrollment_id = ?",
+    )
+      .bind(claimedAgoMs === null ? null : now - claimedAgoMs, now - 60_000, e)
+      .run();
+    await env.DB.prepare("DELETE FROM outbox WHERE to_address = ?").bind(email).run();
+    const row = await env.DB.prepare("SELECT id FROM messages WHERE enrollment_id = ?")
+      .bind(e)
+      .first<{ id: string }>();
+    return { key, e, id: row?.id as string, now };
+  }
+
+  /** Runs `fn` while the message queue drops what it is given (a killed local queue); returns the jobs of `e` it dropped. */
+  async function dropping(e: string, fn: () => Promise<unknown>) {
+    const queued = vi.spyOn(env.MESSAGE_QUEUE, "sendBatch").mockResolvedValue(undefined as never);
+    try {
+      await fn();
+      return queued.mock.calls
+        .flatMap(([jobs]) => [...jobs])
+        .filter((j) => (j.body as EmailJob).enrollmentId === e).length;
+    } finally {
+      queued.mockRestore();
+    }
+  }
+
+  it("is queued again one grace later, not five minutes later, and sent once", async () => {
+    const { key, e, now } = await abandonedSend("cut@x.co", 60_000);
+    const requeued = await dropping(e, async () => {
+      await runWatchdog(env, testLog, now);
+      // Not on every tick: its re-queued job gets the grace to be taken up.
+      await runWatchdog(env, testLog, now + 5_000);
+      // That job was lost with the queue: the next tick past the grace queues it again.
+      await runWatchdog(env, testLog, now + 21_000);
+    });
+    expect(requeued).toBe(2);
+    // Its queue works again: the next re-queue is taken up and sent, once.
+    await runWatchdog(env, testLog, now + 42_000);
+    await poll(
+      () =>
+        env.DB.prepare("SELECT status FROM messages WHERE enrollment_id = ?")
+          .bind(e)
+          .first<{ status: string }>(),
+      (m) => m?.status === "sent",
+    );
+    expect(await outboxFor(key, "cut@x.co")).toHaveLength(1);
+  });
+
+  it("a re-queued job taken up and cut off is overdue one grace after its claim", async () => {
+    const { e, id, now } = await abandonedSend("late@x.co", null);
+    const db = database(env.DB);
+    const requeued = await dropping(e, async () => {
+      await runWatchdog(env, testLog, now);
+      // Unclaimed, it may be waiting its turn in a busy queue: the re-queued job gets the long push.
+      await runWatchdog(env, testLog, now + 21_000);
+      // An attempt takes it up late, then dies before settling it.
+      expect(await claimMessage(db, id, now + 30_000, CLAIM_STALE_MS)).toBe(true);
+      await runWatchdog(env, testLog, now + 30_000 + 21_000);
+    });
+    expect(requeued).toBe(2);
   });
 });
 

@@ -20,6 +20,7 @@ import type { CallJob, EmailJob, SmsJob, SystemEvent } from "../../ground/queues
 import { backoffSeconds } from "../../ground/retry";
 import { ProviderError } from "../../providers/provider";
 import {
+  CLAIM_STALE_MS,
   claimMessage,
   getMessageById,
   insertOrGetMessages,
@@ -30,9 +31,6 @@ import {
 
 /** A job that ends in one provider call. */
 export type SendJob = EmailJob | SmsJob | CallJob;
-
-/** A claim older than this is abandoned (provider calls time out after 15 s), so another attempt may take it. */
-const CLAIM_STALE_MS = 20_000;
 
 /** One job's attempt, as a channel sees it: its row is claimed, its contact reachable. */
 export interface Attempt<J extends SendJob> {
