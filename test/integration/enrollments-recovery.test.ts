@@ -145,13 +145,13 @@ describe("a send that died mid-call, when the crash loses the re-queued job too"
       (o) => o.length === 1,
     );
     const now = Date.now();
-    await env.DB.prepare(
+    await DB.prepare(
       "UPDATE messages SET status = 'queued', sent_at = NULL, sending_at = ?, next_attempt_at = ? WHERE enrollment_id = ?",
     )
       .bind(claimedAgoMs === null ? null : now - claimedAgoMs, now - 60_000, e)
       .run();
-    await env.DB.prepare("DELETE FROM outbox WHERE to_address = ?").bind(email).run();
-    const row = await env.DB.prepare("SELECT id FROM messages WHERE enrollment_id = ?")
+    await DB.prepare("DELETE FROM outbox WHERE to_address = ?").bind(email).run();
+    const row = await DB.prepare("SELECT id FROM messages WHERE enrollment_id = ?")
       .bind(e)
       .first<{ id: string }>();
     return { key, e, id: row?.id as string, now };
@@ -184,7 +184,7 @@ describe("a send that died mid-call, when the crash loses the re-queued job too"
     await runWatchdog(env, testLog, now + 42_000);
     await poll(
       () =>
-        env.DB.prepare("SELECT status FROM messages WHERE enrollment_id = ?")
+        DB.prepare("SELECT status FROM messages WHERE enrollment_id = ?")
           .bind(e)
           .first<{ status: string }>(),
       (m) => m?.status === "sent",
@@ -194,7 +194,7 @@ describe("a send that died mid-call, when the crash loses the re-queued job too"
 
   it("a re-queued job taken up and cut off is overdue one grace after its claim", async () => {
     const { e, id, now } = await abandonedSend("late@x.co", null);
-    const db = database(env.DB);
+    const db = database(DB);
     const requeued = await dropping(e, async () => {
       await runWatchdog(env, testLog, now);
       // Unclaimed, it may be waiting its turn in a busy queue: the re-queued job gets the long push.
