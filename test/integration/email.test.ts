@@ -515,7 +515,8 @@ describe("counting sends", () => {
     let failed = 0;
     const spy = vi.spyOn(env.DB, "batch").mockImplementation(async (stmts) => {
       const sql = stmts.map((x) => String((x as { statement?: string }).statement ?? ""));
-      if (failed === 0 && sql.some((q) => q.includes('"metric_facts"'))) {
+      // The batch's counts: rollups guarded by the rows' `counted` flag, which it sets.
+      if (failed === 0 && sql.some((q) => q.includes('set "counted"'))) {
         failed++;
         throw new Error("D1 unavailable");
       }
