@@ -413,8 +413,9 @@ export const messages = sqliteTable(
   // Every index entry is a row written (D1 counts them). Partial indexes leave out the rows
   // no query asks for: a message enters the sent-time indexes once sent, the due index only
   // while queued. An enrollment's messages are found by their effect key's prefix (the key is
-  // `enrollmentId:stepId:visit`), so there is no enrollment index. Query plans: docs/scale.md,
-  // "Indexes on the email path".
+  // `enrollmentId:stepId:visit`), so there is no enrollment index; a reply's references by the
+  // message id inside Nudge's Message-ID, so none on rfc_message_id. Query plans:
+  // docs/scale.md, "Indexes on the email path".
   (t) => [
     index("messages_due").on(t.nextAttemptAt).where(sql`status = 'queued'`),
     uniqueIndex("messages_key").on(t.key),
@@ -424,7 +425,6 @@ export const messages = sqliteTable(
       .on(t.orgId, t.providerMessageId)
       .where(sql`provider_message_id is not null`),
     index("messages_step").on(t.workflowId, t.stepId),
-    index("messages_rfc_id").on(t.rfcMessageId).where(sql`rfc_message_id is not null`),
     index("messages_to").on(t.to, t.sentAt).where(sql`sent_at is not null`),
     index("messages_connection")
       .on(t.connectionId, t.sentAt)

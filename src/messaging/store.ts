@@ -353,17 +353,27 @@ export const emailStatsByStep = (db: Db, workflowId: string) =>
     .groupBy(messages.stepId)
     .all();
 
-/** Messages whose Message-ID header is one of `ids` (a reply's In-Reply-To and References). */
+/** The message id in a Message-ID Nudge gave (`<msg_…@domain>`, src/messaging/compose.ts). */
+const OUR_MESSAGE_ID = /^<(msg_[0-9A-Z]{26})@/;
+
+/**
+ * Messages whose Message-ID header is one of `ids` (a reply's In-Reply-To and References),
+ * latest sent first. Nudge's Message-IDs carry the message's id: each is looked up by its
+ * primary key and kept only when its header is exactly the one asked for, so the header
+ * needs no index of its own (one entry fewer written per email).
+ */
 export async function messagesByRfcIds(db: Db, ids: string[]) {
-  if (ids.length === 0) {
+  const wanted = new Set(ids.slice(0, 90));
+  const byId = [...new Set([...wanted].flatMap((ref) => OUR_MESSAGE_ID.exec(ref)?.[1] ?? []))];
+  if (byId.length === 0) {
     return [];
   }
-  return db
-    .select()
-    .from(messages)
-    .where(inArray(messages.rfcMessageId, ids.slice(0, 90)))
-    .orderBy(desc(messages.sentAt))
-    .all();
+  const found = await db.select().from(messages).where(inArray(messages.id, byId)).all();
+  return found
+    .filter((m) => m.rfcMessageId !== null && wanted.has(m.rfcMessageId))
+    .sort(
+      (a, b) => (b.sentAt ?? Number.NEGATIVE_INFINITY) - (a.sentAt ?? Number.NEGATIVE_INFINITY),
+    );
 }
 
 /** The latest message sent to `address` since `since` (a reply matched by its sender only). */
