@@ -541,6 +541,31 @@ describe("counting sends", () => {
   });
 });
 
+describe("counting a send delivered twice in one batch", () => {
+  it("counts a send whose count was lost once, though two deliveries of it share a batch", async () => {
+    const s = await setup();
+    const real = env.DB.batch.bind(env.DB);
+    let failed = 0;
+    const spy = vi.spyOn(env.DB, "batch").mockImplementation(async (stmts) => {
+      const sql = stmts.map((x) => String((x as { statement?: string }).statement ?? ""));
+      if (failed === 0 && sql.some((q) => q.includes('set "counted"'))) {
+        failed++;
+        throw new Error("D1 unavailable");
+      }
+      return real(stmts);
+    });
+    await consume("nudge-messages", [s.job], 1);
+    spy.mockRestore();
+    expect(failed).toBe(1);
+    const both = await consume("nudge-messages", [s.job, s.job], 2);
+    expect([both.delayOf(0), both.delayOf(1)]).toEqual([null, null]);
+    const totals = (
+      await call("GET", "/v1/analytics/metrics?metrics=sent&timezone=UTC", { key: s.key })
+    ).json.totals;
+    expect(totals).toEqual({ sent: 1 });
+  });
+});
+
 describe("rows an email writes", () => {
   it("captures a redelivered send once, under the id its message's id gives", async () => {
     const s = await setup();

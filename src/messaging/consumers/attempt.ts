@@ -150,9 +150,12 @@ interface Collected {
 
 /**
  * The batch's settled facts in one write: added to the rollups only for messages not counted
- * yet, whose flag the same batch then sets — a retried batch adds nothing twice.
+ * yet, whose flag the same batch then sets — a retried batch adds nothing twice. The guard is
+ * read once for the whole write, so a fact two deliveries of one job in this batch both
+ * collected is kept once here.
  */
-async function recordMessageFacts(db: Db, facts: Collected["facts"]) {
+async function recordMessageFacts(db: Db, collected: Collected["facts"]) {
+  const facts = [...new Map(collected.map((f) => [f.id, f])).values()];
   if (facts.length === 0) {
     return;
   }
