@@ -704,7 +704,9 @@ export const inboundMail = sqliteTable(
  * Counted facts (a message sent, opened, an enrollment ended, a step entered ...), one row
  * each, keyed by an id derived from what happened — a retried write of the same fact is
  * ignored, and only the rows a write inserted are added to the rollups (by `batch`). Kept
- * 35 days (the watchdog prunes older ones); the rollups can be recomputed from them.
+ * 35 days (the watchdog prunes older ones). Not every count has a row: an enrollment's own are
+ * guarded by its mirror's seq, a message's settled one (sent, suppressed) by its row's
+ * `counted` flag (src/analytics/facts.ts).
  */
 export const metricFacts = sqliteTable(
   "metric_facts",
@@ -731,7 +733,7 @@ export const metricFacts = sqliteTable(
 /**
  * Daily counts per org × zone (UTC, and the org's reporting time zone) × day × workflow ×
  * step × channel × connection × category × variant × metric. Empty dimensions are ''.
- * Written only from metric_facts, by adding.
+ * Written only by adding: from metric_facts, or from facts guarded by their owner's state.
  */
 export const metricRollups = sqliteTable(
   "metric_rollups",
