@@ -15,6 +15,7 @@ import {
   type FactRow,
   factStatements,
   guardedStatements,
+  ownerGuardedStatements,
   reportingZone,
   type StepDay,
   stepDayStatements,
@@ -150,6 +151,25 @@ export async function enrollmentCountStatements(
     ...stepDayStatements(db, e.workflowId, [...days.values()], guard),
     ...guardedStatements(db, await factRows(db, metrics), guard),
   ];
+}
+
+/**
+ * Statements adding facts that their owners guard (a message row's `counted`, see
+ * src/messaging/store.ts): each fact adds only while `guard(owner)` holds when the batch
+ * runs. No fact rows: the owner's flag, flipped in the same batch, is what keeps a retry from
+ * counting twice.
+ */
+export async function ownedFactStatements(
+  db: Db,
+  facts: (Fact & { owner: string })[],
+  guard: (owner: SQL) => SQL,
+) {
+  const rows = await factRows(db, facts);
+  return ownerGuardedStatements(
+    db,
+    rows.map((r, i) => ({ ...r, owner: facts[i].owner })),
+    guard,
+  );
 }
 
 /** Records facts on their own (callers whose state change is already durable and retried). */

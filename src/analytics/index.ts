@@ -7,6 +7,7 @@ export {
   factBatch,
   forgetZone,
   messageFact,
+  ownedFactStatements,
   recordFacts,
 } from "./facts";
 export { fileOf, tickReports } from "./reports";

@@ -144,6 +144,76 @@ export function guardedStatements(db: Db, facts: FactRow[], guard: SQL): BatchIt
   return out;
 }
 
+/**
+ * Rollup and totals statements for facts each guarded by its own owner (a message row that
+ * says whether its fact is counted): a fact adds only while `guard(owner)` holds when the
+ * batch runs, and the caller's batch flips the owner's flag after these. Summed in SQL, since
+ * which facts pass is known only then; all travel as one JSON parameter each.
+ */
+export function ownerGuardedStatements(
+  db: Db,
+  facts: (FactRow & { owner: string })[],
+  guard: (owner: SQL) => SQL,
+): BatchItem[] {
+  if (facts.length === 0) {
+    return [];
+  }
+  const rows = facts.flatMap((f) =>
+    (f.zone === "UTC"
+      ? [["UTC", f.dayUtc]]
+      : [
+          ["UTC", f.dayUtc],
+          [f.zone, f.dayLocal],
+        ]
+    ).map(([zone, day]) => ({ ...f, zone, day })),
+  );
+  const J = (k: string) => sql.raw(`json_extract(value, '$.${k}')`);
+  const passes = guard(J("owner"));
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      owner: r.owner,
+      orgId: r.orgId,
+      zone: r.zone,
+      day: r.day,
+      workflowId: r.workflowId,
+      stepId: r.stepId,
+      channel: r.channel,
+      connectionId: r.connectionId,
+      category: r.category,
+      variant: r.variant,
+      metric: r.metric,
+      value: r.value,
+    })),
+  );
+  const rollupDims = sql.raw(
+    "json_extract(value, '$.orgId'), json_extract(value, '$.zone'), json_extract(value, '$.day'), json_extract(value, '$.workflowId'), json_extract(value, '$.stepId'), json_extract(value, '$.channel'), json_extract(value, '$.connectionId'), json_extract(value, '$.category'), json_extract(value, '$.variant'), json_extract(value, '$.metric')",
+  );
+  const totalDims = (workflow: SQL) =>
+    sql`${J("orgId")}, ${J("zone")}, ${workflow}, ${J("metric")}, ${J("day")}`;
+  const totals = (workflow: SQL) =>
+    sql`select ${totalDims(workflow)}, sum(${J("value")}) from json_each(${json}) where ${passes} group by ${totalDims(workflow)}`;
+  return [
+    db
+      .insert(metricRollups)
+      .select(
+        sql`select ${rollupDims}, sum(${J("value")}) from json_each(${json}) where ${passes} group by ${rollupDims}`,
+      )
+      .onConflictDoUpdate({
+        target: ROLLUP_KEY,
+        set: { value: sql`${metricRollups.value} + excluded.value` },
+      }),
+    db
+      .insert(metricTotals)
+      .select(
+        sql`select * from (${totals(J("workflowId"))} union all ${totals(sql`'*'`)}) where true`,
+      )
+      .onConflictDoUpdate({
+        target: TOTALS_KEY,
+        set: { value: sql`${metricTotals.value} + excluded.value` },
+      }),
+  ];
+}
+
 const ROLLUP_KEY = [
   metricRollups.orgId,
   metricRollups.zone,

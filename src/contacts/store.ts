@@ -471,9 +471,19 @@ export async function eraseContact(db: Db, orgId: string, id: string, now = Date
       .update(events)
       .set({ data: {} })
       .where(and(eq(events.orgId, orgId), eq(events.contactId, id))),
-    db
-      .delete(captured)
-      .where(and(eq(captured.orgId, orgId), inArray(captured.messageId, ofContact))),
+    // Captures are keyed by their message's id (obx_X for msg_X, src/db/captured.ts).
+    db.delete(captured).where(
+      and(
+        eq(captured.orgId, orgId),
+        inArray(
+          captured.id,
+          db
+            .select({ id: sql<string>`'obx_' || substr(${messages.id}, 5)` })
+            .from(messages)
+            .where(and(eq(messages.orgId, orgId), eq(messages.contactId, id))),
+        ),
+      ),
+    ),
     db
       .update(inboundMail)
       .set({ from: "", subject: null, text: null, reason: null })

@@ -6,9 +6,21 @@ import { captured, messages } from "./schema";
 
 export type CapturedRow = typeof captured.$inferSelect;
 
-/** One row per message (unique), so a redelivered job cannot capture twice. */
-export const storeCaptured = (db: Db, row: CapturedRow) =>
-  db.insert(captured).values(row).onConflictDoNothing().run();
+/**
+ * A captured message's id, derived from its message's (`msg_X` → `obx_X`): one row per message
+ * by the primary key alone, so a redelivered job cannot capture twice and no other unique
+ * index is written.
+ */
+export const capturedIdOf = (messageId: string) =>
+  `obx_${messageId.slice(messageId.indexOf("_") + 1)}`;
+
+/** Stores a capture under its message's id (see capturedIdOf); a repeat is ignored. */
+export const storeCaptured = (db: Db, row: Omit<CapturedRow, "id">) =>
+  db
+    .insert(captured)
+    .values({ ...row, id: capturedIdOf(row.messageId) })
+    .onConflictDoNothing()
+    .run();
 
 /** A captured message with its message's outcome (a call's, once recorded). */
 const withOutcome = (db: Db) =>
@@ -42,7 +54,7 @@ export const listCaptured = async (
         and(
           eq(captured.orgId, orgId),
           f.to ? eq(captured.to, f.to) : undefined,
-          f.messageId ? eq(captured.messageId, f.messageId) : undefined,
+          f.messageId ? eq(captured.id, capturedIdOf(f.messageId)) : undefined,
           f.channel ? eq(captured.channel, f.channel) : undefined,
           before ? lt(captured.id, before) : undefined,
         ),

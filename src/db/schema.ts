@@ -151,12 +151,15 @@ export const events = sqliteTable(
     data: json<Record<string, unknown>>("data").notNull(),
     occurredAt: ms("occurred_at").notNull(),
     receivedAt: ms("received_at").notNull(),
-    /** The client's own id for the event (POST /v1/events `id`), or a system event's key: never stored twice. */
+    /**
+     * The client's own id for the event (POST /v1/events `id`), or the key of a system event
+     * recorded without a time of its own (see src/contacts/history.ts): never stored twice.
+     */
     clientId: text("client_id"),
   },
+  // No index by name: no query reads events by name (each entry would be a row written per event).
   (t) => [
     index("events_contact_time").on(t.orgId, t.contactId, t.occurredAt),
-    index("events_name_time").on(t.orgId, t.name, t.occurredAt),
     uniqueIndex("events_client_id").on(t.orgId, t.clientId).where(sql`client_id is not null`),
   ],
 );
@@ -401,18 +404,31 @@ export const messages = sqliteTable(
     job: json<MessageJob>("job"),
     createdAt: ms("created_at").notNull(),
     sentAt: ms("sent_at"),
+    /**
+     * Its settled fact (sent, suppressed or failed) is in the rollups: the row itself keeps a
+     * retried count from counting twice, instead of a metric_facts row per message.
+     */
+    counted: integer("counted", { mode: "boolean" }).notNull().default(false),
   },
+  // Every index entry is a row written (D1 counts them). Partial indexes leave out the rows
+  // no query asks for: a message enters the sent-time indexes once sent, the due index only
+  // while queued. An enrollment's messages are found by their effect key's prefix (the key is
+  // `enrollmentId:stepId:visit`), so there is no enrollment index; a reply's references by the
+  // message id inside Nudge's Message-ID, so none on rfc_message_id. Query plans:
+  // docs/scale.md, "Indexes on the email path".
   (t) => [
-    index("messages_due").on(t.status, t.nextAttemptAt),
+    index("messages_due").on(t.nextAttemptAt).where(sql`status = 'queued'`),
     uniqueIndex("messages_key").on(t.key),
     index("messages_org").on(t.orgId, t.id),
-    index("messages_enrollment").on(t.enrollmentId),
     index("messages_contact").on(t.contactId),
-    index("messages_provider_id").on(t.orgId, t.providerMessageId),
+    index("messages_provider_id")
+      .on(t.orgId, t.providerMessageId)
+      .where(sql`provider_message_id is not null`),
     index("messages_step").on(t.workflowId, t.stepId),
-    index("messages_rfc_id").on(t.rfcMessageId),
-    index("messages_to").on(t.to, t.sentAt),
-    index("messages_connection").on(t.connectionId, t.sentAt),
+    index("messages_to").on(t.to, t.sentAt).where(sql`sent_at is not null`),
+    index("messages_connection")
+      .on(t.connectionId, t.sentAt)
+      .where(sql`connection_id is not null and sent_at is not null`),
   ],
 );
 
@@ -434,7 +450,9 @@ export const captured = sqliteTable(
     headers: json<Record<string, string>>("headers").notNull(),
     createdAt: ms("created_at").notNull(),
   },
-  (t) => [index("outbox_org").on(t.orgId, t.id), uniqueIndex("outbox_message").on(t.messageId)],
+  // One row per message by the primary key (its id derives from the message's, see
+  // src/db/captured.ts): no unique index on message_id to write.
+  (t) => [index("outbox_org").on(t.orgId, t.id)],
 );
 
 /**
@@ -686,7 +704,9 @@ export const inboundMail = sqliteTable(
  * Counted facts (a message sent, opened, an enrollment ended, a step entered ...), one row
  * each, keyed by an id derived from what happened — a retried write of the same fact is
  * ignored, and only the rows a write inserted are added to the rollups (by `batch`). Kept
- * 35 days (the watchdog prunes older ones); the rollups can be recomputed from them.
+ * 35 days (the watchdog prunes older ones). Not every count has a row: an enrollment's own are
+ * guarded by its mirror's seq, a message's settled one (sent, suppressed) by its row's
+ * `counted` flag (src/analytics/facts.ts).
  */
 export const metricFacts = sqliteTable(
   "metric_facts",
@@ -713,7 +733,7 @@ export const metricFacts = sqliteTable(
 /**
  * Daily counts per org × zone (UTC, and the org's reporting time zone) × day × workflow ×
  * step × channel × connection × category × variant × metric. Empty dimensions are ''.
- * Written only from metric_facts, by adding.
+ * Written only by adding: from metric_facts, or from facts guarded by their owner's state.
  */
 export const metricRollups = sqliteTable(
   "metric_rollups",

@@ -95,6 +95,8 @@ export interface SystemEvent {
   data: Record<string, unknown>;
   /** Makes the stored event and the webhook event ids stable across retries. */
   key?: string;
+  /** When it happened, if the caller knows a time that a retry gives again (a message's sentAt). */
+  at?: number;
   /** The trace of the work that caused the event, carried to its webhook deliveries. */
   trace?: string;
 }

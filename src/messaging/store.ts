@@ -1,5 +1,5 @@
 // Messages (email, SMS, calls): one row per effect key, claimed before a provider call so it is made once.
-import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import { type Db, perSlice, slices } from "../db/client";
 import { messages } from "../db/schema";
 import { newId } from "../ground/ids";
@@ -22,6 +22,33 @@ const connectionOf = (job: MessageJob) =>
     : job.kind === "send" || job.kind === "call"
       ? job.config.connectionId
       : undefined;
+
+/**
+ * An enrollment's messages, by their effect key's prefix (`enrollmentId:stepId:visit`, see
+ * src/engine/advance.ts): a range of the unique key index, so no index of their own.
+ */
+const ofEnrollment = (enrollmentId: string) =>
+  and(
+    gte(messages.key, `${enrollmentId}:`),
+    lt(messages.key, `${enrollmentId};`),
+    eq(messages.enrollmentId, enrollmentId),
+  );
+
+/** Holds while the message `id` names has not had its settled fact counted (a SQL guard). */
+export const uncounted = (id: SQL) =>
+  sql`exists (select 1 from ${messages} where ${messages.id} = ${id} and ${messages.counted} = 0)`;
+
+/** Marks messages' settled facts counted: in the batch after the statements `uncounted` guards. */
+export const markCounted = (db: Db, ids: string[]) =>
+  db
+    .update(messages)
+    .set({ counted: true })
+    .where(
+      and(
+        sql`${messages.id} in (select value from json_each(${JSON.stringify(ids)}))`,
+        eq(messages.counted, false),
+      ),
+    );
 
 /** The message row of a job; `claimed`: created already claimed for this attempt. */
 export function newMessageRow(
@@ -77,6 +104,7 @@ export function newMessageRow(
     job,
     createdAt: now,
     sentAt: null,
+    counted: false,
   };
 }
 
@@ -231,8 +259,13 @@ export const listMessages = (
     .from(messages)
     .where(
       and(
-        eq(messages.orgId, orgId),
-        f.enrollmentId ? eq(messages.enrollmentId, f.enrollmentId) : undefined,
+        // With an enrollment or contact, their index (a few rows) must be the one searched, not
+        // the org's (every message of the org, in id order): `+org_id` keeps SQLite's planner
+        // from using org_id for an index (docs/scale.md, "Indexes on the email path").
+        f.enrollmentId || f.contactId
+          ? sql`+${messages.orgId} = ${orgId}`
+          : eq(messages.orgId, orgId),
+        f.enrollmentId ? ofEnrollment(f.enrollmentId) : undefined,
         f.contactId ? eq(messages.contactId, f.contactId) : undefined,
         before ? lt(messages.id, before) : undefined,
       ),
@@ -242,12 +275,7 @@ export const listMessages = (
     .all();
 
 export const messagesOfEnrollment = (db: Db, enrollmentId: string) =>
-  db
-    .select()
-    .from(messages)
-    .where(eq(messages.enrollmentId, enrollmentId))
-    .orderBy(messages.id)
-    .all();
+  db.select().from(messages).where(ofEnrollment(enrollmentId)).orderBy(messages.id).all();
 
 export async function messagesByIds(db: Db, ids: string[]) {
   const found = await Promise.all(
@@ -340,17 +368,27 @@ export const emailStatsByStep = (db: Db, workflowId: string) =>
     .groupBy(messages.stepId)
     .all();
 
-/** Messages whose Message-ID header is one of `ids` (a reply's In-Reply-To and References). */
+/** The message id in a Message-ID Nudge gave (`<msg_…@domain>`, src/messaging/compose.ts). */
+const OUR_MESSAGE_ID = /^<(msg_[0-9A-Z]{26})@/;
+
+/**
+ * Messages whose Message-ID header is one of `ids` (a reply's In-Reply-To and References),
+ * latest sent first. Nudge's Message-IDs carry the message's id: each is looked up by its
+ * primary key and kept only when its header is exactly the one asked for, so the header
+ * needs no index of its own (one entry fewer written per email).
+ */
 export async function messagesByRfcIds(db: Db, ids: string[]) {
-  if (ids.length === 0) {
+  const wanted = new Set(ids.slice(0, 90));
+  const byId = [...new Set([...wanted].flatMap((ref) => OUR_MESSAGE_ID.exec(ref)?.[1] ?? []))];
+  if (byId.length === 0) {
     return [];
   }
-  return db
-    .select()
-    .from(messages)
-    .where(inArray(messages.rfcMessageId, ids.slice(0, 90)))
-    .orderBy(desc(messages.sentAt))
-    .all();
+  const found = await db.select().from(messages).where(inArray(messages.id, byId)).all();
+  return found
+    .filter((m) => m.rfcMessageId !== null && wanted.has(m.rfcMessageId))
+    .sort(
+      (a, b) => (b.sentAt ?? Number.NEGATIVE_INFINITY) - (a.sentAt ?? Number.NEGATIVE_INFINITY),
+    );
 }
 
 /** The latest message sent to `address` since `since` (a reply matched by its sender only). */
@@ -376,7 +414,7 @@ export const previousInEnrollment = (db: Db, enrollmentId: string, messageId: st
     .from(messages)
     .where(
       and(
-        eq(messages.enrollmentId, enrollmentId),
+        ofEnrollment(enrollmentId),
         sql`${messages.id} <> ${messageId}`,
         sql`${messages.rfcMessageId} is not null`,
         inArray(messages.status, ["sent", "delivered"]),
@@ -488,7 +526,7 @@ export const lastConnectionInEnrollment = async (db: Db, enrollmentId: string, m
       .from(messages)
       .where(
         and(
-          eq(messages.enrollmentId, enrollmentId),
+          ofEnrollment(enrollmentId),
           sql`${messages.id} <> ${messageId}`,
           sql`${messages.connectionId} is not null`,
         ),

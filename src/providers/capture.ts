@@ -3,10 +3,9 @@
 // names this provider "outbox"). A captured call waits for its outcome to be recorded by hand
 // (POST /v1/outbox/{id}/outcome), like a payment provider's test mode.
 
-import { storeCaptured } from "../db/captured";
+import { capturedIdOf, storeCaptured } from "../db/captured";
 import { shardFor } from "../db/shards";
 import type { Env } from "../ground/env";
-import { newId } from "../ground/ids";
 import { definePhoneProvider } from "./phone";
 import { defineProvider } from "./provider";
 
@@ -15,9 +14,7 @@ export default defineProvider({
   name: "outbox",
   requiredCredentials: [],
   async send(email, { env, orgId }) {
-    const id = newId("obx");
     await storeCaptured(await shardFor(env, orgId), {
-      id,
       orgId,
       messageId: email.messageId,
       channel: "email",
@@ -30,7 +27,7 @@ export default defineProvider({
       headers: email.replyTo ? { ...email.headers, "Reply-To": email.replyTo } : email.headers,
       createdAt: Date.now(),
     });
-    return { providerMessageId: id };
+    return { providerMessageId: capturedIdOf(email.messageId) };
   },
 });
 
@@ -44,9 +41,7 @@ async function capturePhone(
   text: string,
   headers: Record<string, string> = {},
 ) {
-  const id = newId("obx");
   await storeCaptured(await shardFor(env, orgId), {
-    id,
     orgId,
     messageId,
     channel,
@@ -58,7 +53,7 @@ async function capturePhone(
     headers,
     createdAt: Date.now(),
   });
-  return { providerMessageId: id };
+  return { providerMessageId: capturedIdOf(messageId) };
 }
 
 export const PHONE_CAPTURE = definePhoneProvider({

@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { recordSystemEvent } from "../../src/contacts";
+import { database } from "../../src/db/client";
 import type { EmailJob } from "../../src/ground/queues";
 import { deliverEmail, EMAIL_MAX_ATTEMPTS } from "../../src/messaging/consumers/email";
 import { PROVIDERS } from "../../src/providers";
@@ -516,7 +518,8 @@ describe("counting sends", () => {
     let failed = 0;
     const spy = vi.spyOn(DB, "batch").mockImplementation(async (stmts) => {
       const sql = stmts.map((x) => String((x as { statement?: string }).statement ?? ""));
-      if (failed === 0 && sql.some((q) => q.includes('"metric_facts"'))) {
+      // The batch's counts: rollups guarded by the rows' `counted` flag, which it sets.
+      if (failed === 0 && sql.some((q) => q.includes('set "counted"'))) {
         failed++;
         throw new Error("D1 unavailable");
       }
@@ -536,5 +539,65 @@ describe("counting sends", () => {
     ).json.totals;
     expect(totals).toEqual({ sent: 1 });
     expect((await call("GET", "/v1/outbox", { key: s.key })).json.data).toHaveLength(1);
+  });
+});
+
+describe("counting a send delivered twice in one batch", () => {
+  it("counts a send whose count was lost once, though two deliveries of it share a batch", async () => {
+    const s = await setup();
+    const real = DB.batch.bind(DB);
+    let failed = 0;
+    const spy = vi.spyOn(DB, "batch").mockImplementation(async (stmts) => {
+      const sql = stmts.map((x) => String((x as { statement?: string }).statement ?? ""));
+      if (failed === 0 && sql.some((q) => q.includes('set "counted"'))) {
+        failed++;
+        throw new Error("D1 unavailable");
+      }
+      return real(stmts);
+    });
+    await consume("nudge-messages", [s.job], 1);
+    spy.mockRestore();
+    expect(failed).toBe(1);
+    const both = await consume("nudge-messages", [s.job, s.job], 2);
+    expect([both.delayOf(0), both.delayOf(1)]).toEqual([null, null]);
+    const totals = (
+      await call("GET", "/v1/analytics/metrics?metrics=sent&timezone=UTC", { key: s.key })
+    ).json.totals;
+    expect(totals).toEqual({ sent: 1 });
+  });
+});
+
+describe("rows an email writes", () => {
+  it("captures a redelivered send once, under the id its message's id gives", async () => {
+    const s = await setup();
+    await consume("nudge-messages", [s.job], 1);
+    await consume("nudge-messages", [s.job], 2);
+    const [m] = await messages(s.key, s.enrollmentId);
+    const all = (await call("GET", "/v1/outbox", { key: s.key })).json.data;
+    expect(all).toHaveLength(1);
+    expect(all[0].id).toBe(`obx_${m.id.slice(4)}`);
+    expect(m.providerMessageId).toBe(all[0].id);
+    const byMessage = (await call("GET", `/v1/outbox?messageId=${m.id}`, { key: s.key })).json;
+    expect(byMessage.data.map((o: { id: string }) => o.id)).toEqual([all[0].id]);
+  });
+
+  it("stores a system event recorded twice with its key and time once, at that time", async () => {
+    const s = await setup();
+    const at = Date.parse("2026-11-20T10:00:00Z");
+    const sent = {
+      orgId: s.orgId,
+      contactId: s.contact.id,
+      name: "email.sent",
+      data: { enrollmentId: s.enrollmentId },
+      key: `${s.job.key}:email.sent`,
+      at,
+    };
+    await recordSystemEvent(env, database(DB), sent);
+    await recordSystemEvent(env, database(DB), sent);
+    const events = (await call("GET", `/v1/contacts/${s.contact.id}/events`, { key: s.key })).json
+      .data;
+    const stored = events.filter((e: { name: string }) => e.name === "email.sent");
+    expect(stored).toHaveLength(1);
+    expect(stored[0].occurredAt).toBe(new Date(at).toISOString());
   });
 });

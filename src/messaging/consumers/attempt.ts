@@ -6,8 +6,9 @@
 // send (or names when its turn comes); the one provider call; the row settled with its fact and
 // the sent event collected. A failed call retries with backoff while it may, else fails the
 // message (an exhausted job is parked in the dead-letter queue). The batch's facts are written
-// in one write before any job is acknowledged; its sent events are recorded after.
-import { type Fact, messageFact, recordFacts } from "../../analytics";
+// in one write before any job is acknowledged, guarded by their message rows' `counted` flag
+// (no fact row per message); its sent events are recorded after.
+import { type Fact, messageFact, ownedFactStatements } from "../../analytics";
 import { type ContactRow, getContacts, recordSystemEvents } from "../../contacts";
 import type { Db } from "../../db/client";
 import { groupByOrg, shardFor } from "../../db/shards";
@@ -25,8 +26,10 @@ import {
   getMessageById,
   insertOrGetMessages,
   type MessageRow,
+  markCounted,
   newMessageRow,
   settleMessage,
+  uncounted,
 } from "../store";
 
 /** A job that ends in one provider call. */
@@ -139,8 +142,30 @@ async function load<J extends SendJob, O extends Outgoing>(
 
 /** What one job's attempt leaves for its batch to write. */
 interface Collected {
-  facts: Fact[];
+  /** Settled facts, each owned by its message (counted once, by the row's flag). */
+  facts: (Fact & { owner: string })[];
   sent: SystemEvent[];
+}
+
+/**
+ * The batch's settled facts in one write: added to the rollups only for messages not counted
+ * yet, whose flag the same batch then sets — a retried batch adds nothing twice. The guard is
+ * read once for the whole write, so a fact two deliveries of one job in this batch both
+ * collected is kept once here.
+ */
+async function recordMessageFacts(db: Db, collected: Collected["facts"]) {
+  const facts = [...new Map(collected.map((f) => [f.id, f])).values()];
+  if (facts.length === 0) {
+    return;
+  }
+  const stmts = [
+    ...(await ownedFactStatements(db, facts, uncounted)),
+    markCounted(
+      db,
+      facts.map((f) => f.owner),
+    ),
+  ];
+  await db.batch(stmts as unknown as Parameters<Db["batch"]>[0]);
 }
 
 /** The metric a row settled by an earlier try was counted as, if any. */
@@ -170,12 +195,14 @@ async function attempt<J extends SendJob, O extends Outgoing>(
   const now = Date.now();
   const count = (fields: Partial<MessageRow>, metric: string | undefined, at: number) => {
     if (metric) {
-      out.facts.push(messageFact({ ...message, ...fields }, metric, at));
+      out.facts.push({ ...messageFact({ ...message, ...fields }, metric, at), owner: message.id });
     }
   };
   if (message.status !== "queued") {
-    // Settled by an earlier try: its fact again (ignored when stored), in case that try's was lost.
-    count({}, settledMetric(channel.facts, message), message.sentAt ?? message.createdAt);
+    // Settled by an earlier try whose batch did not count it (its write failed): counted now.
+    if (!message.counted) {
+      count({}, settledMetric(channel.facts, message), message.sentAt ?? message.createdAt);
+    }
     return null;
   }
   const why = channel.unreachable(contact, job);
@@ -231,6 +258,7 @@ async function attempt<J extends SendJob, O extends Outgoing>(
         provider: ready.provider,
       },
       key: `${job.key}:${channel.name}.sent`,
+      at: sentAt,
       trace: traceOf(job),
     });
     return null;
@@ -363,10 +391,10 @@ async function attemptOrgBatch<J extends SendJob, O extends Outgoing>(
     }),
   );
   // The batch's counts in one write before any job is acknowledged: if it fails, every job is
-  // retried, and the settled ones count again by the same fact ids (ignored when stored).
+  // retried, and the settled ones are counted then (their rows say they were not).
   let counted = true;
   try {
-    await recordFacts(db, out.facts);
+    await recordMessageFacts(db, out.facts);
   } catch (err) {
     counted = false;
     log.error(`${channel.name} counts not recorded; retrying the batch`, { error: errorText(err) });

@@ -214,10 +214,11 @@ export async function deliverEmail(
 }
 
 async function failMessage(env: Env, db: Db, job: EmailJob, message: MessageRow, error: string) {
+  // Counted with its fact, in one batch: a later attempt of the job does not count it again.
   await settleMessage(
     db,
     message.id,
-    { status: "failed", error, sendingAt: null },
+    { status: "failed", error, sendingAt: null, counted: true },
     await factBatch(db, [messageFact(message, "sendFailed", Date.now())]),
   );
   if (job.config.onError !== "continue") {

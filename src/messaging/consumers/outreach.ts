@@ -186,7 +186,7 @@ async function failPhone(
   await settleMessage(
     db,
     message.id,
-    { status: "failed", error, sendingAt: null },
+    { status: "failed", error, sendingAt: null, counted: true },
     await factBatch(db, [messageFact(message, "smsFailed", now)]),
   );
   if (job.onError !== "continue") {
