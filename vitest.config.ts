@@ -32,6 +32,8 @@ export default defineConfig(async () => {
           bindings: {
             SHARDS: String(shards),
             ...(shards > 2 ? { SHARD_REGIONS: `${shards - 1}:eu` } : {}),
+            // A move waits out isolates' cached placements; here every caller shares one isolate.
+            ...(shards > 1 ? { SHARD_MOVE_SETTLE_MS: "1500" } : {}),
             TEST_MIGRATIONS: migrations,
             TEST_DIRECTORY_MIGRATIONS: directoryMigrations,
             ENVIRONMENT: "test",

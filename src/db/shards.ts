@@ -206,6 +206,20 @@ export async function setMoving(env: Env, orgId: string, since: number | null) {
   forgetPlacement(orgId);
 }
 
+/**
+ * Marks the org as moving unless it already is, in one conditional statement, so two moves
+ * of one org cannot both start: true when this call started it.
+ */
+export async function claimMove(env: Env, orgId: string, since: number): Promise<boolean> {
+  const { meta } = await directory(env)
+    .update(orgPlacements)
+    .set({ movingSince: since })
+    .where(and(eq(orgPlacements.orgId, orgId), isNull(orgPlacements.movingSince)))
+    .run();
+  forgetPlacement(orgId);
+  return meta.changes === 1;
+}
+
 /** Points the org at its new shard and ends the move, in one statement. */
 export async function switchShard(env: Env, orgId: string, shard: number) {
   await directory(env)

@@ -125,6 +125,12 @@ const VARS = z.object({
       Object.fromEntries(parts.map((p) => p.split(":")).map(([i, r]) => [Number(i), r])),
     )
     .optional(),
+  /**
+   * How long an org move waits after marking the org moving before it copies a row: every
+   * isolate's cached placement must have expired (src/accounts/move.ts; unset: the cache's
+   * lifetime and a margin). Tests shorten it.
+   */
+  SHARD_MOVE_SETTLE_MS: numberAtLeast(0, { int: true }).optional(),
   /** The longest a revoked API key may still be accepted by an isolate that cached it (seconds). */
   KEY_CACHE_SECONDS: numberAtLeast(0).default(10),
   /** Per million tokens, over the built-in table (src/providers/llm.ts). */
@@ -166,6 +172,8 @@ export interface Config {
   /** Org shards: their number, and the jurisdiction of those that have one (by index). */
   shards: number;
   shardRegions: Readonly<Record<number, Region>>;
+  /** The wait of an org move before its copy; null: PLACEMENT_TTL_MS and a margin. */
+  shardMoveSettleMs: number | null;
   keyCacheMs: number;
 }
 
@@ -209,6 +217,7 @@ function parse(raw: (string | undefined)[]): Config {
     llmPrices: Object.freeze(v.LLM_PRICES ?? {}),
     shards: v.SHARDS,
     shardRegions: Object.freeze((v.SHARD_REGIONS ?? {}) as Record<number, Region>),
+    shardMoveSettleMs: v.SHARD_MOVE_SETTLE_MS ?? null,
     keyCacheMs: v.KEY_CACHE_SECONDS * 1000,
   });
 }

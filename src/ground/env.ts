@@ -67,6 +67,7 @@ export interface Env {
   LLM_PRICES?: string;
   SHARDS?: string;
   SHARD_REGIONS?: string;
+  SHARD_MOVE_SETTLE_MS?: string;
   KEY_CACHE_SECONDS?: string;
   // Secrets, each read by its own parser.
   /** Bearer token of the operator routes (src/http/auth.ts); unset, they answer 404. */

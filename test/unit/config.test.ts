@@ -15,6 +15,7 @@ describe("config(env)", () => {
       forwardUnmatchedTo: null,
       shards: 1,
       shardRegions: {},
+      shardMoveSettleMs: null,
       keyCacheMs: 10_000,
       cloudflareSenderDomains: null,
       logLevel: "info",
@@ -72,6 +73,8 @@ describe("config(env)", () => {
     ["SHARD_REGIONS", "1:mars"],
     ["SHARD_REGIONS", "eu"],
     ["KEY_CACHE_SECONDS", "-1"],
+    ["SHARD_MOVE_SETTLE_MS", "-1"],
+    ["SHARD_MOVE_SETTLE_MS", "1.5"],
   ])("refuses %s=%s with an error naming it", (name, value) => {
     const read = () => config(vars({ [name]: value } as unknown as Partial<Env>));
     expect(read).toThrow(ConfigurationError);

@@ -18,6 +18,14 @@ export type Error = {
 export type Org = {
     id: string;
     name: string;
+    /**
+     * Data residency: the org's rows are kept on a shard declared for this jurisdiction and its Durable Objects are created there (Cloudflare's `jurisdiction`). Omitted: any shard without one.
+     */
+    region: 'eu' | 'fedramp' | null;
+    /**
+     * The org shard (D1 database) its rows live on
+     */
+    shard: number;
     createdAt: string;
 };
 
@@ -115,6 +123,38 @@ export type QuotasInput = {
     workflows?: number;
     webhooks?: number;
     templates?: number;
+};
+
+export type OrgMove = {
+    orgId: string;
+    /**
+     * The shard the org was on
+     */
+    from: number;
+    /**
+     * The shard it is on now
+     */
+    to: number;
+    /**
+     * Every table that holds org data, in the order copied
+     */
+    tables: Array<{
+        /**
+         * A table of the org shard schema
+         */
+        name: string;
+        /**
+         * The org's rows moved
+         */
+        rows: number;
+    }>;
+};
+
+export type MoveInput = {
+    /**
+     * The shard (D1 database index) to move the org to
+     */
+    shard: number;
 };
 
 export type Account = Org & {
@@ -2536,6 +2576,10 @@ export type CreateOrgData = {
      */
     body: {
         name: string;
+        /**
+         * Data residency: the org's rows are kept on a shard declared for this jurisdiction and its Durable Objects are created there (Cloudflare's `jurisdiction`). Omitted: any shard without one.
+         */
+        region?: 'eu' | 'fedramp';
     };
     path?: never;
     query?: never;
@@ -2806,6 +2850,76 @@ export type SetOrgQuotasResponses = {
 };
 
 export type SetOrgQuotasResponse = SetOrgQuotasResponses[keyof SetOrgQuotasResponses];
+
+export type MoveOrgData = {
+    /**
+     * JSON body
+     */
+    body: MoveInput;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/admin/orgs/{id}/move';
+};
+
+export type MoveOrgErrors = {
+    /**
+     * Malformed JSON (`invalid_json`) or a bad request
+     */
+    400: Error;
+    /**
+     * Missing, invalid, revoked or expired API key (`unauthorized`)
+     */
+    401: Error;
+    /**
+     * The key's scope does not allow this (`forbidden`), or an org quota is reached (`quota_exceeded`)
+     */
+    403: Error;
+    /**
+     * Not found in this org (`not_found`)
+     */
+    404: Error;
+    /**
+     * Conflict (`already_enrolled`, `reentry_not_allowed`, `idempotency_key_in_use`, ...)
+     */
+    409: Error;
+    /**
+     * Body over 1 MiB (`payload_too_large`)
+     */
+    413: Error;
+    /**
+     * Body is not JSON (`unsupported_media_type`)
+     */
+    415: Error;
+    /**
+     * Validation failed (`validation_failed`, `idempotency_key_reused`, and route-specific codes)
+     */
+    422: Error;
+    /**
+     * Rate limited (`rate_limited`), see `Retry-After`
+     */
+    429: Error;
+    /**
+     * Unexpected error (`internal_error`)
+     */
+    500: Error;
+    /**
+     * Error
+     */
+    503: Error;
+};
+
+export type MoveOrgError = MoveOrgErrors[keyof MoveOrgErrors];
+
+export type MoveOrgResponses = {
+    /**
+     * The org now lives on the new shard
+     */
+    200: OrgMove;
+};
+
+export type MoveOrgResponse = MoveOrgResponses[keyof MoveOrgResponses];
 
 export type GetAccountData = {
     body?: never;

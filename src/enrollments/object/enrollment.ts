@@ -19,6 +19,7 @@ import type {
 } from "../../engine/types";
 import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
+import { DomainError } from "../../ground/errors";
 import { createLogger, errorText, type Logger } from "../../ground/log";
 import { countEngine, inUnit } from "../../ground/metrics";
 import type { EnrollmentRpc, EnrollmentSnapshot, PokeResult, StartPayload } from "../../ground/rpc";
@@ -37,6 +38,14 @@ const STALE_ON_WAKE_MS = 5_000;
 const HOLD_RECHECK_MS = 30_000;
 /** The runtime retries a throwing alarm up to 6 times; on the last one we fail the enrollment instead. */
 const LAST_ALARM_RETRY = 5;
+/** When an org being moved says nothing of when to come back. */
+const MOVING_RETRY_MS = 5_000;
+
+/** The wait a refusal's Retry-After asks for (seconds), else MOVING_RETRY_MS. */
+function retryAfterMs(err: DomainError) {
+  const seconds = Number(err.headers?.["Retry-After"]);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : MOVING_RETRY_MS;
+}
 
 type Ending = Extract<EngineInput, { type: "cancel" | "exit_on" | "fail" }>;
 
@@ -232,6 +241,14 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       await this.serial(() => this.run({ type: "wake" }));
       await this.serial(() => this.redeliver(staleAfter));
     } catch (err) {
+      if (err instanceof DomainError && err.code === "service_unavailable") {
+        // The org is being moved to another shard (shardFor refuses it for a while): look again
+        // after its Retry-After, not on the runtime's retries — a long move would use up all
+        // six and fail an enrollment that nothing is wrong with.
+        this.log.info("org being moved; alarm deferred", { error: errorText(err) });
+        await this.deferAlarm(retryAfterMs(err));
+        return;
+      }
       const retryCount = info?.retryCount ?? 0;
       this.store.noteError(errorText(err));
       this.log.error("enrollment alarm failed", { retryCount, error: errorText(err) });
@@ -473,6 +490,15 @@ export class EnrollmentDO extends DurableObject<Env> implements EnrollmentRpc {
       const held = this.store.held()?.until ?? 0;
       const wake = state?.wait?.until ?? null;
       await this.arm(held > Date.now() ? Math.max(held, wake ?? 0) : wake);
+    }
+  }
+
+  /** Wakes again within `ms`, keeping an alarm the failed run may already have set sooner. */
+  private async deferAlarm(ms: number) {
+    const at = Date.now() + ms;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) {
+      await this.ctx.storage.setAlarm(at);
     }
   }
 

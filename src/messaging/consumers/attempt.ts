@@ -15,6 +15,7 @@ import { groupByOrg, shardFor } from "../../db/shards";
 import { confirmEffects } from "../../enrollments";
 import { config } from "../../ground/config";
 import type { Env } from "../../ground/env";
+import { DomainError } from "../../ground/errors";
 import { errorText, type Logger } from "../../ground/log";
 import { Memo } from "../../ground/memo";
 import type { CallJob, EmailJob, SmsJob, SystemEvent } from "../../ground/queues";
@@ -337,7 +338,11 @@ export async function attemptBatch<J extends SendJob, O extends Outgoing>(
         );
       } catch (err) {
         log.warn(`${channel.name} jobs of an org not attempted`, { orgId, error: errorText(err) });
-        got = own.map((x) => messageBackoff(env, x.d.attempts));
+        // An org being moved says when to come back: retried at once (tests' backoff is 0),
+        // its jobs would use up their queue retries within the move and be dead-lettered.
+        const after =
+          err instanceof DomainError ? Number(err.headers?.["Retry-After"] ?? 0) || 0 : 0;
+        got = own.map((x) => messageBackoff(env, x.d.attempts, after));
       }
       own.forEach((x, k) => {
         delays[x.i] = got[k];

@@ -9,6 +9,7 @@ import { notFound } from "../../../ground/errors";
 import { metricsSnapshot } from "../../../ground/metrics";
 import type { Handler } from "../../../http/openapi";
 import { unmatchedMail as unmatched } from "../../../messaging";
+import { moveOrg as move } from "../../move";
 import { keyCreatedJson } from "../api-keys/schemas";
 import type * as routes from "./routes";
 import { orgJson } from "./schemas";
@@ -65,4 +66,9 @@ export const setQuotas: Handler<typeof routes.setQuotas> = async (c) => {
   }
   await saveQuotas(db, id, c.req.valid("json"));
   return c.json((await quotasOf(db, id)) as NonNullable<Awaited<ReturnType<typeof quotasOf>>>, 200);
+};
+
+export const moveOrg: Handler<typeof routes.moveOrg> = async (c) => {
+  const { id } = c.req.valid("param");
+  return c.json(await move(c.env, id, c.req.valid("json").shard), 200);
 };

@@ -6,4 +6,5 @@ export default router()
   .openapi(routes.createOrg, handlers.createOrg)
   .openapi(routes.metrics, handlers.metrics)
   .openapi(routes.unmatchedMail, handlers.unmatchedMail)
-  .openapi(routes.setQuotas, handlers.setQuotas);
+  .openapi(routes.setQuotas, handlers.setQuotas)
+  .openapi(routes.moveOrg, handlers.moveOrg);

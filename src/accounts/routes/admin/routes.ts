@@ -1,9 +1,10 @@
-// Admin (ADMIN_TOKEN): bootstrap an org with its first key; this isolate's counters.
+// Admin (ADMIN_TOKEN): bootstrap an org with its first key; this isolate's counters; move an org
+// to another shard.
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../../http/errors";
 import { json, jsonBody } from "../../../http/openapi";
 import { ApiKeyCreated } from "../api-keys/schemas";
-import { Metrics, Org, OrgInput, OrgQuotas, QuotasInput } from "./schemas";
+import { Metrics, MoveInput, MoveResult, Org, OrgInput, OrgQuotas, QuotasInput } from "./schemas";
 
 const security = [{ adminToken: [] }];
 
@@ -76,4 +77,23 @@ export const setQuotas = createRoute({
     body: jsonBody(QuotasInput, { contacts: 100000, workflows: 200 }),
   },
   responses: { 200: json(OrgQuotas, "The org's quotas now"), ...errorResponses(404) },
+});
+
+export const moveOrg = createRoute({
+  method: "post",
+  path: "/v1/admin/orgs/{id}/move",
+  operationId: "moveOrg",
+  tags: ["Admin"],
+  summary: "Move an org's rows to another shard while it runs (ADMIN_TOKEN)",
+  description:
+    "Marks the org as moving (its API calls answer 503 `service_unavailable` with Retry-After, its enrollments and queued jobs wait and come back), waits until no isolate can still use its old placement, copies every row it owns to the shard named, checks the counts table by table, points the directory at the new shard and deletes the rows left on the old one. Answers when done, with the rows moved per table. If the copy fails or the counts differ, nothing is moved: the old shard stays the org's and the mark is cleared. An org with a region moves only to a shard of that region. `npm run shards:move -- <org> <shard>` calls it.",
+  security,
+  request: {
+    params: z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) }),
+    body: jsonBody(MoveInput, { shard: 1 }),
+  },
+  responses: {
+    200: json(MoveResult, "The org now lives on the new shard"),
+    ...errorResponses(404, 409, 503),
+  },
 });

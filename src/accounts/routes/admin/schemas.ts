@@ -83,3 +83,29 @@ export const orgJson = (
   shard: placement.shard,
   createdAt: iso(o.createdAt) as string,
 });
+
+export const MoveInput = z
+  .strictObject({
+    shard: z
+      .number()
+      .int()
+      .min(0)
+      .openapi({ description: "The shard (D1 database index) to move the org to" }),
+  })
+  .openapi("MoveInput");
+
+export const MoveResult = z
+  .object({
+    orgId: z.string(),
+    from: z.number().int().openapi({ description: "The shard the org was on" }),
+    to: z.number().int().openapi({ description: "The shard it is on now" }),
+    tables: z
+      .array(
+        z.object({
+          name: z.string().openapi({ description: "A table of the org shard schema" }),
+          rows: z.number().int().openapi({ description: "The org's rows moved" }),
+        }),
+      )
+      .openapi({ description: "Every table that holds org data, in the order copied" }),
+  })
+  .openapi("OrgMove");
