@@ -18,11 +18,20 @@ const persist = stateDir ? ["--persist-to", stateDir] : [];
 const devVarsPath = resolve(root, process.env.NUDGE_DEV_VARS ?? ".dev.vars");
 const keyPath = resolve(root, process.env.NUDGE_KEY_FILE ?? ".nudge-dev-key");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
+// Optional: another wrangler config (the bench's four-shard run writes one); its DB_SHARD_*
+// bindings are all migrated, as `npm run deploy` migrates every shard.
+const configPath = process.env.NUDGE_WRANGLER_CONFIG;
+const configArgs = configPath ? ["--config", configPath] : [];
+const shardBindings = [
+  ...readFileSync(configPath ?? join(root, "wrangler.toml"), "utf8").matchAll(
+    /^binding = "(DB_SHARD_\d+)"$/gm,
+  ),
+].map((m) => m[1]);
 // Run wrangler with this Node (22, from the `node` devDependency under npm scripts), whatever PATH says.
 const wranglerJs = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 
 function run(args, opts = {}) {
-  const r = spawnSync(process.execPath, [wranglerJs, ...args], {
+  const r = spawnSync(process.execPath, [wranglerJs, ...args, ...configArgs], {
     cwd: root,
     env,
     encoding: "utf8",
@@ -113,7 +122,9 @@ function ensureDevKey() {
 ensureDevVars();
 console.log("Applying D1 migrations to the local database…");
 run(["d1", "migrations", "apply", "DB_DIRECTORY", "--local", ...persist]);
-run(["d1", "migrations", "apply", "DB_SHARD_0", "--local", ...persist]);
+for (const binding of shardBindings) {
+  run(["d1", "migrations", "apply", binding, "--local", ...persist]);
+}
 const key = ensureDevKey();
 const built = spawnSync(
   process.execPath,
@@ -151,6 +162,7 @@ const child = spawn(
     `PUBLIC_URL:http://localhost:${port}`,
     ...(process.env.NUDGE_DEV_ARGS?.split(" ").filter(Boolean) ?? []),
     ...persist,
+    ...configArgs,
     "--env-file",
     devVarsPath,
   ],

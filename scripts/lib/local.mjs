@@ -12,13 +12,18 @@ export function tempState(prefix = "nudge-") {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Starts (or restarts, on the same state dir) a local server. */
+/**
+ * Starts (or restarts, on the same state dir) a local server; `config`: another wrangler config
+ * file; `startTimeoutMs`: how long to wait for it to answer (migrating several shards takes longer).
+ */
 export async function startLocal({
   port,
   stateDir,
   watchdogMs = 5000,
   vars = {},
   logName = "server.log",
+  config = /** @type {string | undefined} */ (undefined),
+  startTimeoutMs = 90_000,
 }) {
   const varArgs = Object.entries(vars)
     .map(([k, v]) => `--var ${k}:${v}`)
@@ -35,6 +40,7 @@ export async function startLocal({
       NUDGE_KEY_FILE: join(stateDir, "key"),
       NUDGE_WATCHDOG_MS: String(watchdogMs),
       NUDGE_DEV_ARGS: varArgs,
+      ...(config ? { NUDGE_WRANGLER_CONFIG: config } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -52,8 +58,12 @@ export async function startLocal({
         break;
       }
     } catch {}
-    if (Date.now() - started > 90_000) {
-      throw new Error(`server did not answer within 90 s; see ${join(stateDir, logName)}`);
+    if (Date.now() - started > startTimeoutMs) {
+      // Not left running behind the error: the launcher, wrangler and workerd all go.
+      await stopGroup(proc);
+      throw new Error(
+        `server did not answer within ${startTimeoutMs / 1000} s; see ${join(stateDir, logName)}`,
+      );
     }
     await sleep(250);
   }
