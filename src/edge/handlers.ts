@@ -7,7 +7,6 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
 import { fileOf, getReport } from "../analytics";
-import { database } from "../db/client";
 import { ownerOf, shardFor } from "../db/shards";
 import { config } from "../ground/config";
 import type { AppEnv } from "../ground/env";

@@ -1,6 +1,4 @@
-// What the edge tests share: an email sent through the outbox with its tracking links, reading a
-// message, moving its send time back, and a token altered after signing.
-import { env } from "cloudflare:workers";
+
 import { activeWorkflow, call, newOrg, poll } from "./api";
 import { rawShard } from "./db";
 import { settle } from "./enrollments";

@@ -1,7 +1,4 @@
-// A workflow agent's enrollment id derives from its execution: when the execution's job is
-// delivered again (the worker died after enrolling, before recording the result), the re-run
-// finds the enrollment it made and enrolls nobody twice.
-import { env } from "cloudflare:workers";
+
 import { describe, expect, it } from "vitest";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

@@ -1,7 +1,4 @@
-// Answers from servers a tenant chooses (a code agent's endpoint, an LLM base URL) or a
-// provider's host are read through one byte-capped reader: a 32 MiB stream is cut at the cap,
-// its stream cancelled, and the run fails with a reason that says so.
-import { env } from "cloudflare:workers";
+
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { answerOf, failUnlessOk, ProviderError } from "../../src/providers/provider";
 import { RESPONSE_CAPS, readCapped, textCapped } from "../../src/security/read-capped";

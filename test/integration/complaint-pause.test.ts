@@ -1,7 +1,4 @@
-// The complaint-rate auto-pause of an email connection (src/messaging/mailboxes.ts): once a
-// connection has 20 sends in its health window, complaints over 0.3 % of them pause it and fire
-// connection.paused; with fewer sends, or reports that are not complaints, it keeps sending.
-import { env } from "cloudflare:workers";
+
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:workers";
+
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

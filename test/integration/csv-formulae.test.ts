@@ -1,6 +1,4 @@
-// Every report type written as CSV escapes a formula in any cell a tenant or a contact can
-// fill, even when a line break follows it (papaparse's own check stopped at the first one).
-import { env } from "cloudflare:workers";
+
 import { describe, expect, it } from "vitest";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

@@ -1,6 +1,4 @@
-// What the README promises about enrollments: update_contact, the send window, deleting a
-// workflow with active enrollments, listing, Idempotency-Key, and resuming mid-run.
-import { env } from "cloudflare:workers";
+
 import { describe, expect, it } from "vitest";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

@@ -1,8 +1,4 @@
-// Erasure (DELETE /v1/contacts/{id}) against the schema: every table is declared in
-// src/db/personal-data.ts (a table with a contact_id column must be erased), and after a
-// contact's data has gone everywhere it can go — messages, tasks, events, agent executions,
-// exchanges and logs, inbound mail, webhook deliveries — no table of the database holds it.
-import { env } from "cloudflare:workers";
+
 import { is } from "drizzle-orm";
 import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { afterEach, describe, expect, it, vi } from "vitest";

@@ -22,7 +22,6 @@ describe("health, bootstrap and account", () => {
   });
 
   it("hides the admin route (404) when ADMIN_TOKEN is not configured", async () => {
-    const { env } = await import("cloudflare:workers");
     const { createExecutionContext } = await import("cloudflare:test");
     const worker = (await import("../../src")).default;
     const req = new Request("https://nudge.test/v1/admin/orgs", {
@@ -145,7 +144,6 @@ describe("auth", () => {
       key,
       body: { name: "short", expiresInDays: 1 },
     });
-    const { env } = await import("cloudflare:workers");
     await DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?")
       .bind(Date.now() - 1000, created.json.id)
       .run();
@@ -201,7 +199,6 @@ describe("auth", () => {
   it("counts usage over the last 24 whole hours only", async () => {
     const { key } = await newOrg();
     const keyId = (await call("GET", "/v1/api-keys", { key })).json.data[0].id;
-    const { env } = await import("cloudflare:workers");
     const hour = Math.floor(Date.now() / 3_600_000);
     for (const [h, n] of [
       [hour - 23, 7],

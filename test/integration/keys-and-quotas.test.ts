@@ -1,6 +1,4 @@
-// Keys, quotas and strict bodies (#13): what one key or one tenant may do, and request bodies
-// that say exactly what they mean.
-import { env } from "cloudflare:workers";
+
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN_TOKEN, activeWorkflow, call, expectError, newOrg } from "../helpers/api";
 import { DB } from "../helpers/db";

@@ -1,6 +1,4 @@
-// Tasks (filters, skipping, expiry) and what erasing a contact clears from texts, calls and tasks;
-// a CSV import keyed by name and phone.
-import { env } from "cloudflare:workers";
+
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

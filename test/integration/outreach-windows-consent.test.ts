@@ -1,6 +1,4 @@
-// When and whom outreach reaches: the call window, phone-only contacts, required variables,
-// contacts without a phone, and consent kept per channel.
-import { env } from "cloudflare:workers";
+
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

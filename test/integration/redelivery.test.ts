@@ -1,4 +1,4 @@
-import { env } from "cloudflare:workers";
+
 import { describe, expect, it } from "vitest";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

@@ -1,5 +1,5 @@
 // Connection handlers.
-import { database, isUniqueViolation } from "../../../db/client";
+import { isUniqueViolation } from "../../../db/client";
 import { recordOwner, shardFor } from "../../../db/shards";
 import type { Env } from "../../../ground/env";
 import { DomainError, notFound } from "../../../ground/errors";
