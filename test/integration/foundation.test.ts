@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { routeQueue } from "../../src/ground/queues";
 import { ADMIN_TOKEN, call, expectError, newOrg } from "../helpers/api";
