@@ -26,7 +26,7 @@ const crashAfterEnrolling = (id: string) =>
     .run();
 
 async function workflowAgent(steps: unknown[]) {
-  const { key } = await newOrg();
+  const { key, orgId } = await newOrg();
   const wf = await activeWorkflow(key, steps);
   const a = await call("POST", "/v1/agents", {
     key,
@@ -39,7 +39,7 @@ async function workflowAgent(steps: unknown[]) {
   });
   const first = await finished(key, a.json.id, x.json.id);
   expect(first.status).toBe("succeeded");
-  return { key, workflowId: wf.id, agentId: a.json.id as string, first };
+  return { key, orgId, workflowId: wf.id, agentId: a.json.id as string, first };
 }
 
 const enrollmentsOf = async (key: string, workflowId: string) =>
@@ -49,12 +49,12 @@ const enrollmentsOf = async (key: string, workflowId: string) =>
 
 describe("a workflow agent's execution, run again", () => {
   it("while its enrollment is still waiting: the same enrollment, and only one", async () => {
-    const { key, workflowId, agentId, first } = await workflowAgent([
+    const { key, orgId, workflowId, agentId, first } = await workflowAgent([
       { id: "d", type: "delay", config: { amount: 1, unit: "days" } },
     ]);
     expect((await settle(key, first.enrollmentId)).status).toBe("waiting");
     await crashAfterEnrolling(first.id);
-    await consume("nudge-agent", [{ kind: "run", executionId: first.id }], 2);
+    await consume("nudge-agent", [{ kind: "run", orgId, executionId: first.id }], 2);
     const again = await finished(key, agentId, first.id);
     expect(again, JSON.stringify(again.error)).toMatchObject({
       status: "succeeded",
@@ -64,12 +64,12 @@ describe("a workflow agent's execution, run again", () => {
   });
 
   it("after its enrollment has completed: the same enrollment, not a refused re-entry", async () => {
-    const { key, workflowId, agentId, first } = await workflowAgent([
+    const { key, orgId, workflowId, agentId, first } = await workflowAgent([
       { id: "l", type: "log", config: { message: "hello" } },
     ]);
     expect((await settle(key, first.enrollmentId)).status).toBe("completed");
     await crashAfterEnrolling(first.id);
-    await consume("nudge-agent", [{ kind: "run", executionId: first.id }], 2);
+    await consume("nudge-agent", [{ kind: "run", orgId, executionId: first.id }], 2);
     const again = await finished(key, agentId, first.id);
     expect(again, JSON.stringify(again.error)).toMatchObject({
       status: "succeeded",
