@@ -4,6 +4,7 @@
 import { reportingZone } from "../analytics";
 import type { Db } from "../db/client";
 import type { Env } from "../ground/env";
+import { objectNamed } from "../ground/objects";
 import { DEFAULT_POLICY, type ExecutionPolicy } from "./rules";
 import { type AgentRow, getTemplate } from "./store";
 
@@ -23,7 +24,8 @@ export const templateGate = (env: Env, templateId: string) =>
 export const gatedBy = (agent: AgentRow, templateId: string) =>
   gateName(agent) === `template:${templateId}`;
 
-const gateNamed = (env: Env, name: string) => env.AGENT_GATE.get(env.AGENT_GATE.idFromName(name));
+/** A gate is named after its agent's or template's id: the id's region mark places it. */
+const gateNamed = (env: Env, name: string) => objectNamed(env, env.AGENT_GATE, name);
 
 /** After a policy change: executions waiting at the gate get the slots the new policy frees. */
 export async function reopenGate(

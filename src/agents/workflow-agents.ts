@@ -3,6 +3,7 @@
 // re-run finds its own enrollment.
 
 import { ContactInput, type ContactRow, resolveContact, saveContact } from "../contacts";
+import { regionOf } from "../db/shards";
 import { type EnrollOutcome, enroll, enrollmentStub } from "../enrollments";
 import { DomainError } from "../ground/errors";
 import { seededId } from "../ground/ids";
@@ -46,8 +47,14 @@ export async function enrollFor(run: Run, log: Logger) {
       `The contact could not be resolved: ${(err as Error).message}`,
     );
   }
-  // The enrollment's id derives from the execution's: a run taken up again finds its own.
-  const id = await seededId("enr", execution.createdAt, execution.id);
+  // The enrollment's id derives from the execution's: a run taken up again finds its own
+  // (marked with the org's region as enroll marks it, so it names the same object).
+  const id = await seededId(
+    "enr",
+    execution.createdAt,
+    execution.id,
+    await regionOf(env, agent.orgId),
+  );
   const variables =
     input.variables && typeof input.variables === "object"
       ? (input.variables as Record<string, unknown>)

@@ -22,7 +22,8 @@ export async function createOrgWithKey(
   region: Region | null = null,
   now = Date.now(),
 ) {
-  const org = { id: newId("org", now), name, createdAt: now };
+  // Its id carries the region's mark: objects named after the org find their jurisdiction.
+  const org = { id: newId("org", now, region), name, createdAt: now };
   const { row, key } = await newKeyRow(org.id, "Default", "full", null, now);
   const { shard, db } = await placeOrg(env, org.id, region, now);
   await recordOwner(env, "key", row.keyHash, org.id);

@@ -94,6 +94,13 @@ export async function placementOf(env: Env, orgId: string, now = Date.now()) {
 }
 
 /**
+ * The jurisdiction the org's data is kept in (null: none, or no such org). Ids that name its
+ * Durable Objects are minted with it (markRegion in src/ground/ids.ts).
+ */
+export const regionOf = async (env: Env, orgId: string) =>
+  (await placementOf(env, orgId))?.region ?? null;
+
+/**
  * An org the directory does not know but a shard holds (made before the directory, or by a
  * tool that wrote only the shard): found by asking every shard, then written down.
  */

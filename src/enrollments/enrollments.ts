@@ -5,12 +5,15 @@
 
 import { type ContactRow, contactSnapshot, getContact } from "../contacts";
 import type { Db } from "../db/client";
+import { regionOf } from "../db/shards";
 import type { EnrollmentState, WorkflowDefinition } from "../engine/types";
+import type { Region } from "../ground/config";
 import type { Env } from "../ground/env";
 import { DomainError } from "../ground/errors";
-import { newId } from "../ground/ids";
+import { markRegion, newId } from "../ground/ids";
 import { errorText, type Logger } from "../ground/log";
 import { Memo } from "../ground/memo";
+import { objectNamed } from "../ground/objects";
 import type { EnrollmentSnapshot, StartPayload } from "../ground/rpc";
 import { timezoneFromPhone } from "../lib/phone-timezone";
 import { subscriptionsOf } from "../webhooks";
@@ -25,8 +28,8 @@ import {
   reserveEnrollments,
 } from "./store";
 
-export const enrollmentStub = (env: Env, id: string) =>
-  env.ENROLLMENT.get(env.ENROLLMENT.idFromName(id));
+/** The enrollment's object, in its org's jurisdiction (the id's region mark names it). */
+export const enrollmentStub = (env: Env, id: string) => objectNamed(env, env.ENROLLMENT, id);
 
 /**
  * The enrollment's live state and timeline. The RPC stub's types cannot carry `unknown`-valued
@@ -143,13 +146,14 @@ export async function enrollMany(
           };
     return items.map(() => refusal);
   }
-  const [prior, subscriptions] = await Promise.all([
+  const [prior, subscriptions, region] = await Promise.all([
     priorEnrollments(
       db,
       workflow.id,
       items.map((i) => i.contact.id),
     ),
     subscriptionsOf(db, workflow.orgId, memo),
+    regionOf(env, workflow.orgId),
   ]);
   // An object writes its end to D1 once the end's effects are confirmed (see object/mirror),
   // but knows it at once, and GET shows it. A contact whose row still looks active is asked
@@ -206,7 +210,7 @@ export async function enrollMany(
       return;
     }
     claimed.add(item.contact.id);
-    rows.push({ i, row: reservation(workflow, item, now) });
+    rows.push({ i, row: reservation(workflow, item, now, region) });
   });
   const plain = rows.filter((r) => r.row.chainKey === null);
   const linked = rows.filter((r) => r.row.chainKey !== null);
@@ -265,10 +269,16 @@ export async function enrollMany(
   return outcomes as (EnrollOutcome | DomainError)[];
 }
 
-function reservation(workflow: WorkflowRow, req: EnrollItem, now: number): EnrollmentRow {
+function reservation(
+  workflow: WorkflowRow,
+  req: EnrollItem,
+  now: number,
+  region: Region | null,
+): EnrollmentRow {
   const startAt = req.scheduledAt && req.scheduledAt > now ? req.scheduledAt : null;
   return {
-    id: req.id ?? newId("enr", now),
+    // Marked with the org's region, a given (seeded) id too: its object lives in the jurisdiction.
+    id: markRegion(req.id ?? newId("enr", now), region),
     orgId: workflow.orgId,
     workflowId: workflow.id,
     workflowVersion: workflow.version,

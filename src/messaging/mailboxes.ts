@@ -2,12 +2,14 @@
 // over the last 200 sends, and the auto-pause on a bounce or complaint storm.
 import type { Db } from "../db/client";
 import type { Env } from "../ground/env";
+import { objectNamed } from "../ground/objects";
 import { publish } from "../webhooks";
 import { type ConnectionRow, getConnectionById, setConnectionPause } from "./connections-store";
 import { connectionHealthCounts } from "./store";
 
+/** The connection's mailbox object, in its org's jurisdiction (the id's region mark names it). */
 export const mailboxStub = (env: Env, connectionId: string) =>
-  env.MAILBOX.get(env.MAILBOX.idFromName(connectionId));
+  objectNamed(env, env.MAILBOX, connectionId);
 
 /** The health window and the rates that pause a connection (once it has MIN_SENDS in it). */
 const HEALTH_WINDOW = 200;

@@ -1,4 +1,3 @@
-
 import { activeWorkflow, call, newOrg, poll } from "./api";
 import { rawShard } from "./db";
 import { settle } from "./enrollments";

@@ -1,4 +1,3 @@
-
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { answerOf, failUnlessOk, ProviderError } from "../../src/providers/provider";
 import { RESPONSE_CAPS, readCapped, textCapped } from "../../src/security/read-capped";

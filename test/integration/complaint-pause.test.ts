@@ -1,4 +1,3 @@
-
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

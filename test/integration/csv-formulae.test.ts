@@ -1,4 +1,3 @@
-
 import { describe, expect, it } from "vitest";
 import { activeWorkflow, call, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

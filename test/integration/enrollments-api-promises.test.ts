@@ -1,4 +1,3 @@
-
 import { describe, expect, it } from "vitest";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

@@ -1,4 +1,3 @@
-
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN_TOKEN, activeWorkflow, call, expectError, newOrg } from "../helpers/api";
 import { DB } from "../helpers/db";

@@ -1,4 +1,3 @@
-
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { activeWorkflow, call, expectError, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";

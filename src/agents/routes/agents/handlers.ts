@@ -4,7 +4,7 @@
 import { reportingZone } from "../../../analytics";
 import { getContact } from "../../../contacts";
 import { type Db, iso, isUniqueViolation } from "../../../db/client";
-import { shardFor } from "../../../db/shards";
+import { regionOf, shardFor } from "../../../db/shards";
 import { dayKey } from "../../../engine/metrics";
 import { addLocalDays, localParts, zonedTime } from "../../../engine/timezones";
 import type { Env } from "../../../ground/env";
@@ -105,7 +105,8 @@ export const create: Handler<typeof routes.create> = async (c) => {
     checkEndpoint(c.env, input.endpoint as string);
   }
   const now = Date.now();
-  const id = newId("agt", now);
+  // The agent's gate object lives in the org's jurisdiction: its id carries the region.
+  const id = newId("agt", now, await regionOf(c.env, orgId));
   const secret = input.type === "code" ? newWebhookSecret() : undefined;
   const row: AgentRow = {
     id,

@@ -1,7 +1,7 @@
 // Agent template handlers: prompts and schemas are checked when saved, never first at run time.
 
 import type { Db } from "../../../db/client";
-import { shardFor } from "../../../db/shards";
+import { regionOf, shardFor } from "../../../db/shards";
 import { validateTemplate } from "../../../engine/templates";
 import { DomainError, notFound, validationFailed } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
@@ -68,7 +68,8 @@ export const create: Handler<typeof routes.create> = async (c) => {
   const input = c.req.valid("json");
   const now = Date.now();
   const row: AgentTemplateRow = {
-    id: newId("atp", now),
+    // Its gate object lives in the org's jurisdiction: the id carries the region.
+    id: newId("atp", now, await regionOf(c.env, c.get("orgId"))),
     orgId: c.get("orgId"),
     name: input.name,
     prompt: input.prompt,

@@ -1,6 +1,6 @@
 // Connection handlers.
 import { isUniqueViolation } from "../../../db/client";
-import { recordOwner, shardFor } from "../../../db/shards";
+import { recordOwner, regionOf, shardFor } from "../../../db/shards";
 import type { Env } from "../../../ground/env";
 import { DomainError, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
@@ -74,7 +74,8 @@ export const create: Handler<typeof routes.create> = async (c) => {
     throw keyTaken(input.key);
   }
   const now = Date.now();
-  const id = newId("cxn", now);
+  // The connection's mailbox object lives in the org's jurisdiction: its id carries the region.
+  const id = newId("cxn", now, await regionOf(c.env, c.get("orgId")));
   const row: ConnectionRow = {
     id,
     orgId: c.get("orgId"),
