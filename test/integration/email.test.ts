@@ -511,23 +511,35 @@ describe("connections", () => {
   });
 });
 
+/**
+ * Makes the first batch that writes a queue batch's counts (rollups guarded by the rows'
+ * `counted` flag, which it sets) fail; `restore` ends it and says how many failed.
+ */
+function failCountsOnce() {
+  const real = DB.batch.bind(DB);
+  let failed = 0;
+  const spy = vi.spyOn(DB, "batch").mockImplementation(async (stmts) => {
+    const sql = stmts.map((x) => String((x as { statement?: string }).statement ?? ""));
+    if (failed === 0 && sql.some((q) => q.includes('set "counted"'))) {
+      failed++;
+      throw new Error("D1 unavailable");
+    }
+    return real(stmts);
+  });
+  return {
+    restore: () => {
+      spy.mockRestore();
+      return failed;
+    },
+  };
+}
+
 describe("counting sends", () => {
   it("retries the batch when its counts cannot be written, and counts each send once", async () => {
     const s = await setup();
-    const real = DB.batch.bind(DB);
-    let failed = 0;
-    const spy = vi.spyOn(DB, "batch").mockImplementation(async (stmts) => {
-      const sql = stmts.map((x) => String((x as { statement?: string }).statement ?? ""));
-      // The batch's counts: rollups guarded by the rows' `counted` flag, which it sets.
-      if (failed === 0 && sql.some((q) => q.includes('set "counted"'))) {
-        failed++;
-        throw new Error("D1 unavailable");
-      }
-      return real(stmts);
-    });
+    const counts = failCountsOnce();
     const first = await consume("nudge-messages", [s.job], 1);
-    spy.mockRestore();
-    expect(failed).toBe(1);
+    expect(counts.restore()).toBe(1);
     expect(first.delayOf(0)).not.toBeNull(); // sent, but not acknowledged: its count is missing
     const [m] = await messages(s.key, s.enrollmentId);
     expect(m.status).toBe("sent");
@@ -545,19 +557,9 @@ describe("counting sends", () => {
 describe("counting a send delivered twice in one batch", () => {
   it("counts a send whose count was lost once, though two deliveries of it share a batch", async () => {
     const s = await setup();
-    const real = DB.batch.bind(DB);
-    let failed = 0;
-    const spy = vi.spyOn(DB, "batch").mockImplementation(async (stmts) => {
-      const sql = stmts.map((x) => String((x as { statement?: string }).statement ?? ""));
-      if (failed === 0 && sql.some((q) => q.includes('set "counted"'))) {
-        failed++;
-        throw new Error("D1 unavailable");
-      }
-      return real(stmts);
-    });
+    const counts = failCountsOnce();
     await consume("nudge-messages", [s.job], 1);
-    spy.mockRestore();
-    expect(failed).toBe(1);
+    expect(counts.restore()).toBe(1);
     const both = await consume("nudge-messages", [s.job, s.job], 2);
     expect([both.delayOf(0), both.delayOf(1)]).toEqual([null, null]);
     const totals = (
