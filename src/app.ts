@@ -1,7 +1,7 @@
 // The Hono app: middleware order, every resource router, the OpenAPI document and docs.
 //   request id → health, documents and the dashboard's page → edge routes (no key) → body limit + JSON-only →
-//   API key (rate limit, usage) → idempotency for POSTs → (the org's link origin, when PUBLIC_URL
-//   is unset) → MCP → resource routes. Errors leave in one shape (errors.ts).
+//   API key (rate limit, usage) → D1 sessions (x-d1-bookmark) → idempotency for POSTs → (the
+//   org's link origin, when PUBLIC_URL is unset) → MCP → resource routes. Errors leave in one shape (errors.ts).
 
 import { rememberOrigin } from "./accounts";
 import account from "./accounts/routes/account";
@@ -23,6 +23,7 @@ import { config } from "./ground/config";
 import type { AppEnv } from "./ground/env";
 import { errorText } from "./ground/log";
 import { requireAdmin, requireApiKey } from "./http/auth";
+import { d1Bookmarks, documentBookmarks } from "./http/bookmarks";
 import { errorJson, renderError } from "./http/errors";
 import { idempotency } from "./http/idempotency";
 import { router } from "./http/openapi";
@@ -94,7 +95,7 @@ export function buildApp() {
   const documentOf = (origin: string) => {
     let doc = documents.get(origin);
     if (!doc) {
-      doc = app.getOpenAPI31Document(documentConfig(origin));
+      doc = documentBookmarks(app.getOpenAPI31Document(documentConfig(origin)));
       documents.clear(); // one origin in practice; never a growing map
       documents.set(origin, doc);
     }
@@ -117,6 +118,13 @@ export function buildApp() {
       return next();
     }
     return requireApiKey(c, next);
+  });
+  // The org's databases as D1 sessions: reads at the client's bookmark, the newest one back.
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.path === "/v1/health" || c.req.path.startsWith("/v1/admin/")) {
+      return next();
+    }
+    return d1Bookmarks(c, next);
   });
   app.use("/v1/*", idempotency);
   // With PUBLIC_URL unset, an org's links use the origin its own API requests come to.

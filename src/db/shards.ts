@@ -7,6 +7,13 @@
 // and fans out. Env types the bindings as opaque, so a raw binding does not compile anywhere
 // else. Placements are cached in the isolate for PLACEMENT_TTL_MS: they change only when an org
 // moves, and a move waits that long after marking the org moving before it copies a row.
+//
+// Read replicas: inside a request (`inD1Sessions`), every org database is a D1 session, so the
+// response can carry the session's bookmark (`x-d1-bookmark`) and a later request can ask to
+// read at least that far. Writing paths take `shardFor`: a "first-primary" session, which
+// reads what it writes. Reads that tolerate lag (lists, analytics) take `readShardFor`: a
+// session anchored at the client's bookmark, or anywhere ("first-unconstrained") without one.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { and, count, eq, inArray, isNull } from "drizzle-orm";
 import { ConfigurationError, config, type Region } from "../ground/config";
 import type { Env } from "../ground/env";
@@ -29,6 +36,62 @@ export interface Placement {
 type OwnerKind = (typeof owners.$inferSelect)["kind"];
 
 const cached = new Map<string, { placement: Placement | null; at: number }>();
+
+/** One request's D1 sessions: the bookmark it arrived with, and the sessions it opened. */
+export interface D1Sessions {
+  readonly bookmark: string | null;
+  readonly opened: Map<string, { session: D1DatabaseSession; db: Db }>;
+  /** The session that ran a query last: its bookmark is the newest this request knows. */
+  last: D1DatabaseSession | null;
+}
+const sessions = new AsyncLocalStorage<D1Sessions>();
+
+/** Runs `fn` (a request) with its org databases as D1 sessions; see `latestBookmark`. */
+export function inD1Sessions<T>(bookmark: string | null, fn: (scope: D1Sessions) => T): T {
+  const scope: D1Sessions = { bookmark, opened: new Map(), last: null };
+  return sessions.run(scope, () => fn(scope));
+}
+
+/** The newest bookmark of the sessions a request used (null: it ran no org query). */
+export function latestBookmark(scope: D1Sessions): string | null {
+  return scope.last?.getBookmark() ?? null;
+}
+
+/**
+ * Shard `index` as a session of the current request, opened once per request and anchor (the
+ * primary for writing paths, the bookmark or anywhere for lag-tolerant reads); null outside a
+ * request, where the plain binding serves.
+ */
+function sessionOf(env: Env, index: number, anchor: "primary" | "replica"): Db | null {
+  const scope = sessions.getStore();
+  if (!scope) {
+    return null;
+  }
+  const key = `${index}:${anchor}`;
+  const open = scope.opened.get(key);
+  if (open) {
+    return open.db;
+  }
+  const binding = shardBinding(env, index) as unknown as D1Database;
+  const session = binding.withSession(
+    anchor === "primary" ? "first-primary" : (scope.bookmark ?? "first-unconstrained"),
+  );
+  // drizzle needs only prepare and batch, which a session has (it lacks exec and dump, which
+  // drizzle's d1 driver never calls); every query notes the session as the request's newest.
+  const tracked = {
+    prepare: (query: string) => {
+      scope.last = session;
+      return session.prepare(query);
+    },
+    batch: (statements: D1PreparedStatement[]) => {
+      scope.last = session;
+      return session.batch(statements);
+    },
+  } as unknown as D1Database;
+  const db = database(tracked);
+  scope.opened.set(key, { session, db });
+  return db;
+}
 const opened = new WeakMap<object, Db>();
 const openedDirectory = new WeakMap<object, DirectoryDb>();
 
@@ -48,6 +111,16 @@ export function directory(env: Env): DirectoryDb {
 
 /** Shard `index`'s database: for the move tool and fan-outs, never for one org's work. */
 export function shardAt(env: Env, index: number): Db {
+  const binding = shardBinding(env, index);
+  let db = opened.get(binding);
+  if (!db) {
+    db = database(binding as unknown as D1Database);
+    opened.set(binding, db);
+  }
+  return db;
+}
+
+function shardBinding(env: Env, index: number) {
   const n = config(env).shards;
   const binding = index < n ? env[`DB_SHARD_${index}`] : undefined;
   if (!binding) {
@@ -57,12 +130,7 @@ export function shardAt(env: Env, index: number): Db {
         : `There is no shard ${index}: SHARDS is ${n}`,
     );
   }
-  let db = opened.get(binding);
-  if (!db) {
-    db = database(binding as unknown as D1Database);
-    opened.set(binding, db);
-  }
-  return db;
+  return binding;
 }
 
 /** Every shard's database, in index order: for work that spans orgs (fan out, then merge). */
@@ -129,6 +197,21 @@ async function adoptUnplaced(env: Env, orgId: string, now: number): Promise<Plac
  * moved (503 with Retry-After: its requests are retried, its alarms and jobs run again).
  */
 export async function shardFor(env: Env, orgId: string): Promise<Db> {
+  const shard = await placedShard(env, orgId);
+  return sessionOf(env, shard, "primary") ?? shardAt(env, shard);
+}
+
+/**
+ * The org's database for reads that tolerate replica lag (lists, analytics): in a request, a
+ * session starting at the client's bookmark (so it reads its own writes) or, without one, at
+ * whichever replica answers first. Never for a path that reads what it has just written.
+ */
+export async function readShardFor(env: Env, orgId: string): Promise<Db> {
+  const shard = await placedShard(env, orgId);
+  return sessionOf(env, shard, "replica") ?? shardAt(env, shard);
+}
+
+async function placedShard(env: Env, orgId: string): Promise<number> {
   // A job queued before jobs named their org carries none: no shard can be told from it.
   const placement = orgId ? await placementOf(env, orgId) : null;
   if (!placement) {
@@ -141,7 +224,7 @@ export async function shardFor(env: Env, orgId: string): Promise<Db> {
       { headers: { "Retry-After": "5" } },
     );
   }
-  return shardAt(env, placement.shard);
+  return placement.shard;
 }
 
 /** Forgets what this isolate cached about the org (after moving it). */

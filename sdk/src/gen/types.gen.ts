@@ -1973,6 +1973,11 @@ export type WebhookDelivery = {
     createdAt: string;
 };
 
+/**
+ * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+ */
+export type D1Bookmark = string;
+
 export type GetHealthData = {
     body?: never;
     path?: never;
@@ -2923,6 +2928,12 @@ export type MoveOrgResponse = MoveOrgResponses[keyof MoveOrgResponses];
 
 export type GetAccountData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/account';
@@ -2979,6 +2990,12 @@ export type UpdateAccountData = {
      * JSON body
      */
     body: AccountPatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/account';
@@ -3032,6 +3049,12 @@ export type UpdateAccountResponse = UpdateAccountResponses[keyof UpdateAccountRe
 
 export type GetSendingSettingsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/settings/sending';
@@ -3088,6 +3111,12 @@ export type SetSendingSettingsData = {
      * JSON body
      */
     body: SendingSettings;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/settings/sending';
@@ -3141,6 +3170,12 @@ export type SetSendingSettingsResponse = SetSendingSettingsResponses[keyof SetSe
 
 export type ListApiKeysData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -3213,6 +3248,12 @@ export type CreateApiKeyData = {
          */
         expiresInDays?: number;
     };
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/api-keys';
@@ -3266,6 +3307,12 @@ export type CreateApiKeyResponse = CreateApiKeyResponses[keyof CreateApiKeyRespo
 
 export type GetApiKeyUsageData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/api-keys/usage';
@@ -3325,6 +3372,12 @@ export type GetApiKeyUsageResponse = GetApiKeyUsageResponses[keyof GetApiKeyUsag
 
 export type GetApiKeyData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -3384,6 +3437,12 @@ export type GetApiKeyResponse = GetApiKeyResponses[keyof GetApiKeyResponses];
 
 export type RevokeApiKeyData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -3443,6 +3502,12 @@ export type RevokeApiKeyResponse = RevokeApiKeyResponses[keyof RevokeApiKeyRespo
 
 export type ListContactsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -3511,6 +3576,12 @@ export type UpsertContactData = {
      * JSON body
      */
     body: ContactUpsert;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/contacts';
@@ -3568,6 +3639,12 @@ export type UpsertContactResponse = UpsertContactResponses[keyof UpsertContactRe
 
 export type EraseContactData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -3627,6 +3704,12 @@ export type EraseContactResponse = EraseContactResponses[keyof EraseContactRespo
 
 export type GetContactData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -3689,6 +3772,12 @@ export type UpdateContactData = {
      * JSON body
      */
     body: ContactPatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -3752,6 +3841,12 @@ export type UpdateContactResponse = UpdateContactResponses[keyof UpdateContactRe
 
 export type ListContactEventsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -3817,6 +3912,12 @@ export type ListContactEventsResponse = ListContactEventsResponses[keyof ListCon
 
 export type ListTopicsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -3879,6 +3980,12 @@ export type CreateTopicData = {
      * JSON body
      */
     body: TopicInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/topics';
@@ -3936,6 +4043,12 @@ export type CreateTopicResponse = CreateTopicResponses[keyof CreateTopicResponse
 
 export type DeleteTopicData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -3995,6 +4108,12 @@ export type DeleteTopicResponse = DeleteTopicResponses[keyof DeleteTopicResponse
 
 export type GetTopicData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -4057,6 +4176,12 @@ export type UpdateTopicData = {
      * JSON body
      */
     body: TopicPatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -4119,6 +4244,12 @@ export type TrackEventsData = {
      * JSON body
      */
     body: TrackEventBatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/events/batch';
@@ -4175,6 +4306,12 @@ export type TrackEventData = {
      * JSON body
      */
     body: TrackEvent;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         /**
@@ -4237,6 +4374,12 @@ export type TrackEventResponse = TrackEventResponses[keyof TrackEventResponses];
 
 export type ListTemplatesData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -4299,6 +4442,12 @@ export type CreateTemplateData = {
      * JSON body
      */
     body: TemplateInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/templates';
@@ -4352,6 +4501,12 @@ export type CreateTemplateResponse = CreateTemplateResponses[keyof CreateTemplat
 
 export type DeleteTemplateData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -4411,6 +4566,12 @@ export type DeleteTemplateResponse = DeleteTemplateResponses[keyof DeleteTemplat
 
 export type GetTemplateData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -4473,6 +4634,12 @@ export type UpdateTemplateData = {
      * JSON body
      */
     body: TemplatePatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -4535,6 +4702,12 @@ export type PreviewTemplateData = {
      * JSON body
      */
     body: TemplatePreviewInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -4598,6 +4771,12 @@ export type PreviewTemplateResponse = PreviewTemplateResponses[keyof PreviewTemp
 
 export type ListStepTypesData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/workflows/step-types';
@@ -4651,6 +4830,12 @@ export type ListStepTypesResponse = ListStepTypesResponses[keyof ListStepTypesRe
 
 export type ListWorkflowsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -4720,6 +4905,12 @@ export type CreateWorkflowData = {
      * JSON body
      */
     body: WorkflowInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/workflows';
@@ -4773,6 +4964,12 @@ export type CreateWorkflowResponse = CreateWorkflowResponses[keyof CreateWorkflo
 
 export type DeleteWorkflowData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -4838,6 +5035,12 @@ export type DeleteWorkflowResponse = DeleteWorkflowResponses[keyof DeleteWorkflo
 
 export type GetWorkflowData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -4900,6 +5103,12 @@ export type UpdateWorkflowData = {
      * JSON body
      */
     body: WorkflowPatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -4966,6 +5175,12 @@ export type AddWorkflowStepData = {
      * JSON body
      */
     body: NewStepInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -5029,6 +5244,12 @@ export type AddWorkflowStepResponse = AddWorkflowStepResponses[keyof AddWorkflow
 
 export type DeleteWorkflowStepData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
         stepId: string;
@@ -5096,6 +5317,12 @@ export type UpdateWorkflowStepData = {
      * JSON body
      */
     body: StepPatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
         stepId: string;
@@ -5163,6 +5390,12 @@ export type AddWorkflowTransitionData = {
      * JSON body
      */
     body: TransitionInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -5226,6 +5459,12 @@ export type AddWorkflowTransitionResponse = AddWorkflowTransitionResponses[keyof
 
 export type DeleteWorkflowTransitionData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
         transitionId: string;
@@ -5290,6 +5529,12 @@ export type DeleteWorkflowTransitionResponse = DeleteWorkflowTransitionResponses
 
 export type ListWorkflowVersionsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -5358,6 +5603,12 @@ export type TestWorkflowData = {
      * JSON body
      */
     body: WorkflowTestInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -5417,6 +5668,12 @@ export type TestWorkflowResponse = TestWorkflowResponses[keyof TestWorkflowRespo
 
 export type ListEnrollmentsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -5490,6 +5747,12 @@ export type CreateEnrollmentData = {
      * JSON body
      */
     body: CreateEnrollment;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/enrollments';
@@ -5558,6 +5821,12 @@ export type BulkEnrollData = {
      * JSON body
      */
     body: BulkEnrollment;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/enrollments/bulk';
@@ -5615,6 +5884,12 @@ export type BulkEnrollResponse = BulkEnrollResponses[keyof BulkEnrollResponses];
 
 export type DeleteEnrollmentData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -5674,6 +5949,12 @@ export type DeleteEnrollmentResponse = DeleteEnrollmentResponses[keyof DeleteEnr
 
 export type GetEnrollmentData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -5736,6 +6017,12 @@ export type GetEnrollmentResponse = GetEnrollmentResponses[keyof GetEnrollmentRe
 
 export type ListEnrollmentLogsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -5795,6 +6082,12 @@ export type ListEnrollmentLogsResponse = ListEnrollmentLogsResponses[keyof ListE
 
 export type CancelEnrollmentData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -5854,6 +6147,12 @@ export type CancelEnrollmentResponse = CancelEnrollmentResponses[keyof CancelEnr
 
 export type ListWorkflowEnrollmentsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -5925,6 +6224,12 @@ export type ListWorkflowEnrollmentsResponse = ListWorkflowEnrollmentsResponses[k
 
 export type CancelWorkflowEnrollmentsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -5986,6 +6291,12 @@ export type CancelWorkflowEnrollmentsResponse = CancelWorkflowEnrollmentsRespons
 
 export type GetWorkflowStatsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -6048,6 +6359,12 @@ export type GetWorkflowStatsResponse = GetWorkflowStatsResponses[keyof GetWorkfl
 
 export type ListContactEnrollmentsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -6113,6 +6430,12 @@ export type ListContactEnrollmentsResponse = ListContactEnrollmentsResponses[key
 
 export type CreateImportData = {
     body?: ImportInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         /**
@@ -6178,6 +6501,12 @@ export type CreateImportResponse = CreateImportResponses[keyof CreateImportRespo
 
 export type GetImportData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -6237,6 +6566,12 @@ export type GetImportResponse = GetImportResponses[keyof GetImportResponses];
 
 export type ListMessagesData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -6298,6 +6633,12 @@ export type ListMessagesResponse = ListMessagesResponses[keyof ListMessagesRespo
 
 export type GetMessageData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -6357,6 +6698,12 @@ export type GetMessageResponse = GetMessageResponses[keyof GetMessageResponses];
 
 export type ListOutboxData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -6419,6 +6766,12 @@ export type ListOutboxResponse = ListOutboxResponses[keyof ListOutboxResponses];
 
 export type GetOutboxEmailData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -6481,6 +6834,12 @@ export type RecordCallOutcomeData = {
      * JSON body
      */
     body: CallOutcomeInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -6544,6 +6903,12 @@ export type RecordCallOutcomeResponse = RecordCallOutcomeResponses[keyof RecordC
 
 export type ListTasksData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -6612,6 +6977,12 @@ export type ListTasksResponse = ListTasksResponses[keyof ListTasksResponses];
 
 export type GetTaskData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -6674,6 +7045,12 @@ export type CompleteTaskData = {
      * JSON body
      */
     body: CompleteTask;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -6740,6 +7117,12 @@ export type SkipTaskData = {
      * JSON body
      */
     body: SkipTask;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -6803,6 +7186,12 @@ export type SkipTaskResponse = SkipTaskResponses[keyof SkipTaskResponses];
 
 export type ListConnectionsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -6865,6 +7254,12 @@ export type CreateConnectionData = {
      * JSON body
      */
     body: ConnectionInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/connections';
@@ -6922,6 +7317,12 @@ export type CreateConnectionResponse = CreateConnectionResponses[keyof CreateCon
 
 export type DeleteConnectionData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -6981,6 +7382,12 @@ export type DeleteConnectionResponse = DeleteConnectionResponses[keyof DeleteCon
 
 export type GetConnectionData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -7043,6 +7450,12 @@ export type UpdateConnectionData = {
      * JSON body
      */
     body: ConnectionPatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -7106,6 +7519,12 @@ export type UpdateConnectionResponse = UpdateConnectionResponses[keyof UpdateCon
 
 export type ResumeConnectionData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -7165,6 +7584,12 @@ export type ResumeConnectionResponse = ResumeConnectionResponses[keyof ResumeCon
 
 export type GetAnalyticsMetricsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         /**
@@ -7248,6 +7673,12 @@ export type GetAnalyticsMetricsResponse = GetAnalyticsMetricsResponses[keyof Get
 
 export type GetAnalyticsChartData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         /**
@@ -7340,6 +7771,12 @@ export type GetAnalyticsChartResponse = GetAnalyticsChartResponses[keyof GetAnal
 
 export type GetAnalyticsFunnelData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query: {
         workflowId: string;
@@ -7411,6 +7848,12 @@ export type GetAnalyticsFunnelResponse = GetAnalyticsFunnelResponses[keyof GetAn
 
 export type ListReportsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -7473,6 +7916,12 @@ export type CreateReportData = {
      * JSON body
      */
     body: ReportInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/reports';
@@ -7530,6 +7979,12 @@ export type CreateReportResponse = CreateReportResponses[keyof CreateReportRespo
 
 export type DeleteReportData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -7589,6 +8044,12 @@ export type DeleteReportResponse = DeleteReportResponses[keyof DeleteReportRespo
 
 export type GetReportData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -7648,6 +8109,12 @@ export type GetReportResponse = GetReportResponses[keyof GetReportResponses];
 
 export type DownloadReportData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -7711,6 +8178,12 @@ export type DownloadReportResponse = DownloadReportResponses[keyof DownloadRepor
 
 export type UnscheduleReportData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -7773,6 +8246,12 @@ export type ScheduleReportData = {
      * JSON body
      */
     body: ReportSchedule;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -7832,6 +8311,12 @@ export type ScheduleReportResponse = ScheduleReportResponses[keyof ScheduleRepor
 
 export type MonitorAgentsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/monitoring/agents';
@@ -7885,6 +8370,12 @@ export type MonitorAgentsResponse = MonitorAgentsResponses[keyof MonitorAgentsRe
 
 export type ListAgentReasoningData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         agentId: string;
     };
@@ -7950,6 +8441,12 @@ export type ListAgentReasoningResponse = ListAgentReasoningResponses[keyof ListA
 
 export type ListAgentsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -8012,6 +8509,12 @@ export type CreateAgentData = {
      * JSON body
      */
     body: SpawnAgent;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/agents';
@@ -8076,6 +8579,12 @@ export type SpawnAgentData = {
      * JSON body
      */
     body: SpawnAgent;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/agents/spawn';
@@ -8137,6 +8646,12 @@ export type SpawnAgentResponse = SpawnAgentResponses[keyof SpawnAgentResponses];
 
 export type DeleteAgentData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8196,6 +8711,12 @@ export type DeleteAgentResponse = DeleteAgentResponses[keyof DeleteAgentResponse
 
 export type GetAgentData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8258,6 +8779,12 @@ export type UpdateAgentData = {
      * JSON body
      */
     body: AgentPatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8324,6 +8851,12 @@ export type ExecuteAgentData = {
      * JSON body
      */
     body: ExecuteAgent;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8390,6 +8923,12 @@ export type InferAgentData = {
      * JSON body
      */
     body: InferenceInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8460,6 +8999,12 @@ export type ScoreLeadData = {
      * JSON body
      */
     body: ScoreLeadInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8527,6 +9072,12 @@ export type ScoreLeadResponse = ScoreLeadResponses[keyof ScoreLeadResponses];
 
 export type ListAgentExecutionsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8597,6 +9148,12 @@ export type ListAgentExecutionsResponse = ListAgentExecutionsResponses[keyof Lis
 
 export type GetAgentExecutionData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
         executionId: string;
@@ -8657,6 +9214,12 @@ export type GetAgentExecutionResponse = GetAgentExecutionResponses[keyof GetAgen
 
 export type GetAgentStatusData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8716,6 +9279,12 @@ export type GetAgentStatusResponse = GetAgentStatusResponses[keyof GetAgentStatu
 
 export type ListAgentLogsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8782,6 +9351,12 @@ export type ListAgentLogsResponse = ListAgentLogsResponses[keyof ListAgentLogsRe
 
 export type GetAgentCostsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8846,6 +9421,12 @@ export type GetAgentCostsResponse = GetAgentCostsResponses[keyof GetAgentCostsRe
 
 export type GetAgentMetricsData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -8910,6 +9491,12 @@ export type GetAgentMetricsResponse = GetAgentMetricsResponses[keyof GetAgentMet
 
 export type ListAgentTemplatesData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -8972,6 +9559,12 @@ export type CreateAgentTemplateData = {
      * JSON body
      */
     body: AgentTemplateInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/agent-templates';
@@ -9025,6 +9618,12 @@ export type CreateAgentTemplateResponse = CreateAgentTemplateResponses[keyof Cre
 
 export type DeleteAgentTemplateData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -9088,6 +9687,12 @@ export type DeleteAgentTemplateResponse = DeleteAgentTemplateResponses[keyof Del
 
 export type GetAgentTemplateData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -9150,6 +9755,12 @@ export type UpdateAgentTemplateData = {
      * JSON body
      */
     body: AgentTemplatePatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -9212,6 +9823,12 @@ export type UpdateExecutionPolicyData = {
      * JSON body
      */
     body: ExecutionPolicyPatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -9271,6 +9888,12 @@ export type UpdateExecutionPolicyResponse = UpdateExecutionPolicyResponses[keyof
 
 export type ListWebhookEventTypesData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/webhooks/catalog';
@@ -9330,6 +9953,12 @@ export type ListWebhookEventTypesResponse = ListWebhookEventTypesResponses[keyof
 
 export type ListWebhooksData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: {
         limit?: number;
@@ -9392,6 +10021,12 @@ export type CreateWebhookData = {
      * JSON body
      */
     body: WebhookInput;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/webhooks';
@@ -9445,6 +10080,12 @@ export type CreateWebhookResponse = CreateWebhookResponses[keyof CreateWebhookRe
 
 export type DeleteWebhookData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -9504,6 +10145,12 @@ export type DeleteWebhookResponse = DeleteWebhookResponses[keyof DeleteWebhookRe
 
 export type GetWebhookData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -9566,6 +10213,12 @@ export type UpdateWebhookData = {
      * JSON body
      */
     body: WebhookPatch;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -9625,6 +10278,12 @@ export type UpdateWebhookResponse = UpdateWebhookResponses[keyof UpdateWebhookRe
 
 export type RotateWebhookSecretData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -9684,6 +10343,12 @@ export type RotateWebhookSecretResponse = RotateWebhookSecretResponses[keyof Rot
 
 export type TestWebhookData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };
@@ -9745,6 +10410,12 @@ export type TestWebhookResponse = TestWebhookResponses[keyof TestWebhookResponse
 
 export type ListWebhookDeliveriesData = {
     body?: never;
+    headers?: {
+        /**
+         * A bookmark from an earlier response's `x-d1-bookmark`: this request's lag-tolerant reads (lists, analytics) start at least that far. A value that is no bookmark: 400 `bad_request`.
+         */
+        'x-d1-bookmark'?: string;
+    };
     path: {
         id: string;
     };

@@ -7,7 +7,7 @@ import {
   usageForOrg,
 } from "../../../db/api-keys";
 import { iso } from "../../../db/client";
-import { shardFor } from "../../../db/shards";
+import { readShardFor, shardFor } from "../../../db/shards";
 import { DomainError, notFound } from "../../../ground/errors";
 import { forgetKey } from "../../../http/auth";
 import type { Handler } from "../../../http/openapi";
@@ -45,7 +45,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
     await listApiKeys(
-      await shardFor(c.env, c.get("orgId")),
+      await readShardFor(c.env, c.get("orgId")),
       c.get("orgId"),
       page.limit,
       page.before,
@@ -56,7 +56,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
 };
 
 export const usage: Handler<typeof routes.usage> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   await flushUsage(c.env, c.get("log"));
   const rows = await usageForOrg(db, c.get("orgId"), hourOf(Date.now()) - 23);
   return c.json({ data: rows.map((r) => ({ ...r, lastUsedAt: iso(r.lastUsedAt) })) }, 200);

@@ -4,7 +4,7 @@
 import { reportingZone } from "../../../analytics";
 import { getContact } from "../../../contacts";
 import { type Db, iso, isUniqueViolation } from "../../../db/client";
-import { regionOf, shardFor } from "../../../db/shards";
+import { readShardFor, regionOf, shardFor } from "../../../db/shards";
 import { dayKey } from "../../../engine/metrics";
 import { addLocalDays, localParts, zonedTime } from "../../../engine/timezones";
 import type { Env } from "../../../ground/env";
@@ -135,7 +135,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
 };
 
 export const list: Handler<typeof routes.list> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
     await listAgents(db, c.get("orgId"), page.limit, page.before),
@@ -306,7 +306,7 @@ export const scoreLead: Handler<typeof routes.scoreLead> = async (c) => {
 };
 
 export const executions: Handler<typeof routes.executions> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const q = c.req.valid("query");
   const page = toPage(q);
@@ -369,7 +369,7 @@ export const status: Handler<typeof routes.status> = async (c) => {
 };
 
 export const logs: Handler<typeof routes.logs> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const q = c.req.valid("query");
   const page = toPage(q);
@@ -426,7 +426,7 @@ function figuresOf(rows: Figure[]) {
 }
 
 export const costs: Handler<typeof routes.costs> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const tz = await reportingZone(db, agent.orgId);
   const rows = await executionFigures(db, [agent.id], windowStart(c.req.valid("query").days, tz));
@@ -474,7 +474,7 @@ export const costs: Handler<typeof routes.costs> = async (c) => {
 };
 
 export const metrics: Handler<typeof routes.metrics> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const agent = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const tz = await reportingZone(db, agent.orgId);
   const rows = await executionFigures(db, [agent.id], windowStart(c.req.valid("query").days, tz));
@@ -497,7 +497,7 @@ export const metrics: Handler<typeof routes.metrics> = async (c) => {
 };
 
 export const fleet: Handler<typeof routes.fleet> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const orgId = c.get("orgId");
   const now = Date.now();
   const agents = await allAgents(db, orgId);

@@ -1,7 +1,7 @@
 // Agent template handlers: prompts and schemas are checked when saved, never first at run time.
 
 import type { Db } from "../../../db/client";
-import { regionOf, shardFor } from "../../../db/shards";
+import { readShardFor, regionOf, shardFor } from "../../../db/shards";
 import { validateTemplate } from "../../../engine/templates";
 import { DomainError, notFound, validationFailed } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
@@ -94,7 +94,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
     await listTemplates(
-      await shardFor(c.env, c.get("orgId")),
+      await readShardFor(c.env, c.get("orgId")),
       c.get("orgId"),
       page.limit,
       page.before,

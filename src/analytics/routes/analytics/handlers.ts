@@ -1,6 +1,6 @@
 // Analytics handlers: parse, read the rollups (src/analytics/analytics.ts), shape.
 
-import { shardFor } from "../../../db/shards";
+import { readShardFor } from "../../../db/shards";
 import { type MetricName, RATES } from "../../../engine/metrics";
 import { validationFailed } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
@@ -10,7 +10,11 @@ import type * as routes from "./routes";
 
 export const metrics: Handler<typeof routes.metrics> = async (c) =>
   c.json(
-    await readMetrics(await shardFor(c.env, c.get("orgId")), c.get("orgId"), c.req.valid("query")),
+    await readMetrics(
+      await readShardFor(c.env, c.get("orgId")),
+      c.get("orgId"),
+      c.req.valid("query"),
+    ),
     200,
   );
 
@@ -25,7 +29,7 @@ export const charts: Handler<typeof routes.charts> = async (c) => {
       { path: "metrics", message: "A chart plots counts or rates, not both: ask for one kind" },
     ]);
   }
-  const m = await readMetrics(await shardFor(c.env, c.get("orgId")), c.get("orgId"), {
+  const m = await readMetrics(await readShardFor(c.env, c.get("orgId")), c.get("orgId"), {
     ...q,
     metrics: names,
   });
@@ -64,7 +68,7 @@ export const charts: Handler<typeof routes.charts> = async (c) => {
 export const funnel: Handler<typeof routes.funnel> = async (c) => {
   const q = c.req.valid("query");
   return c.json(
-    await readFunnel(await shardFor(c.env, c.get("orgId")), c.get("orgId"), q.workflowId, q),
+    await readFunnel(await readShardFor(c.env, c.get("orgId")), c.get("orgId"), q.workflowId, q),
     200,
   );
 };

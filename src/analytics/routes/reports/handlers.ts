@@ -1,6 +1,6 @@
 // Report handlers: validate, store the row and queue its first job; stream files from R2.
 
-import { shardFor } from "../../../db/shards";
+import { readShardFor, shardFor } from "../../../db/shards";
 import { isTimeZone } from "../../../engine/timezones";
 import type { Env } from "../../../ground/env";
 import { notFound, validationFailed } from "../../../ground/errors";
@@ -92,7 +92,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
     await listReports(
-      await shardFor(c.env, c.get("orgId")),
+      await readShardFor(c.env, c.get("orgId")),
       c.get("orgId"),
       page.limit,
       page.before,

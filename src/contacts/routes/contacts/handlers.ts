@@ -2,7 +2,7 @@
 
 import type { Db } from "../../../db/client";
 import { isUniqueViolation } from "../../../db/client";
-import { shardFor } from "../../../db/shards";
+import { readShardFor, shardFor } from "../../../db/shards";
 import { eventJson } from "../../../events/routes/events/schemas";
 import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
@@ -47,7 +47,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
   const rows = await listContacts(
-    await shardFor(c.env, c.get("orgId")),
+    await readShardFor(c.env, c.get("orgId")),
     c.get("orgId"),
     {
       email: q.email?.toLowerCase(),
@@ -100,7 +100,7 @@ export const erase: Handler<typeof routes.erase> = async (c) => {
 };
 
 export const events: Handler<typeof routes.events> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const row = await liveContact(db, c.get("orgId"), c.req.valid("param").id);
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(

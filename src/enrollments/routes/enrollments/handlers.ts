@@ -11,7 +11,7 @@ import {
   saveContacts,
 } from "../../../contacts";
 import type { Db } from "../../../db/client";
-import { shardFor } from "../../../db/shards";
+import { readShardFor, shardFor } from "../../../db/shards";
 import type { Env } from "../../../ground/env";
 import { DomainError, detailsLine, notFound, zodDetails } from "../../../ground/errors";
 import { Memo } from "../../../ground/memo";
@@ -272,7 +272,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(q);
   const { data, nextCursor } = pageOf(
     await listEnrollments(
-      await shardFor(c.env, c.get("orgId")),
+      await readShardFor(c.env, c.get("orgId")),
       c.get("orgId"),
       q,
       page.limit,
@@ -325,7 +325,7 @@ export const remove: Handler<typeof routes.remove> = async (c) => {
 };
 
 export const ofWorkflow: Handler<typeof routes.ofWorkflow> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
   const q = c.req.valid("query");
   const page = toPage(q);
@@ -386,7 +386,7 @@ export const cancelAll: Handler<typeof routes.cancelAll> = async (c) => {
 };
 
 export const stats: Handler<typeof routes.stats> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const w = await ownedWorkflow(db, c.get("orgId"), c.req.valid("param").id);
   const now = Date.now();
   const [counters, email, phone, tasks] = await Promise.all([
@@ -474,7 +474,7 @@ export const stats: Handler<typeof routes.stats> = async (c) => {
 };
 
 export const ofContact: Handler<typeof routes.ofContact> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const contact = await getContact(db, c.get("orgId"), c.req.valid("param").id);
   if (!contact || contact.erasedAt) {
     throw notFound("Contact");

@@ -1,6 +1,6 @@
 // Connection handlers.
 import { isUniqueViolation } from "../../../db/client";
-import { recordOwner, regionOf, shardFor } from "../../../db/shards";
+import { readShardFor, recordOwner, regionOf, shardFor } from "../../../db/shards";
 import type { Env } from "../../../ground/env";
 import { DomainError, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
@@ -112,7 +112,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
     await listConnections(
-      await shardFor(c.env, c.get("orgId")),
+      await readShardFor(c.env, c.get("orgId")),
       c.get("orgId"),
       page.limit,
       page.before,
@@ -129,7 +129,7 @@ async function withStats(env: Env, row: ConnectionRow) {
   }
   const [schedule, health] = await Promise.all([
     mailboxStub(env, row.id).stats(row.limits ?? null),
-    connectionHealth(await shardFor(env, row.orgId), row),
+    connectionHealth(await readShardFor(env, row.orgId), row),
   ]);
   return connectionJson(row, { ...schedule, ...health });
 }

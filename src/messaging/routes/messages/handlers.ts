@@ -1,7 +1,7 @@
 // Message and outbox handlers.
 
 import { getCaptured, listCaptured } from "../../../db/captured";
-import { shardFor } from "../../../db/shards";
+import { readShardFor, shardFor } from "../../../db/shards";
 import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
 import { pageOf, toPage } from "../../../http/pagination";
@@ -15,7 +15,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(q);
   const { data, nextCursor } = pageOf(
     await listMessages(
-      await shardFor(c.env, c.get("orgId")),
+      await readShardFor(c.env, c.get("orgId")),
       c.get("orgId"),
       q,
       page.limit,
@@ -42,7 +42,7 @@ export const outbox: Handler<typeof routes.outbox> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
   const rows = await listCaptured(
-    await shardFor(c.env, c.get("orgId")),
+    await readShardFor(c.env, c.get("orgId")),
     c.get("orgId"),
     { to: q.to?.toLowerCase(), messageId: q.messageId, channel: q.channel },
     page.limit,

@@ -1,6 +1,6 @@
 // Task handlers.
 import type { Db } from "../../../db/client";
-import { shardFor } from "../../../db/shards";
+import { readShardFor, shardFor } from "../../../db/shards";
 import type { Env } from "../../../ground/env";
 import { DomainError, notFound } from "../../../ground/errors";
 import type { Handler } from "../../../http/openapi";
@@ -23,7 +23,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(q);
   const now = Date.now();
   const rows = await listTasks(
-    await shardFor(c.env, c.get("orgId")),
+    await readShardFor(c.env, c.get("orgId")),
     c.get("orgId"),
     { ...q, dueBefore: q.dueBefore ? Date.parse(q.dueBefore) : undefined },
     now,

@@ -1,6 +1,6 @@
 // Template handlers.
 import type { Db } from "../../../db/client";
-import { shardFor } from "../../../db/shards";
+import { readShardFor, shardFor } from "../../../db/shards";
 import { renderTemplate, validateTemplate } from "../../../engine/templates";
 import { config } from "../../../ground/config";
 import { DomainError, notFound, validationFailed } from "../../../ground/errors";
@@ -58,7 +58,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
     await listTemplates(
-      await shardFor(c.env, c.get("orgId")),
+      await readShardFor(c.env, c.get("orgId")),
       c.get("orgId"),
       page.limit,
       page.before,

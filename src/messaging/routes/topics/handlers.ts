@@ -1,6 +1,6 @@
 // Topic handlers: a change reaches running enrollments within a minute (the policy cache).
 import { isUniqueViolation } from "../../../db/client";
-import { shardFor } from "../../../db/shards";
+import { readShardFor, shardFor } from "../../../db/shards";
 import { DomainError, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
 import type { Handler } from "../../../http/openapi";
@@ -46,7 +46,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
     await listTopics(
-      await shardFor(c.env, c.get("orgId")),
+      await readShardFor(c.env, c.get("orgId")),
       c.get("orgId"),
       page.limit,
       page.before,

@@ -1,6 +1,6 @@
 // Webhook handlers.
 import type { Db } from "../../../db/client";
-import { shardFor } from "../../../db/shards";
+import { readShardFor, shardFor } from "../../../db/shards";
 import type { Env } from "../../../ground/env";
 import { DomainError, notFound } from "../../../ground/errors";
 import { newId } from "../../../ground/ids";
@@ -73,7 +73,7 @@ export const list: Handler<typeof routes.list> = async (c) => {
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(
     await listWebhooks(
-      await shardFor(c.env, c.get("orgId")),
+      await readShardFor(c.env, c.get("orgId")),
       c.get("orgId"),
       page.limit,
       page.before,
@@ -163,7 +163,7 @@ export const test: Handler<typeof routes.test> = async (c) => {
 };
 
 export const deliveries: Handler<typeof routes.deliveries> = async (c) => {
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const w = await owned(db, c.get("orgId"), c.req.valid("param").id);
   const page = toPage(c.req.valid("query"));
   const { data, nextCursor } = pageOf(

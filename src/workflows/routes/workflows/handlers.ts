@@ -1,6 +1,6 @@
 // Workflow handlers: every graph change is validated and saved as a new immutable version.
 import { type Db, iso } from "../../../db/client";
-import { shardFor } from "../../../db/shards";
+import { readShardFor, shardFor } from "../../../db/shards";
 import { dryRun } from "../../../engine/dry-run";
 import { unknownConfigFields, validateGraph } from "../../../engine/graph";
 import { stepCatalog } from "../../../engine/steps";
@@ -269,7 +269,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
 export const list: Handler<typeof routes.list> = async (c) => {
   const q = c.req.valid("query");
   const page = toPage(q);
-  const db = await shardFor(c.env, c.get("orgId"));
+  const db = await readShardFor(c.env, c.get("orgId"));
   const { data, nextCursor } = pageOf(
     await listWorkflows(db, c.get("orgId"), q.status, page.limit, page.before),
     page,
