@@ -2,6 +2,7 @@
 // execution policy has no slot free (they do not wait their turn as /execute does), and record
 // the refused call as a failed execution.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { templateAgent } from "../helpers/agents";
 import { call, expectError, newOrg, poll } from "../helpers/api";
 
 afterEach(() => vi.restoreAllMocks());
@@ -20,40 +21,10 @@ const answer = (content: string) =>
 describe("agent_busy", () => {
   it("/inference and /score_lead answer 429 agent_busy while the only slot is taken", async () => {
     const { key } = await newOrg();
-    const cxn = await call("POST", "/v1/connections", {
-      key,
-      body: {
-        provider: "openai",
-        credentials: { apiKey: "sk-test", baseUrl: "https://llm.test/v1" },
-      },
+    const a = await templateAgent(key, {
+      template: { executionPolicy: { maxConcurrent: 1 } },
+      agent: { name: "One at a time", configuration: { "score.base": 10 } },
     });
-    expect(cxn.status, cxn.text).toBe(201);
-    const t = await call("POST", "/v1/agent-templates", {
-      key,
-      body: {
-        name: "Qualify",
-        prompt: "Qualify: {{ input.message }}",
-        outputSchema: {
-          type: "object",
-          properties: { qualified: { type: "boolean" } },
-          required: ["qualified"],
-          additionalProperties: false,
-        },
-        model: { name: "gpt-4o-mini" },
-        executionPolicy: { maxConcurrent: 1 },
-      },
-    });
-    expect(t.status, t.text).toBe(201);
-    const a = await call("POST", "/v1/agents", {
-      key,
-      body: {
-        name: "One at a time",
-        type: "template",
-        templateId: t.json.id,
-        configuration: { "score.base": 10 },
-      },
-    });
-    expect(a.status, a.text).toBe(201);
     const contact = await call("POST", "/v1/contacts", { key, body: { email: "busy@x.test" } });
 
     // The first execution holds the slot: its model call does not answer until released.
@@ -68,21 +39,21 @@ describe("agent_busy", () => {
       await held;
       return answer('{"qualified": true}');
     });
-    const first = await call("POST", `/v1/agents/${a.json.id}/execute`, {
+    const first = await call("POST", `/v1/agents/${a.id}/execute`, {
       key,
       body: { input: { message: "first" } },
     });
     await poll(
-      () => call("GET", `/v1/agents/${a.json.id}/status`, { key }),
+      () => call("GET", `/v1/agents/${a.id}/status`, { key }),
       (r) => r.json.running === 1,
     );
 
-    const inference = await call("POST", `/v1/agents/${a.json.id}/inference`, {
+    const inference = await call("POST", `/v1/agents/${a.id}/inference`, {
       key,
       body: { input: { message: "now" } },
     });
     expectError(inference, 429, "agent_busy");
-    const score = await call("POST", `/v1/agents/${a.json.id}/score_lead`, {
+    const score = await call("POST", `/v1/agents/${a.id}/score_lead`, {
       key,
       body: { contactId: contact.json.id },
     });
@@ -91,11 +62,11 @@ describe("agent_busy", () => {
     release();
     const done = await poll(
       async () =>
-        (await call("GET", `/v1/agents/${a.json.id}/executions/${first.json.id}`, { key })).json,
+        (await call("GET", `/v1/agents/${a.id}/executions/${first.json.id}`, { key })).json,
       (x) => x.status === "succeeded",
     );
     expect(done.output).toEqual({ qualified: true });
-    const list = (await call("GET", `/v1/agents/${a.json.id}/executions`, { key })).json.data as {
+    const list = (await call("GET", `/v1/agents/${a.id}/executions`, { key })).json.data as {
       kind: string;
       status: string;
       error: { code: string } | null;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { answerOf, failUnlessOk, ProviderError } from "../../src/providers/provider";
 import { RESPONSE_CAPS, readCapped, textCapped } from "../../src/security/read-capped";
+import { templateAgent } from "../helpers/agents";
 import { call, newOrg, poll } from "../helpers/api";
 import { DB } from "../helpers/db";
 
@@ -90,34 +91,20 @@ describe("answers are read up to a cap", () => {
 
   it("an LLM base URL's endless answer is cut at 1 MiB and the execution fails with llm_error", async () => {
     const { key } = await newOrg();
-    const conn = await call("POST", "/v1/connections", {
-      key,
-      body: {
-        provider: "openai",
-        credentials: { apiKey: "sk-test", baseUrl: "https://llm.test/v1" },
-      },
-    });
-    expect(conn.status, conn.text).toBe(201);
-    const t = await call("POST", "/v1/agent-templates", {
-      key,
-      body: {
-        name: "Qualify",
+    const agent = await templateAgent(key, {
+      template: {
         prompt: "Qualify {{ input.message }}",
         outputSchema: { type: "object", properties: { ok: { type: "boolean" } } },
+        model: undefined,
       },
+      agent: { name: "Model" },
     });
-    expect(t.status, t.text).toBe(201);
-    const agent = await call("POST", "/v1/agents", {
-      key,
-      body: { name: "Model", type: "template", templateId: t.json.id },
-    });
-    expect(agent.status, agent.text).toBe(201);
     const served = serveHuge("https://llm.test");
-    const x = await call("POST", `/v1/agents/${agent.json.id}/execute`, {
+    const x = await call("POST", `/v1/agents/${agent.id}/execute`, {
       key,
       body: { input: { message: "hi" } },
     });
-    const done = await finished(key, agent.json.id, x.json.id);
+    const done = await finished(key, agent.id, x.json.id);
     expect(done.status).toBe("failed");
     expect(done.error.code).toBe("llm_error");
     expect(done.error.message).toContain("openai: the answer exceeds 1 MiB");

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { EnrollmentDO } from "../../src/enrollments/object/enrollment";
 import { regionOfId } from "../../src/ground/ids";
 import { runWatchdog } from "../../src/watchdog";
+import { templateAgent as createTemplateAgent } from "../helpers/agents";
 import { ADMIN_TOKEN, activeWorkflow, call, expectError, poll, testLog } from "../helpers/api";
 import { rawShard } from "../helpers/db";
 import { drained, enrollment, stubOf } from "../helpers/enrollments";
@@ -277,39 +278,12 @@ afterAll(() => {
   vi.restoreAllMocks();
 });
 
-/** An agent template and a template agent, and the gate's status read (the gate object). */
+/** A template agent, and the gate's status read (the gate object) once it exists. */
 async function templateAgent(key: string) {
-  const llm = await call("POST", "/v1/connections", {
-    key,
-    body: {
-      provider: "openai",
-      credentials: { apiKey: "sk-test", baseUrl: "https://llm.test/v1" },
-    },
-  });
-  expect(llm.status, llm.text).toBe(201);
-  const t = await call("POST", "/v1/agent-templates", {
-    key,
-    body: {
-      name: "Qualify",
-      prompt: "Qualify: {{ input.message }}",
-      outputSchema: {
-        type: "object",
-        properties: { qualified: { type: "boolean" } },
-        required: ["qualified"],
-        additionalProperties: false,
-      },
-      model: { name: "gpt-4o-mini" },
-    },
-  });
-  expect(t.status, t.text).toBe(201);
-  const a = await call("POST", "/v1/agents", {
-    key,
-    body: { name: "Qualifier", type: "template", templateId: t.json.id },
-  });
-  expect(a.status, a.text).toBe(201);
-  const status = await call("GET", `/v1/agents/${a.json.id}/status`, { key });
+  const agent = await createTemplateAgent(key);
+  const status = await call("GET", `/v1/agents/${agent.id}/status`, { key });
   expect(status.status, status.text).toBe(200);
-  return { id: a.json.id as string, templateId: t.json.id as string };
+  return { id: agent.id, templateId: agent.templateId };
 }
 
 describe("org shards: placement and routing", () => {
