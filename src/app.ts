@@ -23,7 +23,7 @@ import { config } from "./ground/config";
 import type { AppEnv } from "./ground/env";
 import { errorText } from "./ground/log";
 import { requireAdmin, requireApiKey } from "./http/auth";
-import { d1Bookmarks, documentBookmarks } from "./http/bookmarks";
+import { d1Bookmarks, documentBookmarks, inSessions } from "./http/bookmarks";
 import { errorJson, renderError } from "./http/errors";
 import { idempotency } from "./http/idempotency";
 import { router } from "./http/openapi";
@@ -120,12 +120,8 @@ export function buildApp() {
     return requireApiKey(c, next);
   });
   // The org's databases as D1 sessions: reads at the client's bookmark, the newest one back.
-  app.use("/v1/*", async (c, next) => {
-    if (c.req.path === "/v1/health" || c.req.path.startsWith("/v1/admin/")) {
-      return next();
-    }
-    return d1Bookmarks(c, next);
-  });
+  // The same paths the document marks with the bookmark header.
+  app.use("/v1/*", (c, next) => (inSessions(c.req.path) ? d1Bookmarks(c, next) : next()));
   app.use("/v1/*", idempotency);
   // With PUBLIC_URL unset, an org's links use the origin its own API requests come to.
   app.use("/v1/*", async (c, next) => {

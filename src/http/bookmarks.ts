@@ -49,7 +49,7 @@ type Document = {
 };
 
 /** Paths whose requests run in D1 sessions: the API under /v1 that names an org. */
-const inSessions = (path: string) =>
+export const inSessions = (path: string) =>
   path.startsWith("/v1/") && path !== "/v1/health" && !path.startsWith("/v1/admin/");
 
 /**
